@@ -1,0 +1,157 @@
+/**
+ * Loads TF.js layers models (model.json + weight shards) from a folder, a model.json path or an
+ * http(s) URL. Accepts shards with or without `.bin`, and old tfjs 0.x model.json files that have only
+ * `modelTopology` and `weightsManifest` (no `format` key).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError } from '../errors';
+
+interface ManifestGroup {
+  paths: string[];
+  weights: tf.io.WeightsManifestEntry[];
+}
+
+interface ModelJson {
+  format?: string;
+  modelTopology?: Record<string, unknown>;
+  weightsManifest?: ManifestGroup[];
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+/** Bytes a manifest entry occupies in the concatenated weight data. */
+function entryBytes(e: tf.io.WeightsManifestEntry): number {
+  const n = e.shape.reduce((a, b) => a * b, 1);
+  const q = e.quantization;
+  const dt = q ? q.dtype : e.dtype;
+  const size = DTYPE_BYTES[dt];
+  if (size === undefined) throw new CnnvisError(`weight '${e.name}' has unsupported dtype '${dt}'`);
+  return n * size;
+}
+
+export function isUrl(s: string): boolean {
+  return /^https?:\/\//i.test(s);
+}
+
+/** Resolves a folder or model.json path to the model.json path. */
+export function resolveModelJson(source: string): string {
+  if (!fs.existsSync(source)) throw new CnnvisError(`model not found: '${source}' does not exist`);
+  const st = fs.statSync(source);
+  const file = st.isDirectory() ? path.join(source, 'model.json') : source;
+  if (!fs.existsSync(file)) {
+    throw new CnnvisError(`no model.json in folder '${source}' (a TF.js layers model needs model.json and its weight shards)`);
+  }
+  return file;
+}
+
+function parseModelJson(text: string, where: string): ModelJson {
+  let json: ModelJson;
+  try {
+    json = JSON.parse(text) as ModelJson;
+  } catch (e) {
+    throw new CnnvisError(`'${where}' is not valid JSON: ${(e as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || typeof json.modelTopology !== 'object' || json.modelTopology === null) {
+    throw new CnnvisError(`'${where}' is not a TF.js layers model: it has no 'modelTopology' object`);
+  }
+  if (json.format !== undefined && json.format !== 'layers-model') {
+    throw new CnnvisError(
+      `'${where}' has format '${String(json.format)}'; cnnvis loads layers models (format 'layers-model' or none)`,
+    );
+  }
+  if (json.weightsManifest !== undefined && !Array.isArray(json.weightsManifest)) {
+    throw new CnnvisError(`'${where}': 'weightsManifest' must be a list of {paths, weights}`);
+  }
+  for (const g of json.weightsManifest ?? []) {
+    if (!g || !Array.isArray(g.paths) || !Array.isArray(g.weights)) {
+      throw new CnnvisError(`'${where}': every weightsManifest group needs 'paths' and 'weights' lists`);
+    }
+  }
+  return json;
+}
+
+/** Builds the artifacts tfjs-layers needs, checking that the shards hold exactly the declared weights. */
+function toArtifacts(json: ModelJson, shards: Uint8Array[], where: string): tf.io.ModelArtifacts {
+  const weightSpecs = (json.weightsManifest ?? []).flatMap((g) => g.weights);
+  const total = shards.reduce((a, s) => a + s.byteLength, 0);
+  const expected = weightSpecs.reduce((a, e) => a + entryBytes(e), 0);
+  if (total !== expected) {
+    throw new CnnvisError(
+      `'${where}': the weight shards hold ${total} bytes but the manifest declares ${expected} bytes ` +
+        `(${weightSpecs.length} weights); a shard is truncated or belongs to another model`,
+    );
+  }
+  const weightData = new Uint8Array(total);
+  let off = 0;
+  for (const s of shards) {
+    weightData.set(s, off);
+    off += s.byteLength;
+  }
+  return {
+    modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
+    weightSpecs,
+    weightData: weightData.buffer,
+    format: 'layers-model',
+  };
+}
+
+async function fromArtifacts(artifacts: tf.io.ModelArtifacts, where: string): Promise<tf.LayersModel> {
+  try {
+    return await tf.loadLayersModel({ load: async () => artifacts });
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    const unknown = /Unknown (layer|constraint|initializer|regularizer|activation)[^.:]*[:.]?\s*([^.\n]*)/i.exec(msg);
+    if (unknown) {
+      throw new CnnvisError(`'${where}' uses ${unknown[0].trim()} which TF.js layers does not support`);
+    }
+    throw new CnnvisError(`'${where}' could not be built as a TF.js layers model: ${msg.split('\n')[0]}`);
+  }
+}
+
+/** Reads the model.json + shards from disk. */
+export async function readArtifactsFromFile(modelJsonPath: string): Promise<tf.io.ModelArtifacts> {
+  const json = parseModelJson(fs.readFileSync(modelJsonPath, 'utf8'), modelJsonPath);
+  const dir = path.dirname(modelJsonPath);
+  const shards: Uint8Array[] = [];
+  for (const g of json.weightsManifest ?? []) {
+    for (const p of g.paths) {
+      const file = path.resolve(dir, p);
+      if (!fs.existsSync(file)) {
+        throw new CnnvisError(`'${modelJsonPath}' lists weight shard '${p}', which is missing (expected at ${file})`);
+      }
+      shards.push(new Uint8Array(fs.readFileSync(file)));
+    }
+  }
+  return toArtifacts(json, shards, modelJsonPath);
+}
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new CnnvisError(`could not download ${url}: ${(e as Error).message}`);
+  }
+  if (!res.ok) throw new CnnvisError(`could not download ${url}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Reads the model.json + shards over http(s); shard paths are relative to the model.json URL. */
+export async function readArtifactsFromUrl(url: string): Promise<tf.io.ModelArtifacts> {
+  const text = new TextDecoder().decode(await fetchBytes(url));
+  const json = parseModelJson(text, url);
+  const shards: Uint8Array[] = [];
+  for (const g of json.weightsManifest ?? []) {
+    for (const p of g.paths) shards.push(await fetchBytes(new URL(p, url).toString()));
+  }
+  return toArtifacts(json, shards, url);
+}
+
+/** Loads a TF.js layers model from a folder, a model.json path or an http(s) URL. */
+export async function loadTfjsLayersModel(source: string): Promise<tf.LayersModel> {
+  if (isUrl(source)) return fromArtifacts(await readArtifactsFromUrl(source), source);
+  const file = resolveModelJson(source);
+  return fromArtifacts(await readArtifactsFromFile(file), file);
+}
