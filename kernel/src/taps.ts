@@ -1,0 +1,72 @@
+/**
+ * Model taps: run a TF.js layers model once and read any layers' outputs. Works on sequential and
+ * functional graphs (branches, skips) because it builds a multi-output model over the same graph
+ * instead of re-applying layers one by one.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError, listChoices } from './errors';
+
+/** The layer with this name, or a CnnvisError that lists the valid names. */
+export function getLayer(model: tf.LayersModel, name: string): tf.layers.Layer {
+  const layer = model.layers.find((l) => l.name === name);
+  if (!layer) {
+    const names = model.layers.map((l) => l.name);
+    throw new CnnvisError(`unknown layer '${name}' in model '${model.name}'; layers: ${listChoices(names, 200)}`, names);
+  }
+  return layer;
+}
+
+/** Output shape of a layer without the batch dimension (first output for multi-output layers). */
+export function layerOutputShape(layer: tf.layers.Layer): number[] {
+  const s = layer.outputShape as (number | null)[] | (number | null)[][];
+  const first = Array.isArray(s[0]) ? (s[0] as (number | null)[]) : (s as (number | null)[]);
+  return first.slice(1).map((d) => (d === null ? -1 : d));
+}
+
+/** True when a layer outputs a spatial map [H, W, C] with H, W > 1 (conv-like). */
+export function isSpatial(layer: tf.layers.Layer): boolean {
+  const s = layerOutputShape(layer);
+  return s.length === 3 && (s[0] > 1 || s[1] > 1);
+}
+
+/** Names of the layers whose output is a spatial map, in graph order. */
+export function spatialLayerNames(model: tf.LayersModel): string[] {
+  return model.layers.filter((l) => !(l instanceof Object && l.getClassName() === 'InputLayer') && isSpatial(l)).map((l) => l.name);
+}
+
+const tapCache = new WeakMap<tf.LayersModel, Map<string, tf.LayersModel>>();
+
+/**
+ * A model over the same graph whose outputs are the named layers' outputs followed by the model's own
+ * output(s). Cached per model and layer list; it shares weights with the original.
+ */
+export function tapModel(model: tf.LayersModel, layerNames: readonly string[]): tf.LayersModel {
+  const key = layerNames.join('\u0000');
+  let perModel = tapCache.get(model);
+  if (!perModel) {
+    perModel = new Map();
+    tapCache.set(model, perModel);
+  }
+  const hit = perModel.get(key);
+  if (hit) return hit;
+  const tapped = layerNames.map((n) => getLayer(model, n).output as tf.SymbolicTensor);
+  const finals = model.outputs;
+  const m = tf.model({ inputs: model.inputs, outputs: [...tapped, ...finals] });
+  perModel.set(key, m);
+  return m;
+}
+
+/**
+ * Runs the model once on a batch and returns each named layer's output plus the final output.
+ * The caller owns (and must dispose) the returned tensors.
+ */
+export function runTaps(
+  model: tf.LayersModel,
+  input: tf.Tensor,
+  layerNames: readonly string[],
+): { taps: tf.Tensor[]; output: tf.Tensor } {
+  const m = tapModel(model, layerNames);
+  const out = m.predict(input);
+  const list = Array.isArray(out) ? out : [out];
+  return { taps: list.slice(0, layerNames.length), output: list[layerNames.length] };
+}
