@@ -1,0 +1,144 @@
+/**
+ * Installs the "TypeScript (cnnvis)" Jupyter kernelspec (kernel name `cnnvis`).
+ *
+ * The spec runs kernel/bin/cnnvis-kernel.js with the node that runs the installer, so it works
+ * without a global tslab. Jupyter's own `jupyter kernelspec install` does the install when a
+ * `jupyter` executable is found; otherwise kernel.json is written into the Jupyter data dir directly.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CnnvisError } from '../errors';
+
+export const KERNEL_NAME = 'cnnvis';
+export const KERNEL_DISPLAY_NAME = 'TypeScript (cnnvis)';
+
+export interface InstallOptions {
+  /** Install into the per-user kernels dir (the default when neither sysPrefix nor prefix is given). */
+  user?: boolean;
+  /** Install into the sys.prefix of jupyter's Python (a virtualenv or conda env); needs jupyter. */
+  sysPrefix?: boolean;
+  /** Install into <prefix>/share/jupyter/kernels/. */
+  prefix?: string;
+  /** The jupyter executable to use, or false to write the files directly. Default: found on PATH. */
+  jupyter?: string | false;
+}
+
+export interface InstalledKernelSpec {
+  /** Kernel name for `--kernel`, `ExecutePreprocessor.kernel_name` etc. */
+  name: string;
+  /** Directory holding kernel.json. */
+  dir: string;
+}
+
+export interface KernelJson {
+  argv: string[];
+  display_name: string;
+  language: string;
+}
+
+/** Absolute path of the kernel launcher (kernel/bin/cnnvis-kernel.js), from src/cli or dist/cli. */
+export function kernelLauncherPath(): string {
+  return path.resolve(__dirname, '..', '..', 'bin', 'cnnvis-kernel.js');
+}
+
+export function kernelJson(): KernelJson {
+  return {
+    argv: [process.execPath, kernelLauncherPath(), '--config-path', '{connection_file}'],
+    display_name: KERNEL_DISPLAY_NAME,
+    language: 'typescript',
+  };
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The `jupyter` executable first on PATH, else /usr/bin/jupyter, else null. */
+export function findJupyter(): string | null {
+  const names = process.platform === 'win32' ? ['jupyter.exe', 'jupyter.cmd', 'jupyter'] : ['jupyter'];
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    for (const name of names) {
+      const candidate = path.join(dir, name);
+      if (isExecutable(candidate)) return candidate;
+    }
+  }
+  return process.platform !== 'win32' && isExecutable('/usr/bin/jupyter') ? '/usr/bin/jupyter' : null;
+}
+
+/** The per-user Jupyter data dir, as jupyter_core computes it (JUPYTER_DATA_DIR wins). */
+export function userJupyterDataDir(): string {
+  if (process.env.JUPYTER_DATA_DIR) return process.env.JUPYTER_DATA_DIR;
+  const home = os.homedir();
+  if (process.platform === 'darwin') return path.join(home, 'Library', 'Jupyter');
+  if (process.platform === 'win32') {
+    return path.join(process.env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), 'jupyter');
+  }
+  const xdg = process.env.XDG_DATA_HOME || path.join(home, '.local', 'share');
+  return path.join(xdg, 'jupyter');
+}
+
+function checkOptions(opts: InstallOptions): void {
+  const chosen = [opts.user, opts.sysPrefix, opts.prefix !== undefined].filter(Boolean).length;
+  if (chosen > 1) throw new CnnvisError('install: choose only one of user, sysPrefix and prefix');
+  if (opts.prefix !== undefined && opts.prefix.trim() === '') throw new CnnvisError('install: prefix is empty');
+}
+
+function installWithJupyter(jupyter: string, specDir: string, opts: InstallOptions): InstalledKernelSpec {
+  const args = ['kernelspec', 'install', specDir, '--name', KERNEL_NAME];
+  if (opts.prefix !== undefined) args.push('--prefix', path.resolve(opts.prefix));
+  else if (opts.sysPrefix) args.push('--sys-prefix');
+  else args.push('--user');
+  const run = spawnSync(jupyter, args, { encoding: 'utf8' });
+  if (run.error) throw new CnnvisError(`install: could not run ${jupyter}: ${run.error.message}`);
+  const output = `${run.stdout ?? ''}\n${run.stderr ?? ''}`;
+  if (run.status !== 0) {
+    throw new CnnvisError(`install: ${jupyter} ${args.join(' ')} failed (exit ${run.status}):\n${output.trim()}`);
+  }
+  const installed = /Installed kernelspec \S+ in (.+)$/m.exec(output);
+  if (installed) return { name: KERNEL_NAME, dir: installed[1].trim() };
+  if (opts.prefix !== undefined) {
+    return { name: KERNEL_NAME, dir: path.join(path.resolve(opts.prefix), 'share', 'jupyter', 'kernels', KERNEL_NAME) };
+  }
+  throw new CnnvisError(`install: ${jupyter} did not say where it installed the kernelspec:\n${output.trim()}`);
+}
+
+function installDirectly(specDir: string, opts: InstallOptions): InstalledKernelSpec {
+  if (opts.sysPrefix) {
+    throw new CnnvisError('install: --sys-prefix needs jupyter on PATH (it is the prefix of jupyter\'s Python)');
+  }
+  const kernelsDir =
+    opts.prefix !== undefined
+      ? path.join(path.resolve(opts.prefix), 'share', 'jupyter', 'kernels')
+      : path.join(userJupyterDataDir(), 'kernels');
+  const dir = path.join(kernelsDir, KERNEL_NAME);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(path.join(specDir, 'kernel.json'), path.join(dir, 'kernel.json'));
+  return { name: KERNEL_NAME, dir };
+}
+
+/**
+ * Installs (or replaces) the `cnnvis` kernelspec. Default target: the per-user kernels dir.
+ * Returns the kernel name and the directory that holds kernel.json.
+ */
+export function installKernelSpec(opts: InstallOptions = {}): InstalledKernelSpec {
+  checkOptions(opts);
+  const launcher = kernelLauncherPath();
+  if (!fs.existsSync(launcher)) throw new CnnvisError(`install: kernel launcher missing: ${launcher}`);
+  const specDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-kernelspec-'));
+  try {
+    fs.chmodSync(specDir, 0o755);
+    fs.writeFileSync(path.join(specDir, 'kernel.json'), JSON.stringify(kernelJson(), null, 2) + '\n');
+    const jupyter = opts.jupyter === false ? null : opts.jupyter ?? findJupyter();
+    return jupyter ? installWithJupyter(jupyter, specDir, opts) : installDirectly(specDir, opts);
+  } finally {
+    fs.rmSync(specDir, { recursive: true, force: true });
+  }
+}
