@@ -7,11 +7,11 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError, listChoices } from './errors';
 
 /** The layer with this name, or a CnnvisError that lists the valid names. */
-export function getLayer(model: tf.LayersModel, name: string): tf.layers.Layer {
+export function getLayer(model: tf.LayersModel, name: string, modelName: string = model.name): tf.layers.Layer {
   const layer = model.layers.find((l) => l.name === name);
   if (!layer) {
     const names = model.layers.map((l) => l.name);
-    throw new CnnvisError(`unknown layer '${name}' in model '${model.name}'; layers: ${listChoices(names, 200)}`, names);
+    throw new CnnvisError(`unknown layer '${name}' in model '${modelName}'; layers: ${listChoices(names, 200)}`, names);
   }
   return layer;
 }
@@ -31,7 +31,7 @@ export function isSpatial(layer: tf.layers.Layer): boolean {
 
 /** Names of the layers whose output is a spatial map, in graph order. */
 export function spatialLayerNames(model: tf.LayersModel): string[] {
-  return model.layers.filter((l) => !(l instanceof Object && l.getClassName() === 'InputLayer') && isSpatial(l)).map((l) => l.name);
+  return model.layers.filter((l) => l.getClassName() !== 'InputLayer' && isSpatial(l)).map((l) => l.name);
 }
 
 const tapCache = new WeakMap<tf.LayersModel, Map<string, tf.LayersModel>>();

@@ -1,0 +1,118 @@
+/** Top-k predictions with labels and probabilities, as a table and a vega-lite bar chart. */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../engine/backend';
+import { CnnvisError } from '../errors';
+import { escapeHtml } from '../display/progress';
+import { autoShow, Result, ResultMeta, since } from '../display/result';
+import { toRGBA } from '../images/encode';
+import { asCnnModel, CnnModel } from '../models/model';
+import { RGBAImage, RGBImage } from '../types';
+import { ImageSource, InputOptions, prepareInput } from './input';
+
+export interface Prediction {
+  index: number;
+  label: string;
+  /** Probability (softmax of the output; the output itself when the model ends in softmax). */
+  probability: number;
+}
+
+export interface PredictOptions extends InputOptions {
+  /** How many classes to return (default 5). */
+  top?: number;
+  /** Show in the notebook (default true when running in one). */
+  display?: boolean;
+}
+
+export class PredictionResult extends Result {
+  readonly kind = 'predictions';
+  constructor(
+    meta: ResultMeta,
+    readonly predictions: Prediction[],
+    /** Probabilities of every class. */
+    readonly probabilities: Float32Array,
+    readonly input: RGBImage,
+    readonly imageName: string,
+  ) {
+    super(meta);
+  }
+
+  text(): string {
+    const w = Math.max(5, ...this.predictions.map((p) => p.label.length));
+    const rows = this.predictions.map(
+      (p, i) => `${String(i + 1).padStart(2)}. ${p.label.padEnd(w)}  ${(p.probability * 100).toFixed(2).padStart(6)}%  (class ${p.index})`,
+    );
+    return [`Top-${this.predictions.length} predictions of ${this.meta.model} for ${this.imageName} (${this.meta.backend}, ${this.meta.timeMs} ms):`, ...rows].join('\n');
+  }
+
+  override image(): RGBAImage {
+    return toRGBA(this.input);
+  }
+
+  override html(): string {
+    const rows = this.predictions
+      .map(
+        (p) =>
+          `<tr><td>${p.index}</td><td>${escapeHtml(p.label)}</td><td style="text-align:right">${(p.probability * 100).toFixed(2)}%</td>` +
+          `<td><div style="background:#4c78a8;height:0.8em;width:${Math.max(1, Math.round(p.probability * 200))}px"></div></td></tr>`,
+      )
+      .join('');
+    return `<table class="cnnvis-predictions"><caption>${escapeHtml(this.meta.model)} on ${escapeHtml(this.imageName)}</caption>` +
+      `<thead><tr><th>class</th><th>label</th><th>probability</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+  }
+
+  override vegaLite(): object {
+    return predictionChart(this.predictions, `${this.meta.model}: top-${this.predictions.length}`);
+  }
+}
+
+/** A horizontal bar chart of predictions (vega-lite v5). */
+export function predictionChart(predictions: Prediction[], title: string): object {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 320,
+    data: { values: predictions.map((p) => ({ label: p.label, index: p.index, probability: p.probability })) },
+    mark: { type: 'bar', tooltip: true },
+    encoding: {
+      y: { field: 'label', type: 'nominal', sort: '-x', title: null },
+      x: { field: 'probability', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '%' } },
+    },
+  };
+}
+
+/** Top-k of a probability vector. */
+export function topK(probs: Float32Array, k: number, label: (i: number) => string): Prediction[] {
+  const idx = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]);
+  return idx.slice(0, k).map((i) => ({ index: i, label: label(i), probability: probs[i] }));
+}
+
+/** Class probabilities for a preprocessed batch of one image. */
+export function classProbabilities(model: CnnModel, batch: tf.Tensor4D): Float32Array {
+  return tf.tidy(() => {
+    const out = model.net.predict(batch) as tf.Tensor;
+    const flat = out.reshape([out.shape[0] ?? 1, -1]);
+    const probs = model.softmax ? flat : tf.softmax(flat);
+    return probs.dataSync() as Float32Array;
+  }).slice();
+}
+
+export async function predict(m: CnnModel | tf.LayersModel, image: ImageSource, opts: PredictOptions = {}): Promise<PredictionResult> {
+  const backend = await initBackend();
+  const model = asCnnModel(m);
+  const top = opts.top ?? 5;
+  if (!Number.isInteger(top) || top < 1) throw new CnnvisError(`top must be a positive whole number, got ${top}`);
+  const t0 = performance.now();
+  const input = prepareInput(model, image, opts);
+  let probs: Float32Array;
+  try {
+    probs = classProbabilities(model, input.batch);
+  } finally {
+    input.batch.dispose();
+  }
+  if (probs.some((p) => !Number.isFinite(p))) {
+    throw new CnnvisError(`model '${model.name}' produced NaN or Inf outputs for ${input.name}; check its weights and the input`);
+  }
+  const predictions = topK(probs, Math.min(top, probs.length), (i) => model.label(i));
+  const result = new PredictionResult({ model: model.name, backend, timeMs: since(t0) }, predictions, probs, input.image, input.name);
+  return autoShow(result, opts.display);
+}

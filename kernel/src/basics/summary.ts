@@ -1,0 +1,117 @@
+/** Model anatomy like Keras: summary(), a layer's get_config() and get_weights(). */
+import * as tf from '@tensorflow/tfjs';
+import { escapeHtml } from '../display/progress';
+import { autoShow, Result } from '../display/result';
+import { asCnnModel, CnnModel } from '../models/model';
+import { layerOutputShape } from '../taps';
+
+export interface LayerRow {
+  name: string;
+  className: string;
+  /** Output shape without the batch dimension (-1 for unknown). */
+  outputShape: number[];
+  params: number;
+  trainable: boolean;
+  /** Activation function name where the layer has one. */
+  activation: string | null;
+  /** Names of the layers feeding this one. */
+  inbound: string[];
+}
+
+export class SummaryResult extends Result {
+  readonly kind = 'summary';
+  constructor(
+    readonly modelName: string,
+    readonly layers: LayerRow[],
+    readonly totalParams: number,
+    readonly trainableParams: number,
+    readonly inputShape: number[],
+    readonly preprocess: string,
+    readonly labels: number,
+    backend: string,
+  ) {
+    super({ model: modelName, backend, timeMs: 0 });
+  }
+
+  get nonTrainableParams(): number {
+    return this.totalParams - this.trainableParams;
+  }
+
+  text(): string {
+    const header = ['Layer (type)', 'Output shape', 'Param #', 'Activation'];
+    const rows = this.layers.map((l) => [`${l.name} (${l.className})`, `(None, ${l.outputShape.map((d) => (d < 0 ? 'None' : d)).join(', ')})`, l.params.toLocaleString('en-US'), l.activation ?? '']);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
+    const rule = '─'.repeat(widths.reduce((a, b) => a + b + 2, -2));
+    return [
+      `Model: "${this.modelName}"  (input ${this.inputShape.join('×')}, preprocess ${this.preprocess}, ${this.labels} labels)`,
+      rule,
+      line(header),
+      rule,
+      ...rows.map(line),
+      rule,
+      `Total params: ${this.totalParams.toLocaleString('en-US')}`,
+      `Trainable params: ${this.trainableParams.toLocaleString('en-US')}`,
+      `Non-trainable params: ${this.nonTrainableParams.toLocaleString('en-US')}`,
+    ].join('\n');
+  }
+
+  override html(): string {
+    const rows = this.layers
+      .map((l) => `<tr><td>${escapeHtml(l.name)}</td><td>${escapeHtml(l.className)}</td><td>(${l.outputShape.map((d) => (d < 0 ? 'None' : d)).join(', ')})</td>` +
+        `<td style="text-align:right">${l.params.toLocaleString('en-US')}</td><td>${escapeHtml(l.activation ?? '')}</td></tr>`)
+      .join('');
+    return `<table class="cnnvis-summary"><caption>${escapeHtml(this.modelName)}: ${this.totalParams.toLocaleString('en-US')} params ` +
+      `(${this.trainableParams.toLocaleString('en-US')} trainable)</caption><thead><tr><th>layer</th><th>type</th><th>output shape</th>` +
+      `<th>params</th><th>activation</th></tr></thead><tbody>${rows}</tbody></table>`;
+  }
+}
+
+function activationName(layer: tf.layers.Layer): string | null {
+  const cfg = layer.getConfig() as { activation?: unknown };
+  if (typeof cfg.activation === 'string') return cfg.activation;
+  if (layer.getClassName() === 'ReLU') return 'relu';
+  if (layer.getClassName() === 'Softmax') return 'softmax';
+  return null;
+}
+
+export function summaryRows(model: CnnModel): LayerRow[] {
+  return model.net.layers.map((l) => ({
+    name: l.name,
+    className: l.getClassName(),
+    outputShape: layerOutputShape(l),
+    params: l.countParams(),
+    trainable: l.trainable,
+    activation: activationName(l),
+    inbound: l.inboundNodes.flatMap((n) => n.inboundLayers.map((x) => x.name)),
+  }));
+}
+
+export function summary(m: CnnModel | tf.LayersModel, opts: { display?: boolean } = {}): SummaryResult {
+  const model = asCnnModel(m);
+  const total = model.net.countParams();
+  const trainable = model.net.trainableWeights.reduce((a, w) => a + (w.shape as number[]).reduce((x, y) => x * y, 1), 0);
+  const result = new SummaryResult(model.name, summaryRows(model), total, trainable, [model.inputHeight, model.inputWidth, model.inputChannels],
+    model.preprocess, model.labels?.names.length ?? 0, tf.getBackend());
+  return autoShow(result, opts.display);
+}
+
+/** A layer's configuration, as Keras get_config() returns it. */
+export function layerConfig(m: CnnModel | tf.LayersModel, layer: string): Record<string, unknown> {
+  return asCnnModel(m).layer(layer).getConfig() as Record<string, unknown>;
+}
+
+export interface LayerWeight {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+/** A layer's weights with their names and shapes, as Keras get_weights() (values copied out). */
+export function layerWeights(m: CnnModel | tf.LayersModel, layer: string): LayerWeight[] {
+  const l = asCnnModel(m).layer(layer);
+  return l.weights.map((w) => {
+    const v = w.read();
+    return { name: w.originalName ?? w.name, shape: [...v.shape], values: (v.dataSync() as Float32Array).slice() };
+  });
+}

@@ -1,0 +1,220 @@
+/**
+ * The `cnnvis` command: summary | predict | features | filters | report | models | install.
+ * Bad input gives one line on stderr naming the problem and the valid choices, and exit code 2.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { featureMaps } from '../basics/featureMaps';
+import { filters } from '../basics/filters';
+import { predict } from '../basics/predict';
+import { summary } from '../basics/summary';
+import { backendReport } from '../engine/backend';
+import { CnnvisError } from '../errors';
+import { Result } from '../display/result';
+import { RESIZE_MODES, ResizeMode } from '../images/resize';
+import { loadModel } from '../models/load';
+import { CnnModel } from '../models/model';
+import { isCached, modelCacheDir, NAMED_MODELS } from '../models/registry';
+import { cnnvisHome } from '../models/cache';
+import { buildReport } from '../report/report';
+import { htmlPage } from '../report/html';
+import { installKernelSpec } from './install';
+import { CommandSpec, commandHelp, FlagSpec, intFlag, Parsed, parseArgs, usage } from './args';
+
+const MODEL: FlagSpec = { value: true, arg: '<demo|name|path|url>', help: 'model: demo (bundled), a named model (see `cnnvis models`), a TF.js folder/model.json, a Keras .h5 file, or an http(s) URL (default demo)' };
+const PREPROCESS: FlagSpec = { value: true, arg: '<mobilenet|vgg16|unit|none>', help: "input preprocessing (default: the model's own; unit = [0,1] for unknown models)" };
+const RESIZE: FlagSpec = { value: true, arg: '<stretch|center-crop>', help: 'how the image is fitted to the model input (default stretch, like Keras load_img)' };
+const JSON_FLAG: FlagSpec = { value: false, help: 'print machine-readable JSON on stdout' };
+const LAYER: FlagSpec = { value: true, arg: '<name>', help: 'layer name (see `cnnvis summary`)' };
+const HELP: FlagSpec = { value: false, help: 'show this help' };
+
+const COMMANDS: CommandSpec[] = [
+  {
+    name: 'summary',
+    summary: 'Print the model summary (layers, output shapes, parameters), like Keras model.summary().',
+    positionals: [],
+    flags: { model: MODEL, preprocess: PREPROCESS, json: { value: false, help: 'print [{name, className, outputShape, params}] as JSON' }, help: HELP },
+    examples: ['cnnvis summary --model demo', 'cnnvis summary --model mobilenet_v1_0.25_224 --json'],
+  },
+  {
+    name: 'predict',
+    summary: 'Top-k predictions with labels and probabilities.',
+    positionals: ['<image>'],
+    flags: { model: MODEL, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, resize: RESIZE, json: { value: false, help: 'print [{index, label, probability}] as JSON' }, out: { value: true, arg: '<file.html>', help: 'write the predictions as an HTML page' }, help: HELP },
+    examples: ['cnnvis predict scene:3 --model demo', 'cnnvis predict cat_dog.png --model mobilenet_v1_0.75_224 --top 3 --json'],
+  },
+  {
+    name: 'features',
+    summary: 'Feature maps of one layer as a grid of channels.',
+    positionals: ['<image>'],
+    flags: { model: MODEL, layer: LAYER, channels: { value: true, arg: '<n>', help: 'how many channels (default all, at most 256)' }, sort: { value: true, arg: '<index|mean>', help: 'tile order (default index; mean = strongest first)' }, preprocess: PREPROCESS, resize: RESIZE, json: { value: false, help: 'print {layer, height, width, channels, means, ranking} as JSON' }, out: { value: true, arg: '<file.png|file.html>', help: 'write the grid' }, help: HELP },
+    examples: ['cnnvis features scene:3 --model demo --layer block1_conv1 --out maps.png'],
+  },
+  {
+    name: 'filters',
+    summary: 'Convolution kernels as pictures (first layer in RGB, deeper layers per input channel) and weight statistics.',
+    positionals: [],
+    flags: { model: MODEL, layer: LAYER, preprocess: PREPROCESS, json: { value: false, help: 'print {layer, className, shape, stats, perFilter} as JSON' }, out: { value: true, arg: '<file.png|file.html>', help: 'write the mosaic' }, help: HELP },
+    examples: ['cnnvis filters --model demo --out filters.png'],
+  },
+  {
+    name: 'report',
+    summary: 'One self-contained HTML page with everything cnnvis shows for an image and a model.',
+    positionals: ['<image>'],
+    flags: { model: MODEL, layer: LAYER, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, resize: RESIZE, out: { value: true, arg: '<file.html>', help: 'where to write the page (default report.html)' }, help: HELP },
+    examples: ['cnnvis report scene:7 --model demo --out report.html', 'CNNVIS_DATA=photos cnnvis report cat_dog.png --model mobilenet_v1_0.75_224'],
+  },
+  {
+    name: 'models',
+    summary: 'List the named models and whether each is in the cache ($CNNVIS_HOME).',
+    positionals: [],
+    flags: { json: JSON_FLAG, help: HELP },
+    examples: ['cnnvis models'],
+  },
+  {
+    name: 'install',
+    summary: 'Install the "TypeScript (cnnvis)" Jupyter kernel spec (for the current user by default).',
+    positionals: [],
+    flags: { user: { value: false, help: 'install for the current user (default)' }, 'sys-prefix': { value: false, help: "install into the Python environment's prefix" }, prefix: { value: true, arg: '<dir>', help: 'install under this prefix' }, help: HELP },
+    examples: ['cnnvis install', 'cnnvis install --sys-prefix'],
+  },
+];
+
+function mainHelp(): string {
+  return [
+    'cnnvis: see inside convolutional networks (TensorFlow.js models)',
+    '',
+    'usage: cnnvis <command> [options]      (cnnvis <command> --help for details)',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`),
+    '',
+    'images: a PNG/JPEG path, a file name in $CNNVIS_DATA, or scene:<seed> (a generated scene for the demo model)',
+    'environment: CNNVIS_HOME (model cache, default ~/.cache/cnnvis), CNNVIS_DATA (image folder),',
+    '             CNNVIS_BACKEND (tensorflow|wasm|cpu), CNNVIS_OFFLINE=1 (never download)',
+  ].join('\n');
+}
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+async function modelFrom(p: Parsed): Promise<CnnModel> {
+  return loadModel(String(p.flags.model ?? 'demo'), p.flags.preprocess !== undefined ? { preprocess: String(p.flags.preprocess) } : {});
+}
+
+function resizeFrom(p: Parsed): ResizeMode | undefined {
+  const v = p.flags.resize;
+  if (v === undefined) return undefined;
+  if (!(RESIZE_MODES as readonly string[]).includes(String(v))) throw new CnnvisError(`--resize must be one of ${RESIZE_MODES.join(', ')}, got '${String(v)}'`);
+  return v as ResizeMode;
+}
+
+function writeOut(file: string, result: Result, title: string, allowPng: boolean): string {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.html' || ext === '.htm') {
+    fs.writeFileSync(file, htmlPage(title, [{ title, result }]));
+  } else if (ext === '.png' && allowPng) {
+    fs.writeFileSync(file, result.png());
+  } else {
+    throw new CnnvisError(`--out '${file}': use ${allowPng ? 'a .png or .html' : 'an .html'} file name`);
+  }
+  return file;
+}
+
+async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
+  const json = p.flags.json === true;
+  const resize = resizeFrom(p);
+  switch (cmd.name) {
+    case 'summary': {
+      const s = summary(await modelFrom(p), { display: false });
+      io.out(json ? JSON.stringify(s.layers.map((l) => ({ name: l.name, className: l.className, outputShape: l.outputShape, params: l.params })), null, 1) : s.text());
+      return;
+    }
+    case 'predict': {
+      const model = await modelFrom(p);
+      const r = await predict(model, p.positionals[0], { top: intFlag(p.flags.top, 'top', 5), resize, display: false });
+      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: predictions for ${r.imageName}`, false);
+      io.out(json ? JSON.stringify(r.predictions, null, 1) : r.text());
+      return;
+    }
+    case 'features': {
+      const model = await modelFrom(p);
+      const sort = p.flags.sort;
+      if (sort !== undefined && sort !== 'index' && sort !== 'mean') throw new CnnvisError(`--sort must be index or mean, got '${String(sort)}'`);
+      const r = await featureMaps(model, p.positionals[0], {
+        layer: p.flags.layer !== undefined ? String(p.flags.layer) : undefined,
+        channels: p.flags.channels !== undefined ? intFlag(p.flags.channels, 'channels', 256) : undefined,
+        sort: sort as 'index' | 'mean' | undefined,
+        resize,
+        display: false,
+      });
+      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: feature maps of ${r.layer}`, true);
+      io.out(json ? JSON.stringify({ model: model.name, layer: r.layer, height: r.height, width: r.width, channels: r.channels, means: Array.from(r.means), ranking: r.ranking }) : r.text());
+      return;
+    }
+    case 'filters': {
+      const model = await modelFrom(p);
+      const r = await filters(model, { layer: p.flags.layer !== undefined ? String(p.flags.layer) : undefined, display: false });
+      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: filters of ${r.layer}`, true);
+      io.out(json ? JSON.stringify({ model: model.name, layer: r.layer, className: r.className, shape: r.shape, view: r.view, stats: r.stats, perFilter: r.perFilter }) : r.text());
+      return;
+    }
+    case 'report': {
+      const model = await modelFrom(p);
+      const out = String(p.flags.out ?? 'report.html');
+      if (!/\.html?$/i.test(out)) throw new CnnvisError(`--out '${out}': the report is an .html file`);
+      const progress = process.stderr.isTTY ? (t: string, d: number, n: number) => io.err(`[${d}/${n}] ${t}`) : undefined;
+      const { html } = await buildReport(model, p.positionals[0], {
+        top: intFlag(p.flags.top, 'top', 5),
+        layer: p.flags.layer !== undefined ? String(p.flags.layer) : undefined,
+        resize,
+        onSection: progress,
+      });
+      fs.writeFileSync(out, html);
+      io.out(`wrote ${out} (${await backendReport()})`);
+      return;
+    }
+    case 'models': {
+      const rows = Object.values(NAMED_MODELS).map((m) => ({ name: m.name, cached: isCached(m), dir: m.kind === 'demo' ? 'bundled' : modelCacheDir(m.name), description: m.description }));
+      io.out(json ? JSON.stringify(rows, null, 1) : [`cache: ${cnnvisHome()}`, ...rows.map((r) => `${r.name.padEnd(22)} ${r.cached ? 'ready   ' : 'missing '} ${r.description}`)].join('\n'));
+      return;
+    }
+    case 'install': {
+      const r = installKernelSpec({ user: !p.flags['sys-prefix'] && !p.flags.prefix, sysPrefix: p.flags['sys-prefix'] === true, prefix: p.flags.prefix !== undefined ? String(p.flags.prefix) : undefined });
+      io.out(`installed kernel spec '${r.name}' in ${r.dir}`);
+      return;
+    }
+  }
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 2 bad input, 1 internal error). */
+export async function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(mainHelp());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!cmd) throw new CnnvisError(`unknown command '${name}'; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const parsed = parseArgs(cmd, rest);
+    if (parsed.flags.help) {
+      io.out(commandHelp(cmd));
+      return 0;
+    }
+    await run(cmd, parsed, io);
+    return 0;
+  } catch (e) {
+    if (e instanceof CnnvisError) {
+      io.err(`cnnvis: ${e.message.replace(/\s*\n\s*/g, ' ')}`);
+      return 2;
+    }
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    io.err(`cnnvis: internal error: ${msg}${process.env.CNNVIS_DEBUG ? '\n' + (e as Error).stack : ' (set CNNVIS_DEBUG=1 for details)'}`);
+    return 1;
+  }
+}
+
+export { COMMANDS, usage };

@@ -1,0 +1,49 @@
+/**
+ * cnnvis: see inside convolutional networks from TypeScript notebooks.
+ *
+ *   import * as cnnvis from 'cnnvis';
+ *   const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
+ *   await cnnvis.predict(model, 'cat_dog.png');
+ *   await cnnvis.featureMaps(model, 'cat_dog.png', {layer: 'conv_pw_1_relu'});
+ *
+ * In a notebook every call shows its result inline; the returned object keeps the raw numbers.
+ */
+export { initBackend, backendName, backendReport } from './engine/backend';
+export { CnnvisError } from './errors';
+export * from './types';
+
+export { loadModel, LoadModelOptions } from './models/load';
+export { CnnModel, asCnnModel } from './models/model';
+export { NAMED_MODELS, namedModelNames, ensureCached, modelCacheDir } from './models/registry';
+export { cnnvisHome } from './models/cache';
+export { loadTfjsLayersModel } from './models/tfjs';
+export { loadKerasH5, loadKerasWeightsH5 } from './models/keras';
+export { buildVgg16, loadVgg16Weights } from './models/vgg16';
+export { buildDemoModel, loadDemoModel, DEMO_CLASSES } from './models/demo';
+export { preprocessTensor, deprocessTensor, imageToBatch } from './models/preprocess';
+
+export { readImage, prepareInput, ImageSource, findImageFile } from './basics/input';
+export { predict, PredictionResult, Prediction, topK } from './basics/predict';
+export { featureMaps, layerOutputs, FeatureMapResult, LayerOutputsResult, channelMeans, rankChannels } from './basics/featureMaps';
+export { filters, FilterResult, weightStats, convLayerNames } from './basics/filters';
+export { summary, layerConfig, layerWeights, SummaryResult, LayerRow } from './basics/summary';
+export { runTaps, tapModel, spatialLayerNames } from './taps';
+
+export { Result } from './display/result';
+export { ImageResult } from './display/imageResult';
+export { displayBundle, inNotebook } from './display/jupyter';
+export { Progress } from './display/progress';
+export { buildReport } from './report/report';
+export { generateScene } from './data/shapes';
+
+export * as images from './images/decode';
+export { encodePng, pngDataUrl, toRGBA } from './images/encode';
+export { resizeImage, centerCrop, loadForModel } from './images/resize';
+export { applyColormap, colormapNames } from './render/colormaps';
+export { makeGrid } from './render/grid';
+export { overlayHeatmap } from './render/overlay';
+export { upsampleBilinear } from './render/upsample';
+
+import * as tf from '@tensorflow/tfjs';
+/** The TensorFlow.js instance cnnvis computes with. */
+export { tf };

@@ -1,0 +1,138 @@
+/**
+ * CnnModel: a TF.js layers model together with what cnnvis needs to know about it — its name, where it
+ * came from, its preprocessing, its labels and whether it ends in softmax.
+ */
+import * as util from 'util';
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError, listChoices } from '../errors';
+import { getLayer, layerOutputShape, spatialLayerNames } from '../taps';
+import { PreprocessName } from '../types';
+import { LabelSet } from './labels';
+import { preprocessFromName } from './preprocess';
+
+export interface CnnModelInit {
+  name?: string;
+  source?: string;
+  preprocess?: PreprocessName;
+  labels?: LabelSet | null;
+  labelsNote?: string;
+}
+
+/** Layers that pass values through unchanged in meaning when looking for the final activation. */
+const PASS_THROUGH = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout']);
+
+function activationOf(layer: tf.layers.Layer): string | undefined {
+  if (layer.getClassName() === 'Softmax') return 'softmax';
+  const cfg = layer.getConfig() as { activation?: unknown };
+  return typeof cfg.activation === 'string' ? cfg.activation : undefined;
+}
+
+/** True when the model's (first) output is produced by a softmax, possibly followed by reshapes. */
+export function endsInSoftmax(model: tf.LayersModel): boolean {
+  let layer: tf.layers.Layer | undefined = model.outputLayers[0];
+  for (let hops = 0; layer && hops < 8; hops++) {
+    const act = activationOf(layer);
+    if (act === 'softmax') return true;
+    if (!PASS_THROUGH.has(layer.getClassName()) && !(layer.getClassName() === 'Activation' && act === 'linear')) return false;
+    const inbound: tf.layers.Layer[] | undefined = layer.inboundNodes[0]?.inboundLayers;
+    layer = inbound && inbound.length === 1 ? inbound[0] : undefined;
+  }
+  return false;
+}
+
+export class CnnModel {
+  readonly net: tf.LayersModel;
+  readonly name: string;
+  readonly source: string;
+  readonly preprocess: PreprocessName;
+  readonly labels: LabelSet | null;
+  /** Why labels are missing, when they are. */
+  readonly labelsNote?: string;
+  readonly softmax: boolean;
+  readonly inputHeight: number;
+  readonly inputWidth: number;
+  readonly inputChannels: number;
+
+  constructor(net: tf.LayersModel, init: CnnModelInit = {}) {
+    this.net = net;
+    this.name = init.name ?? net.name;
+    this.source = init.source ?? 'memory';
+    this.preprocess = init.preprocess ?? preprocessFromName(this.name) ?? preprocessFromName(net.name) ?? 'unit';
+    this.labels = init.labels ?? null;
+    if (init.labelsNote) this.labelsNote = init.labelsNote;
+    this.softmax = endsInSoftmax(net);
+    const shape = net.inputs[0].shape;
+    if (shape.length !== 4) {
+      throw new CnnvisError(`model '${this.name}' takes input of shape [${shape.join(', ')}]; cnnvis needs images [batch, height, width, channels]`);
+    }
+    const [, h, w, c] = shape;
+    if (c !== 3 && c !== 1) {
+      throw new CnnvisError(`model '${this.name}' takes ${c} input channels; cnnvis supports RGB (3) or grayscale (1) images`);
+    }
+    this.inputHeight = h ?? 224;
+    this.inputWidth = w ?? 224;
+    this.inputChannels = c;
+  }
+
+  /** Number of output classes (last dimension of the first output). */
+  get numClasses(): number {
+    const s = this.net.outputs[0].shape;
+    return s[s.length - 1] ?? 0;
+  }
+
+  /** The label of class i, or `class i` when the model has no labels. */
+  label(i: number): string {
+    return this.labels?.names[i] ?? `class ${i}`;
+  }
+
+  layerNames(): string[] {
+    return this.net.layers.map((l) => l.name);
+  }
+
+  /** Layers with a spatial [H, W, C] output, in graph order. */
+  spatialLayers(): string[] {
+    return spatialLayerNames(this.net);
+  }
+
+  layer(name: string): tf.layers.Layer {
+    return getLayer(this.net, name, this.name);
+  }
+
+  /** Output shape of a layer without the batch dimension. */
+  layerShape(name: string): number[] {
+    return layerOutputShape(this.layer(name));
+  }
+
+  /** Checks a class index, with a clear error naming the valid range. */
+  checkClass(index: number): number {
+    if (!Number.isInteger(index) || index < 0 || index >= this.numClasses) {
+      throw new CnnvisError(`class index ${index} is out of range; model '${this.name}' has classes 0..${this.numClasses - 1}`);
+    }
+    return index;
+  }
+
+  /** A spatial layer by name, or a clear error listing the spatial layers. */
+  spatialLayer(name: string): tf.layers.Layer {
+    const layer = this.layer(name);
+    const spatial = this.spatialLayers();
+    if (!spatial.includes(name)) {
+      throw new CnnvisError(
+        `layer '${name}' has output shape [${layerOutputShape(layer).join(', ')}], not a spatial map; ` +
+          `layers with spatial output: ${listChoices(spatial, 200)}`,
+        spatial,
+      );
+    }
+    return layer;
+  }
+
+  [util.inspect.custom](): string {
+    return `CnnModel ${this.name} (${this.net.layers.length} layers, ${this.net.countParams().toLocaleString('en-US')} params, ` +
+      `input ${this.inputHeight}×${this.inputWidth}×${this.inputChannels}, preprocess ${this.preprocess}, ` +
+      `${this.labels ? `${this.labels.names.length} labels` : 'no labels'})`;
+  }
+}
+
+/** Wraps a plain tf.LayersModel; passes a CnnModel through. */
+export function asCnnModel(m: CnnModel | tf.LayersModel): CnnModel {
+  return m instanceof CnnModel ? m : new CnnModel(m);
+}

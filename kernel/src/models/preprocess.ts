@@ -1,0 +1,61 @@
+/** Model input preprocessing: each model family's pixel convention, applied to an RGB image. */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError } from '../errors';
+import { PREPROCESS_NAMES, PreprocessName, RGBImage } from '../types';
+
+/** ImageNet channel means in BGR order, as Keras' caffe-style preprocessing subtracts them. */
+const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68];
+
+export function parsePreprocess(name: string): PreprocessName {
+  if ((PREPROCESS_NAMES as readonly string[]).includes(name)) return name as PreprocessName;
+  throw new CnnvisError(`unknown preprocessing '${name}'; valid: ${PREPROCESS_NAMES.join(', ')}`, PREPROCESS_NAMES);
+}
+
+/** The family's preprocessing when a model name says mobilenet or vgg, else undefined. */
+export function preprocessFromName(name: string): PreprocessName | undefined {
+  if (/mobilenet/i.test(name)) return 'mobilenet';
+  if (/vgg/i.test(name)) return 'vgg16';
+  return undefined;
+}
+
+/** Applies preprocessing to a float tensor of RGB pixels in [0, 255] with shape [..., 3]. */
+export function preprocessTensor(rgb255: tf.Tensor, mode: PreprocessName): tf.Tensor {
+  return tf.tidy(() => {
+    switch (mode) {
+      case 'mobilenet':
+        return rgb255.div(127.5).sub(1);
+      case 'vgg16': {
+        const bgr = tf.reverse(rgb255, -1);
+        return bgr.sub(tf.tensor1d(CAFFE_MEAN_BGR));
+      }
+      case 'unit':
+        return rgb255.div(255);
+      case 'none':
+        return rgb255.clone();
+    }
+  });
+}
+
+/** An RGB image (already at the model's input size) as a preprocessed [1, H, W, 3] batch. */
+export function imageToBatch(img: RGBImage, mode: PreprocessName): tf.Tensor4D {
+  return tf.tidy(() => {
+    const t = tf.tensor3d(img.data, [img.height, img.width, 3], 'int32').toFloat();
+    return preprocessTensor(t, mode).expandDims(0) as tf.Tensor4D;
+  });
+}
+
+/** Inverse of preprocessTensor for display: back to RGB in [0, 255]. */
+export function deprocessTensor(x: tf.Tensor, mode: PreprocessName): tf.Tensor {
+  return tf.tidy(() => {
+    switch (mode) {
+      case 'mobilenet':
+        return x.add(1).mul(127.5);
+      case 'vgg16':
+        return tf.reverse(x.add(tf.tensor1d(CAFFE_MEAN_BGR)), -1);
+      case 'unit':
+        return x.mul(255);
+      case 'none':
+        return x.clone();
+    }
+  });
+}

@@ -1,0 +1,58 @@
+/** The `report`: everything cnnvis can show for one image and model, as one self-contained HTML page. */
+import { featureMaps, layerOutputs, spread } from '../basics/featureMaps';
+import { convLayerNames, filters } from '../basics/filters';
+import { ImageSource, InputOptions, readImage } from '../basics/input';
+import { predict } from '../basics/predict';
+import { summary } from '../basics/summary';
+import { backendReport } from '../engine/backend';
+import { ImageResult } from '../display/imageResult';
+import { CnnModel } from '../models/model';
+import { htmlPage, Section } from './html';
+
+export interface ReportOptions extends InputOptions {
+  top?: number;
+  /** Layer for the feature-map grid (default: the first conv layer). */
+  layer?: string;
+  /** Called after each section, for progress. */
+  onSection?: (title: string, done: number, total: number) => void;
+}
+
+export async function buildReport(model: CnnModel, image: ImageSource, opts: ReportOptions = {}): Promise<{ html: string; sections: Section[] }> {
+  const { name } = readImage(image, model.inputHeight);
+  const display = false;
+  const resize = opts.resize;
+  const sections: Section[] = [];
+  const spatial = model.spatialLayers();
+  const deepest = spatial[spatial.length - 1];
+  const steps: [string, () => Promise<Section>][] = [
+    ['Top predictions', async () => ({ title: 'Top predictions', result: await predict(model, image, { top: opts.top ?? 5, resize, display }) })],
+    ['Model summary', async () => ({ title: 'Model summary', result: summary(model, { display }) })],
+    ['Feature maps', async () => {
+      const fm = await featureMaps(model, image, { layer: opts.layer, channels: 64, resize, display });
+      return { title: `Feature maps: ${fm.layer}`, result: fm, note: 'Each tile is one channel of the layer output, normalized per tile (viridis).' };
+    }],
+    ['Strongest channel', async () => {
+      const fm = await featureMaps(model, image, { layer: deepest, channels: 16, sort: 'mean', resize, display });
+      return {
+        title: `Strongest channel of ${fm.layer}: ${fm.topChannel}`,
+        result: new ImageResult(fm.meta, fm.overlay(), `Channel ${fm.topChannel} of ${fm.layer} (highest mean activation ${fm.means[fm.topChannel].toFixed(4)}) overlaid on the image`),
+      };
+    }],
+    ['Layer outputs', async () => ({
+      title: 'Layer outputs, low to high',
+      result: await layerOutputs(model, image, { layers: spread(spatial.filter((n) => convLayerNames(model).includes(n) || /relu|act|pool/i.test(n)), 6), channels: 8, resize, display }),
+      note: 'First 8 channels of layers spread over the depth; the top row is the input.',
+    })],
+    ['Filters', async () => {
+      const f = await filters(model, { display });
+      return { title: `Filters: ${f.layer}`, result: f };
+    }],
+  ];
+  let done = 0;
+  for (const [title, run] of steps) {
+    sections.push(await run());
+    opts.onSection?.(title, ++done, steps.length);
+  }
+  const html = htmlPage(`cnnvis report: ${model.name} on ${name}`, sections, `${await backendReport()}; source ${model.source}`);
+  return { html, sections };
+}
