@@ -1,0 +1,363 @@
+/**
+ * Keras HDF5 files, read directly (no Python converter):
+ *
+ * - `loadKerasH5(file)`: full models saved with `model.save('x.h5')`. The architecture comes from the
+ *   root attribute `model_config` (JSON), the weights from `model_weights/<layer>/<weight_names…>`.
+ * - `loadKerasWeightsH5(model, file)`: weights-only files (`model.save_weights('w.h5')`: root attribute
+ *   `layer_names`, one group per layer with attribute `weight_names`) onto a model built in code; the
+ *   `model_weights` group of a full-model file is accepted too.
+ *
+ * Supported model configs (see `normalizeKerasConfig`): Keras 2.x (`Model`, `Functional`, `Sequential`
+ * with `{name, layers}` or a bare layer list, `batch_input_shape`, string dtypes or dtype policies),
+ * and Keras 3 legacy-h5 configs (`module` / `registered_name` keys, `batch_shape`, `DTypePolicy`
+ * dtypes, `{args, kwargs}` inbound nodes). Keras 1.x configs are refused. Layers must exist in
+ * TF.js layers (no Lambda or custom layers).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError, listChoices } from '../errors';
+import { H5Dataset, H5File, H5Group, H5Source, openH5 } from './hdf5';
+
+/** One layer's weights as stored in the file, in the file's order. */
+export interface FileLayerWeights {
+  /** The layer's name (its group name). */
+  layer: string;
+  /** Entries of the group's `weight_names` attribute, e.g. 'conv1/kernel:0' or 'block1_conv1_W_1:0'. */
+  names: string[];
+  datasets: H5Dataset[];
+}
+
+/** The weights part of a Keras file: the root of a weights-only file or a full model's `model_weights`. */
+export interface KerasWeightsGroup {
+  file: H5File;
+  group: H5Group;
+  /** The `layer_names` attribute, in the saved model's layer order. */
+  layerNames: string[];
+}
+
+/** What `loadKerasWeightsH5` did. */
+export interface WeightsLoadReport {
+  /** Pairs (model layer ← file layer) that received weights, in model order. */
+  loaded: Array<{ layer: string; from: string; weights: number }>;
+  /** File layers with weights that no model layer took (only with `byName`). */
+  ignoredInFile: string[];
+}
+
+export interface LoadWeightsOptions {
+  /**
+   * Match layers by name (`true`), or by position among the layers that have weights (`false`,
+   * Keras' default for `load_weights`). With `byName`, every model layer with weights must be in
+   * the file; file layers the model lacks are ignored and listed in the report.
+   */
+  byName?: boolean;
+}
+
+const NOT_KERAS = (label: string) =>
+  `${label} is an HDF5 file but not a Keras model: it has no model_config attribute and no model_weights group / layer_names`;
+
+/** Finds the weights group of a Keras file (root with layer_names, or model_weights), or undefined. */
+export function findKerasWeights(file: H5File): KerasWeightsGroup | undefined {
+  const mw = file.root.child('model_weights');
+  for (const group of [mw instanceof H5Group ? mw : undefined, file.root]) {
+    if (!group) continue;
+    const layerNames = group.stringListAttr('layer_names');
+    if (layerNames) return { file, group, layerNames };
+  }
+  return undefined;
+}
+
+/** Reads one layer group's weight list (names and datasets, in stored order). */
+export function readFileLayer(w: KerasWeightsGroup, layer: string): FileLayerWeights {
+  const g = w.group.group(layer);
+  const names = g.stringListAttr('weight_names') ?? [];
+  const datasets = names.map((n) => {
+    const d = g.child(n);
+    if (d instanceof H5Dataset) return d;
+    throw new CnnvisError(
+      `${w.file.label}: layer '${layer}' lists weight '${n}' in weight_names but the file has no such dataset`,
+    );
+  });
+  return { layer, names, datasets };
+}
+
+/** The short name of a weight, for matching file and model weights: 'conv1/kernel:0' → 'kernel'. */
+function weightKey(name: string): string {
+  const last = name.split('/').pop() ?? name;
+  return last.replace(/:\d+$/, '').replace(/_\d+$/, '');
+}
+
+/**
+ * For each model weight of `layer`, the index of the file weight it takes. By name ('kernel', 'bias',
+ * 'gamma', …) when the file's names and the model's match one to one; otherwise by order (old files
+ * name weights like 'block1_conv1_W_1:0').
+ */
+function matchWithinLayer(modelNames: string[], fileNames: string[]): number[] {
+  const mk = modelNames.map(weightKey);
+  const fk = fileNames.map(weightKey);
+  const unique = (a: string[]) => new Set(a).size === a.length;
+  if (unique(mk) && unique(fk) && mk.every((k) => fk.includes(k))) return mk.map((k) => fk.indexOf(k));
+  return modelNames.map((_, i) => i);
+}
+
+const shapeText = (s: readonly number[]) => `[${s.join(',')}]`;
+
+/** Checks counts and shapes of one layer, then writes the file's values into it. */
+function assignLayer(layer: tf.layers.Layer, fl: FileLayerWeights, label: string): number {
+  const mw = layer.weights;
+  const modelNames = mw.map((v) => v.originalName);
+  if (mw.length !== fl.datasets.length) {
+    throw new CnnvisError(
+      `${label}: layer '${layer.name}' has ${mw.length} weights in the model (${modelNames.join(', ') || 'none'}) ` +
+        `but file layer '${fl.layer}' has ${fl.datasets.length} (${fl.names.join(', ') || 'none'})`,
+    );
+  }
+  const order = matchWithinLayer(modelNames, fl.names);
+  order.forEach((fi, mi) => {
+    const want = mw[mi].shape;
+    const have = fl.datasets[fi].shape;
+    if (want.length !== have.length || want.some((d, k) => d !== have[k])) {
+      throw new CnnvisError(
+        `${label}: layer '${layer.name}' weight '${modelNames[mi]}': the file has '${fl.names[fi]}' with shape ` +
+          `${shapeText(have)} but the model expects ${shapeText(want as number[])}`,
+      );
+    }
+  });
+  const values = order.map((fi, mi) => tf.tensor(fl.datasets[fi].toFloat32(), mw[mi].shape as number[], 'float32'));
+  try {
+    layer.setWeights(values);
+  } finally {
+    tf.dispose(values);
+  }
+  return values.length;
+}
+
+function openWeights(source: H5Source): KerasWeightsGroup {
+  const file = openH5(source);
+  const w = findKerasWeights(file);
+  if (!w) {
+    if (file.root.attrNames().includes('model_config')) {
+      throw new CnnvisError(`${file.label} has a Keras model_config but no model_weights group: it holds no weights`);
+    }
+    throw new CnnvisError(NOT_KERAS(file.label));
+  }
+  return w;
+}
+
+/** Loads weights from a Keras weights group onto `model`, checked layer by layer. */
+export function assignKerasWeights(
+  model: tf.LayersModel,
+  w: KerasWeightsGroup,
+  options: LoadWeightsOptions = {},
+): WeightsLoadReport {
+  const label = w.file.label;
+  const fileLayers = w.layerNames.map((n) => readFileLayer(w, n)).filter((l) => l.names.length > 0);
+  const modelLayers = model.layers.filter((l) => l.weights.length > 0);
+  const report: WeightsLoadReport = { loaded: [], ignoredInFile: [] };
+
+  if (options.byName) {
+    const byName = new Map(fileLayers.map((l) => [l.layer, l]));
+    const missing = modelLayers.filter((l) => !byName.has(l.name)).map((l) => l.name);
+    if (missing.length) {
+      throw new CnnvisError(
+        `${label} has no weights for model layer${missing.length > 1 ? 's' : ''} ${listChoices(missing)}; ` +
+          `its layers with weights are: ${listChoices(fileLayers.map((l) => l.layer))}`,
+        fileLayers.map((l) => l.layer),
+      );
+    }
+    const used = new Set<string>();
+    for (const layer of modelLayers) {
+      const fl = byName.get(layer.name) as FileLayerWeights;
+      report.loaded.push({ layer: layer.name, from: fl.layer, weights: assignLayer(layer, fl, label) });
+      used.add(fl.layer);
+    }
+    report.ignoredInFile = fileLayers.filter((l) => !used.has(l.layer)).map((l) => l.layer);
+    return report;
+  }
+
+  if (fileLayers.length !== modelLayers.length) {
+    const fileSet = new Set(fileLayers.map((l) => l.layer));
+    const modelSet = new Set(modelLayers.map((l) => l.name));
+    const notInFile = [...modelSet].filter((n) => !fileSet.has(n));
+    const notInModel = [...fileSet].filter((n) => !modelSet.has(n));
+    throw new CnnvisError(
+      `${label} has ${fileLayers.length} layers with weights but the model has ${modelLayers.length}` +
+        (notInFile.length ? `; missing from the file: ${listChoices(notInFile)}` : '') +
+        (notInModel.length ? `; not in the model: ${listChoices(notInModel)}` : '') +
+        ` (use byName: true to load only layers whose names match)`,
+    );
+  }
+  modelLayers.forEach((layer, i) => {
+    const fl = fileLayers[i];
+    report.loaded.push({ layer: layer.name, from: fl.layer, weights: assignLayer(layer, fl, label) });
+  });
+  return report;
+}
+
+/**
+ * Loads a Keras weights file (`save_weights` layout, or a full-model file's `model_weights`) onto a
+ * model whose architecture was built in code. Errors name missing layers and mismatched shapes.
+ */
+export async function loadKerasWeightsH5(
+  model: tf.LayersModel,
+  source: H5Source,
+  options: LoadWeightsOptions = {},
+): Promise<WeightsLoadReport> {
+  return assignKerasWeights(model, openWeights(source), options);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model config normalization
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Keys that Keras 3 adds to serialized objects and TF.js does not know. */
+const DROP_KEYS = new Set(['module', 'registered_name', 'build_config', 'compile_config', 'shared_object_id']);
+
+/** A dtype, or a dtype policy ({class_name: 'Policy'|'DTypePolicy', config: {name}}), as a TF.js dtype. */
+function plainDtype(d: Json): Json {
+  let name: Json = d;
+  if (isObject(d) && isObject(d.config) && typeof d.config.name === 'string') name = d.config.name;
+  // Mixed-precision policies keep float32 variables; TF.js computes in float32.
+  if (typeof name === 'string' && /^mixed_/.test(name)) return 'float32';
+  return name;
+}
+
+/** Keras 3 inbound node {args, kwargs} → Keras 2 [[layer, nodeIndex, tensorIndex, kwargs], …]. */
+function legacyInboundNode(node: Json, layer: string): Json {
+  if (!isObject(node) || !('args' in node)) return node;
+  const out: Json[] = [];
+  const visit = (v: Json) => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (isObject(v) && v.class_name === '__keras_tensor__' && isObject(v.config)) {
+      const h = v.config.keras_history;
+      if (!Array.isArray(h) || h.length < 3) throw new CnnvisError(`layer '${layer}': a Keras tensor has no keras_history`);
+      out.push([h[0], h[1], h[2], {}]);
+    }
+  };
+  visit(node.args as Json);
+  return out;
+}
+
+/** input_layers / output_layers: Keras 3 writes one ['name', 0, 0] instead of [['name', 0, 0]]. */
+function nestedRefs(v: Json | undefined): Json | undefined {
+  if (Array.isArray(v) && v.length > 0 && typeof v[0] === 'string') return [v];
+  return v;
+}
+
+function normalizeObject(v: Json, path: string): Json {
+  if (Array.isArray(v)) return v.map((x) => normalizeObject(x, path));
+  if (!isObject(v)) return v;
+  const out: JsonObject = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (DROP_KEYS.has(k)) continue;
+    out[k] = k === 'dtype' ? plainDtype(x) : normalizeObject(x, path);
+  }
+  return out;
+}
+
+/** Normalizes one layer entry of a model config (after generic normalization). */
+function normalizeLayer(layer: JsonObject): void {
+  const name = typeof layer.name === 'string' ? layer.name : isObject(layer.config) ? String(layer.config.name) : '?';
+  const cfg = isObject(layer.config) ? layer.config : undefined;
+  if (cfg && layer.class_name === 'InputLayer') {
+    if ('batch_shape' in cfg && !('batch_input_shape' in cfg)) cfg.batch_input_shape = cfg.batch_shape;
+    delete cfg.batch_shape;
+    delete cfg.ragged;
+    delete cfg.optional;
+    if (cfg.sparse === false) delete cfg.sparse;
+  }
+  if (cfg && typeof cfg.groups === 'number' && cfg.groups !== 1) {
+    throw new CnnvisError(`layer '${name}' (${String(layer.class_name)}) uses groups=${cfg.groups}, which TF.js layers does not support`);
+  }
+  if (Array.isArray(layer.inbound_nodes)) {
+    layer.inbound_nodes = layer.inbound_nodes.map((n) => legacyInboundNode(n, name));
+  }
+  if (cfg && Array.isArray(cfg.layers)) normalizeModel(layer);
+}
+
+/** Normalizes a model entry ({class_name, config}) in place. */
+function normalizeModel(model: JsonObject): void {
+  const cls = model.class_name;
+  if (cls !== 'Model' && cls !== 'Functional' && cls !== 'Sequential') return;
+  let cfg = model.config;
+  if (Array.isArray(cfg)) {
+    // Keras ≤ 2.1 Sequential: the config is the bare layer list.
+    cfg = { layers: cfg };
+    model.config = cfg;
+  }
+  if (!isObject(cfg) || !Array.isArray(cfg.layers)) return;
+  for (const l of cfg.layers) if (isObject(l)) normalizeLayer(l);
+  if ('input_layers' in cfg) cfg.input_layers = nestedRefs(cfg.input_layers) as Json;
+  if ('output_layers' in cfg) cfg.output_layers = nestedRefs(cfg.output_layers) as Json;
+}
+
+/**
+ * Turns a Keras `model_config` (Keras 2.x or Keras 3 legacy-h5) into the Keras 2 form that
+ * `tf.models.modelFromJSON` accepts. Returns a new object.
+ */
+export function normalizeKerasConfig(config: unknown, label = 'the model config'): JsonObject {
+  if (!isObject(config as Json)) throw new CnnvisError(`${label}: model_config is not a JSON object`);
+  const out = normalizeObject(config as Json, '') as JsonObject;
+  const cls = out.class_name;
+  if (cls !== 'Model' && cls !== 'Functional' && cls !== 'Sequential') {
+    throw new CnnvisError(
+      `${label}: the model class is '${String(cls)}'; cnnvis loads Keras Sequential and functional models ` +
+        `(class_name Sequential, Model or Functional), not subclassed models`,
+    );
+  }
+  normalizeModel(out);
+  return out;
+}
+
+/**
+ * Loads a full Keras model saved with `model.save('x.h5')` (Keras 2.x, or Keras 3 with the legacy h5
+ * format): architecture from `model_config`, weights from `model_weights`, matched by layer name with
+ * shape checks. Accepts a path or the file's bytes.
+ */
+export async function loadKerasH5(source: H5Source): Promise<tf.LayersModel> {
+  const file = openH5(source);
+  const root = file.root;
+  const version = root.stringAttr('keras_version');
+  const config = root.jsonAttr('model_config');
+  const weights = findKerasWeights(file);
+  if (config === undefined) {
+    if (weights) {
+      throw new CnnvisError(
+        `${file.label} holds only weights (saved with save_weights; no model_config attribute): build the ` +
+          `architecture in code and use loadKerasWeightsH5(model, file)`,
+      );
+    }
+    throw new CnnvisError(NOT_KERAS(file.label));
+  }
+  if (version && /^1\./.test(version)) {
+    throw new CnnvisError(`${file.label} was saved by Keras ${version}; cnnvis reads files from Keras 2.x and 3.x`);
+  }
+  const topology = normalizeKerasConfig(config, file.label);
+  let model: tf.LayersModel;
+  try {
+    model = await tf.models.modelFromJSON({ modelTopology: topology as tf.io.ModelJSON['modelTopology'] });
+  } catch (e) {
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    const unknown = /Unknown (layer|constraint|initializer|regularizer|activation)[^.:]*[:.]?\s*([^.\n]*)/i.exec(msg);
+    if (unknown) throw new CnnvisError(`${file.label} uses ${unknown[0].trim()} which TF.js layers does not support`);
+    throw new CnnvisError(`${file.label}: the Keras model_config could not be built in TF.js: ${msg}`);
+  }
+  if (!weights) {
+    model.dispose();
+    throw new CnnvisError(`${file.label} has a Keras model_config but no model_weights group: it holds no weights`);
+  }
+  try {
+    const report = assignKerasWeights(model, weights, { byName: true });
+    if (report.ignoredInFile.length) {
+      throw new CnnvisError(
+        `${file.label}: model_weights has layers that model_config does not define: ${listChoices(report.ignoredInFile)}`,
+      );
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
