@@ -1,0 +1,76 @@
+/**
+ * Resizing of float maps (feature maps, heatmaps) to an image size.
+ * Bilinear uses half-pixel centres (align_corners = false): the same numbers as
+ * tf.image.resizeBilinear(x, size, alignCorners = false, halfPixelCenters = true) and OpenCV's
+ * cv2.resize(…, INTER_LINEAR), so a 7×7 Grad-CAM lands where those libraries put it.
+ */
+import { CnnvisError } from '../errors';
+import type { Map2D } from '../types';
+
+function checkTarget(map: Map2D, width: number, height: number): void {
+  for (const [v, what] of [
+    [width, 'width'],
+    [height, 'height'],
+  ] as const) {
+    if (!Number.isInteger(v) || v <= 0) throw new CnnvisError(`target ${what} must be a positive integer, got ${v}`);
+  }
+  if (map.data.length !== map.width * map.height || map.width <= 0 || map.height <= 0) {
+    throw new CnnvisError(`map data has ${map.data.length} values but ${map.width}×${map.height} needs ${map.width * map.height}`);
+  }
+}
+
+/** Source taps per output coordinate: floor/ceil neighbours (clamped) and the lerp weight. */
+function taps(src: number, dst: number): { lo: Int32Array; hi: Int32Array; w: Float32Array } {
+  const lo = new Int32Array(dst);
+  const hi = new Int32Array(dst);
+  const w = new Float32Array(dst);
+  const scale = src / dst;
+  for (let i = 0; i < dst; i++) {
+    const f = (i + 0.5) * scale - 0.5;
+    const fl = Math.floor(f);
+    lo[i] = Math.max(fl, 0);
+    hi[i] = Math.min(Math.ceil(f), src - 1);
+    w[i] = f - fl;
+  }
+  return { lo, hi, w };
+}
+
+/** Bilinear resize of a map to width × height (half-pixel centres; works for down- and upscaling). */
+export function upsampleBilinear(map: Map2D, width: number, height: number): Map2D {
+  checkTarget(map, width, height);
+  const src = map.data;
+  const sw = map.width;
+  const tx = taps(map.width, width);
+  const ty = taps(map.height, height);
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const r0 = ty.lo[y] * sw;
+    const r1 = ty.hi[y] * sw;
+    const fy = ty.w[y];
+    for (let x = 0; x < width; x++) {
+      const fx = tx.w[x];
+      const tl = src[r0 + tx.lo[x]];
+      const tr = src[r0 + tx.hi[x]];
+      const bl = src[r1 + tx.lo[x]];
+      const br = src[r1 + tx.hi[x]];
+      const top = tl + (tr - tl) * fx;
+      const bottom = bl + (br - bl) * fx;
+      out[y * width + x] = top + (bottom - top) * fy;
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** Nearest-neighbour resize of a map (pixel-centre sampling, as for images). */
+export function resizeMapNearest(map: Map2D, width: number, height: number): Map2D {
+  checkTarget(map, width, height);
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(map.height - 1, Math.floor(((y + 0.5) * map.height) / height));
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(map.width - 1, Math.floor(((x + 0.5) * map.width) / width));
+      out[y * width + x] = map.data[sy * map.width + sx];
+    }
+  }
+  return { width, height, data: out };
+}
