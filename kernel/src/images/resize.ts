@@ -150,9 +150,10 @@ export function resizeImage<T extends RGBImage | RGBAImage>(
   assertPositiveInt(height, 'height');
   const c = channelsOf(img);
   const interpolation = checkInterpolation(options.interpolation ?? 'bilinear');
-  if (width === img.width && height === img.height) return { ...img, data: img.data.slice() };
+  // A fresh plain image: extra properties of the input (e.g. a grid's layout) would be stale.
+  if (width === img.width && height === img.height) return { width, height, data: img.data.slice() } as T;
   const fn = interpolation === 'nearest' ? resizeNearest : interpolation === 'area' ? resizeArea : resizeBilinear;
-  return { ...img, width, height, data: fn(img.data, img.width, img.height, c, width, height) };
+  return { width, height, data: fn(img.data, img.width, img.height, c, width, height) } as T;
 }
 
 /**
@@ -183,7 +184,7 @@ export function cropImage<T extends RGBImage | RGBAImage>(img: T, x: number, y: 
     const s = ((y + r) * img.width + x) * c;
     out.set(img.data.subarray(s, s + width * c), r * width * c);
   }
-  return { ...img, width, height, data: out };
+  return { width, height, data: out } as T;
 }
 
 export type ResizeMode = 'stretch' | 'center-crop';
