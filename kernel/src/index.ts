@@ -12,7 +12,8 @@ export { initBackend, backendName, backendReport } from './engine/backend';
 export { CnnvisError } from './errors';
 export * from './types';
 
-export { loadModel, LoadModelOptions } from './models/load';
+export { loadModel } from './models/load';
+export type { LoadModelOptions } from './models/load';
 export { CnnModel, asCnnModel } from './models/model';
 export { NAMED_MODELS, namedModelNames, ensureCached, modelCacheDir } from './models/registry';
 export { cnnvisHome } from './models/cache';
@@ -22,11 +23,14 @@ export { buildVgg16, loadVgg16Weights } from './models/vgg16';
 export { buildDemoModel, loadDemoModel, DEMO_CLASSES } from './models/demo';
 export { preprocessTensor, deprocessTensor, imageToBatch } from './models/preprocess';
 
-export { readImage, prepareInput, ImageSource, findImageFile } from './basics/input';
-export { predict, PredictionResult, Prediction, topK } from './basics/predict';
+export { readImage, prepareInput, findImageFile } from './basics/input';
+export type { ImageSource } from './basics/input';
+export { predict, PredictionResult, topK } from './basics/predict';
+export type { Prediction } from './basics/predict';
 export { featureMaps, layerOutputs, FeatureMapResult, LayerOutputsResult, channelMeans, rankChannels } from './basics/featureMaps';
 export { filters, FilterResult, weightStats, convLayerNames } from './basics/filters';
-export { summary, layerConfig, layerWeights, SummaryResult, LayerRow } from './basics/summary';
+export { summary, layerConfig, layerWeights, SummaryResult } from './basics/summary';
+export type { LayerRow } from './basics/summary';
 export { runTaps, tapModel, spatialLayerNames } from './taps';
 
 export { Result } from './display/result';

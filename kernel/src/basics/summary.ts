@@ -96,9 +96,18 @@ export function summary(m: CnnModel | tf.LayersModel, opts: { display?: boolean 
   return autoShow(result, opts.display);
 }
 
-/** A layer's configuration, as Keras get_config() returns it. */
+/** camelCase keys to Keras' snake_case, recursively (values are kept). */
+function pythonic(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(pythonic);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()), pythonic(x)]));
+  }
+  return v;
+}
+
+/** A layer's configuration with Keras' key names, as Keras get_config() returns it. */
 export function layerConfig(m: CnnModel | tf.LayersModel, layer: string): Record<string, unknown> {
-  return asCnnModel(m).layer(layer).getConfig() as Record<string, unknown>;
+  return pythonic(asCnnModel(m).layer(layer).getConfig()) as Record<string, unknown>;
 }
 
 export interface LayerWeight {
