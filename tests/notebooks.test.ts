@@ -100,16 +100,18 @@ test(
 
 const userNotebooks = listNotebooks(USER_NOTEBOOKS);
 describe('notebooks/', () => {
-  if (userNotebooks.length === 0) {
-    test.skip('no notebooks in notebooks/ yet', () => undefined);
-    return;
-  }
+  test('there are notebooks to run', () => expect(userNotebooks.length).toBeGreaterThan(0));
   test.each(userNotebooks.map((p) => [path.basename(p), p]))(
     '%s runs without errors',
     async (_name, nbPath) => {
       assertKernelBuilt(); // notebooks import the whole package
       const nb = await executeNotebook(sandbox, nbPath);
-      expect(codeCells(nb).every((c) => c.execution_count !== null)).toBe(true);
+      // tslab leaves execution_count unset; a cell that ran has outputs. Every notebook shows pictures,
+      // and they must be saved as image/png so GitHub and nbviewer render them without a kernel.
+      const cells = codeCells(nb);
+      expect(cells.filter((c) => (c.outputs ?? []).length > 0).length).toBeGreaterThanOrEqual(Math.ceil(cells.length / 2));
+      const pngs = cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && typeof o.data['image/png'] === 'string');
+      expect(pngs.length).toBeGreaterThan(0);
     },
     30 * 60 * 1000,
   );

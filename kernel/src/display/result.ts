@@ -65,11 +65,15 @@ export abstract class Result {
     return bundle;
   }
 
-  /** Shows the result in the notebook; returns false outside one. */
-  show(): boolean {
+  /** True once the result has been shown in a notebook. */
+  private displayed = false;
+
+  /** Shows the result in the notebook (nothing happens outside one); returns the result. */
+  show(): this {
     const img = this.image();
     const metadata = img ? { 'image/png': { width: img.width, height: img.height } } : undefined;
-    return displayBundle(this.mimeBundle(), metadata ? { metadata } : {});
+    if (displayBundle(this.mimeBundle(), metadata ? { metadata } : {})) this.displayed = true;
+    return this;
   }
 
   /** Writes the picture as PNG. */
@@ -78,8 +82,9 @@ export abstract class Result {
     return file;
   }
 
+  /** The full text, or one line when the result is already on screen (a cell's last value is printed too). */
   [util.inspect.custom](): string {
-    return this.text();
+    return this.displayed ? `${this.kind} of ${this.meta.model} (shown above; .text() for the details)` : this.text();
   }
 }
 

@@ -1,0 +1,90 @@
+/** The `cnnvis` command: the JSON contract, outputs, and one-line errors with exit code 2. */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { main } from '../kernel/src/cli/main';
+import { decodeImage } from '../kernel/src/images/decode';
+import { requireShared } from './helpers/shared';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
+  return { code, out, err };
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-cli-'));
+beforeAll(() => requireShared());
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('predict --json prints [{index, label, probability}]', async () => {
+  const r = await cli('predict', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--top', '3', '--json');
+  expect(r.code).toBe(0);
+  const json = JSON.parse(r.out);
+  expect(json).toHaveLength(3);
+  for (const p of json) expect(Object.keys(p).sort()).toEqual(['index', 'label', 'probability']);
+  expect(json[0].probability).toBeGreaterThanOrEqual(json[1].probability);
+});
+
+test('summary --json prints [{name, className, outputShape, params}] whose params add up', async () => {
+  const r = await cli('summary', '--model', 'mobilenet_v1_0.25_224', '--json');
+  expect(r.code).toBe(0);
+  const rows = JSON.parse(r.out) as { name: string; className: string; outputShape: number[]; params: number }[];
+  expect(rows[0]).toEqual({ name: 'input_1', className: 'InputLayer', outputShape: [224, 224, 3], params: 0 });
+  expect(rows.reduce((a, x) => a + x.params, 0)).toBe(475544);
+  expect(rows.find((x) => x.name === 'conv_pw_13_relu')?.outputShape).toEqual([7, 7, 256]);
+});
+
+test('features and filters write PNG mosaics; report writes one self-contained page', async () => {
+  const png = path.join(tmp, 'maps.png');
+  const f = await cli('features', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--layer', 'conv_pw_1_relu', '--channels', '16', '--out', png, '--json');
+  expect(f.code).toBe(0);
+  const info = JSON.parse(f.out);
+  expect(info).toMatchObject({ layer: 'conv_pw_1_relu', height: 112, width: 112, channels: 16 });
+  expect(info.means).toHaveLength(16);
+  expect(decodeImage(fs.readFileSync(png)).width).toBeGreaterThan(4 * 112);
+  const fp = path.join(tmp, 'filters.png');
+  expect((await cli('filters', '--model', 'mobilenet_v1_0.25_224', '--out', fp)).code).toBe(0);
+  expect(decodeImage(fs.readFileSync(fp)).width).toBeGreaterThan(8);
+  const page = path.join(tmp, 'report.html');
+  const r = await cli('report', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--out', page);
+  expect(r.code).toBe(0);
+  const html = fs.readFileSync(page, 'utf8');
+  for (const section of ['Top predictions', 'Model summary', 'Feature maps: conv1', 'Strongest channel of conv_pw_13_relu', 'Layer outputs', 'Filters: conv1']) {
+    expect(html).toContain(section);
+  }
+  expect(html).not.toMatch(/(src|href)="https?:/);
+  expect((html.match(/<img /g) ?? []).length).toBeGreaterThanOrEqual(5);
+});
+
+test.each([
+  [['predict', 'nope.png', '--model', 'mobilenet_v1_0.25_224'], /image 'nope.png' not found .*images there: .*cat_dog.png/],
+  [['features', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--layer', 'conv9'], /unknown layer 'conv9' in model 'mobilenet_v1_0.25_224'; layers: input_1, conv1_pad, conv1/],
+  [['summary', '--model', 'alexnet'], /unknown model 'alexnet': not a named model \(demo, mobilenet_v1_0.25_224/],
+  [['predict', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--top', 'x'], /--top must be a positive whole number, got 'x'/],
+  [['predict', 'cat_dog.png', '--colour'], /unknown option --colour for 'predict'; valid: --model, --top/],
+  [['predict'], /'predict' needs <image>; usage: cnnvis predict <image>/],
+  [['frobnicate'], /unknown command 'frobnicate'; commands: summary, predict, features, filters, report, models, install/],
+  [['summary', '--model', 'mobilenet_v1_0.25_224', '--preprocess', 'caffe'], /unknown preprocessing 'caffe'; valid: mobilenet, vgg16, unit, none/],
+])('bad input %j: one line on stderr, exit code 2', async (argv, message) => {
+  const r = await cli(...argv);
+  expect(r.code).toBe(2);
+  expect(r.err).toMatch(message);
+  expect(r.err.trim().split('\n')).toHaveLength(1);
+  expect(r.out).toBe('');
+});
+
+test('the installed command: exit code 2 and no stack trace on a corrupt image', () => {
+  const bin = path.resolve(__dirname, '../kernel/bin/cnnvis.js');
+  if (!fs.existsSync(path.resolve(__dirname, '../kernel/dist/cli/main.js'))) execFileSync('npx', ['tsc', '-p', 'kernel'], { cwd: path.resolve(__dirname, '..') });
+  const bad = path.join(tmp, 'broken.png');
+  fs.writeFileSync(bad, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]));
+  const r = spawnSync(process.execPath, [bin, 'predict', bad, '--model', 'mobilenet_v1_0.25_224'], { encoding: 'utf8', env: process.env });
+  expect(r.status).toBe(2);
+  expect(r.stderr).toMatch(/^cnnvis: .*broken\.png/);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  const help = spawnSync(process.execPath, [bin, 'predict', '--help'], { encoding: 'utf8' });
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/usage: cnnvis predict <image>/);
+});
