@@ -44,7 +44,7 @@ function resizeNearest(src: Uint8Array, sw: number, sh: number, c: number, dw: n
 }
 
 /** For each output coordinate: the two source indices and the weight of the second (half-pixel centres). */
-function bilinearTaps(src: number, dst: number): { lo: Int32Array; hi: Int32Array; frac: Float64Array } {
+export function bilinearTaps(src: number, dst: number): { lo: Int32Array; hi: Int32Array; frac: Float64Array } {
   const lo = new Int32Array(dst);
   const hi = new Int32Array(dst);
   const frac = new Float64Array(dst);

@@ -6,6 +6,7 @@
  */
 import { CnnvisError } from '../errors';
 import type { Map2D } from '../types';
+import { bilinearTaps } from '../images/resize';
 
 function checkTarget(map: Map2D, width: number, height: number): void {
   for (const [v, what] of [
@@ -19,36 +20,20 @@ function checkTarget(map: Map2D, width: number, height: number): void {
   }
 }
 
-/** Source taps per output coordinate: floor/ceil neighbours (clamped) and the lerp weight. */
-function taps(src: number, dst: number): { lo: Int32Array; hi: Int32Array; w: Float32Array } {
-  const lo = new Int32Array(dst);
-  const hi = new Int32Array(dst);
-  const w = new Float32Array(dst);
-  const scale = src / dst;
-  for (let i = 0; i < dst; i++) {
-    const f = (i + 0.5) * scale - 0.5;
-    const fl = Math.floor(f);
-    lo[i] = Math.max(fl, 0);
-    hi[i] = Math.min(Math.ceil(f), src - 1);
-    w[i] = f - fl;
-  }
-  return { lo, hi, w };
-}
-
 /** Bilinear resize of a map to width × height (half-pixel centres; works for down- and upscaling). */
 export function upsampleBilinear(map: Map2D, width: number, height: number): Map2D {
   checkTarget(map, width, height);
   const src = map.data;
   const sw = map.width;
-  const tx = taps(map.width, width);
-  const ty = taps(map.height, height);
+  const tx = bilinearTaps(map.width, width);
+  const ty = bilinearTaps(map.height, height);
   const out = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
     const r0 = ty.lo[y] * sw;
     const r1 = ty.hi[y] * sw;
-    const fy = ty.w[y];
+    const fy = ty.frac[y];
     for (let x = 0; x < width; x++) {
-      const fx = tx.w[x];
+      const fx = tx.frac[x];
       const tl = src[r0 + tx.lo[x]];
       const tr = src[r0 + tx.hi[x]];
       const bl = src[r1 + tx.lo[x]];
