@@ -8,8 +8,10 @@ import { predict } from '../kernel/src/basics/predict';
 import { layerConfig, layerWeights, summary } from '../kernel/src/basics/summary';
 import { initBackend } from '../kernel/src/engine/backend';
 import { decodeImage } from '../kernel/src/images/decode';
+import { encodePng } from '../kernel/src/images/encode';
 import { CnnModel } from '../kernel/src/models/model';
 import { buildReport } from '../kernel/src/report/report';
+import { LINE_HEIGHT } from '../kernel/src/render/text';
 import { RGBImage } from '../kernel/src/types';
 
 /** input 6×6×3 → conv c1 (2 filters 3×3, same, relu) → GAP → dense predictions (3, softmax). */
@@ -72,8 +74,14 @@ test('layer outputs: one row per layer, input on top', async () => {
   const { model } = tinyNet();
   const r = await layerOutputs(model, testImage(), { layers: ['c1'], channels: 2, tile: 16, display: false });
   expect(r.layers.map((l) => l.name)).toEqual(['c1']);
-  // input tile, a 4 px gap, then one grid row of 16 px tiles with 2 px padding around it
-  expect(r.image().height).toBe(16 + 4 + (16 + 2 * 2));
+  // Two rows (input, c1), 4 px apart; each as tall as its two-line label (name, shape) or its tiles.
+  const label = 2 * (LINE_HEIGHT + 2 * 3);
+  expect(r.image().height).toBe(2 * Math.max(label, 16 + 2 * 2) + 4);
+  // The label column holds dark text pixels.
+  const img = r.image();
+  let dark = 0;
+  for (let y = 0; y < img.height; y++) for (let x = 0; x < 100; x++) if (img.data[(y * img.width + x) * 4] < 64 && img.data[(y * img.width + x) * 4 + 3] === 255) dark++;
+  expect(dark).toBeGreaterThan(50);
 });
 
 test('filters: first-layer kernels as RGB tiles normalized per filter, and weight statistics', async () => {
@@ -167,8 +175,10 @@ test('no tensors leak over repeated calls', async () => {
 test('images: PNG bytes and tensors are accepted as sources', async () => {
   const { model } = tinyNet();
   const fromPixels = await predict(model, testImage(), { display: false });
-  const png = fromPixels.png();
+  const png = encodePng(testImage());
   expect(decodeImage(png).width).toBe(6);
+  // The result's own picture: the input thumbnail beside a bar per class (drawn, not markup).
+  expect(decodeImage(fromPixels.png()).width).toBeGreaterThan(112 + 150);
   const fromBytes = await predict(model, png, { display: false });
   expect(Array.from(fromBytes.probabilities)).toEqual(Array.from(fromPixels.probabilities));
   const t = tf.tensor3d(testImage().data, [6, 6, 3], 'int32');

@@ -12,7 +12,8 @@ import { asCnnModel, CnnModel } from '../models/model';
 import { runTaps } from '../taps';
 import { makeGrid, mapsFromHWC, GridNormalize } from '../render/grid';
 import { overlayHeatmap } from '../render/overlay';
-import { vconcat } from '../render/compose';
+import { hconcat, pad, vconcat } from '../render/compose';
+import { textImage } from '../render/text';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ImageSource, InputOptions, prepareInput } from './input';
 
@@ -45,11 +46,34 @@ export function rankChannels(means: Float32Array): number[] {
   return Array.from(means.keys()).sort((a, b) => means[b] - means[a] || a - b);
 }
 
-/** The default layer for feature maps: the first convolutional layer with spatial output. */
+const BLOCK_TAIL = new Set(['BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'PReLU', 'ThresholdedReLU']);
+
+/**
+ * The output of a conv layer's block: the conv followed by its batch norm and activation when each is the
+ * only consumer of the one before (conv → bn → relu gives the relu), as the articles show feature maps.
+ */
+export function blockOutput(model: CnnModel, name: string): string {
+  let layer = model.layer(name);
+  for (let hops = 0; hops < 4; hops++) {
+    const next = layer.outboundNodes.map((n) => n.outboundLayer);
+    if (next.length !== 1 || !BLOCK_TAIL.has(next[0].getClassName())) break;
+    layer = next[0];
+  }
+  return layer.name;
+}
+
+/** Block outputs of the conv layers, in graph order (see blockOutput). */
+export function convBlockOutputs(model: CnnModel): string[] {
+  const spatial = new Set(model.spatialLayers());
+  const convs = model.net.layers.filter((l) => spatial.has(l.name) && /Conv/.test(l.getClassName()));
+  return [...new Set(convs.map((l) => blockOutput(model, l.name)))];
+}
+
+/** The default layer for feature maps: the block output of the first convolution (e.g. its ReLU). */
 export function defaultFeatureLayer(model: CnnModel): string {
   const spatial = model.spatialLayers();
   if (!spatial.length) throw new CnnvisError(`model '${model.name}' has no layer with a spatial output to show as feature maps`);
-  return spatial.find((n) => /conv/i.test(model.layer(n).getClassName())) ?? spatial[0];
+  return convBlockOutputs(model)[0] ?? spatial[0];
 }
 
 function autoScale(h: number, w: number): number {
@@ -190,6 +214,14 @@ export class LayerOutputsResult extends Result {
   }
 }
 
+const LABEL_WIDTH = 112;
+
+/** A row picture with a label column on its left (dark text on a light strip, one line per entry). */
+function labelled(row: RGBAImage, lines: string[]): RGBAImage {
+  const column = vconcat(lines.map((l) => textImage(l, { width: LABEL_WIDTH, background: [255, 255, 255, 255], padding: 3 })), 0);
+  return hconcat([column, row], 4, { align: 'center' });
+}
+
 /** Up to `n` names spread evenly over a list, keeping the first and the last. */
 export function spread<T>(items: T[], n: number): T[] {
   if (items.length <= n) return items;
@@ -199,8 +231,8 @@ export function spread<T>(items: T[], n: number): T[] {
 export async function layerOutputs(m: CnnModel | tf.LayersModel, image: ImageSource, opts: LayerOutputsOptions = {}): Promise<LayerOutputsResult> {
   const backend = await initBackend();
   const model = asCnnModel(m);
-  const convs = model.spatialLayers().filter((n) => /conv/i.test(model.layer(n).getClassName()));
-  const layers = opts.layers ?? spread(convs.length ? convs : model.spatialLayers(), 8);
+  const blocks = convBlockOutputs(model);
+  const layers = opts.layers ?? spread(blocks.length ? blocks : model.spatialLayers(), 8);
   layers.forEach((l) => model.spatialLayer(l));
   const n = opts.channels ?? 8;
   const tile = opts.tile ?? 64;
@@ -218,12 +250,13 @@ export async function layerOutputs(m: CnnModel | tf.LayersModel, image: ImageSou
       const k = Math.min(n, c);
       const maps = mapsFromHWC(data, h, w, c, Array.from({ length: k }, (_, j) => j));
       const tiles = maps.map((mp) => resizeImage(makeGrid([mp], { nrow: 1, padding: 0, normalize: 'per-tile', colormap: opts.colormap ?? 'viridis' }), tile, tile, { interpolation: 'nearest' }));
-      rows.push(makeGrid(tiles, { nrow: n, padding: 2, normalize: 'none' }));
+      rows.push(labelled(makeGrid(tiles, { nrow: n, padding: 2, normalize: 'none' }), [name, `${h}x${w}x${c}`]));
       info.push({ name, height: h, width: w, channels: c, means: channelMeans(data, h, w, c) });
     });
   } finally {
     taps.forEach((t) => t.dispose());
   }
-  const picture = vconcat([toRGBA(resizeImage(input.image, tile, tile, { interpolation: 'bilinear' })), ...rows], 4);
+  const inputRow = labelled(pad(toRGBA(resizeImage(input.image, tile, tile, { interpolation: 'bilinear' })), 2, [0, 0, 0, 0]), ['input', `${model.inputHeight}x${model.inputWidth}`]);
+  const picture = vconcat([inputRow, ...rows], 4);
   return autoShow(new LayerOutputsResult({ model: model.name, backend, timeMs: since(t0) }, info, n, picture), opts.display);
 }

@@ -5,6 +5,9 @@ import { CnnvisError } from '../errors';
 import { escapeHtml } from '../display/progress';
 import { autoShow, Result, ResultMeta, since } from '../display/result';
 import { toRGBA } from '../images/encode';
+import { resizeImage } from '../images/resize';
+import { blank, hconcat } from '../render/compose';
+import { drawText, fitText } from '../render/text';
 import { asCnnModel, CnnModel } from '../models/model';
 import { RGBAImage, RGBImage } from '../types';
 import { ImageSource, InputOptions, prepareInput } from './input';
@@ -44,8 +47,9 @@ export class PredictionResult extends Result {
     return [`Top-${this.predictions.length} predictions of ${this.meta.model} for ${this.imageName} (${this.meta.backend}, ${this.meta.timeMs} ms):`, ...rows].join('\n');
   }
 
+  /** The input (as the model saw it) beside a bar chart of the top classes, labels drawn as pixels. */
   override image(): RGBAImage {
-    return toRGBA(this.input);
+    return predictionPicture(this.input, this.predictions);
   }
 
   override html(): string {
@@ -63,6 +67,25 @@ export class PredictionResult extends Result {
   override vegaLite(): object {
     return predictionChart(this.predictions, `${this.meta.model}: top-${this.predictions.length}`);
   }
+}
+
+const BAR = { label: 150, bar: 160, value: 52, row: 16, thumb: 112 };
+
+/** The input thumbnail and a horizontal bar per prediction with its label and probability. */
+export function predictionPicture(input: RGBImage, predictions: Prediction[]): RGBAImage {
+  const thumb = toRGBA(resizeImage(input, BAR.thumb, Math.max(1, Math.round((BAR.thumb * input.height) / input.width)), { interpolation: 'bilinear' }));
+  const width = BAR.label + BAR.bar + BAR.value;
+  const chart = blank(width, Math.max(1, predictions.length) * BAR.row + 4, [255, 255, 255, 255]);
+  predictions.forEach((p, i) => {
+    const y = 2 + i * BAR.row;
+    drawText(chart, fitText(p.label, BAR.label - 6), 2, y + 3, [0, 0, 0, 255]);
+    const len = Math.max(1, Math.round(p.probability * BAR.bar));
+    for (let yy = y + 2; yy < y + BAR.row - 2; yy++) {
+      for (let xx = BAR.label; xx < BAR.label + len; xx++) chart.data.set([76, 120, 168, 255], (yy * width + xx) * 4);
+    }
+    drawText(chart, `${(p.probability * 100).toFixed(1)}%`, BAR.label + BAR.bar + 4, y + 3, [0, 0, 0, 255]);
+  });
+  return hconcat([thumb, chart], 8, { background: [255, 255, 255, 255] });
 }
 
 /** A horizontal bar chart of predictions (vega-lite v5). */

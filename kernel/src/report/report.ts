@@ -1,6 +1,6 @@
 /** The `report`: everything cnnvis can show for one image and model, as one self-contained HTML page. */
-import { featureMaps, layerOutputs, spread } from '../basics/featureMaps';
-import { convLayerNames, filters } from '../basics/filters';
+import { featureMaps, layerOutputs } from '../basics/featureMaps';
+import { filters } from '../basics/filters';
 import { ImageSource, InputOptions, readImage } from '../basics/input';
 import { predict } from '../basics/predict';
 import { summary } from '../basics/summary';
@@ -40,8 +40,8 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
     }],
     ['Layer outputs', async () => ({
       title: 'Layer outputs, low to high',
-      result: await layerOutputs(model, image, { layers: spread(spatial.filter((n) => convLayerNames(model).includes(n) || /relu|act|pool/i.test(n)), 6), channels: 8, resize, display }),
-      note: 'First 8 channels of layers spread over the depth; the top row is the input.',
+      result: await layerOutputs(model, image, { channels: 8, resize, display }),
+      note: 'First 8 channels of conv blocks spread over the depth; the top row is the input.',
     })],
     ['Filters', async () => {
       const f = await filters(model, { display });
