@@ -1,0 +1,72 @@
+/**
+ * Score-CAM (Wang et al. 2020): no gradients. Each channel's activation, upsampled to the input size
+ * and scaled to [0, 1], masks the (preprocessed) input; the class probability of every masked input
+ * is measured in batched forward passes, and a softmax over channels of those scores gives the
+ * channel weights. `topN` keeps only the N channels with the largest activation variance (as in
+ * Faster Score-CAM); the others get weight 0.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError } from '../../errors';
+import { logitsOf } from '../gradients';
+import { CamContext, camFunction, CamMethod, CamOptions } from './base';
+
+export interface ScoreCamOptions extends CamOptions {
+  /** Use only the N channels with the largest activation variance (default: all channels). */
+  topN?: number;
+  /** Masked inputs per forward pass (default 16). */
+  batchSize?: number;
+}
+
+/** Channels ranked by activation variance, largest first. */
+export function channelsByVariance(activation: tf.Tensor3D): number[] {
+  const v = tf.tidy(() => tf.moments(activation, [0, 1]).variance.dataSync() as Float32Array);
+  return Array.from(v.keys()).sort((a, b) => v[b] - v[a] || a - b);
+}
+
+/** Masks [n, H, W, 1]: the chosen channels upsampled to H×W (bilinear, half-pixel centres), min–max scaled. */
+export function channelMasks(activation: tf.Tensor3D, channels: number[], height: number, width: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [h, w, c] = activation.shape;
+    const picked = tf.gather(activation.reshape([h * w, c]), channels, 1); // [hw, n]
+    const maps = picked.transpose().reshape([channels.length, h, w, 1]) as tf.Tensor4D;
+    const up = tf.image.resizeBilinear(maps, [height, width], false, true);
+    const lo = tf.min(up, [1, 2, 3], true);
+    const hi = tf.max(up, [1, 2, 3], true);
+    const span = tf.sub(hi, lo);
+    const safe = tf.where(tf.greater(span, 0), span, tf.onesLike(span));
+    return tf.where(tf.greater(span, 0).tile([1, height, width, 1]), tf.div(tf.sub(up, lo), safe), tf.zerosLike(up)) as tf.Tensor4D;
+  });
+}
+
+export class ScoreCam extends CamMethod<ScoreCamOptions> {
+  readonly name = 'Score-CAM';
+  readonly id = 'scorecam';
+  override readonly usesGradients = false;
+
+  /** Softmax over the chosen channels of the class probability of each masked input. */
+  weights(ctx: CamContext, opts: ScoreCamOptions = {}): tf.Tensor {
+    const c = ctx.activation.shape[2];
+    const topN = opts.topN ?? c;
+    if (!Number.isInteger(topN) || topN < 1) throw new CnnvisError(`topN must be a positive whole number, got ${topN}`);
+    const batchSize = opts.batchSize ?? 16;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new CnnvisError(`batchSize must be a positive whole number, got ${batchSize}`);
+    const channels = channelsByVariance(ctx.activation).slice(0, Math.min(topN, c));
+    const [, H, W] = ctx.batch.shape;
+    const scores = new Float32Array(channels.length);
+    for (let s = 0; s < channels.length; s += batchSize) {
+      const chunk = channels.slice(s, s + batchSize);
+      const masked = tf.tidy(() => tf.mul(ctx.batch, channelMasks(ctx.activation, chunk, H, W)) as tf.Tensor4D);
+      const logits = logitsOf(ctx.model, masked, batchSize);
+      const p = tf.tidy(() => tf.softmax(logits).slice([0, ctx.classIndex], [-1, 1]).dataSync() as Float32Array);
+      scores.set(p, s);
+      masked.dispose();
+      logits.dispose();
+    }
+    const w = tf.tidy(() => tf.softmax(tf.tensor1d(scores)).dataSync() as Float32Array);
+    const full = new Float32Array(c);
+    channels.forEach((k, i) => (full[k] = w[i]));
+    return tf.tensor1d(full);
+  }
+}
+
+export const scoreCam = camFunction(new ScoreCam());

@@ -1,0 +1,92 @@
+/** ExplainResult: what every CAM method returns — the map, the class, the layer and a picture. */
+import { autoShow, Result, ResultMeta } from '../display/result';
+import { toRGBA } from '../images/encode';
+import { colorbar } from '../render/colorbar';
+import { blank, hconcat, vconcat } from '../render/compose';
+import { applyColormap } from '../render/colormaps';
+import { overlayHeatmap } from '../render/overlay';
+import { Map2D, RGBAImage, RGBImage } from '../types';
+import { ExplainedClass } from './targets';
+
+export { autoShow };
+
+export interface ExplainResultInit {
+  meta: ResultMeta;
+  /** Method display name, e.g. 'Grad-CAM'. */
+  method: string;
+  layer: string;
+  target: ExplainedClass;
+  /** The map at input size, values in [0, 1]. */
+  map: Map2D;
+  /** The map at the layer's resolution, values in [0, 1]. */
+  lowRes: Map2D;
+  /** The picture as the model saw it. */
+  input: RGBImage;
+  imageName: string;
+  colormap?: string;
+  alpha?: number;
+}
+
+export class ExplainResult extends Result {
+  readonly kind = 'explanation';
+  readonly method: string;
+  readonly layer: string;
+  /** The explained class: index, label, probability (`score`) and logit. */
+  readonly target: ExplainedClass;
+  /** Heatmap at input size (H × W, Float32, values in [0, 1]). */
+  readonly map: Map2D;
+  /** Heatmap at the layer's own resolution, in [0, 1]. */
+  readonly lowRes: Map2D;
+  readonly input: RGBImage;
+  readonly imageName: string;
+  readonly colormap: string;
+  readonly alpha: number;
+
+  constructor(init: ExplainResultInit) {
+    super(init.meta);
+    this.method = init.method;
+    this.layer = init.layer;
+    this.target = init.target;
+    this.map = init.map;
+    this.lowRes = init.lowRes;
+    this.input = init.input;
+    this.imageName = init.imageName;
+    this.colormap = init.colormap ?? 'jet';
+    this.alpha = init.alpha ?? 0.5;
+  }
+
+  /** Where the map is highest, in input pixels. */
+  peak(): { x: number; y: number; value: number } {
+    const d = this.map.data;
+    let best = 0;
+    for (let i = 1; i < d.length; i++) if (d[i] > d[best]) best = i;
+    return { x: best % this.map.width, y: Math.floor(best / this.map.width), value: d[best] };
+  }
+
+  /** The heatmap blended over the input picture. */
+  overlay(opts: { alpha?: number; colormap?: string; threshold?: number } = {}): RGBAImage {
+    return overlayHeatmap(this.input, this.map, { min: 0, max: 1, alpha: opts.alpha ?? this.alpha, colormap: opts.colormap ?? this.colormap, threshold: opts.threshold });
+  }
+
+  /** The heatmap alone in colour. */
+  heatmap(colormap = this.colormap): RGBAImage {
+    return toRGBA(applyColormap(this.map, colormap, { min: 0, max: 1 }));
+  }
+
+  text(): string {
+    const t = this.target;
+    const p = this.peak();
+    return `${this.method} of ${this.meta.model} for class ${t.index} '${t.label}' (p=${t.score.toFixed(4)}, logit ${t.logit.toFixed(3)}) ` +
+      `at layer ${this.layer} (${this.lowRes.height}×${this.lowRes.width}) on ${this.imageName}; peak at x=${p.x}, y=${p.y} ` +
+      `[${this.meta.backend}, ${this.meta.timeMs} ms]`;
+  }
+
+  /** Overlay | map alone, with a colour bar (0 → 1) under the map. */
+  override image(): RGBAImage {
+    const gap = 6;
+    const bar = colorbar(this.colormap, { width: this.map.width, height: 10 });
+    const right = vconcat([this.heatmap(), bar.image], 4);
+    const left = vconcat([this.overlay(), blank(this.map.width, 14, [255, 255, 255, 255])], 0);
+    return hconcat([left, right], gap, { background: [255, 255, 255, 255] });
+  }
+}

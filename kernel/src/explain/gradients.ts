@@ -1,0 +1,244 @@
+/**
+ * Gradient taps: a layer's activation A and dScore/dA for a class, in one forward and one backward
+ * pass over the model's own graph (any topology: branches and skips included).
+ *
+ * The score is the class's pre-softmax logit. For a model that ends in softmax the logits come from
+ * a model over the same graph whose output is the softmax's input (a separate Softmax / Activation
+ * layer), or, when the softmax is fused into the last Dense / Conv layer, from a linear copy of that
+ * one layer applied to the same symbolic input (its weights shared with the original on every call).
+ *
+ * dScore/dA is taken with a forward hook: while the gradient is computed, layer L returns A + Z with
+ * Z = 0, and the gradient with respect to Z is the gradient with respect to A. Only activation and
+ * input gradients are computed, never weight gradients.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError } from '../errors';
+import { CnnModel } from '../models/model';
+import { layerOutputShape } from '../taps';
+
+/** Layers that leave values unchanged in meaning, between the softmax and the model output. */
+const PASS_THROUGH = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout']);
+
+interface LogitsHead {
+  /** Symbolic pre-softmax tensor (or the model output when there is no softmax). */
+  logits: tf.SymbolicTensor;
+  /** A linear copy of a layer with fused softmax, whose weights must be synced before use. */
+  linearCopy?: { copy: tf.layers.Layer; original: tf.layers.Layer };
+}
+
+function activationName(layer: tf.layers.Layer): string | undefined {
+  if (layer.getClassName() === 'Softmax') return 'softmax';
+  const cfg = layer.getConfig() as { activation?: unknown };
+  return typeof cfg.activation === 'string' ? cfg.activation : undefined;
+}
+
+function singleInput(layer: tf.layers.Layer): tf.SymbolicTensor | undefined {
+  const node = layer.inboundNodes[0];
+  const ins = node?.inputTensors;
+  return ins && ins.length === 1 ? ins[0] : undefined;
+}
+
+const heads = new WeakMap<tf.LayersModel, LogitsHead>();
+
+/** Where the pre-softmax logits of a model are (cached per model). */
+export function logitsHead(net: tf.LayersModel): LogitsHead {
+  const hit = heads.get(net);
+  if (hit) return hit;
+  let head: LogitsHead = { logits: net.outputs[0] };
+  let layer: tf.layers.Layer | undefined = net.outputLayers[0];
+  for (let hops = 0; layer && hops < 8; hops++) {
+    const act = activationName(layer);
+    const cls = layer.getClassName();
+    const input = singleInput(layer);
+    if (act === 'softmax') {
+      if (!input) break;
+      if (cls === 'Softmax' || cls === 'Activation') {
+        head = { logits: input };
+      } else {
+        // Softmax fused into a Dense / Conv layer: the same layer with a linear activation.
+        const Ctor = layer.constructor as new (cfg: object) => tf.layers.Layer;
+        const copy = new Ctor({ ...layer.getConfig(), activation: 'linear', name: `${layer.name}__cnnvis_logits` });
+        const logits = copy.apply(input) as tf.SymbolicTensor;
+        copy.setWeights(layer.getWeights());
+        head = { logits, linearCopy: { copy, original: layer } };
+      }
+      break;
+    }
+    if (!PASS_THROUGH.has(cls) && !(cls === 'Activation' && act === 'linear')) break;
+    layer = layer.inboundNodes[0]?.inboundLayers.length === 1 ? layer.inboundNodes[0].inboundLayers[0] : undefined;
+  }
+  heads.set(net, head);
+  return head;
+}
+
+const logitModels = new WeakMap<tf.LayersModel, Map<string, tf.LayersModel>>();
+
+/**
+ * A model over the same graph with outputs [...named layers' outputs, logits] (cached). Sync the
+ * linear copy (if any) with `syncHead` before running it.
+ */
+export function logitsModel(net: tf.LayersModel, layers: readonly string[] = []): tf.LayersModel {
+  const key = layers.join('\u0000');
+  let perNet = logitModels.get(net);
+  if (!perNet) {
+    perNet = new Map();
+    logitModels.set(net, perNet);
+  }
+  const hit = perNet.get(key);
+  if (hit) return hit;
+  const head = logitsHead(net);
+  const taps = layers.map((n) => net.getLayer(n).output as tf.SymbolicTensor);
+  const m = tf.model({ inputs: net.inputs, outputs: [...taps, head.logits] });
+  perNet.set(key, m);
+  return m;
+}
+
+/** Makes a fused-softmax layer's linear copy use the original's current weights (shared, not copied). */
+function syncHead(net: tf.LayersModel): void {
+  const lc = logitsHead(net).linearCopy;
+  if (lc) lc.copy.setWeights(lc.original.getWeights());
+}
+
+function flatLogits(t: tf.Tensor): tf.Tensor2D {
+  return t.reshape([t.shape[0] ?? 1, -1]) as tf.Tensor2D;
+}
+
+/** Pre-softmax logits [B, K] for a preprocessed batch. The caller disposes them. */
+export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): tf.Tensor2D {
+  syncHead(model.net);
+  return tf.tidy(() => flatLogits(logitsModel(model.net).predict(batch, { batchSize }) as tf.Tensor));
+}
+
+/** A layer's output and the logits for a batch, in one forward pass. The caller disposes both. */
+export function activationAndLogits(model: CnnModel, batch: tf.Tensor4D, layer: string): { activation: tf.Tensor; logits: tf.Tensor2D } {
+  model.layer(layer);
+  syncHead(model.net);
+  return tf.tidy(() => {
+    const [a, l] = logitsModel(model.net, [layer]).predict(batch) as tf.Tensor[];
+    return { activation: a, logits: flatLogits(l) };
+  });
+}
+
+/** What to differentiate: a class index (its logit, summed over the batch) or any scalar of the logits. */
+export type ScoreTarget = number | ((logits: tf.Tensor2D) => tf.Scalar);
+
+function scoreOf(logits: tf.Tensor2D, target: ScoreTarget): tf.Scalar {
+  if (typeof target === 'function') return target(logits);
+  const k = logits.shape[1];
+  if (!Number.isInteger(target) || target < 0 || target >= k) {
+    throw new CnnvisError(`class index ${target} is out of range; the model has classes 0..${k - 1}`);
+  }
+  return logits.slice([0, target], [-1, 1]).sum() as tf.Scalar;
+}
+
+export interface LayerGradients {
+  /** Layer output A, [B, ...layer shape]. */
+  activation: tf.Tensor;
+  /** dScore/dA, same shape as A. */
+  gradient: tf.Tensor;
+  /** Pre-softmax logits [B, K]. */
+  logits: tf.Tensor2D;
+  /** The differentiated score. */
+  score: number;
+}
+
+type CallFn = tf.layers.Layer['call'];
+
+/**
+ * A missing backend kernel as a clear error. Known case: the wasm backend of tfjs 4.22 has no
+ * Conv2DBackpropFilter, and tfjs-layers' Conv2D (a fused conv2d while gradients are recorded) computes
+ * its filter gradient even when only activation gradients are asked for; nor does it have
+ * DepthwiseConv2dNativeBackpropInput (gradients through depthwise convolutions).
+ */
+function explainKernelError(e: unknown, model: CnnModel, what: string): unknown {
+  const m = e instanceof Error ? /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(e.message) : null;
+  if (!m) return e;
+  return new CnnvisError(
+    `gradients of model '${model.name}' ${what} need the TensorFlow.js kernel '${m[1]}', which the '${m[2]}' backend does not have; ` +
+      `run with CNNVIS_BACKEND=cpu (slower) or install @tensorflow/tfjs-node (backend 'tensorflow'); ` +
+      `gradient-free methods (cam, eigencam, scorecam) work on '${m[2]}'`,
+  );
+}
+
+/** Runs `fn` while `layer` passes its output through `hook` (restored afterwards, even on errors). */
+function withForwardHook<T>(layer: tf.layers.Layer, hook: (out: tf.Tensor) => tf.Tensor, fn: () => T): T {
+  const hadOwn = Object.prototype.hasOwnProperty.call(layer, 'call');
+  const original: CallFn = layer.call;
+  const hooked: CallFn = function (this: tf.layers.Layer, inputs, kwargs) {
+    const out = original.call(this, inputs, kwargs);
+    if (Array.isArray(out)) throw new CnnvisError(`layer '${layer.name}' has several outputs; gradients need a single-output layer`);
+    return hook(out);
+  };
+  layer.call = hooked;
+  try {
+    return fn();
+  } finally {
+    if (hadOwn) layer.call = original;
+    else delete (layer as unknown as { call?: CallFn }).call;
+  }
+}
+
+/**
+ * A layer's activation and the gradient of the target score with respect to it, plus the logits.
+ * One forward pass and one backward pass (from the logits down to the layer only). The caller
+ * disposes the returned tensors.
+ */
+export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: string, target: ScoreTarget): LayerGradients {
+  const L = model.layer(layer);
+  const net = logitsModel(model.net);
+  syncHead(model.net);
+  const z = tf.zeros([batch.shape[0], ...layerOutputShape(L)]);
+  let activation: tf.Tensor | null = null;
+  let logits: tf.Tensor2D | null = null;
+  try {
+    const { value, grad } = withForwardHook(
+      L,
+      (out) => {
+        if (activation) throw new CnnvisError(`layer '${layer}' is used more than once in the graph; pick a layer applied once`);
+        if (out.shape.some((d, i) => d !== z.shape[i])) {
+          throw new CnnvisError(`layer '${layer}' produced shape [${out.shape.join(', ')}], expected [${z.shape.join(', ')}]`);
+        }
+        activation = tf.keep(out);
+        return tf.add(out, z);
+      },
+      () =>
+        tf.valueAndGrad((zz: tf.Tensor) => {
+          const l = tf.keep(flatLogits(net.predict(batch) as tf.Tensor));
+          logits = l;
+          return scoreOf(l, target);
+        })(z),
+    );
+    if (!activation || !logits) throw new CnnvisError(`layer '${layer}' was not reached when running model '${model.name}'`);
+    const score = value.dataSync()[0];
+    value.dispose();
+    return { activation, gradient: grad, logits, score };
+  } catch (e) {
+    (activation as tf.Tensor | null)?.dispose();
+    (logits as tf.Tensor | null)?.dispose();
+    throw explainKernelError(e, model, `at layer '${layer}'`);
+  } finally {
+    z.dispose();
+  }
+}
+
+/** Gradient of the target score with respect to the (preprocessed) input batch, plus the logits. */
+export function inputGradients(model: CnnModel, batch: tf.Tensor4D, target: ScoreTarget): { gradient: tf.Tensor4D; logits: tf.Tensor2D; score: number } {
+  const net = logitsModel(model.net);
+  syncHead(model.net);
+  let logits: tf.Tensor2D | null = null;
+  let result: { value: tf.Scalar; grad: tf.Tensor };
+  try {
+    result = tf.valueAndGrad((x: tf.Tensor4D) => {
+      const l = tf.keep(flatLogits(net.predict(x) as tf.Tensor));
+      logits = l;
+      return scoreOf(l, target);
+    })(batch);
+  } catch (e) {
+    (logits as tf.Tensor | null)?.dispose();
+    throw explainKernelError(e, model, 'with respect to the input');
+  }
+  const { value, grad } = result;
+  const score = value.dataSync()[0];
+  value.dispose();
+  return { gradient: grad as tf.Tensor4D, logits: logits as unknown as tf.Tensor2D, score };
+}

@@ -1,0 +1,105 @@
+/**
+ * Which class an explanation is about: a class index, a label text (forgiving: case, '_' and '-'
+ * do not matter, a whole word is enough when it picks one label) or, by default, the top-1 class.
+ */
+import { CnnvisError, listChoices } from '../errors';
+import { CnnModel } from '../models/model';
+
+export interface TargetOptions {
+  /** Class index (0-based). */
+  classIndex?: number;
+  /** Label text, e.g. 'tiger_cat', 'tiger cat' or 'mastiff' when that names one class. */
+  label?: string;
+}
+
+/** The class an explanation is computed for. */
+export interface ExplainedClass {
+  index: number;
+  label: string;
+  /** Probability of the class for the image (softmax of the logits). */
+  score: number;
+  /** Pre-softmax score (what gradients are taken of). */
+  logit: number;
+}
+
+function norm(s: string): string {
+  return s.toLowerCase().replace(/[_\-\s]+/g, ' ').trim();
+}
+
+/** Levenshtein distance (small strings only). */
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
+
+/**
+ * The class index a label text names. Exact match (ignoring case, '_', '-') first; then labels that
+ * contain the text as whole words; then labels that contain it anywhere. One hit wins; several are an
+ * error listing them; none is an error suggesting the closest labels.
+ */
+export function findLabel(names: readonly string[], text: string, modelName = 'model'): number {
+  const q = norm(text);
+  if (!q) throw new CnnvisError(`label must be a non-empty text`);
+  const normed = names.map(norm);
+  const words = new RegExp(`(^| )${q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( |$)`);
+  for (const test of [(n: string) => n === q, (n: string) => words.test(n), (n: string) => n.includes(q)]) {
+    const hits = normed.flatMap((n, i) => (test(n) ? [i] : []));
+    if (hits.length === 1) return hits[0];
+    if (hits.length > 1) {
+      const list = hits.map((i) => `${names[i]} (${i})`);
+      throw new CnnvisError(`label '${text}' is ambiguous in ${modelName}; it matches: ${listChoices(list, 30)}`, hits.map((i) => names[i]));
+    }
+  }
+  const near = normed
+    .map((n, i) => ({ i, d: Math.min(editDistance(q, n), ...n.split(' ').map((w) => editDistance(q, w) + 1)) }))
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .slice(0, 5)
+    .map(({ i }) => `${names[i]} (${i})`);
+  throw new CnnvisError(`unknown label '${text}' in ${modelName}; did you mean: ${near.join(', ')}?`, near);
+}
+
+/**
+ * The class index for the options: classIndex (checked against the model), label (looked up), or
+ * the highest of `logits` when neither is given. Giving both is fine when they agree.
+ */
+export function resolveClass(model: CnnModel, opts: TargetOptions, logits: Float32Array | null): number {
+  let fromLabel: number | undefined;
+  if (opts.label !== undefined) {
+    if (!model.labels) {
+      throw new CnnvisError(`model '${model.name}' has no labels${model.labelsNote ? ` (${model.labelsNote})` : ''}; give classIndex instead of label`);
+    }
+    fromLabel = findLabel(model.labels.names, opts.label, `model '${model.name}'`);
+  }
+  if (opts.classIndex !== undefined) {
+    const i = model.checkClass(opts.classIndex);
+    if (fromLabel !== undefined && fromLabel !== i) {
+      throw new CnnvisError(`classIndex ${i} (${model.label(i)}) and label '${opts.label}' (class ${fromLabel}) disagree; give one of them`);
+    }
+    return i;
+  }
+  if (fromLabel !== undefined) return fromLabel;
+  if (!logits) throw new CnnvisError('no class given and no model output to take the top-1 class from');
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
+/** Softmax of a logits vector (stable). */
+export function softmax(logits: Float32Array): Float32Array {
+  let m = -Infinity;
+  for (const v of logits) m = Math.max(m, v);
+  const out = new Float32Array(logits.length);
+  let s = 0;
+  for (let i = 0; i < logits.length; i++) s += out[i] = Math.exp(logits[i] - m);
+  for (let i = 0; i < logits.length; i++) out[i] /= s;
+  return out;
+}
