@@ -1,0 +1,8 @@
+/** Activation maximization ("feature visualization"): objectives, parameterizations, transforms, render loop. */
+export * from './objectives';
+export * from './param';
+export * from './transforms';
+export * from './regularizers';
+export * from './render';
+export { Rng } from './rng';
+export { ensureInputGradients, addedKernels } from './wasmGrads';

@@ -1,0 +1,283 @@
+/**
+ * Objectives for activation maximization: values that say what to make large. An objective maps the
+ * activations of one forward pass (over a tapModel with every layer it needs) to one score per batch
+ * item. Objectives compose: `a.add(b)`, `a.sub(b)`, `a.scale(w)`, `a.neg()`, `sum([...])`; the string
+ * `'layer:channel'` is shorthand for `channel(layer, channel)`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError } from '../errors';
+import { CnnModel } from '../models/model';
+import { layerOutputShape, tapModel } from '../taps';
+
+/** The pseudo layer name under which objectives read the class scores (pre-softmax logits). */
+export const LOGITS = '@logits';
+
+/** Reads a tapped layer's output, [B, ...shape] (or the logits [B, K] under LOGITS). */
+export type ActivationGetter = (layer: string) => tf.Tensor;
+
+/** Computes one score per batch item, [B]. Runs inside a tidy; needs no disposal of intermediates. */
+type ScoreFn = (get: ActivationGetter) => tf.Tensor1D;
+
+/** Checks that the objective fits a model (layers exist, channels in range); throws CnnvisError. */
+type CheckFn = (model: CnnModel) => void;
+
+export class Objective {
+  /** Layer names the objective reads (LOGITS for class scores), without duplicates. */
+  readonly layers: readonly string[];
+  /** A readable form, e.g. `conv2:3 + 0.5·logit[7]`. */
+  readonly description: string;
+  private readonly score: ScoreFn;
+  private readonly checks: readonly CheckFn[];
+
+  constructor(layers: readonly string[], description: string, score: ScoreFn, checks: readonly CheckFn[] = []) {
+    this.layers = [...new Set(layers)];
+    this.description = description;
+    this.score = score;
+    this.checks = checks;
+  }
+
+  /** One score per batch item, [B], from the activations of one forward pass. */
+  scores(get: ActivationGetter): tf.Tensor1D {
+    return tf.tidy(() => this.score(get));
+  }
+
+  /** Throws a CnnvisError when a layer is missing from the model or a channel / class is out of range. */
+  check(model: CnnModel): this {
+    for (const c of this.checks) c(model);
+    return this;
+  }
+
+  add(other: Objective | string): Objective {
+    const o = toObjective(other);
+    return new Objective([...this.layers, ...o.layers], `${this.description} + ${o.description}`, (g) => this.score(g).add(o.score(g)), [...this.checks, ...o.checks]);
+  }
+
+  sub(other: Objective | string): Objective {
+    const o = toObjective(other);
+    return new Objective([...this.layers, ...o.layers], `${this.description} − ${wrap(o.description)}`, (g) => this.score(g).sub(o.score(g)), [...this.checks, ...o.checks]);
+  }
+
+  scale(weight: number): Objective {
+    if (!Number.isFinite(weight)) throw new CnnvisError(`objective weight must be a finite number, got ${weight}`);
+    return new Objective(this.layers, `${weight}·${wrap(this.description)}`, (g) => this.score(g).mul(weight), this.checks);
+  }
+
+  neg(): Objective {
+    return new Objective(this.layers, `−${wrap(this.description)}`, (g) => this.score(g).neg(), this.checks);
+  }
+
+  toString(): string {
+    return this.description;
+  }
+}
+
+function wrap(d: string): string {
+  return /[ +−·]/.test(d) ? `(${d})` : d;
+}
+
+/** Per-channel layer output shape, with a clear error for unknown layers. */
+function shapeOf(model: CnnModel, layer: string): number[] {
+  return layerOutputShape(model.layer(layer));
+}
+
+function checkChannel(layer: string, n: number): CheckFn {
+  return (model) => {
+    const shape = shapeOf(model, layer);
+    const c = shape[shape.length - 1];
+    if (!Number.isInteger(n) || n < 0 || n >= c) {
+      throw new CnnvisError(`channel ${n} is out of range for layer '${layer}' of model '${model.name}': it has ${c} channels, 0..${c - 1}`);
+    }
+  };
+}
+
+/** Mean over the spatial positions of each channel: [B, ...spatial, C] → [B, C]. */
+function channelMeans(t: tf.Tensor): tf.Tensor2D {
+  if (t.rank === 2) return t as tf.Tensor2D;
+  const axes = Array.from({ length: t.rank - 2 }, (_, i) => i + 1);
+  return t.mean(axes) as tf.Tensor2D;
+}
+
+/** The mean activation of one channel of a layer (for dense layers: one unit). */
+export function channel(layer: string, n: number): Objective {
+  return new Objective([layer], `${layer}:${n}`, (get) => channelMeans(get(layer)).slice([0, n], [-1, 1]).reshape([-1]) as tf.Tensor1D, [checkChannel(layer, n)]);
+}
+
+/**
+ * One channel per batch item: item i scores channel `list[i]` (the batch must have list.length items).
+ * This is how many filters of one layer are optimized at once.
+ */
+export function channels(layer: string, list: readonly number[]): Objective {
+  if (list.length === 0) throw new CnnvisError('channels() needs at least one channel');
+  return new Objective(
+    [layer],
+    `${layer}:[${list.join(',')}]`,
+    (get) => {
+      const means = channelMeans(get(layer));
+      const [b, c] = means.shape;
+      if (b !== list.length) throw new CnnvisError(`objective ${layer}:[${list.join(',')}] needs a batch of ${list.length} images, got ${b}`);
+      const pick = tf.oneHot(tf.tensor1d([...list], 'int32'), c).toFloat();
+      return means.mul(pick).sum(1) as tf.Tensor1D;
+    },
+    list.map((n) => checkChannel(layer, n)),
+  );
+}
+
+/** One unit at one spatial position (default: the centre) of a layer's channel. */
+export function neuron(layer: string, n: number, at: { x?: number; y?: number } = {}): Objective {
+  const desc = `${layer}:${n}@${at.x ?? 'c'},${at.y ?? 'c'}`;
+  const pos = (shape: readonly number[]) => ({ y: at.y ?? Math.floor(shape[1] / 2), x: at.x ?? Math.floor(shape[2] / 2) });
+  return new Objective(
+    [layer],
+    desc,
+    (get) => {
+      const t = get(layer);
+      if (t.rank !== 4) throw new CnnvisError(`neuron() needs a spatial layer; '${layer}' has output rank ${t.rank - 1}`);
+      const { x, y } = pos(t.shape);
+      return t.slice([0, y, x, n], [-1, 1, 1, 1]).reshape([-1]) as tf.Tensor1D;
+    },
+    [
+      checkChannel(layer, n),
+      (model) => {
+        const shape = shapeOf(model, layer);
+        if (shape.length !== 3) throw new CnnvisError(`neuron() needs a spatial layer; '${layer}' has output shape [${shape.join(', ')}]`);
+        const { x, y } = pos([0, ...shape]);
+        if (!Number.isInteger(x) || !Number.isInteger(y) || x < 0 || y < 0 || x >= shape[1] || y >= shape[0]) {
+          throw new CnnvisError(`neuron position (x ${x}, y ${y}) is outside layer '${layer}' (${shape[1]} wide, ${shape[0]} high)`);
+        }
+      },
+    ],
+  );
+}
+
+/** The pre-softmax score (logit) of class k. */
+export function classLogit(k: number): Objective {
+  return new Objective([LOGITS], `logit[${k}]`, (get) => get(LOGITS).slice([0, k], [-1, 1]).reshape([-1]) as tf.Tensor1D, [(model) => void model.checkClass(k)]);
+}
+
+/** The mean of all of a layer's activations (every channel and position). */
+export function layerMean(layer: string): Objective {
+  return new Objective(
+    [layer],
+    `mean(${layer})`,
+    (get) => {
+      const t = get(layer);
+      return t.reshape([t.shape[0], -1]).mean(1) as tf.Tensor1D;
+    },
+    [(model) => void model.layer(layer)],
+  );
+}
+
+/** The sum of several objectives. */
+export function sum(list: readonly (Objective | string)[]): Objective {
+  if (list.length === 0) throw new CnnvisError('sum() needs at least one objective');
+  return list.map(toObjective).reduce((a, b) => a.add(b));
+}
+
+/** Parses `'layer:channel'` (the layer name may itself contain ':'; the channel is after the last one). */
+export function parseObjective(text: string): Objective {
+  const i = text.lastIndexOf(':');
+  const layer = text.slice(0, i).trim();
+  const ch = text.slice(i + 1).trim();
+  if (i < 0 || !layer || !/^\d+$/.test(ch)) {
+    throw new CnnvisError(`cannot read objective '${text}'; write 'layer:channel', e.g. 'conv2d_1:7'`);
+  }
+  return channel(layer, Number(ch));
+}
+
+/** What maximize() accepts as a target. */
+export type ObjectiveSpec = Objective | string | { layer: string; channel: number } | { classIndex: number };
+
+export function toObjective(spec: ObjectiveSpec): Objective {
+  if (spec instanceof Objective) return spec;
+  if (typeof spec === 'string') return parseObjective(spec);
+  if (spec && typeof spec === 'object') {
+    if ('classIndex' in spec) return classLogit(spec.classIndex);
+    if ('layer' in spec) return channel(spec.layer, spec.channel);
+  }
+  throw new CnnvisError(`unknown objective ${JSON.stringify(spec)}; give an Objective, 'layer:channel', {layer, channel} or {classIndex}`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Evaluation: one forward pass over a tap model with every layer the objective needs.
+
+const PASS_THROUGH = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout']);
+
+interface LogitsSource {
+  /** The layer whose output leads to the logits. */
+  layer: string;
+  /** Output of that layer → logits [B, K]. */
+  toLogits: (t: tf.Tensor) => tf.Tensor2D;
+}
+
+const logitSources = new WeakMap<tf.LayersModel, LogitsSource>();
+
+function flat(t: tf.Tensor): tf.Tensor2D {
+  return t.reshape([t.shape[0], -1]) as tf.Tensor2D;
+}
+
+/**
+ * Where a model's pre-softmax scores are. Without softmax: the output layer. With a separate
+ * Softmax / Activation('softmax') layer: its input layer. With softmax fused into the last Dense or
+ * 1×1-style Conv2D layer: that layer's input, through the layer's own weights with no activation.
+ */
+export function logitsSource(model: CnnModel): LogitsSource {
+  const net = model.net;
+  const hit = logitSources.get(net);
+  if (hit) return hit;
+  let src: LogitsSource = { layer: net.outputLayers[0].name, toLogits: flat };
+  let layer: tf.layers.Layer | undefined = net.outputLayers[0];
+  for (let hops = 0; layer && hops < 8; hops++) {
+    const cls = layer.getClassName();
+    const cfg = layer.getConfig() as { activation?: unknown; strides?: number[]; padding?: string };
+    const act = cls === 'Softmax' ? 'softmax' : cfg.activation;
+    const inbound: tf.layers.Layer[] = layer.inboundNodes[0]?.inboundLayers ?? [];
+    if (act === 'softmax') {
+      if (inbound.length !== 1) break;
+      const L = layer;
+      if (cls === 'Softmax' || cls === 'Activation') {
+        src = { layer: inbound[0].name, toLogits: flat };
+      } else if (cls === 'Dense') {
+        src = { layer: inbound[0].name, toLogits: (t) => {
+          const [k, b] = L.weights.map((w) => w.read());
+          return flat(b ? tf.matMul(flat(t), k as tf.Tensor2D).add(b) : tf.matMul(flat(t), k as tf.Tensor2D));
+        } };
+      } else if (cls === 'Conv2D') {
+        src = { layer: inbound[0].name, toLogits: (t) => {
+          const [k, b] = L.weights.map((w) => w.read());
+          const y = tf.conv2d(t as tf.Tensor4D, k as tf.Tensor4D, (cfg.strides ?? [1, 1]) as [number, number], cfg.padding === 'same' ? 'same' : 'valid');
+          return flat(b ? y.add(b) : y);
+        } };
+      } else {
+        throw new CnnvisError(`model '${model.name}' ends in a ${cls} layer with softmax; cnnvis cannot find its pre-softmax scores`);
+      }
+      break;
+    }
+    if (!PASS_THROUGH.has(cls) && !(cls === 'Activation' && act === 'linear')) break;
+    layer = inbound.length === 1 ? inbound[0] : undefined;
+  }
+  logitSources.set(net, src);
+  return src;
+}
+
+/**
+ * Runs the model once on a preprocessed batch and returns the objective's scores [B]. Works inside
+ * tf.grad (the tape sees the whole computation).
+ */
+export function objectiveScores(model: CnnModel, objective: Objective, batch: tf.Tensor4D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const needLogits = objective.layers.includes(LOGITS);
+    const src = needLogits ? logitsSource(model) : null;
+    const names = objective.layers.filter((l) => l !== LOGITS);
+    const tapNames = src && !names.includes(src.layer) ? [...names, src.layer] : names;
+    const m = tapModel(model.net, tapNames);
+    const outs = m.apply(batch, { training: false }) as tf.Tensor | tf.Tensor[];
+    const list = Array.isArray(outs) ? outs : [outs];
+    const get: ActivationGetter = (layer) => {
+      if (layer === LOGITS) return src!.toLogits(list[tapNames.indexOf(src!.layer)]);
+      const i = tapNames.indexOf(layer);
+      if (i < 0) throw new CnnvisError(`objective read layer '${layer}' that it did not declare`);
+      return list[i];
+    };
+    return objective.scores(get);
+  });
+}

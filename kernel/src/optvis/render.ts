@@ -1,0 +1,433 @@
+/**
+ * Activation maximization: gradient ascent on an image parameterization so that an objective (a
+ * channel, a neuron, a class logit, or any combination) becomes large. The loop only composes the
+ * pieces — parameterization (param.ts), transforms (transforms.ts), objective (objectives.ts),
+ * regularizers (regularizers.ts) — and knows none of their details.
+ *
+ * Each step: image = param(); score = objective(model(preprocess(transforms(image)))) − penalties(image);
+ * the gradient with respect to the parameters is normalized per batch item (divided by its RMS) or fed
+ * to Adam, and added. Runs are deterministic for a seed.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Progress } from '../display/progress';
+import { autoShow, Result, ResultMeta, since } from '../display/result';
+import { initBackend } from '../engine/backend';
+import { CnnvisError } from '../errors';
+import { asCnnModel, CnnModel } from '../models/model';
+import { preprocessTensor } from '../models/preprocess';
+import { makeGrid } from '../render/grid';
+import { layerOutputShape } from '../taps';
+import { RGBAImage } from '../types';
+import { channels as channelsObjective, Objective, objectiveScores, ObjectiveSpec, toObjective } from './objectives';
+import { makeParam, Param, PARAM_NAMES, ParamName } from './param';
+import { blur3, checkWeights, penalty, RegularizerWeights } from './regularizers';
+import { Rng } from './rng';
+import { applyTransforms, resizeLinear, standardTransforms, Transform } from './transforms';
+import { addedKernels, ensureInputGradients } from './wasmGrads';
+
+export type OptimizerName = 'normalized' | 'adam';
+
+export interface StepInfo {
+  /** 0-based step index. */
+  step: number;
+  /** Objective value of each batch item at this step (on the transformed image, before the update). */
+  values: Float32Array;
+}
+
+export interface MaximizeOptions {
+  /** Gradient steps (default 128). */
+  steps?: number;
+  /** Step size (default 0.05; for Adam also 0.05). */
+  lr?: number;
+  /** 'normalized' (default): gradient divided by its RMS per image; or 'adam'. */
+  optimizer?: OptimizerName;
+  /** Image parameterization (default 'fourier'). */
+  param?: ParamName;
+  /** Image size: one number (square) or [height, width]. Default: the model's input size. */
+  size?: number | [number, number];
+  /** Transforms before every step: a list, 'standard' (default) or 'none'. */
+  transforms?: readonly Transform[] | 'standard' | 'none';
+  /** Regularizer weights (default none). */
+  regularizers?: RegularizerWeights;
+  /** Colour decorrelation (default true). */
+  decorrelate?: boolean;
+  /** Standard deviation of the starting noise (default 0.01). */
+  initSd?: number;
+  /** Seed for the starting noise and the transforms (default 0). */
+  seed?: number;
+  /** Show the result in a notebook (default true). */
+  display?: boolean;
+  /** Show a progress bar (notebook display / stderr bar); default true. */
+  progress?: boolean;
+  /** Called after every step. */
+  onStep?: (info: StepInfo) => void;
+}
+
+/** The resolved settings of a run. */
+export interface MaximizeSettings {
+  steps: number;
+  lr: number;
+  optimizer: OptimizerName;
+  param: ParamName;
+  height: number;
+  width: number;
+  transforms: string[];
+  regularizers: Required<RegularizerWeights>;
+  decorrelate: boolean;
+  initSd: number;
+  seed: number;
+}
+
+/** What one optimization of a batch produced. */
+export interface BatchRun {
+  /** Per item: the image as [H, W, 3] floats in [0, 1], row-major. */
+  pixels: Float32Array[];
+  /** Per item: the objective at every step. */
+  values: Float32Array[];
+  /** Per item: objective of the starting image (no transforms). */
+  initial: number[];
+  /** Per item: objective of the final image (no transforms). */
+  final: number[];
+}
+
+function resolveSettings(model: CnnModel, o: MaximizeOptions): MaximizeSettings {
+  const steps = o.steps ?? 128;
+  if (!Number.isInteger(steps) || steps < 1) throw new CnnvisError(`steps must be a positive integer, got ${steps}`);
+  const lr = o.lr ?? 0.05;
+  if (!(lr > 0) || !Number.isFinite(lr)) throw new CnnvisError(`lr must be a positive number, got ${lr}`);
+  const optimizer = o.optimizer ?? 'normalized';
+  if (optimizer !== 'normalized' && optimizer !== 'adam') throw new CnnvisError(`unknown optimizer '${optimizer}'; valid: normalized, adam`, ['normalized', 'adam']);
+  const param = o.param ?? 'fourier';
+  if (!PARAM_NAMES.includes(param)) throw new CnnvisError(`unknown parameterization '${param}'; valid: ${PARAM_NAMES.join(', ')}`, PARAM_NAMES);
+  const [height, width] = o.size === undefined ? [model.inputHeight, model.inputWidth] : typeof o.size === 'number' ? [o.size, o.size] : o.size;
+  for (const v of [height, width]) {
+    if (!Number.isInteger(v) || v < 8 || v > 1024) throw new CnnvisError(`size must be whole pixels in 8..1024, got ${v}`);
+  }
+  const seed = o.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new CnnvisError(`seed must be an integer, got ${seed}`);
+  return {
+    steps,
+    lr,
+    optimizer,
+    param,
+    height,
+    width,
+    transforms: transformList(o.transforms).map((t) => t.name),
+    regularizers: checkWeights(o.regularizers ?? {}),
+    decorrelate: o.decorrelate ?? true,
+    initSd: o.initSd ?? 0.01,
+    seed,
+  };
+}
+
+function transformList(t: MaximizeOptions['transforms']): readonly Transform[] {
+  if (t === undefined || t === 'standard') return standardTransforms();
+  if (t === 'none') return [];
+  if (!Array.isArray(t)) throw new CnnvisError(`transforms must be a list of transforms, 'standard' or 'none'`);
+  return t;
+}
+
+/** Images in [0, 1] → the model's input: resized to a fixed input size, preprocessed, gray if needed. */
+export function toModelInput(model: CnnModel, images: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, w] = model.net.inputs[0].shape;
+    let x = images;
+    if ((h && h !== x.shape[1]) || (w && w !== x.shape[2])) x = resizeLinear(x, h ?? x.shape[1], w ?? x.shape[2]);
+    if (model.inputChannels === 1) x = x.mean(3, true);
+    return preprocessTensor(x.mul(255), model.preprocess) as tf.Tensor4D;
+  });
+}
+
+/** The objective's value for each image of a batch in [0, 1] ([B, H, W, 3]), without transforms. */
+export function evaluateObjective(model: CnnModel | tf.LayersModel, objective: ObjectiveSpec, images: tf.Tensor4D): Float32Array {
+  const m = asCnnModel(model);
+  const obj = toObjective(objective).check(m);
+  return tf.tidy(() => objectiveScores(m, obj, toModelInput(m, images)).dataSync() as Float32Array);
+}
+
+/** Gradient step on the parameters: normalized per item, or Adam. Keeps its own state. */
+class Stepper {
+  private readonly m: tf.Tensor[] = [];
+  private readonly v: tf.Tensor[] = [];
+  private t = 0;
+  constructor(private readonly s: MaximizeSettings, private readonly vars: tf.Variable[]) {}
+
+  step(grads: tf.Tensor[]): void {
+    this.t += 1;
+    if (this.s.optimizer === 'normalized') {
+      tf.tidy(() => {
+        // RMS of each item's gradient over all parameter tensors together.
+        const b = grads[0].shape[0];
+        let sq = tf.zeros([b]);
+        let count = 0;
+        for (const g of grads) {
+          sq = sq.add(g.reshape([b, -1]).square().sum(1));
+          count += g.size / b;
+        }
+        const rms = sq.div(count).sqrt().add(1e-12);
+        this.vars.forEach((v, i) => {
+          const shape = [b, ...new Array(grads[i].rank - 1).fill(1)];
+          v.assign(v.add(grads[i].div(rms.reshape(shape)).mul(this.s.lr)));
+        });
+      });
+      return;
+    }
+    const [b1, b2, eps] = [0.9, 0.999, 1e-8];
+    this.vars.forEach((v, i) => {
+      const g = grads[i];
+      const m = tf.tidy(() => (this.m[i] ? this.m[i].mul(b1).add(g.mul(1 - b1)) : g.mul(1 - b1)));
+      const vv = tf.tidy(() => (this.v[i] ? this.v[i].mul(b2).add(g.square().mul(1 - b2)) : g.square().mul(1 - b2)));
+      this.m[i]?.dispose();
+      this.v[i]?.dispose();
+      this.m[i] = m;
+      this.v[i] = vv;
+      tf.tidy(() => {
+        const mh = m.div(1 - b1 ** this.t);
+        const vh = vv.div(1 - b2 ** this.t);
+        v.assign(v.add(mh.div(vh.sqrt().add(eps)).mul(this.s.lr)));
+      });
+    });
+  }
+
+  dispose(): void {
+    for (const t of [...this.m, ...this.v]) t.dispose();
+  }
+}
+
+/**
+ * Optimizes a batch of `batch` images for an objective that returns one score per item. Low-level:
+ * maximize() and filterPatterns() are built on it.
+ */
+export function optimizeBatch(
+  model: CnnModel,
+  objective: Objective,
+  batch: number,
+  s: MaximizeSettings,
+  transforms: readonly Transform[],
+  hooks: { progress?: Progress | null; onStep?: (info: StepInfo) => void } = {},
+): BatchRun {
+  ensureInputGradients();
+  objective.check(model);
+  const param: Param = makeParam(s.param, { batch, height: s.height, width: s.width, seed: s.seed, sd: s.initSd, decorrelate: s.decorrelate });
+  const rng = new Rng(s.seed * 7919 + 17);
+  const stepper = new Stepper(s, param.variables);
+  const values = Array.from({ length: batch }, () => new Float32Array(s.steps));
+  const clean = (): number[] => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, param.image())).dataSync()));
+  try {
+    const initial = clean();
+    for (let step = 0; step < s.steps; step++) {
+      const blurred = s.regularizers.blur > 0 ? tf.tidy(() => blur3(param.image())) : null;
+      let scores: tf.Tensor | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const img = param.image();
+        const seen = applyTransforms(img, transforms, rng);
+        const sc = objectiveScores(model, objective, toModelInput(model, seen));
+        scores = tf.keep(sc);
+        return sc.sub(penalty(img, s.regularizers, blurred)).sum() as tf.Scalar;
+      }, param.variables);
+      blurred?.dispose();
+      value.dispose();
+      const now = (scores as unknown as tf.Tensor).dataSync() as Float32Array;
+      (scores as unknown as tf.Tensor).dispose();
+      for (let i = 0; i < batch; i++) values[i][step] = now[i];
+      const list = param.variables.map((v) => grads[v.name]);
+      stepper.step(list);
+      for (const g of list) g.dispose();
+      hooks.progress?.tick();
+      hooks.onStep?.({ step, values: Float32Array.from(now) });
+    }
+    const final = clean();
+    const all = tf.tidy(() => param.image().dataSync() as Float32Array);
+    const n = s.height * s.width * 3;
+    const pixels = Array.from({ length: batch }, (_, i) => all.slice(i * n, (i + 1) * n));
+    return { pixels, values, initial, final };
+  } finally {
+    stepper.dispose();
+    param.dispose();
+  }
+}
+
+/** [H, W, 3] floats in [0, 1] → RGBA bytes. */
+export function toRGBA(pixels: Float32Array, width: number, height: number): RGBAImage {
+  const data = new Uint8Array(width * height * 4);
+  for (let p = 0; p < width * height; p++) {
+    for (let c = 0; c < 3; c++) data[p * 4 + c] = Math.round(Math.min(1, Math.max(0, pixels[p * 3 + c])) * 255);
+    data[p * 4 + 3] = 255;
+  }
+  return { width, height, data };
+}
+
+function objectiveChart(series: { name: string; values: Float32Array }[], title: string): object {
+  const rows = series.flatMap((s) => Array.from(s.values, (v, step) => ({ step, objective: v, series: s.name })));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 360,
+    height: 180,
+    data: { values: rows },
+    mark: { type: 'line' },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'objective', type: 'quantitative', title: 'objective' },
+      ...(series.length > 1 ? { color: { field: 'series', type: 'nominal', title: null } } : {}),
+    },
+  };
+}
+
+function settingsText(s: MaximizeSettings): string {
+  const regs = Object.entries(s.regularizers).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`);
+  return `${s.steps} steps, ${s.param}, ${s.height}×${s.width}, ${s.optimizer} lr ${s.lr}, seed ${s.seed}` +
+    (regs.length ? `, regularizers ${regs.join(' ')}` : '') + (s.transforms.length ? `, transforms ${s.transforms.join(' ')}` : ', no transforms');
+}
+
+export class ActivationMaxResult extends Result {
+  readonly kind = 'activation-max';
+  constructor(
+    meta: ResultMeta,
+    /** The objective, as text. */
+    readonly objective: string,
+    readonly settings: MaximizeSettings,
+    /** The image as [H, W, 3] floats in [0, 1]. */
+    readonly pixels: Float32Array,
+    /** Objective value at every step (on the transformed image the step used). */
+    readonly values: Float32Array,
+    /** Objective of the starting noise image. */
+    readonly initialValue: number,
+    /** Objective of the final image (no transforms). */
+    readonly finalValue: number,
+    /** Kernels cnnvis added to the backend for input gradients (wasm), if any. */
+    readonly addedKernels: readonly string[] = [],
+  ) {
+    super(meta);
+  }
+  get width(): number {
+    return this.settings.width;
+  }
+  get height(): number {
+    return this.settings.height;
+  }
+  text(): string {
+    return `Activation maximization of ${this.meta.model} for ${this.objective}: objective ${this.initialValue.toFixed(4)} → ${this.finalValue.toFixed(4)} ` +
+      `(${settingsText(this.settings)}; ${this.meta.backend}, ${(this.meta.timeMs / 1000).toFixed(1)} s)`;
+  }
+  override image(): RGBAImage {
+    return toRGBA(this.pixels, this.width, this.height);
+  }
+  override vegaLite(): object {
+    return objectiveChart([{ name: this.objective, values: this.values }], `objective per step: ${this.objective}`);
+  }
+}
+
+async function prepare(model: CnnModel | tf.LayersModel): Promise<{ m: CnnModel; t0: number }> {
+  await initBackend();
+  return { m: asCnnModel(model), t0: performance.now() };
+}
+
+/**
+ * Makes an image that maximizes an objective: `'layer:channel'`, `{layer, channel}`, `{classIndex}`
+ * (the pre-softmax logit) or any Objective (channel, neuron, classLogit, layerMean and their sums,
+ * weights and negations).
+ */
+export async function maximize(model: CnnModel | tf.LayersModel, target: ObjectiveSpec, options: MaximizeOptions = {}): Promise<ActivationMaxResult> {
+  const { m, t0 } = await prepare(model);
+  const objective = toObjective(target).check(m);
+  const s = resolveSettings(m, options);
+  const progress = options.progress === false ? null : new Progress(`maximize ${objective.description}`, s.steps);
+  let run: BatchRun;
+  try {
+    run = optimizeBatch(m, objective, 1, s, transformList(options.transforms), { progress, onStep: options.onStep });
+  } finally {
+    progress?.done();
+  }
+  const meta = { model: m.name, backend: tf.getBackend(), timeMs: since(t0) };
+  const result = new ActivationMaxResult(meta, objective.description, s, run.pixels[0], run.values[0], run.initial[0], run.final[0], addedKernels());
+  return autoShow(result, options.display);
+}
+
+export interface FilterPatternOptions extends MaximizeOptions {
+  /** Channels to show: a list, or a count (the first `count` channels). Default 16. */
+  channels?: readonly number[] | number;
+  /** Images optimized together (default 16); batches restart from the same seed, so results do not depend on it. */
+  batchSize?: number;
+  /** Tiles per row of the mosaic (default: near-square). */
+  nrow?: number;
+  /** Pixels between tiles (default 2). */
+  padding?: number;
+}
+
+export class FilterPatternsResult extends Result {
+  readonly kind = 'filter-patterns';
+  constructor(
+    meta: ResultMeta,
+    readonly layer: string,
+    readonly channels: readonly number[],
+    readonly settings: MaximizeSettings,
+    /** Per channel: the image as [H, W, 3] floats in [0, 1]. */
+    readonly pixels: readonly Float32Array[],
+    /** Per channel: objective per step. */
+    readonly values: readonly Float32Array[],
+    readonly initialValues: readonly number[],
+    readonly finalValues: readonly number[],
+    private readonly grid: { nrow?: number; padding?: number },
+    readonly addedKernels: readonly string[] = [],
+  ) {
+    super(meta);
+  }
+  /** The pattern of the i-th listed channel. */
+  tile(i: number): RGBAImage {
+    if (!Number.isInteger(i) || i < 0 || i >= this.channels.length) throw new CnnvisError(`tile ${i} does not exist; valid: 0..${this.channels.length - 1}`);
+    return toRGBA(this.pixels[i], this.settings.width, this.settings.height);
+  }
+  text(): string {
+    const mean = this.finalValues.reduce((a, b) => a + b, 0) / this.finalValues.length;
+    return `Filter patterns of ${this.meta.model} layer ${this.layer}, ${this.channels.length} channels [${this.channels.join(', ')}]: ` +
+      `mean objective ${mean.toFixed(4)} (${settingsText(this.settings)}; ${this.meta.backend}, ${(this.meta.timeMs / 1000).toFixed(1)} s)`;
+  }
+  override image(): RGBAImage {
+    const tiles = this.channels.map((_, i) => this.tile(i));
+    const g = makeGrid(tiles, { nrow: this.grid.nrow, padding: this.grid.padding ?? 2 });
+    return { width: g.width, height: g.height, data: g.data };
+  }
+  override vegaLite(): object {
+    return objectiveChart(this.channels.map((c, i) => ({ name: `${this.layer}:${c}`, values: this.values[i] })), `objective per step, layer ${this.layer}`);
+  }
+}
+
+/**
+ * The "filter patterns" of a layer: one image per channel, each maximizing that channel's mean
+ * activation, optimized many at a time, shown as a mosaic.
+ */
+export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: string, options: FilterPatternOptions = {}): Promise<FilterPatternsResult> {
+  const { m, t0 } = await prepare(model);
+  const shape = layerOutputShape(m.layer(layer));
+  const c = shape[shape.length - 1];
+  const spec = options.channels ?? 16;
+  const list = typeof spec === 'number' ? Array.from({ length: Math.min(spec, c) }, (_, i) => i) : [...spec];
+  if (typeof spec === 'number' && (!Number.isInteger(spec) || spec < 1)) throw new CnnvisError(`channels must be a positive count or a list, got ${spec}`);
+  if (list.length === 0) throw new CnnvisError('channels must list at least one channel');
+  channelsObjective(layer, list).check(m);
+  const batchSize = options.batchSize ?? 16;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new CnnvisError(`batchSize must be a positive integer, got ${batchSize}`);
+  const s = resolveSettings(m, options);
+  const transforms = transformList(options.transforms);
+  const progress = options.progress === false ? null : new Progress(`filter patterns ${layer}`, s.steps * Math.ceil(list.length / batchSize));
+  const pixels: Float32Array[] = [];
+  const values: Float32Array[] = [];
+  const initial: number[] = [];
+  const final: number[] = [];
+  try {
+    for (let start = 0; start < list.length; start += batchSize) {
+      const part = list.slice(start, start + batchSize);
+      const run = optimizeBatch(m, channelsObjective(layer, part), part.length, s, transforms, { progress, onStep: options.onStep });
+      pixels.push(...run.pixels);
+      values.push(...run.values);
+      initial.push(...run.initial);
+      final.push(...run.final);
+    }
+  } finally {
+    progress?.done();
+  }
+  const meta = { model: m.name, backend: tf.getBackend(), timeMs: since(t0) };
+  const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels());
+  return autoShow(result, options.display);
+}

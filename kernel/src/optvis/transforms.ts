@@ -1,0 +1,161 @@
+/**
+ * Random transforms applied to the image before every step: the pattern must survive small shifts,
+ * zooms and turns, which keeps it from turning into high-frequency noise that only works at one exact
+ * pixel alignment. A transform list is applied in order; all randomness comes from one seeded Rng, and
+ * one draw is shared by the whole batch (so batch items stay independent of their batch neighbours).
+ *
+ * Scale and rotation are exact linear maps built as (batched) matrix products of bilinear interpolation
+ * weights, so their gradients are matrix products too — no resampling kernels or gather gradients needed.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError } from '../errors';
+import { Rng } from './rng';
+
+export interface Transform {
+  readonly name: string;
+  /** [B, H, W, C] → transformed images (same shape, except for pad). */
+  apply(x: tf.Tensor4D, rng: Rng): tf.Tensor4D;
+}
+
+/**
+ * Bilinear interpolation weights [nOut, nIn]: output pixel i samples the input at
+ * (i + ½ − nOut/2)/s + nIn/2 − ½ with s = factor·nOut/nIn (pixel centres, edges clamped). factor 1 with
+ * nOut ≠ nIn is a plain resize; nOut = nIn with factor ≠ 1 zooms around the centre and keeps the size.
+ */
+export function resampleMatrix(nOut: number, nIn: number, factor = 1): Float32Array {
+  const s = (factor * nOut) / nIn;
+  const m = new Float32Array(nOut * nIn);
+  for (let i = 0; i < nOut; i++) addTap(m, i * nIn, nIn, (i + 0.5 - nOut / 2) / s + nIn / 2 - 0.5);
+  return m;
+}
+
+/** Adds linear-interpolation weights for source coordinate `src` into row `m[off .. off+n)`. */
+function addTap(m: Float32Array, off: number, n: number, src: number): void {
+  const c = Math.min(Math.max(src, 0), n - 1);
+  const lo = Math.floor(c);
+  const hi = Math.min(lo + 1, n - 1);
+  const f = c - lo;
+  m[off + lo] += 1 - f;
+  m[off + hi] += f;
+}
+
+/** Applies [Hout, H] along rows and [Wout, W] along columns: out = Ry · X · Rxᵀ per item and colour. */
+export function resample2d(x: tf.Tensor4D, ry: tf.Tensor2D, rx: tf.Tensor2D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    const ho = ry.shape[0];
+    const wo = rx.shape[0];
+    const alongH = tf.matMul(ry, x.transpose([1, 0, 2, 3]).reshape([h, b * w * c])).reshape([ho, b, w, c]).transpose([1, 0, 2, 3]);
+    const alongW = tf.matMul(rx, alongH.transpose([2, 0, 1, 3]).reshape([w, b * ho * c])).reshape([wo, b, ho, c]).transpose([1, 2, 0, 3]);
+    return alongW as tf.Tensor4D;
+  });
+}
+
+/** Bilinear resize of a batch to h × w as a differentiable linear map. */
+export function resizeLinear(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
+  if (x.shape[1] === h && x.shape[2] === w) return x.clone();
+  return tf.tidy(() => resample2d(x, tf.tensor2d(resampleMatrix(h, x.shape[1]), [h, x.shape[1]]), tf.tensor2d(resampleMatrix(w, x.shape[2]), [w, x.shape[2]])));
+}
+
+/** Rolls the images by up to `n` pixels in each direction (wrapping around). Keeps the shape. */
+export function jitter(n: number): Transform {
+  if (!Number.isInteger(n) || n < 0) throw new CnnvisError(`jitter needs a whole number of pixels ≥ 0, got ${n}`);
+  return {
+    name: `jitter(${n})`,
+    apply: (x, rng) => {
+      const dy = rng.int(-n, n);
+      const dx = rng.int(-n, n);
+      return tf.tidy(() => roll(roll(x, dy, 1), dx, 2));
+    },
+  };
+}
+
+/** Cyclic shift along axis 1 (rows) or 2 (columns). */
+export function roll(x: tf.Tensor4D, shift: number, axis: 1 | 2): tf.Tensor4D {
+  const n = x.shape[axis];
+  const s = ((shift % n) + n) % n;
+  if (s === 0) return x.clone();
+  return tf.tidy(() => {
+    // Fresh arrays for every slice: the slice gradient keeps references to its begin/size.
+    const at = (v: number, rest: number) => [0, 1, 2, 3].map((d) => (d === axis ? v : rest));
+    const head = x.slice(at(0, 0), x.shape.map((d, i) => (i === axis ? n - s : d)));
+    const tail = x.slice(at(n - s, 0), x.shape.map((d, i) => (i === axis ? s : d)));
+    return tf.concat([tail, head], axis) as tf.Tensor4D;
+  });
+}
+
+/** Pads every side with `n` pixels of a constant value (default 0.5, mid gray). Grows the image by 2n. */
+export function pad(n: number, value = 0.5): Transform {
+  if (!Number.isInteger(n) || n < 0) throw new CnnvisError(`pad needs a whole number of pixels ≥ 0, got ${n}`);
+  return {
+    name: `pad(${n})`,
+    apply: (x) => tf.pad(x, [[0, 0], [n, n], [n, n], [0, 0]], value),
+  };
+}
+
+/** Zooms around the centre by a factor picked from `factors` (e.g. [0.95, 1, 1.05]). Keeps the shape. */
+export function scale(factors: readonly number[]): Transform {
+  if (factors.length === 0 || factors.some((f) => !(f > 0))) throw new CnnvisError(`scale needs positive factors, got [${factors.join(', ')}]`);
+  return {
+    name: `scale(${factors.join(',')})`,
+    apply: (x, rng) => {
+      const f = factors[rng.int(0, factors.length - 1)];
+      const [, h, w] = x.shape;
+      if (f === 1) return x.clone();
+      return tf.tidy(() => resample2d(x, tf.tensor2d(resampleMatrix(h, h, f), [h, h]), tf.tensor2d(resampleMatrix(w, w, f), [w, w])));
+    },
+  };
+}
+
+/**
+ * Per-line shift weights [lines, n, n]: line j is resampled at i − shift(j) (bilinear, edges clamped).
+ */
+function shearMatrices(lines: number, n: number, shiftOf: (j: number) => number): Float32Array {
+  const m = new Float32Array(lines * n * n);
+  for (let j = 0; j < lines; j++) {
+    const sh = shiftOf(j);
+    for (let i = 0; i < n; i++) addTap(m, (j * n + i) * n, n, i - sh);
+  }
+  return m;
+}
+
+/** Shifts row y by a·(y − centre) along x (axis 'x'), or column x by a·(x − centre) along y (axis 'y'). */
+function shear(x: tf.Tensor4D, a: number, axis: 'x' | 'y'): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    if (axis === 'x') {
+      const m = tf.tensor3d(shearMatrices(h, w, (y) => a * (y - (h - 1) / 2)), [h, w, w]);
+      const rows = x.transpose([1, 2, 0, 3]).reshape([h, w, b * c]);
+      return tf.matMul(m, rows).reshape([h, w, b, c]).transpose([2, 0, 1, 3]) as tf.Tensor4D;
+    }
+    const m = tf.tensor3d(shearMatrices(w, h, (xx) => a * (xx - (w - 1) / 2)), [w, h, h]);
+    const cols = x.transpose([2, 1, 0, 3]).reshape([w, h, b * c]);
+    return tf.matMul(m, cols).reshape([w, h, b, c]).transpose([2, 1, 0, 3]) as tf.Tensor4D;
+  });
+}
+
+/** Rotation by `degrees` about the centre as three shears (x, y, x). Keeps the shape; edges clamped. */
+export function rotateBy(x: tf.Tensor4D, degrees: number): tf.Tensor4D {
+  const t = (degrees * Math.PI) / 180;
+  if (t === 0) return x.clone();
+  return tf.tidy(() => shear(shear(shear(x, -Math.tan(t / 2), 'x'), Math.sin(t), 'y'), -Math.tan(t / 2), 'x'));
+}
+
+/** Rotates by a random angle in [−maxDegrees, maxDegrees]. Keeps the shape. */
+export function rotate(maxDegrees: number): Transform {
+  if (!(maxDegrees >= 0) || maxDegrees > 45) throw new CnnvisError(`rotate needs a maximum angle in [0, 45] degrees, got ${maxDegrees}`);
+  return {
+    name: `rotate(${maxDegrees})`,
+    apply: (x, rng) => rotateBy(x, rng.uniform(-maxDegrees, maxDegrees)),
+  };
+}
+
+/** Applies the transforms in order. */
+export function applyTransforms(x: tf.Tensor4D, list: readonly Transform[], rng: Rng): tf.Tensor4D {
+  return tf.tidy(() => list.reduce((t, tr) => tr.apply(t, rng), x as tf.Tensor4D).clone());
+}
+
+/** A robust default (in the spirit of lucid's standard transforms): pad, jitter, scale, rotate, jitter. */
+export function standardTransforms(): Transform[] {
+  return [pad(8), jitter(8), scale([0.95, 0.975, 1, 1.025, 1.05]), rotate(5), jitter(4)];
+}
