@@ -363,6 +363,10 @@ test('kernel protocol: jupyter_kernel_test passes against the cnnvis kernel', as
       'test_is_complete',
       'test_cnnvis_bundle_then_update',
       'test_cnnvis_failed_cell_reports_error',
+      'test_cnnvis_comm_info',
+      'test_completion',
+      'test_inspect',
+      'test_execute_stdout',
     ]) {
       expect(report).toMatch(new RegExp(`${name} .*\\.\\.\\. ok$`, 'm'));
     }

@@ -51,3 +51,6 @@ export { upsampleBilinear } from './render/upsample';
 import * as tf from '@tensorflow/tfjs';
 /** The TensorFlow.js instance cnnvis computes with. */
 export { tf };
+
+export * as widgets from './widgets';
+export { display } from './widgets/display';

@@ -2,12 +2,13 @@
 
 Driven from tests/jupyter.test.ts, which installs the kernelspec into a sandbox and sets
 JUPYTER_PATH. Run from the repository (the kernel resolves `cnnvis` from its working directory).
-Comm tests come later.
+The comm layer in depth: test_cnnvis_comms.py.
 """
 import os
 import unittest
 
 import jupyter_kernel_test
+from jupyter_kernel_test import TIMEOUT
 from jupyter_kernel_test.msgspec_v5 import validate_message
 
 BRIDGE = "import { displayBundle } from 'cnnvis/dist/display/jupyter';\n"
@@ -57,6 +58,33 @@ class CnnvisKernelTests(jupyter_kernel_test.KernelTests):
         stderr = "".join(m["content"]["text"] for m in outputs
                          if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
         self.assertIn("kernel-test failure", stderr)
+
+    def test_cnnvis_comm_info(self):
+        # comm_info_reply (not tslab's complete_reply), valid per the 5.x schema, filtered by target.
+        self.flush_channels()
+        code = ("import { commManager } from 'cnnvis/dist/kernel/comms';\n"
+                "const c1 = commManager().open('kernel.test.a', {});\n"
+                "const c2 = commManager().open('kernel.test.b', {});\n"
+                "console.log(c1.commId + ' ' + c2.commId);\n")
+        # jupyter_kernel_test's schemas do not cover comm_open, so this cell is run by hand.
+        exec_id = self.kc.execute(code)
+        reply = self.kc.get_shell_msg(timeout=TIMEOUT)
+        validate_message(reply, "execute_reply", exec_id)
+        self.assertEqual(reply["content"]["status"], "ok")
+        outputs = []
+        while not outputs or outputs[-1]["msg_type"] != "status" or outputs[-1]["content"]["execution_state"] != "idle":
+            outputs.append(self.kc.get_iopub_msg(timeout=TIMEOUT))
+        opened = [m for m in outputs if m["msg_type"] == "comm_open"]
+        self.assertEqual([m["content"]["target_name"] for m in opened], ["kernel.test.a", "kernel.test.b"])
+        a, b = [m["content"]["comm_id"] for m in opened]
+        for target, want in ((None, {a: "kernel.test.a", b: "kernel.test.b"}), ("kernel.test.b", {b: "kernel.test.b"})):
+            msg_id = self.kc.comm_info(target) if target else self.kc.comm_info()
+            reply = self.kc.get_shell_msg(timeout=TIMEOUT)
+            validate_message(reply, "comm_info_reply", msg_id)
+            self.kc.get_iopub_msg(timeout=TIMEOUT)  # busy
+            self.kc.get_iopub_msg(timeout=TIMEOUT)  # idle
+            comms = {k: v["target_name"] for k, v in reply["content"]["comms"].items() if v["target_name"].startswith("kernel.test.")}
+            self.assertEqual(comms, want)
 
 
 if __name__ == "__main__":

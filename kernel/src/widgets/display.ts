@@ -1,0 +1,26 @@
+/**
+ * display(x): shows anything that knows how to show itself (widgets, cnnvis results: objects with
+ * a `mimeBundle()`), strings as text, other values as their inspected text.
+ */
+import * as util from 'util';
+import { MimeBundle, displayBundle } from '../display/jupyter';
+
+interface ShowsItself {
+  mimeBundle(): MimeBundle;
+}
+
+function showsItself(x: unknown): x is ShowsItself {
+  return typeof x === 'object' && x !== null && typeof (x as ShowsItself).mimeBundle === 'function';
+}
+
+/** Displays each value in the running cell's output; returns false outside a notebook. */
+export function display(...values: unknown[]): boolean {
+  let shown = true;
+  for (const x of values) {
+    const bundle: MimeBundle = showsItself(x)
+      ? x.mimeBundle()
+      : { 'text/plain': typeof x === 'string' ? x : util.inspect(x, { depth: 4 }) };
+    shown = displayBundle(bundle) && shown;
+  }
+  return shown;
+}
