@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Trains the demo model and writes kernel/assets/demo/{model.json,weights.bin,training-log.json}.
- *   npx tsc -p kernel && node kernel/scripts/train-demo.js [--epochs 9] [--steps 100] [--batch 32] [--out DIR]
+ *   npx tsc -p kernel && node kernel/scripts/train-demo.js [--epochs 8] [--steps 60] [--batch 32] [--lr 3e-3] [--out DIR]
  * Uses the wasm backend (CNNVIS_BACKEND=cpu forces the much slower cpu backend).
  */
 'use strict';
@@ -16,12 +16,13 @@ function arg(name, fallback) {
 (async () => {
   const backend = await initBackend(process.env.CNNVIS_BACKEND || 'wasm');
   console.log(`training the demo model on backend ${backend}`);
-  const result = await trainDemo({
-    epochs: Number(arg('epochs', 9)),
-    stepsPerEpoch: Number(arg('steps', 100)),
-    batchSize: Number(arg('batch', 32)),
-    ...(arg('out') ? { outDir: arg('out') } : {}),
-  });
+  const opts = {};
+  if (arg('epochs')) opts.epochs = Number(arg('epochs'));
+  if (arg('steps')) opts.stepsPerEpoch = Number(arg('steps'));
+  if (arg('batch')) opts.batchSize = Number(arg('batch'));
+  if (arg('lr')) opts.learningRate = Number(arg('lr'));
+  if (arg('out')) opts.outDir = arg('out');
+  const result = await trainDemo(opts);
   console.log(JSON.stringify({ ...result, history: undefined }, null, 2));
 })().catch((e) => {
   console.error(e && e.stack ? e.stack : String(e));

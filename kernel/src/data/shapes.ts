@@ -40,6 +40,11 @@ export interface SceneOptions {
   size?: number;
   /** Force the class (index into SHAPE_CLASSES or its name); default: chosen by the seed. */
   cls?: number | ShapeClass;
+  /**
+   * How much clutter, 0..1 (default 1): scales the stripe and blob strength and the number of fragments.
+   * Training starts on calmer scenes (a curriculum); every evaluation uses the full clutter.
+   */
+  clutter?: number;
 }
 
 /** A small, fast 32-bit PRNG (the "mulberry32" recipe), returning floats in [0, 1). */
@@ -118,7 +123,7 @@ class Canvas {
   }
 }
 
-function paintBackground(cv: Canvas, r: Rng): void {
+function paintBackground(cv: Canvas, r: Rng, clutter: number): void {
   const n = cv.size;
   // 1. A gradient between two random colours along a random direction.
   const c0 = randColor(r);
@@ -141,7 +146,7 @@ function paintBackground(cv: Canvas, r: Rng): void {
     const sang = uniform(r, 0, Math.PI);
     const sx = Math.cos(sang);
     const sy = Math.sin(sang);
-    const strength = uniform(r, 0.2, 0.6);
+    const strength = uniform(r, 0.2, 0.6) * clutter;
     const phase = uniform(r, 0, period);
     for (let y = 0; y < n; y++) {
       for (let x = 0; x < n; x++) {
@@ -157,7 +162,7 @@ function paintBackground(cv: Canvas, r: Rng): void {
       const bx = uniform(r, 0, n);
       const by = uniform(r, 0, n);
       const rad = uniform(r, 0.05, 0.18) * n;
-      const strength = uniform(r, 0.3, 0.8);
+      const strength = uniform(r, 0.3, 0.8) * clutter;
       const x0 = Math.max(0, Math.floor(bx - 3 * rad));
       const x1 = Math.min(n - 1, Math.ceil(bx + 3 * rad));
       const y0 = Math.max(0, Math.floor(by - 3 * rad));
@@ -173,9 +178,9 @@ function paintBackground(cv: Canvas, r: Rng): void {
 }
 
 /** Shape fragments that are never a whole shape: segments, open arcs, open corners, short dashes. */
-function paintDistractors(cv: Canvas, r: Rng): void {
+function paintDistractors(cv: Canvas, r: Rng, clutter: number): void {
   const n = cv.size;
-  const count = randInt(r, 3, 8);
+  const count = Math.round(randInt(r, 3, 8) * clutter);
   for (let d = 0; d < count; d++) {
     const c = randColor(r);
     const t = uniform(r, 1, 2.6);
@@ -236,8 +241,9 @@ export function generateScene(seed: number, options: SceneOptions = {}): Scene {
   const className = SHAPE_CLASSES[label];
 
   const cv = new Canvas(size);
-  paintBackground(cv, r);
-  paintDistractors(cv, r);
+  const clutter = Math.max(0, Math.min(1, options.clutter ?? 1));
+  paintBackground(cv, r, clutter);
+  paintDistractors(cv, r, clutter);
 
   // The object: a side between the min and max fractions, fully inside with a 1-pixel margin.
   const side = randInt(r, Math.round(SHAPE_MIN_FRACTION * size), Math.round(SHAPE_MAX_FRACTION * size));
@@ -303,7 +309,7 @@ export interface Batch {
  * `n` scenes with seeds `startSeed, startSeed+1, …`; classes cycle through SHAPE_CLASSES so every batch is
  * balanced. The caller owns (and must dispose) the tensors.
  */
-export function generateBatch(startSeed: number, n: number, options: { size?: number } = {}): Batch {
+export function generateBatch(startSeed: number, n: number, options: { size?: number; clutter?: number } = {}): Batch {
   const size = options.size ?? 64;
   const pixels = new Float32Array(n * size * size * 3);
   const labels: number[] = [];
@@ -311,7 +317,7 @@ export function generateBatch(startSeed: number, n: number, options: { size?: nu
   const k = SHAPE_CLASSES.length;
   for (let i = 0; i < n; i++) {
     const seed = startSeed + i;
-    const s = generateScene(seed, { size, cls: ((seed % k) + k) % k });
+    const s = generateScene(seed, { size, cls: ((seed % k) + k) % k, clutter: options.clutter });
     const off = i * size * size * 3;
     for (let j = 0; j < s.image.data.length; j++) pixels[off + j] = s.image.data[j] / 255;
     labels.push(s.label);

@@ -19,14 +19,27 @@ export const DEMO_LAST_CONV = 'block3_conv2';
 export const DEMO_ASSET_DIR = path.resolve(__dirname, '../../assets/demo');
 
 /** Filters per block; blocks 1 and 2 end with 2x2 max pooling, block 3 keeps a 16x16 map for CAMs. */
-const BLOCKS: ReadonlyArray<{ filters: number; pool: boolean }> = [
-  { filters: 16, pool: true },
-  { filters: 32, pool: true },
-  { filters: 64, pool: false },
+/** `bn`: whether the training form normalizes this block (block 1 trains well without, and BN is dear there). */
+const BLOCKS: ReadonlyArray<{ filters: number; pool: boolean; bn: boolean }> = [
+  { filters: 16, pool: true, bn: false },
+  { filters: 32, pool: true, bn: true },
+  { filters: 64, pool: false, bn: true },
 ];
 
-/** The untrained architecture (seeded initializers when `seed` is given). */
-export function buildDemoModel(seed?: number): tf.LayersModel {
+export interface BuildDemoOptions {
+  /** Seeds the initializers (deterministic weights). */
+  seed?: number;
+  /**
+   * Training form: each convolution of blocks 2 and 3 is linear and followed by `<conv>_bn` (batch
+   * normalization) and `<conv>_relu`. After training the normalization is folded into the convolution (see
+   * demoTraining.ts), which gives exactly the plain form: convolutions with a ReLU activation.
+   */
+  batchNorm?: boolean;
+}
+
+/** The untrained architecture. */
+export function buildDemoModel(options: BuildDemoOptions = {}): tf.LayersModel {
+  const { seed, batchNorm = false } = options;
   const init = (k: number): ReturnType<typeof tf.initializers.heNormal> =>
     tf.initializers.heNormal(seed === undefined ? {} : { seed: seed + k });
   const input = tf.input({ shape: [DEMO_INPUT_SIZE, DEMO_INPUT_SIZE, 3], name: 'input_image' });
@@ -34,16 +47,22 @@ export function buildDemoModel(seed?: number): tf.LayersModel {
   let k = 0;
   BLOCKS.forEach((b, i) => {
     for (let c = 1; c <= 2; c++) {
+      const name = `block${i + 1}_conv${c}`;
+      const bn = batchNorm && b.bn;
       x = tf.layers
         .conv2d({
-          name: `block${i + 1}_conv${c}`,
+          name,
           filters: b.filters,
           kernelSize: 3,
           padding: 'same',
-          activation: 'relu',
+          activation: bn ? 'linear' : 'relu',
           kernelInitializer: init(k++),
         })
         .apply(x) as tf.SymbolicTensor;
+      if (bn) {
+        x = tf.layers.batchNormalization({ name: `${name}_bn`, axis: -1 }).apply(x) as tf.SymbolicTensor;
+        x = tf.layers.activation({ name: `${name}_relu`, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+      }
     }
     if (b.pool) {
       x = tf.layers.maxPooling2d({ name: `block${i + 1}_pool`, poolSize: 2, strides: 2 }).apply(x) as tf.SymbolicTensor;
