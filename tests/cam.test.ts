@@ -70,8 +70,8 @@ function corr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 beforeAll(async () => {
-  // Gradients through tfjs-layers Conv2D need Conv2DBackpropFilter, which the wasm backend lacks.
-  await initBackend('cpu');
+  // The default backend (wasm here): gradients.ts registers the gradient kernels wasm lacks.
+  await initBackend();
 });
 
 describe('channel weights against hand computations', () => {

@@ -70,8 +70,35 @@ function relErr(a: number, b: number, floor: number): number {
 }
 
 beforeAll(async () => {
-  // The wasm backend lacks Conv2DBackpropFilter, which tfjs-layers' Conv2D needs under gradients.
-  await initBackend('cpu');
+  // The default backend (wasm here); its missing gradient kernels are registered by gradients.ts.
+  await initBackend();
+});
+
+test('gradients on the default backend agree with the cpu backend within 1e-4', async () => {
+  const model = smallNet(true);
+  const x = inputBatch();
+  const take = () => {
+    const g = layerGradients(model, x, 'c1', 2);
+    const i = inputGradients(model, x, 0);
+    const out = { layer: g.gradient.dataSync().slice(), input: i.gradient.dataSync().slice() };
+    tf.dispose([g.activation, g.gradient, g.logits, i.gradient, i.logits]);
+    return out;
+  };
+  const main = tf.getBackend();
+  const here = take();
+  await tf.setBackend('cpu');
+  let cpu: ReturnType<typeof take>;
+  try {
+    cpu = take();
+  } finally {
+    await tf.setBackend(main);
+  }
+  expect(tf.getBackend()).toBe(main);
+  for (const k of ['layer', 'input'] as const) {
+    expect(Math.max(...Array.from(cpu[k]).map(Math.abs))).toBeGreaterThan(1e-2);
+    for (let j = 0; j < cpu[k].length; j++) expect(Math.abs(here[k][j] - cpu[k][j])).toBeLessThan(1e-4);
+  }
+  x.dispose();
 });
 
 test('logits are the pre-softmax scores, for a separate softmax layer and for a fused one', () => {

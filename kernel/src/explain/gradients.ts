@@ -10,10 +10,15 @@
  * dScore/dA is taken with a forward hook: while the gradient is computed, layer L returns A + Z with
  * Z = 0, and the gradient with respect to Z is the gradient with respect to A. Only activation and
  * input gradients are computed, never weight gradients.
+ *
+ * On the wasm backend the gradient kernels it lacks (Conv2DBackpropFilter, which fused Conv2D asks for
+ * even when only activation gradients are wanted, and DepthwiseConv2dNativeBackpropInput) are
+ * registered from optvis/wasmGrads.ts before the first backward pass; other backends are untouched.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
+import { ensureInputGradients } from '../optvis/wasmGrads';
 import { layerOutputShape } from '../taps';
 
 /** Layers that leave values unchanged in meaning, between the softmax and the model output. */
@@ -187,6 +192,7 @@ export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: strin
   const L = model.layer(layer);
   const net = logitsModel(model.net);
   syncHead(model.net);
+  ensureInputGradients();
   const z = tf.zeros([batch.shape[0], ...layerOutputShape(L)]);
   let activation: tf.Tensor | null = null;
   let logits: tf.Tensor2D | null = null;
@@ -221,17 +227,65 @@ export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: strin
   }
 }
 
-/** Gradient of the target score with respect to the (preprocessed) input batch, plus the logits. */
-export function inputGradients(model: CnnModel, batch: tf.Tensor4D, target: ScoreTarget): { gradient: tf.Tensor4D; logits: tf.Tensor2D; score: number } {
-  const net = logitsModel(model.net);
+/**
+ * A hidden-layer target: one channel of a layer's output, scored per image as the channel's sum or
+ * its strongest (maximum) activation, summed over the batch.
+ */
+export interface ChannelTarget {
+  layer: string;
+  channel: number;
+  reduce: 'sum' | 'max';
+}
+
+export function isChannelTarget(t: unknown): t is ChannelTarget {
+  return typeof t === 'object' && t !== null && 'layer' in t && 'channel' in t;
+}
+
+/** Checks a channel target against the model (unknown layer lists the layers; channel range). */
+export function checkChannelTarget(model: CnnModel, t: ChannelTarget): void {
+  const shape = model.layerShape(t.layer);
+  const c = shape[shape.length - 1] ?? 0;
+  if (!Number.isInteger(t.channel) || t.channel < 0 || t.channel >= c) {
+    throw new CnnvisError(`channel ${t.channel} is out of range; layer '${t.layer}' of model '${model.name}' has channels 0..${c - 1}`);
+  }
+  if (t.reduce !== 'sum' && t.reduce !== 'max') throw new CnnvisError(`channel score must be 'sum' or 'max', got '${String(t.reduce)}'`);
+}
+
+/** Per-image score of a channel target from the layer output [B, ..., C]: [B]. */
+export function channelScores(out: tf.Tensor, t: ChannelTarget): tf.Tensor1D {
+  return tf.tidy(() => {
+    const b = out.shape[0] ?? 1;
+    const c = out.shape[out.rank - 1];
+    const ch = out.reshape([b, -1, c]).slice([0, 0, t.channel], [-1, -1, 1]).reshape([b, -1]);
+    return (t.reduce === 'sum' ? ch.sum(1) : ch.max(1)) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Gradient of the target score with respect to the (preprocessed) input batch, plus the logits. The
+ * score is summed over the batch, so for independent images each gets its own gradient. A channel
+ * target differentiates the channel's score instead of a logit.
+ */
+export function inputGradients(
+  model: CnnModel,
+  batch: tf.Tensor4D,
+  target: ScoreTarget | ChannelTarget,
+): { gradient: tf.Tensor4D; logits: tf.Tensor2D; score: number } {
+  const channel = isChannelTarget(target) ? target : null;
+  if (channel) checkChannelTarget(model, channel);
+  const net = logitsModel(model.net, channel ? [channel.layer] : []);
   syncHead(model.net);
+  ensureInputGradients();
   let logits: tf.Tensor2D | null = null;
   let result: { value: tf.Scalar; grad: tf.Tensor };
   try {
     result = tf.valueAndGrad((x: tf.Tensor4D) => {
-      const l = tf.keep(flatLogits(net.predict(x) as tf.Tensor));
+      const outs = net.predict(x) as tf.Tensor | tf.Tensor[];
+      const list = Array.isArray(outs) ? outs : [outs];
+      const l = tf.keep(flatLogits(list[list.length - 1]));
       logits = l;
-      return scoreOf(l, target);
+      if (channel) return channelScores(list[0], channel).sum() as tf.Scalar;
+      return scoreOf(l, target as ScoreTarget);
     })(batch);
   } catch (e) {
     (logits as tf.Tensor | null)?.dispose();
