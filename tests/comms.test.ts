@@ -21,6 +21,7 @@ const EXPECTED = [
   'test_coalesced_observer_sees_latest_value',
   'test_comm_messages_handled_while_a_cell_awaits',
   'test_output_widget_captures_handler_output',
+  'test_issue_example_through_the_cnnvis_entry_point',
 ];
 
 test('comms and widgets: jupyter_client as the front end', async () => {

@@ -344,6 +344,28 @@ class CommsTest(unittest.TestCase):
         self.assertEqual([(m["content"]["text"], m["parent_header"]["msg_id"]) for m in captured],
                          [("captured 8\n", msg_id)])
 
+    def test_issue_example_through_the_cnnvis_entry_point(self):
+        # The cell is type-checked by tslab: the typed API must accept this as written.
+        msgs = self.run_ok(
+            "import * as cnnvis from 'cnnvis';\n"
+            "const ex = new cnnvis.widgets.IntSlider({value: 3, min: 0, max: 10});\n"
+            "ex.observe(change => console.log('ex', change.name, change.old, change.new), 'value');\n"
+            "const dd = new cnnvis.widgets.Dropdown({options: ['a', 'b'], value: 'b'});\n"
+            "const box = new cnnvis.widgets.VBox([new cnnvis.widgets.HBox([ex, dd]), new cnnvis.widgets.Label({value: 'hi'}),\n"
+            "  new cnnvis.widgets.Checkbox(), new cnnvis.widgets.Text(), new cnnvis.widgets.Button({description: 'go'}),\n"
+            "  new cnnvis.widgets.FloatSlider(), new cnnvis.widgets.Output(), new cnnvis.widgets.Image()]);\n"
+            "const play = new cnnvis.widgets.Play({max: 10});\n"
+            "cnnvis.widgets.jslink([play, 'value'], [ex, 'value']);\n"
+            "cnnvis.display(box);\n"
+            "console.log('@@' + JSON.stringify(ex.modelId));")
+        model_id = json.loads(self.stdout_of(msgs).split("@@")[-1])
+        shown = [m["content"]["data"] for m in msgs if m["msg_type"] == "display_data"]
+        self.assertEqual(len(shown), 1)
+        box_id = shown[0]["application/vnd.jupyter.widget-view+json"]["model_id"]
+        self.assertEqual(self.opened(msgs)[box_id]["content"]["data"]["state"]["_model_name"], "VBoxModel")
+        msgs = self.comm_msg(model_id, {"method": "update", "state": {"value": 6}, "buffer_paths": []})
+        self.assertEqual(self.stdout_of(msgs), "ex value 3 6\n")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -9,7 +9,7 @@
  */
 import { BASE_MODULE, BASE_VERSION, ModelSpec, OUTPUT_MODULE, OUTPUT_VERSION, controlsModel, styleModel } from './schema';
 import { commManager } from '../kernel/comms';
-import { Change, Widget } from './widget';
+import { AnyWidget, Change, Widget } from './widget';
 
 type Nullable<T> = T | null;
 
@@ -481,10 +481,10 @@ export class Dropdown<T = string> extends Widget<DropdownState, DropdownView<T>>
 // ---------------------------------------------------------------- containers
 
 export interface BoxState extends DOMWidgetState {
-  children: Array<Widget<object>>;
+  children: Array<AnyWidget>;
   box_style: '' | 'success' | 'info' | 'warning' | 'danger';
 }
-function boxState(children: Array<Widget<object>>, init: DOMInit<BoxState>): BoxState {
+function boxState(children: Array<AnyWidget>, init: DOMInit<BoxState>): BoxState {
   const { layout, ...rest } = init;
   return { ...domDefaults(layout), children, box_style: '', ...rest } as BoxState;
 }
@@ -492,7 +492,7 @@ function boxState(children: Array<Widget<object>>, init: DOMInit<BoxState>): Box
 export interface HBox extends BoxState {}
 /** Children side by side (HBoxModel). */
 export class HBox extends Widget<BoxState> {
-  constructor(children: Array<Widget<object>> = [], init: DOMInit<BoxState> = {}) {
+  constructor(children: Array<AnyWidget> = [], init: DOMInit<BoxState> = {}) {
     super(controlsModel('HBoxModel', 'HBoxView'), boxState(children, init));
   }
 }
@@ -500,7 +500,7 @@ export class HBox extends Widget<BoxState> {
 export interface VBox extends BoxState {}
 /** Children stacked (VBoxModel). */
 export class VBox extends Widget<BoxState> {
-  constructor(children: Array<Widget<object>> = [], init: DOMInit<BoxState> = {}) {
+  constructor(children: Array<AnyWidget> = [], init: DOMInit<BoxState> = {}) {
     super(controlsModel('VBoxModel', 'VBoxView'), boxState(children, init));
   }
 }
@@ -589,7 +589,7 @@ export class Output extends Widget<OutputState> {
 
 // ---------------------------------------------------------------- links
 
-export type LinkEnd = readonly [Widget<object>, string];
+export type LinkEnd = readonly [AnyWidget, string];
 export interface LinkState {
   source: LinkEnd;
   target: LinkEnd;

@@ -6,7 +6,7 @@
  *   cnnvis.display(s);
  */
 export { Widget, coalesce, widgetRegistry } from './widget';
-export type { Change, Observer, ObserveOptions, CustomMessageHandler } from './widget';
+export type { AnyWidget, Change, Observer, ObserveOptions, CustomMessageHandler } from './widget';
 export * from './controls';
 export { display } from './display';
 export {

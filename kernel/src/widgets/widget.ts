@@ -32,7 +32,7 @@ export interface Change<V, K extends keyof V = keyof V> {
   name: K;
   old: V[K];
   new: V[K];
-  owner: Widget<object>;
+  owner: AnyWidget;
   type: 'change';
 }
 export type Observer<V> = (change: Change<V>) => unknown;
@@ -44,11 +44,15 @@ interface ObserverEntry {
   names: Set<PropertyKey> | null;
 }
 
+/** Any widget, whatever its state type (for children, links, the registry). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyWidget = Widget<any, any>;
+
 const REGISTRY_KEY = Symbol.for('cnnvis.widgets.registry');
-type GlobalWithWidgets = typeof globalThis & { [REGISTRY_KEY]?: Map<string, Widget<object>> };
+type GlobalWithWidgets = typeof globalThis & { [REGISTRY_KEY]?: Map<string, AnyWidget> };
 
 /** Live widgets by model id (process-wide, shared by every loaded copy of cnnvis). */
-export function widgetRegistry(): Map<string, Widget<object>> {
+export function widgetRegistry(): Map<string, AnyWidget> {
   const g = globalThis as GlobalWithWidgets;
   g[REGISTRY_KEY] ??= new Map();
   return g[REGISTRY_KEY];
@@ -127,7 +131,7 @@ export abstract class Widget<S extends object, V extends object = S> {
       { metadata: { version: WIDGET_PROTOCOL_VERSION }, buffers },
     );
     this.modelId = this.comm.commId;
-    widgetRegistry().set(this.modelId, this as unknown as Widget<object>);
+    widgetRegistry().set(this.modelId, this as unknown as AnyWidget);
     this.comm.onMsg((msg) => this.handleMessage(msg));
     this.comm.onClose(() => widgetRegistry().delete(this.modelId));
   }
@@ -224,8 +228,10 @@ export abstract class Widget<S extends object, V extends object = S> {
   }
 
   toString(): string {
+    // The value first, then other set scalars; no references, empty strings, nulls or false flags.
     const shown = Object.entries(this.values)
-      .filter(([k, v]) => !k.startsWith('_') && k !== 'layout' && k !== 'style' && (typeof v !== 'object' || v === null))
+      .filter(([k, v]) => !k.startsWith('_') && typeof v !== 'object' && v !== '' && v !== false)
+      .sort(([a], [b]) => Number(b === 'value') - Number(a === 'value'))
       .slice(0, 6)
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`);
     return `${this.constructor.name}(${shown.join(', ')})`;
@@ -336,7 +342,7 @@ export abstract class Widget<S extends object, V extends object = S> {
   }
 }
 
-function resolveRef(ref: string): Widget<object> {
+function resolveRef(ref: string): AnyWidget {
   const id = ref.slice(REF_PREFIX.length);
   const w = widgetRegistry().get(id);
   if (!w) throw new TypeError(`reference to unknown widget ${id}`);
