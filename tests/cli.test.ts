@@ -58,14 +58,37 @@ test('features and filters write PNG mosaics; report writes one self-contained p
   expect((html.match(/<img /g) ?? []).length).toBeGreaterThanOrEqual(5);
 });
 
+test('explain --json writes the map contract at input resolution; --out writes the picture', async () => {
+  const json = path.join(tmp, 'map.json');
+  const png = path.join(tmp, 'cam.png');
+  const r = await cli('explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'eigencam', '--class', '282', '--json', json, '--out', png);
+  expect(r.code).toBe(0);
+  const m = JSON.parse(fs.readFileSync(json, 'utf8'));
+  expect(Object.keys(m).sort()).toEqual(['backend', 'class', 'height', 'layer', 'map', 'method', 'model', 'width']);
+  expect(m).toMatchObject({ method: 'Eigen-CAM', model: 'mobilenet_v1_0.25_224', layer: 'conv_pw_13_relu', width: 224, height: 224, class: { index: 282, label: 'tiger_cat' } });
+  expect(m.map).toHaveLength(224);
+  expect(m.map[0]).toHaveLength(224);
+  const flat = (m.map as number[][]).flat();
+  // normalized to [0, 1] at the layer's 7×7 resolution, then upsampled bilinearly
+  expect(Math.max(...flat)).toBeGreaterThan(0.99);
+  expect(Math.max(...flat)).toBeLessThanOrEqual(1);
+  expect(Math.min(...flat)).toBeGreaterThanOrEqual(0);
+  expect(decodeImage(fs.readFileSync(png)).width).toBeGreaterThan(2 * 224);
+  const byLabel = await cli('explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'Eigen-CAM', '--class', 'tiger cat');
+  expect(byLabel.out).toMatch(/class 282 'tiger_cat'/);
+});
+
 test.each([
+  [['explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'gradcam9'], /unknown method 'gradcam9'; methods: gradcam, gradcampp/],
+  [['explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'eigencam', '--class', '1000'], /class index 1000 is out of range.*0\.\.999/],
+  [['explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'cam'], /CAM needs the feature map to go through global average pooling.*Use gradCam instead/],
   [['predict', 'nope.png', '--model', 'mobilenet_v1_0.25_224'], /image 'nope.png' not found .*images there: .*cat_dog.png/],
   [['features', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--layer', 'conv9'], /unknown layer 'conv9' in model 'mobilenet_v1_0.25_224'; layers: input_1, conv1_pad, conv1/],
   [['summary', '--model', 'alexnet'], /unknown model 'alexnet': not a named model \(demo, mobilenet_v1_0.25_224/],
   [['predict', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--top', 'x'], /--top must be a positive whole number, got 'x'/],
   [['predict', 'cat_dog.png', '--colour'], /unknown option --colour for 'predict'; valid: --model, --top/],
   [['predict'], /'predict' needs <image>; usage: cnnvis predict <image>/],
-  [['frobnicate'], /unknown command 'frobnicate'; commands: summary, predict, features, filters, report, models, install/],
+  [['frobnicate'], /unknown command 'frobnicate'; commands: summary, predict, features, filters, report, explain, models, install/],
   [['summary', '--model', 'mobilenet_v1_0.25_224', '--preprocess', 'caffe'], /unknown preprocessing 'caffe'; valid: mobilenet, vgg16, unit, none/],
 ])('bad input %j: one line on stderr, exit code 2', async (argv, message) => {
   const r = await cli(...argv);

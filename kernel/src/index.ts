@@ -33,6 +33,22 @@ export { summary, layerConfig, layerWeights, SummaryResult } from './basics/summ
 export type { LayerRow } from './basics/summary';
 export { runTaps, tapModel, spatialLayerNames } from './taps';
 
+export { gradCam } from './explain/cam/gradcam';
+export { gradCamPlusPlus } from './explain/cam/gradcampp';
+export { xGradCam } from './explain/cam/xgradcam';
+export { layerCam } from './explain/cam/layercam';
+export { hiResCam } from './explain/cam/hirescam';
+export { cam } from './explain/cam/cam';
+export { eigenCam } from './explain/cam/eigencam';
+export { scoreCam } from './explain/cam/scorecam';
+export { CamMethod } from './explain/cam/base';
+export type { CamOptions } from './explain/cam/base';
+export { CAM_METHODS, camMethod } from './explain/methods';
+export { ExplainResult } from './explain/explainResult';
+export type { ExplainedClass } from './explain/targets';
+export { layerGradients, inputGradients, logitsOf } from './explain/gradients';
+export { explainMethod, explainMethodIds, registerExplainMethod } from './explain/registry';
+
 export { Result } from './display/result';
 export { ImageResult } from './display/imageResult';
 export { displayBundle, inNotebook } from './display/jupyter';

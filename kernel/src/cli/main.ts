@@ -17,6 +17,7 @@ import { CnnModel } from '../models/model';
 import { isCached, modelCacheDir, NAMED_MODELS } from '../models/registry';
 import { cnnvisHome } from '../models/cache';
 import { buildReport } from '../report/report';
+import { explainMethod } from '../explain/registry';
 import { htmlPage } from '../report/html';
 import { installKernelSpec } from './install';
 import { CommandSpec, commandHelp, FlagSpec, intFlag, Parsed, parseArgs, usage } from './args';
@@ -63,6 +64,24 @@ const COMMANDS: CommandSpec[] = [
     positionals: ['<image>'],
     flags: { model: MODEL, layer: LAYER, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, resize: RESIZE, out: { value: true, arg: '<file.html>', help: 'where to write the page (default report.html)' }, help: HELP },
     examples: ['cnnvis report scene:7 --model demo --out report.html', 'CNNVIS_DATA=photos cnnvis report cat_dog.png --model mobilenet_v1_0.75_224'],
+  },
+  {
+    name: 'explain',
+    summary: 'Explain a class: a heatmap over the image (CAM family now; see --method).',
+    positionals: ['<image>'],
+    flags: {
+      model: MODEL,
+      method: { value: true, arg: '<name>', help: 'gradcam (default), gradcampp, xgradcam, layercam, hirescam, cam, eigencam, scorecam' },
+      class: { value: true, arg: '<index|label>', help: "class to explain: an index or a label ('tabby' finds 'tabby'); default top-1" },
+      layer: LAYER,
+      'top-n': { value: true, arg: '<n>', help: 'scorecam: use only the n channels with the largest variance' },
+      preprocess: PREPROCESS,
+      resize: RESIZE,
+      out: { value: true, arg: '<file.png|file.html>', help: 'write overlay | map | colour bar' },
+      json: { value: true, arg: '<file.json>', help: 'write {method, model, layer, backend, class: {index, label, score}, width, height, map} (map: rows at input resolution)' },
+      help: HELP,
+    },
+    examples: ['cnnvis explain scene:3 --model demo --method gradcam --out gradcam.png', 'cnnvis explain cat_dog.png --model mobilenet_v1_0.75_224 --class tiger_cat --json map.json'],
   },
   {
     name: 'models',
@@ -124,7 +143,7 @@ function writeOut(file: string, result: Result, title: string, allowPng: boolean
 }
 
 async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
-  const json = p.flags.json === true;
+  const json = p.flags.json === true; // explain takes --json <file> instead
   const resize = resizeFrom(p);
   switch (cmd.name) {
     case 'summary': {
@@ -174,6 +193,27 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
       });
       fs.writeFileSync(out, html);
       io.out(`wrote ${out} (${await backendReport()})`);
+      return;
+    }
+    case 'explain': {
+      const model = await modelFrom(p);
+      const method = explainMethod(String(p.flags.method ?? 'gradcam'));
+      const cls = p.flags.class === undefined ? {} : /^\d+$/.test(String(p.flags.class)) ? { classIndex: Number(p.flags.class) } : { label: String(p.flags.class) };
+      const r = await method.run(model, p.positionals[0], {
+        ...cls,
+        layer: p.flags.layer !== undefined ? String(p.flags.layer) : undefined,
+        topN: p.flags['top-n'] !== undefined ? intFlag(p.flags['top-n'], 'top-n', 1) : undefined,
+        resize,
+        display: false,
+      });
+      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: ${r.method} for ${r.target.label}`, true);
+      if (typeof p.flags.json === 'string') {
+        const { width, height, data } = r.map;
+        const rows = Array.from({ length: height }, (_, y) => Array.from(data.subarray(y * width, (y + 1) * width), (v) => Math.round(v * 1e6) / 1e6));
+        fs.writeFileSync(p.flags.json, JSON.stringify({ method: r.method, model: model.name, layer: r.layer, backend: r.meta.backend,
+          class: { index: r.target.index, label: r.target.label, score: r.target.score }, width, height, map: rows }));
+      }
+      io.out(r.text());
       return;
     }
     case 'models': {

@@ -51,6 +51,9 @@ export function initBackend(preferred: string | undefined = process.env.CNNVIS_B
   if (ready) return ready;
   ready = (async () => {
     tf.env().set('IS_NODE', true);
+    // Production mode: no debug checks, and no console advice from tfjs about tfjs-node — cnnvis says
+    // itself which backend runs and why (backendReport()).
+    tf.enableProdMode();
     if (preferred) {
       const choice = ALIASES[preferred.toLowerCase()];
       if (!choice) {

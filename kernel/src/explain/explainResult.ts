@@ -5,6 +5,7 @@ import { colorbar } from '../render/colorbar';
 import { blank, hconcat, vconcat } from '../render/compose';
 import { applyColormap } from '../render/colormaps';
 import { overlayHeatmap } from '../render/overlay';
+import { drawText, LINE_HEIGHT, measureText, textImage } from '../render/text';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ExplainedClass } from './targets';
 
@@ -81,12 +82,25 @@ export class ExplainResult extends Result {
       `[${this.meta.backend}, ${this.meta.timeMs} ms]`;
   }
 
-  /** Overlay | map alone, with a colour bar (0 → 1) under the map. */
+  /** A title line, overlay | map alone, and a colour bar (0 → 1) with its ticks under the map. */
   override image(): RGBAImage {
     const gap = 6;
+    const white: [number, number, number, number] = [255, 255, 255, 255];
     const bar = colorbar(this.colormap, { width: this.map.width, height: 10 });
-    const right = vconcat([this.heatmap(), bar.image], 4);
-    const left = vconcat([this.overlay(), blank(this.map.width, 14, [255, 255, 255, 255])], 0);
-    return hconcat([left, right], gap, { background: [255, 255, 255, 255] });
+    const ticks = blank(this.map.width, LINE_HEIGHT + 2, white);
+    for (const [value, label] of [[0, '0'], [0.5, '0.5'], [1, '1']] as const) {
+      const w = measureText(label);
+      const x = Math.min(this.map.width - w, Math.max(0, Math.round(value * (this.map.width - 1) - w / 2)));
+      drawText(ticks, label, x, 1);
+    }
+    const right = vconcat([this.heatmap(), bar.image, ticks], 2, { background: white });
+    const left = vconcat([this.overlay()], 0);
+    const body = hconcat([left, right], gap, { background: white });
+    const title = textImage(`${this.method}: ${this.target.label} (class ${this.target.index}, p=${this.target.score.toFixed(3)}) at ${this.layer}`, {
+      width: body.width,
+      background: white,
+      padding: 3,
+    });
+    return vconcat([title, body], 0, { background: white });
   }
 }

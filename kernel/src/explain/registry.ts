@@ -1,0 +1,48 @@
+/**
+ * Every explanation method by its CLI id, with one calling convention:
+ * `(model, image, {classIndex?, label?, layer?, display?, …}) → Promise<ExplainResult-like Result>`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ImageSource, InputOptions } from '../basics/input';
+import { CnnvisError } from '../errors';
+import { CnnModel } from '../models/model';
+import { ExplainResult } from './explainResult';
+import { CAM_METHODS } from './methods';
+
+export interface ExplainOptions extends InputOptions {
+  classIndex?: number;
+  label?: string;
+  layer?: string;
+  display?: boolean;
+  /** Score-CAM: only the N channels with the largest variance. */
+  topN?: number;
+}
+
+export type ExplainFn = (model: CnnModel | tf.LayersModel, image: ImageSource, opts?: ExplainOptions) => Promise<ExplainResult>;
+
+export interface ExplainMethodInfo {
+  id: string;
+  name: string;
+  run: ExplainFn;
+}
+
+const METHODS: ExplainMethodInfo[] = CAM_METHODS.map((m) => ({ id: m.id, name: m.name, run: (model, image, opts) => m.explain(model, image, opts) }));
+
+/** Adds a method (used by method families outside the CAM base). */
+export function registerExplainMethod(info: ExplainMethodInfo): void {
+  const i = METHODS.findIndex((m) => m.id === info.id);
+  if (i >= 0) METHODS[i] = info;
+  else METHODS.push(info);
+}
+
+export function explainMethodIds(): string[] {
+  return METHODS.map((m) => m.id);
+}
+
+/** A method by id, forgiving about case and punctuation ('Grad-CAM++' finds gradcampp). */
+export function explainMethod(name: string): ExplainMethodInfo {
+  const key = (s: string) => s.toLowerCase().replace(/\+\+/g, 'pp').replace(/[^a-z0-9]/g, '');
+  const m = METHODS.find((x) => key(x.id) === key(name) || key(x.name) === key(name));
+  if (!m) throw new CnnvisError(`unknown method '${name}'; methods: ${explainMethodIds().join(', ')}`, explainMethodIds());
+  return m;
+}
