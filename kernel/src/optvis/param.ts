@@ -93,6 +93,13 @@ function noise(rng: Rng, shape: number[], batch: number, sd: number): tf.Tensor 
   return tf.tensor(all, [batch, ...shape]);
 }
 
+/** A trainable variable holding `init` (which is disposed: tf.variable keeps its own reference to the data). */
+function variableFrom(init: tf.Tensor, name: string): tf.Variable {
+  const v = tf.variable(init, true, name);
+  init.dispose();
+  return v;
+}
+
 function toValid(t: tf.Tensor4D, decorrelate: boolean): tf.Tensor4D {
   return tf.sigmoid(decorrelate ? decorrelatedToRgb(t) : t) as tf.Tensor4D;
 }
@@ -100,7 +107,7 @@ function toValid(t: tf.Tensor4D, decorrelate: boolean): tf.Tensor4D {
 export function pixelParam(o: ParamOptions): Param {
   checkOptions(o);
   const rng = new Rng(o.seed);
-  const v = tf.variable(noise(rng, [o.height, o.width, 3], o.batch, o.sd ?? 0.01), true, `cnnvis_pixels_${nextId()}`);
+  const v = variableFrom(noise(rng, [o.height, o.width, 3], o.batch, o.sd ?? 0.01), `cnnvis_pixels_${nextId()}`);
   const decorrelate = o.decorrelate ?? true;
   return {
     name: 'pixel',
@@ -195,8 +202,8 @@ export function fourierParam(o: ParamOptions): Param {
   const rng = new Rng(o.seed);
   const sd = o.sd ?? 0.01;
   const tag = nextId();
-  const re = tf.variable(noise(rng, [3, h, L], batch, sd), true, `cnnvis_spectrum_re_${tag}`);
-  const im = tf.variable(noise(rng, [3, h, L], batch, sd), true, `cnnvis_spectrum_im_${tag}`);
+  const re = variableFrom(noise(rng, [3, h, L], batch, sd), `cnnvis_spectrum_re_${tag}`);
+  const im = variableFrom(noise(rng, [3, h, L], batch, sd), `cnnvis_spectrum_im_${tag}`);
   const scaleArr = spectrumScale(h, w, o.decay ?? 1);
   // Normalize so that unit-variance spectrum entries give pixels of about unit variance.
   const m = inverseDftMatrices(h, w);
