@@ -34,6 +34,7 @@ import {
   spectrumScale,
   sum,
   tvPenalty,
+  withFastLayers,
 } from '../kernel/src/optvis';
 
 /**
@@ -360,6 +361,35 @@ describe('maximize', () => {
     expect(c.finalValue).toBeGreaterThan(c.initialValue + 0.3);
     expect(c.values[2]).toBeGreaterThan(c.values[0]);
   });
+});
+
+test('fast layer forms (affine batch norm, unfused linear conv) give the same values and input gradients, and are restored', () => {
+  const input = tf.input({ shape: [10, 10, 3] });
+  let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'cv', kernelInitializer: tf.initializers.heNormal({ seed: 1 }), biasInitializer: tf.initializers.constant({ value: 0.2 }) }).apply(input) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ name: 'bn' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reLU({ maxValue: 6, name: 'r6' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, useBias: false, name: 'c2', kernelInitializer: tf.initializers.heNormal({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+  const net = tf.model({ inputs: input, outputs: x });
+  net.getLayer('bn').setWeights([tf.tensor1d([1.5, 0.5, 2, 1]), tf.tensor1d([0.1, -0.2, 0.3, 0]), tf.tensor1d([0.2, -0.1, 0.05, 0.3]), tf.tensor1d([0.5, 2, 1, 0.25])]);
+  const img = tf.randomNormal([2, 10, 10, 3], 0, 1, 'float32', 4);
+  const wts = tf.randomNormal([2, 4, 4, 3], 0, 1, 'float32', 5);
+  const run = () =>
+    tf.tidy(() => {
+      const f = (t: tf.Tensor) => (net.apply(t) as tf.Tensor).mul(wts).sum();
+      return [f(img).dataSync()[0], ...Array.from(tf.grad(f)(img).dataSync())];
+    });
+  const plain = run();
+  const fast = withFastLayers(net, () => {
+    expect(Object.prototype.hasOwnProperty.call(net.getLayer('bn'), 'call')).toBe(true);
+    expect(Object.prototype.hasOwnProperty.call(net.getLayer('c2'), 'call')).toBe(true);
+    return run();
+  });
+  for (const l of net.layers) expect(Object.prototype.hasOwnProperty.call(l, 'call')).toBe(false);
+  expect(Math.abs(plain[0])).toBeGreaterThan(0.1);
+  for (let i = 0; i < plain.length; i++) expect(fast[i]).toBeCloseTo(plain[i], 4);
+  expect(() => withFastLayers(net, () => { throw new Error('boom'); })).toThrow('boom');
+  for (const l of net.layers) expect(Object.prototype.hasOwnProperty.call(l, 'call')).toBe(false);
+  tf.dispose([img, wts]);
 });
 
 describe('wasm input-gradient kernels', () => {

@@ -6,3 +6,4 @@ export * from './regularizers';
 export * from './render';
 export { Rng } from './rng';
 export { ensureInputGradients, addedKernels } from './wasmGrads';
+export { withFastLayers } from './fastLayers';

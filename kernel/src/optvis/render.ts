@@ -24,6 +24,7 @@ import { blur3, checkWeights, penalty, RegularizerWeights } from './regularizers
 import { Rng } from './rng';
 import { applyTransforms, resizeLinear, standardTransforms, Transform } from './transforms';
 import { addedKernels, ensureInputGradients } from './wasmGrads';
+import { withFastLayers } from './fastLayers';
 
 export type OptimizerName = 'normalized' | 'adam';
 
@@ -208,6 +209,17 @@ export function optimizeBatch(
 ): BatchRun {
   ensureInputGradients();
   objective.check(model);
+  return withFastLayers(model.net, () => optimizeLoop(model, objective, batch, s, transforms, hooks));
+}
+
+function optimizeLoop(
+  model: CnnModel,
+  objective: Objective,
+  batch: number,
+  s: MaximizeSettings,
+  transforms: readonly Transform[],
+  hooks: { progress?: Progress | null; onStep?: (info: StepInfo) => void },
+): BatchRun {
   const param: Param = makeParam(s.param, { batch, height: s.height, width: s.width, seed: s.seed, sd: s.initSd, decorrelate: s.decorrelate });
   const rng = new Rng(s.seed * 7919 + 17);
   const stepper = new Stepper(s, param.variables);
