@@ -2,7 +2,8 @@
  * Parity with a PyTorch reference: the same small CNN (conv-relu-conv-relu-pool-conv-relu-GAP-dense)
  * built in TF.js (NHWC) and, by tests/fixtures/torch_reference.py, in PyTorch (NCHW) from identical
  * seeded weights. The reference computes each map from its definition with torch.autograd in float64;
- * cnnvis' maps must correlate above 0.99 with it for every class.
+ * cnnvis' maps (Grad-CAM, Grad-CAM++ at two layers; saliency, guided backprop, occlusion) must correlate
+ * above 0.99 with it for every class.
  *
  * Needs /usr/bin/python3 with torch (Debian: python3-torch). Skipped with a warning when torch is
  * missing, unless CI is set: then a missing torch is a failure.
@@ -105,10 +106,13 @@ function scenePicture(seed: number): RGBImage {
 }
 
 interface CamRef { raw: number[]; lowRes: number[]; map: number[]; shape: [number, number] }
-interface ClassRef { classIndex: number; logits?: number[]; saliency: number[]; guided: number[]; occlusion?: number[]; [layer: string]: unknown }
+interface GradRef { raw: number[]; map: number[] }
+interface ClassRef { classIndex: number; saliency: GradRef; guided: GradRef; occlusion: number[]; [layer: string]: unknown }
 interface Reference { torch: string; results: ClassRef[] }
 
 const CAM_LAYERS = ['c3', 'c2'];
+/** Occlusion geometry: 6×6 patches every 3 pixels, filled with mid-gray (cnnvis' 'gray' fill), probability drop. */
+const OCCLUSION = { patch: 6, stride: 3, baseline: 128 / 255, score: 'probability' };
 
 function runReference(spec: LayerSpec[], image: RGBImage): { ref: Reference; ms: number } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-parity-'));
@@ -122,6 +126,7 @@ function runReference(spec: LayerSpec[], image: RGBImage): { ref: Reference; ms:
       layers: spec,
       classes: Array.from({ length: CLASSES }, (_, i) => i),
       camLayers: CAM_LAYERS,
+      occlusion: OCCLUSION,
     };
     fs.writeFileSync(specFile, JSON.stringify(body));
     const t0 = Date.now();
@@ -151,8 +156,8 @@ suite('explanation maps match a PyTorch reference implementation', () => {
 
   beforeAll(async () => {
     if (!hasTorch) throw new Error(`CI is set but ${PY} cannot import torch (install the Debian package python3-torch): ${probe.stderr ?? probe.error?.message}`);
-    // Gradients through tfjs-layers Conv2D need Conv2DBackpropFilter, which the wasm backend lacks.
-    await initBackend('cpu');
+    // The default backend (wasm; gradients.ts registers the gradient kernels wasm lacks).
+    table.push(`backend: ${await initBackend()}`);
     const spec = seededSpec(2024);
     model = tfModel(spec);
     image = scenePicture(7);
@@ -177,24 +182,58 @@ suite('explanation maps match a PyTorch reference implementation', () => {
     table.push(`logits: max |diff| ${maxAbsDiff(ours, theirs).toExponential(2)}`);
   });
 
-  for (const [name, fn] of [['Grad-CAM', gradCam], ['Grad-CAM++', gradCamPlusPlus]] as const) {
-    const key = name === 'Grad-CAM' ? 'gradcam' : 'gradcampp';
-    test.each(CAM_LAYERS)(`${name} at layer %s correlates > 0.99 with PyTorch for every class`, async (layer) => {
-      let nonFlat = 0;
-      for (const cls of ref.results) {
-        const r = (cls[layer] as Record<string, CamRef>)[key];
-        const res: ExplainResult = await fn(model, image, { classIndex: cls.classIndex, layer, display: false });
-        expect([res.lowRes.height, res.lowRes.width]).toEqual(r.shape);
-        const low = compare(res.lowRes, r.lowRes);
-        const up = compare(res.map, r.map);
-        if (!isFlat(r.lowRes)) nonFlat++;
-        table.push(`${name.padEnd(10)} ${layer} class ${cls.classIndex}: low-res r=${low.r.toFixed(6)} max|diff|=${low.maxDiff.toExponential(2)}; ` +
-          `upsampled r=${up.r.toFixed(6)} max|diff|=${up.maxDiff.toExponential(2)}`);
+  /**
+   * tfjs-backend-wasm 4.22's MaxPoolGrad drops the gradient of every pooling window whose maximum is
+   * ≤ 0 (e.g. an all-zero window after a ReLU): 2×2 pooling of a 4×4 zero tensor gets a gradient sum of
+   * 1 instead of 4. Gradients with respect to a layer feeding a max-pool (c2 here) are then wrong on
+   * wasm. True when the running backend has that bug.
+   */
+  function maxPoolGradDropsWindows(): boolean {
+    const sum = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').sum())(tf.zeros([1, 4, 4, 1])).sum().dataSync()[0]);
+    return sum !== 4;
+  }
+
+  async function checkCam(name: string, fn: typeof gradCam, key: string, layer: string, tag: string, assert: boolean): Promise<void> {
+    let nonFlat = 0;
+    for (const cls of ref.results) {
+      const r = (cls[layer] as Record<string, CamRef>)[key];
+      const res: ExplainResult = await fn(model, image, { classIndex: cls.classIndex, layer, display: false });
+      expect([res.lowRes.height, res.lowRes.width]).toEqual(r.shape);
+      const low = compare(res.lowRes, r.lowRes);
+      const up = compare(res.map, r.map);
+      if (!isFlat(r.lowRes)) nonFlat++;
+      table.push(`${name.padEnd(10)} ${layer} class ${cls.classIndex}${tag}: low-res r=${low.r.toFixed(6)} max|diff|=${low.maxDiff.toExponential(2)}; ` +
+        `upsampled r=${up.r.toFixed(6)} max|diff|=${up.maxDiff.toExponential(2)}`);
+      if (assert) {
         expect(low.r).toBeGreaterThan(0.99);
         expect(up.r).toBeGreaterThan(0.99);
       }
-      // The comparison must be about real maps, not all-zero ones.
-      expect(nonFlat).toBeGreaterThanOrEqual(3);
+    }
+    // The comparison must be about real maps, not all-zero ones.
+    expect(nonFlat).toBeGreaterThanOrEqual(3);
+  }
+
+  for (const [name, fn, key] of [['Grad-CAM', gradCam, 'gradcam'], ['Grad-CAM++', gradCamPlusPlus, 'gradcampp']] as const) {
+    test(`${name} after the pooling (layer c3) correlates > 0.99 with PyTorch for every class`, async () => {
+      await checkCam(name, fn, key, 'c3', '', true);
+    });
+
+    test(`${name} before the pooling (layer c2) correlates > 0.99 with PyTorch for every class`, async () => {
+      const backend = tf.getBackend();
+      if (!maxPoolGradDropsWindows()) {
+        await checkCam(name, fn, key, 'c2', '', true);
+        return;
+      }
+      // Known backend bug (see maxPoolGradDropsWindows): report the numbers, check the method on cpu.
+      console.warn(`KNOWN BUG: the ${backend} backend's MaxPoolGrad drops gradients of windows with max ≤ 0; ${name} at c2 is checked on cpu, ${backend} numbers only reported`);
+      await checkCam(name, fn, key, 'c2', ` [${backend}, not asserted]`, false);
+      await tf.setBackend('cpu');
+      try {
+        expect(maxPoolGradDropsWindows()).toBe(false);
+        await checkCam(name, fn, key, 'c2', ' [cpu]', true);
+      } finally {
+        await tf.setBackend(backend);
+      }
     });
   }
 });

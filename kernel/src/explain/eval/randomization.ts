@@ -10,6 +10,9 @@
  * tensor (biases, normalization parameters), which keeps their range (a variance stays positive) but
  * breaks what they were fitted to. The trained weights are always restored, also on errors.
  *
+ * A map that comes out constant after randomization (e.g. Grad-CAM's ReLU leaves nothing) ranks no pixel
+ * above another: its step is flagged `constant` and its correlations are reported as 0.
+ *
  * The explanation is any function of the model: keep its class fixed (Adebayo et al. explain the
  * class the trained model predicts), e.g. `(m) => gradCam(m, img, {classIndex, display: false})`.
  */
@@ -36,9 +39,12 @@ export interface RandomizationOptions {
 export interface RandomizationStep {
   /** The layer randomized at this step (with all layers before it in cascading mode). */
   layer: string;
-  /** Spearman rank correlation with the trained model's map (NaN when a map is constant). */
+  /** Spearman rank correlation with the trained model's map (0 when this map is constant). */
   spearman: number;
+  /** Pearson correlation with the trained model's map (0 when this map is constant). */
   pearson: number;
+  /** The map came out constant (it ranks nothing). */
+  constant: boolean;
   map: Map2D;
 }
 
@@ -91,6 +97,11 @@ export function randomizedWeights(weights: readonly tf.Tensor[], seed: number): 
   });
 }
 
+function isConstant(v: ArrayLike<number>): boolean {
+  for (let i = 1; i < v.length; i++) if (v[i] !== v[0]) return false;
+  return true;
+}
+
 function absMap(m: Map2D): Map2D {
   return { width: m.width, height: m.height, data: m.data.map(Math.abs) };
 }
@@ -108,6 +119,7 @@ export async function modelRandomization(m: CnnModel | tf.LayersModel, explain: 
   const seed = opts.seed ?? 0;
   const view = (r: { map: Map2D } | Map2D) => (opts.absolute ? absMap(mapOf(r)) : mapOf(r));
   const original = view(await explain(model));
+  if (isConstant(original.data)) throw new CnnvisError(`the trained model's map is constant; there is nothing for the randomized maps to be compared with`);
   // The trained weights, kept as copies so they can be put back.
   const trained = new Map<string, tf.Tensor[]>();
   const steps: RandomizationStep[] = [];
@@ -124,7 +136,8 @@ export async function modelRandomization(m: CnnModel | tf.LayersModel, explain: 
       fresh.forEach((t) => t.dispose());
       const map = view(await explain(model));
       if (map.data.length !== original.data.length) throw new CnnvisError(`the explanation changed size after randomizing '${name}' (${map.data.length} vs ${original.data.length} values)`);
-      steps.push({ layer: name, spearman: spearman(original.data, map.data), pearson: pearson(original.data, map.data), map });
+      const constant = isConstant(map.data);
+      steps.push({ layer: name, spearman: constant ? 0 : spearman(original.data, map.data), pearson: constant ? 0 : pearson(original.data, map.data), constant, map });
     }
   } finally {
     for (const [name, ws] of trained) {
