@@ -1,5 +1,6 @@
 /** Activation maximization: objectives, parameterizations, transforms, regularizers and the render loop, checked by their math. */
 import * as tf from '@tensorflow/tfjs';
+import { useDisplayWriter } from '../kernel/src/display/jupyter';
 import { initBackend } from '../kernel/src/engine/backend';
 import { loadModel } from '../kernel/src/models/load';
 import { CnnModel } from '../kernel/src/models/model';
@@ -348,6 +349,26 @@ describe('maximize', () => {
     expect(both[0]).toBeCloseTo(three[0], 5);
     expect(both[1]).toBeCloseTo(seven[1], 5);
     imgs.dispose();
+  });
+
+  test('in a notebook: an updating progress bar, an updating preview image, then the result', async () => {
+    const messages: { data: Record<string, unknown>; update: boolean; id?: string }[] = [];
+    const previous = useDisplayWriter((m, update) => messages.push({ data: m.data, update, id: m.transient.display_id }));
+    try {
+      const r = await maximize(model, 'pw_relu:1', { ...FAST, steps: 6, preview: 2, display: true, progress: true });
+      const previews = messages.filter((m) => /maximize pw_relu:1: step/.test(String(m.data['text/plain'])));
+      expect(previews.map((m) => m.data['text/plain'])).toEqual([2, 4, 6].map((k) => `maximize pw_relu:1: step ${k}`));
+      expect(previews.map((m) => m.update)).toEqual([false, true, true]);
+      expect(new Set(previews.map((m) => m.id)).size).toBe(1);
+      const bars = messages.filter((m) => String(m.data['text/html'] ?? '').includes('cnnvis-progress'));
+      expect(bars.length).toBeGreaterThanOrEqual(2);
+      expect(String(bars[bars.length - 1].data['text/plain'])).toMatch(/6\/6 100%/);
+      const last = messages[messages.length - 1];
+      expect(last.data['text/plain']).toBe(r.text());
+      expect(typeof last.data['image/png']).toBe('string');
+    } finally {
+      useDisplayWriter(previous);
+    }
   });
 
   test('MobileNet: a channel and a class logit rise in a few steps (input gradients work on this backend)', async () => {

@@ -10,7 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Progress } from '../display/progress';
+import { displayBundle, inNotebook, newDisplayId } from '../display/jupyter';
 import { autoShow, Result, ResultMeta, since } from '../display/result';
+import { encodePng } from '../images/encode';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { asCnnModel, CnnModel } from '../models/model';
@@ -62,6 +64,8 @@ export interface MaximizeOptions {
   progress?: boolean;
   /** Called after every step. */
   onStep?: (info: StepInfo) => void;
+  /** In a notebook: show the current image every this many steps (default: about 8 updates per run; 0 = never). */
+  preview?: number;
 }
 
 /** The resolved settings of a run. */
@@ -195,39 +199,49 @@ class Stepper {
   }
 }
 
-/**
- * Optimizes a batch of `batch` images for an objective that returns one score per item. Low-level:
- * maximize() and filterPatterns() are built on it.
- */
-export function optimizeBatch(
-  model: CnnModel,
-  objective: Objective,
-  batch: number,
-  s: MaximizeSettings,
-  transforms: readonly Transform[],
-  hooks: { progress?: Progress | null; onStep?: (info: StepInfo) => void } = {},
-): BatchRun {
-  ensureInputGradients();
-  objective.check(model);
-  return withFastLayers(model.net, () => optimizeLoop(model, objective, batch, s, transforms, hooks));
+export interface BatchHooks {
+  progress?: Progress | null;
+  onStep?: (info: StepInfo) => void;
+  /** Called every `previewEvery` steps with the current images ([H, W, 3] floats per item). */
+  onPreview?: (pixels: Float32Array[], step: number) => void;
+  previewEvery?: number;
 }
 
-function optimizeLoop(
+/** Lets queued I/O (notebook display messages, stderr) go out between steps. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function splitItems(all: Float32Array, batch: number, n: number): Float32Array[] {
+  return Array.from({ length: batch }, (_, i) => all.slice(i * n, (i + 1) * n));
+}
+
+/**
+ * Optimizes a batch of `batch` images for an objective that returns one score per item. Low-level:
+ * maximize() and filterPatterns() are built on it. Each step runs synchronously with the model's layers
+ * in their gradient-friendly forms (see fastLayers.ts); between steps the event loop runs, so progress
+ * and previews reach the notebook while the optimization goes on.
+ */
+export async function optimizeBatch(
   model: CnnModel,
   objective: Objective,
   batch: number,
   s: MaximizeSettings,
   transforms: readonly Transform[],
-  hooks: { progress?: Progress | null; onStep?: (info: StepInfo) => void },
-): BatchRun {
+  hooks: BatchHooks = {},
+): Promise<BatchRun> {
+  ensureInputGradients();
+  objective.check(model);
+  const net = model.net;
   const param: Param = makeParam(s.param, { batch, height: s.height, width: s.width, seed: s.seed, sd: s.initSd, decorrelate: s.decorrelate });
   const rng = new Rng(s.seed * 7919 + 17);
   const stepper = new Stepper(s, param.variables);
   const values = Array.from({ length: batch }, () => new Float32Array(s.steps));
-  const clean = (): number[] => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, param.image())).dataSync()));
-  try {
-    const initial = clean();
-    for (let step = 0; step < s.steps; step++) {
+  const n = s.height * s.width * 3;
+  const clean = (): number[] =>
+    withFastLayers(net, () => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, param.image())).dataSync())));
+  const step = (i: number): Float32Array =>
+    withFastLayers(net, () => {
       const blurred = s.regularizers.blur > 0 ? tf.tidy(() => blur3(param.image())) : null;
       let scores: tf.Tensor | null = null;
       const { value, grads } = tf.variableGrads(() => {
@@ -239,24 +253,47 @@ function optimizeLoop(
       }, param.variables);
       blurred?.dispose();
       value.dispose();
-      const now = (scores as unknown as tf.Tensor).dataSync() as Float32Array;
-      (scores as unknown as tf.Tensor).dispose();
-      for (let i = 0; i < batch; i++) values[i][step] = now[i];
+      const kept = scores as unknown as tf.Tensor;
+      const now = Float32Array.from(kept.dataSync());
+      kept.dispose();
       const list = param.variables.map((v) => grads[v.name]);
       stepper.step(list);
       for (const g of list) g.dispose();
+      for (let b = 0; b < batch; b++) values[b][i] = now[b];
+      return now;
+    });
+  try {
+    const initial = clean();
+    for (let i = 0; i < s.steps; i++) {
+      const now = step(i);
       hooks.progress?.tick();
-      hooks.onStep?.({ step, values: Float32Array.from(now) });
+      hooks.onStep?.({ step: i, values: now });
+      const every = hooks.previewEvery ?? 0;
+      if (hooks.onPreview && every > 0 && ((i + 1) % every === 0 || i === s.steps - 1)) {
+        hooks.onPreview(splitItems(tf.tidy(() => param.image().dataSync() as Float32Array), batch, n), i);
+      }
+      await yieldToEventLoop();
     }
     const final = clean();
-    const all = tf.tidy(() => param.image().dataSync() as Float32Array);
-    const n = s.height * s.width * 3;
-    const pixels = Array.from({ length: batch }, (_, i) => all.slice(i * n, (i + 1) * n));
+    const pixels = splitItems(tf.tidy(() => param.image().dataSync() as Float32Array), batch, n);
     return { pixels, values, initial, final };
   } finally {
     stepper.dispose();
     param.dispose();
   }
+}
+
+/** In a notebook: one output showing the current image(s), updated in place. */
+function notebookPreview(title: string, width: number, height: number, nrow?: number): BatchHooks['onPreview'] | undefined {
+  if (!inNotebook()) return undefined;
+  const displayId = newDisplayId();
+  let shown = false;
+  return (pixels, step) => {
+    const tiles = pixels.map((p) => toRGBA(p, width, height));
+    const img = tiles.length === 1 ? tiles[0] : makeGrid(tiles, { nrow });
+    displayBundle({ 'image/png': encodePng({ width: img.width, height: img.height, data: img.data }), 'text/plain': `${title}: step ${step + 1}` }, { displayId, update: shown });
+    shown = true;
+  };
 }
 
 /** [H, W, 3] floats in [0, 1] → RGBA bytes. */
@@ -347,7 +384,12 @@ export async function maximize(model: CnnModel | tf.LayersModel, target: Objecti
   const progress = options.progress === false ? null : new Progress(`maximize ${objective.description}`, s.steps);
   let run: BatchRun;
   try {
-    run = optimizeBatch(m, objective, 1, s, transformList(options.transforms), { progress, onStep: options.onStep });
+    run = await optimizeBatch(m, objective, 1, s, transformList(options.transforms), {
+      progress,
+      onStep: options.onStep,
+      onPreview: options.preview === 0 ? undefined : notebookPreview(`maximize ${objective.description}`, s.width, s.height),
+      previewEvery: options.preview ?? Math.max(1, Math.ceil(s.steps / 8)),
+    });
   } finally {
     progress?.done();
   }
@@ -423,6 +465,7 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
   const s = resolveSettings(m, options);
   const transforms = transformList(options.transforms);
   const progress = options.progress === false ? null : new Progress(`filter patterns ${layer}`, s.steps * Math.ceil(list.length / batchSize));
+  const preview = options.preview === 0 ? undefined : notebookPreview(`filter patterns ${layer}`, s.width, s.height, options.nrow);
   const pixels: Float32Array[] = [];
   const values: Float32Array[] = [];
   const initial: number[] = [];
@@ -430,7 +473,12 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
   try {
     for (let start = 0; start < list.length; start += batchSize) {
       const part = list.slice(start, start + batchSize);
-      const run = optimizeBatch(m, channelsObjective(layer, part), part.length, s, transforms, { progress, onStep: options.onStep });
+      const run = await optimizeBatch(m, channelsObjective(layer, part), part.length, s, transforms, {
+        progress,
+        onStep: options.onStep,
+        onPreview: preview,
+        previewEvery: options.preview ?? Math.max(1, Math.ceil(s.steps / 8)),
+      });
       pixels.push(...run.pixels);
       values.push(...run.values);
       initial.push(...run.initial);
