@@ -70,3 +70,5 @@ export { tf };
 
 export * as widgets from './widgets';
 export { display } from './widgets/display';
+
+export * as explore from './explore';

@@ -1,0 +1,335 @@
+/**
+ * CamExplorer: one image through one model, any class, layer and explanation method.
+ *
+ *   const ex = await cnnvis.explore.cam(model, 'cat_dog.png');
+ *
+ * Kept from the image's forward pass: the preprocessed batch, the class probabilities (top-k list),
+ * each layer's activation for gradient-free methods, and every map computed so far (by method, layer
+ * and class). A class or layer change computes one map (one backward pass for gradient methods);
+ * opacity and colormap are applied in the browser and need no kernel work.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ImageSource, InputOptions, prepareInput } from '../basics/input';
+import { classProbabilities, topK } from '../basics/predict';
+import { initBackend } from '../engine/backend';
+import { CnnvisError, listChoices } from '../errors';
+import { CamMethod, CamOptions, normalizeMap } from '../explain/cam/base';
+import { activationAndLogits, layerGradients } from '../explain/gradients';
+import { CAM_METHODS } from '../explain/methods';
+import { explainMethod, explainMethodIds } from '../explain/registry';
+import { resolveClass } from '../explain/targets';
+import { asCnnModel, CnnModel } from '../models/model';
+import { overlayHeatmap } from '../render/overlay';
+import { upsampleBilinear } from '../render/upsample';
+import {
+  bytesToBase64,
+  CamExplorerState,
+  CamResultData,
+  ClassScore,
+  EXPLORER_COLORMAPS,
+  EXPLORERS,
+  ExplorerColormap,
+  MethodInfo,
+  RESULT_SCHEMA_VERSION,
+} from '../schema/explorers';
+import { Map2D, RGBAImage, RGBImage } from '../types';
+import { Explorer, explorerSpec, rgbaBytes } from './explorer';
+
+export interface CamExplorerOptions extends InputOptions {
+  classIndex?: number;
+  label?: string;
+  /** Default: the method's default layer (the last with a spatial output). */
+  layer?: string;
+  /** Method id or name (default 'gradcam'). */
+  method?: string;
+  colormap?: ExplorerColormap;
+  opacity?: number;
+  /** How many classes the top list, the chart and the saved snapshot hold (default 5). */
+  topK?: number;
+  /** Show in the notebook (default: when running in one). */
+  display?: boolean;
+}
+
+/** Every method the explorer offers: the CAM family first, then other registered methods. */
+export function explorerMethods(): MethodInfo[] {
+  const cams = CAM_METHODS.map((m) => ({ id: m.id, name: m.name }));
+  const others = explainMethodIds()
+    .filter((id) => !cams.some((c) => c.id === id))
+    .map((id) => ({ id, name: explainMethod(id).name }));
+  return [...cams, ...others];
+}
+
+const MAX_CACHED_MAPS = 64;
+
+function toBytes(map: Map2D): Uint8Array {
+  const out = new Uint8Array(map.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, map.data[i] || 0)) * 255);
+  return out;
+}
+
+export class CamExplorer extends Explorer<CamExplorerState> {
+  readonly model: CnnModel;
+  readonly input: RGBImage;
+  readonly imageName: string;
+  readonly probabilities: Float32Array;
+  private readonly batch: tf.Tensor4D;
+  private readonly activations = new Map<string, tf.Tensor3D>();
+  private readonly maps = new Map<string, Map2D>();
+  private snapshotMaps: CamResultData['maps'] = [];
+  private readonly topCount: number;
+  /** Number of maps computed (not taken from the cache), for tests and the curious. */
+  computed = 0;
+
+  private constructor(model: CnnModel, prepared: { image: RGBImage; batch: tf.Tensor4D; name: string }, state: CamExplorerState, topCount: number, probs: Float32Array) {
+    super(explorerSpec(EXPLORERS.cam), state, ['class_index', 'layer', 'method']);
+    this.model = model;
+    this.input = prepared.image;
+    this.imageName = prepared.name;
+    this.batch = prepared.batch;
+    this.topCount = topCount;
+    this.probabilities = probs;
+    this.comm.onClose(() => this.dispose());
+  }
+
+  /** Opens an explorer on `image`, computes the first map and the snapshot, and shows it in a notebook. */
+  static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: CamExplorerOptions = {}): Promise<CamExplorer> {
+    await initBackend();
+    const model = asCnnModel(m);
+    const methods = explorerMethods();
+    const method = findMethod(methods, opts.method ?? 'gradcam');
+    const layers = model.spatialLayers();
+    if (!layers.length) throw new CnnvisError(`model '${model.name}' has no layer with a spatial output to explain`);
+    const layer = opts.layer ?? layers[layers.length - 1];
+    model.spatialLayer(layer);
+    const colormap = opts.colormap ?? 'jet';
+    if (!EXPLORER_COLORMAPS.includes(colormap)) throw new CnnvisError(`unknown colormap '${colormap}'; colormaps: ${EXPLORER_COLORMAPS.join(', ')}`, [...EXPLORER_COLORMAPS]);
+    const opacity = opts.opacity ?? 0.5;
+    if (!(opacity >= 0 && opacity <= 1)) throw new CnnvisError(`opacity must be in [0, 1], got ${opacity}`);
+    const k = opts.topK ?? 5;
+    if (!Number.isInteger(k) || k < 1) throw new CnnvisError(`topK must be a positive integer, got ${k}`);
+    const prepared = prepareInput(model, image, opts);
+    let probs: Float32Array;
+    try {
+      probs = classProbabilities(model, prepared.batch);
+    } catch (e) {
+      prepared.batch.dispose();
+      throw e;
+    }
+    const classIndex = resolveClass(model, { classIndex: opts.classIndex, label: opts.label }, probs);
+    const classes = Array.from({ length: model.numClasses }, (_, i) => model.label(i));
+    const top: ClassScore[] = topK(probs, Math.min(k, probs.length), (i) => model.label(i)).map((p) => ({
+      index: p.index,
+      label: p.label,
+      probability: p.probability,
+    }));
+    const state: CamExplorerState = {
+      title: `${model.name} · ${prepared.name}`,
+      status: 'idle',
+      progress: 0,
+      message: '',
+      image: rgbaBytes(prepared.image),
+      image_width: prepared.image.width,
+      image_height: prepared.image.height,
+      colormap,
+      classes,
+      top,
+      class_index: classIndex,
+      layers,
+      layer,
+      methods,
+      method: method.id,
+      opacity,
+      heatmap: new Uint8Array(0),
+      heatmap_width: 0,
+      heatmap_height: 0,
+      shown: null,
+    };
+    const ex = new CamExplorer(model, prepared, state, k, probs);
+    await ex.refresh();
+    if (ex.get('status') === 'error') {
+      const message = ex.get('message');
+      ex.close();
+      throw new CnnvisError(message);
+    }
+    await ex.prepareSnapshot();
+    if (opts.display ?? true) ex.show();
+    return ex;
+  }
+
+  /** The map (input size, values in [0, 1]) for a method, layer and class; cached. */
+  async map(methodId: string, layer: string, classIndex: number): Promise<Map2D> {
+    const key = `${methodId}\u0000${layer}\u0000${classIndex}`;
+    const hit = this.maps.get(key);
+    if (hit) {
+      this.maps.delete(key); // most recently used last
+      this.maps.set(key, hit);
+      return hit;
+    }
+    const map = await this.computeMap(methodId, layer, classIndex);
+    this.computed++;
+    this.maps.set(key, map);
+    if (this.maps.size > MAX_CACHED_MAPS) this.maps.delete(this.maps.keys().next().value as string);
+    return map;
+  }
+
+  private async computeMap(methodId: string, layer: string, classIndex: number): Promise<Map2D> {
+    const cam = CAM_METHODS.find((c) => c.id === methodId);
+    if (!cam) {
+      // Methods outside the CAM family run their own pipeline on the picture.
+      const r = await explainMethod(methodId).run(this.model, this.input, { classIndex, layer, display: false });
+      return r.map;
+    }
+    cam.check(this.model, layer);
+    const low = this.camLowRes(cam, layer, classIndex);
+    return upsampleBilinear(low, this.model.inputWidth, this.model.inputHeight);
+  }
+
+  /** ReLU(Σ w·A) at the layer's resolution, min–max normalized (the CAM pipeline on the kept batch). */
+  private camLowRes(cam: CamMethod<CamOptions>, layer: string, classIndex: number): Map2D {
+    let activation: tf.Tensor3D;
+    let gradient: tf.Tensor3D | null = null;
+    let owned = false;
+    if (cam.usesGradients) {
+      const g = layerGradients(this.model, this.batch, layer, classIndex);
+      activation = tf.tidy(() => g.activation.squeeze([0]) as tf.Tensor3D);
+      gradient = tf.tidy(() => g.gradient.squeeze([0]) as tf.Tensor3D);
+      g.activation.dispose();
+      g.gradient.dispose();
+      g.logits.dispose();
+      owned = true;
+    } else {
+      activation = this.activation(layer);
+    }
+    try {
+      const raw = cam.rawMap({ model: this.model, layer, classIndex, batch: this.batch, activation, gradient }, {});
+      const [h, w] = raw.shape;
+      const data = raw.dataSync().slice() as Float32Array;
+      raw.dispose();
+      return normalizeMap({ width: w, height: h, data });
+    } finally {
+      if (owned) activation.dispose();
+      gradient?.dispose();
+    }
+  }
+
+  /** A layer's activation for the kept batch (one forward pass per layer, kept). */
+  private activation(layer: string): tf.Tensor3D {
+    const hit = this.activations.get(layer);
+    if (hit) return hit;
+    const r = activationAndLogits(this.model, this.batch, layer);
+    const a = tf.tidy(() => r.activation.squeeze([0]) as tf.Tensor3D);
+    r.activation.dispose();
+    r.logits.dispose();
+    this.activations.set(layer, a);
+    return a;
+  }
+
+  protected override normalize(changes: Partial<CamExplorerState>): Partial<CamExplorerState> {
+    if (changes.class_index !== undefined) this.model.checkClass(changes.class_index);
+    if (changes.layer !== undefined && !this.get('layers').includes(changes.layer)) {
+      throw new CnnvisError(`layer '${changes.layer}' has no spatial output; layers: ${listChoices(this.get('layers'), 200)}`, this.get('layers'));
+    }
+    if (changes.method !== undefined) changes = { ...changes, method: findMethod(this.get('methods'), changes.method).id };
+    if (changes.opacity !== undefined && !(changes.opacity >= 0 && changes.opacity <= 1)) {
+      throw new RangeError(`opacity must be in [0, 1], got ${changes.opacity}`);
+    }
+    if (changes.colormap !== undefined && !EXPLORER_COLORMAPS.includes(changes.colormap)) {
+      throw new RangeError(`unknown colormap '${changes.colormap}'; colormaps: ${EXPLORER_COLORMAPS.join(', ')}`);
+    }
+    return changes;
+  }
+
+  protected async update(step: (progress: number, message: string) => Promise<void>): Promise<void> {
+    const { class_index: cls, layer, method } = this.state;
+    const name = findMethod(this.get('methods'), method).name;
+    await step(0, `${name} for ${this.model.label(cls)} at ${layer}`);
+    const map = await this.map(method, layer, cls);
+    await step(1, 'drawing');
+    this.set({
+      heatmap: toBytes(map),
+      heatmap_width: map.width,
+      heatmap_height: map.height,
+      shown: { class_index: cls, label: this.model.label(cls), probability: this.probabilities[cls], layer, method },
+      title: `${name} · ${this.model.name} · ${this.imageName}`,
+    });
+  }
+
+  /** Precomputes the snapshot's maps: the top classes and the shown one, with the current method and layer. */
+  async prepareSnapshot(): Promise<void> {
+    const { method, layer, class_index } = this.state;
+    const classes = [...new Set([...this.get('top').map((t) => t.index), class_index])];
+    const out: CamResultData['maps'] = [];
+    for (const index of classes) {
+      const map = await this.map(method, layer, index);
+      out.push({
+        index,
+        label: this.model.label(index),
+        probability: this.probabilities[index],
+        heatmap: bytesToBase64(toBytes(map)),
+        width: map.width,
+        height: map.height,
+      });
+    }
+    this.snapshotMaps = out;
+  }
+
+  snapshot(): CamResultData {
+    const s = this.state;
+    return {
+      kind: 'cam',
+      version: RESULT_SCHEMA_VERSION,
+      title: s.title,
+      model: this.model.name,
+      method: findMethod(s.methods, s.method).name,
+      layer: s.layer,
+      image: { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) },
+      colormap: s.colormap,
+      opacity: s.opacity,
+      maps: this.snapshotMaps,
+    };
+  }
+
+  picture(): RGBAImage {
+    const s = this.state;
+    const image = { width: s.image_width, height: s.image_height, data: s.image };
+    if (s.heatmap.length === 0) return image;
+    const data = Float32Array.from(s.heatmap, (v) => v / 255);
+    return overlayHeatmap(image, { width: s.heatmap_width, height: s.heatmap_height, data }, { alpha: s.opacity, colormap: s.colormap, min: 0, max: 1 });
+  }
+
+  summary(): string {
+    const s = this.state;
+    const shown = s.shown;
+    const what = shown ? `class ${shown.class_index} '${shown.label}' (p=${shown.probability.toFixed(3)}) at ${shown.layer}` : 'nothing yet';
+    return `CamExplorer(${findMethod(s.methods, s.method).name}, ${this.model.name}, ${this.imageName}: ${what})`;
+  }
+
+  override toString(): string {
+    return this.summary();
+  }
+
+  private dispose(): void {
+    if (this.batch.isDisposed) return;
+    this.batch.dispose();
+    this.activations.forEach((a) => a.dispose());
+    this.activations.clear();
+    this.maps.clear();
+  }
+
+  override close(): void {
+    super.close();
+    this.dispose();
+  }
+}
+
+function findMethod(methods: readonly MethodInfo[], name: string): MethodInfo {
+  const key = (s: string) => s.toLowerCase().replace(/\+\+/g, 'pp').replace(/[^a-z0-9]/g, '');
+  const m = methods.find((x) => key(x.id) === key(name) || key(x.name) === key(name));
+  if (!m) throw new CnnvisError(`unknown method '${name}'; methods: ${methods.map((x) => x.id).join(', ')}`, methods.map((x) => x.id));
+  return m;
+}
+
+/** `cnnvis.explore.cam(model, image, options)`: see CamExplorer. */
+export function cam(model: CnnModel | tf.LayersModel, image: ImageSource, opts?: CamExplorerOptions): Promise<CamExplorer> {
+  return CamExplorer.open(model, image, opts);
+}

@@ -1,0 +1,151 @@
+/**
+ * Explorer: the kernel side of an interactive view of one image through one model. It keeps what
+ * the image's forward pass gave (subclasses cache per layer / class), watches the controls, and
+ * recomputes only what a change needs:
+ *
+ * - every change of a control that needs the kernel starts a new generation at once; the older
+ *   computation stops at its next step and queued ones that are no longer the latest are skipped,
+ *   so while a slider is dragged only the latest value is computed;
+ * - a 'cancel' message from the front end stops the running computation (status 'cancelled');
+ * - slow steps report progress in [0, 1] through the synced state (the front end draws the bar).
+ *
+ * Display: the live widget view, the static result bundle (RESULT_MIME) with precomputed layers or
+ * classes for a notebook reopened without a kernel, a PNG of what is shown, and a text line.
+ */
+import { MimeBundle, displayBundle } from '../display/jupyter';
+import { encodePng } from '../images/encode';
+import { RESULT_MIME, EXPLORER_MODULE, EXPLORER_MODULE_VERSION, ExplorerBaseState, ExplorerRequest, ResultData } from '../schema/explorers';
+import { RGBAImage, RGBImage } from '../types';
+import { Widget } from '../widgets/widget';
+import { ModelSpec } from '../widgets/schema';
+
+/** Thrown inside a computation that a newer request or a cancel superseded. */
+export class Superseded extends Error {
+  override name = 'Superseded';
+}
+
+/** The model identity of an explorer in the front-end module. */
+export function explorerSpec(names: { model: string; view: string }): ModelSpec {
+  return {
+    _model_name: names.model,
+    _model_module: EXPLORER_MODULE,
+    _model_module_version: EXPLORER_MODULE_VERSION,
+    _view_name: names.view,
+    _view_module: EXPLORER_MODULE,
+    _view_module_version: EXPLORER_MODULE_VERSION,
+  };
+}
+
+/** RGB (or RGBA) picture as RGBA bytes. */
+export function rgbaBytes(img: RGBImage | RGBAImage): Uint8Array {
+  const n = img.width * img.height;
+  if (img.data.length === n * 4) return Uint8Array.from(img.data);
+  const out = new Uint8Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    out[i * 4] = img.data[i * 3];
+    out[i * 4 + 1] = img.data[i * 3 + 1];
+    out[i * 4 + 2] = img.data[i * 3 + 2];
+    out[i * 4 + 3] = 255;
+  }
+  return out;
+}
+
+/** Lets pending messages (cancel, newer slider values) in before the next step. */
+export function yieldToMessages(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
+  private generation = 0;
+  /** The generation a cancel started (no computation runs under it). */
+  private cancelledAt = -1;
+  private running: Promise<void> = Promise.resolve();
+  /** Runs the refresh; the test and the cell call await it. */
+  private lastRefresh: Promise<void> = Promise.resolve();
+
+  protected constructor(spec: ModelSpec, state: S, watched: Array<keyof S>) {
+    super(spec, state);
+    // Not coalesced: every change starts a newer generation at once, which stops the older one.
+    this.observe(() => this.refresh(), watched);
+    this.onMsg((content) => this.handleRequest(content as ExplorerRequest));
+  }
+
+  /** Brings what is shown up to date with the controls; resolves when done (or superseded). */
+  refresh(): Promise<void> {
+    const gen = ++this.generation;
+    const run = this.running.then(async () => {
+      if (gen !== this.generation) return; // a newer request is queued behind this one
+      try {
+        await this.update((p, message) => this.step(gen, p, message));
+        if (gen === this.generation) this.set({ status: 'idle', progress: 1, message: '' } as Partial<S>);
+      } catch (e) {
+        if (e instanceof Superseded) {
+          // Stopped by a cancel (not by a newer request, which reports for itself).
+          if (this.generation === this.cancelledAt) this.set({ status: 'cancelled', progress: 0, message: 'cancelled' } as Partial<S>);
+          return;
+        }
+        this.set({ status: 'error', progress: 0, message: e instanceof Error ? e.message : String(e) } as Partial<S>);
+      }
+    });
+    this.running = run;
+    this.lastRefresh = run;
+    return run;
+  }
+
+  /** Resolves when the latest requested refresh has finished. */
+  async settled(): Promise<void> {
+    let seen: Promise<void>;
+    do {
+      seen = this.lastRefresh;
+      await seen;
+      await yieldToMessages();
+    } while (seen !== this.lastRefresh);
+  }
+
+  /** Stops the running computation at its next step. */
+  cancel(): void {
+    this.cancelledAt = ++this.generation;
+  }
+
+  /**
+   * Reports progress and gives waiting messages a chance; throws Superseded when this computation
+   * is no longer the latest.
+   */
+  private async step(gen: number, progress: number, message: string): Promise<void> {
+    if (gen !== this.generation) throw new Superseded();
+    this.set({ status: 'busy', progress, message } as Partial<S>);
+    await yieldToMessages();
+    if (gen !== this.generation) throw new Superseded();
+  }
+
+  private handleRequest(req: ExplorerRequest): void {
+    if (req && req.event === 'cancel') this.cancel();
+    else throw new TypeError(`${this.constructor.name}: unknown request ${JSON.stringify(req)}`);
+  }
+
+  /** Computes what the current controls need. Call `step` between slow parts. */
+  protected abstract update(step: (progress: number, message: string) => Promise<void>): Promise<void>;
+
+  /** What is shown now, as a picture (for image/png). */
+  abstract picture(): RGBAImage;
+
+  /** The static snapshot for the result bundle. */
+  abstract snapshot(): ResultData;
+
+  /** One text line. */
+  abstract summary(): string;
+
+  override mimeBundle(): Record<string, string | object> {
+    return {
+      ...super.mimeBundle(),
+      [RESULT_MIME]: this.snapshot(),
+      'image/png': encodePng(this.picture()),
+      'text/plain': this.summary(),
+    };
+  }
+
+  /** Shows the explorer in the running cell. */
+  show(): boolean {
+    return displayBundle(this.mimeBundle() as MimeBundle);
+  }
+}

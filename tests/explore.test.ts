@@ -1,0 +1,261 @@
+/**
+ * Explorers, kernel side: a CommManager with a recording transport stands in for the front end.
+ * Maps are checked against the library's own CAM functions, feature-map pages against a direct
+ * forward pass, and the scheduling (latest value only, cache, cancel) by what the kernel computes
+ * and sends.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CommManager, installCommManager } from '../kernel/src/kernel/comms';
+import type { JsonObject } from '../kernel/src/kernel/wire';
+import { useDisplayWriter, DisplayMessage } from '../kernel/src/display/jupyter';
+import { buildDemoModel, DEMO_CLASSES } from '../kernel/src/models/demo';
+import { CnnModel } from '../kernel/src/models/model';
+import { gradCam } from '../kernel/src/explain/cam/gradcam';
+import { eigenCam } from '../kernel/src/explain/cam/eigencam';
+import { layerActivation } from '../kernel/src/basics/featureMaps';
+import { prepareInput } from '../kernel/src/basics/input';
+import { CamExplorer, FeatureMapExplorer, explorerMethods } from '../kernel/src/explore';
+import { base64ToBytes, RESULT_MIME, CamResultData, FeatureMapResultData } from '../kernel/src/schema/explorers';
+import { insertBuffers } from '../kernel/src/widgets/schema';
+
+interface Sent {
+  type: string;
+  content: JsonObject;
+  buffers: Buffer[];
+}
+
+let sent: Sent[];
+let manager: CommManager;
+let previous: CommManager | undefined;
+let model: CnnModel;
+const IMAGE = 'scene:7';
+
+beforeAll(() => {
+  tf.setBackend('cpu');
+  model = new CnnModel(buildDemoModel({ seed: 3 }), { name: 'demo', preprocess: 'unit', labels: { names: [...DEMO_CLASSES], source: 'test' } });
+});
+beforeEach(() => {
+  sent = [];
+  manager = new CommManager({ send: (type, content, _m, buffers) => sent.push({ type, content, buffers }), currentParentId: () => 'p' });
+  previous = installCommManager(manager);
+});
+afterEach(() => {
+  if (previous) installCommManager(previous);
+  useDisplayWriter(null);
+});
+
+const data = (s: Sent) => s.content.data as JsonObject;
+/** The state a front end would hold for model `id`: comm_open plus every update, buffers inserted. */
+function frontEndState(id: string): JsonObject {
+  const state: JsonObject = {};
+  for (const s of sent) {
+    if (s.content.comm_id !== id) continue;
+    const d = data(s);
+    if (s.type === 'comm_open' || (s.type === 'comm_msg' && d.method === 'update')) {
+      Object.assign(state, insertBuffers({ ...(d.state as JsonObject) }, d.buffer_paths, s.buffers));
+    }
+  }
+  return state;
+}
+function fromFrontEnd(id: string, payload: JsonObject): unknown {
+  return manager.receive('comm_msg', { comm_id: id, data: payload }, {}, [], 'm');
+}
+const sentKeys = (s: Sent) => [...Object.keys(data(s).state as JsonObject), ...((data(s).buffer_paths as string[][]) ?? []).map((p) => p[0])];
+const updatesWith = (id: string, key: string) =>
+  sent.filter((s) => s.content.comm_id === id && s.type === 'comm_msg' && data(s).method === 'update' && sentKeys(s).includes(key));
+
+function expectMapBytes(bytes: Uint8Array, map: Float32Array): void {
+  expect(bytes.length).toBe(map.length);
+  let worst = 0;
+  for (let i = 0; i < map.length; i++) worst = Math.max(worst, Math.abs(bytes[i] - Math.round(map[i] * 255)));
+  expect(worst).toBeLessThanOrEqual(1);
+}
+
+describe('CamExplorer', () => {
+  test('opens with the front-end model, the top classes, and the Grad-CAM map of the top class', async () => {
+    const shown: DisplayMessage[] = [];
+    useDisplayWriter((m) => shown.push(m));
+    const ex = await CamExplorer.open(model, IMAGE, { topK: 3 });
+    const st = frontEndState(ex.modelId);
+    expect(st).toMatchObject({
+      _model_module: '@cnnvis/widgets', _model_name: 'CamExplorerModel', _view_name: 'CamExplorerView',
+      classes: [...DEMO_CLASSES], layer: 'block3_conv2', method: 'gradcam', status: 'idle', image_width: 64, image_height: 64,
+    });
+    const top = st.top as Array<{ index: number; probability: number }>;
+    expect(top).toHaveLength(3);
+    expect(top[0].probability).toBeGreaterThanOrEqual(top[1].probability);
+    expect(st.class_index).toBe(top[0].index);
+    const ref = await gradCam(model, IMAGE, { classIndex: top[0].index, display: false });
+    expectMapBytes(st.heatmap as Uint8Array, ref.map.data);
+    expect((st.image as Uint8Array).length).toBe(64 * 64 * 4);
+    // One display: widget view, the static result with a map per top class, a PNG and text.
+    expect(shown).toHaveLength(1);
+    const bundle = shown[0].data as Record<string, unknown>;
+    expect(bundle['application/vnd.jupyter.widget-view+json']).toMatchObject({ model_id: ex.modelId });
+    const result = bundle[RESULT_MIME] as CamResultData;
+    expect(result).toMatchObject({ kind: 'cam', version: 1, method: 'Grad-CAM', layer: 'block3_conv2' });
+    expect(result.maps.map((m) => m.index)).toEqual(top.map((t) => t.index));
+    expect(base64ToBytes(result.image.rgba)).toEqual(st.image);
+    expectMapBytes(base64ToBytes(result.maps[0].heatmap), ref.map.data);
+    expect(Buffer.from(bundle['image/png'] as string, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    expect(bundle['text/plain']).toMatch(/^CamExplorer\(Grad-CAM, demo, scene:7: class \d+ '/);
+    ex.close();
+  });
+
+  test('a class change from the front end computes that class only; coming back uses the cache', async () => {
+    const ex = await CamExplorer.open(model, IMAGE, { display: false });
+    const first = ex.get('class_index');
+    // A class outside the top 5 (the top classes were computed for the snapshot).
+    const other = DEMO_CLASSES.findIndex((_, i) => !ex.get('top').some((t) => t.index === i));
+    const before = ex.computed;
+    sent.length = 0;
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { class_index: other } });
+    await ex.settled();
+    expect(data(sent[0])).toEqual({ method: 'echo_update', state: { class_index: other }, buffer_paths: [] });
+    const ref = await gradCam(model, IMAGE, { classIndex: other, display: false });
+    const heat = updatesWith(ex.modelId, 'heatmap');
+    expect(heat).toHaveLength(1);
+    expectMapBytes(frontEndState(ex.modelId).heatmap as Uint8Array, ref.map.data);
+    expect(ex.get('shown')).toMatchObject({ class_index: other, label: DEMO_CLASSES[other] });
+    expect(ex.computed).toBe(before + 1);
+    // Back to the first class: cached, nothing computed.
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { class_index: first } });
+    await ex.settled();
+    expect(ex.computed).toBe(before + 1);
+    expect(ex.get('shown')?.class_index).toBe(first);
+    ex.close();
+  });
+
+  test('while a slider is dragged only the latest value is computed', async () => {
+    const ex = await CamExplorer.open(model, IMAGE, { display: false, method: 'layercam' });
+    const before = ex.computed;
+    const pending: unknown[] = [];
+    const values = [1, 2, 3, 0, 2, 1, 3].map((v) => (v + ex.get('class_index') + 1) % DEMO_CLASSES.length);
+    for (const v of values) pending.push(fromFrontEnd(ex.modelId, { method: 'update', state: { class_index: v } }));
+    await Promise.all(pending);
+    await ex.settled();
+    const last = values[values.length - 1];
+    expect(ex.get('shown')?.class_index).toBe(last);
+    expect(ex.computed - before).toBeLessThanOrEqual(2); // the first one may have started, then the last
+    expect(ex.get('status')).toBe('idle');
+    ex.close();
+  });
+
+  test('layer and method changes recompute; opacity and colormap need no kernel work', async () => {
+    const ex = await CamExplorer.open(model, IMAGE, { display: false });
+    const before = ex.computed;
+    sent.length = 0;
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { opacity: 0.8, colormap: 'viridis' } });
+    await ex.settled();
+    expect(ex.computed).toBe(before);
+    expect(updatesWith(ex.modelId, 'heatmap')).toHaveLength(0);
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { method: 'Eigen-CAM', layer: 'block2_conv2' } });
+    await ex.settled();
+    expect(ex.get('method')).toBe('eigencam');
+    const ref = await eigenCam(model, IMAGE, { layer: 'block2_conv2', classIndex: ex.get('class_index'), display: false });
+    expectMapBytes(ex.get('heatmap'), ref.map.data);
+    expect(ex.get('shown')).toMatchObject({ layer: 'block2_conv2', method: 'eigencam' });
+    expect(ex.computed).toBe(before + 1);
+    ex.close();
+  });
+
+  test('cancel stops a running computation; bad values are refused', async () => {
+    const ex = await CamExplorer.open(model, IMAGE, { display: false });
+    const statuses: string[] = [];
+    // The front end cancels as soon as it sees the computation start.
+    ex.observe((c) => {
+      statuses.push(c.new as string);
+      if (c.new === 'busy') fromFrontEnd(ex.modelId, { method: 'custom', content: { event: 'cancel' } });
+    }, 'status');
+    const next = DEMO_CLASSES.findIndex((_, i) => !ex.get('top').some((t) => t.index === i));
+    const before = ex.computed;
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { class_index: next } });
+    await ex.settled();
+    expect(statuses).toEqual(['busy', 'cancelled']);
+    expect(ex.get('shown')?.class_index).not.toBe(next);
+    expect(ex.computed).toBe(before);
+    expect(() => fromFrontEnd(ex.modelId, { method: 'update', state: { class_index: 99 } })).toThrow(/out of range/);
+    expect(() => fromFrontEnd(ex.modelId, { method: 'update', state: { layer: 'dense' } })).toThrow(/no spatial output/);
+    expect(() => fromFrontEnd(ex.modelId, { method: 'custom', content: { event: 'explode' } })).toThrow(/unknown request/);
+    ex.close();
+    expect(ex.closed).toBe(true);
+  });
+
+  test('methods: the whole CAM family is offered', () => {
+    const ids = explorerMethods().map((m) => m.id);
+    expect(ids).toEqual(expect.arrayContaining(['gradcam', 'gradcampp', 'xgradcam', 'layercam', 'hirescam', 'cam', 'eigencam', 'scorecam']));
+  });
+});
+
+describe('FeatureMapExplorer', () => {
+  test('pages hold the layer activation channel after channel; means, range and top channel match', async () => {
+    const ex = await FeatureMapExplorer.open(model, IMAGE, { pageSize: 6, display: false });
+    const st = frontEndState(ex.modelId);
+    expect(st).toMatchObject({ _model_name: 'FeatureMapExplorerModel', _view_name: 'FeatureMapExplorerView', page: 0, page_size: 6 });
+    const layers = st.layers as Array<{ name: string; shape: number[] }>;
+    expect(layers.map((l) => l.name)).toEqual(model.spatialLayers());
+    const index = st.layer_index as number;
+    const input = prepareInput(model, IMAGE);
+    const ref = layerActivation(model, input.batch, layers[index].name);
+    input.batch.dispose();
+    expect([st.tile_height, st.tile_width]).toEqual([ref.h, ref.w]);
+    expect(st.page_channels).toEqual([0, 1, 2, 3, 4, 5]);
+    const page = new Float32Array((st.page_data as Uint8Array).slice().buffer);
+    for (const [ch, y, x] of [[0, 0, 0], [3, 5, 7], [5, ref.h - 1, ref.w - 1]]) {
+      expect(page[ch * ref.h * ref.w + y * ref.w + x]).toBeCloseTo(ref.data[(y * ref.w + x) * ref.c + ch], 5);
+    }
+    const means = new Float32Array((st.channel_means as Uint8Array).slice().buffer);
+    expect(means).toHaveLength(ref.c);
+    let sum = 0;
+    for (let i = 0; i < ref.h * ref.w; i++) sum += ref.data[i * ref.c + 2];
+    expect(means[2]).toBeCloseTo(sum / (ref.h * ref.w), 4);
+    const top = st.top_channel as number;
+    expect(Math.max(...means)).toBe(means[top]);
+    expect(st.layer_max).toBeCloseTo(Math.max(...ref.data), 5);
+    ex.close();
+  });
+
+  test('the layer slider re-slices the kept forward pass; pages clamp to the new layer', async () => {
+    const ex = await FeatureMapExplorer.open(model, IMAGE, { pageSize: 8, display: false });
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { page: 3 } }); // block1 has 16 channels: 2 pages
+    await ex.settled();
+    expect(ex.get('page')).toBe(1);
+    expect(ex.get('page_channels')).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
+    const last = ex.get('layers').length - 1;
+    sent.length = 0;
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { layer_index: last } });
+    await ex.settled();
+    const st = frontEndState(ex.modelId);
+    expect(st.shown_layer).toBe(last);
+    const shape = ex.get('layers')[last].shape;
+    expect([ex.get('tile_height'), ex.get('tile_width')]).toEqual([shape[0], shape[1]]);
+    expect(ex.get('page_data').length).toBe(8 * shape[0] * shape[1]);
+    expect(() => fromFrontEnd(ex.modelId, { method: 'update', state: { layer_index: 99 } })).toThrow(/layer_index/);
+    ex.close();
+  });
+
+  test('the snapshot keeps one quantized page per layer; mimeBundle carries PNG and text', async () => {
+    const ex = await FeatureMapExplorer.open(model, IMAGE, { display: false });
+    const bundle = ex.mimeBundle();
+    const snap = bundle[RESULT_MIME] as FeatureMapResultData;
+    expect(snap.kind).toBe('feature-maps');
+    expect(snap.layers.map((l) => l.name)).toEqual(model.spatialLayers());
+    const l0 = snap.layers[0];
+    const bytes = base64ToBytes(l0.data);
+    expect(bytes.length).toBe(l0.channels.length * l0.width * l0.height);
+    expect(Math.max(l0.width, l0.height)).toBeLessThanOrEqual(32);
+    // Tiles are subsampled by 2 (64 → 32); bytes are the activation scaled by the layer's range.
+    const input = prepareInput(model, IMAGE);
+    const ref = layerActivation(model, input.batch, l0.name);
+    input.batch.dispose();
+    for (const [ch, y, x] of [[0, 0, 0], [5, 7, 11], [l0.channels.length - 1, 31, 31]]) {
+      const v = ref.data[(2 * y * ref.w + 2 * x) * ref.c + ch];
+      expect(bytes[ch * 32 * 32 + y * 32 + x]).toBe(Math.round(((v - l0.min) / (l0.max - l0.min)) * 255));
+    }
+    expect(bundle['image/png']).toBeInstanceOf(Uint8Array);
+    expect(bundle['text/plain']).toMatch(/^FeatureMapExplorer\(demo, scene:7: block1_conv\d/);
+    const png = ex.picture();
+    expect(png.width).toBeGreaterThan(64);
+    ex.close();
+  });
+});
