@@ -1,0 +1,164 @@
+/**
+ * AttributionResult: what every gradient-family method and occlusion return — raw per-pixel numbers
+ * (signed where the method is signed), the per-channel attributions, the target and a picture.
+ */
+import { autoShow, Result, ResultMeta } from '../../display/result';
+import { toRGBA } from '../../images/encode';
+import { colorbar } from '../../render/colorbar';
+import { applyColormap } from '../../render/colormaps';
+import { blank, hconcat, vconcat } from '../../render/compose';
+import { percentile } from '../../render/normalize';
+import { Map2D, RGBAImage, RGBImage } from '../../types';
+import { ExplainedClass } from '../targets';
+
+export { autoShow };
+
+/** What an attribution explains: a class (its logit or probability) or one channel of a layer. */
+export type AttributionTarget =
+  | ({ kind: 'class' } & ExplainedClass)
+  | { kind: 'channel'; layer: string; channel: number; reduce: 'sum' | 'max'; /** The channel's score for the image. */ value: number };
+
+/** How the per-channel attributions become one map per pixel. */
+export type ChannelReduction = 'absmax' | 'sum';
+
+export interface AttributionResultInit {
+  meta: ResultMeta;
+  method: string;
+  target: AttributionTarget;
+  /** H × W map: signed (sum over channels) or unsigned (max |·| over channels). */
+  map: Map2D;
+  /** Per-channel attributions [H, W, C], row-major, raw values; null when the method has none. */
+  channels: Float32Array | null;
+  channelCount: number;
+  reduction: ChannelReduction | 'none';
+  signed: boolean;
+  input: RGBImage;
+  imageName: string;
+  colormap?: string;
+  /** Show a third panel with the per-channel attributions as colours (guided backprop, deconvnet). */
+  rgbPanel?: boolean;
+  /** Method-specific numbers worth printing (steps, samples, completeness gap …). */
+  details?: Record<string, number | string>;
+  /** The map at the method's own resolution (occlusion grid), when it differs from the input's. */
+  lowRes?: Map2D;
+}
+
+/** Percentile used for the colour range: a few extreme pixels would otherwise wash out the rest. */
+const RANGE_PERCENTILE = 99.5;
+
+function absPercentile(data: ArrayLike<number>, p: number): number {
+  const abs = new Float32Array(data.length);
+  let top = 0;
+  for (let i = 0; i < data.length; i++) {
+    abs[i] = Math.abs(data[i]);
+    if (abs[i] > top && abs[i] < Infinity) top = abs[i];
+  }
+  const v = percentile(abs, p);
+  return v > 0 ? v : top;
+}
+
+export class AttributionResult extends Result {
+  readonly kind = 'attribution';
+  readonly method: string;
+  readonly target: AttributionTarget;
+  /** Attribution per pixel at input size (raw values, see `signed`). */
+  readonly map: Map2D;
+  /** Per-channel attributions [H, W, C] (raw), or null. */
+  readonly channels: Float32Array | null;
+  readonly channelCount: number;
+  readonly reduction: ChannelReduction | 'none';
+  /** True when `map` has meaningful signs (drawn with a diverging colormap centred on 0). */
+  readonly signed: boolean;
+  readonly input: RGBImage;
+  readonly imageName: string;
+  readonly colormap: string;
+  readonly rgbPanel: boolean;
+  readonly details: Record<string, number | string>;
+  readonly lowRes: Map2D | null;
+
+  constructor(init: AttributionResultInit) {
+    super(init.meta);
+    this.method = init.method;
+    this.target = init.target;
+    this.map = init.map;
+    this.channels = init.channels;
+    this.channelCount = init.channelCount;
+    this.reduction = init.reduction;
+    this.signed = init.signed;
+    this.input = init.input;
+    this.imageName = init.imageName;
+    this.colormap = init.colormap ?? (init.signed ? 'coolwarm' : 'gray');
+    this.rgbPanel = init.rgbPanel ?? false;
+    this.details = init.details ?? {};
+    this.lowRes = init.lowRes ?? null;
+  }
+
+  /** Sum of all per-channel attributions (for completeness checks), or of the map when there are none. */
+  total(): number {
+    const d = this.channels ?? this.map.data;
+    let s = 0;
+    for (let i = 0; i < d.length; i++) s += d[i];
+    return s;
+  }
+
+  /** Where |map| is largest, in input pixels. */
+  peak(): { x: number; y: number; value: number } {
+    const d = this.map.data;
+    let best = 0;
+    for (let i = 1; i < d.length; i++) if (Math.abs(d[i]) > Math.abs(d[best])) best = i;
+    return { x: best % this.map.width, y: Math.floor(best / this.map.width), value: d[best] };
+  }
+
+  /** The colour range of the picture: [−m, m] for signed maps, [0, m] otherwise (m a high percentile of |map|). */
+  range(): { min: number; max: number } {
+    const m = absPercentile(this.map.data, RANGE_PERCENTILE) || 1;
+    return this.signed ? { min: -m, max: m } : { min: 0, max: m };
+  }
+
+  /** The map in colour (diverging and centred on 0 when signed). */
+  heatmap(colormap = this.colormap): RGBAImage {
+    return toRGBA(applyColormap(this.map, colormap, this.range()));
+  }
+
+  /** The per-channel attributions as an RGB picture: 0.5 + v / (2m) per channel, grey where 0. */
+  rgb(): RGBAImage | null {
+    const c = this.channels;
+    if (!c || this.channelCount !== 3) return null;
+    const m = absPercentile(c, RANGE_PERCENTILE) || 1;
+    const n = this.map.width * this.map.height;
+    const data = new Uint8Array(n * 4);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < 3; k++) data[i * 4 + k] = Math.round(255 * Math.min(1, Math.max(0, 0.5 + c[i * 3 + k] / (2 * m))));
+      data[i * 4 + 3] = 255;
+    }
+    return { width: this.map.width, height: this.map.height, data };
+  }
+
+  text(): string {
+    const t = this.target;
+    const what =
+      t.kind === 'class'
+        ? `class ${t.index} '${t.label}' (p=${t.score.toFixed(4)}, logit ${t.logit.toFixed(3)})`
+        : `channel ${t.channel} of ${t.layer} (${t.reduce} ${t.value.toPrecision(4)})`;
+    const p = this.peak();
+    const extra = Object.entries(this.details)
+      .map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`)
+      .join(', ');
+    return `${this.method} of ${this.meta.model} for ${what} on ${this.imageName}; ${this.signed ? 'signed' : 'unsigned'} map ` +
+      `${this.map.width}×${this.map.height}, peak ${p.value.toPrecision(3)} at x=${p.x}, y=${p.y}${extra ? `; ${extra}` : ''} ` +
+      `[${this.meta.backend}, ${this.meta.timeMs} ms]`;
+  }
+
+  /** Input | map with a colour bar | (per-channel colours, for guided backprop and the deconvnet). */
+  override image(): RGBAImage {
+    const w = this.map.width;
+    const white: [number, number, number, number] = [255, 255, 255, 255];
+    const r = this.range();
+    const bar = colorbar(this.colormap, { width: w, height: 10, min: r.min, max: r.max });
+    const pad = blank(w, 14, white);
+    const panels = [vconcat([toRGBA(this.input), pad], 0), vconcat([this.heatmap(), bar.image], 4)];
+    const rgb = this.rgbPanel ? this.rgb() : null;
+    if (rgb) panels.push(vconcat([rgb, pad], 0));
+    return hconcat(panels, 6, { background: white });
+  }
+}
