@@ -98,7 +98,9 @@ export class KernelServer {
   async start(): Promise<void> {
     const zmq = loadZeromq();
     this.sockets = {
-      iopub: new zmq.Publisher(),
+      // No high-water mark on iopub: a burst of widget updates (each with busy, echo and idle messages)
+      // must queue, not be dropped, while a slow front end catches up.
+      iopub: new zmq.Publisher({ sendHighWaterMark: 0 }),
       shell: new zmq.Router(),
       control: new zmq.Router(),
       stdin: new zmq.Router(),
