@@ -4,6 +4,7 @@ import { filters } from '../basics/filters';
 import { ImageSource, InputOptions, readImage } from '../basics/input';
 import { predict } from '../basics/predict';
 import { summary } from '../basics/summary';
+import { gradCam } from '../explain/cam/gradcam';
 import { backendReport } from '../engine/backend';
 import { ImageResult } from '../display/imageResult';
 import { CnnModel } from '../models/model';
@@ -43,6 +44,15 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
       result: await layerOutputs(model, image, { channels: 8, resize, display }),
       note: 'First 8 channels of conv blocks spread over the depth; the top row is the input.',
     })],
+    ['Grad-CAM, top class', async () => {
+      const r = await gradCam(model, image, { resize, display });
+      return { title: `Grad-CAM: ${r.target.label}`, result: r, note: 'Where the evidence for the top class is (Selvaraju et al. 2017): gradients of the class logit, averaged per channel, weight the last spatial layer.' };
+    }],
+    ['Grad-CAM, second class', async () => {
+      const second = (await predict(model, image, { top: 2, resize, display })).predictions[1];
+      const r = await gradCam(model, image, { classIndex: second.index, resize, display });
+      return { title: `Grad-CAM: ${r.target.label} (second class)`, result: r, note: 'The same for the runner-up class: a class-discriminative map looks elsewhere.' };
+    }],
     ['Filters', async () => {
       const f = await filters(model, { display });
       return { title: `Filters: ${f.layer}`, result: f };
