@@ -17,6 +17,8 @@ import { mulberry32 } from '../kernel/src/data/shapes';
 import { initBackend } from '../kernel/src/engine/backend';
 import { gradCam } from '../kernel/src/explain/cam/gradcam';
 import { gradCamPlusPlus } from '../kernel/src/explain/cam/gradcampp';
+import { guidedBackprop } from '../kernel/src/explain/attribution/guided';
+import { saliency } from '../kernel/src/explain/attribution/saliency';
 import { maxAbsDiff, pearson } from '../kernel/src/explain/eval/stats';
 import { ExplainResult } from '../kernel/src/explain/explainResult';
 import { logitsOf } from '../kernel/src/explain/gradients';
@@ -236,4 +238,24 @@ suite('explanation maps match a PyTorch reference implementation', () => {
       }
     });
   }
+
+  const gradientMethods = [
+    ['Saliency', 'saliency', saliency],
+    ['Guided backprop', 'guided', guidedBackprop],
+  ] as const;
+  test.each(gradientMethods)('%s correlates > 0.99 with PyTorch for every class (map and per-channel gradients)', async (name, key, fn) => {
+    let nonFlat = 0;
+    for (const cls of ref.results) {
+      const r = cls[key];
+      const res = await fn(model, image, { classIndex: cls.classIndex, display: false });
+      const map = compare(res.map, r.map);
+      const raw = compare({ width: SIZE * 3, height: SIZE, data: res.channels as Float32Array }, r.raw);
+      if (!isFlat(r.map)) nonFlat++;
+      table.push(`${name.padEnd(15)} class ${cls.classIndex}: map r=${map.r.toFixed(6)} max|diff|=${map.maxDiff.toExponential(2)}; ` +
+        `per-channel r=${raw.r.toFixed(6)} max|diff|=${raw.maxDiff.toExponential(2)}`);
+      expect(map.r).toBeGreaterThan(0.99);
+      expect(raw.r).toBeGreaterThan(0.99);
+    }
+    expect(nonFlat).toBeGreaterThanOrEqual(3);
+  });
 });
