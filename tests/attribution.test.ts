@@ -298,6 +298,26 @@ test('guided Grad-CAM is guided backprop times the upsampled Grad-CAM map', asyn
   expect(nonzero).toBeGreaterThan(20);
 });
 
+test('pictures: input | map with colour bar (| per-channel colours for guided methods); signed maps centred on 0', async () => {
+  const model = reluNet();
+  const img = picture(9);
+  const s = await saliency(model, img, { classIndex: 0, display: false });
+  const g = await guidedBackprop(model, img, { classIndex: 0, display: false });
+  expect(s.range().min).toBe(0);
+  expect(s.colormap).toBe('gray');
+  expect(g.colormap).toBe('coolwarm');
+  expect(g.range().min).toBeCloseTo(-g.range().max, 9);
+  expect(s.image().width).toBe(2 * 8 + 6);
+  expect(g.image().width).toBe(3 * 8 + 2 * 6);
+  expect(Array.from(g.png().slice(1, 4))).toEqual([80, 78, 71]); // 'PNG'
+  // A zero attribution is drawn grey in the per-channel picture (guided backprop of the capped two-layer net is 0).
+  const flat = await guidedBackprop(twoLayer('relu-capped'), PIXEL, { classIndex: 0, display: false });
+  expect(Array.from(flat.rgb()!.data)).toEqual([128, 128, 128, 255]);
+  const rgb = g.rgb()!;
+  expect(new Set(Array.from(rgb.data.filter((_, i) => i % 4 === 0))).size).toBeGreaterThan(10);
+  expect(g.text()).toMatch(/^Guided Backpropagation of relunet for class 0 'red' \(p=.*signed map 8×8.*reluSites 2/);
+});
+
 test('every method leaves no tensors behind over repeated calls', async () => {
   const model = reluNet();
   const img = picture(9);
