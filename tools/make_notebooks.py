@@ -109,7 +109,87 @@ const deeper = await cnnvis.filters(model, {layer: 'conv_pw_1', filters: 8, inpu
 """),
 ]
 
-NOTEBOOKS = {'01-anatomy-and-feature-maps.ipynb': ANATOMY}
+
+CAMS = [
+('markdown', """
+# 2 · Class activation maps (类激活热力图)
+
+Which part of the picture made the model say "dog"? Class activation maps answer with a heatmap over the
+image. They all take the activation **A** of a late convolution layer (a stack of 7×7 feature maps here),
+weight its channels, sum them and keep the positive part; they differ only in how the channel weights are found.
+
+- **CAM** (Zhou et al. 2016): for networks that end in global average pooling and one dense layer, the
+  weights are the dense layer's weights of the class.
+- **Grad-CAM** (Selvaraju et al. 2017): the weights are the gradients of the class score with respect to A,
+  averaged over each channel. On a GAP + dense network this is exactly CAM.
+- **Grad-CAM++** (Chattopadhyay et al. 2018): weights positive gradients per position, which helps when
+  several objects of the class are present.
+- **XGrad-CAM**, **LayerCAM**, **HiResCAM**: other weightings of gradients and activations.
+- **Eigen-CAM** uses no class at all: the first principal component of A.
+- **Score-CAM** (Wang et al. 2020) uses no gradients: each channel, upsampled, masks the input, and the
+  class probability of the masked picture is the channel's weight.
+
+The score explained is the class *logit* (before softmax), as keras-vis and tf-keras-vis do.
+"""),
+('code', """
+import * as cnnvis from 'cnnvis';
+const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
+const preds = await cnnvis.predict(model, 'cat_dog.png', {top: 3});
+"""),
+('markdown', """
+## Grad-CAM for the dog and for the cat
+
+The model's top class is the bull mastiff; the tiger cat comes second. A class-discriminative method shows
+different evidence for each: the dog's head for one, the cat for the other.
+"""),
+('code', """
+const dog = await cnnvis.gradCam(model, 'cat_dog.png', {label: 'bull_mastiff'});
+"""),
+('code', """
+const cat = await cnnvis.gradCam(model, 'cat_dog.png', {label: 'tiger cat'});
+console.log(`dog peak at ${JSON.stringify(dog.peak())}, cat peak at ${JSON.stringify(cat.peak())}`);
+"""),
+('markdown', """
+## The rest of the family, for the dog
+
+All of them run on the same layer (`conv_pw_13_relu`, the last one with a spatial output, found automatically).
+"""),
+('code', """
+const campp = await cnnvis.gradCamPlusPlus(model, 'cat_dog.png', {label: 'bull_mastiff'});
+"""),
+('code', """
+const original = await cnnvis.cam(model, 'cat_dog.png', {label: 'bull_mastiff'});
+// On a GAP + dense head, CAM and Grad-CAM are the same map:
+let maxDiff = 0;
+for (let i = 0; i < dog.map.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(dog.map.data[i] - original.map.data[i]));
+console.log(`largest difference between CAM and Grad-CAM: ${maxDiff.toExponential(2)}`);
+"""),
+('code', """
+const others = [];
+for (const f of [cnnvis.xGradCam, cnnvis.layerCam, cnnvis.hiResCam, cnnvis.eigenCam]) {
+  others.push(await f(model, 'cat_dog.png', {label: 'bull_mastiff'}));
+}
+"""),
+('markdown', """
+Score-CAM needs one forward pass per channel; `topN` keeps only the 64 channels with the largest variance.
+"""),
+('code', """
+const score = await cnnvis.scoreCam(model, 'cat_dog.png', {label: 'bull_mastiff', topN: 64});
+"""),
+('markdown', """
+## The overlay recipe
+
+The articles' recipe: normalize the map to [0, 1], upsample it to the image size (bilinear), colour it with
+`jet` and blend it over the photo. The result object keeps the raw map (`.map`, 224×224 floats in [0, 1],
+and `.lowRes`, the 7×7 map before upsampling) so other recipes are one call away:
+"""),
+('code', """
+const soft = new cnnvis.ImageResult(dog.meta, dog.overlay({alpha: 0.35, colormap: 'viridis'}), 'Grad-CAM of the dog, viridis at 35 %').show();
+console.log(`7×7 map: ${Array.from(dog.lowRes.data, v => v.toFixed(2)).slice(0, 7).join(' ')} …`);
+"""),
+]
+
+NOTEBOOKS = {'01-anatomy-and-feature-maps.ipynb': ANATOMY, '02-class-activation-maps.ipynb': CAMS}
 
 if __name__ == '__main__':
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'notebooks')

@@ -41,6 +41,7 @@ export { hiResCam } from './explain/cam/hirescam';
 export { cam } from './explain/cam/cam';
 export { eigenCam } from './explain/cam/eigencam';
 export { scoreCam } from './explain/cam/scorecam';
+export type { ScoreCamOptions } from './explain/cam/scorecam';
 export { CamMethod } from './explain/cam/base';
 export type { CamOptions } from './explain/cam/base';
 export { CAM_METHODS, camMethod } from './explain/methods';

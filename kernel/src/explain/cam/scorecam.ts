@@ -69,4 +69,4 @@ export class ScoreCam extends CamMethod<ScoreCamOptions> {
   }
 }
 
-export const scoreCam = camFunction(new ScoreCam());
+export const scoreCam = camFunction<ScoreCamOptions>(new ScoreCam());
