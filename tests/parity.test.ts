@@ -19,6 +19,7 @@ import { gradCam } from '../kernel/src/explain/cam/gradcam';
 import { gradCamPlusPlus } from '../kernel/src/explain/cam/gradcampp';
 import { guidedBackprop } from '../kernel/src/explain/attribution/guided';
 import { saliency } from '../kernel/src/explain/attribution/saliency';
+import { occlusion } from '../kernel/src/explain/occlusion';
 import { maxAbsDiff, pearson } from '../kernel/src/explain/eval/stats';
 import { ExplainResult } from '../kernel/src/explain/explainResult';
 import { logitsOf } from '../kernel/src/explain/gradients';
@@ -255,6 +256,18 @@ suite('explanation maps match a PyTorch reference implementation', () => {
         `per-channel r=${raw.r.toFixed(6)} max|diff|=${raw.maxDiff.toExponential(2)}`);
       expect(map.r).toBeGreaterThan(0.99);
       expect(raw.r).toBeGreaterThan(0.99);
+    }
+    expect(nonFlat).toBeGreaterThanOrEqual(3);
+  });
+
+  test('Occlusion correlates > 0.99 with PyTorch for every class', async () => {
+    let nonFlat = 0;
+    for (const cls of ref.results) {
+      const res = await occlusion(model, image, { classIndex: cls.classIndex, patchSize: OCCLUSION.patch, stride: OCCLUSION.stride, fill: 'gray', display: false, progress: false });
+      const c = compare(res.map, cls.occlusion);
+      if (!isFlat(cls.occlusion)) nonFlat++;
+      table.push(`Occlusion       class ${cls.classIndex}: map r=${c.r.toFixed(6)} max|diff|=${c.maxDiff.toExponential(2)}`);
+      expect(c.r).toBeGreaterThan(0.99);
     }
     expect(nonFlat).toBeGreaterThanOrEqual(3);
   });
