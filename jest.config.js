@@ -5,7 +5,12 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tests/tsconfig.json' }],
+    // Jupyter front-end packages ship ES modules as .js; the widget view tests (jsdom) load them.
+    '^.+/node_modules/@(jupyter-widgets|jupyterlab)/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2020', esModuleInterop: true, skipLibCheck: true }, isolatedModules: true }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!@(jupyter-widgets|jupyterlab)/)'],
+  // The front end imports the kernel's pure modules (schema, colormaps) through the package name.
+  moduleNameMapper: { '^cnnvis/dist/(.*)$': '<rootDir>/kernel/src/$1' },
   globalSetup: '<rootDir>/tests/setup/globalSetup.js',
   globalTeardown: '<rootDir>/tests/setup/globalTeardown.js',
   testTimeout: 120000,

@@ -156,6 +156,11 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
     };
     const ex = new FeatureMapExplorer(model, input.name, layerData, state);
     await ex.refresh();
+    if (ex.get('status') === 'error') {
+      const message = ex.get('message');
+      ex.close();
+      throw new CnnvisError(message);
+    }
     if (opts.display ?? true) ex.show();
     return ex;
   }

@@ -1,0 +1,116 @@
+/**
+ * Front-end models of the explorers. They hold the synced state with the defaults in one place and
+ * turn binary state (DataView from the wire or a saved notebook) into typed arrays.
+ */
+import { DOMWidgetModel, ISerializers } from '@jupyter-widgets/base';
+import {
+  asBytes,
+  asFloat32,
+  CamExplorerState,
+  EXPLORERS,
+  EXPLORER_MODULE,
+  EXPLORER_MODULE_VERSION,
+  ExplorerBaseState,
+  FeatureMapExplorerState,
+} from 'cnnvis/dist/schema/explorers';
+
+type Binary = ArrayBufferView | ArrayBuffer | null;
+const bytes = { deserialize: (v: Binary) => asBytes(v) };
+const floats = { deserialize: (v: Binary) => asFloat32(v) };
+
+function base(): ExplorerBaseState {
+  return {
+    title: '',
+    status: 'idle',
+    progress: 0,
+    message: '',
+    image: new Uint8Array(0),
+    image_width: 0,
+    image_height: 0,
+    colormap: 'viridis',
+  };
+}
+
+function identity(names: { model: string; view: string }) {
+  return {
+    _model_name: names.model,
+    _model_module: EXPLORER_MODULE,
+    _model_module_version: EXPLORER_MODULE_VERSION,
+    _view_name: names.view,
+    _view_module: EXPLORER_MODULE,
+    _view_module_version: EXPLORER_MODULE_VERSION,
+  };
+}
+
+export function camDefaults(): CamExplorerState {
+  return {
+    ...base(),
+    colormap: 'jet',
+    classes: [],
+    top: [],
+    class_index: 0,
+    layers: [],
+    layer: '',
+    methods: [],
+    method: '',
+    opacity: 0.5,
+    heatmap: new Uint8Array(0),
+    heatmap_width: 0,
+    heatmap_height: 0,
+    shown: null,
+  };
+}
+
+export function featureMapDefaults(): FeatureMapExplorerState {
+  return {
+    ...base(),
+    layers: [],
+    layer_index: 0,
+    page: 0,
+    page_size: 16,
+    normalization: 'per-tile',
+    shown_layer: -1,
+    page_channels: [],
+    page_data: new Float32Array(0),
+    tile_width: 0,
+    tile_height: 0,
+    channel_means: new Float32Array(0),
+    layer_min: 0,
+    layer_max: 0,
+    top_channel: 0,
+    top_data: new Float32Array(0),
+    show_top: false,
+  };
+}
+
+export class CamExplorerModel extends DOMWidgetModel {
+  override defaults() {
+    return { ...super.defaults(), ...identity(EXPLORERS.cam), ...camDefaults() };
+  }
+  static override serializers: ISerializers = { ...DOMWidgetModel.serializers, image: bytes, heatmap: bytes };
+  static model_name = EXPLORERS.cam.model;
+  static model_module = EXPLORER_MODULE;
+  static model_module_version = EXPLORER_MODULE_VERSION;
+  static view_name = EXPLORERS.cam.view;
+  static view_module = EXPLORER_MODULE;
+  static view_module_version = EXPLORER_MODULE_VERSION;
+}
+
+export class FeatureMapExplorerModel extends DOMWidgetModel {
+  override defaults() {
+    return { ...super.defaults(), ...identity(EXPLORERS.featureMaps), ...featureMapDefaults() };
+  }
+  static override serializers: ISerializers = {
+    ...DOMWidgetModel.serializers,
+    image: bytes,
+    page_data: floats,
+    channel_means: floats,
+    top_data: floats,
+  };
+  static model_name = EXPLORERS.featureMaps.model;
+  static model_module = EXPLORER_MODULE;
+  static model_module_version = EXPLORER_MODULE_VERSION;
+  static view_name = EXPLORERS.featureMaps.view;
+  static view_module = EXPLORER_MODULE;
+  static view_module_version = EXPLORER_MODULE_VERSION;
+}
