@@ -137,6 +137,18 @@ describe('objectives', () => {
     const small = noiseImages(1, 8, 8, 2);
     const want = tf.tidy(() => (tf.model({ inputs: input, outputs: d }).predict(small) as tf.Tensor).dataSync()[2]);
     expect(evaluateObjective(m2, { classIndex: 2 }, small)[0]).toBeCloseTo(want, 5);
+    // No softmax: the output itself, read once (no duplicate-output tap model, so no TF.js warning).
+    const lin = tf.layers.dense({ units: 3, name: 'lin', kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }).apply(g) as tf.SymbolicTensor;
+    const m3 = new CnnModel(tf.model({ inputs: input, outputs: lin }), { preprocess: 'unit' });
+    expect(m3.softmax).toBe(false);
+    const warn = jest.spyOn(console, 'warn');
+    try {
+      const want3 = tf.tidy(() => (m3.net.predict(small) as tf.Tensor).dataSync()[1]);
+      expect(evaluateObjective(m3, classLogit(1).add('lin:1'), small)[0]).toBeCloseTo(2 * want3, 5);
+      expect(warn.mock.calls.filter((c) => /redundant/.test(String(c[0])))).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
     imgs.dispose();
     small.dispose();
   });

@@ -269,15 +269,20 @@ export function objectiveScores(model: CnnModel, objective: Objective, batch: tf
     const src = needLogits ? logitsSource(model) : null;
     const names = objective.layers.filter((l) => l !== LOGITS);
     const tapNames = src && !names.includes(src.layer) ? [...names, src.layer] : names;
-    const m = tapModel(model.net, tapNames);
+    // The model's own outputs come with every tap model: read those from there instead of tapping twice.
+    const outNames = model.net.outputs.map((o) => o.sourceLayer.name);
+    const taps = tapNames.filter((n) => !outNames.includes(n));
+    const m = tapModel(model.net, taps);
     const outs = m.apply(batch, { training: false }) as tf.Tensor | tf.Tensor[];
     const list = Array.isArray(outs) ? outs : [outs];
-    const get: ActivationGetter = (layer) => {
-      if (layer === LOGITS) return src!.toLogits(list[tapNames.indexOf(src!.layer)]);
-      const i = tapNames.indexOf(layer);
+    const read = (layer: string): tf.Tensor => {
+      const o = outNames.indexOf(layer);
+      if (o >= 0) return list[taps.length + o];
+      const i = taps.indexOf(layer);
       if (i < 0) throw new CnnvisError(`objective read layer '${layer}' that it did not declare`);
       return list[i];
     };
+    const get: ActivationGetter = (layer) => (layer === LOGITS ? src!.toLogits(read(src!.layer)) : read(layer));
     return objective.scores(get);
   });
 }

@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { registerWasmConvGradients } from '../models/demoTraining';
+import { fixWasmMaxPoolGrad } from '../engine/wasmMaxPoolGrad';
 
 type KernelArgs = Parameters<tf.KernelConfig['kernelFunc']>[0];
 
@@ -99,6 +100,7 @@ const added: string[] = [];
  */
 export function ensureInputGradients(): void {
   if (tf.getBackend() !== 'wasm') return;
+  fixWasmMaxPoolGrad();
   if (!tf.getKernel('DepthwiseConv2dNativeBackpropInput', 'wasm')) {
     tf.registerKernel({ kernelName: 'DepthwiseConv2dNativeBackpropInput', backendName: 'wasm', kernelFunc: depthwiseInputGrad });
     added.push('DepthwiseConv2dNativeBackpropInput');
