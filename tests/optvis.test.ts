@@ -372,6 +372,8 @@ describe('maximize', () => {
       expect(previews.map((m) => m.data['text/plain'])).toEqual([2, 4, 6].map((k) => `maximize pw_relu:1: step ${k}`));
       expect(previews.map((m) => m.update)).toEqual([false, true, true]);
       expect(new Set(previews.map((m) => m.id)).size).toBe(1);
+      // Once done, the preview output is emptied: the result shows the final image.
+      expect(messages.some((m) => m.id === previews[0].id && m.update && m.data['text/plain'] === '' && !m.data['image/png'])).toBe(true);
       const bars = messages.filter((m) => String(m.data['text/html'] ?? '').includes('cnnvis-progress'));
       expect(bars.length).toBeGreaterThanOrEqual(2);
       expect(String(bars[bars.length - 1].data['text/plain'])).toMatch(/6\/6 100%/);

@@ -283,16 +283,27 @@ export async function optimizeBatch(
   }
 }
 
-/** In a notebook: one output showing the current image(s), updated in place. */
-function notebookPreview(title: string, width: number, height: number, nrow?: number): BatchHooks['onPreview'] | undefined {
+interface Preview {
+  show: NonNullable<BatchHooks['onPreview']>;
+  /** Empties the preview output (the final result is displayed on its own). */
+  clear(): void;
+}
+
+/** In a notebook: one output showing the current image(s), updated in place; undefined elsewhere. */
+function notebookPreview(title: string, width: number, height: number, nrow?: number): Preview | undefined {
   if (!inNotebook()) return undefined;
   const displayId = newDisplayId();
   let shown = false;
-  return (pixels, step) => {
-    const tiles = pixels.map((p) => toRGBA(p, width, height));
-    const img = tiles.length === 1 ? tiles[0] : makeGrid(tiles, { nrow });
-    displayBundle({ 'image/png': encodePng({ width: img.width, height: img.height, data: img.data }), 'text/plain': `${title}: step ${step + 1}` }, { displayId, update: shown });
-    shown = true;
+  return {
+    show: (pixels, step) => {
+      const tiles = pixels.map((p) => toRGBA(p, width, height));
+      const img = tiles.length === 1 ? tiles[0] : makeGrid(tiles, { nrow });
+      displayBundle({ 'image/png': encodePng({ width: img.width, height: img.height, data: img.data }), 'text/plain': `${title}: step ${step + 1}` }, { displayId, update: shown });
+      shown = true;
+    },
+    clear: () => {
+      if (shown) displayBundle({ 'text/plain': '' }, { displayId, update: true });
+    },
   };
 }
 
@@ -382,16 +393,18 @@ export async function maximize(model: CnnModel | tf.LayersModel, target: Objecti
   const objective = toObjective(target).check(m);
   const s = resolveSettings(m, options);
   const progress = options.progress === false ? null : new Progress(`maximize ${objective.description}`, s.steps);
+  const preview = options.preview === 0 ? undefined : notebookPreview(`maximize ${objective.description}`, s.width, s.height);
   let run: BatchRun;
   try {
     run = await optimizeBatch(m, objective, 1, s, transformList(options.transforms), {
       progress,
       onStep: options.onStep,
-      onPreview: options.preview === 0 ? undefined : notebookPreview(`maximize ${objective.description}`, s.width, s.height),
+      onPreview: preview?.show,
       previewEvery: options.preview ?? Math.max(1, Math.ceil(s.steps / 8)),
     });
   } finally {
     progress?.done();
+    preview?.clear();
   }
   const meta = { model: m.name, backend: tf.getBackend(), timeMs: since(t0) };
   const result = new ActivationMaxResult(meta, objective.description, s, run.pixels[0], run.values[0], run.initial[0], run.final[0], addedKernels());
@@ -476,7 +489,7 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
       const run = await optimizeBatch(m, channelsObjective(layer, part), part.length, s, transforms, {
         progress,
         onStep: options.onStep,
-        onPreview: preview,
+        onPreview: preview?.show,
         previewEvery: options.preview ?? Math.max(1, Math.ceil(s.steps / 8)),
       });
       pixels.push(...run.pixels);
@@ -486,6 +499,7 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
     }
   } finally {
     progress?.done();
+    preview?.clear();
   }
   const meta = { model: m.name, backend: tf.getBackend(), timeMs: since(t0) };
   const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels());
