@@ -78,8 +78,21 @@ test('explain --json writes the map contract at input resolution; --out writes t
   expect(byLabel.out).toMatch(/class 282 'tiger_cat'/);
 });
 
+test('explain: gradient methods take a hidden channel as target; occlusion takes its patch and stride', async () => {
+  const json = path.join(tmp, 'channel.json');
+  const r = await cli('explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'deconvnet', '--target', 'conv_pw_5_relu:3', '--json', json);
+  expect(r.code).toBe(0);
+  const m = JSON.parse(fs.readFileSync(json, 'utf8'));
+  expect(m).toMatchObject({ method: 'Deconvnet', layer: 'input', channel: { layer: 'conv_pw_5_relu', channel: 3 }, width: 224, height: 224 });
+  expect(m.class).toBeUndefined();
+  const occ = await cli('explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'occlusion', '--patch', '112', '--stride', '112');
+  expect(occ.code).toBe(0);
+  expect(occ.out).toMatch(/Occlusion .*patches 4, patch 112×112 stride 112×112/);
+});
+
 test.each([
-  [['explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'gradcam9'], /unknown method 'gradcam9'; methods: gradcam, gradcampp/],
+  [['explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'saliency', '--target', 'conv_pw_5_relu:999'], /channel 999/],
+  [['explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'gradcam9'], /unknown method 'gradcam9'; methods: gradcam, gradcampp, .*saliency, gradxinput, guided-backprop, deconvnet, smoothgrad, integrated-gradients, guided-gradcam, occlusion/],
   [['explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'eigencam', '--class', '1000'], /class index 1000 is out of range.*0\.\.999/],
   [['explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'cam'], /CAM needs the feature map to go through global average pooling.*Use gradCam instead/],
   [['predict', 'nope.png', '--model', 'mobilenet_v1_0.25_224'], /image 'nope.png' not found .*images there: .*cat_dog.png/],

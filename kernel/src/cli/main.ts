@@ -17,7 +17,7 @@ import { CnnModel } from '../models/model';
 import { isCached, modelCacheDir, NAMED_MODELS } from '../models/registry';
 import { cnnvisHome } from '../models/cache';
 import { buildReport } from '../report/report';
-import { explainMethod } from '../explain/registry';
+import { explainMethod, explanationTarget } from '../explain/registry';
 import { htmlPage } from '../report/html';
 import { installKernelSpec } from './install';
 import { CommandSpec, commandHelp, FlagSpec, intFlag, Parsed, parseArgs, usage } from './args';
@@ -67,18 +67,23 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'explain',
-    summary: 'Explain a class: a heatmap over the image (CAM family now; see --method).',
+    summary: 'Explain a class (or one hidden channel): a heatmap over the image by the CAM family, gradients or occlusion.',
     positionals: ['<image>'],
     flags: {
       model: MODEL,
-      method: { value: true, arg: '<name>', help: 'gradcam (default), gradcampp, xgradcam, layercam, hirescam, cam, eigencam, scorecam' },
+      method: { value: true, arg: '<name>', help: 'gradcam (default), gradcampp, xgradcam, layercam, hirescam, cam, eigencam, scorecam, saliency, gradxinput, guided-backprop, deconvnet, smoothgrad, integrated-gradients, guided-gradcam, occlusion' },
       class: { value: true, arg: '<index|label>', help: "class to explain: an index or a label ('tabby' finds 'tabby'); default top-1" },
       layer: LAYER,
+      target: { value: true, arg: '<layer:channel>', help: 'gradient methods and deconvnet: explain one channel of a hidden layer instead of a class' },
       'top-n': { value: true, arg: '<n>', help: 'scorecam: use only the n channels with the largest variance' },
+      steps: { value: true, arg: '<n>', help: 'integrated-gradients: number of steps (default 50)' },
+      samples: { value: true, arg: '<n>', help: 'smoothgrad: number of noisy samples (default 25)' },
+      patch: { value: true, arg: '<px>', help: 'occlusion: patch size (default input size / 8)' },
+      stride: { value: true, arg: '<px>', help: 'occlusion: stride (default half the patch)' },
       preprocess: PREPROCESS,
       resize: RESIZE,
       out: { value: true, arg: '<file.png|file.html>', help: 'write overlay | map | colour bar' },
-      json: { value: true, arg: '<file.json>', help: 'write {method, model, layer, backend, class: {index, label, score}, width, height, map} (map: rows at input resolution)' },
+      json: { value: true, arg: '<file.json>', help: 'write {method, model, layer, backend, class: {index, label, score} (or channel), width, height, map} (map: rows at input resolution)' },
       help: HELP,
     },
     examples: ['cnnvis explain scene:3 --model demo --method gradcam --out gradcam.png', 'cnnvis explain cat_dog.png --model mobilenet_v1_0.75_224 --class tiger_cat --json map.json'],
@@ -199,19 +204,26 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
       const model = await modelFrom(p);
       const method = explainMethod(String(p.flags.method ?? 'gradcam'));
       const cls = p.flags.class === undefined ? {} : /^\d+$/.test(String(p.flags.class)) ? { classIndex: Number(p.flags.class) } : { label: String(p.flags.class) };
+      const num = (name: string) => (p.flags[name] !== undefined ? intFlag(p.flags[name], name, 1) : undefined);
       const r = await method.run(model, p.positionals[0], {
         ...cls,
         layer: p.flags.layer !== undefined ? String(p.flags.layer) : undefined,
-        topN: p.flags['top-n'] !== undefined ? intFlag(p.flags['top-n'], 'top-n', 1) : undefined,
+        target: p.flags.target !== undefined ? String(p.flags.target) : undefined,
+        topN: num('top-n'),
+        steps: num('steps'),
+        samples: num('samples'),
+        patchSize: num('patch'),
+        stride: num('stride'),
         resize,
         display: false,
       });
-      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: ${r.method} for ${r.target.label}`, true);
+      const what = explanationTarget(r);
+      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: ${what.title}`, true);
       if (typeof p.flags.json === 'string') {
         const { width, height, data } = r.map;
         const rows = Array.from({ length: height }, (_, y) => Array.from(data.subarray(y * width, (y + 1) * width), (v) => Math.round(v * 1e6) / 1e6));
-        fs.writeFileSync(p.flags.json, JSON.stringify({ method: r.method, model: model.name, layer: r.layer, backend: r.meta.backend,
-          class: { index: r.target.index, label: r.target.label, score: r.target.score }, width, height, map: rows }));
+        fs.writeFileSync(p.flags.json, JSON.stringify({ method: r.method, model: model.name, layer: what.layer, backend: r.meta.backend,
+          ...(what.class ? { class: what.class } : { channel: what.channel }), width, height, map: rows }));
       }
       io.out(r.text());
       return;

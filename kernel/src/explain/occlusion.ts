@@ -138,4 +138,4 @@ export function spreadPatches(values: Float32Array, ys: number[], xs: number[], 
   return { width: W, height: H, data };
 }
 
-export const occlusion = attributionFunction(new Occlusion());
+export const occlusion = attributionFunction<OcclusionOptions>(new Occlusion());

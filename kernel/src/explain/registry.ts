@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ImageSource, InputOptions } from '../basics/input';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
+import { ATTRIBUTION_METHODS } from './attribution';
+import { AttributionResult } from './attribution/result';
 import { ExplainResult } from './explainResult';
 import { CAM_METHODS } from './methods';
 
@@ -16,9 +18,18 @@ export interface ExplainOptions extends InputOptions {
   display?: boolean;
   /** Score-CAM: only the N channels with the largest variance. */
   topN?: number;
+  /** Gradient methods: one channel of a hidden layer instead of a class, 'layer:channel'. */
+  target?: string;
+  /** Integrated Gradients: number of steps. */
+  steps?: number;
+  /** SmoothGrad: number of noisy samples. */
+  samples?: number;
+  /** Occlusion: patch size and stride in pixels. */
+  patchSize?: number;
+  stride?: number;
 }
 
-export type ExplainFn = (model: CnnModel | tf.LayersModel, image: ImageSource, opts?: ExplainOptions) => Promise<ExplainResult>;
+export type ExplainFn = (model: CnnModel | tf.LayersModel, image: ImageSource, opts?: ExplainOptions) => Promise<ExplainResult | AttributionResult>;
 
 export interface ExplainMethodInfo {
   id: string;
@@ -26,7 +37,10 @@ export interface ExplainMethodInfo {
   run: ExplainFn;
 }
 
-const METHODS: ExplainMethodInfo[] = CAM_METHODS.map((m) => ({ id: m.id, name: m.name, run: (model, image, opts) => m.explain(model, image, opts) }));
+const METHODS: ExplainMethodInfo[] = [
+  ...CAM_METHODS.map((m): ExplainMethodInfo => ({ id: m.id, name: m.name, run: (model, image, opts) => m.explain(model, image, opts) })),
+  ...ATTRIBUTION_METHODS.map((m): ExplainMethodInfo => ({ id: m.id, name: m.name, run: (model, image, opts) => m.explain(model, image, opts) })),
+];
 
 /** Adds a method (used by method families outside the CAM base). */
 export function registerExplainMethod(info: ExplainMethodInfo): void {
@@ -45,4 +59,22 @@ export function explainMethod(name: string): ExplainMethodInfo {
   const m = METHODS.find((x) => key(x.id) === key(name) || key(x.name) === key(name));
   if (!m) throw new CnnvisError(`unknown method '${name}'; methods: ${explainMethodIds().join(', ')}`, explainMethodIds());
   return m;
+}
+
+/** What any explanation is about, in one shape (for the CLI's JSON and titles). */
+export function explanationTarget(r: ExplainResult | AttributionResult): {
+  layer: string;
+  class?: { index: number; label: string; score: number };
+  channel?: { layer: string; channel: number; value: number };
+  title: string;
+} {
+  if (r instanceof ExplainResult) {
+    return { layer: r.layer, class: { index: r.target.index, label: r.target.label, score: r.target.score }, title: `${r.method} for ${r.target.label}` };
+  }
+  const t = r.target;
+  const layer = typeof r.details.layer === 'string' ? r.details.layer : 'input';
+  if (t.kind === 'channel') {
+    return { layer, channel: { layer: t.layer, channel: t.channel, value: t.value }, title: `${r.method} for ${t.layer}:${t.channel}` };
+  }
+  return { layer, class: { index: t.index, label: t.label, score: t.score }, title: `${r.method} for ${t.label}` };
 }

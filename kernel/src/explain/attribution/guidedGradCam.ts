@@ -32,4 +32,4 @@ export class GuidedGradCam extends AttributionMethod<GuidedGradCamOptions> {
   }
 }
 
-export const guidedGradCam = attributionFunction(new GuidedGradCam());
+export const guidedGradCam = attributionFunction<GuidedGradCamOptions>(new GuidedGradCam());

@@ -91,4 +91,4 @@ export class IntegratedGradients extends AttributionMethod<IntegratedGradientsOp
   }
 }
 
-export const integratedGradients = attributionFunction(new IntegratedGradients());
+export const integratedGradients = attributionFunction<IntegratedGradientsOptions>(new IntegratedGradients());

@@ -57,4 +57,4 @@ export class SmoothGrad extends AttributionMethod<SmoothGradOptions> {
   }
 }
 
-export const smoothGrad = attributionFunction(new SmoothGrad());
+export const smoothGrad = attributionFunction<SmoothGradOptions>(new SmoothGrad());
