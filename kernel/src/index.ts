@@ -66,6 +66,8 @@ export type { AttributionOptions } from './explain/attribution/base';
 export { AttributionResult } from './explain/attribution/result';
 export { ATTRIBUTION_METHODS, attributionMethod } from './explain/attribution';
 export * as evaluation from './explain/eval';
+export { maximize, filterPatterns, ActivationMaxResult, FilterPatternsResult } from './optvis/render';
+export * as optvis from './optvis';
 
 export { Result } from './display/result';
 export { ImageResult } from './display/imageResult';
