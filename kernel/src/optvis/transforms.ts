@@ -4,8 +4,9 @@
  * pixel alignment. A transform list is applied in order; all randomness comes from one seeded Rng, and
  * one draw is shared by the whole batch (so batch items stay independent of their batch neighbours).
  *
- * Scale and rotation are exact linear maps built as (batched) matrix products of bilinear interpolation
- * weights, so their gradients are matrix products too — no resampling kernels or gather gradients needed.
+ * Scale is a pair of matrix products with bilinear interpolation weights and rotation is three shears,
+ * each a weighted sum of whole-pixel rolls: exact linear maps whose gradients use only matmul, slice,
+ * concat and multiply — no resampling kernels or gather gradients (missing on wasm) needed.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
@@ -108,33 +109,43 @@ export function scale(factors: readonly number[]): Transform {
 }
 
 /**
- * Per-line shift weights [lines, n, n]: line j is resampled at i − shift(j) (bilinear, edges clamped).
+ * Shifts row y by a·(y − centre) along x (axis 'x'), or column x by a·(x − centre) along y (axis 'y'),
+ * with linear interpolation and wrap-around: a sum of whole-pixel rolls, each weighted per line by its
+ * interpolation weight. For small angles only a few rolls are needed.
  */
-function shearMatrices(lines: number, n: number, shiftOf: (j: number) => number): Float32Array {
-  const m = new Float32Array(lines * n * n);
-  for (let j = 0; j < lines; j++) {
-    const sh = shiftOf(j);
-    for (let i = 0; i < n; i++) addTap(m, (j * n + i) * n, n, i - sh);
-  }
-  return m;
-}
-
-/** Shifts row y by a·(y − centre) along x (axis 'x'), or column x by a·(x − centre) along y (axis 'y'). */
 function shear(x: tf.Tensor4D, a: number, axis: 'x' | 'y'): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  const lines = axis === 'x' ? h : w;
+  const shifts = Array.from({ length: lines }, (_, j) => a * (j - (lines - 1) / 2));
+  const lo = Math.floor(Math.min(...shifts));
+  const hi = Math.floor(Math.max(...shifts)) + 1;
+  const ax = axis === 'x' ? 2 : 1;
+  const n = x.shape[ax];
+  const margin = Math.max(Math.abs(lo), Math.abs(hi));
   return tf.tidy(() => {
-    const [b, h, w, c] = x.shape;
-    if (axis === 'x') {
-      const m = tf.tensor3d(shearMatrices(h, w, (y) => a * (y - (h - 1) / 2)), [h, w, w]);
-      const rows = x.transpose([1, 2, 0, 3]).reshape([h, w, b * c]);
-      return tf.matMul(m, rows).reshape([h, w, b, c]).transpose([2, 0, 1, 3]) as tf.Tensor4D;
+    // Wrap-padded copy: the roll by s is then one slice at offset margin − s.
+    const wrapped =
+      margin < n
+        ? tf.concat([x.slice(at(ax, n - margin, 0), sizeAlong(x, ax, margin)), x, x.slice(at(ax, 0, 0), sizeAlong(x, ax, margin))], ax)
+        : null;
+    let out: tf.Tensor4D | null = null;
+    for (let s = lo; s <= hi; s++) {
+      const wts = new Float32Array(lines);
+      shifts.forEach((sh, j) => {
+        const k = Math.floor(sh);
+        if (s === k) wts[j] += 1 - (sh - k);
+        if (s === k + 1) wts[j] += sh - k;
+      });
+      if (wts.every((v) => v === 0)) continue;
+      const rolled = wrapped ? (wrapped.slice(at(ax, margin - s, 0), sizeAlong(x, ax, n)) as tf.Tensor4D) : roll(x, s, ax);
+      const term = rolled.mul(tf.tensor4d(wts, axis === 'x' ? [1, h, 1, 1] : [1, 1, w, 1])) as tf.Tensor4D;
+      out = out ? (out.add(term) as tf.Tensor4D) : term;
     }
-    const m = tf.tensor3d(shearMatrices(w, h, (xx) => a * (xx - (w - 1) / 2)), [w, h, h]);
-    const cols = x.transpose([2, 1, 0, 3]).reshape([w, h, b * c]);
-    return tf.matMul(m, cols).reshape([w, h, b, c]).transpose([2, 1, 0, 3]) as tf.Tensor4D;
+    return out ?? x.clone();
   });
 }
 
-/** Rotation by `degrees` about the centre as three shears (x, y, x). Keeps the shape; edges clamped. */
+/** Rotation by `degrees` about the centre as three shears (x, y, x). Keeps the shape; wraps around at the edges. */
 export function rotateBy(x: tf.Tensor4D, degrees: number): tf.Tensor4D {
   const t = (degrees * Math.PI) / 180;
   if (t === 0) return x.clone();
@@ -148,6 +159,16 @@ export function rotate(maxDegrees: number): Transform {
     name: `rotate(${maxDegrees})`,
     apply: (x, rng) => rotateBy(x, rng.uniform(-maxDegrees, maxDegrees)),
   };
+}
+
+/** A 4-D begin index: `v` on axis `axis`, `rest` elsewhere (a fresh array: slice gradients keep it). */
+function at(axis: number, v: number, rest: number): number[] {
+  return [0, 1, 2, 3].map((d) => (d === axis ? v : rest));
+}
+
+/** x's shape with `len` on axis `axis` (a fresh array). */
+function sizeAlong(x: tf.Tensor4D, axis: number, len: number): number[] {
+  return x.shape.map((d, i) => (i === axis ? len : d));
 }
 
 /** Applies the transforms in order. */
