@@ -27,6 +27,8 @@ import {
   parseObjective,
   pixelParam,
   resampleMatrix,
+  resample2d,
+  resizeLinear,
   Rng,
   roll,
   rotate,
@@ -266,6 +268,13 @@ describe('transforms', () => {
     for (const [n, m, f] of [[7, 7, 1.3], [12, 5, 1], [5, 12, 1]] as const) {
       const w = resampleMatrix(n, m, f);
       for (let i = 0; i < n; i++) expect(w.slice(i * m, (i + 1) * m).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    }
+    // resizeLinear (TF.js's resize kernel) is the same map as the interpolation matrices, up and down.
+    for (const [h, w] of [[17, 23], [7, 5]]) {
+      const a = resizeLinear(x, h, w).dataSync();
+      const b = resample2d(x, tf.tensor2d(resampleMatrix(h, 12), [h, 12]), tf.tensor2d(resampleMatrix(w, 10), [w, 10])).dataSync();
+      expect(a.length).toBe(2 * h * w * 3);
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-5);
     }
     const identity = resampleMatrix(6, 6, 1);
     for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) expect(identity[i * 6 + j]).toBeCloseTo(i === j ? 1 : 0, 6);

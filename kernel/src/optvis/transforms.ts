@@ -52,10 +52,14 @@ export function resample2d(x: tf.Tensor4D, ry: tf.Tensor2D, rx: tf.Tensor2D): tf
   });
 }
 
-/** Bilinear resize of a batch to h × w as a differentiable linear map. */
+/**
+ * Bilinear resize of a batch to h × w (pixel centres aligned, the same map as resampleMatrix with
+ * factor 1). TF.js's resize kernel and its gradient kernel exist on every backend and are much faster
+ * than the matrix form here.
+ */
 export function resizeLinear(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
   if (x.shape[1] === h && x.shape[2] === w) return x.clone();
-  return tf.tidy(() => resample2d(x, tf.tensor2d(resampleMatrix(h, x.shape[1]), [h, x.shape[1]]), tf.tensor2d(resampleMatrix(w, x.shape[2]), [w, x.shape[2]])));
+  return tf.image.resizeBilinear(x, [h, w], false, true);
 }
 
 /** Rolls the images by up to `n` pixels in each direction (wrapping around). Keeps the shape. */
