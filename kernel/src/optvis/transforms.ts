@@ -6,7 +6,9 @@
  *
  * Scale is a pair of matrix products with bilinear interpolation weights and rotation is three shears,
  * each a weighted sum of whole-pixel rolls: exact linear maps whose gradients use only matmul, slice,
- * concat and multiply — no resampling kernels or gather gradients (missing on wasm) needed.
+ * concat and multiply. (TF.js's RotateWithOffset and Transform kernels have no gradients, and a gather
+ * based sampler would need UnsortedSegmentSum, which the wasm backend lacks.) The final resize to the
+ * model's input uses TF.js's bilinear resize, whose gradient kernel every backend has.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
