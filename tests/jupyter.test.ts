@@ -313,8 +313,8 @@ describe('kernelspec installer', () => {
 
   test('with jupyter into a prefix: jupyter itself then lists the kernel', () => {
     const prefix = tmp();
-    const spec = installKernelSpec({ prefix, jupyter: JUPYTER });
-    expect(spec).toEqual({ name: 'cnnvis', dir: path.join(prefix, 'share', 'jupyter', 'kernels', 'cnnvis') });
+    const spec = installKernelSpec({ prefix, jupyter: JUPYTER, labextension: false });
+    expect(spec).toEqual({ name: 'cnnvis', dir: path.join(prefix, 'share', 'jupyter', 'kernels', 'cnnvis'), labextensionDir: null });
     expect(JSON.parse(fs.readFileSync(path.join(spec.dir, 'kernel.json'), 'utf8'))).toEqual(kernelJson());
     const list = spawnSync(JUPYTER, ['kernelspec', 'list', '--json'], {
       encoding: 'utf8',
@@ -327,12 +327,12 @@ describe('kernelspec installer', () => {
 
   test('without jupyter: writes into the prefix, or the user data dir by default', () => {
     const prefix = tmp();
-    const inPrefix = installKernelSpec({ prefix, jupyter: false });
+    const inPrefix = installKernelSpec({ prefix, jupyter: false, labextension: false });
     expect(inPrefix.dir).toBe(path.join(prefix, 'share', 'jupyter', 'kernels', 'cnnvis'));
     expect(JSON.parse(fs.readFileSync(path.join(inPrefix.dir, 'kernel.json'), 'utf8'))).toEqual(kernelJson());
 
     process.env.JUPYTER_DATA_DIR = tmp();
-    const user = installKernelSpec({ jupyter: false });
+    const user = installKernelSpec({ jupyter: false, labextension: false });
     expect(user.dir).toBe(path.join(process.env.JUPYTER_DATA_DIR, 'kernels', 'cnnvis'));
     expect(fs.existsSync(path.join(user.dir, 'kernel.json'))).toBe(true);
   });

@@ -128,7 +128,7 @@ export function createJupyterSandbox(): JupyterSandbox {
   const dirs = { prefix: 'prefix', data: 'data', config: 'config', runtime: 'runtime', out: 'out' };
   for (const d of Object.values(dirs)) fs.mkdirSync(path.join(root, d));
   try {
-    const spec = installKernelSpec({ prefix: path.join(root, dirs.prefix), jupyter: JUPYTER });
+    const spec = installKernelSpec({ prefix: path.join(root, dirs.prefix), jupyter: JUPYTER, labextension: false });
     fs.writeFileSync(path.join(root, 'nbconvert_config.py'), NBCONVERT_CONFIG);
     const env: NodeJS.ProcessEnv = {
       ...process.env,

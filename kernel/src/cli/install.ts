@@ -1,9 +1,12 @@
 /**
- * Installs the "TypeScript (cnnvis)" Jupyter kernelspec (kernel name `cnnvis`).
+ * Installs the "TypeScript (cnnvis)" Jupyter kernelspec (kernel name `cnnvis`) and, when it has been
+ * built (`npm run build -w labextension`), the prebuilt JupyterLab 4 extension @cnnvis/jupyterlab.
  *
  * The spec runs kernel/bin/cnnvis-kernel.js with the node that runs the installer, so it works
  * without a global tslab. Jupyter's own `jupyter kernelspec install` does the install when a
  * `jupyter` executable is found; otherwise kernel.json is written into the Jupyter data dir directly.
+ * The extension goes into the same data dir as the kernelspec: <data dir>/labextensions/@cnnvis/jupyterlab,
+ * where JupyterLab finds prebuilt extensions without a rebuild.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -13,6 +16,7 @@ import { CnnvisError } from '../errors';
 
 export const KERNEL_NAME = 'cnnvis';
 export const KERNEL_DISPLAY_NAME = 'TypeScript (cnnvis)';
+export const LABEXTENSION_NAME = '@cnnvis/jupyterlab';
 
 export interface InstallOptions {
   /** Install into the per-user kernels dir (the default when neither sysPrefix nor prefix is given). */
@@ -23,6 +27,12 @@ export interface InstallOptions {
   prefix?: string;
   /** The jupyter executable to use, or false to write the files directly. Default: found on PATH. */
   jupyter?: string | false;
+  /**
+   * The prebuilt lab extension to install next to the kernelspec: a directory holding package.json
+   * and static/ (default kernel/labextension), or false for none. A missing default is skipped (not
+   * built); a missing directory given here is an error.
+   */
+  labextension?: string | false;
 }
 
 export interface InstalledKernelSpec {
@@ -30,12 +40,32 @@ export interface InstalledKernelSpec {
   name: string;
   /** Directory holding kernel.json. */
   dir: string;
+  /** Where the lab extension was installed (<data dir>/labextensions/@cnnvis/jupyterlab); null if it was not. */
+  labextensionDir: string | null;
 }
 
 export interface KernelJson {
   argv: string[];
   display_name: string;
   language: string;
+}
+
+/** The prebuilt lab extension's directory in this package (kernel/labextension), from src/cli or dist/cli. */
+export function labextensionSourcePath(): string {
+  return path.resolve(__dirname, '..', '..', 'labextension');
+}
+
+/** The file a prebuilt extension's package.json names as its entry point (jupyterlab._build.load), or null. */
+export function labextensionEntry(dir: string): string | null {
+  try {
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+      jupyterlab?: { _build?: { load?: unknown } };
+    };
+    const load = meta.jupyterlab?._build?.load;
+    return typeof load === 'string' && fs.existsSync(path.join(dir, load)) ? path.join(dir, load) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Absolute path of the kernel launcher (kernel/bin/cnnvis-kernel.js), from src/cli or dist/cli. */
@@ -91,7 +121,9 @@ function checkOptions(opts: InstallOptions): void {
   if (opts.prefix !== undefined && opts.prefix.trim() === '') throw new CnnvisError('install: prefix is empty');
 }
 
-function installWithJupyter(jupyter: string, specDir: string, opts: InstallOptions): InstalledKernelSpec {
+type SpecLocation = Omit<InstalledKernelSpec, 'labextensionDir'>;
+
+function installWithJupyter(jupyter: string, specDir: string, opts: InstallOptions): SpecLocation {
   const args = ['kernelspec', 'install', specDir, '--name', KERNEL_NAME];
   if (opts.prefix !== undefined) args.push('--prefix', path.resolve(opts.prefix));
   else if (opts.sysPrefix) args.push('--sys-prefix');
@@ -110,7 +142,7 @@ function installWithJupyter(jupyter: string, specDir: string, opts: InstallOptio
   throw new CnnvisError(`install: ${jupyter} did not say where it installed the kernelspec:\n${output.trim()}`);
 }
 
-function installDirectly(specDir: string, opts: InstallOptions): InstalledKernelSpec {
+function installDirectly(specDir: string, opts: InstallOptions): SpecLocation {
   if (opts.sysPrefix) {
     throw new CnnvisError('install: --sys-prefix needs jupyter on PATH (it is the prefix of jupyter\'s Python)');
   }
@@ -124,21 +156,50 @@ function installDirectly(specDir: string, opts: InstallOptions): InstalledKernel
   return { name: KERNEL_NAME, dir };
 }
 
+/** The lab extension to install: the given directory (must be built), the default one if built, or null. */
+function labextensionToInstall(opts: InstallOptions): string | null {
+  if (opts.labextension === false) return null;
+  const dir = opts.labextension !== undefined ? path.resolve(opts.labextension) : labextensionSourcePath();
+  if (labextensionEntry(dir)) return dir;
+  if (opts.labextension !== undefined) {
+    throw new CnnvisError(`install: ${dir} is not a built lab extension (package.json naming an existing jupyterlab._build.load)`);
+  }
+  return null;
+}
+
 /**
- * Installs (or replaces) the `cnnvis` kernelspec. Default target: the per-user kernels dir.
- * Returns the kernel name and the directory that holds kernel.json.
+ * Copies a prebuilt extension into <data dir>/labextensions/@cnnvis/jupyterlab, replacing what was
+ * there (old builds leave hashed chunk files that would otherwise pile up).
+ */
+function installLabextension(source: string, dataDir: string): string {
+  const target = path.join(dataDir, 'labextensions', ...LABEXTENSION_NAME.split('/'));
+  fs.rmSync(target, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.cpSync(source, target, { recursive: true });
+  return target;
+}
+
+/**
+ * Installs (or replaces) the `cnnvis` kernelspec, and the prebuilt lab extension into the same
+ * Jupyter data dir when it is built. Default target: the per-user data dir. Returns the kernel
+ * name, the directory that holds kernel.json and the extension's directory (null if not installed).
  */
 export function installKernelSpec(opts: InstallOptions = {}): InstalledKernelSpec {
   checkOptions(opts);
   const launcher = kernelLauncherPath();
   if (!fs.existsSync(launcher)) throw new CnnvisError(`install: kernel launcher missing: ${launcher}`);
+  const extension = labextensionToInstall(opts);
   const specDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-kernelspec-'));
+  let spec: SpecLocation;
   try {
     fs.chmodSync(specDir, 0o755);
     fs.writeFileSync(path.join(specDir, 'kernel.json'), JSON.stringify(kernelJson(), null, 2) + '\n');
     const jupyter = opts.jupyter === false ? null : opts.jupyter ?? findJupyter();
-    return jupyter ? installWithJupyter(jupyter, specDir, opts) : installDirectly(specDir, opts);
+    spec = jupyter ? installWithJupyter(jupyter, specDir, opts) : installDirectly(specDir, opts);
   } finally {
     fs.rmSync(specDir, { recursive: true, force: true });
   }
+  // <data dir>/kernels/cnnvis → <data dir>: the one jupyter chose for --user / --sys-prefix / --prefix.
+  const dataDir = path.dirname(path.dirname(spec.dir));
+  return { ...spec, labextensionDir: extension ? installLabextension(extension, dataDir) : null };
 }

@@ -97,7 +97,7 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'install',
-    summary: 'Install the "TypeScript (cnnvis)" Jupyter kernel spec (for the current user by default).',
+    summary: 'Install the "TypeScript (cnnvis)" Jupyter kernel spec and the JupyterLab extension (for the current user by default).',
     positionals: [],
     flags: { user: { value: false, help: 'install for the current user (default)' }, 'sys-prefix': { value: false, help: "install into the Python environment's prefix" }, prefix: { value: true, arg: '<dir>', help: 'install under this prefix' }, help: HELP },
     examples: ['cnnvis install', 'cnnvis install --sys-prefix'],
@@ -236,6 +236,7 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
     case 'install': {
       const r = installKernelSpec({ user: !p.flags['sys-prefix'] && !p.flags.prefix, sysPrefix: p.flags['sys-prefix'] === true, prefix: p.flags.prefix !== undefined ? String(p.flags.prefix) : undefined });
       io.out(`installed kernel spec '${r.name}' in ${r.dir}`);
+      io.out(r.labextensionDir ? `installed JupyterLab extension in ${r.labextensionDir}` : 'JupyterLab extension not built (npm run build -w labextension), not installed');
       return;
     }
   }

@@ -1,0 +1,124 @@
+/**
+ * `cnnvis install` puts the prebuilt JupyterLab extension next to the kernelspec, in the same Jupyter
+ * data dir, where jupyterlab_server (Debian's, through /usr/bin/python3) finds it as a federated
+ * extension.
+ *
+ * The test of the real build needs kernel/labextension (`npm run build -w labextension`); CI builds it
+ * first and requires it, elsewhere that one test is skipped when the build is absent.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { installKernelSpec, kernelJson, LABEXTENSION_NAME, labextensionEntry, labextensionSourcePath } from '../kernel/src/cli/install';
+import { main } from '../kernel/src/cli/main';
+import { JUPYTER, PYTHON } from './helpers/jupyter';
+
+const tmpDirs: string[] = [];
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-install-'));
+  tmpDirs.push(d);
+  return d;
+}
+const savedDataDir = process.env.JUPYTER_DATA_DIR;
+afterAll(() => tmpDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+afterEach(() => {
+  if (savedDataDir === undefined) delete process.env.JUPYTER_DATA_DIR;
+  else process.env.JUPYTER_DATA_DIR = savedDataDir;
+});
+
+/** A minimal prebuilt extension: package.json naming its entry chunk, and that chunk. */
+function fakeBuild(hash: string): string {
+  const dir = tmp();
+  fs.mkdirSync(path.join(dir, 'static'));
+  const load = `static/remoteEntry.${hash}.js`;
+  fs.writeFileSync(path.join(dir, load), `/* ${hash} */\n`);
+  fs.writeFileSync(path.join(dir, 'static', `${hash}.chunk.js`), '\n');
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: LABEXTENSION_NAME, version: '0.1.0', jupyterlab: { _build: { load, extension: './extension' } } }),
+  );
+  return dir;
+}
+
+/** What jupyterlab_server itself finds under a labextensions dir: name → its load path. */
+function federatedExtensions(labextensionsDir: string): Record<string, string> {
+  const script = [
+    'import json, sys',
+    'from jupyterlab_server.config import get_federated_extensions',
+    'exts = get_federated_extensions([sys.argv[1]])',
+    'print(json.dumps({k: v["jupyterlab"]["_build"]["load"] for k, v in exts.items()}))',
+  ].join('\n');
+  const r = spawnSync(PYTHON, ['-c', script, labextensionsDir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`jupyterlab_server failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, string>;
+}
+
+function staticFiles(dir: string): string[] {
+  return fs.readdirSync(path.join(dir, 'static')).sort();
+}
+
+test('a prefix gets kernel.json and the extension under share/jupyter; a reinstall replaces old chunks', () => {
+  const prefix = tmp();
+  const first = installKernelSpec({ prefix, jupyter: false, labextension: fakeBuild('aaa') });
+  const data = path.join(prefix, 'share', 'jupyter');
+  expect(first.dir).toBe(path.join(data, 'kernels', 'cnnvis'));
+  expect(JSON.parse(fs.readFileSync(path.join(first.dir, 'kernel.json'), 'utf8'))).toEqual(kernelJson());
+  expect(first.labextensionDir).toBe(path.join(data, 'labextensions', '@cnnvis', 'jupyterlab'));
+  expect(staticFiles(first.labextensionDir!)).toEqual(['aaa.chunk.js', 'remoteEntry.aaa.js']);
+
+  const second = installKernelSpec({ prefix, jupyter: false, labextension: fakeBuild('bbb') });
+  expect(second.labextensionDir).toBe(first.labextensionDir);
+  expect(staticFiles(second.labextensionDir!)).toEqual(['bbb.chunk.js', 'remoteEntry.bbb.js']);
+  expect(federatedExtensions(path.join(data, 'labextensions'))).toEqual({ [LABEXTENSION_NAME]: 'static/remoteEntry.bbb.js' });
+});
+
+test('for the user: the extension goes into the user data dir, next to the kernels', () => {
+  process.env.JUPYTER_DATA_DIR = tmp();
+  const r = installKernelSpec({ jupyter: false, labextension: fakeBuild('ccc') });
+  expect(r.dir).toBe(path.join(process.env.JUPYTER_DATA_DIR, 'kernels', 'cnnvis'));
+  expect(r.labextensionDir).toBe(path.join(process.env.JUPYTER_DATA_DIR, 'labextensions', '@cnnvis', 'jupyterlab'));
+  expect(fs.existsSync(path.join(r.labextensionDir!, 'static', 'remoteEntry.ccc.js'))).toBe(true);
+});
+
+test('an extension directory that is not a build is refused before anything is installed', () => {
+  const prefix = tmp();
+  const notBuilt = tmp();
+  fs.writeFileSync(path.join(notBuilt, 'package.json'), JSON.stringify({ name: LABEXTENSION_NAME, jupyterlab: {} }));
+  expect(() => installKernelSpec({ prefix, jupyter: false, labextension: notBuilt })).toThrow(/not a built lab extension/);
+  expect(fs.readdirSync(prefix)).toEqual([]);
+  expect(() => installKernelSpec({ prefix, jupyter: false, labextension: path.join(notBuilt, 'missing') })).toThrow(/not a built lab extension/);
+});
+
+const built = labextensionEntry(labextensionSourcePath()) !== null;
+if (!built && process.env.CI) {
+  test('the lab extension is built (CI runs npm run build -w labextension before the tests)', () => {
+    expect(labextensionEntry(labextensionSourcePath())).not.toBeNull();
+  });
+}
+
+(built ? test : test.skip)('`cnnvis install --prefix` with jupyter: the real build lands where jupyterlab_server finds it', async () => {
+  const prefix = tmp();
+  const out: string[] = [];
+  const env = { ...process.env };
+  // main() finds jupyter on PATH: make it Debian's, as the other Jupyter tests use.
+  process.env.PATH = `${path.dirname(JUPYTER)}${path.delimiter}${process.env.PATH ?? ''}`;
+  let code: number;
+  try {
+    code = await main(['install', '--prefix', prefix], { out: (s) => out.push(s), err: (s) => out.push(s) });
+  } finally {
+    process.env.PATH = env.PATH;
+  }
+  expect(code).toBe(0);
+  const data = path.join(prefix, 'share', 'jupyter');
+  const extDir = path.join(data, 'labextensions', '@cnnvis', 'jupyterlab');
+  expect(out).toEqual([`installed kernel spec 'cnnvis' in ${path.join(data, 'kernels', 'cnnvis')}`, `installed JupyterLab extension in ${extDir}`]);
+  expect(JSON.parse(fs.readFileSync(path.join(data, 'kernels', 'cnnvis', 'kernel.json'), 'utf8'))).toEqual(kernelJson());
+
+  const meta = JSON.parse(fs.readFileSync(path.join(extDir, 'package.json'), 'utf8')) as { name: string; jupyterlab: { _build: { load: string } } };
+  expect(meta.name).toBe(LABEXTENSION_NAME);
+  expect(meta.jupyterlab._build.load).toMatch(/^static\/remoteEntry\.[0-9a-f]+\.js$/);
+  expect(staticFiles(extDir)).toEqual(staticFiles(labextensionSourcePath()));
+  expect(staticFiles(extDir).filter((f) => /^remoteEntry\..+\.js$/.test(f))).toEqual([path.basename(meta.jupyterlab._build.load)]);
+  expect(federatedExtensions(path.join(data, 'labextensions'))).toEqual({ [LABEXTENSION_NAME]: meta.jupyterlab._build.load });
+});
