@@ -18,8 +18,11 @@ const FONT = require('js-pixel-fonts/data/seven-plus.json') as { lineHeight: num
 /** Height of one line of text at scale 1, in pixels (glyphs with descenders use one more row). */
 export const LINE_HEIGHT = FONT.lineHeight + 2;
 
+/** Stand-ins for common non-ASCII characters the pixel font lacks. */
+const SUBSTITUTES: Record<string, string> = { '×': 'x', '−': '-', '–': '-', '—': '-', '·': '.', '…': '.', '’': "'", '‘': "'", '“': '"', '”': '"', 'µ': 'u', '°': 'o' };
+
 function glyph(ch: string): Glyph {
-  return FONT.glyphs[ch] ?? FONT.glyphs['?'];
+  return FONT.glyphs[ch] ?? FONT.glyphs[SUBSTITUTES[ch] ?? '?'] ?? FONT.glyphs['?'];
 }
 
 function glyphWidth(g: Glyph): number {
