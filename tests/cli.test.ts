@@ -90,7 +90,20 @@ test('explain: gradient methods take a hidden channel as target; occlusion takes
   expect(occ.out).toMatch(/Occlusion .*patches 4, patch 112×112 stride 112×112/);
 });
 
+test('maximize: the objective rises; --json reports it per step; --out writes the pattern', async () => {
+  const png = path.join(tmp, 'pattern.png');
+  const r = await cli('maximize', '--model', 'mobilenet_v1_0.25_224', '--layer', 'conv_pw_3_relu', '--channel', '1', '--steps', '6', '--size', '64', '--json', '--out', png);
+  expect(r.code).toBe(0);
+  const j = JSON.parse(r.out);
+  expect(j.objective).toBe('conv_pw_3_relu:1');
+  expect(j.values).toHaveLength(6);
+  expect(j.finalValue).toBeGreaterThan(j.initialValue);
+  expect(decodeImage(fs.readFileSync(png)).width).toBeGreaterThanOrEqual(64);
+});
+
 test.each([
+  [['maximize', '--model', 'mobilenet_v1_0.25_224', '--channel', '3'], /maximize needs either --layer L \(with --channel N or --channels N\) or --class C/],
+  [['maximize', '--model', 'mobilenet_v1_0.25_224', '--class', '1000'], /class index 1000 is out of range/],
   [['explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'saliency', '--target', 'conv_pw_5_relu:999'], /channel 999/],
   [['explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'gradcam9'], /unknown method 'gradcam9'; methods: gradcam, gradcampp, .*saliency, gradxinput, guided-backprop, deconvnet, smoothgrad, integrated-gradients, guided-gradcam, occlusion/],
   [['explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'eigencam', '--class', '1000'], /class index 1000 is out of range.*0\.\.999/],
@@ -101,7 +114,7 @@ test.each([
   [['predict', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--top', 'x'], /--top must be a positive whole number, got 'x'/],
   [['predict', 'cat_dog.png', '--colour'], /unknown option --colour for 'predict'; valid: --model, --top/],
   [['predict'], /'predict' needs <image>; usage: cnnvis predict <image>/],
-  [['frobnicate'], /unknown command 'frobnicate'; commands: summary, predict, features, filters, report, explain, models, install/],
+  [['frobnicate'], /unknown command 'frobnicate'; commands: summary, predict, features, filters, report, explain, maximize, models, install/],
   [['summary', '--model', 'mobilenet_v1_0.25_224', '--preprocess', 'caffe'], /unknown preprocessing 'caffe'; valid: mobilenet, vgg16, unit, none/],
 ])('bad input %j: one line on stderr, exit code 2', async (argv, message) => {
   const r = await cli(...argv);

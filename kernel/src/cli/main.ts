@@ -18,6 +18,7 @@ import { isCached, modelCacheDir, NAMED_MODELS } from '../models/registry';
 import { cnnvisHome } from '../models/cache';
 import { buildReport } from '../report/report';
 import { explainMethod, explanationTarget } from '../explain/registry';
+import { filterPatterns, maximize } from '../optvis/render';
 import { htmlPage } from '../report/html';
 import { installKernelSpec } from './install';
 import { CommandSpec, commandHelp, FlagSpec, intFlag, Parsed, parseArgs, usage } from './args';
@@ -87,6 +88,27 @@ const COMMANDS: CommandSpec[] = [
       help: HELP,
     },
     examples: ['cnnvis explain scene:3 --model demo --method gradcam --out gradcam.png', 'cnnvis explain cat_dog.png --model mobilenet_v1_0.75_224 --class tiger_cat --json map.json'],
+  },
+  {
+    name: 'maximize',
+    summary: 'Activation maximization: the input a channel (or class) responds to most, by gradient ascent from noise.',
+    positionals: [],
+    flags: {
+      model: MODEL,
+      layer: LAYER,
+      channel: { value: true, arg: '<n>', help: 'channel of --layer to maximize' },
+      channels: { value: true, arg: '<n>', help: 'instead of --channel: the first n channels of --layer, as a mosaic' },
+      class: { value: true, arg: '<index>', help: 'maximize a class logit instead of a channel' },
+      steps: { value: true, arg: '<n>', help: 'gradient steps (default 128)' },
+      size: { value: true, arg: '<px>', help: 'image size (default: the model input size)' },
+      param: { value: true, arg: '<fourier|pixel>', help: 'image parameterization (default fourier, with decorrelated colour)' },
+      seed: { value: true, arg: '<n>', help: 'random seed (default 0)' },
+      preprocess: PREPROCESS,
+      out: { value: true, arg: '<file.png|file.html>', help: 'write the pattern (or the mosaic)' },
+      json: { value: false, help: 'print {objective, initialValue, finalValue, values, settings} as JSON' },
+      help: HELP,
+    },
+    examples: ['cnnvis maximize --model demo --layer block3_conv2 --channel 5 --out pattern.png', 'cnnvis maximize --model mobilenet_v1_0.25_224 --class 130 --steps 64 --size 128'],
   },
   {
     name: 'models',
@@ -226,6 +248,34 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
           ...(what.class ? { class: what.class } : { channel: what.channel }), width, height, map: rows }));
       }
       io.out(r.text());
+      return;
+    }
+    case 'maximize': {
+      const model = await modelFrom(p);
+      const num = (name: string, min = 1) => {
+        const v = p.flags[name];
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (v === true || !Number.isInteger(n) || n < min) throw new CnnvisError(`--${name} must be a whole number ≥ ${min}, got '${String(v)}'`);
+        return n;
+      };
+      const param = p.flags.param;
+      if (param !== undefined && param !== 'fourier' && param !== 'pixel') throw new CnnvisError(`--param must be fourier or pixel, got '${String(param)}'`);
+      const opts = { steps: num('steps'), size: num('size', 8), seed: num('seed', 0), param: param as 'fourier' | 'pixel' | undefined, display: false };
+      const layer = p.flags.layer !== undefined ? String(p.flags.layer) : undefined;
+      const hasClass = p.flags.class !== undefined;
+      if (hasClass === (layer !== undefined)) throw new CnnvisError("maximize needs either --layer L (with --channel N or --channels N) or --class C");
+      if (layer !== undefined && p.flags.channels !== undefined) {
+        const r = await filterPatterns(model, layer, { ...opts, channels: num('channels') });
+        if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: filter patterns of ${layer}`, true);
+        io.out(json ? JSON.stringify({ layer, initialValues: r.initialValues, finalValues: r.finalValues, settings: r.settings }) : r.text());
+        return;
+      }
+      if (layer !== undefined && p.flags.channel === undefined) throw new CnnvisError('maximize --layer needs --channel N (or --channels N for a mosaic)');
+      const target = hasClass ? { classIndex: model.checkClass(num('class', 0) as number) } : { layer: layer as string, channel: num('channel', 0) as number };
+      const r = await maximize(model, target, opts);
+      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: activation maximization`, true);
+      io.out(json ? JSON.stringify({ objective: hasClass ? `class ${target.classIndex}` : `${layer}:${p.flags.channel}`, initialValue: r.initialValue, finalValue: r.finalValue, values: Array.from(r.values), settings: r.settings }) : r.text());
       return;
     }
     case 'models': {
