@@ -21,7 +21,7 @@ async function onBoth(f: () => Float32Array): Promise<{ wasm: Float32Array; cpu:
 }
 
 test('MaxPoolGrad routes gradients of windows whose maximum is <= 0 (after a ReLU: all-zero windows)', async () => {
-  const { wasm, cpu } = await onBoth(() => tf.tidy(() => tf.grad((x: tf.Tensor4D) => tf.maxPool(x, 2, 2, 'valid').sum())(tf.zeros([1, 4, 4, 1])).dataSync() as Float32Array).slice());
+  const { wasm, cpu } = await onBoth(() => tf.tidy(() => tf.grad((x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid').sum())(tf.zeros([1, 4, 4, 1])).dataSync() as Float32Array).slice());
   expect(Array.from(cpu)).toEqual([1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0]);
   expect(Array.from(wasm)).toEqual(Array.from(cpu));
 });
@@ -29,7 +29,7 @@ test('MaxPoolGrad routes gradients of windows whose maximum is <= 0 (after a ReL
 test('MaxPoolGrad with overlapping windows, same padding and negative values matches cpu', async () => {
   const x = Array.from({ length: 2 * 7 * 9 * 3 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
   const w = Array.from({ length: 2 * 4 * 5 * 3 }, (_, i) => Math.cos(i * 78.233) * 12345.678 % 1);
-  const f = () => tf.tidy(() => tf.grad((t: tf.Tensor4D) => tf.maxPool(t, 3, 2, 'same').mul(tf.tensor4d(w, [2, 4, 5, 3])).sum())(tf.tensor4d(x, [2, 7, 9, 3])).dataSync() as Float32Array).slice();
+  const f = () => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 3, 2, 'same').mul(tf.tensor4d(w, [2, 4, 5, 3])).sum())(tf.tensor4d(x, [2, 7, 9, 3])).dataSync() as Float32Array).slice();
   const { wasm, cpu } = await onBoth(f);
   let diff = 0;
   for (let i = 0; i < cpu.length; i++) diff = Math.max(diff, Math.abs(cpu[i] - wasm[i]));
