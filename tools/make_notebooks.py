@@ -189,7 +189,101 @@ console.log(`7×7 map: ${Array.from(dog.lowRes.data, v => v.toFixed(2)).slice(0,
 """),
 ]
 
-NOTEBOOKS = {'01-anatomy-and-feature-maps.ipynb': ANATOMY, '02-class-activation-maps.ipynb': CAMS}
+GRADIENTS = [
+('markdown', """
+# 3 · Occlusion (遮挡图) and gradient maps (显著图)
+
+Two more ways to ask "which pixels mattered?".
+
+**Occlusion** (Zeiler & Fergus 2014) needs nothing but forward passes: slide a gray patch over the image and
+watch the class probability. Where covering the picture makes the probability drop, the model was looking.
+
+**Gradient maps** ask the model directly: how much would the class score change if this pixel changed?
+- **Saliency** (Simonyan et al. 2014): the gradient of the class score with respect to the input pixels
+  (largest absolute value over the colour channels).
+- **Gradient × input**: the gradient times the pixel values.
+- **Guided backpropagation** (导向反向传播, Springenberg et al. 2015): on the way back, a ReLU passes a
+  gradient only where its input was positive *and* the gradient is positive — sharp, edge-like pictures.
+- **Deconvnet** (Zeiler & Fergus 2014): the backward ReLU passes only positive gradients, whatever the forward
+  input was. It can project a single feature map back to pixels.
+- **SmoothGrad** (Smilkov et al. 2017): the average saliency over noisy copies of the image.
+- **Integrated Gradients** (Sundararajan et al. 2017): gradients along a straight path from a black image to
+  the photo; they add up to the score difference (completeness).
+- **Guided Grad-CAM**: guided backpropagation times the Grad-CAM map, fine detail and class focus together.
+"""),
+('code', """
+import * as cnnvis from 'cnnvis';
+const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
+"""),
+('markdown', """
+## Occlusion sensitivity
+
+A 32×32 gray patch, moved 16 pixels at a time (169 forward passes, run in batches). The map is the drop in
+the bull mastiff's probability when each region is covered.
+"""),
+('code', """
+const occ = await cnnvis.occlusion(model, 'cat_dog.png', {label: 'bull_mastiff', patchSize: 32, stride: 16, fill: 'gray'});
+"""),
+('markdown', """
+The article's next step: keep only the regions whose occlusion hurts most (at least half of the largest drop)
+and show the picture through that mask.
+"""),
+('code', """
+const masked = cnnvis.occlusionMask(occ, {threshold: 0.5});
+console.log(`kept ${(100 * masked.kept).toFixed(1)}% of the pixels`);
+const maskShown = new cnnvis.ImageResult(occ.meta, cnnvis.toRGBA(masked.image), 'the picture through the occlusion mask').show();
+"""),
+('markdown', """
+## Gradient maps, side by side
+"""),
+('code', """
+const sal = await cnnvis.saliency(model, 'cat_dog.png', {label: 'bull_mastiff'});
+"""),
+('code', """
+const gxi = await cnnvis.gradientXInput(model, 'cat_dog.png', {label: 'bull_mastiff'});
+"""),
+('code', """
+const guided = await cnnvis.guidedBackprop(model, 'cat_dog.png', {label: 'bull_mastiff'});
+"""),
+('code', """
+const deconv = await cnnvis.deconvnet(model, 'cat_dog.png', {label: 'bull_mastiff'});
+"""),
+('markdown', """
+The deconvnet paper projects single feature maps back to pixels. Here: channel 3 of a middle layer.
+"""),
+('code', """
+const feature = await cnnvis.deconvnet(model, 'cat_dog.png', {target: 'conv_pw_5_relu:3'});
+"""),
+('code', """
+const smooth = await cnnvis.smoothGrad(model, 'cat_dog.png', {label: 'bull_mastiff', samples: 16, sigma: 0.15});
+"""),
+('code', """
+const ig = await cnnvis.integratedGradients(model, 'cat_dog.png', {label: 'bull_mastiff', steps: 32});
+const gap = Number(ig.details['S(x)']) - Number(ig.details['S(baseline)']);
+console.log(`completeness: the attributions sum to ${Number(ig.details.sum).toFixed(3)}; S(x) − S(black) = ${gap.toFixed(3)} ` +
+  `(off by ${(100 * Math.abs(Number(ig.details.delta)) / Math.abs(gap)).toFixed(1)}% at 32 steps; more steps close the gap)`);
+"""),
+('code', """
+const ggc = await cnnvis.guidedGradCam(model, 'cat_dog.png', {label: 'bull_mastiff'});
+"""),
+('markdown', """
+## A sanity check (Adebayo et al. 2018)
+
+A good explanation should depend on what the model learned. Randomize the top layers one by one and compare
+each map with the trained model's map (Spearman rank correlation): Grad-CAM falls apart, as it should;
+guided backpropagation barely changes — it mostly shows edges of the image, whatever the weights.
+"""),
+('code', """
+const layers = cnnvis.evaluation.layersFromTop(model).slice(0, 3);
+const forGradCam = await cnnvis.evaluation.cascadingRandomization(model, m => cnnvis.gradCam(m, 'cat_dog.png', {classIndex: 243, display: false}), {layers});
+const forGuided = await cnnvis.evaluation.cascadingRandomization(model, m => cnnvis.guidedBackprop(m, 'cat_dog.png', {classIndex: 243, display: false}), {layers, absolute: true});
+for (let i = 0; i < layers.length; i++) {
+  console.log(`randomized down to ${layers[i].padEnd(16)} Grad-CAM ρ = ${forGradCam.steps[i].spearman.toFixed(2)}   guided backprop ρ = ${forGuided.steps[i].spearman.toFixed(2)}`);
+}
+"""),
+]
+
+NOTEBOOKS = {'01-anatomy-and-feature-maps.ipynb': ANATOMY, '02-class-activation-maps.ipynb': CAMS, '03-occlusion-and-gradients.ipynb': GRADIENTS}
 
 if __name__ == '__main__':
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'notebooks')
