@@ -51,7 +51,7 @@ test('features and filters write PNG mosaics; report writes one self-contained p
   const r = await cli('report', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--out', page);
   expect(r.code).toBe(0);
   const html = fs.readFileSync(page, 'utf8');
-  for (const section of ['Top predictions', 'Model summary', 'Feature maps: conv1_relu', 'Strongest channel of conv_pw_13_relu', 'Layer outputs', 'Grad-CAM: ', 'second class', 'Filters: conv1']) {
+  for (const section of ['Top predictions', 'Model summary', 'Feature maps: conv1_relu', 'Strongest channel of conv_pw_13_relu', 'Layer outputs', 'Grad-CAM: ', 'second class', 'Grad-CAM++: ', 'Saliency: ', 'Guided backpropagation: ', 'Occlusion: ', 'Filters: conv1']) {
     expect(html).toContain(section);
   }
   expect(html).not.toMatch(/(src|href)="https?:/);

@@ -283,7 +283,76 @@ for (let i = 0; i < layers.length; i++) {
 """),
 ]
 
-NOTEBOOKS = {'01-anatomy-and-feature-maps.ipynb': ANATOMY, '02-class-activation-maps.ipynb': CAMS, '03-occlusion-and-gradients.ipynb': GRADIENTS}
+FILTERS = [
+('markdown', """
+# 4 · Filters (卷积核) and activation maximization
+
+Notebook 1 showed the first layer's kernels directly. Deeper kernels mix hundreds of channels and are hard to
+read as numbers, so the articles ask a different question: *what input does a filter respond to most?*
+**Activation maximization** (Erhan et al. 2009; Olah et al. 2017, "Feature Visualization") starts from noise
+and follows the gradient of the filter's mean activation with respect to the image, uphill.
+
+Done naively, the result is high-frequency noise that the filter happens to like. Three things make it
+readable, and this notebook shows each:
+- a **Fourier parameterization with decorrelated colour**: the optimizer works on the image's spectrum,
+  scaled by 1/frequency, and on decorrelated colour channels;
+- **transforms**: small random jitter, scaling and rotation at every step, so only robust patterns survive;
+- **regularizers**: L2, total variation and blur penalties.
+
+This notebook uses `mobilenet_v1_0.25_224` (the smallest MobileNet, for speed on a laptop CPU).
+"""),
+('code', """
+import * as cnnvis from 'cnnvis';
+const model = await cnnvis.loadModel('mobilenet_v1_0.25_224');
+console.log(await cnnvis.backendReport());
+"""),
+('markdown', """
+## First-layer kernels
+"""),
+('code', """
+const kernels = await cnnvis.filters(model, {layer: 'conv1'});
+"""),
+('markdown', """
+## Filter patterns across depth
+
+Eight channels each of a low, a middle and a high layer. Low layers respond to colours and edges, middle
+layers to textures, high layers to parts of objects.
+"""),
+('code', """
+const low = await cnnvis.filterPatterns(model, 'conv_pw_2_relu', {channels: 8, steps: 48, size: 96});
+"""),
+('code', """
+const mid = await cnnvis.filterPatterns(model, 'conv_pw_6_relu', {channels: 8, steps: 48, size: 96});
+"""),
+('code', """
+const high = await cnnvis.filterPatterns(model, 'conv_pw_11_relu', {channels: 8, steps: 48, size: 96});
+"""),
+('markdown', """
+## A class visualization
+
+The same ascent on a class score (the logit, before softmax): what does the model find most "flamingo"
+(class 130)? The chart shows the objective per step.
+"""),
+('code', """
+const flamingo = await cnnvis.maximize(model, {classIndex: 130}, {steps: 64, size: 128});
+"""),
+('markdown', """
+## Why the tricks matter
+
+One channel, same seed and same number of steps: plain pixels with no transforms and no regularizers, then
+the Fourier parameterization with transforms and a total-variation penalty. The first reaches a higher
+objective on its own terms but looks like noise; the second is a pattern a person can read.
+"""),
+('code', """
+const naive = await cnnvis.maximize(model, 'conv_pw_6_relu:5', {steps: 48, size: 96, param: 'pixel', transforms: 'none', decorrelate: false});
+"""),
+('code', """
+const readable = await cnnvis.maximize(model, 'conv_pw_6_relu:5', {steps: 48, size: 96, param: 'fourier', transforms: 'standard', regularizers: {tv: 0.05}});
+console.log(`objective: naive ${naive.finalValue.toFixed(2)}, readable ${readable.finalValue.toFixed(2)}`);
+"""),
+]
+
+NOTEBOOKS = {'01-anatomy-and-feature-maps.ipynb': ANATOMY, '02-class-activation-maps.ipynb': CAMS, '03-occlusion-and-gradients.ipynb': GRADIENTS, '04-filters-and-activation-maximization.ipynb': FILTERS}
 
 if __name__ == '__main__':
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'notebooks')

@@ -5,6 +5,11 @@ import { ImageSource, InputOptions, readImage } from '../basics/input';
 import { predict } from '../basics/predict';
 import { summary } from '../basics/summary';
 import { gradCam } from '../explain/cam/gradcam';
+import { gradCamPlusPlus } from '../explain/cam/gradcampp';
+import { guidedBackprop } from '../explain/attribution/guided';
+import { saliency } from '../explain/attribution/saliency';
+import { occlusion } from '../explain/occlusion';
+import { explanationTarget } from '../explain/registry';
 import { backendReport } from '../engine/backend';
 import { ImageResult } from '../display/imageResult';
 import { CnnModel } from '../models/model';
@@ -52,6 +57,23 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
       const second = (await predict(model, image, { top: 2, resize, display })).predictions[1];
       const r = await gradCam(model, image, { classIndex: second.index, resize, display });
       return { title: `Grad-CAM: ${r.target.label} (second class)`, result: r, note: 'The same for the runner-up class: a class-discriminative map looks elsewhere.' };
+    }],
+    ['Grad-CAM++', async () => {
+      const r = await gradCamPlusPlus(model, image, { resize, display });
+      return { title: `Grad-CAM++: ${r.target.label}`, result: r, note: 'Positive gradients weighted per position (Chattopadhyay et al. 2018).' };
+    }],
+    ['Saliency', async () => {
+      const r = await saliency(model, image, { resize, display });
+      return { title: `Saliency: ${explanationTarget(r).title}`, result: r, note: 'The gradient of the class score with respect to the pixels, largest |value| over colour channels (Simonyan et al. 2014).' };
+    }],
+    ['Guided backpropagation', async () => {
+      const r = await guidedBackprop(model, image, { resize, display });
+      return { title: `Guided backpropagation: ${explanationTarget(r).title}`, result: r, note: 'Backward ReLUs pass only positive gradients where the forward input was positive (Springenberg et al. 2015).' };
+    }],
+    ['Occlusion', async () => {
+      const patch = Math.max(4, Math.round(model.inputHeight / 7));
+      const r = await occlusion(model, image, { patchSize: patch, stride: patch, resize, display, progress: false });
+      return { title: `Occlusion: ${explanationTarget(r).title}`, result: r, note: `Drop of the class probability when a ${patch}×${patch} gray patch covers each region (Zeiler & Fergus 2014).` };
     }],
     ['Filters', async () => {
       const f = await filters(model, { display });
