@@ -22,19 +22,9 @@ import { logitsOf } from '../kernel/src/explain/gradients';
 import { loadModel } from '../kernel/src/models/load';
 import { CnnModel } from '../kernel/src/models/model';
 import { RGBImage } from '../kernel/src/types';
+import { seededFloats } from '../kernel/src/random';
 
-function seeded(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
-}
+const seeded = seededFloats;
 
 /** input 8×8×3 (mobilenet preprocessing: black is −1, not 0) → c1 conv 3×3×4 same tanh → c2 conv 3×3×5 valid tanh → GAP → dense 3 softmax. Smooth, so finite differences are exact enough. */
 function smoothNet(): CnnModel {

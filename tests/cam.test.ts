@@ -15,19 +15,9 @@ import { camMethod } from '../kernel/src/explain/methods';
 import { loadModel } from '../kernel/src/models/load';
 import { CnnModel } from '../kernel/src/models/model';
 import { RGBImage } from '../kernel/src/types';
+import { seededFloats } from '../kernel/src/random';
 
-function seeded(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
-}
+const seeded = seededFloats;
 
 /** input 6×6×3 → c1 conv 3×3×4 same relu → GAP → dense 3 softmax: the network CAM was made for. */
 function gapNet(): CnnModel {

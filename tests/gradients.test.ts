@@ -5,20 +5,10 @@ import { CnnvisError } from '../kernel/src/errors';
 import { activationAndLogits, inputGradients, layerGradients, logitsOf } from '../kernel/src/explain/gradients';
 import { findLabel, resolveClass } from '../kernel/src/explain/targets';
 import { CnnModel } from '../kernel/src/models/model';
+import { seededFloats } from '../kernel/src/random';
 
 /** Deterministic pseudo-random numbers in [-scale, scale). */
-function seeded(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
+const seeded = (n: number, seed: number, scale = 1): Float32Array => seededFloats(n, seed, -scale, scale);
 
 function setSeeded(layer: tf.layers.Layer, seed: number, scale: number): void {
   layer.setWeights(layer.getWeights().map((w, i) => tf.tensor(seeded(w.size, seed + i, scale), w.shape)));

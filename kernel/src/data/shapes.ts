@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RGBImage } from '../types';
 import { CnnvisError } from '../errors';
+import { mulberry32 } from '../random';
 
 /** The object classes, in label order. */
 export const SHAPE_CLASSES = ['circle', 'square', 'triangle', 'plus', 'ring', 'diamond'] as const;
@@ -47,17 +48,7 @@ export interface SceneOptions {
   clutter?: number;
 }
 
-/** A small, fast 32-bit PRNG (the "mulberry32" recipe), returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Scrambles a seed so that neighbouring seeds start far apart in the PRNG sequence. */
 function mixSeed(seed: number): number {

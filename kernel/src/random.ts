@@ -1,0 +1,21 @@
+/** Seeded pseudo-random numbers, so generated scenes, noise and optimization runs are repeatable. */
+
+/** The small, fast 32-bit "mulberry32" generator: returns floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` floats uniform in [lo, hi) from mulberry32(seed). */
+export function seededFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = mulberry32(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + r() * (hi - lo);
+  return out;
+}
