@@ -28,10 +28,14 @@ export function sectionHtml(s: Section): string {
   const parts = [`<section><h2>${escapeHtml(s.title)}</h2>`];
   if (s.note) parts.push(`<p class="note">${escapeHtml(s.note)}</p>`);
   const img = r.image();
-  if (img) parts.push(`<img alt="${escapeHtml(s.title)}" width="${img.width}" height="${img.height}" src="${pngDataUrl(img)}">`);
+  if (img) {
+    // Small pictures (a 64×64 model's maps) are shown enlarged with crisp pixels.
+    const k = img.width < 240 ? Math.min(4, Math.ceil(240 / img.width)) : 1;
+    parts.push(`<img alt="${escapeHtml(s.title)}" width="${img.width * k}" height="${img.height * k}" src="${pngDataUrl(img)}">`);
+  }
   const html = r.html();
-  if (html) parts.push(html);
-  parts.push(`<pre>${escapeHtml(r.text())}</pre>`);
+  // A table says what the text says; the text is kept for results without one.
+  parts.push(html ?? `<pre>${escapeHtml(r.text())}</pre>`);
   parts.push(`<p class="meta">model ${escapeHtml(r.meta.model)} · backend ${escapeHtml(r.meta.backend)} · ${r.meta.timeMs} ms</p></section>`);
   return parts.join('\n');
 }
