@@ -11,7 +11,8 @@ import {
   DEMO_LAST_CONV,
   loadDemoModel,
 } from '../kernel/src/models/demo';
-import { DEMO_SEEDS, evaluateDemo, registerWasmConvGradients } from '../kernel/src/models/demoTraining';
+import { registerWasmConvGradients } from '../kernel/src/engine/wasmConvGrads';
+import { DEMO_SEEDS, evaluateDemo } from '../kernel/src/models/demoTraining';
 import { CnnvisError } from '../kernel/src/errors';
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 /** The kernels cnnvis adds to or fixes in the wasm backend agree with the cpu backend. */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../kernel/src/engine/backend';
-import { ensureInputGradients } from '../kernel/src/optvis/wasmGrads';
+import { ensureInputGradients } from '../kernel/src/engine/wasmGradients';
 
 beforeAll(async () => {
   await initBackend();

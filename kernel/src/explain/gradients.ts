@@ -13,12 +13,12 @@
  *
  * On the wasm backend the gradient kernels it lacks (Conv2DBackpropFilter, which fused Conv2D asks for
  * even when only activation gradients are wanted, and DepthwiseConv2dNativeBackpropInput) are
- * registered from optvis/wasmGrads.ts before the first backward pass; other backends are untouched.
+ * registered from engine/wasmGradients.ts before the first backward pass; other backends are untouched.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
-import { ensureInputGradients } from '../optvis/wasmGrads';
+import { ensureInputGradients } from '../engine/wasmGradients';
 import { layerOutputShape } from '../taps';
 
 /** Layers that leave values unchanged in meaning, between the softmax and the model output. */

@@ -5,5 +5,5 @@ export * from './transforms';
 export * from './regularizers';
 export * from './render';
 export { Rng } from './rng';
-export { ensureInputGradients, addedKernels } from './wasmGrads';
+export { ensureInputGradients, addedKernels } from '../engine/wasmGradients';
 export { withFastLayers } from './fastLayers';

@@ -15,6 +15,7 @@ import { autoShow, Result, ResultMeta, since } from '../display/result';
 import { encodePng } from '../images/encode';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
+import { assertFiniteWeights } from '../models/finite';
 import { asCnnModel, CnnModel } from '../models/model';
 import { preprocessTensor } from '../models/preprocess';
 import { makeGrid } from '../render/grid';
@@ -25,7 +26,7 @@ import { makeParam, Param, PARAM_NAMES, ParamName } from './param';
 import { blur3, checkWeights, penalty, RegularizerWeights } from './regularizers';
 import { Rng } from './rng';
 import { applyTransforms, resizeLinear, standardTransforms, Transform } from './transforms';
-import { addedKernels, ensureInputGradients } from './wasmGrads';
+import { addedKernels, ensureInputGradients } from '../engine/wasmGradients';
 import { withFastLayers } from './fastLayers';
 
 export type OptimizerName = 'normalized' | 'adam';
@@ -380,7 +381,9 @@ export class ActivationMaxResult extends Result {
 
 async function prepare(model: CnnModel | tf.LayersModel): Promise<{ m: CnnModel; t0: number }> {
   await initBackend();
-  return { m: asCnnModel(model), t0: performance.now() };
+  const m = asCnnModel(model);
+  assertFiniteWeights(m.net, m.name);
+  return { m, t0: performance.now() };
 }
 
 /**

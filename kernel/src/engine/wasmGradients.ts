@@ -11,13 +11,13 @@
  *
  * Both are supplied here from kernels the backend has (Reshape, PadV2, Slice, Reverse, Transpose, Sum,
  * DepthwiseConv2dNative, Conv2D); the Conv2D filter gradient (and the faster stride-1 input gradient)
- * come from `registerWasmConvGradients` in models/demoTraining.ts. Other backends are left alone, and
+ * come from `registerWasmConvGradients` in engine/wasmConvGrads.ts. Other backends are left alone, and
  * nothing is registered twice.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
-import { registerWasmConvGradients } from '../models/demoTraining';
-import { fixWasmMaxPoolGrad } from '../engine/wasmMaxPoolGrad';
+import { registerWasmConvGradients } from './wasmConvGrads';
+import { fixWasmMaxPoolGrad } from './wasmMaxPoolGrad';
 
 type KernelArgs = Parameters<tf.KernelConfig['kernelFunc']>[0];
 
