@@ -10,6 +10,7 @@ import { generateScene } from '../data/shapes';
 import { CnnvisError } from '../errors';
 import { decodeImage, imageFromTensor, loadImageFile } from '../images/decode';
 import { loadForModel, ResizeMode } from '../images/resize';
+import { assertFiniteWeights } from '../models/finite';
 import { CnnModel } from '../models/model';
 import { imageToBatch } from '../models/preprocess';
 import { RGBImage } from '../types';
@@ -72,8 +73,12 @@ export function readImage(src: ImageSource, sceneSize = 64): { image: RGBImage; 
   throw new CnnvisError('unsupported image source; give a file path, a name in $CNNVIS_DATA, scene:<seed>, PNG/JPEG bytes, an RGB image {width, height, data} or an image tensor');
 }
 
-/** Reads, resizes and preprocesses an image for a model. */
+/**
+ * Reads, resizes and preprocesses an image for a model. Every image method starts here, so this is
+ * also where NaN or Inf weights are reported (checked once per weight value, see models/finite).
+ */
 export function prepareInput(model: CnnModel, src: ImageSource, opts: InputOptions = {}): PreparedInput {
+  assertFiniteWeights(model.net, model.name);
   const { image, name } = readImage(src, model.inputHeight);
   const sized = loadForModel(image, model.inputHeight, model.inputWidth, { mode: opts.resize ?? 'stretch' });
   let batch = imageToBatch(sized, model.preprocess);

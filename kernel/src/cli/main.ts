@@ -15,7 +15,7 @@ import { RESIZE_MODES, ResizeMode } from '../images/resize';
 import { loadModel } from '../models/load';
 import { CnnModel } from '../models/model';
 import { isCached, modelCacheDir, NAMED_MODELS } from '../models/registry';
-import { cnnvisHome } from '../models/cache';
+import { cnnvisHome, writeFileAtomic } from '../models/cache';
 import { buildReport } from '../report/report';
 import { explainMethod, explanationTarget } from '../explain/registry';
 import { filterPatterns, maximize } from '../optvis/render';
@@ -157,21 +157,45 @@ function resizeFrom(p: Parsed): ResizeMode | undefined {
   return v as ResizeMode;
 }
 
-function writeOut(file: string, result: Result, title: string, allowPng: boolean): string {
+/** What `--out` holds for a result: an HTML page or (where allowed) the PNG; checks the file name. */
+function outContent(file: string, result: Result, title: string, allowPng: boolean): Uint8Array | string {
   const ext = path.extname(file).toLowerCase();
-  if (ext === '.html' || ext === '.htm') {
-    fs.writeFileSync(file, htmlPage(title, [{ title, result }]));
-  } else if (ext === '.png' && allowPng) {
-    fs.writeFileSync(file, result.png());
-  } else {
-    throw new CnnvisError(`--out '${file}': use ${allowPng ? 'a .png or .html' : 'an .html'} file name`);
+  if (ext === '.html' || ext === '.htm') return htmlPage(title, [{ title, result }]);
+  if (ext === '.png' && allowPng) return result.png();
+  throw new CnnvisError(`--out '${file}': use ${allowPng ? 'a .png or .html' : 'an .html'} file name`);
+}
+
+/** Checks an --out file name before any work is done. */
+function checkOutName(file: unknown, allowPng: boolean): void {
+  if (file === undefined) return;
+  const ext = path.extname(String(file)).toLowerCase();
+  if (ext === '.html' || ext === '.htm' || (ext === '.png' && allowPng)) return;
+  throw new CnnvisError(`--out '${String(file)}': use ${allowPng ? 'a .png or .html' : 'an .html'} file name`);
+}
+
+/**
+ * Writes the command's output files once everything is computed, each atomically (a temporary file
+ * renamed into place): an error never leaves a half-written PNG, HTML or JSON file, and an existing
+ * file is only replaced by a complete one.
+ */
+function writeOutputs(files: Array<{ file: string; content: Uint8Array | string }>): void {
+  for (const { file } of files) {
+    const dir = path.dirname(path.resolve(file));
+    if (!fs.existsSync(dir)) throw new CnnvisError(`cannot write '${file}': the folder ${dir} does not exist`);
   }
-  return file;
+  for (const { file, content } of files) {
+    try {
+      writeFileAtomic(path.resolve(file), typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
+    } catch (e) {
+      throw new CnnvisError(`cannot write '${file}': ${(e as Error).message}`);
+    }
+  }
 }
 
 async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
   const json = p.flags.json === true; // explain takes --json <file> instead
   const resize = resizeFrom(p);
+  checkOutName(cmd.name === 'report' ? undefined : p.flags.out, cmd.name !== 'predict');
   switch (cmd.name) {
     case 'summary': {
       const s = summary(await modelFrom(p), { display: false });
@@ -181,7 +205,7 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
     case 'predict': {
       const model = await modelFrom(p);
       const r = await predict(model, p.positionals[0], { top: intFlag(p.flags.top, 'top', 5), resize, display: false });
-      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: predictions for ${r.imageName}`, false);
+      if (p.flags.out) writeOutputs([{ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: predictions for ${r.imageName}`, false) }]);
       io.out(json ? JSON.stringify(r.predictions, null, 1) : r.text());
       return;
     }
@@ -196,14 +220,14 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
         resize,
         display: false,
       });
-      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: feature maps of ${r.layer}`, true);
+      if (p.flags.out) writeOutputs([{ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: feature maps of ${r.layer}`, true) }]);
       io.out(json ? JSON.stringify({ model: model.name, layer: r.layer, height: r.height, width: r.width, channels: r.channels, means: Array.from(r.means), ranking: r.ranking }) : r.text());
       return;
     }
     case 'filters': {
       const model = await modelFrom(p);
       const r = await filters(model, { layer: p.flags.layer !== undefined ? String(p.flags.layer) : undefined, display: false });
-      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: filters of ${r.layer}`, true);
+      if (p.flags.out) writeOutputs([{ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: filters of ${r.layer}`, true) }]);
       io.out(json ? JSON.stringify({ model: model.name, layer: r.layer, className: r.className, shape: r.shape, view: r.view, stats: r.stats, perFilter: r.perFilter }) : r.text());
       return;
     }
@@ -218,7 +242,7 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
         resize,
         onSection: progress,
       });
-      fs.writeFileSync(out, html);
+      writeOutputs([{ file: out, content: html }]);
       io.out(`wrote ${out} (${await backendReport()})`);
       return;
     }
@@ -240,13 +264,15 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
         display: false,
       });
       const what = explanationTarget(r);
-      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: ${what.title}`, true);
+      const files: Array<{ file: string; content: Uint8Array | string }> = [];
+      if (p.flags.out) files.push({ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: ${what.title}`, true) });
       if (typeof p.flags.json === 'string') {
         const { width, height, data } = r.map;
         const rows = Array.from({ length: height }, (_, y) => Array.from(data.subarray(y * width, (y + 1) * width), (v) => Math.round(v * 1e6) / 1e6));
-        fs.writeFileSync(p.flags.json, JSON.stringify({ method: r.method, model: model.name, layer: what.layer, backend: r.meta.backend,
-          ...(what.class ? { class: what.class } : { channel: what.channel }), width, height, map: rows }));
+        files.push({ file: p.flags.json, content: JSON.stringify({ method: r.method, model: model.name, layer: what.layer, backend: r.meta.backend,
+          ...(what.class ? { class: what.class } : { channel: what.channel }), width, height, map: rows }) });
       }
+      writeOutputs(files);
       io.out(r.text());
       return;
     }
@@ -267,14 +293,14 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
       if (hasClass === (layer !== undefined)) throw new CnnvisError("maximize needs either --layer L (with --channel N or --channels N) or --class C");
       if (layer !== undefined && p.flags.channels !== undefined) {
         const r = await filterPatterns(model, layer, { ...opts, channels: num('channels') });
-        if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: filter patterns of ${layer}`, true);
+        if (p.flags.out) writeOutputs([{ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: filter patterns of ${layer}`, true) }]);
         io.out(json ? JSON.stringify({ layer, initialValues: r.initialValues, finalValues: r.finalValues, settings: r.settings }) : r.text());
         return;
       }
       if (layer !== undefined && p.flags.channel === undefined) throw new CnnvisError('maximize --layer needs --channel N (or --channels N for a mosaic)');
       const target = hasClass ? { classIndex: model.checkClass(num('class', 0) as number) } : { layer: layer as string, channel: num('channel', 0) as number };
       const r = await maximize(model, target, opts);
-      if (p.flags.out) writeOut(String(p.flags.out), r, `${model.name}: activation maximization`, true);
+      if (p.flags.out) writeOutputs([{ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: activation maximization`, true) }]);
       io.out(json ? JSON.stringify({ objective: hasClass ? `class ${target.classIndex}` : `${layer}:${p.flags.channel}`, initialValue: r.initialValue, finalValue: r.finalValue, values: Array.from(r.values), settings: r.settings }) : r.text());
       return;
     }

@@ -65,7 +65,9 @@ export function floatScale(data: ArrayLike<number>, what: string): number {
   let max = -Infinity;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (Number.isNaN(v)) throw new CnnvisError(`${what} contains NaN at index ${i}; pixel values must be numbers`);
+    if (!Number.isFinite(v)) {
+      throw new CnnvisError(`${what} contains ${v} at index ${i}; pixel values must be finite numbers in [0, 255] or [0, 1]`);
+    }
     if (v < min) min = v;
     if (v > max) max = v;
   }

@@ -91,14 +91,19 @@ export async function fetchChecked(source: string, check: DownloadCheck = {}): P
 export function writeFileAtomic(dest: string, bytes: Uint8Array): void {
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   const tmp = `${dest}.part-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-  const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, bytes);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, bytes);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, dest);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true }); // a failed write (disk full, no permission) leaves no temporary file
+    throw e;
   }
-  fs.renameSync(tmp, dest);
 }
 
 /** Downloads `source` to `dest` (atomically, checked) unless `dest` already exists. */

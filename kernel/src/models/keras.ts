@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError, listChoices } from '../errors';
 import { H5Dataset, H5File, H5Group, H5Source, openH5 } from './hdf5';
+import { checkJsonDepth, checkModelConfig } from './topology';
 
 /** One layer's weights as stored in the file, in the file's order. */
 export interface FileLayerWeights {
@@ -349,7 +350,9 @@ export async function loadKerasH5(source: H5Source): Promise<tf.LayersModel> {
   if (version && /^1\./.test(version)) {
     throw new CnnvisError(`${file.label} was saved by Keras ${version}; cnnvis reads files from Keras 2.x and 3.x`);
   }
+  checkJsonDepth(config, `${file.label}: model_config`);
   const topology = withZeroInitializers(normalizeKerasConfig(config, file.label));
+  checkModelConfig(topology, `${file.label}: model_config`);
   let model: tf.LayersModel;
   try {
     model = await tf.models.modelFromJSON({ modelTopology: topology as tf.io.ModelJSON['modelTopology'] });

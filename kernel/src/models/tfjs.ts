@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
+import { checkJsonDepth, checkModelConfig } from './topology';
 
 interface ManifestGroup {
   paths: string[];
@@ -64,12 +65,35 @@ function parseModelJson(text: string, where: string): ModelJson {
   if (json.weightsManifest !== undefined && !Array.isArray(json.weightsManifest)) {
     throw new CnnvisError(`'${where}': 'weightsManifest' must be a list of {paths, weights}`);
   }
+  checkJsonDepth(json, `'${where}'`);
   for (const g of json.weightsManifest ?? []) {
     if (!g || !Array.isArray(g.paths) || !Array.isArray(g.weights)) {
       throw new CnnvisError(`'${where}': every weightsManifest group needs 'paths' and 'weights' lists`);
     }
+    for (const p of g.paths) {
+      if (typeof p !== 'string' || !p) throw new CnnvisError(`'${where}': weight shard path ${JSON.stringify(p)} is not a file name`);
+    }
+    for (const e of g.weights) checkManifestEntry(e, where);
   }
+  const topology = json.modelTopology as Record<string, unknown>;
+  checkModelConfig(topology.model_config ?? topology, `'${where}'`);
   return json;
+}
+
+/** One weightsManifest entry: a name, a shape of whole numbers ≥ 0 and a known dtype. */
+function checkManifestEntry(e: unknown, where: string): void {
+  const entry = e as Partial<tf.io.WeightsManifestEntry> | null;
+  if (!entry || typeof entry !== 'object' || typeof entry.name !== 'string') {
+    throw new CnnvisError(`'${where}': a weightsManifest entry has no name: ${JSON.stringify(e)?.slice(0, 80)}`);
+  }
+  const shape = entry.shape as unknown;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new CnnvisError(`'${where}': weight '${entry.name}' has shape ${JSON.stringify(shape)?.slice(0, 80)}; a shape is a list of whole numbers ≥ 0`);
+  }
+  const dt = entry.quantization ? entry.quantization.dtype : entry.dtype;
+  if (typeof dt !== 'string' || DTYPE_BYTES[dt] === undefined) {
+    throw new CnnvisError(`'${where}': weight '${entry.name}' has unsupported dtype ${JSON.stringify(dt)}; valid: ${Object.keys(DTYPE_BYTES).join(', ')}`, Object.keys(DTYPE_BYTES));
+  }
 }
 
 /** Builds the artifacts tfjs-layers needs, checking that the shards hold exactly the declared weights. */
@@ -106,7 +130,33 @@ async function fromArtifacts(artifacts: tf.io.ModelArtifacts, where: string): Pr
     if (unknown) {
       throw new CnnvisError(`'${where}' uses ${unknown[0].trim()} which TF.js layers does not support`);
     }
+    if (/shape mismatch/i.test(msg)) {
+      const which = await wrongShape(artifacts);
+      if (which) throw new CnnvisError(`'${where}': ${which}; the manifest does not fit the model topology`);
+    }
     throw new CnnvisError(`'${where}' could not be built as a TF.js layers model: ${msg.split('\n')[0]}`);
+  }
+}
+
+/** Which manifest weight has a shape the topology does not expect (builds the model without weights). */
+async function wrongShape(artifacts: tf.io.ModelArtifacts): Promise<string | undefined> {
+  let net: tf.LayersModel;
+  try {
+    net = await tf.models.modelFromJSON({ modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'] });
+  } catch {
+    return undefined;
+  }
+  try {
+    const expected = new Map(net.weights.map((w) => [w.originalName, w.shape]));
+    for (const spec of artifacts.weightSpecs ?? []) {
+      const want = expected.get(spec.name);
+      if (want && (want.length !== spec.shape.length || want.some((d, i) => d !== spec.shape[i]))) {
+        return `weight '${spec.name}' has shape [${spec.shape.join(', ')}] in the weightsManifest but its layer expects [${want.join(', ')}]`;
+      }
+    }
+    return undefined;
+  } finally {
+    net.dispose();
   }
 }
 
@@ -120,6 +170,9 @@ export async function readArtifactsFromFile(modelJsonPath: string): Promise<tf.i
       const file = path.resolve(dir, p);
       if (!fs.existsSync(file)) {
         throw new CnnvisError(`'${modelJsonPath}' lists weight shard '${p}', which is missing (expected at ${file})`);
+      }
+      if (!fs.statSync(file).isFile()) {
+        throw new CnnvisError(`'${modelJsonPath}' lists weight shard '${p}', but ${file} is not a file`);
       }
       shards.push(new Uint8Array(fs.readFileSync(file)));
     }
