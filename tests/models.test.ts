@@ -99,6 +99,13 @@ describe('TF.js layers models', () => {
     fs.writeFileSync(path.join(dir, 'group1-shard1of1.bin'), shard);
     await expect(loadTfjsLayersModel(dir)).rejects.toThrow(/FancyConv3000/);
     await expect(loadTfjsLayersModel(path.join(dir, 'nope'))).rejects.toThrow(CnnvisError);
+    // A hostile model.json must not read files outside its folder.
+    for (const evil of ['../group1-shard1of1.bin', '/etc/passwd']) {
+      const j = JSON.parse(JSON.stringify(json));
+      j.weightsManifest[0].paths = [evil];
+      fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(j));
+      await expect(loadTfjsLayersModel(dir)).rejects.toThrow(/outside its folder; shard paths must stay inside/);
+    }
     fs.rmSync(dir, { recursive: true });
   });
 });

@@ -168,6 +168,10 @@ export async function readArtifactsFromFile(modelJsonPath: string): Promise<tf.i
   for (const g of json.weightsManifest ?? []) {
     for (const p of g.paths) {
       const file = path.resolve(dir, p);
+      const rel = path.relative(dir, file);
+      if (path.isAbsolute(p) || rel.startsWith('..') || path.isAbsolute(rel)) {
+        throw new CnnvisError(`'${modelJsonPath}' lists weight shard '${p}' outside its folder; shard paths must stay inside ${dir}`);
+      }
       if (!fs.existsSync(file)) {
         throw new CnnvisError(`'${modelJsonPath}' lists weight shard '${p}', which is missing (expected at ${file})`);
       }
