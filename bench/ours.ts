@@ -1,0 +1,222 @@
+/**
+ * Our side of the benchmark for one model, in its own process (so its peak memory is its own):
+ *
+ *   node bench/dist/ours.js <model> '<settings json>' [method,method,...] [--profile]
+ *
+ * Prints one line `BENCH_REPORT <json>` (a SideReport) at the end; progress goes to stderr. With
+ * --profile, each fast method runs once more under tf.profile and the report lists the kernels that
+ * took the most time (the wasm backend times each kernel synchronously).
+ */
+import {
+  explore,
+  gradCam,
+  guidedBackprop,
+  initBackend,
+  integratedGradients,
+  logitsOf,
+  maximize,
+  occlusion,
+  prepareInput,
+  RGBImage,
+  saliency,
+  scoreCam,
+  smoothGrad,
+  tf,
+} from 'cnnvis';
+import { BenchModel, benchModel, BenchModelName, BENCH_MODELS } from './models';
+import { BenchMethod, BENCH_METHODS, BenchSettings, KernelTime, SideReport, SideResult } from './settings';
+
+/** A smooth, seeded test picture (different seeds give different images). */
+export function testImage(seed: number, size = 224): RGBImage {
+  const data = new Uint8Array(size * size * 3);
+  const f = [0.7, 1.3, 2.1].map((v) => v + (seed % 7) * 0.11);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      for (let c = 0; c < 3; c++) {
+        const v = Math.sin((x / size) * 6.28 * f[c] + seed) * Math.cos((y / size) * 6.28 * f[(c + 1) % 3] - seed * 0.5);
+        data[(y * size + x) * 3 + c] = Math.round(127.5 + 120 * v);
+      }
+    }
+  }
+  return { width: size, height: size, data };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[ours] ${msg}\n`);
+}
+
+/**
+ * Times `call(i)` for i = 0..n−1 after `warmup` untimed calls (i < 0); returns the median seconds
+ * and the live tensors added per call after the first (undefined after a single call without warm-up).
+ */
+async function timeCalls(n: number, warmup: number, call: (i: number) => Promise<unknown>): Promise<{ seconds: number; tensorsPerCall?: number }> {
+  for (let w = 0; w < warmup; w++) await call(-1 - w);
+  // Counted from after a first call (which may build per-model caches): the warm-up, else timed call 0.
+  let before = warmup > 0 ? tf.memory().numTensors : -1;
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await call(i);
+    times.push((performance.now() - t0) / 1000);
+    if (before < 0) before = tf.memory().numTensors;
+  }
+  const counted = warmup > 0 ? n : n - 1;
+  const tensorsPerCall = counted > 0 ? (tf.memory().numTensors - before) / counted : undefined;
+  // Profiled: one extra call of the methods with a warm-up (the slow ones use the same kernels).
+  if (profiling && warmup > 0) lastProfile = await kernelProfile(() => call(n));
+  return { seconds: median(times), tensorsPerCall };
+}
+
+let profiling = false;
+let lastProfile: KernelTime[] | undefined;
+
+/** Kernels by total time in one call, largest first (the top 8). */
+async function kernelProfile(call: () => Promise<unknown>): Promise<KernelTime[]> {
+  const info = await tf.profile(async () => {
+    await call();
+  });
+  const total = new Map<string, KernelTime>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = total.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls += 1;
+    total.set(k.name, e);
+  }
+  return [...total.values()].sort((a, b) => b.ms - a.ms).slice(0, 8).map((e) => ({ ...e, ms: Math.round(e.ms) }));
+}
+
+type Runner = (bm: BenchModel, s: BenchSettings) => Promise<Omit<SideResult, 'model' | 'method'>>;
+
+const quiet = { display: false, progress: false } as const;
+
+const RUNNERS: Record<BenchMethod, Runner> = {
+  forward: async ({ model }, s) => {
+    const r = await timeCalls(s.repeats, 1, async (i) => {
+      const input = prepareInput(model, testImage(100 + i));
+      const l = logitsOf(model, input.batch);
+      l.dataSync();
+      tf.dispose([l, input.batch]);
+    });
+    return { ...r, n: s.repeats, note: '1 image' };
+  },
+  gradcam: async ({ model, camLayer }, s) => {
+    const r = await timeCalls(s.repeats, 1, (i) => gradCam(model, testImage(200 + i), { layer: camLayer, classIndex: 3, display: false }));
+    return { ...r, n: s.repeats, note: `new image, layer ${camLayer}` };
+  },
+  gradcam_class_change: async ({ model, camLayer }, s) => {
+    const ex = await explore.CamExplorer.open(model, testImage(300), { layer: camLayer, display: false, topK: 1 });
+    try {
+      const n = Math.max(5, s.repeats);
+      // Classes never asked for before (the cache holds the top class only).
+      const r = await timeCalls(n, 1, (i) => ex.map('gradcam', camLayer, 500 + i));
+      return { ...r, n, note: 'CamExplorer, cached image, a new class' };
+    } finally {
+      ex.close();
+    }
+  },
+  featuremap_layer_change: async ({ model, exploreLayers }, s) => {
+    const ex = await explore.FeatureMapExplorer.open(model, testImage(400), { display: false });
+    try {
+      const layers = ex.get('layers').map((l) => l.name);
+      const order = exploreLayers.map((name) => layers.indexOf(name)).filter((i) => i >= 0);
+      const n = Math.max(5, s.repeats);
+      const r = await timeCalls(n, 1, async (i) => {
+        const idx = order[(i + order.length) % order.length];
+        ex.set({ layer_index: idx === ex.get('layer_index') ? order[(i + 1 + order.length) % order.length] : idx });
+        await ex.settled();
+      });
+      return { ...r, n, note: 'FeatureMapExplorer, one page of 16 channels' };
+    } finally {
+      ex.close();
+    }
+  },
+  saliency: async ({ model }, s) => {
+    const r = await timeCalls(s.repeats, 1, (i) => saliency(model, testImage(500 + i), { classIndex: 3, ...quiet }));
+    return { ...r, n: s.repeats };
+  },
+  guided_backprop: async ({ model }, s) => {
+    const r = await timeCalls(s.repeats, 1, (i) => guidedBackprop(model, testImage(600 + i), { classIndex: 3, ...quiet }));
+    return { ...r, n: s.repeats };
+  },
+  integrated_gradients: async ({ model }, s) => {
+    const r = await timeCalls(s.slowRepeats, 0, (i) =>
+      integratedGradients(model, testImage(700 + i), { classIndex: 3, steps: s.igSteps, baseline: 'black', batchSize: s.batchSize, ...quiet }),
+    );
+    return { ...r, n: s.slowRepeats, note: `${s.igSteps} steps (${s.igSteps + 1} gradients), batch ${s.batchSize}` };
+  },
+  smoothgrad: async ({ model }, s) => {
+    const r = await timeCalls(s.slowRepeats, 0, (i) =>
+      smoothGrad(model, testImage(800 + i), { classIndex: 3, samples: s.smoothSamples, batchSize: s.batchSize, ...quiet }),
+    );
+    return { ...r, n: s.slowRepeats, note: `${s.smoothSamples} samples, batch ${s.batchSize}` };
+  },
+  occlusion: async ({ model }, s) => {
+    const p = s.occlusionPatch;
+    const windows = Math.floor(model.inputHeight / p) * Math.floor(model.inputWidth / p);
+    const r = await timeCalls(s.slowRepeats, 0, (i) =>
+      occlusion(model, testImage(900 + i), { classIndex: 3, patchSize: p, stride: p, batchSize: s.batchSize, ...quiet }),
+    );
+    return { ...r, n: s.slowRepeats, note: `${windows} windows ${p}×${p}, batch ${s.batchSize}` };
+  },
+  scorecam: async ({ model, camLayer }, s) => {
+    const r = await timeCalls(s.slowRepeats, 0, (i) =>
+      scoreCam(model, testImage(1000 + i), { layer: camLayer, classIndex: 3, topN: s.scoreCamChannels, batchSize: s.batchSize, display: false }),
+    );
+    return { ...r, n: s.slowRepeats, note: `${s.scoreCamChannels} channels of ${camLayer}, batch ${s.batchSize}` };
+  },
+  activation_max: async ({ model, maxLayer }, s) => {
+    const r = await timeCalls(s.slowRepeats, 0, (i) =>
+      maximize(model, `${maxLayer}:0`, { steps: s.actmaxSteps, size: s.actmaxSize, seed: i, display: false, progress: false }),
+    );
+    return { ...r, n: s.slowRepeats, note: `${s.actmaxSteps} steps at ${s.actmaxSize}×${s.actmaxSize}, ${maxLayer}:0, Fourier, standard transforms` };
+  },
+};
+
+function engineName(): string {
+  const backend = tf.getBackend();
+  if (backend !== 'wasm') return backend;
+  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+  return `tfjs ${tf.version.tfjs} wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'threads' : '1 thread'})`;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  profiling = args.includes('--profile');
+  const [name, settingsJson, methodList] = args.filter((a) => a !== '--profile');
+  if (!(BENCH_MODELS as readonly string[]).includes(name)) throw new Error(`unknown model '${name}'; models: ${BENCH_MODELS.join(', ')}`);
+  const settings = JSON.parse(settingsJson) as BenchSettings;
+  const methods = (methodList ? methodList.split(',') : [...BENCH_METHODS]) as BenchMethod[];
+  for (const m of methods) if (!(BENCH_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method '${m}'`);
+  await initBackend();
+  const t0 = performance.now();
+  const bm = benchModel(name as BenchModelName);
+  log(`${name}: built with random weights in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${engineName()}`);
+  const results: SideResult[] = [];
+  for (const method of methods) {
+    lastProfile = undefined;
+    const r = await RUNNERS[method](bm, settings);
+    results.push({ model: name, method, ...r, ...(lastProfile ? { kernels: lastProfile } : {}) });
+    log(`${name} ${method}: ${r.seconds.toFixed(3)} s (n=${r.n}, tensors/call ${r.tensorsPerCall ?? '—'})`);
+  }
+  const report: SideReport = {
+    side: 'ours',
+    model: name,
+    results,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    engine: engineName(),
+  };
+  process.stdout.write(`BENCH_REPORT ${JSON.stringify(report)}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});

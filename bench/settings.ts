@@ -1,0 +1,111 @@
+/**
+ * What the benchmark runs, shared by our side and the PyTorch reference (passed to reference.py as
+ * JSON, so both sides do the same work: same image size, steps, samples, windows, channels, batches).
+ */
+import { BenchModelName } from './models';
+
+export const BENCH_METHODS = [
+  'forward',
+  'gradcam',
+  'gradcam_class_change',
+  'featuremap_layer_change',
+  'saliency',
+  'guided_backprop',
+  'integrated_gradients',
+  'smoothgrad',
+  'occlusion',
+  'scorecam',
+  'activation_max',
+] as const;
+export type BenchMethod = (typeof BENCH_METHODS)[number];
+
+export interface BenchSettings {
+  /** Timed calls of a fast method (after one warm-up call); the median is reported. */
+  repeats: number;
+  /** Timed calls of a slow method (IG, SmoothGrad, occlusion, Score-CAM, activation maximization; no warm-up). */
+  slowRepeats: number;
+  /**
+   * Images per forward/backward pass for the batched methods (both sides). 4, not cnnvis' default 16:
+   * with 16, MobileNetV2's input gradients at 224×224 overflow the wasm heap ("memory access out of
+   * bounds"), and VGG16's would not fit the 2 GiB target.
+   */
+  batchSize: number;
+  /** Integrated gradients: Riemann intervals (trapezoid: steps + 1 gradient evaluations). */
+  igSteps: number;
+  /** SmoothGrad: noisy samples. */
+  smoothSamples: number;
+  /** Occlusion: square patch side = stride (non-overlapping windows; 14 → 16×16 = 256 windows at 224). */
+  occlusionPatch: number;
+  /** Score-CAM: channels of the CAM layer used (largest activation variance first). */
+  scoreCamChannels: number;
+  /** Activation maximization: steps and image side (Fourier parameterization, standard transforms). */
+  actmaxSteps: number;
+  actmaxSize: number;
+}
+
+/**
+ * The full run: every model and method in well under 30 minutes on 2 cores. Fewer IG steps,
+ * SmoothGrad samples, occlusion windows, Score-CAM channels and ascent steps than the issue's
+ * headline settings (50, 25, 256, 512, 40): each of those methods costs the same per gradient /
+ * forward pass whatever the count, so the ratio carries over; the counts are the same on both sides.
+ */
+export const FULL_SETTINGS: BenchSettings = {
+  repeats: 3,
+  slowRepeats: 1,
+  batchSize: 4,
+  igSteps: 20,
+  smoothSamples: 10,
+  occlusionPatch: 28,
+  scoreCamChannels: 32,
+  actmaxSteps: 20,
+  actmaxSize: 150,
+};
+
+/** `--quick`: MobileNetV2 only, smaller settings; minutes, not tens of minutes. */
+export const QUICK_SETTINGS: BenchSettings = {
+  repeats: 3,
+  slowRepeats: 1,
+  batchSize: 4,
+  igSteps: 15,
+  smoothSamples: 8,
+  occlusionPatch: 56,
+  scoreCamChannels: 16,
+  actmaxSteps: 10,
+  actmaxSize: 150,
+};
+
+export const QUICK_MODELS: BenchModelName[] = ['mobilenetv2'];
+
+/** One measured method of one model, on one side. */
+export interface SideResult {
+  model: string;
+  method: BenchMethod;
+  /** Median seconds per call. */
+  seconds: number;
+  /** Timed calls. */
+  n: number;
+  /** Live tensors added per call after the first call (ours only; 0 = flat; absent after one call without warm-up). */
+  tensorsPerCall?: number;
+  /** What the call does, e.g. '256 windows 14×14'. */
+  note?: string;
+  /** With --profile (ours): the kernels that took the most time in one call. */
+  kernels?: KernelTime[];
+}
+
+/** Total time of one kernel in one profiled call. */
+export interface KernelTime {
+  kernel: string;
+  ms: number;
+  calls: number;
+}
+
+/** What one side's process reports for one model. */
+export interface SideReport {
+  side: 'ours' | 'reference';
+  model: string;
+  results: SideResult[];
+  /** Peak resident memory of the process, bytes. */
+  peakRssBytes: number;
+  /** Backend / threads, e.g. 'wasm (simd, 1 thread)' or 'torch 1.13 (1 thread)'. */
+  engine: string;
+}
