@@ -5,19 +5,19 @@
  * client-side interactive snapshot otherwise (a notebook reopened without a kernel).
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import type { DocumentRegistry } from '@jupyterlab/docregistry';
+import type { INotebookModel, NotebookPanel } from '@jupyterlab/notebook';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 import * as widgets from '@cnnvis/widgets';
 import '@cnnvis/widgets/style/index.css';
-import { resultFactory } from './renderer';
+import { RESULT_RENDERER_RANK, resultFactory } from './renderer';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: '@cnnvis/jupyterlab:plugin',
   description: 'cnnvis explorers (Jupyter widgets) and the cnnvis result renderer',
   autoStart: true,
   requires: [IJupyterWidgetRegistry],
-  optional: [INotebookTracker],
-  activate: (_app: JupyterFrontEnd, registry: IJupyterWidgetRegistry, notebooks: INotebookTracker | null) => {
+  activate: (app: JupyterFrontEnd, registry: IJupyterWidgetRegistry) => {
     registry.registerWidget({
       name: widgets.MODULE_NAME,
       version: widgets.MODULE_VERSION,
@@ -28,10 +28,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
         FeatureMapExplorerView: widgets.FeatureMapExplorerView,
       },
     });
-    notebooks?.widgetAdded.connect((_tracker, panel: NotebookPanel) => {
-      // Preferred over the widget view (rank 0): the renderer itself picks live or static.
-      panel.content.rendermime.addFactory(resultFactory(panel), -1);
-    });
+    // A widget extension runs as each notebook panel is created, before its outputs render (a
+    // tracker's widgetAdded comes later: a reopened notebook's saved outputs would render without it).
+    const resultRenderer: DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel> = {
+      createNew: (panel) => {
+        // Preferred over the widget view: the renderer itself picks live or static.
+        panel.content.rendermime.addFactory(resultFactory(panel), RESULT_RENDERER_RANK);
+      },
+    };
+    app.docRegistry.addWidgetExtension('Notebook', resultRenderer);
   },
 };
 

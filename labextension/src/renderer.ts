@@ -60,11 +60,17 @@ class NotebookResultRenderer extends Panel implements IRenderMime.IRenderer {
   }
 }
 
+/**
+ * Rank of the notebook's result renderer: it must win over jupyterlab-manager's widget-view renderer,
+ * which that manager registers at rank -10 in each notebook (lower ranks are preferred).
+ */
+export const RESULT_RENDERER_RANK = -20;
+
 export function resultFactory(panel: NotebookPanel): IRenderMime.IRendererFactory {
   return {
     safe: true,
     mimeTypes: [RESULT_MIME],
-    defaultRank: -1,
+    defaultRank: RESULT_RENDERER_RANK,
     createRenderer: () => new NotebookResultRenderer(panel),
   };
 }

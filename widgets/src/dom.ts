@@ -11,10 +11,25 @@ export function uid(prefix: string): string {
   return `cnnvis-${prefix}-${counter}`;
 }
 
+/** Controls that take keys of their own (arrows move a slider, letters type, Enter presses a button). */
+const KEYED_TAGS = new Set(['input', 'select', 'button', 'textarea']);
+
+/**
+ * Keeps the host application's keyboard shortcuts away from a focused control. JupyterLab's notebook
+ * binds arrows and letters on any focused element in command mode unless it is `:read-write` (range
+ * inputs, selects and buttons are not): ArrowRight on a slider would move the notebook instead. Lumino
+ * skips shortcuts for an event target carrying `data-lm-suppress-shortcuts`.
+ */
+export function ownKeys<T extends HTMLElement>(node: T): T {
+  node.setAttribute('data-lm-suppress-shortcuts', 'true');
+  return node;
+}
+
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
+  if (KEYED_TAGS.has(tag)) ownKeys(node);
   return node;
 }
 

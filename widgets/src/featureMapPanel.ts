@@ -6,7 +6,7 @@
  */
 import type { LayerInfo, Normalization } from 'cnnvis/dist/schema/explorers';
 import { EXPLORER_COLORMAPS, NORMALIZATIONS } from 'cnnvis/dist/schema/explorers';
-import { el, field, paint, ProgressLine, select, slider } from './dom';
+import { el, field, ownKeys, paint, ProgressLine, select, slider } from './dom';
 import { blankPixels, blit, colorbar, colorize, enlarge, gridFor, Grid, overlay, rangeOf, scaleFor, tileAtPoint, tileOrigin } from './pixels';
 
 export interface FeatureMapPanelState {
@@ -86,6 +86,7 @@ export class FeatureMapPanel {
     this.next.setAttribute('aria-label', 'next channels');
     this.topToggle.type = 'checkbox';
     this.grid.tabIndex = 0;
+    ownKeys(this.grid);
     this.grid.setAttribute('role', 'img');
     this.info.setAttribute('aria-live', 'polite');
     const close = el('button', 'cnnvis-button', 'Close');

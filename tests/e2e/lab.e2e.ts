@@ -1,0 +1,255 @@
+/**
+ * cnnvis in a real JupyterLab 4: a notebook on the "TypeScript (cnnvis)" kernel opens a CamExplorer
+ * and a FeatureMapExplorer on MobileNet v1 0.25 and cat_dog.png; moving the class slider changes the
+ * overlay's pixels and the label, moving the layer slider changes the grid; the notebook is saved,
+ * its kernel shut down, and the reopened notebook's saved results (RESULT_MIME, rendered in the
+ * browser) still switch classes and layers with no kernel. Any browser console error fails the test.
+ *
+ * Screenshots, the server log and the browser console are in tests/e2e/artifacts/run-<stamp>/.
+ * Run: npm run test:e2e (builds the app first). Needs Debian's chromium and python3-jupyterlab-server.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { PNG } from 'pngjs';
+import type { Locator, Page } from 'playwright-core';
+import { RESULT_MIME } from '../../kernel/src/schema/explorers';
+import { Notebook } from '../helpers/jupyter';
+import { BrowserSession, checkPrerequisites, createRunDirs, LabServer, openBrowser, sleep, startLabServer } from './harness';
+
+const MODEL = 'mobilenet_v1_0.25_224';
+const IMAGE = 'cat_dog.png';
+const NOTEBOOK = 'explorers.ipynb';
+/** Generous: the first cell loads the model and the kernel compiles TypeScript on a shared 2-core machine. */
+const COMPUTE_TIMEOUT = 180000;
+
+/** The parts of the JupyterLab app (window.cnnvisLab, see app/index.js) the test reads. */
+interface KernelLike {
+  name: string;
+  status: string;
+  connectionStatus: string;
+  info: Promise<unknown>;
+}
+interface NotebookPanelLike {
+  close(): void;
+  context: { path: string; model: { dirty: boolean } };
+  sessionContext: { isReady: boolean; ready: Promise<void>; session: { kernel: KernelLike | null } | null; shutdown(): Promise<void> };
+}
+interface LabLike {
+  commands: { execute(id: string, args?: Record<string, unknown>): Promise<unknown> };
+  shell: { currentWidget: NotebookPanelLike | null };
+}
+declare const window: Window & { cnnvisLab: LabLike };
+
+function notebookJson(): Notebook {
+  const code = (source: string) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null });
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: 'cnnvis', display_name: 'TypeScript (cnnvis)', language: 'typescript' },
+      language_info: { name: 'typescript' },
+    },
+    cells: [
+      code(`import * as cnnvis from 'cnnvis';\nconst model = await cnnvis.loadModel('${MODEL}');\nmodel.name`),
+      code(`const cam = await cnnvis.explore.cam(model, '${IMAGE}');`),
+      code(`const maps = await cnnvis.explore.featureMaps(model, '${IMAGE}');`),
+    ],
+  };
+}
+
+/** A canvas' pixels, read back as PNG. */
+async function canvasPixels(canvas: Locator): Promise<PNG> {
+  const url = await canvas.evaluate((c) => (c as HTMLCanvasElement).toDataURL('image/png'));
+  return PNG.sync.read(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
+}
+
+/** Fraction of pixels that differ (1 when the sizes differ). */
+function changedFraction(a: PNG, b: PNG): number {
+  if (a.width !== b.width || a.height !== b.height) return 1;
+  let changed = 0;
+  for (let i = 0; i < a.data.length; i += 4) {
+    if (a.data[i] !== b.data[i] || a.data[i + 1] !== b.data[i + 1] || a.data[i + 2] !== b.data[i + 2]) changed++;
+  }
+  return changed / (a.width * a.height);
+}
+
+/** Waits until the explorer's progress line reports idle (live views report busy while the kernel computes). */
+async function waitIdle(explorer: Locator): Promise<void> {
+  await explorer.locator('.cnnvis-progress[data-status="idle"]').waitFor({ timeout: COMPUTE_TIMEOUT });
+}
+
+/** Focuses a range input and presses ArrowRight, as a keyboard user moves a slider by one step. */
+async function stepSlider(page: Page, slider: Locator): Promise<void> {
+  await slider.focus();
+  await page.keyboard.press('ArrowRight');
+}
+
+async function waitForText(loc: Locator, differentFrom: string): Promise<string> {
+  await expectEventually(async () => ((await loc.textContent()) ?? '') !== differentFrom, `text of ${loc} to change from '${differentFrom}'`);
+  return (await loc.textContent()) ?? '';
+}
+
+async function expectEventually(check: () => Promise<boolean>, what: string, timeout = COMPUTE_TIMEOUT): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+async function openNotebook(page: Page, file: string): Promise<void> {
+  await page.evaluate((p) => window.cnnvisLab.commands.execute('docmanager:open', { path: p, factory: 'Notebook' }), file);
+  await page.waitForFunction((p) => window.cnnvisLab.shell.currentWidget?.context.path === p, file);
+}
+
+/** Waits for a connected cnnvis kernel that answered kernel_info and is idle (a cell run earlier is dropped). */
+async function waitForKernel(page: Page): Promise<void> {
+  const connected = () =>
+    page.waitForFunction(
+      () => {
+        const panel = window.cnnvisLab.shell.currentWidget;
+        const kernel = panel?.sessionContext.session?.kernel;
+        return !!panel?.sessionContext.isReady && kernel?.name === 'cnnvis' && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+      },
+      undefined,
+      { timeout: 60000, polling: 250 },
+    );
+  await connected();
+  await page.evaluate(async () => {
+    await window.cnnvisLab.shell.currentWidget?.sessionContext.session?.kernel?.info;
+  });
+  await connected();
+  await page.locator('.jp-Notebook .jp-Cell').first().waitFor();
+}
+
+/** Shuts the current notebook's kernel down (the toolbar then says No Kernel). */
+async function shutdownKernel(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const panel = window.cnnvisLab.shell.currentWidget;
+    if (!panel) throw new Error('no current notebook');
+    await panel.sessionContext.ready;
+    await panel.sessionContext.shutdown();
+  });
+}
+
+describe('cnnvis explorers in JupyterLab 4', () => {
+  let server: LabServer | null = null;
+  let session: BrowserSession | null = null;
+
+  beforeAll(async () => {
+    checkPrerequisites();
+    const dirs = createRunDirs();
+    fs.writeFileSync(path.join(dirs.root, NOTEBOOK), JSON.stringify(notebookJson(), null, 1));
+    server = await startLabServer(dirs);
+    session = await openBrowser(dirs);
+  });
+
+  afterAll(async () => {
+    await session?.screenshot('end').catch(() => undefined);
+    await session?.close();
+    await server?.stop();
+  });
+
+  test('live explorers follow their sliders; the saved notebook still switches classes without a kernel', async () => {
+    const { page, errors, screenshot } = session!;
+    const { url, dirs, getJson } = server!;
+
+    await page.goto(`${url}/lab?reset`);
+    await page.locator('body[data-cnnvis-lab="restored"]').waitFor({ state: 'attached', timeout: 60000 });
+    await openNotebook(page, NOTEBOOK);
+    await waitForKernel(page);
+    await screenshot('notebook-open');
+
+    // Run the three cells from the keyboard: Shift+Enter twice, Ctrl+Enter on the last one.
+    await page.locator('.jp-Notebook .jp-Cell').first().locator('.jp-InputArea-editor').click();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.press('Control+Enter');
+    await screenshot('cells-queued');
+
+    // CamExplorer, live (the widget view, not the saved snapshot).
+    const cam = page.locator('.jp-OutputArea .cnnvis-widget:not(.cnnvis-static) .cnnvis-cam');
+    await cam.waitFor({ timeout: COMPUTE_TIMEOUT });
+    const caption = cam.locator('.cnnvis-caption').first();
+    await expectEventually(async () => /^class \d+ · /.test((await caption.textContent()) ?? ''), 'the CAM caption');
+    await waitIdle(cam);
+    const overlay = cam.locator('canvas.cnnvis-overlay');
+    const before = await canvasPixels(overlay);
+    const firstCaption = (await caption.textContent()) ?? '';
+    const firstClass = Number(/^class (\d+)/.exec(firstCaption)![1]);
+    await screenshot('cam-live');
+
+    await stepSlider(page, cam.locator('input[aria-label="class"]'));
+    const secondCaption = await waitForText(caption, firstCaption);
+    await waitIdle(cam);
+    expect(secondCaption).toMatch(new RegExp(`^class ${firstClass + 1} · `));
+    expect(secondCaption.split(' · ')[1]).not.toBe(firstCaption.split(' · ')[1]);
+    await expectEventually(async () => changedFraction(before, await canvasPixels(overlay)) > 0.05, 'the overlay to change');
+    await screenshot('cam-live-next-class');
+
+    // FeatureMapExplorer, live: the layer slider changes the layer name and the grid.
+    const fm = page.locator('.jp-OutputArea .cnnvis-widget:not(.cnnvis-static) .cnnvis-featuremaps');
+    await fm.waitFor({ timeout: COMPUTE_TIMEOUT });
+    await waitIdle(fm);
+    const layerName = fm.locator('.cnnvis-layer-name');
+    await expectEventually(async () => ((await layerName.textContent()) ?? '').length > 0, 'the layer name');
+    const firstLayer = (await layerName.textContent()) ?? '';
+    const grid = fm.locator('canvas.cnnvis-grid');
+    const gridBefore = await canvasPixels(grid);
+    await fm.scrollIntoViewIfNeeded();
+    await screenshot('featuremaps-live');
+    await stepSlider(page, fm.locator('input[aria-label="layer"]'));
+    const secondLayer = await waitForText(layerName, firstLayer);
+    await waitIdle(fm);
+    await expectEventually(async () => changedFraction(gridBefore, await canvasPixels(grid)) > 0.05, 'the grid to change');
+    expect(secondLayer).not.toBe(firstLayer);
+    await screenshot('featuremaps-live-next-layer');
+
+    // Save from the keyboard; the file on disk then holds both results.
+    await page.locator('.jp-Notebook').first().click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('Control+s');
+    await page.waitForFunction(() => window.cnnvisLab.shell.currentWidget?.context.model.dirty === false);
+    const saved = JSON.parse(fs.readFileSync(path.join(dirs.root, NOTEBOOK), 'utf8')) as Notebook;
+    const kinds = saved.cells.flatMap((c) => (c.outputs ?? []).map((o) => (o.data?.[RESULT_MIME] as { kind?: string } | undefined)?.kind)).filter(Boolean);
+    expect(kinds).toEqual(['cam', 'feature-maps']);
+
+    // Shut the kernel down and close the notebook; the server then runs no kernel.
+    await shutdownKernel(page);
+    await page.evaluate(() => window.cnnvisLab.shell.currentWidget?.close());
+    await expectEventually(async () => (await getJson<unknown[]>('/api/kernels')).length === 0, 'no kernels on the server', 30000);
+
+    // Reopen. Opening starts a fresh kernel (which never had the explorers); it is shut down at once,
+    // and the saved results are explored in the browser alone.
+    await openNotebook(page, NOTEBOOK);
+    const staticCam = page.locator('.jp-OutputArea .cnnvis-static .cnnvis-cam');
+    await staticCam.waitFor({ timeout: 60000 });
+    await shutdownKernel(page);
+    await expectEventually(async () => (await getJson<unknown[]>('/api/kernels')).length === 0, 'no kernels after reopening', 30000);
+    expect(await page.locator('.jp-OutputArea .cnnvis-widget:not(.cnnvis-static)').count()).toBe(0);
+
+    const staticCaption = staticCam.locator('.cnnvis-caption').first();
+    const savedFirst = (await staticCaption.textContent()) ?? '';
+    expect(savedFirst).toMatch(/^class \d+ · /);
+    const staticOverlay = staticCam.locator('canvas.cnnvis-overlay');
+    const staticBefore = await canvasPixels(staticOverlay);
+    await screenshot('cam-saved');
+    await stepSlider(page, staticCam.locator('input[aria-label="class"]'));
+    const savedSecond = await waitForText(staticCaption, savedFirst);
+    expect(savedSecond.split(' · ')[1]).not.toBe(savedFirst.split(' · ')[1]);
+    expect(changedFraction(staticBefore, await canvasPixels(staticOverlay))).toBeGreaterThan(0.05);
+    await screenshot('cam-saved-next-class');
+
+    const staticFm = page.locator('.jp-OutputArea .cnnvis-static .cnnvis-featuremaps');
+    const staticLayer = staticFm.locator('.cnnvis-layer-name');
+    const savedLayer = (await staticLayer.textContent()) ?? '';
+    const staticGrid = await canvasPixels(staticFm.locator('canvas.cnnvis-grid'));
+    await stepSlider(page, staticFm.locator('input[aria-label="layer"]'));
+    await waitForText(staticLayer, savedLayer);
+    expect(changedFraction(staticGrid, await canvasPixels(staticFm.locator('canvas.cnnvis-grid')))).toBeGreaterThan(0.05);
+    await staticFm.scrollIntoViewIfNeeded();
+    await screenshot('featuremaps-saved-next-layer');
+
+    expect(errors).toEqual([]);
+  });
+});
