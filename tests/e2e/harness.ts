@@ -108,8 +108,12 @@ export interface LabServer {
  * Checks what the run needs before starting anything, so a missing piece fails with its remedy
  * rather than as a timeout.
  */
-export function checkPrerequisites(): void {
+export function checkPrerequisites(inputs: { model: string; image: string }): void {
   const missing: string[] = [];
+  // tests/setup/globalSetup.js links the models of $CNNVIS_SHARED/data into a fresh CNNVIS_HOME.
+  const home = process.env.CNNVIS_HOME ?? '';
+  if (!fs.existsSync(path.join(home, 'models', inputs.model))) missing.push(`model ${inputs.model} in $CNNVIS_HOME (seeded from $CNNVIS_SHARED/data/models)`);
+  if (!fs.existsSync(path.join(process.env.CNNVIS_DATA ?? '', inputs.image))) missing.push(`${inputs.image} in $CNNVIS_DATA ($CNNVIS_SHARED/data/images)`);
   if (!fs.existsSync(path.join(APP_DIR, 'build', 'bundle.js'))) missing.push(`${APP_DIR}/build (npm run build -w tests/e2e/app)`);
   if (!fs.existsSync(CHROMIUM)) missing.push(`${CHROMIUM} (apt-get install -y chromium)`);
   if (!fs.existsSync(PYTHON)) missing.push(`${PYTHON} with Debian's python3-jupyterlab-server`);

@@ -137,7 +137,7 @@ describe('cnnvis explorers in JupyterLab 4', () => {
   let session: BrowserSession | null = null;
 
   beforeAll(async () => {
-    checkPrerequisites();
+    checkPrerequisites({ model: MODEL, image: IMAGE });
     const dirs = createRunDirs();
     fs.writeFileSync(path.join(dirs.root, NOTEBOOK), JSON.stringify(notebookJson(), null, 1));
     server = await startLabServer(dirs);
