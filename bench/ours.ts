@@ -199,6 +199,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const bm = benchModel(name as BenchModelName);
   log(`${name}: built with random weights in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${engineName()}`);
+  // High-water mark after building and randomizing (transient copies of the weights included).
+  const buildPeakRssBytes = process.resourceUsage().maxRSS * 1024;
   const results: SideResult[] = [];
   for (const method of methods) {
     lastProfile = undefined;
@@ -211,6 +213,7 @@ async function main(): Promise<void> {
     model: name,
     results,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    buildPeakRssBytes,
     engine: engineName(),
   };
   process.stdout.write(`BENCH_REPORT ${JSON.stringify(report)}\n`);

@@ -106,6 +106,8 @@ export interface SideReport {
   results: SideResult[];
   /** Peak resident memory of the process, bytes. */
   peakRssBytes: number;
+  /** Ours: the peak right after the model was built and randomized, bytes. */
+  buildPeakRssBytes?: number;
   /** Backend / threads, e.g. 'wasm (simd, 1 thread)' or 'torch 1.13 (1 thread)'. */
   engine: string;
 }
