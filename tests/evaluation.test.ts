@@ -250,12 +250,7 @@ describe('model randomization', () => {
   });
 });
 
-// The committed demo weights are marked UNDERTRAINED in kernel/assets/demo/TRAINING.md (33% accuracy);
-// this check waits for the retrained weights.
-const HAS_DEMO = fs.existsSync(path.join(DEMO_ASSET_DIR, 'model.json')) && !/UNDERTRAINED/.test(fs.readFileSync(path.join(DEMO_ASSET_DIR, 'TRAINING.md'), 'utf8'));
-if (!HAS_DEMO) console.warn(`SKIPPING demo pointing game: the demo weights in ${DEMO_ASSET_DIR} are marked UNDERTRAINED`);
-
-(HAS_DEMO ? describe : describe.skip)('Grad-CAM on the demo model', () => {
+describe('Grad-CAM on the demo model', () => {
   /** Far from the training (1e6…), validation (9e8…) and test (1.5e9…) seeds of demoTraining.ts. */
   const FIRST_SEED = 9_000_000;
   const N = 60;
