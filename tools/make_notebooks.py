@@ -352,7 +352,48 @@ console.log(`objective: naive ${naive.finalValue.toFixed(2)}, readable ${readabl
 """),
 ]
 
-NOTEBOOKS = {'01-anatomy-and-feature-maps.ipynb': ANATOMY, '02-class-activation-maps.ipynb': CAMS, '03-occlusion-and-gradients.ipynb': GRADIENTS, '04-filters-and-activation-maximization.ipynb': FILTERS}
+LIVE = [
+('markdown', """
+# 5 · Live exploration
+
+The explorers put the previous notebooks' pictures behind sliders. They run on the `TypeScript (cnnvis)`
+kernel with the cnnvis JupyterLab extension installed (`npm run build -w labextension && npx cnnvis install`).
+
+- **CamExplorer**: a class slider and a search box over all 1000 classes (the top-k first, with a chart), a
+  layer picker, a method picker (the CAM family) and the overlay opacity. The forward pass of the image is
+  kept; a new class or method recomputes only what it needs, and while the slider is dragged only the latest
+  value is computed.
+- **FeatureMapExplorer**: a layer slider over every layer with a spatial output, channel pages, colormap and
+  normalization; hover a tile for its channel and mean activation, click to enlarge, overlay the strongest
+  channel on the image.
+
+Each explorer also saves a snapshot with the notebook (the top classes, or a page of each layer) as a
+`application/vnd.cnnvis.result.v1+json` output plus a PNG: a reopened notebook, with no kernel, still
+switches classes and layers, and GitHub shows the picture.
+"""),
+('code', """
+import * as cnnvis from 'cnnvis';
+const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
+"""),
+('code', """
+const camExplorer = await cnnvis.explore.cam(model, 'cat_dog.png');
+"""),
+('code', """
+const mapExplorer = await cnnvis.explore.featureMaps(model, 'cat_dog.png');
+"""),
+('markdown', """
+Widgets from TypeScript: the standard ipywidgets controls are there with their Python names, and react to
+changes like in Python.
+"""),
+('code', """
+const slider = new cnnvis.widgets.IntSlider({value: 243, min: 0, max: 999, description: 'class'});
+const label = new cnnvis.widgets.Label({value: model.label(243)});
+slider.observe(change => { label.value = model.label(change.new as number); }, 'value');
+cnnvis.display(new cnnvis.widgets.HBox([slider, label]));
+"""),
+]
+
+NOTEBOOKS = {'01-anatomy-and-feature-maps.ipynb': ANATOMY, '02-class-activation-maps.ipynb': CAMS, '03-occlusion-and-gradients.ipynb': GRADIENTS, '04-filters-and-activation-maximization.ipynb': FILTERS, '05-live-exploration.ipynb': LIVE}
 
 if __name__ == '__main__':
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'notebooks')

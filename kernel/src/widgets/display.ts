@@ -13,14 +13,13 @@ function showsItself(x: unknown): x is ShowsItself {
   return typeof x === 'object' && x !== null && typeof (x as ShowsItself).mimeBundle === 'function';
 }
 
-/** Displays each value in the running cell's output; returns false outside a notebook. */
-export function display(...values: unknown[]): boolean {
-  let shown = true;
+/** Displays each value in the running cell's output (nothing happens outside a notebook). */
+export function display(...values: unknown[]): void {
+  // Returns nothing, like IPython's display(): a cell ending in display(w) prints no value after it.
   for (const x of values) {
     const bundle: MimeBundle = showsItself(x)
       ? x.mimeBundle()
       : { 'text/plain': typeof x === 'string' ? x : util.inspect(x, { depth: 4 }) };
-    shown = displayBundle(bundle) && shown;
+    displayBundle(bundle);
   }
-  return shown;
 }
