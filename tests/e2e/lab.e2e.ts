@@ -53,6 +53,13 @@ function notebookJson(): Notebook {
       code(`import * as cnnvis from 'cnnvis';\nconst model = await cnnvis.loadModel('${MODEL}');\nmodel.name`),
       code(`const cam = await cnnvis.explore.cam(model, '${IMAGE}');`),
       code(`const maps = await cnnvis.explore.featureMaps(model, '${IMAGE}');`),
+      // A standard ipywidgets 8 IntSlider from TypeScript; the kernel's observer writes what it saw into a Label.
+      code(
+        `const probe = new cnnvis.widgets.IntSlider({value: 3, min: 0, max: 10, description: 'probe'});\n` +
+          `const echo = new cnnvis.widgets.Label({value: 'kernel saw 3'});\n` +
+          `probe.observe(c => { echo.value = \`kernel saw \${c.new}\`; }, 'value');\n` +
+          `cnnvis.display(new cnnvis.widgets.HBox([probe, echo]));`,
+      ),
     ],
   };
 }
@@ -160,9 +167,10 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     await waitForKernel(page);
     await screenshot('notebook-open');
 
-    // Run the three cells from the keyboard: Shift+Enter twice, Ctrl+Enter on the last one.
+    // Run the four cells from the keyboard: Shift+Enter three times, Ctrl+Enter on the last one.
     await page.locator('.jp-Notebook .jp-Cell').first().locator('.jp-InputArea-editor').click();
     await page.keyboard.press('Escape');
+    await page.keyboard.press('Shift+Enter');
     await page.keyboard.press('Shift+Enter');
     await page.keyboard.press('Shift+Enter');
     await page.keyboard.press('Control+Enter');
@@ -205,6 +213,27 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     await expectEventually(async () => changedFraction(gridBefore, await canvasPixels(grid)) > 0.05, 'the grid to change');
     expect(secondLayer).not.toBe(firstLayer);
     await screenshot('featuremaps-live-next-layer');
+
+    // The ipywidgets IntSlider renders (jupyterlab-manager's controls) and a drag reaches the kernel,
+    // whose observer updates the Label in the browser.
+    const probe = page.locator('.jp-OutputArea .widget-hslider').filter({ hasText: 'probe' });
+    await probe.waitFor({ timeout: COMPUTE_TIMEOUT });
+    const echo = page.locator('.jp-OutputArea .widget-label').filter({ hasText: 'kernel saw' });
+    await expectEventually(async () => ((await echo.textContent()) ?? '') === 'kernel saw 3', 'the label from the kernel');
+    await probe.scrollIntoViewIfNeeded();
+    const handle = probe.locator('.noUi-handle').first();
+    const track = probe.locator('.noUi-target').first();
+    const hb = (await handle.boundingBox())!;
+    const tb = (await track.boundingBox())!;
+    await page.mouse.move(hb.x + hb.width / 2, hb.y + hb.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(tb.x + tb.width * 0.8, hb.y + hb.height / 2, { steps: 8 });
+    await page.mouse.up();
+    const readout = probe.locator('.widget-readout');
+    await expectEventually(async () => Number((await readout.textContent()) ?? '3') > 3, 'the slider readout to move');
+    const moved = Number((await readout.textContent()) ?? '');
+    await expectEventually(async () => ((await echo.textContent()) ?? '') === `kernel saw ${moved}`, `the kernel to see ${moved}`);
+    await screenshot('intslider-moved');
 
     // Save from the keyboard; the file on disk then holds both results.
     await page.locator('.jp-Notebook').first().click({ position: { x: 5, y: 5 } });
