@@ -9,7 +9,7 @@
  * layer's range, which the kernel sends with the page.
  */
 import * as tf from '@tensorflow/tfjs';
-import { defaultFeatureLayer, spread } from '../basics/featureMaps';
+import { convBlockOutputs, defaultFeatureLayer, spread } from '../basics/featureMaps';
 import { ImageSource, InputOptions, prepareInput } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
@@ -225,10 +225,11 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
 
   snapshot(): FeatureMapResultData {
     const s = this.state;
-    const picked = spread(
-      this.layerData.map((_, i) => i),
-      SNAPSHOT_LAYERS,
-    );
+    // The conv blocks' outputs (after BN and activation), spread over the depth; all spatial layers when
+    // the model has no conv blocks. The first one is what a reopened notebook shows first.
+    const names = s.layers.map((l) => l.name);
+    const blocks = convBlockOutputs(this.model).map((n) => names.indexOf(n)).filter((i) => i >= 0);
+    const picked = spread(blocks.length ? blocks : this.layerData.map((_, i) => i), SNAPSHOT_LAYERS);
     if (!picked.includes(s.shown_layer) && s.shown_layer >= 0) picked.push(s.shown_layer);
     picked.sort((a, b) => a - b);
     return {
