@@ -10,6 +10,7 @@ import {
   EXPLORERS,
   EXPLORER_MODULE,
   EXPLORER_MODULE_VERSION,
+  emptyFeatureMapPage,
   ExplorerBaseState,
   FeatureMapExplorerState,
 } from 'cnnvis/dist/schema/explorers';
@@ -69,17 +70,7 @@ export function featureMapDefaults(): FeatureMapExplorerState {
     page: 0,
     page_size: 16,
     normalization: 'per-tile',
-    shown_layer: -1,
-    page_channels: [],
-    page_data: new Float32Array(0),
-    tile_width: 0,
-    tile_height: 0,
-    channel_means: new Float32Array(0),
-    layer_min: 0,
-    layer_max: 0,
-    top_channel: 0,
-    top_data: new Float32Array(0),
-    show_top: false,
+    ...emptyFeatureMapPage(),
   };
 }
 

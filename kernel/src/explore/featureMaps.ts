@@ -18,6 +18,7 @@ import { applyColormap } from '../render/colormaps';
 import { makeGrid } from '../render/grid';
 import {
   bytesToBase64,
+  emptyFeatureMapPage,
   EXPLORER_COLORMAPS,
   EXPLORERS,
   ExplorerColormap,
@@ -142,17 +143,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
       page: 0,
       page_size: pageSize,
       normalization,
-      shown_layer: -1,
-      page_channels: [],
-      page_data: new Float32Array(0),
-      tile_width: 0,
-      tile_height: 0,
-      channel_means: new Float32Array(0),
-      layer_min: 0,
-      layer_max: 0,
-      top_channel: 0,
-      top_data: new Float32Array(0),
-      show_top: false,
+      ...emptyFeatureMapPage(),
     };
     const ex = new FeatureMapExplorer(model, input.name, layerData, state);
     await ex.refresh();

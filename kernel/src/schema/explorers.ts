@@ -116,6 +116,26 @@ export interface FeatureMapExplorerState extends ExplorerBaseState {
   show_top: boolean;
 }
 
+/** The computed part of a FeatureMapExplorer's state before anything is shown (kernel and front end start here). */
+export function emptyFeatureMapPage(): Pick<
+  FeatureMapExplorerState,
+  'shown_layer' | 'page_channels' | 'page_data' | 'tile_width' | 'tile_height' | 'channel_means' | 'layer_min' | 'layer_max' | 'top_channel' | 'top_data' | 'show_top'
+> {
+  return {
+    shown_layer: -1,
+    page_channels: [],
+    page_data: new Float32Array(0),
+    tile_width: 0,
+    tile_height: 0,
+    channel_means: new Float32Array(0),
+    layer_min: 0,
+    layer_max: 0,
+    top_channel: 0,
+    top_data: new Float32Array(0),
+    show_top: false,
+  };
+}
+
 /** Custom messages from the front end to an explorer. */
 export type ExplorerRequest = { event: 'cancel' };
 
