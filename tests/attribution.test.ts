@@ -23,6 +23,7 @@ import { loadModel } from '../kernel/src/models/load';
 import { CnnModel } from '../kernel/src/models/model';
 import { RGBImage } from '../kernel/src/types';
 import { seededFloats } from '../kernel/src/random';
+import { pearson as corr } from '../kernel/src/explain/eval/stats';
 
 const seeded = seededFloats;
 
@@ -70,14 +71,6 @@ function logitAt(model: CnnModel, v: Float32Array, k: number): number {
   return r;
 }
 
-function corr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i] / n; mb += b[i] / n; }
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) ** 2; sbb += (b[i] - mb) ** 2; }
-  return sab / Math.sqrt(saa * sbb);
-}
 
 beforeAll(async () => {
   await initBackend();

@@ -6,7 +6,6 @@ import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../kernel/src/engine/backend';
-import { CnnvisError } from '../kernel/src/errors';
 import { RGBImage } from '../kernel/src/types';
 import {
   decodeImage,
@@ -17,6 +16,7 @@ import {
 } from '../kernel/src/images/decode';
 import { encodePng, pngDataUrl, toRGBA } from '../kernel/src/images/encode';
 import { centerCrop, loadForModel, resizeImage } from '../kernel/src/images/resize';
+import { expectCnnvisError } from './helpers/errors';
 
 const DATA = process.env.CNNVIS_DATA ?? path.resolve(__dirname, '../../shared/data/images');
 
@@ -67,16 +67,6 @@ function u16(values: number[]): Buffer {
 function px(img: RGBImage, x: number, y: number): number[] {
   const i = (y * img.width + x) * 3;
   return Array.from(img.data.subarray(i, i + 3));
-}
-function expectCnnvisError(fn: () => unknown, ...patterns: RegExp[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(CnnvisError);
-  for (const p of patterns) expect((err as Error).message).toMatch(p);
 }
 
 describe('decoding the test photos', () => {

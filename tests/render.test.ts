@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../kernel/src/engine/backend';
-import { CnnvisError } from '../kernel/src/errors';
 import { Map2D, RGBAImage, RGBImage } from '../kernel/src/types';
 import { applyColormap, colorAt, COLORMAPS, colormapNames, getColormap } from '../kernel/src/render/colormaps';
 import { finiteRange, normalizeMap, percentile, resolveRange, resolveRangeAll } from '../kernel/src/render/normalize';
@@ -9,6 +8,7 @@ import { gridLayout, makeGrid, mapsFromHWC, tileAt } from '../kernel/src/render/
 import { maskImage, overlayHeatmap } from '../kernel/src/render/overlay';
 import { colorbar, niceTicks } from '../kernel/src/render/colorbar';
 import { hconcat, pad, scaleNearest, vconcat } from '../kernel/src/render/compose';
+import { expectCnnvisError } from './helpers/errors';
 
 const map = (width: number, height: number, values: number[]): Map2D => ({ width, height, data: Float32Array.from(values) });
 function rgba(img: RGBAImage, x: number, y: number): number[] {
@@ -18,16 +18,6 @@ function rgba(img: RGBAImage, x: number, y: number): number[] {
 function expectClose(actual: number[], expected: number[], tol: number): void {
   expect(actual.length).toBe(expected.length);
   actual.forEach((v, i) => expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(tol));
-}
-function expectCnnvisError(fn: () => unknown, ...patterns: RegExp[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(CnnvisError);
-  for (const p of patterns) expect((err as Error).message).toMatch(p);
 }
 /** CIE L* of an sRGB colour. */
 function lightness([r, g, b]: number[]): number {
