@@ -1,8 +1,8 @@
 /** The `report`: everything cnnvis can show for one image and model, as one self-contained HTML page. */
 import { featureMaps, layerOutputs } from '../basics/featureMaps';
 import { filters } from '../basics/filters';
-import { ImageSource, InputOptions, readImage } from '../basics/input';
-import { predict } from '../basics/predict';
+import { ImageSource, InputOptions } from '../basics/input';
+import { predict, topK } from '../basics/predict';
 import { summary } from '../basics/summary';
 import { gradCam } from '../explain/cam/gradcam';
 import { gradCamPlusPlus } from '../explain/cam/gradcampp';
@@ -24,14 +24,15 @@ export interface ReportOptions extends InputOptions {
 }
 
 export async function buildReport(model: CnnModel, image: ImageSource, opts: ReportOptions = {}): Promise<{ html: string; sections: Section[] }> {
-  const { name } = readImage(image, model.inputHeight);
   const display = false;
   const resize = opts.resize;
   const sections: Section[] = [];
+  // One prediction pass serves the first section, the page title and the runner-up class.
+  const preds = await predict(model, image, { top: opts.top ?? 5, resize, display });
   const spatial = model.spatialLayers();
   const deepest = spatial[spatial.length - 1];
   const steps: [string, () => Promise<Section>][] = [
-    ['Top predictions', async () => ({ title: 'Top predictions', result: await predict(model, image, { top: opts.top ?? 5, resize, display }) })],
+    ['Top predictions', async () => ({ title: 'Top predictions', result: preds })],
     ['Model summary', async () => ({ title: 'Model summary', result: summary(model, { display }) })],
     ['Feature maps', async () => {
       const fm = await featureMaps(model, image, { layer: opts.layer, channels: 64, resize, display });
@@ -54,7 +55,7 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
       return { title: `Grad-CAM: ${r.target.label}`, result: r, note: 'Where the evidence for the top class is (Selvaraju et al. 2017): gradients of the class logit, averaged per channel, weight the last spatial layer.' };
     }],
     ['Grad-CAM, second class', async () => {
-      const second = (await predict(model, image, { top: 2, resize, display })).predictions[1];
+      const second = topK(preds.probabilities, 2, (i) => model.label(i))[1];
       const r = await gradCam(model, image, { classIndex: second.index, resize, display });
       return { title: `Grad-CAM: ${r.target.label} (second class)`, result: r, note: 'The same for the runner-up class: a class-discriminative map looks elsewhere.' };
     }],
@@ -85,6 +86,6 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
     sections.push(await run());
     opts.onSection?.(title, ++done, steps.length);
   }
-  const html = htmlPage(`cnnvis report: ${model.name} on ${name}`, sections, `${await backendReport()}; source ${model.source}`);
+  const html = htmlPage(`cnnvis report: ${model.name} on ${preds.imageName}`, sections, `${await backendReport()}; source ${model.source}`);
   return { html, sections };
 }
