@@ -185,17 +185,6 @@ suite('explanation maps match a PyTorch reference implementation', () => {
     table.push(`logits: max |diff| ${maxAbsDiff(ours, theirs).toExponential(2)}`);
   });
 
-  /**
-   * tfjs-backend-wasm 4.22's MaxPoolGrad drops the gradient of every pooling window whose maximum is
-   * ≤ 0 (e.g. an all-zero window after a ReLU): 2×2 pooling of a 4×4 zero tensor gets a gradient sum of
-   * 1 instead of 4. Gradients with respect to a layer feeding a max-pool (c2 here) are then wrong on
-   * wasm. True when the running backend has that bug.
-   */
-  function maxPoolGradDropsWindows(): boolean {
-    const sum = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').sum())(tf.zeros([1, 4, 4, 1])).sum().dataSync()[0]);
-    return sum !== 4;
-  }
-
   async function checkCam(name: string, fn: typeof gradCam, key: string, layer: string, tag: string, assert: boolean): Promise<void> {
     let nonFlat = 0;
     for (const cls of ref.results) {
@@ -221,22 +210,10 @@ suite('explanation maps match a PyTorch reference implementation', () => {
       await checkCam(name, fn, key, 'c3', '', true);
     });
 
+    // A layer feeding a max-pool: on wasm this needs cnnvis' MaxPoolGrad (engine/wasmMaxPoolGrad.ts), because
+    // tfjs-backend-wasm 4.22's own drops the gradient of windows whose maximum is <= 0.
     test(`${name} before the pooling (layer c2) correlates > 0.99 with PyTorch for every class`, async () => {
-      const backend = tf.getBackend();
-      if (!maxPoolGradDropsWindows()) {
-        await checkCam(name, fn, key, 'c2', '', true);
-        return;
-      }
-      // Known backend bug (see maxPoolGradDropsWindows): report the numbers, check the method on cpu.
-      console.warn(`KNOWN BUG: the ${backend} backend's MaxPoolGrad drops gradients of windows with max ≤ 0; ${name} at c2 is checked on cpu, ${backend} numbers only reported`);
-      await checkCam(name, fn, key, 'c2', ` [${backend}, not asserted]`, false);
-      await tf.setBackend('cpu');
-      try {
-        expect(maxPoolGradDropsWindows()).toBe(false);
-        await checkCam(name, fn, key, 'c2', ' [cpu]', true);
-      } finally {
-        await tf.setBackend(backend);
-      }
+      await checkCam(name, fn, key, 'c2', '', true);
     });
   }
 
