@@ -9,8 +9,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { featureMaps } from '../kernel/src/basics/featureMaps';
+import { filters, weightStats } from '../kernel/src/basics/filters';
 import { predict } from '../kernel/src/basics/predict';
-import { summary } from '../kernel/src/basics/summary';
+import { layerWeights, summary } from '../kernel/src/basics/summary';
 import { main } from '../kernel/src/cli/main';
 import { initBackend } from '../kernel/src/engine/backend';
 import { CnnvisError } from '../kernel/src/errors';
@@ -102,6 +103,61 @@ describe('NaN and Inf', () => {
     expect(nonFiniteWeights(n).map((w) => [w.layer, w.nan, w.inf])).toEqual([['predictions', 0, 2]]);
     n.getLayer('predictions').setWeights([dk, db]);
     expect(nonFiniteWeights(n)).toEqual([]);
+  });
+
+  test('filters() and weightStats refuse NaN/Inf weights naming the layer and weight; layerWeights gives the raw values; the CLI exits 2', async () => {
+    const n = net();
+    const model = new CnnModel(n, { name: 'small', preprocess: 'unit' });
+    expect((await filters(model, { layer: 'c1', display: false })).stats.count).toBe(108);
+    const [k, b] = n.getLayer('c1').getWeights().map((w) => w.clone());
+    const kv = k.dataSync().slice();
+    kv[3] = NaN;
+    kv[4] = Infinity;
+    n.getLayer('c1').setWeights([tf.tensor(kv, k.shape), b]);
+    const before = tf.memory().numTensors;
+    for (const opts of [{ layer: 'c1' }, {}]) {
+      const e = await thrown(filters(model, { ...opts, display: false }));
+      expect(e).toBeInstanceOf(CnnvisError);
+      expect(e.message).toMatch(/^model 'small' has NaN or Inf weights in layer 'c1' \(weight 'c1\/kernel': 1 NaN and 1 Inf of 108 values\); its statistics and pictures would be NaN/);
+      expect((e as CnnvisError).choices).toEqual(['c1']);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    // Only the layer shown matters: NaN in the bias of another layer does not stop filters of c1.
+    n.getLayer('c1').setWeights([k, b]);
+    const [dk, db] = n.getLayer('predictions').getWeights().map((w) => w.clone());
+    n.getLayer('predictions').setWeights([dk, tf.tensor1d([0, NaN, 0])]);
+    const ok = await filters(model, { layer: 'c1', display: false });
+    expect(Number.isFinite(ok.stats.mean) && Number.isFinite(ok.stats.std)).toBe(true);
+    // layerWeights is the raw accessor (like Keras get_weights): NaN comes back as data to inspect and fix.
+    const raw = layerWeights(model, 'predictions');
+    expect(raw.map((w) => w.name)).toEqual(['predictions/kernel', 'predictions/bias']);
+    expect(Number.isNaN(raw[1].values[1])).toBe(true);
+    n.getLayer('predictions').setWeights([dk, db]);
+    // weightStats on raw values names what it was given.
+    expect(() => weightStats(Float32Array.of(1, NaN, Infinity, -Infinity), "the weights of layer 'x'")).toThrow(
+      /^the weights of layer 'x' hold 1 NaN and 2 Inf of 4 values; statistics need finite numbers$/,
+    );
+    expect(weightStats(Float32Array.of(1, 3)).mean).toBe(2);
+
+    // Through the CLI: a saved model with a NaN kernel, exit code 2, one line naming layer and weight.
+    n.getLayer('c1').setWeights([tf.tensor(kv, k.shape), b]);
+    const dir = fs.mkdtempSync(path.join(tmp, 'nan-'));
+    await n.save(tf.io.withSaveHandler(async (a) => {
+      fs.writeFileSync(path.join(dir, 'w.bin'), new Uint8Array(a.weightData as ArrayBuffer));
+      fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }] }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    n.getLayer('c1').setWeights([k, b]);
+    for (const argv of [['filters', '--model', dir], ['filters', '--model', dir, '--layer', 'c1', '--json'], ['features', 'scene:1', '--model', dir, '--layer', 'c1']]) {
+      const r = await cli(...argv);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^cnnvis: model '.*' has NaN or Inf weights in layer 'c1' \(weight 'c1\/kernel': 1 NaN and 1 Inf of 108 values\)/);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+    }
+    // summary reads no weight values: anatomy still works.
+    expect((await cli('summary', '--model', dir)).code).toBe(0);
+    tf.dispose([k, b, dk, db]);
   });
 
   test('the weight check costs nothing on an unchanged model and leaks no tensors', async () => {

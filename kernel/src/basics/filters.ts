@@ -7,6 +7,7 @@ import { initBackend } from '../engine/backend';
 import { CnnvisError, listChoices } from '../errors';
 import { escapeHtml } from '../display/progress';
 import { autoShow, Result, ResultMeta, since } from '../display/result';
+import { assertFiniteLayerWeights } from '../models/finite';
 import { asCnnModel, CnnModel } from '../models/model';
 import { makeGrid } from '../render/grid';
 import { Map2D, RGBAImage } from '../types';
@@ -33,7 +34,21 @@ export interface WeightStats {
   zeros: number;
 }
 
-export function weightStats(v: Float32Array): WeightStats {
+/**
+ * Count, mean, std, min, max and fraction of zeros of `v`. NaN or Inf values are an error naming
+ * `what` and how many there are (the statistics would be NaN).
+ */
+export function weightStats(v: Float32Array, what = 'the values'): WeightStats {
+  let nan = 0;
+  let inf = 0;
+  for (let i = 0; i < v.length; i++) {
+    if (Number.isNaN(v[i])) nan++;
+    else if (!Number.isFinite(v[i])) inf++;
+  }
+  if (nan || inf) {
+    const parts = [nan ? `${nan} NaN` : '', inf ? `${inf} Inf` : ''].filter(Boolean).join(' and ');
+    throw new CnnvisError(`${what} hold ${parts} of ${v.length} values; statistics need finite numbers`);
+  }
   let sum = 0;
   let sq = 0;
   let min = Infinity;
@@ -169,6 +184,7 @@ export async function filters(m: CnnModel | tf.LayersModel, opts: FilterOptions 
   if (!k) {
     throw new CnnvisError(`layer '${layerName}' (${layer.getClassName()}) has no convolution kernel; conv layers: ${listChoices(convs, 200)}`, convs);
   }
+  assertFiniteLayerWeights(layer, model.name);
   const [kh, kw, cin, cout] = k.shape;
   const nOut = Math.min(cout, opts.filters ?? 64);
   const nIn = Math.min(cin, opts.inputChannels ?? 16);
@@ -208,6 +224,6 @@ export async function filters(m: CnnModel | tf.LayersModel, opts: FilterOptions 
     }
     return { norm: Math.sqrt(sq), mean: sum / n };
   });
-  const result = new FilterResult({ model: model.name, backend, timeMs: since(t0) }, layerName, layer.getClassName(), [...k.shape], view, weightStats(k.values), perFilter, k.values, picture);
+  const result = new FilterResult({ model: model.name, backend, timeMs: since(t0) }, layerName, layer.getClassName(), [...k.shape], view, weightStats(k.values, `the weights of layer '${layerName}'`), perFilter, k.values, picture);
   return autoShow(result, opts.display);
 }

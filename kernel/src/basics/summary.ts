@@ -116,7 +116,11 @@ export interface LayerWeight {
   values: Float32Array;
 }
 
-/** A layer's weights with their names and shapes, as Keras get_weights() (values copied out). */
+/**
+ * A layer's weights with their names and shapes, as Keras get_weights() (values copied out). The raw
+ * values, NaN and Inf included: this is where bad weights are looked at and repaired (the methods that
+ * compute from weights refuse them, naming the layer and weight).
+ */
 export function layerWeights(m: CnnModel | tf.LayersModel, layer: string): LayerWeight[] {
   const l = asCnnModel(m).layer(layer);
   return l.weights.map((w) => {

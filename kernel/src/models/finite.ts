@@ -28,9 +28,14 @@ function dataOf(v: tf.LayerVariable): object {
 
 /** The weights of `net` that hold NaN or Inf values, with the layer each belongs to. */
 export function nonFiniteWeights(net: tf.LayersModel): NonFiniteWeight[] {
+  return nonFiniteIn(net.layers);
+}
+
+/** The weights of `layers` (not yet verified for their current data) that hold NaN or Inf values. */
+function nonFiniteIn(layers: readonly tf.layers.Layer[]): NonFiniteWeight[] {
   const todo: { layer: string; v: tf.LayerVariable }[] = [];
   const seen = new Set<tf.LayerVariable>();
-  for (const layer of net.layers) {
+  for (const layer of layers) {
     for (const v of layer.weights) {
       if (seen.has(v)) continue; // shared weights are checked once
       seen.add(v);
@@ -65,16 +70,28 @@ function describe(b: NonFiniteWeight): string {
   return `layer '${b.layer}' (weight '${b.weight}': ${parts} of ${b.size} values)`;
 }
 
+function nonFiniteError(bad: NonFiniteWeight[], modelName: string, consequence: string): CnnvisError {
+  return new CnnvisError(
+    `model '${modelName}' has NaN or Inf weights in ${listChoices(bad.map(describe), 10)}; ` +
+      `${consequence} — reload or retrain the model, or fix those weights`,
+    bad.map((b) => b.layer),
+  );
+}
+
 /**
  * Throws a CnnvisError naming the layers whose weights hold NaN or Inf; every output of such a model
  * would be NaN. `modelName` names the model in the message.
  */
 export function assertFiniteWeights(net: tf.LayersModel, modelName: string = net.name): void {
   const bad = nonFiniteWeights(net);
-  if (!bad.length) return;
-  throw new CnnvisError(
-    `model '${modelName}' has NaN or Inf weights in ${listChoices(bad.map(describe), 10)}; ` +
-      `its outputs would be NaN — reload or retrain the model, or fix those weights`,
-    bad.map((b) => b.layer),
-  );
+  if (bad.length) throw nonFiniteError(bad, modelName, 'its outputs would be NaN');
+}
+
+/**
+ * Throws a CnnvisError naming the weight when one of `layer`'s weights holds NaN or Inf (the same
+ * message as assertFiniteWeights): for what reads one layer's weights (filters, their statistics).
+ */
+export function assertFiniteLayerWeights(layer: tf.layers.Layer, modelName: string): void {
+  const bad = nonFiniteIn([layer]);
+  if (bad.length) throw nonFiniteError(bad, modelName, `its statistics and pictures would be NaN`);
 }
