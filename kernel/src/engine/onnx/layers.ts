@@ -1,0 +1,578 @@
+/**
+ * TF.js layers as small ONNX graphs: for each supported layer, a forward graph and (built on demand) a
+ * backward graph that maps the gradient of the layer's output to the gradients of its inputs, given
+ * the values saved by the forward pass. Inside the engine, 4-d tensors are NCHW (ONNX' layout) and
+ * 2-d tensors [batch, features]; layers that flatten or reshape convert to TF's NHWC order so the
+ * numbers are TF's.
+ *
+ * Backward rules follow TF.js' gradients (ReLU passes where its output is > 0, ReLU6 where it is
+ * strictly between 0 and 6, max-pooling routes to the window's first maximum). A ReLU's backward
+ * graph takes a `rule` input [3] = (a, b, c) and computes
+ *   dx = a·dy·m + b·max(dy, 0)·m + c·max(dy, 0)        (m: the ReLU's open mask)
+ * so one graph serves the plain gradient (1,0,0), guided backpropagation (0,1,0, Springenberg et al.
+ * 2015) and the deconvnet (0,0,1, Zeiler & Fergus 2014) — exactly reluRules.ts' three rules.
+ *
+ * Input gradients of stride-1 convolutions run as a forward convolution with the flipped, transposed
+ * kernel (ONNX Runtime's ConvTranspose is several times slower than its Conv); strided ones use
+ * ConvTranspose.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { AttrValue, DT, GraphSpec, InitSpec, NodeSpec } from './proto';
+
+/** Why a model cannot run on the engine (a layer kind or setting it does not compile). */
+export class Unsupported extends Error {}
+
+class Builder {
+  readonly nodes: NodeSpec[] = [];
+  readonly inits: InitSpec[] = [];
+  private n = 0;
+
+  op(op: string, inputs: string[], attrs?: Record<string, AttrValue>, outputs = 1): string[] {
+    const outs = Array.from({ length: outputs }, () => `t${this.n++}`);
+    this.nodes.push({ op, inputs, outputs: outs, attrs });
+    return outs;
+  }
+
+  one(op: string, inputs: string[], attrs?: Record<string, AttrValue>): string {
+    return this.op(op, inputs, attrs)[0];
+  }
+
+  f32(dims: number[], data: Float32Array): string {
+    const name = `w${this.n++}`;
+    this.inits.push({ name, dims, type: DT.FLOAT, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return name;
+  }
+
+  i64(values: number[]): string {
+    const name = `c${this.n++}`;
+    const b = new BigInt64Array(values.map((v) => BigInt(v)));
+    this.inits.push({ name, dims: [values.length], type: DT.INT64, raw: new Uint8Array(b.buffer) });
+    return name;
+  }
+
+  scalar(v: number): string {
+    return this.f32([], Float32Array.of(v));
+  }
+
+  /** Renames a value to a graph output name. */
+  output(value: string, name: string): void {
+    this.nodes.push({ op: 'Identity', inputs: [value], outputs: [name] });
+  }
+
+  spec(inputs: { name: string; type?: number; dims: (number | string)[] }[], outputs: { name: string; type?: number; dims: (number | string)[] }[]): GraphSpec {
+    return {
+      name: 'cnnvis',
+      nodes: this.nodes,
+      initializers: this.inits,
+      inputs: inputs.map((i) => ({ name: i.name, type: i.type ?? DT.FLOAT, dims: i.dims })),
+      outputs: outputs.map((o) => ({ name: o.name, type: o.type ?? DT.FLOAT, dims: o.dims })),
+    };
+  }
+}
+
+/** Internal dims (without batch) of a TF output shape: NHWC → [C, H, W]; others as they are. */
+export function internalDims(tfShape: number[]): number[] {
+  return tfShape.length === 3 ? [tfShape[2], tfShape[0], tfShape[1]] : tfShape;
+}
+
+type Act = 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'softmax';
+
+function activationOf(layer: tf.layers.Layer): Act {
+  const a = (layer as unknown as { activation?: { getClassName(): string } | null }).activation;
+  const name = a ? a.getClassName() : 'linear';
+  if (['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax'].includes(name)) return name as Act;
+  throw new Unsupported(`activation '${name}' of layer '${layer.name}'`);
+}
+
+function applyAct(b: Builder, x: string, act: Act, rank: number): string {
+  switch (act) {
+    case 'linear':
+      return x;
+    case 'relu':
+      return b.one('Relu', [x]);
+    case 'relu6':
+      return b.one('Clip', [x, b.scalar(0), b.scalar(6)]);
+    case 'sigmoid':
+      return b.one('Sigmoid', [x]);
+    case 'tanh':
+      return b.one('Tanh', [x]);
+    case 'softmax':
+      if (rank !== 2) throw new Unsupported('softmax over a feature map');
+      return b.one('Softmax', [x], { axis: 1 });
+  }
+}
+
+/** Gradient through an activation, from its output y; ReLUs follow the `rule` input. */
+function actBackward(b: Builder, g: string, y: string, act: Act, rule: () => string[]): string {
+  switch (act) {
+    case 'linear':
+      return g;
+    case 'relu':
+    case 'relu6': {
+      let open = b.one('Greater', [y, b.scalar(0)]);
+      if (act === 'relu6') open = b.one('And', [open, b.one('Less', [y, b.scalar(6)])]);
+      const m = b.one('Cast', [open], { to: DT.FLOAT });
+      const [ra, rb, rc] = rule();
+      const gp = b.one('Relu', [g]);
+      const masked = b.one('Mul', [b.one('Add', [b.one('Mul', [g, ra]), b.one('Mul', [gp, rb])]), m]);
+      return b.one('Add', [masked, b.one('Mul', [gp, rc])]);
+    }
+    case 'sigmoid':
+      return b.one('Mul', [g, b.one('Mul', [y, b.one('Sub', [b.scalar(1), y])])]);
+    case 'tanh':
+      return b.one('Mul', [g, b.one('Sub', [b.scalar(1), b.one('Mul', [y, y])])]);
+    case 'softmax': {
+      const s = b.one('ReduceSum', [b.one('Mul', [g, y]), b.i64([1])], { keepdims: 1 });
+      return b.one('Mul', [y, b.one('Sub', [g, s])]);
+    }
+  }
+}
+
+function weightValues(layer: tf.layers.Layer, pattern: RegExp, required = true): { data: Float32Array; shape: number[] } | null {
+  const w = layer.weights.find((v) => pattern.test(v.originalName ?? v.name));
+  if (!w) {
+    if (required) throw new Unsupported(`layer '${layer.name}' has no weight matching ${pattern}`);
+    return null;
+  }
+  const t = w.read();
+  return { data: t.dataSync() as Float32Array, shape: t.shape };
+}
+
+/** TF padding for one spatial dimension: [before, after] and the output size. */
+function tfPad(size: number, k: number, s: number, d: number, padding: string): { before: number; after: number; out: number } {
+  const eff = (k - 1) * d + 1;
+  if (padding === 'valid') return { before: 0, after: 0, out: Math.ceil((size - eff + 1) / s) };
+  if (padding !== 'same') throw new Unsupported(`padding '${padding}'`);
+  const out = Math.ceil(size / s);
+  const total = Math.max((out - 1) * s + eff - size, 0);
+  return { before: Math.floor(total / 2), after: total - Math.floor(total / 2), out };
+}
+
+/** [kh, kw, I, O] (TF conv kernel) → [O, I, kh, kw]. */
+function ohwiFromTf(w: Float32Array, kh: number, kw: number, I: number, O: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let a = 0; a < kh; a++)
+    for (let c = 0; c < kw; c++)
+      for (let i = 0; i < I; i++)
+        for (let o = 0; o < O; o++) out[((o * I + i) * kh + a) * kw + c] = w[((a * kw + c) * I + i) * O + o];
+  return out;
+}
+
+/** [O, I, kh, kw] → flipped and transposed [I, O, kh, kw] (the input-gradient kernel). */
+function flipTranspose(w: Float32Array, O: number, I: number, kh: number, kw: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let o = 0; o < O; o++)
+    for (let i = 0; i < I; i++)
+      for (let a = 0; a < kh; a++)
+        for (let c = 0; c < kw; c++) out[((i * O + o) * kh + (kh - 1 - a)) * kw + (kw - 1 - c)] = w[((o * I + i) * kh + a) * kw + c];
+  return out;
+}
+
+/** What the backward graph needs from the forward pass. */
+export type Saved = 'x' | 'y' | 'idx';
+
+export interface LayerKernel {
+  /** Internal output dims (no batch). */
+  outDims: number[];
+  /** The output is the input, unchanged (Dropout and the like, InputLayer). */
+  identity?: boolean;
+  /** Gradients pass unchanged to every input (Add). */
+  sumGradient?: boolean;
+  /** Forward graph: inputs x0..x{n-1}, outputs y (and idx for max-pooling). */
+  forward?: () => GraphSpec;
+  /** Extra forward outputs the backward graph needs. */
+  aux?: string[];
+  /** Backward graph: inputs g + saved + (rule), outputs gx0..gx{n-1}; null: not differentiable here. */
+  backward?: () => GraphSpec;
+  /** Saved values the backward graph reads (besides g). */
+  saved: Saved[];
+  /** The backward graph has a `rule` input. */
+  usesRule: boolean;
+}
+
+const B = 'b';
+const IDENTITY = new Set(['InputLayer', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ActivityRegularization']);
+
+function shapeOf(layer: tf.layers.Layer): number[] {
+  const s = layer.outputShape as (number | null)[];
+  if (Array.isArray(s[0])) throw new Unsupported(`layer '${layer.name}' has several outputs`);
+  return (s as (number | null)[]).slice(1).map((d) => {
+    if (d === null) throw new Unsupported(`layer '${layer.name}' has an unknown output size`);
+    return d;
+  });
+}
+
+function inShapes(layer: tf.layers.Layer): number[][] {
+  const node = layer.inboundNodes[0];
+  return node.inputTensors.map((t) => t.shape.slice(1).map((d) => d as number));
+}
+
+/**
+ * The kernel of one layer. `linear` forces a linear activation (the logits layer of a model whose
+ * softmax is fused into it).
+ */
+export function layerKernel(layer: tf.layers.Layer, linear = false): LayerKernel {
+  const cls = layer.getClassName();
+  const cfg = layer.getConfig() as Record<string, unknown>;
+  const outTf = shapeOf(layer);
+  const outDims = internalDims(outTf);
+  const ins = cls === 'InputLayer' ? [outTf] : inShapes(layer);
+  const inDims = ins.map(internalDims);
+  const rank = outTf.length + 1;
+  const io = (names: string[], dims: number[][]) => names.map((n, i) => ({ name: n, dims: [B, ...dims[i]] }));
+  if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast') throw new Unsupported(`data format '${String(cfg.dataFormat)}' of layer '${layer.name}'`);
+
+  if (IDENTITY.has(cls)) return { outDims, identity: true, saved: [], usesRule: false };
+
+  const ruleIn = (b: Builder) => {
+    let parts: string[] | null = null;
+    return () => (parts ??= [0, 1, 2].map((i) => b.one('Slice', ['rule', b.i64([i]), b.i64([i + 1]), b.i64([0])])));
+  };
+  const bwdInputs = (saved: Saved[], usesRule: boolean) => [
+    { name: 'g', dims: [B, ...outDims] },
+    ...saved.map((s) => (s === 'x' ? { name: 'x0', dims: [B, ...inDims[0]] } : s === 'y' ? { name: 'y', dims: [B, ...outDims] } : { name: 'idx', type: DT.INT64, dims: [B, ...outDims] })),
+    ...(usesRule ? [{ name: 'rule', dims: [3] }] : []),
+  ];
+
+  switch (cls) {
+    case 'Conv2D':
+    case 'DepthwiseConv2D': {
+      if (rank !== 4) throw new Unsupported(`layer '${layer.name}' of rank ${rank}`);
+      const depthwise = cls === 'DepthwiseConv2D';
+      const act = linear ? 'linear' : activationOf(layer);
+      const [kh, kw] = cfg.kernelSize as number[];
+      const [sh, sw] = cfg.strides as number[];
+      const [dh, dw] = (cfg.dilationRate as number[] | number | undefined) === undefined ? [1, 1] : Array.isArray(cfg.dilationRate) ? (cfg.dilationRate as number[]) : [cfg.dilationRate as number, cfg.dilationRate as number];
+      const [C, H, W] = inDims[0];
+      const ph = tfPad(H, kh, sh, dh, cfg.padding as string);
+      const pw = tfPad(W, kw, sw, dw, cfg.padding as string);
+      if (ph.out !== outDims[1] || pw.out !== outDims[2]) throw new Unsupported(`layer '${layer.name}': output size mismatch`);
+      const O = outDims[0];
+      const M = depthwise ? O / C : 1;
+      // Weights are read when a graph is built (not kept here: a VGG16 is 528 MB).
+      // ONNX kernel [O, I/group, kh, kw]; for depthwise, output channel c·M + m reads input channel c.
+      const kernelOnnx = () => {
+        const k = weightValues(layer, depthwise ? /depthwise_kernel/ : /kernel/)!.data;
+        return depthwise ? ohwiFromTf(k, kh, kw, 1, C * M) : ohwiFromTf(k, kh, kw, C, O);
+      };
+      const hasBias = layer.weights.some((v) => /bias/.test(v.originalName ?? v.name));
+      const I = depthwise ? 1 : C;
+      const group = depthwise ? C : 1;
+      const pads = [ph.before, pw.before, ph.after, pw.after];
+      const convAttrs = { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [dh, dw], pads, group };
+      const saved: Saved[] = act === 'linear' ? [] : ['y'];
+      const usesRule = act === 'relu' || act === 'relu6';
+      return {
+        outDims,
+        saved,
+        usesRule,
+        forward: () => {
+          const b = new Builder();
+          const inputs = ['x0', b.f32([O, I, kh, kw], kernelOnnx())];
+          if (hasBias) inputs.push(b.f32([O], weightValues(layer, /bias/)!.data));
+          b.output(applyAct(b, b.one('Conv', inputs, convAttrs), act, rank), 'y');
+          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+        },
+        backward: () => {
+          const b = new Builder();
+          const gp = actBackward(b, 'g', 'y', act, ruleIn(b));
+          const w = kernelOnnx();
+          let gx: string;
+          if (sh === 1 && sw === 1 && dh === 1 && dw === 1 && M === 1) {
+            // Stride 1: the input gradient is a convolution with the flipped kernel, transposed (per group).
+            const wf = depthwise ? flipTranspose(w, C, 1, kh, kw) : flipTranspose(w, O, C, kh, kw);
+            const wShape = depthwise ? [C, 1, kh, kw] : [C, O, kh, kw];
+            gx = b.one('Conv', [gp, b.f32(wShape, wf)], {
+              kernel_shape: [kh, kw],
+              pads: [kh - 1 - ph.before, kw - 1 - pw.before, kh - 1 - ph.after, kw - 1 - pw.after],
+              group,
+            });
+          } else {
+            const opad = [
+              H - (sh * (outDims[1] - 1) + (kh - 1) * dh + 1 - ph.before - ph.after),
+              W - (sw * (outDims[2] - 1) + (kw - 1) * dw + 1 - pw.before - pw.after),
+            ];
+            gx = b.one('ConvTranspose', [gp, b.f32([O, I, kh, kw], w)], { ...convAttrs, output_padding: opad });
+          }
+          b.output(gx, 'gx0');
+          return b.spec(bwdInputs(saved, usesRule), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+        },
+      };
+    }
+    case 'Dense': {
+      if (rank !== 2 || inDims[0].length !== 1) throw new Unsupported(`Dense layer '${layer.name}' on a ${inDims[0].length + 1}-d input`);
+      const act = linear ? 'linear' : activationOf(layer);
+      const kernelVar = layer.weights.find((v) => /kernel/.test(v.originalName ?? v.name));
+      if (!kernelVar) throw new Unsupported(`Dense layer '${layer.name}' has no kernel`);
+      const [I, O] = kernelVar.shape as number[];
+      const hasBias = layer.weights.some((v) => /bias/.test(v.originalName ?? v.name));
+      const kernel = () => weightValues(layer, /kernel/)!;
+      const saved: Saved[] = act === 'linear' ? [] : ['y'];
+      const usesRule = act === 'relu' || act === 'relu6';
+      return {
+        outDims,
+        saved,
+        usesRule,
+        forward: () => {
+          const b = new Builder();
+          const inputs = ['x0', b.f32([I, O], kernel().data)];
+          if (hasBias) inputs.push(b.f32([O], weightValues(layer, /bias/)!.data));
+          b.output(applyAct(b, b.one('Gemm', inputs), act, rank), 'y');
+          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, O] }]);
+        },
+        backward: () => {
+          const b = new Builder();
+          const gp = actBackward(b, 'g', 'y', act, ruleIn(b));
+          b.output(b.one('Gemm', [gp, b.f32([I, O], kernel().data)], { transB: 1 }), 'gx0');
+          return b.spec(bwdInputs(saved, usesRule), [{ name: 'gx0', dims: [B, I] }]);
+        },
+      };
+    }
+    case 'BatchNormalization': {
+      const axis = cfg.axis as number;
+      if (!(axis === -1 || axis === rank - 1)) throw new Unsupported(`batch normalization over axis ${axis} in layer '${layer.name}'`);
+      if (rank !== 4 && rank !== 2) throw new Unsupported(`batch normalization of rank ${rank} in layer '${layer.name}'`);
+      const C = outDims[0];
+      const eps = cfg.epsilon as number;
+      const mean = weightValues(layer, /moving_mean/)!.data;
+      const variance = weightValues(layer, /moving_variance/)!.data;
+      const gamma = weightValues(layer, /gamma/, false)?.data;
+      const beta = weightValues(layer, /beta/, false)?.data;
+      const s = new Float32Array(C);
+      const t = new Float32Array(C);
+      for (let c = 0; c < C; c++) {
+        // TF.js: (x − mean) · γ / √(var + ε) + β, in float32 like its kernels.
+        s[c] = Math.fround((gamma ? gamma[c] : 1) / Math.fround(Math.sqrt(Math.fround(variance[c] + eps))));
+        t[c] = Math.fround((beta ? beta[c] : 0) - Math.fround(mean[c] * s[c]));
+      }
+      const pdims = rank === 4 ? [1, C, 1, 1] : [1, C];
+      return {
+        outDims,
+        saved: [],
+        usesRule: false,
+        forward: () => {
+          const b = new Builder();
+          b.output(b.one('Add', [b.one('Mul', ['x0', b.f32(pdims, s)]), b.f32(pdims, t)]), 'y');
+          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+        },
+        backward: () => {
+          const b = new Builder();
+          b.output(b.one('Mul', ['g', b.f32(pdims, s)]), 'gx0');
+          return b.spec(bwdInputs([], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+        },
+      };
+    }
+    case 'Activation':
+    case 'ReLU':
+    case 'Softmax': {
+      let act: Act;
+      if (cls === 'ReLU') {
+        const mv = cfg.maxValue as number | null | undefined;
+        if ((cfg.negativeSlope as number | undefined) || (cfg.threshold as number | undefined)) throw new Unsupported(`leaky or thresholded ReLU '${layer.name}'`);
+        if (mv === null || mv === undefined) act = 'relu';
+        else if (mv === 6) act = 'relu6';
+        else throw new Unsupported(`ReLU with maxValue ${mv} in layer '${layer.name}'`);
+      } else if (cls === 'Softmax') {
+        act = 'softmax';
+      } else {
+        act = activationOf(layer);
+      }
+      if (linear) act = 'linear';
+      if (act === 'linear') return { outDims, identity: true, saved: [], usesRule: false };
+      const usesRule = act === 'relu' || act === 'relu6';
+      return {
+        outDims,
+        saved: ['y'],
+        usesRule,
+        forward: () => {
+          const b = new Builder();
+          b.output(applyAct(b, 'x0', act, rank), 'y');
+          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+        },
+        backward: () => {
+          const b = new Builder();
+          b.output(actBackward(b, 'g', 'y', act, ruleIn(b)), 'gx0');
+          return b.spec(bwdInputs(['y'], usesRule), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+        },
+      };
+    }
+    case 'MaxPooling2D':
+    case 'AveragePooling2D': {
+      const [kh, kw] = cfg.poolSize as number[];
+      const [sh, sw] = (cfg.strides as number[] | null) ?? [kh, kw];
+      const [C, H, W] = inDims[0];
+      const ph = tfPad(H, kh, sh, 1, cfg.padding as string);
+      const pw = tfPad(W, kw, sw, 1, cfg.padding as string);
+      const pads = [ph.before, pw.before, ph.after, pw.after];
+      const attrs = { kernel_shape: [kh, kw], strides: [sh, sw], pads };
+      const [, Ho, Wo] = outDims;
+      if (cls === 'MaxPooling2D') {
+        return {
+          outDims,
+          aux: ['idx'],
+          saved: ['x', 'idx'],
+          usesRule: false,
+          forward: () => {
+            const b = new Builder();
+            const [y, idx] = b.op('MaxPool', ['x0'], attrs, 2);
+            b.output(y, 'y');
+            b.output(idx, 'idx');
+            return b.spec(io(['x0'], inDims), [
+              { name: 'y', dims: [B, ...outDims] },
+              { name: 'idx', type: DT.INT64, dims: [B, ...outDims] },
+            ]);
+          },
+          backward: () => {
+            // Each window's gradient goes to its (first) maximum; overlapping windows add up.
+            const b = new Builder();
+            const shape = b.one('Shape', ['x0']);
+            const flat = b.i64([-1]);
+            const zeros = b.one('Reshape', [b.one('ConstantOfShape', [shape]), flat]);
+            const scattered = b.one('ScatterElements', [zeros, b.one('Reshape', ['idx', flat]), b.one('Reshape', ['g', flat])], { axis: 0, reduction: 'add' });
+            b.output(b.one('Reshape', [scattered, shape]), 'gx0');
+            return b.spec(bwdInputs(['x', 'idx'], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+          },
+        };
+      }
+      // Average pooling: TF divides by the number of in-image cells of each window.
+      const count = new Float32Array(Ho * Wo);
+      for (let i = 0; i < Ho; i++)
+        for (let j = 0; j < Wo; j++) {
+          const r0 = i * sh - ph.before;
+          const c0 = j * sw - pw.before;
+          const rows = Math.min(H, r0 + kh) - Math.max(0, r0);
+          const cols = Math.min(W, c0 + kw) - Math.max(0, c0);
+          count[i * Wo + j] = 1 / (rows * cols);
+        }
+      return {
+        outDims,
+        saved: [],
+        usesRule: false,
+        forward: () => {
+          const b = new Builder();
+          b.output(b.one('AveragePool', ['x0'], { ...attrs, count_include_pad: 0 }), 'y');
+          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+        },
+        backward: () => {
+          const b = new Builder();
+          const scaled = b.one('Mul', ['g', b.f32([1, 1, Ho, Wo], count)]);
+          const opad = [H - (sh * (Ho - 1) + kh - ph.before - ph.after), W - (sw * (Wo - 1) + kw - pw.before - pw.after)];
+          const ones = b.f32([C, 1, kh, kw], new Float32Array(C * kh * kw).fill(1));
+          b.output(b.one('ConvTranspose', [scaled, ones], { ...attrs, group: C, output_padding: opad }), 'gx0');
+          return b.spec(bwdInputs([], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+        },
+      };
+    }
+    case 'GlobalAveragePooling2D':
+    case 'GlobalMaxPooling2D': {
+      if (rank !== 2) throw new Unsupported(`global pooling with kept dims in layer '${layer.name}'`);
+      const [C, H, W] = inDims[0];
+      const avg = cls === 'GlobalAveragePooling2D';
+      return {
+        outDims,
+        saved: avg ? ['x'] : ['x'],
+        usesRule: false,
+        forward: () => {
+          const b = new Builder();
+          b.output(b.one('Flatten', [b.one(avg ? 'GlobalAveragePool' : 'GlobalMaxPool', ['x0'])], { axis: 1 }), 'y');
+          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, C] }]);
+        },
+        backward: () => {
+          const b = new Builder();
+          const g4 = b.one('Reshape', ['g', b.i64([-1, C, 1, 1])]);
+          let gx: string;
+          if (avg) {
+            gx = b.one('Mul', [b.one('Expand', [g4, b.one('Shape', ['x0'])]), b.scalar(1 / (H * W))]);
+          } else {
+            const m = b.one('Cast', [b.one('Equal', ['x0', b.one('GlobalMaxPool', ['x0'])])], { to: DT.FLOAT });
+            gx = b.one('Mul', [m, g4]);
+          }
+          b.output(gx, 'gx0');
+          return b.spec(bwdInputs(['x'], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+        },
+      };
+    }
+    case 'Flatten':
+    case 'Reshape': {
+      const inTf = ins[0];
+      if (![1, 3].includes(inTf.length) || ![1, 3].includes(outTf.length)) throw new Unsupported(`${cls} from rank ${inTf.length + 1} to ${rank} in layer '${layer.name}'`);
+      const toNhwc = (b: Builder, x: string, r: number) => (r === 3 ? b.one('Transpose', [x], { perm: [0, 2, 3, 1] }) : x);
+      const toNchw = (b: Builder, x: string, r: number) => (r === 3 ? b.one('Transpose', [x], { perm: [0, 3, 1, 2] }) : x);
+      return {
+        outDims,
+        saved: [],
+        usesRule: false,
+        forward: () => {
+          const b = new Builder();
+          const r = b.one('Reshape', [toNhwc(b, 'x0', inTf.length), b.i64([-1, ...outTf])]);
+          b.output(toNchw(b, r, outTf.length), 'y');
+          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+        },
+        backward: () => {
+          const b = new Builder();
+          const r = b.one('Reshape', [toNhwc(b, 'g', outTf.length), b.i64([-1, ...inTf])]);
+          b.output(toNchw(b, r, inTf.length), 'gx0');
+          return b.spec(bwdInputs([], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+        },
+      };
+    }
+    case 'ZeroPadding2D': {
+      const p = cfg.padding as number[][];
+      const [[t, bo], [l, r]] = p;
+      const [, H, W] = inDims[0];
+      return {
+        outDims,
+        saved: [],
+        usesRule: false,
+        forward: () => {
+          const b = new Builder();
+          b.output(b.one('Pad', ['x0', b.i64([0, 0, t, l, 0, 0, bo, r])]), 'y');
+          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+        },
+        backward: () => {
+          const b = new Builder();
+          b.output(b.one('Slice', ['g', b.i64([t, l]), b.i64([t + H, l + W]), b.i64([2, 3])]), 'gx0');
+          return b.spec(bwdInputs([], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+        },
+      };
+    }
+    case 'Add': {
+      const names = ins.map((_, i) => `x${i}`);
+      return {
+        outDims,
+        sumGradient: true,
+        saved: [],
+        usesRule: false,
+        forward: () => {
+          const b = new Builder();
+          b.output(b.one('Sum', names), 'y');
+          return b.spec(io(names, inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+        },
+      };
+    }
+    case 'Concatenate': {
+      const axis = cfg.axis as number;
+      if (!(axis === -1 || axis === rank - 1)) throw new Unsupported(`concatenation over axis ${axis} in layer '${layer.name}'`);
+      const names = ins.map((_, i) => `x${i}`);
+      const sizes = inDims.map((d) => d[0]);
+      return {
+        outDims,
+        saved: [],
+        usesRule: false,
+        forward: () => {
+          const b = new Builder();
+          b.output(b.one('Concat', names, { axis: 1 }), 'y');
+          return b.spec(io(names, inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+        },
+        backward: () => {
+          const b = new Builder();
+          const parts = b.op('Split', ['g', b.i64(sizes)], { axis: 1 }, sizes.length);
+          parts.forEach((p, i) => b.output(p, `gx${i}`));
+          return b.spec(bwdInputs([], false), inDims.map((d, i) => ({ name: `gx${i}`, dims: [B, ...d] })));
+        },
+      };
+    }
+    default:
+      throw new Unsupported(`layer '${layer.name}' of kind ${cls}`);
+  }
+}

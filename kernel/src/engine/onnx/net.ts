@@ -1,0 +1,327 @@
+/**
+ * A TF.js layers model run layer by layer on ONNX Runtime: forward passes (logits, any layers'
+ * outputs) and backward passes from a seed at any layer (the logits for a class, or one feature map)
+ * down to any earlier layer or the input, with the plain, guided or deconvnet ReLU rule.
+ *
+ * Each layer is compiled once into a forward graph and, on the first gradient request that reaches
+ * it, a backward graph (engine/onnx/layers.ts); weights live once in each. Values between layers stay
+ * in JS memory (NCHW), which is what makes the caching cheap: a forward pass of one image keeps every
+ * layer's output, so a new class only runs the backward graphs above the chosen layer.
+ *
+ * The model's weights are watched (every weight variable's `assign`): after a change (setWeights,
+ * training, cascading randomization) the graphs are rebuilt on next use.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError } from '../../errors';
+import { internalDims, LayerKernel, layerKernel, Unsupported } from './layers';
+import { ortRuntime, OrtGraph, OrtValue } from './runtime';
+
+/** Layers that leave values unchanged in meaning between the softmax and the model output. */
+const PASS_THROUGH = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout']);
+
+interface PlanNode {
+  name: string;
+  layer: tf.layers.Layer;
+  /** Producer layer names of the inputs. */
+  inputs: string[];
+  kernel: LayerKernel;
+  fwd?: OrtGraph;
+  bwd?: OrtGraph;
+}
+
+export type Rule = 'gradient' | 'guided' | 'deconvnet';
+const RULE_COEFFS: Record<Rule, Float32Array> = {
+  gradient: Float32Array.of(1, 0, 0),
+  guided: Float32Array.of(0, 1, 0),
+  deconvnet: Float32Array.of(0, 0, 1),
+};
+
+/** One layer's forward values: its output and what its backward graph needs. */
+export interface Saved {
+  y: OrtValue;
+  idx?: OrtValue;
+}
+
+/** The outcome of a forward pass: every kept layer value, by layer name. */
+export class Forward {
+  constructor(
+    readonly batch: number,
+    readonly values: Map<string, Saved>,
+    /** All values needed for backward passes are present. */
+    readonly complete: boolean,
+  ) {}
+
+  get(name: string): OrtValue {
+    const v = this.values.get(name);
+    if (!v) throw new Error(`cnnvis: forward value of layer '${name}' was not kept`);
+    return v.y;
+  }
+}
+
+function size(dims: number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+const versions = new WeakMap<tf.LayersModel, { version: number }>();
+
+/** A counter that changes whenever one of the model's weight variables is assigned. */
+export function weightsVersion(net: tf.LayersModel): number {
+  let v = versions.get(net);
+  if (!v) {
+    const box = { version: 0 };
+    v = box;
+    versions.set(net, box);
+    for (const lv of net.weights) {
+      const variable = (lv as unknown as { val?: tf.Variable }).val;
+      if (!variable || typeof variable.assign !== 'function') continue;
+      const assign = variable.assign.bind(variable);
+      variable.assign = (x: tf.Tensor) => {
+        box.version++;
+        assign(x);
+      };
+    }
+  }
+  return v.version;
+}
+
+export class OrtNet {
+  private readonly nodes: PlanNode[];
+  private readonly index = new Map<string, number>();
+  readonly inputName: string;
+  readonly logitsName: string;
+  /** Consumers of each layer within the plan. */
+  private readonly consumers = new Map<string, string[]>();
+  private last: { key: unknown; fw: Forward } | null = null;
+
+  private constructor(readonly net: tf.LayersModel, nodes: PlanNode[], logitsName: string) {
+    this.nodes = nodes;
+    nodes.forEach((n, i) => this.index.set(n.name, i));
+    this.inputName = nodes[0].name;
+    this.logitsName = logitsName;
+    for (const n of nodes) for (const p of n.inputs) this.consumers.set(p, [...(this.consumers.get(p) ?? []), n.name]);
+  }
+
+  /** Compiles the model, or returns why it cannot run here. */
+  static build(net: tf.LayersModel): OrtNet | string {
+    try {
+      if (net.inputs.length !== 1) throw new Unsupported(`${net.inputs.length} inputs`);
+      const { logitsLayer, linear } = findLogits(net);
+      // Layers on paths from the input to the logits layer, in graph order.
+      const needed = new Set<string>();
+      const stack = [logitsLayer];
+      while (stack.length) {
+        const l = stack.pop()!;
+        if (needed.has(l.name)) continue;
+        needed.add(l.name);
+        if (l.inboundNodes.length !== 1) throw new Unsupported(`layer '${l.name}' is applied ${l.inboundNodes.length} times`);
+        for (const p of l.inboundNodes[0].inboundLayers) stack.push(p);
+      }
+      const nodes: PlanNode[] = [];
+      for (const layer of net.layers) {
+        if (!needed.has(layer.name)) continue;
+        if ((layer as unknown as { layers?: unknown }).layers) throw new Unsupported(`nested model '${layer.name}'`);
+        const inputs = layer.getClassName() === 'InputLayer' ? [] : layer.inboundNodes[0].inboundLayers.map((l) => l.name);
+        nodes.push({ name: layer.name, layer, inputs, kernel: layerKernel(layer, linear && layer === logitsLayer) });
+      }
+      if (nodes[0]?.layer.getClassName() !== 'InputLayer') throw new Unsupported('the graph does not start at an input layer');
+      return new OrtNet(net, nodes, logitsLayer.name);
+    } catch (e) {
+      if (e instanceof Unsupported) return e.message;
+      throw e;
+    }
+  }
+
+  has(layer: string): boolean {
+    return this.index.has(layer);
+  }
+
+  /** Internal dims (no batch) of a layer's output. */
+  dims(layer: string): number[] {
+    return this.node(layer).kernel.outDims;
+  }
+
+  private node(name: string): PlanNode {
+    const i = this.index.get(name);
+    if (i === undefined) throw new CnnvisError(`layer '${name}' is not on the path from the input to the logits`);
+    return this.nodes[i];
+  }
+
+  /**
+   * Runs the model on an NHWC batch. `keep`: layer names whose outputs are returned, or 'all' (every
+   * value backward passes need). `key` (e.g. the input tensor) caches a complete pass for re-use.
+   */
+  forward(x: tf.Tensor4D, keep: readonly string[] | 'all', key?: unknown): Forward {
+    if (key !== undefined && this.last?.key === key && (keep !== 'all' || this.last.fw.complete)) {
+      const hit = this.last.fw;
+      if (keep === 'all' || keep.every((k) => hit.values.has(k))) return hit;
+    }
+    const B = x.shape[0];
+    const input = tf.tidy(() => (x.rank === 4 ? tf.transpose(x, [0, 3, 1, 2]) : x));
+    const values = new Map<string, Saved>();
+    values.set(this.inputName, { y: { data: input.dataSync() as Float32Array, dims: input.shape } });
+    input.dispose();
+    const all = keep === 'all';
+    const wanted = new Set(all ? [] : [...keep, this.logitsName]);
+    const remaining = new Map<string, number>();
+    for (const [k, v] of this.consumers) remaining.set(k, v.length);
+    for (const n of this.nodes.slice(1)) {
+      const ins = n.inputs.map((p) => values.get(p)!.y);
+      let saved: Saved;
+      if (n.kernel.identity) {
+        saved = { y: ins[0] };
+      } else {
+        n.fwd ??= new OrtGraph(n.kernel.forward!());
+        const feeds: Record<string, OrtValue> = {};
+        ins.forEach((v, i) => (feeds[`x${i}`] = v));
+        const outs = n.fwd.run(feeds, all && n.kernel.aux ? ['y', ...n.kernel.aux] : ['y']);
+        saved = { y: outs.y, idx: outs.idx };
+      }
+      values.set(n.name, saved);
+      if (!all) {
+        for (const p of n.inputs) {
+          const r = (remaining.get(p) ?? 1) - 1;
+          remaining.set(p, r);
+          if (r === 0 && !wanted.has(p)) values.delete(p);
+        }
+      }
+    }
+    const fw = new Forward(B, values, all);
+    if (key !== undefined && all) this.last = { key, fw };
+    return fw;
+  }
+
+  /** Pre-softmax logits [B, K] of a forward pass. */
+  logits(fw: Forward): Float32Array {
+    return fw.get(this.logitsName).data as Float32Array;
+  }
+
+  /**
+   * Gradient of a seed at layer `from` (d score / d output of `from`, internal layout) with respect to
+   * the output of layer `to` (or the input, `to` = the input layer's name). Needs a complete forward.
+   */
+  backward(fw: Forward, from: string, seed: OrtValue, to: string, rule: Rule = 'gradient'): OrtValue {
+    if (!fw.complete) throw new Error('cnnvis: backward pass needs a complete forward pass');
+    const i0 = this.index.get(from);
+    const i1 = this.index.get(to);
+    if (i0 === undefined || i1 === undefined || i1 > i0) throw new CnnvisError(`no backward path from layer '${from}' to '${to}'`);
+    const grads = new Map<string, OrtValue>([[from, seed]]);
+    const add = (name: string, g: OrtValue) => {
+      const prev = grads.get(name);
+      if (!prev) {
+        grads.set(name, g);
+        return;
+      }
+      const sum = new Float32Array(prev.data.length);
+      const a = prev.data as Float32Array;
+      const b = g.data as Float32Array;
+      for (let k = 0; k < sum.length; k++) sum[k] = a[k] + b[k];
+      grads.set(name, { data: sum, dims: prev.dims });
+    };
+    for (let i = i0; i > i1; i--) {
+      const n = this.nodes[i];
+      const g = grads.get(n.name);
+      if (!g) continue;
+      grads.delete(n.name);
+      if (n.kernel.identity || n.kernel.sumGradient) {
+        for (const p of n.inputs) add(p, g);
+        continue;
+      }
+      n.bwd ??= new OrtGraph(n.kernel.backward!());
+      const feeds: Record<string, OrtValue> = { g };
+      for (const s of n.kernel.saved) {
+        if (s === 'x') feeds.x0 = fw.get(n.inputs[0]);
+        else if (s === 'y') feeds.y = fw.get(n.name);
+        else feeds.idx = fw.values.get(n.name)!.idx!;
+      }
+      if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS[rule], dims: [3] };
+      const outs = n.bwd.run(feeds, n.inputs.map((_, k) => `gx${k}`));
+      n.inputs.forEach((p, k) => add(p, outs[`gx${k}`]));
+    }
+    const g = grads.get(to);
+    if (!g) {
+      // The seed does not depend on `to`: a zero gradient.
+      const dims = [fw.batch, ...this.dims(to)];
+      return { data: new Float32Array(size(dims)), dims };
+    }
+    return g;
+  }
+
+  /** Drops compiled graphs (weights changed) and cached passes. */
+  dispose(): void {
+    for (const n of this.nodes) {
+      n.fwd?.dispose();
+      n.bwd?.dispose();
+      n.fwd = undefined;
+      n.bwd = undefined;
+    }
+    this.last = null;
+  }
+}
+
+function activationName(layer: tf.layers.Layer): string | undefined {
+  if (layer.getClassName() === 'Softmax') return 'softmax';
+  const a = (layer as unknown as { activation?: { getClassName(): string } | null }).activation;
+  return a ? a.getClassName() : undefined;
+}
+
+/** Where the pre-softmax logits are: the same rules as explain/gradients.ts' logitsHead. */
+function findLogits(net: tf.LayersModel): { logitsLayer: tf.layers.Layer; linear: boolean } {
+  if (net.outputs.length !== 1) throw new Unsupported(`${net.outputs.length} outputs`);
+  const out = net.outputLayers[0];
+  let layer: tf.layers.Layer | undefined = out;
+  for (let hops = 0; layer && hops < 8; hops++) {
+    const act = activationName(layer);
+    const cls = layer.getClassName();
+    const inbound: tf.layers.Layer[] = layer.inboundNodes[0]?.inboundLayers ?? [];
+    if (act === 'softmax') {
+      if (cls === 'Softmax' || cls === 'Activation') {
+        if (inbound.length !== 1) break;
+        return { logitsLayer: inbound[0], linear: false };
+      }
+      return { logitsLayer: layer, linear: true };
+    }
+    if (!PASS_THROUGH.has(cls) && !(cls === 'Activation' && act === 'linear')) break;
+    layer = inbound.length === 1 ? inbound[0] : undefined;
+  }
+  return { logitsLayer: out, linear: false };
+}
+
+const nets = new WeakMap<tf.LayersModel, { version: number; net: OrtNet | string }>();
+
+/** The compiled model (cached, rebuilt after weight changes), or null when it cannot run here. */
+export function ortNet(net: tf.LayersModel): OrtNet | null {
+  if (!ortRuntime()) return null;
+  const version = weightsVersion(net);
+  const hit = nets.get(net);
+  if (hit && hit.version === version) return typeof hit.net === 'string' ? null : hit.net;
+  if (hit && typeof hit.net !== 'string') hit.net.dispose();
+  const built = OrtNet.build(net);
+  nets.set(net, { version, net: built });
+  return typeof built === 'string' ? null : built;
+}
+
+/** Why a model does not run on ONNX Runtime ('' when it does). */
+export function ortUnsupportedReason(net: tf.LayersModel): string {
+  if (!ortRuntime()) return 'onnxruntime is not available';
+  ortNet(net);
+  const hit = nets.get(net);
+  return hit && typeof hit.net === 'string' ? hit.net : '';
+}
+
+/** An internal-layout value as a TF tensor in TF's layout (NHWC for 4-d). */
+export function toTensor(v: OrtValue): tf.Tensor {
+  return tf.tidy(() => {
+    const t = tf.tensor(v.data as Float32Array, v.dims);
+    return v.dims.length === 4 ? tf.transpose(t, [0, 2, 3, 1]) : t;
+  });
+}
+
+/** A TF tensor (NHWC for 4-d) in the internal layout. */
+export function fromTensor(t: tf.Tensor): OrtValue {
+  const u = t.rank === 4 ? tf.transpose(t, [0, 3, 1, 2]) : t;
+  const v = { data: u.dataSync() as Float32Array, dims: u.shape };
+  if (u !== t) u.dispose();
+  return v;
+}
+
+export { internalDims };

@@ -1,0 +1,114 @@
+/**
+ * ONNX Runtime (onnxruntime-node, an optional dependency whose CPU library ships inside its npm package)
+ * as a second engine next to TensorFlow.js: cnnvis compiles each layer of a supported model into small
+ * ONNX graphs (forward and backward, engine/onnx/layers.ts) and runs them here, on every core.
+ *
+ * The native binding is called directly because its `run` is synchronous: cnnvis' gradient functions
+ * are synchronous (like TF.js' own), and the package's promise wrapper only defers the same call.
+ *
+ * CNNVIS_ACCEL: `onnxruntime` (default: used where it loads and the model is supported) or `off`.
+ */
+import * as os from 'os';
+import { CnnvisError } from '../../errors';
+import { GraphSpec, modelBytes } from './proto';
+
+export interface OrtValue {
+  data: Float32Array | BigInt64Array;
+  dims: number[];
+}
+
+interface Binding {
+  InferenceSession: new () => {
+    loadModel(buffer: ArrayBufferLike, offset: number, length: number, options: object): void;
+    run(feeds: Record<string, unknown>, fetches: Record<string, null>, options: object): Record<string, { data: Float32Array | BigInt64Array; dims: readonly number[] }>;
+    dispose?(): void;
+  };
+}
+type TensorCtor = new (type: string, data: Float32Array | BigInt64Array, dims: readonly number[]) => unknown;
+
+let loaded: { binding: Binding; Tensor: TensorCtor } | null | undefined;
+let whyNot = '';
+
+export const ACCEL_CHOICES = ['onnxruntime', 'off'] as const;
+
+/** The runtime, or null when it is switched off or does not load (see `accelStatus`). */
+export function ortRuntime(): { binding: Binding; Tensor: TensorCtor } | null {
+  if (loaded !== undefined) return loaded;
+  const choice = (process.env.CNNVIS_ACCEL ?? 'onnxruntime').toLowerCase();
+  if (choice === 'off' || choice === '0' || choice === 'none') {
+    whyNot = 'switched off (CNNVIS_ACCEL=off)';
+    return (loaded = null);
+  }
+  if (choice !== 'onnxruntime' && choice !== 'ort' && choice !== '1') {
+    throw new CnnvisError(`unknown accelerator '${process.env.CNNVIS_ACCEL}' (CNNVIS_ACCEL); valid: ${ACCEL_CHOICES.join(', ')}`, ACCEL_CHOICES);
+  }
+  try {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const b = require('onnxruntime-node/dist/binding') as { binding: Binding; initOrt(): void };
+    const { Tensor } = require('onnxruntime-common') as { Tensor: TensorCtor };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    b.initOrt();
+    loaded = { binding: b.binding, Tensor };
+  } catch (e) {
+    whyNot = `onnxruntime-node did not load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+    loaded = null;
+  }
+  return loaded;
+}
+
+/** 'onnxruntime (N threads)' or why it is not used. */
+export function accelStatus(): string {
+  return ortRuntime() ? `onnxruntime (${threads()} threads)` : `not used: ${whyNot}`;
+}
+
+/** Switches the accelerator off or on again for this process (tests compare both paths). */
+export function setAccelEnabled(on: boolean): void {
+  if (!on) {
+    loaded = null;
+    whyNot = 'switched off by setAccelEnabled(false)';
+  } else {
+    loaded = undefined;
+  }
+}
+
+function threads(): number {
+  const n = Number(process.env.CNNVIS_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : Math.max(1, os.cpus().length);
+}
+
+/** One compiled graph with its own copy of its weights. `run` is synchronous. */
+export class OrtGraph {
+  private readonly session: InstanceType<Binding['InferenceSession']>;
+  private readonly Tensor: TensorCtor;
+
+  constructor(readonly spec: GraphSpec) {
+    const rt = ortRuntime();
+    if (!rt) throw new CnnvisError(`onnxruntime is not available: ${whyNot}`);
+    this.Tensor = rt.Tensor;
+    this.session = new rt.binding.InferenceSession();
+    const bytes = modelBytes(spec);
+    this.session.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
+      intraOpNumThreads: threads(),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    });
+  }
+
+  run(feeds: Record<string, OrtValue>, outputs: readonly string[] = this.spec.outputs.map((o) => o.name)): Record<string, OrtValue> {
+    const f: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(feeds)) {
+      f[k] = new this.Tensor(v.data instanceof BigInt64Array ? 'int64' : 'float32', v.data, v.dims);
+    }
+    const fetches: Record<string, null> = {};
+    for (const o of outputs) fetches[o] = null;
+    const r = this.session.run(f, fetches, {});
+    const out: Record<string, OrtValue> = {};
+    for (const o of outputs) out[o] = { data: r[o].data, dims: [...r[o].dims] };
+    return out;
+  }
+
+  dispose(): void {
+    this.session.dispose?.();
+  }
+}
