@@ -19,7 +19,10 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
 import { ensureInputGradients } from '../engine/wasmGradients';
+import { Forward, ortNet, OrtNet, toTensor } from '../engine/onnx/net';
+import { OrtValue } from '../engine/onnx/runtime';
 import { layerOutputShape } from '../taps';
+import { activeReluRule } from './attribution/reluRules';
 
 /** Layers that leave values unchanged in meaning, between the softmax and the model output. */
 const PASS_THROUGH = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout']);
@@ -110,6 +113,27 @@ function flatLogits(t: tf.Tensor): tf.Tensor2D {
 
 /** Pre-softmax logits [B, K] for a preprocessed batch. The caller disposes them. */
 export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): tf.Tensor2D {
+  const ort = ortNet(model.net);
+  if (ort) {
+    const B = batch.shape[0];
+    const parts: Float32Array[] = [];
+    let K = 0;
+    for (let i0 = 0; i0 < B; i0 += batchSize) {
+      const x = i0 === 0 && batchSize >= B ? batch : batch.slice([i0], [Math.min(batchSize, B - i0)]);
+      const fw = ort.forward(x, []);
+      const l = fw.get(ort.logitsName);
+      K = l.data.length / l.dims[0];
+      parts.push(l.data as Float32Array);
+      if (x !== batch) x.dispose();
+    }
+    const all = new Float32Array(B * K);
+    let o = 0;
+    for (const p of parts) {
+      all.set(p, o);
+      o += p.length;
+    }
+    return tf.tensor2d(all, [B, K]);
+  }
   syncHead(model.net);
   return tf.tidy(() => flatLogits(logitsModel(model.net).predict(batch, { batchSize }) as tf.Tensor));
 }
@@ -117,6 +141,11 @@ export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): t
 /** A layer's output and the logits for a batch, in one forward pass. The caller disposes both. */
 export function activationAndLogits(model: CnnModel, batch: tf.Tensor4D, layer: string): { activation: tf.Tensor; logits: tf.Tensor2D } {
   model.layer(layer);
+  const ort = ortNet(model.net);
+  if (ort?.has(layer)) {
+    const fw = ort.forward(batch, [layer], batch);
+    return { activation: toTensor(fw.get(layer)), logits: logitsTensor(ort, fw) };
+  }
   syncHead(model.net);
   return tf.tidy(() => {
     const [a, l] = logitsModel(model.net, [layer]).predict(batch) as tf.Tensor[];
@@ -190,6 +219,15 @@ function withForwardHook<T>(layer: tf.layers.Layer, hook: (out: tf.Tensor) => tf
  */
 export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: string, target: ScoreTarget): LayerGradients {
   const L = model.layer(layer);
+  const ort = ortNet(model.net);
+  if (ort?.has(layer)) {
+    // Keyed by the input tensor: the same image again (a new class in an explorer) re-uses every
+    // layer value of its forward pass and only runs the backward graphs above the layer.
+    const fw = ort.forward(batch, 'all', batch);
+    const { seed, score } = logitSeed(ort, fw, target);
+    const g = ort.backward(fw, ort.logitsName, seed, layer);
+    return { activation: toTensor(fw.get(layer)), gradient: toTensor(g), logits: logitsTensor(ort, fw), score };
+  }
   const net = logitsModel(model.net);
   syncHead(model.net);
   ensureInputGradients();
@@ -273,6 +311,8 @@ export function inputGradients(
 ): { gradient: tf.Tensor4D; logits: tf.Tensor2D; score: number } {
   const channel = isChannelTarget(target) ? target : null;
   if (channel) checkChannelTarget(model, channel);
+  const ort = ortNet(model.net);
+  if (ort && (!channel || ort.has(channel.layer))) return ortInputGradients(ort, batch, target, activeReluRule(model.net) ?? 'gradient');
   const net = logitsModel(model.net, channel ? [channel.layer] : []);
   syncHead(model.net);
   ensureInputGradients();
@@ -296,3 +336,100 @@ export function inputGradients(
   value.dispose();
   return { gradient: grad as tf.Tensor4D, logits: logits as unknown as tf.Tensor2D, score };
 }
+
+/* ---- the same on ONNX Runtime (engine/onnx), used when the model compiles there ---- */
+
+function logitsTensor(ort: OrtNet, fw: Forward): tf.Tensor2D {
+  const l = fw.get(ort.logitsName);
+  return tf.tensor2d(l.data as Float32Array, [l.dims[0], l.data.length / l.dims[0]]);
+}
+
+/** d score / d logits for a target (a class: one-hot per image; a function: its gradient) and the score. */
+function logitSeed(ort: OrtNet, fw: Forward, target: ScoreTarget): { seed: OrtValue; score: number } {
+  const l = fw.get(ort.logitsName);
+  const B = l.dims[0];
+  const K = l.data.length / B;
+  if (typeof target === 'function') {
+    return tf.tidy(() => {
+      const logits = tf.tensor2d(l.data as Float32Array, [B, K]);
+      const { value, grad } = tf.valueAndGrad((z: tf.Tensor) => target(z as tf.Tensor2D))(logits);
+      return { seed: { data: grad.dataSync() as Float32Array, dims: [B, K] }, score: value.dataSync()[0] };
+    });
+  }
+  if (!Number.isInteger(target) || target < 0 || target >= K) {
+    throw new CnnvisError(`class index ${target} is out of range; the model has classes 0..${K - 1}`);
+  }
+  const seed = new Float32Array(B * K);
+  let score = 0;
+  for (let b = 0; b < B; b++) {
+    seed[b * K + target] = 1;
+    score += (l.data as Float32Array)[b * K + target];
+  }
+  return { seed: { data: seed, dims: [B, K] }, score };
+}
+
+/** d (channel score) / d (layer output) in the internal layout, and the summed score. */
+function channelSeed(v: OrtValue, t: ChannelTarget): { seed: OrtValue; score: number } {
+  const [B, C] = v.dims;
+  const per = v.data.length / (B * C);
+  const data = v.data as Float32Array;
+  const seed = new Float32Array(data.length);
+  let score = 0;
+  for (let b = 0; b < B; b++) {
+    const o = (b * C + t.channel) * per;
+    if (t.reduce === 'sum') {
+      for (let k = 0; k < per; k++) {
+        seed[o + k] = 1;
+        score += data[o + k];
+      }
+    } else {
+      let m = -Infinity;
+      for (let k = 0; k < per; k++) m = Math.max(m, data[o + k]);
+      // Like TF's max: every position holding the maximum gets the gradient.
+      for (let k = 0; k < per; k++) if (data[o + k] === m) seed[o + k] = 1;
+      score += m;
+    }
+  }
+  return { seed: { data: seed, dims: v.dims }, score };
+}
+
+/** Images per forward+backward pass on ONNX Runtime: every layer value of a pass is kept until its backward. */
+const ORT_GRADIENT_BATCH = 4;
+
+function ortInputGradients(
+  ort: OrtNet,
+  batch: tf.Tensor4D,
+  target: ScoreTarget | ChannelTarget,
+  rule: 'gradient' | 'guided' | 'deconvnet',
+): { gradient: tf.Tensor4D; logits: tf.Tensor2D; score: number } {
+  const B = batch.shape[0];
+  const grads: tf.Tensor[] = [];
+  const logits: tf.Tensor2D[] = [];
+  let score = 0;
+  try {
+    for (let i0 = 0; i0 < B; i0 += ORT_GRADIENT_BATCH) {
+      const n = Math.min(ORT_GRADIENT_BATCH, B - i0);
+      const x = n === B ? batch : batch.slice([i0], [n]);
+      const fw = ort.forward(x, 'all', x === batch ? batch : undefined);
+      if (x !== batch) x.dispose();
+      let s: { seed: OrtValue; score: number };
+      let from = ort.logitsName;
+      if (isChannelTarget(target)) {
+        s = channelSeed(fw.get(target.layer), target);
+        from = target.layer;
+      } else {
+        s = logitSeed(ort, fw, target);
+      }
+      score += s.score;
+      grads.push(toTensor(ort.backward(fw, from, s.seed, ort.inputName, rule)));
+      logits.push(logitsTensor(ort, fw));
+    }
+    const gradient = (grads.length === 1 ? grads[0].clone() : tf.concat(grads, 0)) as tf.Tensor4D;
+    const l = (logits.length === 1 ? logits[0].clone() : tf.concat(logits, 0)) as tf.Tensor2D;
+    return { gradient, logits: l, score };
+  } finally {
+    tf.dispose([...grads, ...logits]);
+  }
+}
+
+

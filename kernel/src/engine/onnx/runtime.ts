@@ -92,6 +92,7 @@ export class OrtGraph {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      extra: { 'session.intra_op.allow_spinning': '0' },
     });
   }
 

@@ -15,6 +15,7 @@
  * Nested models are walked. Other activations (tanh, elu, leaky ReLU) keep their gradients.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ortNet } from '../../engine/onnx/net';
 import { CnnvisError } from '../../errors';
 
 export type ReluRule = 'guided' | 'deconvnet';
@@ -40,6 +41,13 @@ export function ruleRelu(rule: ReluRule, cap?: number): (x: tf.Tensor) => tf.Ten
 }
 
 type CallFn = tf.layers.Layer['call'];
+
+const active = new WeakMap<tf.LayersModel, ReluRule>();
+
+/** The ReLU rule `withReluRule` is applying to this model right now, if any. */
+export function activeReluRule(net: tf.LayersModel): ReluRule | undefined {
+  return active.get(net);
+}
 interface WithActivation {
   activation?: { getClassName(): string; apply(x: tf.Tensor): tf.Tensor } | null;
 }
@@ -77,6 +85,11 @@ export function withReluRule<T>(net: tf.LayersModel, rule: ReluRule, fn: () => T
   if (rule !== 'guided' && rule !== 'deconvnet') throw new CnnvisError(`unknown ReLU rule '${String(rule)}'; valid: guided, deconvnet`);
   const sites = reluSites(net);
   const restore: (() => void)[] = [];
+  // The ONNX Runtime engine compiles the layers as they are (it applies the rule itself, see
+  // activeReluRule), so it is compiled before any activation is swapped.
+  ortNet(net);
+  active.set(net, rule);
+  restore.push(() => active.delete(net));
   try {
     for (const s of sites) {
       const relu = ruleRelu(rule, s.cap);
