@@ -14,8 +14,16 @@ import { gradCam } from '../kernel/src/explain/cam/gradcam';
 import { eigenCam } from '../kernel/src/explain/cam/eigencam';
 import { layerActivation } from '../kernel/src/basics/featureMaps';
 import { prepareInput } from '../kernel/src/basics/input';
-import { CamExplorer, FeatureMapExplorer, explorerMethods } from '../kernel/src/explore';
-import { base64ToBytes, RESULT_MIME, CamResultData, FeatureMapResultData } from '../kernel/src/schema/explorers';
+import { CamExplorer, FeatureMapExplorer, explorerMethods, OcclusionExplorer, SaliencyExplorer } from '../kernel/src/explore';
+import { base64ToBytes, base64ToFloats, RESULT_MIME, CamResultData, FeatureMapResultData, OcclusionResultData, SaliencyResultData } from '../kernel/src/schema/explorers';
+import { saliency as saliencyFn } from '../kernel/src/explain/attribution/saliency';
+import { gradientXInput } from '../kernel/src/explain/attribution/gradxinput';
+import { deconvnet, guidedBackprop } from '../kernel/src/explain/attribution/guided';
+import { integratedGradients } from '../kernel/src/explain/attribution/integratedGradients';
+import { smoothGrad } from '../kernel/src/explain/attribution/smoothgrad';
+import { guidedGradCam } from '../kernel/src/explain/attribution/guidedGradCam';
+import { occlusion as occlusionFn } from '../kernel/src/explain/occlusion';
+import { occlusionMask } from '../kernel/src/explain/masks';
 import { insertBuffers } from '../kernel/src/widgets/schema';
 import { convBlockOutputs } from '../kernel/src/basics/featureMaps';
 
@@ -260,5 +268,169 @@ describe('FeatureMapExplorer', () => {
     const png = ex.picture();
     expect(png.width).toBeGreaterThan(64);
     ex.close();
+  });
+});
+
+describe('SaliencyExplorer', () => {
+  test('opens on the top class; every method’s map equals the direct call on the same image and class', async () => {
+    const shown: DisplayMessage[] = [];
+    useDisplayWriter((m) => shown.push(m));
+    const ex = await SaliencyExplorer.open(model, IMAGE, { topK: 3 });
+    const st = frontEndState(ex.modelId);
+    expect(st).toMatchObject({ _model_name: 'SaliencyExplorerModel', _view_name: 'SaliencyExplorerView', method: 'saliency', status: 'idle', signed: false });
+    expect((st.methods as Array<{ id: string }>).map((m) => m.id)).toEqual(['saliency', 'gradxinput', 'guided-backprop', 'deconvnet', 'smoothgrad', 'integrated-gradients', 'guided-gradcam']);
+    const top = st.top as Array<{ index: number }>;
+    expect(st.class_index).toBe(top[0].index);
+    const ref = await saliencyFn(model, IMAGE, { classIndex: top[0].index, display: false });
+    expect((await ex.map('saliency', top[0].index)).data).toEqual(ref.map.data);
+    // The bytes sent are the map over its colour range.
+    const m = ref.range().max;
+    const bytes = st.heatmap as Uint8Array;
+    for (const i of [0, 1000, 2080, 4095]) expect(bytes[i]).toBe(Math.round(Math.min(1, ref.map.data[i] / m) * 255));
+    expect(st.range_max).toBeCloseTo(m, 6);
+    const bundle = shown[0].data as Record<string, unknown>;
+    const snap = bundle[RESULT_MIME] as SaliencyResultData;
+    expect(snap.kind).toBe('saliency');
+    expect(new Set(snap.maps.map((x) => x.method))).toEqual(new Set(['saliency', 'gradxinput', 'guided-backprop', 'deconvnet']));
+    expect(snap.maps.filter((x) => x.method === 'saliency').map((x) => x.index)).toEqual(top.map((t) => t.index));
+    expect(Buffer.from(bundle['image/png'] as string, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    expect(bundle['text/plain']).toMatch(/^SaliencyExplorer\(Saliency, demo, scene:7: class \d+ '/);
+
+    // Other methods and classes from the front end: the same numbers as the library's functions.
+    const other = DEMO_CLASSES.findIndex((_, i) => i !== top[0].index);
+    const cases: Array<[string, (o: { classIndex: number; display: false }) => Promise<{ map: { data: Float32Array } }>]> = [
+      ['gradxinput', (o) => gradientXInput(model, IMAGE, o)],
+      ['guided-backprop', (o) => guidedBackprop(model, IMAGE, o)],
+      ['deconvnet', (o) => deconvnet(model, IMAGE, o)],
+      ['integrated-gradients', (o) => integratedGradients(model, IMAGE, o)],
+      ['smoothgrad', (o) => smoothGrad(model, IMAGE, o)],
+      ['guided-gradcam', (o) => guidedGradCam(model, IMAGE, o)],
+    ];
+    for (const [id, fn] of cases) {
+      await fromFrontEnd(ex.modelId, { method: 'update', state: { method: id, class_index: other } });
+      await ex.settled();
+      expect(ex.get('shown')).toMatchObject({ method: id, class_index: other });
+      const r = await fn({ classIndex: other, display: false });
+      expect((await ex.map(id, other)).data).toEqual(r.map.data);
+      expect(ex.get('signed')).toBe(!['smoothgrad'].includes(id));
+    }
+    ex.close();
+  });
+
+  test('recompute only what a change needs; latest value only; no tensors left behind', async () => {
+    const ex = await SaliencyExplorer.open(model, IMAGE, { display: false, method: 'guided-backprop' });
+    const before = ex.computed;
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { opacity: 0.9, colormap: 'magma' } });
+    await ex.settled();
+    expect(ex.computed).toBe(before);
+    const values = [1, 2, 3, 0, 2, 1, 3].map((v) => (v + ex.get('class_index') + 1) % DEMO_CLASSES.length);
+    const pending = values.map((v) => fromFrontEnd(ex.modelId, { method: 'update', state: { class_index: v } }));
+    await Promise.all(pending);
+    await ex.settled();
+    expect(ex.get('shown')?.class_index).toBe(values[values.length - 1]);
+    expect(ex.computed - before).toBeLessThanOrEqual(2);
+    // Back to a class seen before: cached.
+    const n = ex.computed;
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { class_index: ex.get('top')[0].index } });
+    await ex.settled();
+    expect(ex.computed).toBe(n);
+    expect(() => fromFrontEnd(ex.modelId, { method: 'update', state: { method: 'occlusion' } })).toThrow(/own explorer/);
+    expect(() => fromFrontEnd(ex.modelId, { method: 'update', state: { method: 'nope' } })).toThrow(/unknown attribution method/);
+    ex.close();
+    // Tensor count stays flat over opening, many changes and closing.
+    const t0 = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const e = await SaliencyExplorer.open(model, IMAGE, { display: false, method: i === 2 ? 'integrated-gradients' : 'saliency', methodOptions: { steps: 4 } });
+      await fromFrontEnd(e.modelId, { method: 'update', state: { class_index: (i + 1) % DEMO_CLASSES.length, method: 'guided-gradcam' } });
+      await e.settled();
+      e.close();
+    }
+    expect(tf.memory().numTensors).toBe(t0);
+  });
+});
+
+describe('OcclusionExplorer', () => {
+  test('the map equals cnnvis.occlusion; a class change or a threshold change runs no forward pass', async () => {
+    const shown: DisplayMessage[] = [];
+    useDisplayWriter((m) => shown.push(m));
+    const ex = await OcclusionExplorer.open(model, IMAGE, { patchSize: 16, stride: 8, threshold: 0.4, topK: 3 });
+    const st = frontEndState(ex.modelId);
+    expect(st).toMatchObject({ _model_name: 'OcclusionExplorerModel', _view_name: 'OcclusionExplorerView', patch_size: 16, stride: 8, threshold: 0.4, map_width: 64, map_height: 64 });
+    const cls = st.class_index as number;
+    const ref = await occlusionFn(model, IMAGE, { classIndex: cls, patchSize: 16, stride: 8, display: false });
+    const sentMap = new Float32Array((st.map as Uint8Array).slice().buffer);
+    expect(sentMap).toEqual(ref.map.data);
+    expect(ex.forwards).toBe(7 * 7);
+    expect(ex.get('shown')).toMatchObject({ class_index: cls, patches: 49 });
+    // The mask is the library's thresholded occlusion mask.
+    expect(ex.mask().data).toEqual(occlusionMask(ref, { threshold: 0.4 }).mask.data);
+    const bundle = shown[0].data as Record<string, unknown>;
+    const snap = bundle[RESULT_MIME] as OcclusionResultData;
+    expect(snap).toMatchObject({ kind: 'occlusion', patch_size: 16, stride: 8, threshold: 0.4 });
+    expect(snap.maps.map((m) => m.index)).toEqual((st.top as Array<{ index: number }>).map((t) => t.index));
+    expect(base64ToFloats(snap.maps[0].map)).toEqual(ref.map.data);
+    expect(bundle['text/plain']).toMatch(/^OcclusionExplorer\(demo, scene:7: class \d+ .*patch 16 stride 8 \(49 patches\), threshold 0.4 keeps/);
+    expect(ex.picture().width).toBe(64 * 2 + 4);
+
+    // Threshold: no kernel work at all, nothing but the echo goes out.
+    sent.length = 0;
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { threshold: 0.8 } });
+    await ex.settled();
+    expect(ex.forwards).toBe(49);
+    expect(updatesWith(ex.modelId, 'map')).toHaveLength(0);
+    expect(ex.mask().data).toEqual(occlusionMask(ref, { threshold: 0.8 }).mask.data);
+    // Another class: from the kept run, equal to the direct call.
+    const other = DEMO_CLASSES.findIndex((_, i) => i !== cls);
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { class_index: other } });
+    await ex.settled();
+    expect(ex.forwards).toBe(49);
+    const ref2 = await occlusionFn(model, IMAGE, { classIndex: other, patchSize: 16, stride: 8, display: false });
+    expect(ex.get('map')).toEqual(ref2.map.data);
+    // A new stride runs again: 8 × 8 patches with stride 7 (origins 0, 7, …, 42, 48).
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { stride: 7 } });
+    await ex.settled();
+    const ref3 = await occlusionFn(model, IMAGE, { classIndex: other, patchSize: 16, stride: 7, display: false });
+    expect(ex.get('map')).toEqual(ref3.map.data);
+    expect(ex.forwards).toBe(49 + 64);
+    expect(() => fromFrontEnd(ex.modelId, { method: 'update', state: { patch_size: 65 } })).toThrow(/patch size/);
+    expect(() => fromFrontEnd(ex.modelId, { method: 'update', state: { threshold: 2 } })).toThrow(/threshold/);
+    ex.close();
+  });
+
+  test('progress while running, cancel stops it, only the latest geometry is computed, tensors flat', async () => {
+    const ex = await OcclusionExplorer.open(model, IMAGE, { display: false, patchSize: 8, stride: 8, batchSize: 8 });
+    const progress: number[] = [];
+    let cancelled = false;
+    // The front end cancels once it sees a quarter done.
+    ex.observe((c) => {
+      progress.push(c.new as number);
+      if (!cancelled && (c.new as number) >= 0.25 && ex.get('status') === 'busy') {
+        cancelled = true;
+        fromFrontEnd(ex.modelId, { method: 'custom', content: { event: 'cancel' } });
+      }
+    }, 'progress');
+    const f0 = ex.forwards;
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { stride: 4 } }); // 15 × 15 patches
+    await ex.settled();
+    expect(ex.get('status')).toBe('cancelled');
+    expect(ex.forwards - f0).toBeLessThan(225);
+    expect(progress.some((p) => p > 0 && p < 1)).toBe(true);
+    expect(ex.get('shown')?.stride).toBe(8);
+    // Dragging the stride slider: only the last value runs (the first may start, then stops).
+    const f1 = ex.forwards;
+    const pending = [7, 6, 5, 3].map((v) => fromFrontEnd(ex.modelId, { method: 'update', state: { stride: v } }));
+    await Promise.all(pending);
+    await ex.settled();
+    expect(ex.get('shown')?.stride).toBe(3);
+    const full = 19 * 19; // origins 0, 3, …, 54, 56
+    expect(ex.forwards - f1).toBeLessThan(full + 64);
+    expect(ex.get('status')).toBe('idle');
+    ex.close();
+    const t0 = tf.memory().numTensors;
+    const e = await OcclusionExplorer.open(model, IMAGE, { display: false, patchSize: 16, stride: 16 });
+    await fromFrontEnd(e.modelId, { method: 'update', state: { patch_size: 32, class_index: 2 } });
+    await e.settled();
+    e.close();
+    expect(tf.memory().numTensors).toBe(t0);
   });
 });

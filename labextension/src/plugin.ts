@@ -26,6 +26,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CamExplorerView: widgets.CamExplorerView,
         FeatureMapExplorerModel: widgets.FeatureMapExplorerModel,
         FeatureMapExplorerView: widgets.FeatureMapExplorerView,
+        SaliencyExplorerModel: widgets.SaliencyExplorerModel,
+        SaliencyExplorerView: widgets.SaliencyExplorerView,
+        OcclusionExplorerModel: widgets.OcclusionExplorerModel,
+        OcclusionExplorerView: widgets.OcclusionExplorerView,
       },
     });
     // A widget extension runs as each notebook panel is created, before its outputs render (a

@@ -106,3 +106,25 @@ export class Bridge {
     if (this.previous) installCommManager(this.previous);
   }
 }
+
+/** A view of the front-end model `id` (after the kernel's messages so far), attached to the document. */
+export async function viewOf<V extends WidgetView>(bridge: Bridge, id: string): Promise<V> {
+  await bridge.flush();
+  const m = await bridge.model(id);
+  const view = (await bridge.front.create_view(m)) as unknown as V;
+  document.body.appendChild(view.el);
+  return view;
+}
+
+/** Sets a control's value and fires its event as a user would. */
+export function input(el: HTMLInputElement | HTMLSelectElement, value: string, type = 'input'): void {
+  el.value = value;
+  el.dispatchEvent(new Event(type, { bubbles: true }));
+}
+
+/** Waits for the front end's messages, the explorer's computation, and the updates it sent back. */
+export async function settle(bridge: Bridge, ex: { settled(): Promise<void> }): Promise<void> {
+  await bridge.flush();
+  await ex.settled();
+  await bridge.flush();
+}

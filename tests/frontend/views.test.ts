@@ -15,7 +15,7 @@ import { CamExplorer, FeatureMapExplorer } from '../../kernel/src/explore';
 import { colorAt } from '../../kernel/src/render/colormaps';
 import { RESULT_MIME, CamResultData, FeatureMapResultData } from '../../kernel/src/schema/explorers';
 import { CamExplorerView, FeatureMapExplorerView, renderResult, setChartDrawer } from '../../widgets/src';
-import { Bridge } from './bridge';
+import { Bridge, input, viewOf as viewIn } from './bridge';
 import { drawn, installCanvasShim, pixelAt } from './canvasShim';
 
 let model: CnnModel;
@@ -37,17 +37,8 @@ beforeEach(() => {
 });
 afterEach(() => bridge.close());
 
-async function viewOf<V extends DOMWidgetView>(id: string): Promise<V> {
-  await bridge.flush();
-  const m = await bridge.model(id);
-  const view = (await bridge.front.create_view(m)) as V;
-  document.body.appendChild(view.el);
-  return view;
-}
-
-function input(el: HTMLInputElement | HTMLSelectElement, value: string, type = 'input'): void {
-  el.value = value;
-  el.dispatchEvent(new Event(type, { bubbles: true }));
+function viewOf<V extends DOMWidgetView>(id: string): Promise<V> {
+  return viewIn<V>(bridge, id);
 }
 
 /** Expected overlay colour of a picture pixel (the view's blend rule on the state's bytes). */

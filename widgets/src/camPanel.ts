@@ -1,20 +1,17 @@
 /**
- * The CAM explorer's face, shared by the live widget view and the static result renderer: the
- * overlay canvas with its colour bar, the class slider and search box, the top-k list and chart,
- * layer / method / colormap pickers and the opacity slider. It draws what it is given and reports
+ * The face of the CAM and saliency explorers, shared by the live widget views and the static result
+ * renderer: the overlay canvas with its colour bar, the class picker (slider, search box, top-k list
+ * and chart), layer / method / colormap pickers and the opacity slider. It draws what it is given and reports
  * what the user asks for; it knows nothing of kernels.
  */
 import type { ClassScore, MethodInfo } from 'cnnvis/dist/schema/explorers';
 import { EXPLORER_COLORMAPS } from 'cnnvis/dist/schema/explorers';
-import { drawChart, topChartSpec } from './chart';
+import { ClassChoice, ClassPicker } from './classPicker';
 import { el, field, paint, ProgressLine, select, setOptions, slider } from './dom';
 import { colorbar, enlarge, overlay, scaleFor } from './pixels';
 
-export interface CamChoice {
-  index: number;
-  label: string;
-  probability?: number;
-}
+/** A class the slider can show. */
+export type CamChoice = ClassChoice;
 
 export interface CamPanelState {
   title: string;
@@ -40,6 +37,8 @@ export interface CamPanelState {
   layer: string;
   methods: MethodInfo[];
   method: string;
+  /** Colour-bar tick labels, top and bottom (default '1' and '0'). */
+  scale?: [string, string];
 }
 
 export interface CamPanelHandlers {
@@ -51,6 +50,12 @@ export interface CamPanelHandlers {
   cancel?(): void;
 }
 
+/** Colour-bar tick labels of a saliency map: ±max when signed, max and 0 otherwise. */
+export function saliencyScale(signed: boolean, max: number): [string, string] {
+  const m = Number(max.toPrecision(2)).toString();
+  return signed ? [`+${m}`, `−${m}`] : [m, '0'];
+}
+
 /** Pixels on screen for the overlay's longer side. */
 const TARGET_SIZE = 320;
 
@@ -58,95 +63,72 @@ export class CamPanel {
   readonly node = el('div', 'cnnvis-explorer cnnvis-cam');
   readonly canvas = el('canvas', 'cnnvis-canvas cnnvis-overlay');
   readonly colorbarCanvas = el('canvas', 'cnnvis-canvas cnnvis-colorbar');
-  readonly classSlider = slider(0, 0, 1, 0, 'class');
-  readonly search = el('input', 'cnnvis-search');
+  readonly classes: ClassPicker;
   readonly caption = el('div', 'cnnvis-caption');
-  readonly topList = el('ol', 'cnnvis-top');
-  readonly chart = el('div', 'cnnvis-chart');
   readonly layerSelect = select([], '', 'layer');
   readonly methodSelect = select([], '', 'method');
   readonly colormapSelect = select(EXPLORER_COLORMAPS.map((c) => [c, c] as const), 'jet', 'colormap');
   readonly opacitySlider = slider(0, 1, 0.05, 0.5, 'overlay opacity');
   readonly progress: ProgressLine;
   private readonly title = el('div', 'cnnvis-title');
-  private readonly searchNote = el('div', 'cnnvis-note');
   private state: CamPanelState | null = null;
-  private chartKey = '';
+  private readonly ticks = [el('span', '', '1'), el('span', '', '0')];
+  private readonly layerRow: HTMLElement;
 
   constructor(private readonly handlers: CamPanelHandlers) {
     this.progress = new ProgressLine(handlers.cancel ? () => handlers.cancel?.() : null);
-    this.search.type = 'search';
-    this.search.placeholder = 'search classes';
-    this.search.setAttribute('aria-label', 'search classes');
+    this.classes = new ClassPicker((i) => this.handlers.position(i));
     const picture = el('div', 'cnnvis-picture');
     picture.append(this.canvas, this.colorbarCanvas);
     this.canvas.setAttribute('role', 'img');
     this.colorbarCanvas.setAttribute('aria-label', 'colour bar: low at the bottom, high at the top');
     const scale = el('div', 'cnnvis-colorbar-ticks');
-    scale.append(el('span', '', '1'), el('span', '', '0'));
+    scale.append(...this.ticks);
     picture.append(scale);
     const controls = el('div', 'cnnvis-controls');
+    this.layerRow = field('Layer', this.layerSelect);
     controls.append(
-      field('Class', this.classSlider),
-      field('Find', this.search),
-      this.searchNote,
-      field('Layer', this.layerSelect),
+      ...this.classes.controls,
+      this.layerRow,
       field('Method', this.methodSelect),
       field('Colormap', this.colormapSelect),
       field('Opacity', this.opacitySlider),
     );
-    const side = el('div', 'cnnvis-side');
-    side.append(el('div', 'cnnvis-subtitle', 'Top classes'), this.topList, this.chart);
     const body = el('div', 'cnnvis-body');
-    body.append(picture, controls, side);
+    body.append(picture, controls, this.classes.side);
     this.node.append(this.title, this.caption, body, this.progress.node);
 
-    this.classSlider.addEventListener('input', () => this.handlers.position(Number(this.classSlider.value)));
-    this.search.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') this.pickSearch();
-    });
-    this.search.addEventListener('change', () => this.pickSearch());
     this.layerSelect.addEventListener('change', () => this.handlers.layer?.(this.layerSelect.value));
     this.methodSelect.addEventListener('change', () => this.handlers.method?.(this.methodSelect.value));
     this.colormapSelect.addEventListener('change', () => this.handlers.colormap(this.colormapSelect.value));
     this.opacitySlider.addEventListener('input', () => this.handlers.opacity(Number(this.opacitySlider.value)));
   }
 
-  /** Matches for a search text: labels containing it (case-insensitive), exact matches first. */
-  matches(text: string): CamChoice[] {
-    const q = text.trim().toLowerCase().replace(/[_\s]+/g, ' ');
-    if (!q || !this.state) return [];
-    const norm = (s: string) => s.toLowerCase().replace(/[_\s]+/g, ' ');
-    const hits = this.state.choices.filter((c) => norm(c.label).includes(q) || String(c.index) === q);
-    return hits.sort((a, b) => Number(norm(b.label) === q) - Number(norm(a.label) === q));
+  /** The class slider and search box (the class picker's). */
+  get classSlider(): HTMLInputElement {
+    return this.classes.slider;
   }
-
-  private pickSearch(): void {
-    const hits = this.matches(this.search.value);
-    if (!this.state || hits.length === 0) {
-      this.searchNote.textContent = this.search.value.trim() ? 'no class matches' : '';
-      return;
-    }
-    this.searchNote.textContent = hits.length > 1 ? `${hits.length} matches; showing ${hits[0].label}` : '';
-    this.handlers.position(this.state.choices.indexOf(hits[0]));
+  get search(): HTMLInputElement {
+    return this.classes.search;
   }
 
   render(s: CamPanelState): void {
     this.state = s;
     this.title.textContent = s.title;
     this.caption.textContent = s.caption;
-    this.classSlider.max = String(Math.max(0, s.choices.length - 1));
-    this.classSlider.value = String(s.position);
-    this.classSlider.setAttribute('aria-valuetext', s.choices[s.position]?.label ?? '');
+    this.classes.render(s.choices, s.position, s.top);
     setOptions(this.layerSelect, s.layers.map((l) => [l, l] as const), s.layer);
     this.layerSelect.disabled = s.layers.length < 2 || !this.handlers.layer;
+    this.layerRow.hidden = s.layers.length === 0;
+    const [hi, lo] = s.scale ?? ['1', '0'];
+    this.ticks[0].textContent = hi;
+    this.ticks[1].textContent = lo;
     setOptions(this.methodSelect, s.methods.map((m) => [m.id, m.name] as const), s.method);
     this.methodSelect.disabled = s.methods.length < 2 || !this.handlers.method;
     this.colormapSelect.value = s.colormap;
     this.opacitySlider.value = String(s.opacity);
     this.progress.show(s.status, s.progress, s.message);
     this.draw();
-    this.renderTop(s);
   }
 
   /** Redraws the overlay and the colour bar from the current state. */
@@ -158,28 +140,5 @@ export class CamPanel {
     paint(this.canvas, enlarge(px, factor));
     this.canvas.setAttribute('aria-label', s.caption);
     paint(this.colorbarCanvas, colorbar(s.colormap, 12, s.imageHeight * factor));
-  }
-
-  private renderTop(s: CamPanelState): void {
-    const chosen = s.choices[s.position]?.index ?? -1;
-    this.topList.replaceChildren(
-      ...s.top.map((t) => {
-        const item = el('li');
-        const b = el('button', 'cnnvis-button cnnvis-top-class', `${t.label} ${(t.probability * 100).toFixed(1)}%`);
-        b.type = 'button';
-        b.setAttribute('aria-pressed', String(t.index === chosen));
-        b.addEventListener('click', () => {
-          const i = s.choices.findIndex((c) => c.index === t.index);
-          if (i >= 0) this.handlers.position(i);
-        });
-        item.append(b);
-        return item;
-      }),
-    );
-    const key = JSON.stringify([s.top, chosen]);
-    if (key !== this.chartKey) {
-      this.chartKey = key;
-      void drawChart(this.chart, topChartSpec(s.top, chosen));
-    }
   }
 }

@@ -20,7 +20,7 @@ export function setChartDrawer(d: ChartDrawer | null): void {
 /** Horizontal bars of the class probabilities, highest first; the chosen class highlighted. */
 export function topChartSpec(top: readonly ClassScore[], chosen: number): Record<string, unknown> {
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: 220,
     height: { step: 16 },
     background: null,

@@ -13,6 +13,8 @@ import {
   emptyFeatureMapPage,
   ExplorerBaseState,
   FeatureMapExplorerState,
+  OcclusionExplorerState,
+  SaliencyExplorerState,
 } from 'cnnvis/dist/schema/explorers';
 
 type Binary = ArrayBufferView | ArrayBuffer | null;
@@ -74,6 +76,43 @@ export function featureMapDefaults(): FeatureMapExplorerState {
   };
 }
 
+export function saliencyDefaults(): SaliencyExplorerState {
+  return {
+    ...base(),
+    colormap: 'coolwarm',
+    classes: [],
+    top: [],
+    class_index: 0,
+    methods: [],
+    method: '',
+    opacity: 0.6,
+    heatmap: new Uint8Array(0),
+    heatmap_width: 0,
+    heatmap_height: 0,
+    signed: false,
+    range_max: 1,
+    shown: null,
+  };
+}
+
+export function occlusionDefaults(): OcclusionExplorerState {
+  return {
+    ...base(),
+    colormap: 'jet',
+    classes: [],
+    top: [],
+    class_index: 0,
+    patch_size: 8,
+    stride: 4,
+    threshold: 0.5,
+    opacity: 0.5,
+    map: new Float32Array(0),
+    map_width: 0,
+    map_height: 0,
+    shown: null,
+  };
+}
+
 export class CamExplorerModel extends DOMWidgetModel {
   override defaults() {
     return { ...super.defaults(), ...identity(EXPLORERS.cam), ...camDefaults() };
@@ -102,6 +141,32 @@ export class FeatureMapExplorerModel extends DOMWidgetModel {
   static model_module = EXPLORER_MODULE;
   static model_module_version = EXPLORER_MODULE_VERSION;
   static view_name = EXPLORERS.featureMaps.view;
+  static view_module = EXPLORER_MODULE;
+  static view_module_version = EXPLORER_MODULE_VERSION;
+}
+
+export class SaliencyExplorerModel extends DOMWidgetModel {
+  override defaults() {
+    return { ...super.defaults(), ...identity(EXPLORERS.saliency), ...saliencyDefaults() };
+  }
+  static override serializers: ISerializers = { ...DOMWidgetModel.serializers, image: bytes, heatmap: bytes };
+  static model_name = EXPLORERS.saliency.model;
+  static model_module = EXPLORER_MODULE;
+  static model_module_version = EXPLORER_MODULE_VERSION;
+  static view_name = EXPLORERS.saliency.view;
+  static view_module = EXPLORER_MODULE;
+  static view_module_version = EXPLORER_MODULE_VERSION;
+}
+
+export class OcclusionExplorerModel extends DOMWidgetModel {
+  override defaults() {
+    return { ...super.defaults(), ...identity(EXPLORERS.occlusion), ...occlusionDefaults() };
+  }
+  static override serializers: ISerializers = { ...DOMWidgetModel.serializers, image: bytes, map: floats };
+  static model_name = EXPLORERS.occlusion.model;
+  static model_module = EXPLORER_MODULE;
+  static model_module_version = EXPLORER_MODULE_VERSION;
+  static view_name = EXPLORERS.occlusion.view;
   static view_module = EXPLORER_MODULE;
   static view_module_version = EXPLORER_MODULE_VERSION;
 }

@@ -1,18 +1,24 @@
 /**
  * Static results (RESULT_MIME): a snapshot saved in the notebook, explored in the browser with no
- * kernel. The CAM snapshot switches between its precomputed classes; the feature-map snapshot
- * between its precomputed layers. Colormap, opacity and normalization work as in the live view.
+ * kernel. The CAM and occlusion snapshots switch between their precomputed classes, the saliency
+ * snapshot between its precomputed methods and classes, the feature-map snapshot between its
+ * precomputed layers. Colormap, opacity, normalization and the occlusion threshold work as in the
+ * live view.
  */
 import {
   base64ToBytes,
+  base64ToFloats,
   CamResultData,
   FeatureMapResultData,
+  OcclusionResultData,
   RESULT_SCHEMA_VERSION,
   ResultData,
+  SaliencyResultData,
 } from 'cnnvis/dist/schema/explorers';
-import { CamPanel, CamPanelState } from './camPanel';
+import { CamPanel, CamPanelState, saliencyScale } from './camPanel';
 import { el } from './dom';
 import { FeatureMapPanel, FeatureMapPanelState } from './featureMapPanel';
+import { OcclusionPanel, OcclusionPanelState } from './occlusionPanel';
 
 export class StaticCam {
   readonly panel: CamPanel;
@@ -146,6 +152,144 @@ export class StaticFeatureMaps {
   }
 }
 
+const METHOD_NAMES: Record<string, string> = {
+  saliency: 'Saliency',
+  gradxinput: 'Gradient × Input',
+  'guided-backprop': 'Guided Backpropagation',
+  deconvnet: 'Deconvnet',
+  smoothgrad: 'SmoothGrad',
+  'integrated-gradients': 'Integrated Gradients',
+  'guided-gradcam': 'Guided Grad-CAM',
+};
+
+/** A saved saliency explorer: its methods and classes, each pair that was precomputed. */
+export class StaticSaliency {
+  readonly panel: CamPanel;
+  private state: CamPanelState;
+  private readonly heatmaps: Uint8Array[];
+  private method: string;
+
+  constructor(private readonly data: SaliencyResultData) {
+    this.heatmaps = data.maps.map((m) => base64ToBytes(m.heatmap));
+    const methods = [...new Set(data.maps.map((m) => m.method))];
+    this.method = methods[0] ?? '';
+    this.state = {
+      title: `${data.title} (saved: ${data.maps.length} maps)`,
+      status: 'idle',
+      progress: 0,
+      message: '',
+      image: base64ToBytes(data.image.rgba),
+      imageWidth: data.image.width,
+      imageHeight: data.image.height,
+      heatmap: new Uint8Array(0),
+      heatWidth: 0,
+      heatHeight: 0,
+      colormap: data.colormap,
+      opacity: data.opacity,
+      choices: [],
+      position: 0,
+      caption: '',
+      top: [],
+      layers: [],
+      layer: '',
+      methods: methods.map((id) => ({ id, name: METHOD_NAMES[id] ?? id })),
+      method: this.method,
+    };
+    this.panel = new CamPanel({
+      position: (i) => this.show(this.method, i),
+      method: (m) => this.show(m, -1),
+      opacity: (v) => this.update({ opacity: v }),
+      colormap: (c) => this.update({ colormap: c }),
+    });
+    this.show(this.method, 0);
+  }
+
+  /** Shows a method's map for the class at `position` among its saved classes (-1: the class shown now, if saved). */
+  private show(method: string, position: number): void {
+    const saved = this.data.maps.map((m, i) => ({ m, i })).filter((x) => x.m.method === method);
+    if (!saved.length) return;
+    const now = this.state.choices[this.state.position]?.index;
+    const p = position >= 0 ? position : Math.max(0, saved.findIndex((x) => x.m.index === now));
+    const pick = saved[p];
+    if (!pick) return;
+    this.method = method;
+    const m = pick.m;
+    this.update({
+      method,
+      choices: saved.map((x) => ({ index: x.m.index, label: x.m.label, probability: x.m.probability })),
+      top: saved.map((x) => ({ index: x.m.index, label: x.m.label, probability: x.m.probability })),
+      position: p,
+      heatmap: this.heatmaps[pick.i],
+      heatWidth: m.width,
+      heatHeight: m.height,
+      scale: saliencyScale(m.signed, m.range_max),
+      caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · ${METHOD_NAMES[method] ?? method}`,
+    });
+  }
+
+  private update(changes: Partial<CamPanelState>): void {
+    this.state = { ...this.state, ...changes };
+    this.panel.render(this.state);
+  }
+}
+
+/** A saved occlusion explorer: its classes at the saved patch size and stride; any threshold. */
+export class StaticOcclusion {
+  readonly panel: OcclusionPanel;
+  private state: OcclusionPanelState;
+  private readonly maps: Float32Array[];
+
+  constructor(private readonly data: OcclusionResultData) {
+    this.maps = data.maps.map((m) => base64ToFloats(m.map));
+    const scores = data.maps.map((m) => ({ index: m.index, label: m.label, probability: m.probability }));
+    this.state = {
+      title: `${data.title} (saved: ${data.maps.length} classes)`,
+      status: 'idle',
+      progress: 0,
+      message: '',
+      image: base64ToBytes(data.image.rgba),
+      imageWidth: data.image.width,
+      imageHeight: data.image.height,
+      map: new Float32Array(0),
+      mapWidth: 0,
+      mapHeight: 0,
+      colormap: data.colormap,
+      opacity: data.opacity,
+      threshold: data.threshold,
+      patchSize: data.patch_size,
+      stride: data.stride,
+      choices: scores,
+      position: 0,
+      caption: '',
+      top: scores,
+    };
+    this.panel = new OcclusionPanel({
+      position: (i) => this.show(i),
+      threshold: (v) => this.update({ threshold: v }),
+      opacity: (v) => this.update({ opacity: v }),
+      colormap: (c) => this.update({ colormap: c }),
+    });
+    this.show(0);
+  }
+
+  private show(i: number): void {
+    const m = this.data.maps[i];
+    if (!m) return;
+    this.update({
+      position: i,
+      map: this.maps[i],
+      mapWidth: m.width,
+      mapHeight: m.height,
+      caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · patch ${this.data.patch_size} stride ${this.data.stride}`,
+    });
+  }
+
+  private update(changes: Partial<OcclusionPanelState>): void {
+    this.state = { ...this.state, ...changes };
+    this.panel.render(this.state);
+  }
+}
+
 /** Renders a result bundle into a new element; unknown kinds or versions get a plain message. */
 export function renderResult(data: ResultData): HTMLElement {
   const version = (data as { version?: unknown }).version;
@@ -155,6 +299,8 @@ export function renderResult(data: ResultData): HTMLElement {
   const host = el('div', 'cnnvis-widget cnnvis-static');
   if (data.kind === 'cam') host.append(new StaticCam(data).panel.node);
   else if (data.kind === 'feature-maps') host.append(new StaticFeatureMaps(data).panel.node);
+  else if (data.kind === 'saliency') host.append(new StaticSaliency(data).panel.node);
+  else if (data.kind === 'occlusion') host.append(new StaticOcclusion(data).panel.node);
   else host.append(el('div', 'cnnvis-note', `unknown cnnvis result kind ${JSON.stringify((data as { kind?: unknown }).kind)}`));
   return host;
 }

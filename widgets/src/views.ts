@@ -1,12 +1,40 @@
 /**
  * Front-end views of the explorers: each maps its model's state to a panel and the panel's requests
- * back to the model (save_changes sends them to the kernel). Opacity and colormap are redrawn here
+ * back to the model (ExplorerView.change sends them to the kernel). Opacity and colormap are redrawn here
  * at once; the kernel is only asked for what needs its computation.
  */
 import { DOMWidgetView } from '@jupyter-widgets/base';
-import type { CamExplorerState, ExplorerRequest, FeatureMapExplorerState } from 'cnnvis/dist/schema/explorers';
-import { CamPanel, CamPanelState } from './camPanel';
+import type { CamExplorerState, ExplorerRequest, FeatureMapExplorerState, OcclusionExplorerState, SaliencyExplorerState } from 'cnnvis/dist/schema/explorers';
+import { CamPanel, CamPanelState, saliencyScale } from './camPanel';
 import { FeatureMapPanel, FeatureMapPanelState } from './featureMapPanel';
+import { OcclusionPanel, OcclusionPanelState } from './occlusionPanel';
+
+/** What every explorer view shares: sending control changes and cancel requests to its kernel-side model. */
+export abstract class ExplorerView<S> extends DOMWidgetView {
+  /** Sets controls on the model and sends them to the kernel (which computes what they need). */
+  protected change(values: Partial<S>): void {
+    this.model.set(values);
+    this.model.save_changes();
+  }
+
+  /** Asks the kernel to stop the running computation. */
+  protected cancel(): void {
+    this.send({ event: 'cancel' } satisfies ExplorerRequest);
+  }
+
+  /** Puts the panel in the view and redraws it on every model change. */
+  protected mount(node: HTMLElement): void {
+    this.el.classList.add('cnnvis-widget');
+    this.el.appendChild(node);
+    this.listenTo(this.model, 'change', () => this.update());
+    this.update();
+  }
+
+  /** The model's state, typed. */
+  protected get explorerState(): S {
+    return this.model.attributes as unknown as S;
+  }
+}
 
 export function camPanelState(s: CamExplorerState): CamPanelState {
   const shown = s.shown;
@@ -34,31 +62,23 @@ export function camPanelState(s: CamExplorerState): CamPanelState {
   };
 }
 
-export class CamExplorerView extends DOMWidgetView {
+export class CamExplorerView extends ExplorerView<CamExplorerState> {
   panel!: CamPanel;
 
   override render(): void {
-    this.el.classList.add('cnnvis-widget');
     this.panel = new CamPanel({
       position: (i) => this.change({ class_index: i }),
       layer: (l) => this.change({ layer: l }),
       method: (m) => this.change({ method: m }),
       opacity: (v) => this.change({ opacity: v }),
       colormap: (c) => this.change({ colormap: c as CamExplorerState['colormap'] }),
-      cancel: () => this.send({ event: 'cancel' } satisfies ExplorerRequest),
+      cancel: () => this.cancel(),
     });
-    this.el.appendChild(this.panel.node);
-    this.listenTo(this.model, 'change', () => this.update());
-    this.update();
-  }
-
-  private change(values: Partial<CamExplorerState>): void {
-    this.model.set(values);
-    this.model.save_changes();
+    this.mount(this.panel.node);
   }
 
   override update(): void {
-    this.panel.render(camPanelState(this.model.attributes as unknown as CamExplorerState));
+    this.panel.render(camPanelState(this.explorerState));
   }
 }
 
@@ -92,31 +112,118 @@ export function featureMapPanelState(s: FeatureMapExplorerState): FeatureMapPane
   };
 }
 
-export class FeatureMapExplorerView extends DOMWidgetView {
+export class FeatureMapExplorerView extends ExplorerView<FeatureMapExplorerState> {
   panel!: FeatureMapPanel;
 
   override render(): void {
-    this.el.classList.add('cnnvis-widget');
     this.panel = new FeatureMapPanel({
       layer: (i) => this.change({ layer_index: i }),
       page: (p) => this.change({ page: p }),
       colormap: (c) => this.change({ colormap: c as FeatureMapExplorerState['colormap'] }),
       normalization: (n) => this.change({ normalization: n }),
       showTop: (on) => this.change({ show_top: on }),
-      cancel: () => this.send({ event: 'cancel' } satisfies ExplorerRequest),
+      cancel: () => this.cancel(),
     });
-    this.el.appendChild(this.panel.node);
-    this.listenTo(this.model, 'change', () => this.update());
-    this.update();
-  }
-
-  private change(values: Partial<FeatureMapExplorerState>): void {
-    this.model.set(values);
-    this.model.save_changes();
+    this.mount(this.panel.node);
   }
 
   override update(): void {
-    const s = this.model.attributes as unknown as FeatureMapExplorerState;
-    this.panel.render(featureMapPanelState(s));
+    this.panel.render(featureMapPanelState(this.explorerState));
+  }
+}
+
+export function saliencyPanelState(s: SaliencyExplorerState): CamPanelState {
+  const shown = s.shown;
+  const methodName = (id: string) => s.methods.find((m) => m.id === id)?.name ?? id;
+  return {
+    title: s.title,
+    status: s.status,
+    progress: s.progress,
+    message: s.message,
+    image: s.image,
+    imageWidth: s.image_width,
+    imageHeight: s.image_height,
+    heatmap: s.heatmap,
+    heatWidth: s.heatmap_width,
+    heatHeight: s.heatmap_height,
+    colormap: s.colormap,
+    opacity: s.opacity,
+    choices: s.classes.map((label, index) => ({ index, label })),
+    position: s.class_index,
+    caption: shown ? `class ${shown.class_index} · ${shown.label} · p=${shown.probability.toFixed(3)} · ${methodName(shown.method)}` : '',
+    top: s.top,
+    layers: [],
+    layer: '',
+    methods: s.methods,
+    method: s.method,
+    scale: saliencyScale(s.signed, s.range_max),
+  };
+}
+
+/** The saliency explorer draws with the CAM panel (no layer picker; signed colour bar). */
+export class SaliencyExplorerView extends ExplorerView<SaliencyExplorerState> {
+  panel!: CamPanel;
+
+  override render(): void {
+    this.panel = new CamPanel({
+      position: (i) => this.change({ class_index: i }),
+      method: (m) => this.change({ method: m }),
+      opacity: (v) => this.change({ opacity: v }),
+      colormap: (c) => this.change({ colormap: c as SaliencyExplorerState['colormap'] }),
+      cancel: () => this.cancel(),
+    });
+    this.mount(this.panel.node);
+  }
+
+  override update(): void {
+    this.panel.render(saliencyPanelState(this.explorerState));
+  }
+}
+
+export function occlusionPanelState(s: OcclusionExplorerState): OcclusionPanelState {
+  const shown = s.shown;
+  return {
+    title: s.title,
+    status: s.status,
+    progress: s.progress,
+    message: s.message,
+    image: s.image,
+    imageWidth: s.image_width,
+    imageHeight: s.image_height,
+    map: s.map,
+    mapWidth: s.map_width,
+    mapHeight: s.map_height,
+    colormap: s.colormap,
+    opacity: s.opacity,
+    threshold: s.threshold,
+    patchSize: s.patch_size,
+    stride: s.stride,
+    choices: s.classes.map((label, index) => ({ index, label })),
+    position: s.class_index,
+    caption: shown
+      ? `class ${shown.class_index} · ${shown.label} · p=${shown.probability.toFixed(3)} · patch ${shown.patch_size} stride ${shown.stride} (${shown.patches} patches)`
+      : '',
+    top: s.top,
+  };
+}
+
+export class OcclusionExplorerView extends ExplorerView<OcclusionExplorerState> {
+  panel!: OcclusionPanel;
+
+  override render(): void {
+    this.panel = new OcclusionPanel({
+      position: (i) => this.change({ class_index: i }),
+      patchSize: (v) => this.change({ patch_size: v }),
+      stride: (v) => this.change({ stride: v }),
+      threshold: (v) => this.change({ threshold: v }),
+      opacity: (v) => this.change({ opacity: v }),
+      colormap: (c) => this.change({ colormap: c as OcclusionExplorerState['colormap'] }),
+      cancel: () => this.cancel(),
+    });
+    this.mount(this.panel.node);
+  }
+
+  override update(): void {
+    this.panel.render(occlusionPanelState(this.explorerState));
   }
 }

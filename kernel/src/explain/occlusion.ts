@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Progress } from '../display/progress';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
-import { Map2D } from '../types';
+import { Map2D, RGBImage } from '../types';
 import { AttributionContext, attributionFunction, AttributionMethod, AttributionOptions, scoresOf } from './attribution/base';
 import { gaussianBlur, meanColor, solidInput } from './attribution/baselines';
 import { logitsOf } from './gradients';
@@ -63,17 +63,23 @@ export class Occlusion extends AttributionMethod<OcclusionOptions> {
     if (!['gray', 'mean', 'blur'].includes(fill)) throw new CnnvisError(`unknown fill '${fill}'; valid: gray, mean, blur`, ['gray', 'mean', 'blur']);
   }
 
+  /** Where the patches go and what covers them, for one prepared input `x` of `image`. */
+  plan(model: CnnModel, x: tf.Tensor4D, image: RGBImage, o: OcclusionOptions): OcclusionPlan {
+    const { ph, pw, sh, sw } = this.geometry(model, o);
+    const fillName = o.fill ?? 'gray';
+    const fill =
+      fillName === 'gray' ? solidInput(model, [128, 128, 128]) : fillName === 'mean' ? solidInput(model, meanColor(image)) : gaussianBlur(x, o.blurSigma ?? Math.max(ph, pw) / 2);
+    const ys = patchOrigins(model.inputHeight, ph, sh);
+    const xs = patchOrigins(model.inputWidth, pw, sw);
+    return { ph, pw, sh, sw, ys, xs, count: ys.length * xs.length, fillName, fill };
+  }
+
   attribute(ctx: AttributionContext, o: OcclusionOptions): tf.Tensor4D {
     const { model, batch: x } = ctx;
     const H = model.inputHeight;
     const W = model.inputWidth;
-    const { ph, pw, sh, sw } = this.geometry(model, o);
-    const fillName = o.fill ?? 'gray';
-    const fill =
-      fillName === 'gray' ? solidInput(model, [128, 128, 128]) : fillName === 'mean' ? solidInput(model, meanColor(ctx.image)) : gaussianBlur(x, o.blurSigma ?? Math.max(ph, pw) / 2);
-    const ys = patchOrigins(H, ph, sh);
-    const xs = patchOrigins(W, pw, sw);
-    const n = ys.length * xs.length;
+    const plan = this.plan(model, x, ctx.image, o);
+    const { ph, pw, sh, sw, ys, xs, count: n } = plan;
     // The score: probability of the class (softmax of the logits), or the channel's score.
     const score = (b: tf.Tensor4D): Float32Array => {
       if (typeof ctx.target !== 'number') return scoresOf(model, b, ctx.target);
@@ -90,17 +96,7 @@ export class Occlusion extends AttributionMethod<OcclusionOptions> {
       const base = score(x)[0];
       for (let i0 = 0; i0 < n; i0 += ctx.batchSize) {
         const i1 = Math.min(n, i0 + ctx.batchSize);
-        const masks = new Float32Array((i1 - i0) * H * W);
-        for (let i = i0; i < i1; i++) {
-          const y0 = ys[Math.floor(i / xs.length)];
-          const x0 = xs[i % xs.length];
-          const off = (i - i0) * H * W;
-          for (let y = y0; y < y0 + ph; y++) masks.fill(1, off + y * W + x0, off + y * W + x0 + pw);
-        }
-        const occluded = tf.tidy(() => {
-          const m = tf.tensor4d(masks, [i1 - i0, H, W, 1]);
-          return tf.add(tf.mul(x, tf.sub(1, m)), tf.mul(fill, m)) as tf.Tensor4D;
-        });
+        const occluded = occludedBatch(x, plan, i0, i1);
         const s = score(occluded);
         occluded.dispose();
         for (let i = i0; i < i1; i++) drops[i] = base - s[i - i0];
@@ -108,14 +104,46 @@ export class Occlusion extends AttributionMethod<OcclusionOptions> {
       }
       ctx.details.score = base;
       ctx.details.patches = n;
-      ctx.details.patch = `${ph}×${pw} stride ${sh}×${sw}, fill ${fillName}`;
+      ctx.details.patch = `${ph}×${pw} stride ${sh}×${sw}, fill ${plan.fillName}`;
     } finally {
       progress?.done();
-      fill.dispose();
+      plan.fill.dispose();
     }
     ctx.lowRes = { width: xs.length, height: ys.length, data: drops };
     return tf.tensor4d(spreadPatches(drops, ys, xs, ph, pw, H, W).data, [1, H, W, 1]);
   }
+}
+
+/** Where an occlusion run puts its patches (row after row of origins) and what covers them. */
+export interface OcclusionPlan {
+  ph: number;
+  pw: number;
+  sh: number;
+  sw: number;
+  ys: number[];
+  xs: number[];
+  /** Number of patch positions. */
+  count: number;
+  fillName: OcclusionFill;
+  /** The covering input [1, H, W, C]; the plan's user disposes it. */
+  fill: tf.Tensor4D;
+}
+
+/** The input `x` [1, H, W, C] with patch i covered, for i in [i0, i1): [i1 − i0, H, W, C]. */
+export function occludedBatch(x: tf.Tensor4D, plan: OcclusionPlan, i0: number, i1: number): tf.Tensor4D {
+  const [, H, W] = x.shape;
+  const { ys, xs, ph, pw } = plan;
+  const masks = new Float32Array((i1 - i0) * H * W);
+  for (let i = i0; i < i1; i++) {
+    const y0 = ys[Math.floor(i / xs.length)];
+    const x0 = xs[i % xs.length];
+    const off = (i - i0) * H * W;
+    for (let y = y0; y < y0 + ph; y++) masks.fill(1, off + y * W + x0, off + y * W + x0 + pw);
+  }
+  return tf.tidy(() => {
+    const m = tf.tensor4d(masks, [i1 - i0, H, W, 1]);
+    return tf.add(tf.mul(x, tf.sub(1, m)), tf.mul(plan.fill, m)) as tf.Tensor4D;
+  });
 }
 
 /** Pixel map: the mean of the values of the patches covering each pixel (0 where none does). */

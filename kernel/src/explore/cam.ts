@@ -10,22 +10,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageSource, InputOptions, prepareInput } from '../basics/input';
-import { classProbabilities, topK } from '../basics/predict';
 import { initBackend } from '../engine/backend';
 import { CnnvisError, listChoices } from '../errors';
 import { CamMethod, CamOptions, normalizeMap } from '../explain/cam/base';
 import { activationAndLogits, layerGradients } from '../explain/gradients';
 import { CAM_METHODS } from '../explain/methods';
 import { explainMethod, explainMethodIds } from '../explain/registry';
-import { resolveClass } from '../explain/targets';
 import { asCnnModel, CnnModel } from '../models/model';
-import { overlayHeatmap } from '../render/overlay';
 import { upsampleBilinear } from '../render/upsample';
 import {
   bytesToBase64,
   CamExplorerState,
   CamResultData,
-  ClassScore,
   EXPLORER_COLORMAPS,
   EXPLORERS,
   ExplorerColormap,
@@ -33,19 +29,16 @@ import {
   RESULT_SCHEMA_VERSION,
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
-import { Explorer, explorerSpec, rgbaBytes } from './explorer';
+import { ClassPickOptions, classPickState, probabilitiesOrDispose, snapshotClasses, topCount } from './classes';
+import { Explorer, explorerSpec, LruCache, overlayPicture, rgbaBytes, Step, unitBytes } from './explorer';
 
-export interface CamExplorerOptions extends InputOptions {
-  classIndex?: number;
-  label?: string;
+export interface CamExplorerOptions extends InputOptions, ClassPickOptions {
   /** Default: the method's default layer (the last with a spatial output). */
   layer?: string;
   /** Method id or name (default 'gradcam'). */
   method?: string;
   colormap?: ExplorerColormap;
   opacity?: number;
-  /** How many classes the top list, the chart and the saved snapshot hold (default 5). */
-  topK?: number;
   /** Show in the notebook (default: when running in one). */
   display?: boolean;
 }
@@ -62,9 +55,7 @@ export function explorerMethods(): MethodInfo[] {
 const MAX_CACHED_MAPS = 64;
 
 function toBytes(map: Map2D): Uint8Array {
-  const out = new Uint8Array(map.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, map.data[i] || 0)) * 255);
-  return out;
+  return unitBytes(map.data);
 }
 
 export class CamExplorer extends Explorer<CamExplorerState> {
@@ -74,7 +65,7 @@ export class CamExplorer extends Explorer<CamExplorerState> {
   readonly probabilities: Float32Array;
   private readonly batch: tf.Tensor4D;
   private readonly activations = new Map<string, tf.Tensor3D>();
-  private readonly maps = new Map<string, Map2D>();
+  private readonly maps = new LruCache<Map2D>(MAX_CACHED_MAPS);
   private snapshotMaps: CamResultData['maps'] = [];
   private readonly topCount: number;
   /** Number of maps computed (not taken from the cache), for tests and the curious. */
@@ -105,23 +96,10 @@ export class CamExplorer extends Explorer<CamExplorerState> {
     if (!EXPLORER_COLORMAPS.includes(colormap)) throw new CnnvisError(`unknown colormap '${colormap}'; colormaps: ${EXPLORER_COLORMAPS.join(', ')}`, [...EXPLORER_COLORMAPS]);
     const opacity = opts.opacity ?? 0.5;
     if (!(opacity >= 0 && opacity <= 1)) throw new CnnvisError(`opacity must be in [0, 1], got ${opacity}`);
-    const k = opts.topK ?? 5;
-    if (!Number.isInteger(k) || k < 1) throw new CnnvisError(`topK must be a positive integer, got ${k}`);
+    const k = topCount(opts);
     const prepared = prepareInput(model, image, opts);
-    let probs: Float32Array;
-    try {
-      probs = classProbabilities(model, prepared.batch);
-    } catch (e) {
-      prepared.batch.dispose();
-      throw e;
-    }
-    const classIndex = resolveClass(model, { classIndex: opts.classIndex, label: opts.label }, probs);
-    const classes = Array.from({ length: model.numClasses }, (_, i) => model.label(i));
-    const top: ClassScore[] = topK(probs, Math.min(k, probs.length), (i) => model.label(i)).map((p) => ({
-      index: p.index,
-      label: p.label,
-      probability: p.probability,
-    }));
+    const probs = probabilitiesOrDispose(model, prepared.batch);
+    const picked = classPickState(model, probs, { ...opts, topK: k });
     const state: CamExplorerState = {
       title: `${model.name} · ${prepared.name}`,
       status: 'idle',
@@ -131,9 +109,7 @@ export class CamExplorer extends Explorer<CamExplorerState> {
       image_width: prepared.image.width,
       image_height: prepared.image.height,
       colormap,
-      classes,
-      top,
-      class_index: classIndex,
+      ...picked,
       layers,
       layer,
       methods,
@@ -158,18 +134,11 @@ export class CamExplorer extends Explorer<CamExplorerState> {
 
   /** The map (input size, values in [0, 1]) for a method, layer and class; cached. */
   async map(methodId: string, layer: string, classIndex: number): Promise<Map2D> {
-    const key = `${methodId}\u0000${layer}\u0000${classIndex}`;
-    const hit = this.maps.get(key);
-    if (hit) {
-      this.maps.delete(key); // most recently used last
-      this.maps.set(key, hit);
-      return hit;
-    }
-    const map = await this.computeMap(methodId, layer, classIndex);
-    this.computed++;
-    this.maps.set(key, map);
-    if (this.maps.size > MAX_CACHED_MAPS) this.maps.delete(this.maps.keys().next().value as string);
-    return map;
+    return this.maps.getOrMake(`${methodId}\u0000${layer}\u0000${classIndex}`, async () => {
+      const map = await this.computeMap(methodId, layer, classIndex);
+      this.computed++;
+      return map;
+    });
   }
 
   private async computeMap(methodId: string, layer: string, classIndex: number): Promise<Map2D> {
@@ -239,7 +208,7 @@ export class CamExplorer extends Explorer<CamExplorerState> {
     return changes;
   }
 
-  protected async update(step: (progress: number, message: string) => Promise<void>): Promise<void> {
+  protected async update(step: Step): Promise<void> {
     const { class_index: cls, layer, method } = this.state;
     const name = findMethod(this.get('methods'), method).name;
     await step(0, `${name} for ${this.model.label(cls)} at ${layer}`);
@@ -256,10 +225,9 @@ export class CamExplorer extends Explorer<CamExplorerState> {
 
   /** Precomputes the snapshot's maps: the top classes and the shown one, with the current method and layer. */
   async prepareSnapshot(): Promise<void> {
-    const { method, layer, class_index } = this.state;
-    const classes = [...new Set([...this.get('top').map((t) => t.index), class_index])];
+    const { method, layer } = this.state;
     const out: CamResultData['maps'] = [];
-    for (const index of classes) {
+    for (const index of snapshotClasses(this.state)) {
       const map = await this.map(method, layer, index);
       out.push({
         index,
@@ -291,10 +259,7 @@ export class CamExplorer extends Explorer<CamExplorerState> {
 
   picture(): RGBAImage {
     const s = this.state;
-    const image = { width: s.image_width, height: s.image_height, data: s.image };
-    if (s.heatmap.length === 0) return image;
-    const data = Float32Array.from(s.heatmap, (v) => v / 255);
-    return overlayHeatmap(image, { width: s.heatmap_width, height: s.heatmap_height, data }, { alpha: s.opacity, colormap: s.colormap, min: 0, max: 1 });
+    return overlayPicture(s, s.heatmap, s.heatmap_width, s.heatmap_height, s.opacity);
   }
 
   summary(): string {

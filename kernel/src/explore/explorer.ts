@@ -14,7 +14,9 @@
  */
 import { MimeBundle, displayBundle } from '../display/jupyter';
 import { encodePng } from '../images/encode';
-import { RESULT_MIME, EXPLORER_MODULE, EXPLORER_MODULE_VERSION, ExplorerBaseState, ExplorerRequest, ResultData } from '../schema/explorers';
+import { overlayHeatmap } from '../render/overlay';
+import { CnnvisError } from '../errors';
+import { RESULT_MIME, EXPLORER_COLORMAPS, EXPLORER_MODULE, EXPLORER_MODULE_VERSION, ExplorerBaseState, ExplorerColormap, ExplorerRequest, ResultData } from '../schema/explorers';
 import { RGBAImage, RGBImage } from '../types';
 import { Widget } from '../widgets/widget';
 import { ModelSpec } from '../widgets/schema';
@@ -50,10 +52,84 @@ export function rgbaBytes(img: RGBImage | RGBAImage): Uint8Array {
   return out;
 }
 
+/** A small least-recently-used cache of computed maps (by a string key). */
+export class LruCache<V> {
+  private readonly items = new Map<string, V>();
+  constructor(private readonly capacity: number) {}
+
+  get(key: string): V | undefined {
+    const hit = this.items.get(key);
+    if (hit !== undefined) {
+      this.items.delete(key); // most recently used last
+      this.items.set(key, hit);
+    }
+    return hit;
+  }
+
+  set(key: string, value: V): void {
+    this.items.delete(key);
+    this.items.set(key, value);
+    if (this.items.size > this.capacity) this.items.delete(this.items.keys().next().value as string);
+  }
+
+  /** The cached value, or `make()`'s (then cached). */
+  async getOrMake(key: string, make: () => V | Promise<V>): Promise<V> {
+    const hit = this.get(key);
+    if (hit !== undefined) return hit;
+    const value = await make();
+    this.set(key, value);
+    return value;
+  }
+
+  clear(): void {
+    this.items.clear();
+  }
+}
+
+/** Values in [0, 1] as bytes 0..255 (how heat maps travel). */
+export function unitBytes(values: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, values[i] || 0)) * 255);
+  return out;
+}
+
+/** A colormap option, checked. */
+export function checkColormap(c: ExplorerColormap): ExplorerColormap {
+  if (!EXPLORER_COLORMAPS.includes(c)) throw new CnnvisError(`unknown colormap '${c}'; colormaps: ${EXPLORER_COLORMAPS.join(', ')}`, [...EXPLORER_COLORMAPS]);
+  return c;
+}
+
+/** A number in [0, 1] (opacity, threshold), checked. */
+export function checkUnit(name: string, v: number): number {
+  if (!(v >= 0 && v <= 1)) throw new CnnvisError(`${name} must be in [0, 1], got ${v}`);
+  return v;
+}
+
+/** The explorer's picture with a byte heat map (0..255 = [0, 1], any size) over it: what the views draw. */
+export function overlayPicture(s: ExplorerBaseState, heat: Uint8Array, width: number, height: number, opacity: number): RGBAImage {
+  const image = { width: s.image_width, height: s.image_height, data: s.image };
+  if (heat.length === 0) return image;
+  const data = Float32Array.from(heat, (v) => v / 255);
+  return overlayHeatmap(image, { width, height, data }, { alpha: opacity, colormap: s.colormap, min: 0, max: 1 });
+}
+
 /** Lets pending messages (cancel, newer slider values) in before the next step. */
 export function yieldToMessages(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * How a computation reports progress: `await step(p, message)` between slow parts (lets waiting
+ * messages in); `step.now(p, message)` from a synchronous callback inside a loop that yields on its
+ * own (optimization steps). Both throw Superseded when the computation is no longer the latest.
+ */
+export interface Step {
+  (progress: number, message: string): Promise<void>;
+  now(progress: number, message: string): void;
+}
+
+/** A Step that reports nothing and never stops (computations run outside a refresh). */
+export const quietStep: Step = Object.assign(async () => undefined, { now: () => undefined });
 
 export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
   private generation = 0;
@@ -76,7 +152,10 @@ export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
     const run = this.running.then(async () => {
       if (gen !== this.generation) return; // a newer request is queued behind this one
       try {
-        await this.update((p, message) => this.step(gen, p, message));
+        const step: Step = Object.assign((p: number, message: string) => this.step(gen, p, message), {
+          now: (p: number, message: string) => this.stepNow(gen, p, message),
+        });
+        await this.update(step);
         if (gen === this.generation) this.set({ status: 'idle', progress: 1, message: '' } as Partial<S>);
       } catch (e) {
         if (e instanceof Superseded) {
@@ -90,6 +169,16 @@ export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
     this.running = run;
     this.lastRefresh = run;
     return run;
+  }
+
+  /** The first refresh of a new explorer: a failure closes it and throws. */
+  protected async start(): Promise<void> {
+    await this.refresh();
+    if (this.get('status') === 'error') {
+      const message = this.get('message');
+      this.close();
+      throw new CnnvisError(message);
+    }
   }
 
   /** Resolves when the latest requested refresh has finished. */
@@ -112,10 +201,14 @@ export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
    * is no longer the latest.
    */
   private async step(gen: number, progress: number, message: string): Promise<void> {
-    if (gen !== this.generation) throw new Superseded();
-    this.set({ status: 'busy', progress, message } as Partial<S>);
+    this.stepNow(gen, progress, message);
     await yieldToMessages();
     if (gen !== this.generation) throw new Superseded();
+  }
+
+  private stepNow(gen: number, progress: number, message: string): void {
+    if (gen !== this.generation) throw new Superseded();
+    this.set({ status: 'busy', progress, message } as Partial<S>);
   }
 
   private handleRequest(req: ExplorerRequest): void {
@@ -124,7 +217,7 @@ export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
   }
 
   /** Computes what the current controls need. Call `step` between slow parts. */
-  protected abstract update(step: (progress: number, message: string) => Promise<void>): Promise<void>;
+  protected abstract update(step: Step): Promise<void>;
 
   /** What is shown now, as a picture (for image/png). */
   abstract picture(): RGBAImage;

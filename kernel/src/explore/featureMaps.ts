@@ -31,7 +31,7 @@ import {
 } from '../schema/explorers';
 import { runTaps } from '../taps';
 import { RGBAImage } from '../types';
-import { Explorer, explorerSpec, rgbaBytes } from './explorer';
+import { Explorer, explorerSpec, rgbaBytes, Step } from './explorer';
 
 export interface FeatureMapExplorerOptions extends InputOptions {
   /** First layer shown (default: the first conv block output). */
@@ -190,7 +190,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
     return out;
   }
 
-  protected async update(step: (progress: number, message: string) => Promise<void>): Promise<void> {
+  protected async update(step: Step): Promise<void> {
     const { layer_index: index, page, page_size: size } = this.state;
     const layer = this.layerData[index];
     await step(0, `page ${page + 1} of ${this.get('layers')[index].name}`);

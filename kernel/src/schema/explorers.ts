@@ -136,6 +136,133 @@ export function emptyFeatureMapPage(): Pick<
   };
 }
 
+/** The class-picking part of an explorer's state (CAM, saliency, occlusion). */
+export interface ClassPickState {
+  /** Every class label, index = class index. */
+  classes: string[];
+  /** Highest-probability classes first. */
+  top: ClassScore[];
+  /** The class asked for (the slider); the map shown may still be for the previous one. */
+  class_index: number;
+}
+
+/**
+ * SaliencyExplorer: one image, the gradient family (and guided Grad-CAM) for any class. The map is
+ * sent as bytes: 0..255 for [0, max] when unsigned, for [−max, max] (127.5 = 0) when signed.
+ */
+export interface SaliencyExplorerState extends ExplorerBaseState, ClassPickState {
+  methods: MethodInfo[];
+  method: string;
+  opacity: number;
+  heatmap: Uint8Array;
+  heatmap_width: number;
+  heatmap_height: number;
+  /** Whether the shown map is signed (diverging colours centred on 0). */
+  signed: boolean;
+  /** The colour range's end: |value| that maps to 0 or 255 (a high percentile of |map|). */
+  range_max: number;
+  shown: { class_index: number; label: string; probability: number; method: string } | null;
+}
+
+/**
+ * OcclusionExplorer: one image, occlusion maps for any class, patch size and stride; the threshold
+ * (relative to the largest drop) makes the mask and the masked picture in the browser.
+ */
+export interface OcclusionExplorerState extends ExplorerBaseState, ClassPickState {
+  /** Patch side and step in input pixels. */
+  patch_size: number;
+  stride: number;
+  /** Mask: pixels whose drop ≥ threshold × the largest drop. In [0, 1]. */
+  threshold: number;
+  opacity: number;
+  /** Probability drop per pixel (mean over the patches covering it), map_width × map_height (the input size). */
+  map: Float32Array;
+  map_width: number;
+  map_height: number;
+  shown: { class_index: number; label: string; probability: number; patch_size: number; stride: number; patches: number } | null;
+}
+
+/** The thresholded occlusion mask: 1 where value ≥ threshold × max (none when max ≤ 0). Kernel and browser use this one rule. */
+export function relativeMask(values: ArrayLike<number>, threshold: number): Uint8Array {
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
+  const out = new Uint8Array(values.length);
+  if (!(max > 0)) return out;
+  const cut = threshold * max;
+  for (let i = 0; i < values.length; i++) out[i] = values[i] >= cut ? 1 : 0;
+  return out;
+}
+
+/** One layer the filter explorer can show. */
+export interface FilterLayerInfo {
+  name: string;
+  /** Kernel [kh, kw, in, out] (depthwise: [kh, kw, in, multiplier]). */
+  shape: [number, number, number, number];
+  /** 'rgb': one colour tile per filter (3 input channels); 'per-input-channel': a row of grey tiles per filter; 'depthwise': one grey tile per channel. */
+  view: 'rgb' | 'per-input-channel' | 'depthwise';
+  /** Filters (output channels; depthwise: channels) to page through. */
+  filters: number;
+}
+
+export type FilterMode = 'weights' | 'patterns';
+
+/**
+ * FilterExplorer: a model's conv layers, a page of filters at a time, as weights or as
+ * activation-maximization patterns. It has no image (`image` stays empty); `colormap` colours
+ * single-channel tiles.
+ */
+export interface FilterExplorerState extends ExplorerBaseState {
+  layers: FilterLayerInfo[];
+  layer_index: number;
+  page: number;
+  page_size: number;
+  /** Input channels shown per filter in the per-input-channel view. */
+  input_channels: number;
+  mode: FilterMode;
+  /** Gradient steps of the activation maximization. */
+  steps: number;
+  /** What the data below belongs to (lags the controls while computing). */
+  shown_layer: number;
+  page_filters: number[];
+  /** Weight tiles, RGBA, tile after tile (filter after filter; per input channel within a filter). */
+  weights: Uint8Array;
+  weight_width: number;
+  weight_height: number;
+  /** Tiles per filter (1, or the input channels shown). */
+  tiles_per_filter: number;
+  /** Per filter on the page: L2 norm of its weights. */
+  filter_norms: number[];
+  /** Activation-maximization images of the page's filters (RGBA, one after the other); empty in weights mode. */
+  patterns: Uint8Array;
+  pattern_width: number;
+  pattern_height: number;
+  /** Filters the patterns belong to. */
+  pattern_filters: number[];
+  /** Objective value of each pattern at the end. */
+  pattern_values: number[];
+}
+
+/** The computed part of a FilterExplorer's state before anything is shown. */
+export function emptyFilterPage(): Pick<
+  FilterExplorerState,
+  'shown_layer' | 'page_filters' | 'weights' | 'weight_width' | 'weight_height' | 'tiles_per_filter' | 'filter_norms' | 'patterns' | 'pattern_width' | 'pattern_height' | 'pattern_filters' | 'pattern_values'
+> {
+  return {
+    shown_layer: -1,
+    page_filters: [],
+    weights: new Uint8Array(0),
+    weight_width: 0,
+    weight_height: 0,
+    tiles_per_filter: 1,
+    filter_norms: [],
+    patterns: new Uint8Array(0),
+    pattern_width: 0,
+    pattern_height: 0,
+    pattern_filters: [],
+    pattern_values: [],
+  };
+}
+
 /** Custom messages from the front end to an explorer. */
 export type ExplorerRequest = { event: 'cancel' };
 
@@ -181,12 +308,61 @@ export interface FeatureMapResultData {
   }>;
 }
 
-export type ResultData = CamResultData | FeatureMapResultData;
+export interface SaliencyResultData {
+  kind: 'saliency';
+  version: typeof RESULT_SCHEMA_VERSION;
+  title: string;
+  model: string;
+  image: { width: number; height: number; rgba: string };
+  colormap: ExplorerColormap;
+  opacity: number;
+  /** Precomputed maps: per method, per class (highest probability first); bytes as in SaliencyExplorerState. */
+  maps: Array<ClassScore & { method: string; signed: boolean; range_max: number; heatmap: string; width: number; height: number }>;
+}
+
+export interface OcclusionResultData {
+  kind: 'occlusion';
+  version: typeof RESULT_SCHEMA_VERSION;
+  title: string;
+  model: string;
+  image: { width: number; height: number; rgba: string };
+  colormap: ExplorerColormap;
+  opacity: number;
+  threshold: number;
+  patch_size: number;
+  stride: number;
+  /** One map per class (highest probability first), float32 drops, any threshold applies client-side. */
+  maps: Array<ClassScore & { map: string; width: number; height: number }>;
+}
+
+export interface FilterResultData {
+  kind: 'filters';
+  version: typeof RESULT_SCHEMA_VERSION;
+  title: string;
+  model: string;
+  /** One precomputed page per layer (weights; patterns where they were computed). */
+  layers: Array<
+    FilterLayerInfo & {
+      page_filters: number[];
+      tiles_per_filter: number;
+      width: number;
+      height: number;
+      weights: string;
+      norms: number[];
+      patterns: { filters: number[]; width: number; height: number; rgba: string; values: number[] } | null;
+    }
+  >;
+}
+
+export type ResultData = CamResultData | FeatureMapResultData | SaliencyResultData | OcclusionResultData | FilterResultData;
 
 /** Model and view names of each explorer in the front-end module. */
 export const EXPLORERS = {
   cam: { model: 'CamExplorerModel', view: 'CamExplorerView' },
   featureMaps: { model: 'FeatureMapExplorerModel', view: 'FeatureMapExplorerView' },
+  saliency: { model: 'SaliencyExplorerModel', view: 'SaliencyExplorerView' },
+  occlusion: { model: 'OcclusionExplorerModel', view: 'OcclusionExplorerView' },
+  filters: { model: 'FilterExplorerModel', view: 'FilterExplorerView' },
 } as const;
 
 /** Encodes bytes as base64 without Node's Buffer (usable in both places). */

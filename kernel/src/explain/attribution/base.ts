@@ -80,6 +80,43 @@ export function parseChannelTarget(model: CnnModel, text: string, reduce: 'sum' 
   return t;
 }
 
+/**
+ * The context a method computes in, for a prepared input and a resolved target: the pipeline's, and
+ * the saliency explorer's (which keeps its image's input and computes many targets on it).
+ */
+export function attributionContext(
+  model: CnnModel,
+  batch: tf.Tensor4D,
+  image: RGBImage,
+  target: number | ChannelTarget,
+  classIndex: number | null,
+  opts: { batchSize?: number; progress?: boolean } = {},
+): AttributionContext {
+  const ctx: AttributionContext = {
+    model,
+    batch,
+    image,
+    target,
+    classIndex,
+    batchSize: opts.batchSize ?? 16,
+    progress: opts.progress ?? true,
+    details: {},
+    gradient: (x, rule) => {
+      const run = () => {
+        const g = inputGradients(model, x, target);
+        g.logits.dispose();
+        return g.gradient;
+      };
+      if (!rule) return run();
+      const { value, sites } = withReluRule(model.net, rule, run);
+      ctx.details.reluSites = sites;
+      return value;
+    },
+    scores: (x) => scoresOf(model, x, target),
+  };
+  return ctx;
+}
+
 /** Runs `make(i0, i1)` → batch for each slice of [0, n) and sums `fn(batch)`'s results (tensors of one shape). */
 export function sumOverBatches(
   n: number,
@@ -154,28 +191,7 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
       const classIndex = channel ? null : explicit ?? resolveClass(model, {}, logits);
       const target: number | ChannelTarget = channel ?? (classIndex as number);
       this.checkTarget(target);
-      const ctx: AttributionContext = {
-        model,
-        batch: input.batch,
-        image: input.image,
-        target,
-        classIndex,
-        batchSize: opts.batchSize ?? 16,
-        progress: opts.progress ?? true,
-        details: {},
-        gradient: (x, rule) => {
-          const run = () => {
-            const g = inputGradients(model, x, target);
-            g.logits.dispose();
-            return g.gradient;
-          };
-          if (!rule) return run();
-          const { value, sites } = withReluRule(model.net, rule, run);
-          ctx.details.reluSites = sites;
-          return value;
-        },
-        scores: (x) => scoresOf(model, x, target),
-      };
+      const ctx = attributionContext(model, input.batch, input.image, target, classIndex, opts);
       attr = await this.attribute(ctx, opts);
       const [, H, W, C] = attr.shape;
       if (H !== model.inputHeight || W !== model.inputWidth) {

@@ -58,6 +58,12 @@ function absPercentile(data: ArrayLike<number>, p: number): number {
   return v > 0 ? v : top;
 }
 
+/** The colour range of a map: [−m, m] when signed, [0, m] otherwise (m a high percentile of |map|). */
+export function mapRange(map: Map2D, signed: boolean): { min: number; max: number } {
+  const m = absPercentile(map.data, RANGE_PERCENTILE) || 1;
+  return signed ? { min: -m, max: m } : { min: 0, max: m };
+}
+
 export class AttributionResult extends Result {
   readonly kind = 'attribution';
   readonly method: string;
@@ -112,8 +118,7 @@ export class AttributionResult extends Result {
 
   /** The colour range of the picture: [−m, m] for signed maps, [0, m] otherwise (m a high percentile of |map|). */
   range(): { min: number; max: number } {
-    const m = absPercentile(this.map.data, RANGE_PERCENTILE) || 1;
-    return this.signed ? { min: -m, max: m } : { min: 0, max: m };
+    return mapRange(this.map, this.signed);
   }
 
   /** The map in colour (diverging and centred on 0 when signed). */

@@ -43,7 +43,8 @@ export class SmoothGrad extends AttributionMethod<SmoothGradOptions> {
       n,
       ctx.batchSize,
       (i0, i1) =>
-        tf.concat(Array.from({ length: i1 - i0 }, (_, j) => (std > 0 ? tf.add(x, tf.randomNormal(x.shape, 0, std, 'float32', seed * 100003 + i0 + j)) : x.clone()))) as tf.Tensor4D,
+        // Sample seeds start at 1: TF.js takes a seed of 0 as "no seed" (Math.random).
+        tf.concat(Array.from({ length: i1 - i0 }, (_, j) => (std > 0 ? tf.add(x, tf.randomNormal(x.shape, 0, std, 'float32', seed * 100003 + i0 + j + 1)) : x.clone()))) as tf.Tensor4D,
       (xb) => tf.sum(ctx.gradient(xb), 0, true),
       (done) => {
         progress?.tick(done - last);

@@ -1,0 +1,302 @@
+/**
+ * OcclusionExplorer: one image through one model, occlusion maps for any class, patch size and
+ * stride, and the thresholded mask.
+ *
+ *   const ex = await cnnvis.explore.occlusion(model, 'cat_dog.png', {patchSize: 28, stride: 14});
+ *
+ * One occlusion run (a forward pass per patch position, in batches, with progress and cancel) keeps
+ * every class's probability for every patch, so a class change needs no forward pass; only a new
+ * patch size or stride runs again. The threshold makes the mask and the masked picture from the
+ * kept map — in the browser, and here for the PNG — and never recomputes the map. Maps equal those
+ * of `cnnvis.occlusion(model, image, {classIndex, patchSize, stride})` (gray fill).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ImageSource, InputOptions, prepareInput } from '../basics/input';
+import { initBackend } from '../engine/backend';
+import { CnnvisError } from '../errors';
+import { logitsOf } from '../explain/gradients';
+import { Occlusion, occludedBatch, spreadPatches } from '../explain/occlusion';
+import { asCnnModel, CnnModel } from '../models/model';
+import { hconcat } from '../render/compose';
+import {
+  bytesToBase64,
+  EXPLORERS,
+  ExplorerColormap,
+  floatsToBase64,
+  OcclusionExplorerState,
+  OcclusionResultData,
+  relativeMask,
+  RESULT_SCHEMA_VERSION,
+} from '../schema/explorers';
+import { Map2D, RGBAImage, RGBImage } from '../types';
+import { ClassPickOptions, classPickState, probabilitiesOrDispose, snapshotClasses, topCount } from './classes';
+import { checkColormap, checkUnit, Explorer, explorerSpec, LruCache, overlayPicture, quietStep, rgbaBytes, Step } from './explorer';
+
+export interface OcclusionExplorerOptions extends InputOptions, ClassPickOptions {
+  /** Square patch side in input pixels (default: input size / 8). */
+  patchSize?: number;
+  /** Step between patches (default: half the patch). */
+  stride?: number;
+  /** Mask threshold relative to the largest drop (default 0.5). */
+  threshold?: number;
+  colormap?: ExplorerColormap;
+  opacity?: number;
+  /** Occluded images per forward pass (default 16). */
+  batchSize?: number;
+  display?: boolean;
+}
+
+/** One occlusion run: every class's probability with each patch covered. */
+interface OcclusionRun {
+  ys: number[];
+  xs: number[];
+  ph: number;
+  pw: number;
+  /** Class probabilities of the uncovered input. */
+  base: Float32Array;
+  /** [patches × classes] probabilities with patch i covered. */
+  probs: Float32Array;
+}
+
+const MAX_CACHED_RUNS = 8;
+const occlusionMethod = new Occlusion();
+
+/** Softmax of the logits of a batch, [B × classes] (how occlusion scores classes). */
+function probabilitiesOf(model: CnnModel, x: tf.Tensor4D): Float32Array {
+  const l = logitsOf(model, x);
+  const p = tf.softmax(l);
+  const out = p.dataSync().slice() as Float32Array;
+  tf.dispose([l, p]);
+  return out;
+}
+
+export class OcclusionExplorer extends Explorer<OcclusionExplorerState> {
+  readonly model: CnnModel;
+  readonly input: RGBImage;
+  readonly imageName: string;
+  readonly probabilities: Float32Array;
+  private readonly batch: tf.Tensor4D;
+  private readonly batchSize: number;
+  private readonly runs = new LruCache<OcclusionRun>(MAX_CACHED_RUNS);
+  private snapshotMaps: OcclusionResultData['maps'] = [];
+  /** Occlusion runs done (each a forward pass per patch position). */
+  runsDone = 0;
+  /** Occluded images passed forward so far. */
+  forwards = 0;
+
+  private constructor(model: CnnModel, prepared: { image: RGBImage; batch: tf.Tensor4D; name: string }, state: OcclusionExplorerState, probs: Float32Array, batchSize: number) {
+    super(explorerSpec(EXPLORERS.occlusion), state, ['class_index', 'patch_size', 'stride']);
+    this.model = model;
+    this.input = prepared.image;
+    this.imageName = prepared.name;
+    this.batch = prepared.batch;
+    this.probabilities = probs;
+    this.batchSize = batchSize;
+    this.comm.onClose(() => this.dispose());
+  }
+
+  static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: OcclusionExplorerOptions = {}): Promise<OcclusionExplorer> {
+    await initBackend();
+    const model = asCnnModel(m);
+    const side = Math.min(model.inputHeight, model.inputWidth);
+    const patch = opts.patchSize ?? Math.max(1, Math.round(side / 8));
+    const stride = opts.stride ?? Math.max(1, Math.floor(patch / 2));
+    checkGeometry(model, patch, stride);
+    const batchSize = opts.batchSize ?? 16;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new CnnvisError(`batchSize must be a positive integer, got ${batchSize}`);
+    const colormap = checkColormap(opts.colormap ?? 'jet');
+    const opacity = checkUnit('opacity', opts.opacity ?? 0.5);
+    const threshold = checkUnit('threshold', opts.threshold ?? 0.5);
+    topCount(opts);
+    const prepared = prepareInput(model, image, opts);
+    const probs = probabilitiesOrDispose(model, prepared.batch);
+    let picked;
+    try {
+      picked = classPickState(model, probs, opts);
+    } catch (e) {
+      prepared.batch.dispose();
+      throw e;
+    }
+    const state: OcclusionExplorerState = {
+      title: `Occlusion · ${model.name} · ${prepared.name}`,
+      status: 'idle',
+      progress: 0,
+      message: '',
+      image: rgbaBytes(prepared.image),
+      image_width: prepared.image.width,
+      image_height: prepared.image.height,
+      colormap,
+      ...picked,
+      patch_size: patch,
+      stride,
+      threshold,
+      opacity,
+      map: new Float32Array(0),
+      map_width: 0,
+      map_height: 0,
+      shown: null,
+    };
+    const ex = new OcclusionExplorer(model, prepared, state, probs, batchSize);
+    await ex.start();
+    ex.prepareSnapshot();
+    if (opts.display ?? true) ex.show();
+    return ex;
+  }
+
+  /** The occlusion run for a patch size and stride (cached); `step` reports progress and stops it when superseded. */
+  private async run(patch: number, stride: number, step: Step): Promise<OcclusionRun> {
+    return this.runs.getOrMake(`${patch}\u0000${stride}`, async () => {
+      const plan = occlusionMethod.plan(this.model, this.batch, this.input, { patchSize: patch, stride });
+      const k = this.model.numClasses;
+      try {
+        const base = probabilitiesOf(this.model, this.batch);
+        const probs = new Float32Array(plan.count * k);
+        for (let i0 = 0; i0 < plan.count; i0 += this.batchSize) {
+          await step(i0 / plan.count, `occlusion ${patch}×${patch} stride ${stride}: ${i0} of ${plan.count} patches`);
+          const i1 = Math.min(plan.count, i0 + this.batchSize);
+          const occluded = occludedBatch(this.batch, plan, i0, i1);
+          try {
+            probs.set(probabilitiesOf(this.model, occluded), i0 * k);
+          } finally {
+            occluded.dispose();
+          }
+          this.forwards += i1 - i0;
+        }
+        this.runsDone++;
+        return { ys: plan.ys, xs: plan.xs, ph: plan.ph, pw: plan.pw, base, probs };
+      } finally {
+        plan.fill.dispose();
+      }
+    });
+  }
+
+  /** The occlusion map of a class from a run: the probability drop, averaged over the patches covering each pixel. */
+  private mapOf(run: OcclusionRun, classIndex: number): Map2D {
+    const k = this.model.numClasses;
+    const n = run.ys.length * run.xs.length;
+    const drops = new Float32Array(n);
+    for (let i = 0; i < n; i++) drops[i] = run.base[classIndex] - run.probs[i * k + classIndex];
+    return spreadPatches(drops, run.ys, run.xs, run.ph, run.pw, this.model.inputHeight, this.model.inputWidth);
+  }
+
+  /** The map for a class, patch size and stride (runs the occlusion when that geometry has not run yet). */
+  async map(classIndex: number, patch = this.get('patch_size'), stride = this.get('stride')): Promise<Map2D> {
+    const run = await this.run(patch, stride, quietStep);
+    return this.mapOf(run, classIndex);
+  }
+
+  protected override normalize(changes: Partial<OcclusionExplorerState>): Partial<OcclusionExplorerState> {
+    if (changes.class_index !== undefined) this.model.checkClass(changes.class_index);
+    if (changes.patch_size !== undefined || changes.stride !== undefined) {
+      checkGeometry(this.model, changes.patch_size ?? this.get('patch_size'), changes.stride ?? this.get('stride'), RangeError);
+    }
+    for (const key of ['threshold', 'opacity'] as const) {
+      const v = changes[key];
+      if (v !== undefined && !(v >= 0 && v <= 1)) throw new RangeError(`${key} must be in [0, 1], got ${v}`);
+    }
+    if (changes.colormap !== undefined) checkColormap(changes.colormap);
+    return changes;
+  }
+
+  protected async update(step: Step): Promise<void> {
+    const { class_index: cls, patch_size: patch, stride } = this.state;
+    await step(0, `occlusion for ${this.model.label(cls)}`);
+    const run = await this.run(patch, stride, step);
+    await step(1, 'drawing');
+    const map = this.mapOf(run, cls);
+    this.set({
+      map: map.data,
+      map_width: map.width,
+      map_height: map.height,
+      shown: { class_index: cls, label: this.model.label(cls), probability: run.base[cls], patch_size: patch, stride, patches: run.ys.length * run.xs.length },
+    });
+  }
+
+  /** The shown map's mask at the current threshold (1 = kept), at input size. */
+  mask(): Map2D {
+    const s = this.state;
+    return { width: s.map_width, height: s.map_height, data: Float32Array.from(relativeMask(s.map, s.threshold)) };
+  }
+
+  /** Saves the shown geometry's maps for the top classes and the shown one (no new forward pass). */
+  prepareSnapshot(): void {
+    const s = this.state;
+    const run = this.runs.get(`${s.patch_size}\u0000${s.stride}`);
+    if (!run) return;
+    this.snapshotMaps = snapshotClasses(s).map((index) => {
+      const map = this.mapOf(run, index);
+      return { index, label: this.model.label(index), probability: run.base[index], map: floatsToBase64(map.data), width: map.width, height: map.height };
+    });
+  }
+
+  snapshot(): OcclusionResultData {
+    const s = this.state;
+    return {
+      kind: 'occlusion',
+      version: RESULT_SCHEMA_VERSION,
+      title: `Occlusion · ${this.model.name} · ${this.imageName}`,
+      model: this.model.name,
+      image: { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) },
+      colormap: s.colormap,
+      opacity: s.opacity,
+      threshold: s.threshold,
+      patch_size: s.patch_size,
+      stride: s.stride,
+      maps: this.snapshotMaps,
+    };
+  }
+
+  /** Map over the picture | the masked picture (black where the mask is 0). */
+  picture(): RGBAImage {
+    const s = this.state;
+    let max = 0;
+    for (const v of s.map) if (v > max) max = v;
+    const heat = Uint8Array.from(s.map, (v) => (max > 0 ? Math.round(Math.min(1, Math.max(0, v / max)) * 255) : 0));
+    const over = overlayPicture(s, heat, s.map_width, s.map_height, s.opacity);
+    if (s.map.length === 0) return over;
+    const mask = relativeMask(s.map, s.threshold);
+    const masked = new Uint8Array(s.image.length);
+    for (let i = 0; i < mask.length; i++) {
+      for (let c = 0; c < 3; c++) masked[i * 4 + c] = mask[i] ? s.image[i * 4 + c] : 0;
+      masked[i * 4 + 3] = 255;
+    }
+    return hconcat([over, { width: s.image_width, height: s.image_height, data: masked }], 4, { background: [255, 255, 255, 255] });
+  }
+
+  summary(): string {
+    const s = this.state;
+    const shown = s.shown;
+    if (!shown) return `OcclusionExplorer(${this.model.name}, ${this.imageName}: nothing yet)`;
+    let kept = 0;
+    const mask = relativeMask(s.map, s.threshold);
+    for (const v of mask) kept += v;
+    return `OcclusionExplorer(${this.model.name}, ${this.imageName}: class ${shown.class_index} '${shown.label}' (p=${shown.probability.toFixed(3)}), ` +
+      `patch ${shown.patch_size} stride ${shown.stride} (${shown.patches} patches), threshold ${s.threshold} keeps ${((100 * kept) / Math.max(1, mask.length)).toFixed(1)}% of the pixels)`;
+  }
+
+  override toString(): string {
+    return this.summary();
+  }
+
+  private dispose(): void {
+    if (this.batch.isDisposed) return;
+    this.batch.dispose();
+    this.runs.clear();
+  }
+
+  override close(): void {
+    super.close();
+    this.dispose();
+  }
+}
+
+function checkGeometry(model: CnnModel, patch: number, stride: number, E: new (m: string) => Error = CnnvisError): void {
+  const side = Math.min(model.inputHeight, model.inputWidth);
+  if (!Number.isInteger(patch) || patch < 1 || patch > side) throw new E(`patch size must be an integer in 1..${side}, got ${patch}`);
+  if (!Number.isInteger(stride) || stride < 1 || stride > side) throw new E(`stride must be an integer in 1..${side}, got ${stride}`);
+}
+
+/** `cnnvis.explore.occlusion(model, image, options)`: see OcclusionExplorer. */
+export function occlusion(model: CnnModel | tf.LayersModel, image: ImageSource, opts?: OcclusionExplorerOptions): Promise<OcclusionExplorer> {
+  return OcclusionExplorer.open(model, image, opts);
+}

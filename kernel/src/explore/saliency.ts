@@ -1,0 +1,269 @@
+/**
+ * SaliencyExplorer: one image through one model, the gradient family for any class.
+ *
+ *   const ex = await cnnvis.explore.saliency(model, 'cat_dog.png', {method: 'guided-backprop'});
+ *
+ * Kept from the image's forward pass: the preprocessed batch, the class probabilities (top-k list)
+ * and every map computed so far (by method and class). A class or method change runs that method's
+ * gradients once on the kept batch (SmoothGrad and Integrated Gradients run many in one step);
+ * opacity and colormap are applied in the browser. Maps equal those of `cnnvis.saliency(...)` and
+ * the other attribution functions for the same image and class.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ImageSource, InputOptions, prepareInput } from '../basics/input';
+import { initBackend } from '../engine/backend';
+import { CnnvisError } from '../errors';
+import { attributionContext, AttributionMethod, AttributionOptions, reduceChannels } from '../explain/attribution/base';
+import { ATTRIBUTION_METHODS, attributionMethod } from '../explain/attribution/index';
+import type { GuidedGradCamOptions } from '../explain/attribution/guidedGradCam';
+import type { IntegratedGradientsOptions } from '../explain/attribution/integratedGradients';
+import { mapRange } from '../explain/attribution/result';
+import type { SmoothGradOptions } from '../explain/attribution/smoothgrad';
+import { asCnnModel, CnnModel } from '../models/model';
+import {
+  bytesToBase64,
+  EXPLORERS,
+  ExplorerColormap,
+  MethodInfo,
+  RESULT_SCHEMA_VERSION,
+  SaliencyExplorerState,
+  SaliencyResultData,
+} from '../schema/explorers';
+import { Map2D, RGBAImage, RGBImage } from '../types';
+import { ClassPickOptions, classPickState, probabilitiesOrDispose, snapshotClasses, topCount } from './classes';
+import { checkColormap, checkUnit, Explorer, explorerSpec, LruCache, overlayPicture, rgbaBytes, Step } from './explorer';
+
+/** Options the methods take (SmoothGrad samples and sigma, Integrated Gradients steps and baseline, the guided Grad-CAM layer, batch size). */
+export type SaliencyMethodOptions = Omit<SmoothGradOptions & IntegratedGradientsOptions & GuidedGradCamOptions, keyof AttributionOptions> &
+  Pick<AttributionOptions, 'batchSize'>;
+
+export interface SaliencyExplorerOptions extends InputOptions, ClassPickOptions {
+  /** Method id or name (default 'saliency'); see saliencyMethods(). */
+  method?: string;
+  /** Default 'coolwarm' (diverging, centred on 0 for signed maps). */
+  colormap?: ExplorerColormap;
+  opacity?: number;
+  methodOptions?: SaliencyMethodOptions;
+  display?: boolean;
+}
+
+/** Methods whose maps a snapshot saves for every saved class (one gradient each). */
+const CHEAP = ['saliency', 'gradxinput', 'guided-backprop', 'deconvnet'];
+const MAX_CACHED_MAPS = 64;
+
+/** The gradient family and guided Grad-CAM (every attribution method but occlusion, which has its own explorer). */
+export function saliencyMethods(): MethodInfo[] {
+  return ATTRIBUTION_METHODS.filter((m) => m.id !== 'occlusion').map((m) => ({ id: m.id, name: m.name }));
+}
+
+function findSaliencyMethod(name: string): AttributionMethod {
+  const m = attributionMethod(name);
+  if (m.id === 'occlusion') throw new CnnvisError(`occlusion has its own explorer: cnnvis.explore.occlusion(model, image)`);
+  return m;
+}
+
+/** A raw map as bytes: [0, max] → 0..255 unsigned, [−max, max] → 0..255 signed (127.5 = 0). */
+export function saliencyBytes(map: Map2D, signed: boolean, max: number): Uint8Array {
+  const out = new Uint8Array(map.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const t = signed ? 0.5 + map.data[i] / (2 * max) : map.data[i] / max;
+    out[i] = Math.round(Math.min(1, Math.max(0, t || 0)) * 255);
+  }
+  return out;
+}
+
+export class SaliencyExplorer extends Explorer<SaliencyExplorerState> {
+  readonly model: CnnModel;
+  readonly input: RGBImage;
+  readonly imageName: string;
+  readonly probabilities: Float32Array;
+  private readonly batch: tf.Tensor4D;
+  private readonly methodOptions: SaliencyMethodOptions;
+  private readonly maps = new LruCache<Map2D>(MAX_CACHED_MAPS);
+  private snapshotMaps: SaliencyResultData['maps'] = [];
+  /** Number of maps computed (not taken from the cache). */
+  computed = 0;
+
+  private constructor(model: CnnModel, prepared: { image: RGBImage; batch: tf.Tensor4D; name: string }, state: SaliencyExplorerState, probs: Float32Array, methodOptions: SaliencyMethodOptions) {
+    super(explorerSpec(EXPLORERS.saliency), state, ['class_index', 'method']);
+    this.model = model;
+    this.input = prepared.image;
+    this.imageName = prepared.name;
+    this.batch = prepared.batch;
+    this.probabilities = probs;
+    this.methodOptions = methodOptions;
+    this.comm.onClose(() => this.dispose());
+  }
+
+  static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: SaliencyExplorerOptions = {}): Promise<SaliencyExplorer> {
+    await initBackend();
+    const model = asCnnModel(m);
+    const method = findSaliencyMethod(opts.method ?? 'saliency');
+    const methodOptions = { ...(opts.methodOptions ?? {}) };
+    for (const x of ATTRIBUTION_METHODS) x.checkOptions(methodOptions as AttributionOptions, model);
+    const colormap = checkColormap(opts.colormap ?? 'coolwarm');
+    const opacity = checkUnit('opacity', opts.opacity ?? 0.6);
+    topCount(opts);
+    const prepared = prepareInput(model, image, opts);
+    const probs = probabilitiesOrDispose(model, prepared.batch);
+    let picked;
+    try {
+      picked = classPickState(model, probs, opts);
+    } catch (e) {
+      prepared.batch.dispose();
+      throw e;
+    }
+    const state: SaliencyExplorerState = {
+      title: `${method.name} · ${model.name} · ${prepared.name}`,
+      status: 'idle',
+      progress: 0,
+      message: '',
+      image: rgbaBytes(prepared.image),
+      image_width: prepared.image.width,
+      image_height: prepared.image.height,
+      colormap,
+      ...picked,
+      methods: saliencyMethods(),
+      method: method.id,
+      opacity,
+      heatmap: new Uint8Array(0),
+      heatmap_width: 0,
+      heatmap_height: 0,
+      signed: false,
+      range_max: 1,
+      shown: null,
+    };
+    const ex = new SaliencyExplorer(model, prepared, state, probs, methodOptions);
+    await ex.start();
+    await ex.prepareSnapshot();
+    if (opts.display ?? true) ex.show();
+    return ex;
+  }
+
+  /** The raw map (input size; signed for the 'sum' methods) of a method for a class; cached. */
+  async map(methodId: string, classIndex: number): Promise<Map2D> {
+    return this.maps.getOrMake(`${methodId}\u0000${classIndex}`, async () => {
+      const map = await this.computeMap(findSaliencyMethod(methodId), classIndex);
+      this.computed++;
+      return map;
+    });
+  }
+
+  private async computeMap(method: AttributionMethod, classIndex: number): Promise<Map2D> {
+    method.checkTarget(classIndex);
+    const o = this.methodOptions;
+    const ctx = attributionContext(this.model, this.batch, this.input, classIndex, classIndex, { batchSize: o.batchSize, progress: false });
+    const attr = await method.attribute(ctx, o as AttributionOptions);
+    try {
+      const [, H, W, C] = attr.shape;
+      return reduceChannels(attr.dataSync().slice() as Float32Array, W, H, C, method.reduction);
+    } finally {
+      attr.dispose();
+    }
+  }
+
+  protected override normalize(changes: Partial<SaliencyExplorerState>): Partial<SaliencyExplorerState> {
+    if (changes.class_index !== undefined) this.model.checkClass(changes.class_index);
+    if (changes.method !== undefined) changes = { ...changes, method: findSaliencyMethod(changes.method).id };
+    if (changes.opacity !== undefined && !(changes.opacity >= 0 && changes.opacity <= 1)) {
+      throw new RangeError(`opacity must be in [0, 1], got ${changes.opacity}`);
+    }
+    if (changes.colormap !== undefined) checkColormap(changes.colormap);
+    return changes;
+  }
+
+  /** The bytes, sign and range of a map as the views get them. */
+  private encoded(methodId: string, map: Map2D): { heatmap: Uint8Array; signed: boolean; range_max: number } {
+    const signed = findSaliencyMethod(methodId).reduction === 'sum';
+    const range_max = mapRange(map, signed).max;
+    return { heatmap: saliencyBytes(map, signed, range_max), signed, range_max };
+  }
+
+  protected async update(step: Step): Promise<void> {
+    const { class_index: cls, method } = this.state;
+    const m = findSaliencyMethod(method);
+    await step(-1, `${m.name} for ${this.model.label(cls)}`);
+    const map = await this.map(method, cls);
+    await step(1, 'drawing');
+    this.set({
+      ...this.encoded(method, map),
+      heatmap_width: map.width,
+      heatmap_height: map.height,
+      shown: { class_index: cls, label: this.model.label(cls), probability: this.probabilities[cls], method },
+      title: `${m.name} · ${this.model.name} · ${this.imageName}`,
+    });
+  }
+
+  /** Precomputes the snapshot: the one-gradient methods and the current one, for the top classes and the shown one. */
+  async prepareSnapshot(): Promise<void> {
+    const current = this.state.method;
+    const out: SaliencyResultData['maps'] = [];
+    const methods = [...new Set([current, ...CHEAP])];
+    for (const id of methods) {
+      // A costly current method (SmoothGrad, IG, guided Grad-CAM) is saved for the shown class only.
+      const classes = CHEAP.includes(id) ? snapshotClasses(this.state) : [this.state.class_index];
+      for (const index of classes) {
+        const map = await this.map(id, index);
+        const e = this.encoded(id, map);
+        out.push({
+          method: id,
+          index,
+          label: this.model.label(index),
+          probability: this.probabilities[index],
+          signed: e.signed,
+          range_max: e.range_max,
+          heatmap: bytesToBase64(e.heatmap),
+          width: map.width,
+          height: map.height,
+        });
+      }
+    }
+    this.snapshotMaps = out;
+  }
+
+  snapshot(): SaliencyResultData {
+    const s = this.state;
+    return {
+      kind: 'saliency',
+      version: RESULT_SCHEMA_VERSION,
+      title: `${this.model.name} · ${this.imageName}`,
+      model: this.model.name,
+      image: { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) },
+      colormap: s.colormap,
+      opacity: s.opacity,
+      maps: this.snapshotMaps,
+    };
+  }
+
+  picture(): RGBAImage {
+    const s = this.state;
+    return overlayPicture(s, s.heatmap, s.heatmap_width, s.heatmap_height, s.opacity);
+  }
+
+  summary(): string {
+    const s = this.state;
+    const shown = s.shown;
+    const what = shown ? `class ${shown.class_index} '${shown.label}' (p=${shown.probability.toFixed(3)})` : 'nothing yet';
+    return `SaliencyExplorer(${findSaliencyMethod(s.method).name}, ${this.model.name}, ${this.imageName}: ${what}, ${s.signed ? 'signed' : 'unsigned'} map, |max| ${s.range_max.toPrecision(3)})`;
+  }
+
+  override toString(): string {
+    return this.summary();
+  }
+
+  private dispose(): void {
+    if (this.batch.isDisposed) return;
+    this.batch.dispose();
+    this.maps.clear();
+  }
+
+  override close(): void {
+    super.close();
+    this.dispose();
+  }
+}
+
+/** `cnnvis.explore.saliency(model, image, options)`: see SaliencyExplorer. */
+export function saliency(model: CnnModel | tf.LayersModel, image: ImageSource, opts?: SaliencyExplorerOptions): Promise<SaliencyExplorer> {
+  return SaliencyExplorer.open(model, image, opts);
+}
