@@ -339,22 +339,45 @@ export function inputGradients(
 
 /* ---- the same on ONNX Runtime (engine/onnx), used when the model compiles there ---- */
 
-function logitsTensor(ort: OrtNet, fw: Forward): tf.Tensor2D {
+/** NCHW → NHWC order (TF's flattening order) of a 4-d value; other values as they are. */
+function nhwcData(v: OrtValue, inverse = false): Float32Array {
+  const d = v.data as Float32Array;
+  if (v.dims.length !== 4 || (v.dims[2] === 1 && v.dims[3] === 1)) return d;
+  const [B, C, H, W] = v.dims;
+  const out = new Float32Array(d.length);
+  for (let b = 0; b < B; b++)
+    for (let c = 0; c < C; c++)
+      for (let p = 0; p < H * W; p++) {
+        const nchw = (b * C + c) * H * W + p;
+        const nhwc = (b * H * W + p) * C + c;
+        if (inverse) out[nchw] = d[nhwc];
+        else out[nhwc] = d[nchw];
+      }
+  return out;
+}
+
+/** The logits of a pass as [B, K] in TF's order (a 4-d logits layer is flattened like TF's reshape). */
+function logitsData(ort: OrtNet, fw: Forward): { data: Float32Array; B: number; K: number } {
   const l = fw.get(ort.logitsName);
-  return tf.tensor2d(l.data as Float32Array, [l.dims[0], l.data.length / l.dims[0]]);
+  return { data: nhwcData(l), B: l.dims[0], K: l.data.length / l.dims[0] };
+}
+
+function logitsTensor(ort: OrtNet, fw: Forward): tf.Tensor2D {
+  const { data, B, K } = logitsData(ort, fw);
+  return tf.tensor2d(data, [B, K]);
 }
 
 /** d score / d logits for a target (a class: one-hot per image; a function: its gradient) and the score. */
 function logitSeed(ort: OrtNet, fw: Forward, target: ScoreTarget): { seed: OrtValue; score: number } {
-  const l = fw.get(ort.logitsName);
-  const B = l.dims[0];
-  const K = l.data.length / B;
+  const dims = fw.get(ort.logitsName).dims;
+  const { data, B, K } = logitsData(ort, fw);
+  const asSeed = (flat: Float32Array): OrtValue => ({ data: nhwcData({ data: flat, dims }, true), dims });
   if (typeof target === 'function') {
-    return tf.tidy(() => {
-      const logits = tf.tensor2d(l.data as Float32Array, [B, K]);
-      const { value, grad } = tf.valueAndGrad((z: tf.Tensor) => target(z as tf.Tensor2D))(logits);
-      return { seed: { data: grad.dataSync() as Float32Array, dims: [B, K] }, score: value.dataSync()[0] };
-    });
+    const logits = tf.tensor2d(data, [B, K]);
+    const { value, grad } = tf.valueAndGrad((z: tf.Tensor) => target(z as tf.Tensor2D))(logits);
+    const out = { seed: asSeed(grad.dataSync() as Float32Array), score: value.dataSync()[0] };
+    tf.dispose([logits, value, grad]);
+    return out;
   }
   if (!Number.isInteger(target) || target < 0 || target >= K) {
     throw new CnnvisError(`class index ${target} is out of range; the model has classes 0..${K - 1}`);
@@ -363,9 +386,9 @@ function logitSeed(ort: OrtNet, fw: Forward, target: ScoreTarget): { seed: OrtVa
   let score = 0;
   for (let b = 0; b < B; b++) {
     seed[b * K + target] = 1;
-    score += (l.data as Float32Array)[b * K + target];
+    score += data[b * K + target];
   }
-  return { seed: { data: seed, dims: [B, K] }, score };
+  return { seed: asSeed(seed), score };
 }
 
 /** d (channel score) / d (layer output) in the internal layout, and the summed score. */

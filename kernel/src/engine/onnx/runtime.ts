@@ -26,6 +26,22 @@ interface Binding {
 }
 type TensorCtor = new (type: string, data: Float32Array | BigInt64Array, dims: readonly number[]) => unknown;
 
+/** What the binding reads from an input and builds for an output: type, dims, data, location. */
+class PlainTensor {
+  readonly location = 'cpu';
+  readonly size: number;
+  constructor(
+    readonly type: string,
+    readonly data: Float32Array | BigInt64Array,
+    readonly dims: readonly number[],
+  ) {
+    this.size = data.length;
+  }
+  get cpuData(): Float32Array | BigInt64Array {
+    return this.data;
+  }
+}
+
 let loaded: { binding: Binding; Tensor: TensorCtor } | null | undefined;
 let whyNot = '';
 
@@ -44,11 +60,16 @@ export function ortRuntime(): { binding: Binding; Tensor: TensorCtor } | null {
   }
   try {
     /* eslint-disable @typescript-eslint/no-require-imports */
-    const b = require('onnxruntime-node/dist/binding') as { binding: Binding; initOrt(): void };
-    const { Tensor } = require('onnxruntime-common') as { Tensor: TensorCtor };
+    const b = require('onnxruntime-node/dist/binding') as { binding: Binding & { initOrtOnce(level: number, T: unknown, main: boolean): void } };
+    const { isMainThread } = require('worker_threads') as { isMainThread: boolean };
     /* eslint-enable @typescript-eslint/no-require-imports */
-    b.initOrt();
-    loaded = { binding: b.binding, Tensor };
+    // The binding builds its outputs with the tensor class it is given. onnxruntime-common's class
+    // checks `instanceof Float32Array`, which fails when the arrays come from another realm (the
+    // binding's arrays inside a test sandbox, or a notebook's vm context); cnnvis' plain holder does
+    // not check. (cnnvis owns the binding's one-time set-up: use onnxruntime-node's own API in the
+    // same process before cnnvis, not after.)
+    b.binding.initOrtOnce(3, PlainTensor, isMainThread);
+    loaded = { binding: b.binding, Tensor: PlainTensor as unknown as TensorCtor };
   } catch (e) {
     whyNot = `onnxruntime-node did not load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
     loaded = null;
@@ -76,6 +97,19 @@ function threads(): number {
   return Number.isInteger(n) && n > 0 ? n : Math.max(1, os.cpus().length);
 }
 
+function isInt64(a: ArrayBufferView): boolean {
+  return Object.prototype.toString.call(a) === '[object BigInt64Array]';
+}
+
+/**
+ * The same memory as a typed array of this realm: arrays made by the native binding (or another
+ * realm, e.g. a test sandbox) fail `instanceof` checks in onnxruntime-common and in callers.
+ */
+function own(a: Float32Array | BigInt64Array): Float32Array | BigInt64Array {
+  if (isInt64(a)) return a instanceof BigInt64Array ? a : new BigInt64Array(a.buffer, a.byteOffset, a.length);
+  return a instanceof Float32Array ? a : new Float32Array(a.buffer, a.byteOffset, a.length);
+}
+
 /** One compiled graph with its own copy of its weights. `run` is synchronous. */
 export class OrtGraph {
   private readonly session: InstanceType<Binding['InferenceSession']>;
@@ -99,13 +133,13 @@ export class OrtGraph {
   run(feeds: Record<string, OrtValue>, outputs: readonly string[] = this.spec.outputs.map((o) => o.name)): Record<string, OrtValue> {
     const f: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(feeds)) {
-      f[k] = new this.Tensor(v.data instanceof BigInt64Array ? 'int64' : 'float32', v.data, v.dims);
+      f[k] = new this.Tensor(isInt64(v.data) ? 'int64' : 'float32', v.data, v.dims);
     }
     const fetches: Record<string, null> = {};
     for (const o of outputs) fetches[o] = null;
     const r = this.session.run(f, fetches, {});
     const out: Record<string, OrtValue> = {};
-    for (const o of outputs) out[o] = { data: r[o].data, dims: [...r[o].dims] };
+    for (const o of outputs) out[o] = { data: own(r[o].data), dims: [...r[o].dims] };
     return out;
   }
 
