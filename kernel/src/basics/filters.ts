@@ -67,9 +67,9 @@ export function weightStats(v: Float32Array, what = 'the values'): WeightStats {
   return { count: v.length, mean, std: Math.sqrt(Math.max(0, sq / n - mean * mean)), min, max, zeros: zeros / n };
 }
 
-type KernelKind = 'conv' | 'depthwise';
+export type KernelKind = 'conv' | 'depthwise';
 
-interface Kernel {
+export interface Kernel {
   kind: KernelKind;
   /** [kh, kw, in, out] for conv, [kh, kw, in, multiplier] for depthwise. */
   shape: [number, number, number, number];
@@ -77,7 +77,8 @@ interface Kernel {
   bias: Float32Array | null;
 }
 
-function kernelOf(layer: tf.layers.Layer): Kernel | null {
+/** A layer's 4-D convolution kernel (depthwise kernel for depthwise and separable convs), or null. */
+export function kernelOf(layer: tf.layers.Layer): Kernel | null {
   const cls = layer.getClassName();
   const weights = layer.weights;
   const pick = (pattern: RegExp) => weights.find((w) => pattern.test(w.originalName ?? w.name))?.read();
@@ -108,7 +109,7 @@ export function convLayerNames(model: CnnModel): string[] {
 }
 
 /** One filter (all input channels) as an RGB tile normalized over that filter. */
-function rgbTile(k: Kernel, out: number): RGBAImage {
+export function rgbTile(k: Kernel, out: number): RGBAImage {
   const [kh, kw, cin, cout] = k.shape;
   let lo = Infinity;
   let hi = -Infinity;
@@ -129,11 +130,35 @@ function rgbTile(k: Kernel, out: number): RGBAImage {
 }
 
 /** One (input channel, filter) slice as a map. */
-function sliceMap(k: Kernel, inC: number, out: number): Map2D {
+export function sliceMap(k: Kernel, inC: number, out: number): Map2D {
   const [kh, kw, cin, cout] = k.shape;
   const data = new Float32Array(kh * kw);
   for (let p = 0; p < kh * kw; p++) data[p] = k.values[(p * cin + inC) * cout + out];
   return { width: kw, height: kh, data };
+}
+
+/** L2 norm and mean of each filter (output channel; depthwise: each channel's kernel). */
+export function filterStats(k: Kernel): { norm: number; mean: number }[] {
+  const [kh, kw, cin, cout] = k.shape;
+  return Array.from({ length: k.kind === 'depthwise' ? cin : cout }, (_, o) => {
+    let sq = 0;
+    let sum = 0;
+    const n = k.kind === 'depthwise' ? kh * kw : kh * kw * cin;
+    for (let p = 0; p < kh * kw; p++) {
+      if (k.kind === 'depthwise') {
+        const v = k.values[(p * cin + o) * cout];
+        sq += v * v;
+        sum += v;
+      } else {
+        for (let c = 0; c < cin; c++) {
+          const v = k.values[(p * cin + c) * cout + o];
+          sq += v * v;
+          sum += v;
+        }
+      }
+    }
+    return { norm: Math.sqrt(sq), mean: sum / n };
+  });
 }
 
 export class FilterResult extends Result {
@@ -205,25 +230,7 @@ export async function filters(m: CnnModel | tf.LayersModel, opts: FilterOptions 
     for (let o = 0; o < nOut; o++) for (let c = 0; c < nIn; c++) tiles.push(sliceMap(k, c, o));
     picture = makeGrid(tiles, { nrow: nIn, padding: 1, normalize: 'per-tile', colormap: 'gray', scale });
   }
-  const perFilter = Array.from({ length: k.kind === 'depthwise' ? cin : cout }, (_, o) => {
-    let sq = 0;
-    let sum = 0;
-    const n = k.kind === 'depthwise' ? kh * kw : kh * kw * cin;
-    for (let p = 0; p < kh * kw; p++) {
-      if (k.kind === 'depthwise') {
-        const v = k.values[(p * cin + o) * cout];
-        sq += v * v;
-        sum += v;
-      } else {
-        for (let c = 0; c < cin; c++) {
-          const v = k.values[(p * cin + c) * cout + o];
-          sq += v * v;
-          sum += v;
-        }
-      }
-    }
-    return { norm: Math.sqrt(sq), mean: sum / n };
-  });
+  const perFilter = filterStats(k);
   const result = new FilterResult({ model: model.name, backend, timeMs: since(t0) }, layerName, layer.getClassName(), [...k.shape], view, weightStats(k.values, `the weights of layer '${layerName}'`), perFilter, k.values, picture);
   return autoShow(result, opts.display);
 }

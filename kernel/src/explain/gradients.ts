@@ -120,7 +120,9 @@ export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): t
     let K = 0;
     for (let i0 = 0; i0 < B; i0 += batchSize) {
       const x = i0 === 0 && batchSize >= B ? batch : batch.slice([i0], [Math.min(batchSize, B - i0)]);
-      const fw = ort.forward(x, []);
+      // One image: keep the whole pass (keyed by the tensor), so a gradient of the same input next
+      // (an explanation right after its prediction) does not run the forward pass again.
+      const fw = B === 1 ? ort.forward(x, 'all', batch) : ort.forward(x, []);
       const l = fw.get(ort.logitsName);
       K = l.data.length / l.dims[0];
       parts.push(l.data as Float32Array);

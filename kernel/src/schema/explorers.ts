@@ -208,8 +208,8 @@ export type FilterMode = 'weights' | 'patterns';
 
 /**
  * FilterExplorer: a model's conv layers, a page of filters at a time, as weights or as
- * activation-maximization patterns. It has no image (`image` stays empty); `colormap` colours
- * single-channel tiles.
+ * activation-maximization patterns (computed on demand). It has no image (`image` stays empty);
+ * `colormap` colours single-channel weight tiles, in the browser.
  */
 export interface FilterExplorerState extends ExplorerBaseState {
   layers: FilterLayerInfo[];
@@ -224,8 +224,14 @@ export interface FilterExplorerState extends ExplorerBaseState {
   /** What the data below belongs to (lags the controls while computing). */
   shown_layer: number;
   page_filters: number[];
-  /** Weight tiles, RGBA, tile after tile (filter after filter; per input channel within a filter). */
+  /**
+   * Weight tiles, tile after tile (filter after filter; per input channel within a filter), each
+   * normalized over itself: RGBA bytes in the rgb view, otherwise one byte per weight (0..255 = the
+   * tile's min..max) that the browser colours with `colormap`.
+   */
   weights: Uint8Array;
+  /** Bytes per weight pixel: 4 (rgb view) or 1. */
+  weight_channels: number;
   weight_width: number;
   weight_height: number;
   /** Tiles per filter (1, or the input channels shown). */
@@ -245,12 +251,13 @@ export interface FilterExplorerState extends ExplorerBaseState {
 /** The computed part of a FilterExplorer's state before anything is shown. */
 export function emptyFilterPage(): Pick<
   FilterExplorerState,
-  'shown_layer' | 'page_filters' | 'weights' | 'weight_width' | 'weight_height' | 'tiles_per_filter' | 'filter_norms' | 'patterns' | 'pattern_width' | 'pattern_height' | 'pattern_filters' | 'pattern_values'
+  'shown_layer' | 'page_filters' | 'weights' | 'weight_channels' | 'weight_width' | 'weight_height' | 'tiles_per_filter' | 'filter_norms' | 'patterns' | 'pattern_width' | 'pattern_height' | 'pattern_filters' | 'pattern_values'
 > {
   return {
     shown_layer: -1,
     page_filters: [],
     weights: new Uint8Array(0),
+    weight_channels: 1,
     weight_width: 0,
     weight_height: 0,
     tiles_per_filter: 1,
@@ -340,6 +347,7 @@ export interface FilterResultData {
   version: typeof RESULT_SCHEMA_VERSION;
   title: string;
   model: string;
+  colormap: ExplorerColormap;
   /** One precomputed page per layer (weights; patterns where they were computed). */
   layers: Array<
     FilterLayerInfo & {
@@ -347,7 +355,9 @@ export interface FilterResultData {
       tiles_per_filter: number;
       width: number;
       height: number;
+      /** As FilterExplorerState.weights, base64. */
       weights: string;
+      channels: number;
       norms: number[];
       patterns: { filters: number[]; width: number; height: number; rgba: string; values: number[] } | null;
     }

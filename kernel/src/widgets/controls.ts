@@ -432,6 +432,7 @@ export class Dropdown<T = string> extends Widget<DropdownState, DropdownView<T>>
       }),
     );
     this.opts = pairs;
+    this.allowNull('index'); // no selection
   }
   get options(): Array<readonly [string, T]> {
     return [...this.opts];

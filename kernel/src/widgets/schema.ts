@@ -127,9 +127,12 @@ export function insertBuffers(state: JsonObject, paths: unknown, buffers: Buffer
     if (!Array.isArray(path) || path.length === 0 || !path.every((p) => typeof p === 'string' || typeof p === 'number')) {
       throw new TypeError(`buffer path ${JSON.stringify(path)} is not a non-empty list of keys and indices`);
     }
+    // Own keys only: a path through '__proto__' or 'constructor' must not reach shared prototypes.
+    if (path.some((p) => p === '__proto__')) throw new TypeError(`buffer path ${JSON.stringify(path)} is not a path in the state`);
     let obj: unknown = state;
     for (const key of path.slice(0, -1)) {
-      obj = (obj as Record<string | number, unknown> | null)?.[key];
+      const owner = obj as Record<string | number, unknown>;
+      obj = Object.prototype.hasOwnProperty.call(owner, key) ? owner[key] : undefined;
       if (obj === null || typeof obj !== 'object') throw new TypeError(`buffer path ${JSON.stringify(path)} does not exist in the state`);
     }
     const b = buffers[i];

@@ -111,10 +111,13 @@ export abstract class Widget<S extends object, V extends object = S> {
   private lock: Partial<S> | null = null;
   private holdDepth = 0;
   private held: Set<keyof S> = new Set();
+  /** Keys that may hold null (null at construction, set to null by the kernel, or declared). */
+  private readonly nullable = new Set<string>();
 
   protected constructor(spec: ModelSpec, state: S) {
     this.spec = spec;
     this.values = { ...state };
+    for (const [k, v] of Object.entries(state)) if (v === null) this.nullable.add(k);
     markAsRef(this);
     for (const key of Object.keys(state)) {
       if (key in this) continue;
@@ -237,6 +240,16 @@ export abstract class Widget<S extends object, V extends object = S> {
     return `${this.constructor.name}(${shown.join(', ')})`;
   }
 
+  /** Lets the front end set these keys to null (keys that start as null may always be null). */
+  protected allowNull(...keys: Array<keyof S>): void {
+    for (const k of keys) this.nullable.add(String(k));
+  }
+
+  /** True when `key` is one of this widget's synced state keys (own keys only: never `__proto__`, `toString`). */
+  protected hasKey(key: PropertyKey): key is keyof S {
+    return Object.prototype.hasOwnProperty.call(this.values, key);
+  }
+
   /** Checks and converts values before they are stored (subclasses clamp, round, validate). */
   protected normalize(changes: Partial<S>): Partial<S> {
     return changes;
@@ -259,13 +272,26 @@ export abstract class Widget<S extends object, V extends object = S> {
     return value;
   }
 
+  /**
+   * A value received from the front end must be of the kind the key holds (number, string, boolean,
+   * list, object, bytes); null only where the key may be null. Finer checks are `normalize`'s.
+   */
+  private checkKind(key: string, value: unknown): void {
+    const want = kindOf(this.values[key as keyof S]);
+    const got = kindOf(value);
+    if (got === want || want === 'null') return;
+    if (got === 'null' && this.nullable.has(key)) return;
+    throw new TypeError(`${this.constructor.name}.${key} must be ${want}, got ${got === 'null' ? 'null' : got}`);
+  }
+
   private apply(changes: Partial<S>): Array<Change<V>> {
     const list: Array<Change<V>> = [];
     const toSend: Array<keyof S> = [];
     for (const key of Object.keys(changes) as Array<keyof S>) {
-      if (!(key in this.values)) throw new TypeError(`${this.constructor.name} has no attribute ${String(key)}`);
+      if (!this.hasKey(key)) throw new TypeError(`${this.constructor.name} has no attribute ${String(key)}`);
       const old = this.values[key];
       const value = changes[key] as S[keyof S];
+      if (value === null) this.nullable.add(String(key));
       if (sameValue(old, value)) continue;
       this.values[key] = value;
       list.push({ name: key as unknown as keyof V, old, new: value, owner: this, type: 'change' } as unknown as Change<V>);
@@ -311,18 +337,27 @@ export abstract class Widget<S extends object, V extends object = S> {
           throw new TypeError(`update for widget ${this.modelId} without a state object`);
         }
         const received = insertBuffers({ ...(data.state as JsonObject) }, data.buffer_paths, msg.buffers);
-        const changes: Partial<S> = {};
-        for (const [k, v] of Object.entries(received)) {
-          if (!(k in this.values)) throw new TypeError(`${this.constructor.name} has no attribute ${k}`);
-          (changes as Record<string, unknown>)[k] = this.decode(k as keyof S, v);
-        }
-        // Echo what was received first (ipywidgets 8 front ends wait for it), then apply.
+        const keys = Object.keys(received);
+        const unknown = keys.filter((k) => !this.hasKey(k));
+        if (unknown.length) throw new TypeError(`${this.constructor.name} has no attribute ${unknown.map(String).join(', ')}`);
+        // Echo what was received first (ipywidgets 8 front ends wait for it and ignore other updates
+        // of those keys until it comes), then check and apply.
         const echo = encodeState(received);
         this.comm.send({ method: 'echo_update', state: echo.state, buffer_paths: echo.buffer_paths }, { buffers: echo.buffers });
-        this.lock = changes;
         let list: Array<Change<V>>;
         try {
+          const changes: Partial<S> = {};
+          for (const k of keys) {
+            const value = this.decode(k as keyof S, received[k]);
+            this.checkKind(k, value);
+            (changes as Record<string, unknown>)[k] = value;
+          }
+          this.lock = changes;
           list = this.apply(this.normalize(changes));
+        } catch (e) {
+          // Refused: the front end already shows the refused values; send it the kernel's.
+          this.sendState(keys as Array<keyof S>);
+          throw e;
         } finally {
           this.lock = null;
         }
@@ -340,6 +375,15 @@ export abstract class Widget<S extends object, V extends object = S> {
         throw new TypeError(`widget ${this.modelId}: unknown method ${JSON.stringify(data.method)}`);
     }
   }
+}
+
+/** The JSON kind of a state value, for messages and the type check of received values. */
+function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return 'bytes';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  return `a ${typeof v}`;
 }
 
 function resolveRef(ref: string): AnyWidget {

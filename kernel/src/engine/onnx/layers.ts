@@ -37,9 +37,18 @@ class Builder {
     return this.op(op, inputs, attrs)[0];
   }
 
+  readonly external: { path: string; data: Uint8Array }[] = [];
+
+  /** A float initializer; large ones travel beside the protobuf (no copy into it). */
   f32(dims: number[], data: Float32Array): string {
     const name = `w${this.n++}`;
-    this.inits.push({ name, dims, type: DT.FLOAT, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (raw.length >= 1 << 20) {
+      this.external.push({ path: name, data: raw });
+      this.inits.push({ name, dims, type: DT.FLOAT, external: { location: name, offset: 0, length: raw.length } });
+    } else {
+      this.inits.push({ name, dims, type: DT.FLOAT, raw });
+    }
     return name;
   }
 
@@ -62,6 +71,7 @@ class Builder {
   spec(inputs: { name: string; type?: number; dims: (number | string)[] }[], outputs: { name: string; type?: number; dims: (number | string)[] }[]): GraphSpec {
     return {
       name: 'cnnvis',
+      external: this.external,
       nodes: this.nodes,
       initializers: this.inits,
       inputs: inputs.map((i) => ({ name: i.name, type: i.type ?? DT.FLOAT, dims: i.dims })),
@@ -135,6 +145,11 @@ function weightValues(layer: tf.layers.Layer, pattern: RegExp, required = true):
     return null;
   }
   const t = w.read();
+  // On wasm, a view of the backend's heap: no copy of a 400 MB kernel (the runtime copies it once).
+  const backend = tf.backend() as unknown as { typedArrayFromHeap?(t: tf.Tensor): Float32Array };
+  if (tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function') {
+    return { data: backend.typedArrayFromHeap(t), shape: t.shape };
+  }
   return { data: t.dataSync() as Float32Array, shape: t.shape };
 }
 
@@ -182,8 +197,13 @@ export interface LayerKernel {
   forward?: () => GraphSpec;
   /** Extra forward outputs the backward graph needs. */
   aux?: string[];
-  /** Backward graph: inputs g + saved + (rule), outputs gx0..gx{n-1}; null: not differentiable here. */
+  /** Backward graph: inputs g + saved + (rule), outputs gx0..gx{n-1}. */
   backward?: () => GraphSpec;
+  /**
+   * Or one graph for both directions (inputs x0, g, rule; outputs y, gx0): for layers whose weights
+   * are large and whose products are cheap (Dense).
+   */
+  both?: () => GraphSpec;
   /** Saved values the backward graph reads (besides g). */
   saved: Saved[];
   /** The backward graph has a `rule` input. */
@@ -307,24 +327,28 @@ export function layerKernel(layer: tf.layers.Layer, linear = false): LayerKernel
       const [I, O] = kernelVar.shape as number[];
       const hasBias = layer.weights.some((v) => /bias/.test(v.originalName ?? v.name));
       const kernel = () => weightValues(layer, /kernel/)!;
-      const saved: Saved[] = act === 'linear' ? [] : ['y'];
       const usesRule = act === 'relu' || act === 'relu6';
+      // One graph computes y = act(x·W + b) and dx = (dy·act')·Wᵀ, so the kernel (VGG16's fc1 is
+      // 411 MB) is held once, unpacked; each call does both products (the unused one on zeros).
       return {
         outDims,
-        saved,
+        saved: ['x'],
         usesRule,
-        forward: () => {
+        both: () => {
           const b = new Builder();
-          const inputs = ['x0', b.f32([I, O], kernel().data)];
+          const w = b.f32([I, O], kernel().data);
+          const inputs = ['x0', w];
           if (hasBias) inputs.push(b.f32([O], weightValues(layer, /bias/)!.data));
-          b.output(applyAct(b, b.one('Gemm', inputs), act, rank), 'y');
-          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, O] }]);
-        },
-        backward: () => {
-          const b = new Builder();
-          const gp = actBackward(b, 'g', 'y', act, ruleIn(b));
-          b.output(b.one('Gemm', [gp, b.f32([I, O], kernel().data)], { transB: 1 }), 'gx0');
-          return b.spec(bwdInputs(saved, usesRule), [{ name: 'gx0', dims: [B, I] }]);
+          const y = applyAct(b, b.one('Gemm', inputs), act, rank);
+          b.output(y, 'y');
+          const gp = actBackward(b, 'g', y, act, ruleIn(b));
+          b.output(b.one('Gemm', [gp, w], { transB: 1 }), 'gx0');
+          const spec = b.spec([...io(['x0'], inDims), { name: 'g', dims: [B, O] }, ...(usesRule ? [{ name: 'rule', dims: [3] }] : [])], [
+            { name: 'y', dims: [B, O] },
+            { name: 'gx0', dims: [B, I] },
+          ]);
+          spec.config = { 'session.disable_prepacking': '1' };
+          return spec;
         },
       };
     }

@@ -170,9 +170,14 @@ export class OrtNet {
       if (n.kernel.identity) {
         saved = { y: ins[0] };
       } else {
-        n.fwd ??= new OrtGraph(n.kernel.forward!());
+        n.fwd ??= new OrtGraph(n.kernel.both ? n.kernel.both() : n.kernel.forward!());
         const feeds: Record<string, OrtValue> = {};
         ins.forEach((v, i) => (feeds[`x${i}`] = v));
+        if (n.kernel.both) {
+          const dims = [B, ...n.kernel.outDims];
+          feeds.g = { data: new Float32Array(size(dims)), dims };
+          if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS.gradient, dims: [3] };
+        }
         const outs = n.fwd.run(feeds, all && n.kernel.aux ? ['y', ...n.kernel.aux] : ['y']);
         saved = { y: outs.y, idx: outs.idx };
       }
@@ -226,7 +231,9 @@ export class OrtNet {
         for (const p of n.inputs) add(p, g);
         continue;
       }
-      n.bwd ??= new OrtGraph(n.kernel.backward!());
+      if (n.kernel.both) n.fwd ??= new OrtGraph(n.kernel.both());
+      else n.bwd ??= new OrtGraph(n.kernel.backward!());
+      const graph = (n.kernel.both ? n.fwd : n.bwd)!;
       const feeds: Record<string, OrtValue> = { g };
       for (const s of n.kernel.saved) {
         if (s === 'x') feeds.x0 = fw.get(n.inputs[0]);
@@ -234,7 +241,7 @@ export class OrtNet {
         else feeds.idx = fw.values.get(n.name)!.idx!;
       }
       if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS[rule], dims: [3] };
-      const outs = n.bwd.run(feeds, n.inputs.map((_, k) => `gx${k}`));
+      const outs = graph.run(feeds, n.inputs.map((_, k) => `gx${k}`));
       n.inputs.forEach((p, k) => add(p, outs[`gx${k}`]));
     }
     const g = grads.get(to);

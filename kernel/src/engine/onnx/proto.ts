@@ -159,6 +159,10 @@ export function valueInfo(name: string, type: number, dims: (number | string)[])
 
 export interface GraphSpec {
   name: string;
+  /** Buffers of initializers stored outside the protobuf (given to the runtime with the model). */
+  external?: { path: string; data: Uint8Array }[];
+  /** Runtime settings for this graph (ONNX Runtime session config entries). */
+  config?: Record<string, string>;
   nodes: NodeSpec[];
   initializers: InitSpec[];
   inputs: { name: string; type: number; dims: (number | string)[] }[];

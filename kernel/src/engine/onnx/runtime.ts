@@ -124,9 +124,13 @@ export class OrtGraph {
     this.session.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
       intraOpNumThreads: threads(),
       interOpNumThreads: 1,
+      enableCpuMemArena: false,
+      enableMemPattern: false,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
-      extra: { 'session.intra_op.allow_spinning': '0' },
+      // Spinning worker threads waste a core between the many small graphs of a pass.
+      extra: { 'session.intra_op.allow_spinning': '0', ...spec.config },
+      externalData: spec.external ?? [],
     });
   }
 
