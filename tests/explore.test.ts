@@ -14,8 +14,10 @@ import { gradCam } from '../kernel/src/explain/cam/gradcam';
 import { eigenCam } from '../kernel/src/explain/cam/eigencam';
 import { layerActivation } from '../kernel/src/basics/featureMaps';
 import { prepareInput } from '../kernel/src/basics/input';
-import { CamExplorer, FeatureMapExplorer, explorerMethods, OcclusionExplorer, SaliencyExplorer } from '../kernel/src/explore';
-import { base64ToBytes, base64ToFloats, RESULT_MIME, CamResultData, FeatureMapResultData, OcclusionResultData, SaliencyResultData } from '../kernel/src/schema/explorers';
+import { CamExplorer, FeatureMapExplorer, explorerMethods, FilterExplorer, OcclusionExplorer, SaliencyExplorer } from '../kernel/src/explore';
+import { convLayerNames, filters as filtersFn } from '../kernel/src/basics/filters';
+import { filterPatterns, toRGBA } from '../kernel/src/optvis/render';
+import { base64ToBytes, base64ToFloats, RESULT_MIME, CamResultData, FeatureMapResultData, FilterResultData, OcclusionResultData, SaliencyResultData } from '../kernel/src/schema/explorers';
 import { saliency as saliencyFn } from '../kernel/src/explain/attribution/saliency';
 import { gradientXInput } from '../kernel/src/explain/attribution/gradxinput';
 import { deconvnet, guidedBackprop } from '../kernel/src/explain/attribution/guided';
@@ -432,5 +434,117 @@ describe('OcclusionExplorer', () => {
     await e.settled();
     e.close();
     expect(tf.memory().numTensors).toBe(t0);
+  });
+});
+
+describe('FilterExplorer', () => {
+  const bytesOf = (m: { data: Float32Array }) => {
+    const lo = Math.min(...m.data);
+    const hi = Math.max(...m.data);
+    return Array.from(m.data, (v) => (hi > lo ? Math.round(((v - lo) / (hi - lo)) * 255) : 0));
+  };
+
+  test('weights: first layer as RGB tiles, deeper layers per input channel, as cnnvis.filters reads them', async () => {
+    const shown: DisplayMessage[] = [];
+    useDisplayWriter((m) => shown.push(m));
+    const ex = await FilterExplorer.open(model, { pageSize: 4, inputChannels: 3 });
+    const st = frontEndState(ex.modelId);
+    expect(st).toMatchObject({ _model_name: 'FilterExplorerModel', _view_name: 'FilterExplorerView', mode: 'weights', page_filters: [0, 1, 2, 3], weight_channels: 4, tiles_per_filter: 1 });
+    const layers = st.layers as Array<{ name: string; view: string; shape: number[]; filters: number }>;
+    expect(layers.map((l) => l.name)).toEqual(convLayerNames(model));
+    expect(layers[0]).toMatchObject({ view: 'rgb', filters: 16 });
+    const ref = await filtersFn(model, { layer: layers[0].name, display: false });
+    const [kh, kw, cin, cout] = ref.shape;
+    expect([st.weight_height, st.weight_width]).toEqual([kh, kw]);
+    const w = st.weights as Uint8Array;
+    // Filter 2, RGB normalized over the filter's own weights.
+    const vals = Array.from({ length: kh * kw * 3 }, (_, i) => ref.kernel[(Math.floor(i / 3) * cin + (i % 3)) * cout + 2]);
+    const lo = Math.min(...vals);
+    const hi = Math.max(...vals);
+    for (const [p, c] of [[0, 0], [4, 1], [8, 2]]) {
+      expect(w[(2 * kh * kw + p) * 4 + c]).toBe(Math.round(((ref.kernel[(p * cin + c) * cout + 2] - lo) / (hi - lo)) * 255));
+    }
+    expect((st.filter_norms as number[])[3]).toBeCloseTo(ref.perFilter[3].norm, 5);
+    // A deeper layer: a row of grey tiles per filter, one per input channel.
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { layer_index: 1, page: 1 } });
+    await ex.settled();
+    const ref1 = await filtersFn(model, { layer: layers[1].name, display: false });
+    const [h1, w1, c1, o1] = ref1.shape;
+    expect(ex.get('page_filters')).toEqual([4, 5, 6, 7]);
+    expect([ex.get('tiles_per_filter'), ex.get('weight_channels')]).toEqual([3, 1]);
+    const tile = (f: number, c: number) => ({ data: Float32Array.from({ length: h1 * w1 }, (_, p) => ref1.kernel[(p * c1 + c) * o1 + f]) });
+    const wb = ex.get('weights');
+    // page tile 5 = filter 5 (second on the page), input channel 2
+    expect(Array.from(wb.subarray((1 * 3 + 2) * h1 * w1, (1 * 3 + 3) * h1 * w1))).toEqual(bytesOf(tile(5, 2)));
+    const bundle = shown[0].data as Record<string, unknown>;
+    const snap = bundle[RESULT_MIME] as FilterResultData;
+    expect(snap.kind).toBe('filters');
+    expect(snap.layers.map((l) => l.name)).toEqual(layers.map((l) => l.name));
+    expect(bundle['text/plain']).toMatch(/^FilterExplorer\(demo: block1_conv1 kernel 3×3×3×16, rgb view, filters 0–3 of 16\)/);
+    expect(() => fromFrontEnd(ex.modelId, { method: 'update', state: { mode: 'dream' } })).toThrow(/unknown mode/);
+    ex.close();
+  });
+
+  test('depthwise layers: one grey tile per channel', async () => {
+    const input = tf.input({ shape: [16, 16, 3] });
+    const x1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 'c1' }).apply(input) as tf.SymbolicTensor;
+    const x2 = tf.layers.depthwiseConv2d({ kernelSize: 3, name: 'dw' }).apply(x1) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(tf.layers.flatten().apply(x2) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const tiny = new CnnModel(tf.model({ inputs: input, outputs: out }), { name: 'tiny', preprocess: 'unit' });
+    const ex = await FilterExplorer.open(tiny, { display: false, layer: 'dw' });
+    expect(ex.get('layers').map((l) => [l.name, l.view, l.filters])).toEqual([['c1', 'rgb', 4], ['dw', 'depthwise', 4]]);
+    const ref = await filtersFn(tiny, { layer: 'dw', display: false });
+    const tile = { data: Float32Array.from({ length: 9 }, (_, p) => ref.kernel[p * 4 + 3]) };
+    expect(Array.from(ex.get('weights').subarray(3 * 9, 4 * 9))).toEqual(bytesOf(tile));
+    ex.close();
+    tiny.net.dispose();
+  });
+
+  test('patterns on demand equal filterPatterns; kept; progress; cancel; latest page only; tensors flat', async () => {
+    const ex = await FilterExplorer.open(model, { display: false, pageSize: 2, steps: 4, patternSize: 32 });
+    expect(ex.computed).toBe(0);
+    const progress: number[] = [];
+    ex.observe((c) => progress.push(c.new as number), 'progress');
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { mode: 'patterns' } });
+    await ex.settled();
+    expect(ex.get('message')).toBe('');
+    expect(ex.computed).toBe(2);
+    expect(progress.filter((p) => p > 0 && p < 1).length).toBeGreaterThanOrEqual(2);
+    const layer = ex.get('layers')[0].name;
+    const ref = await filterPatterns(model, layer, { channels: [0, 1], batchSize: 2, steps: 4, size: 32, display: false, progress: false, preview: 0 });
+    expect([ex.get('pattern_width'), ex.get('pattern_height')]).toEqual([32, 32]);
+    expect(ex.get('pattern_filters')).toEqual([0, 1]);
+    expect(Array.from(ex.get('patterns').subarray(32 * 32 * 4, 32 * 32 * 8))).toEqual(Array.from(toRGBA(ref.pixels[1], 32, 32).data));
+    expect(ex.get('pattern_values')[0]).toBeCloseTo(ref.finalValues[0], 4);
+    // Weights and back: the patterns are kept.
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { mode: 'weights' } });
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { mode: 'patterns' } });
+    await ex.settled();
+    expect(ex.computed).toBe(2);
+    // Cancel half-way through the next page.
+    let cancelled = false;
+    ex.observe((c) => {
+      if (!cancelled && (c.new as number) >= 0.5 && ex.get('status') === 'busy') {
+        cancelled = true;
+        fromFrontEnd(ex.modelId, { method: 'custom', content: { event: 'cancel' } });
+      }
+    }, 'progress');
+    const t0 = tf.memory().numTensors;
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { page: 1 } });
+    await ex.settled();
+    expect(ex.get('status')).toBe('cancelled');
+    expect(ex.computed).toBe(2);
+    expect(tf.memory().numTensors).toBe(t0);
+    // Dragging the page slider: only the latest page is optimized (the first may have started).
+    const pending = [3, 4, 5, 6].map((p) => fromFrontEnd(ex.modelId, { method: 'update', state: { page: p } }));
+    await Promise.all(pending);
+    await ex.settled();
+    expect(ex.get('pattern_filters')).toEqual([12, 13]);
+    expect(ex.computed - 2).toBeLessThanOrEqual(4);
+    expect(ex.get('status')).toBe('idle');
+    const snap = ex.mimeBundle()[RESULT_MIME] as FilterResultData;
+    expect(snap.layers[0].patterns?.filters).toEqual([12, 13]);
+    expect(tf.memory().numTensors).toBe(t0);
+    ex.close();
   });
 });

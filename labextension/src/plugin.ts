@@ -30,6 +30,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         SaliencyExplorerView: widgets.SaliencyExplorerView,
         OcclusionExplorerModel: widgets.OcclusionExplorerModel,
         OcclusionExplorerView: widgets.OcclusionExplorerView,
+        FilterExplorerModel: widgets.FilterExplorerModel,
+        FilterExplorerView: widgets.FilterExplorerView,
       },
     });
     // A widget extension runs as each notebook panel is created, before its outputs render (a

@@ -12,7 +12,9 @@ import {
   EXPLORER_MODULE_VERSION,
   emptyFeatureMapPage,
   ExplorerBaseState,
+  emptyFilterPage,
   FeatureMapExplorerState,
+  FilterExplorerState,
   OcclusionExplorerState,
   SaliencyExplorerState,
 } from 'cnnvis/dist/schema/explorers';
@@ -113,6 +115,21 @@ export function occlusionDefaults(): OcclusionExplorerState {
   };
 }
 
+export function filterDefaults(): FilterExplorerState {
+  return {
+    ...base(),
+    colormap: 'gray',
+    layers: [],
+    layer_index: 0,
+    page: 0,
+    page_size: 16,
+    input_channels: 8,
+    mode: 'weights',
+    steps: 64,
+    ...emptyFilterPage(),
+  };
+}
+
 export class CamExplorerModel extends DOMWidgetModel {
   override defaults() {
     return { ...super.defaults(), ...identity(EXPLORERS.cam), ...camDefaults() };
@@ -167,6 +184,19 @@ export class OcclusionExplorerModel extends DOMWidgetModel {
   static model_module = EXPLORER_MODULE;
   static model_module_version = EXPLORER_MODULE_VERSION;
   static view_name = EXPLORERS.occlusion.view;
+  static view_module = EXPLORER_MODULE;
+  static view_module_version = EXPLORER_MODULE_VERSION;
+}
+
+export class FilterExplorerModel extends DOMWidgetModel {
+  override defaults() {
+    return { ...super.defaults(), ...identity(EXPLORERS.filters), ...filterDefaults() };
+  }
+  static override serializers: ISerializers = { ...DOMWidgetModel.serializers, image: bytes, weights: bytes, patterns: bytes };
+  static model_name = EXPLORERS.filters.model;
+  static model_module = EXPLORER_MODULE;
+  static model_module_version = EXPLORER_MODULE_VERSION;
+  static view_name = EXPLORERS.filters.view;
   static view_module = EXPLORER_MODULE;
   static view_module_version = EXPLORER_MODULE_VERSION;
 }

@@ -2,14 +2,15 @@
  * Static results (RESULT_MIME): a snapshot saved in the notebook, explored in the browser with no
  * kernel. The CAM and occlusion snapshots switch between their precomputed classes, the saliency
  * snapshot between its precomputed methods and classes, the feature-map snapshot between its
- * precomputed layers. Colormap, opacity, normalization and the occlusion threshold work as in the
- * live view.
+ * precomputed layers, the filter snapshot between its layers' first pages. Colormap, opacity,
+ * normalization and the occlusion threshold work as in the live view.
  */
 import {
   base64ToBytes,
   base64ToFloats,
   CamResultData,
   FeatureMapResultData,
+  FilterResultData,
   OcclusionResultData,
   RESULT_SCHEMA_VERSION,
   ResultData,
@@ -18,6 +19,7 @@ import {
 import { CamPanel, CamPanelState, saliencyScale } from './camPanel';
 import { el } from './dom';
 import { FeatureMapPanel, FeatureMapPanelState } from './featureMapPanel';
+import { FilterPanel, FilterPanelState } from './filterPanel';
 import { OcclusionPanel, OcclusionPanelState } from './occlusionPanel';
 
 export class StaticCam {
@@ -290,6 +292,75 @@ export class StaticOcclusion {
   }
 }
 
+/** A saved filter explorer: one page of weights per saved layer, and the patterns that were made. */
+export class StaticFilters {
+  readonly panel: FilterPanel;
+  private state: FilterPanelState;
+
+  constructor(private readonly data: FilterResultData) {
+    this.state = {
+      title: `${data.title} (saved: ${data.layers.length} layers, one page each)`,
+      status: 'idle',
+      progress: 0,
+      message: '',
+      layers: data.layers.map((l) => ({ name: l.name, shape: l.shape, view: l.view, filters: l.filters })),
+      layerIndex: 0,
+      shownLayer: 0,
+      page: 0,
+      pageCount: 1,
+      filters: [],
+      weights: new Uint8Array(0),
+      weightChannels: 1,
+      weightWidth: 0,
+      weightHeight: 0,
+      tilesPerFilter: 1,
+      norms: [],
+      colormap: data.colormap,
+      mode: 'weights',
+      steps: 0,
+      patterns: new Uint8Array(0),
+      patternWidth: 0,
+      patternHeight: 0,
+      patternFilters: [],
+      patternValues: [],
+    };
+    this.panel = new FilterPanel({
+      layer: (i) => this.show(i),
+      page: () => undefined,
+      colormap: (c) => this.update({ colormap: c }),
+    });
+    this.show(Math.max(0, data.layers.findIndex((l) => l.patterns)));
+  }
+
+  private show(i: number): void {
+    const l = this.data.layers[i];
+    if (!l) return;
+    const p = l.patterns;
+    this.update({
+      layerIndex: i,
+      shownLayer: i,
+      filters: l.page_filters,
+      weights: base64ToBytes(l.weights),
+      weightChannels: l.channels,
+      weightWidth: l.width,
+      weightHeight: l.height,
+      tilesPerFilter: l.tiles_per_filter,
+      norms: l.norms,
+      mode: p ? 'patterns' : 'weights',
+      patterns: p ? base64ToBytes(p.rgba) : new Uint8Array(0),
+      patternWidth: p?.width ?? 0,
+      patternHeight: p?.height ?? 0,
+      patternFilters: p?.filters ?? [],
+      patternValues: p?.values ?? [],
+    });
+  }
+
+  private update(changes: Partial<FilterPanelState>): void {
+    this.state = { ...this.state, ...changes };
+    this.panel.render(this.state);
+  }
+}
+
 /** Renders a result bundle into a new element; unknown kinds or versions get a plain message. */
 export function renderResult(data: ResultData): HTMLElement {
   const version = (data as { version?: unknown }).version;
@@ -301,6 +372,7 @@ export function renderResult(data: ResultData): HTMLElement {
   else if (data.kind === 'feature-maps') host.append(new StaticFeatureMaps(data).panel.node);
   else if (data.kind === 'saliency') host.append(new StaticSaliency(data).panel.node);
   else if (data.kind === 'occlusion') host.append(new StaticOcclusion(data).panel.node);
+  else if (data.kind === 'filters') host.append(new StaticFilters(data).panel.node);
   else host.append(el('div', 'cnnvis-note', `unknown cnnvis result kind ${JSON.stringify((data as { kind?: unknown }).kind)}`));
   return host;
 }

@@ -4,9 +4,10 @@
  * at once; the kernel is only asked for what needs its computation.
  */
 import { DOMWidgetView } from '@jupyter-widgets/base';
-import type { CamExplorerState, ExplorerRequest, FeatureMapExplorerState, OcclusionExplorerState, SaliencyExplorerState } from 'cnnvis/dist/schema/explorers';
+import type { CamExplorerState, ExplorerRequest, FeatureMapExplorerState, FilterExplorerState, OcclusionExplorerState, SaliencyExplorerState } from 'cnnvis/dist/schema/explorers';
 import { CamPanel, CamPanelState, saliencyScale } from './camPanel';
 import { FeatureMapPanel, FeatureMapPanelState } from './featureMapPanel';
+import { FilterPanel, FilterPanelState } from './filterPanel';
 import { OcclusionPanel, OcclusionPanelState } from './occlusionPanel';
 
 /** What every explorer view shares: sending control changes and cancel requests to its kernel-side model. */
@@ -225,5 +226,55 @@ export class OcclusionExplorerView extends ExplorerView<OcclusionExplorerState> 
 
   override update(): void {
     this.panel.render(occlusionPanelState(this.explorerState));
+  }
+}
+
+export function filterPanelState(s: FilterExplorerState): FilterPanelState {
+  const layer = s.layers[s.layer_index];
+  return {
+    title: s.title,
+    status: s.status,
+    progress: s.progress,
+    message: s.message,
+    layers: s.layers,
+    layerIndex: s.layer_index,
+    shownLayer: s.shown_layer,
+    page: s.page,
+    pageCount: layer ? Math.max(1, Math.ceil(layer.filters / s.page_size)) : 1,
+    filters: s.page_filters,
+    weights: s.weights,
+    weightChannels: s.weight_channels,
+    weightWidth: s.weight_width,
+    weightHeight: s.weight_height,
+    tilesPerFilter: s.tiles_per_filter,
+    norms: s.filter_norms,
+    colormap: s.colormap,
+    mode: s.mode,
+    steps: s.steps,
+    patterns: s.patterns,
+    patternWidth: s.pattern_width,
+    patternHeight: s.pattern_height,
+    patternFilters: s.pattern_filters,
+    patternValues: s.pattern_values,
+  };
+}
+
+export class FilterExplorerView extends ExplorerView<FilterExplorerState> {
+  panel!: FilterPanel;
+
+  override render(): void {
+    this.panel = new FilterPanel({
+      layer: (i) => this.change({ layer_index: i }),
+      page: (p) => this.change({ page: p }),
+      colormap: (c) => this.change({ colormap: c as FilterExplorerState['colormap'] }),
+      mode: (m) => this.change({ mode: m }),
+      steps: (n) => this.change({ steps: n }),
+      cancel: () => this.cancel(),
+    });
+    this.mount(this.panel.node);
+  }
+
+  override update(): void {
+    this.panel.render(filterPanelState(this.explorerState));
   }
 }

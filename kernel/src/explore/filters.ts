@@ -1,0 +1,336 @@
+/**
+ * FilterExplorer: a model's convolution layers, a page of filters at a time, as weights or as
+ * activation-maximization patterns.
+ *
+ *   const ex = await cnnvis.explore.filters(model);
+ *
+ * Weights: first-layer (3 input channels) filters as RGB tiles, deeper filters as a row of grey
+ * tiles per input channel, depthwise kernels one tile per channel — like `cnnvis.filters`. Each
+ * layer's kernel is read once. Patterns: switching to 'patterns' optimizes one image per filter on
+ * the page (`filterPatterns`), with progress and cancel between steps; while the layer or page
+ * slider moves only the latest page is optimized, and every pattern made is kept.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { convLayerNames, filterStats, Kernel, kernelOf, rgbTile, sliceMap } from '../basics/filters';
+import { spread } from '../basics/featureMaps';
+import { initBackend } from '../engine/backend';
+import { CnnvisError } from '../errors';
+import { assertFiniteLayerWeights } from '../models/finite';
+import { asCnnModel, CnnModel } from '../models/model';
+import { filterPatterns, toRGBA } from '../optvis/render';
+import { applyColormap } from '../render/colormaps';
+import { makeGrid } from '../render/grid';
+import {
+  bytesToBase64,
+  emptyFilterPage,
+  EXPLORERS,
+  ExplorerColormap,
+  FilterExplorerState,
+  FilterLayerInfo,
+  FilterMode,
+  FilterResultData,
+  RESULT_SCHEMA_VERSION,
+} from '../schema/explorers';
+import { Map2D, RGBAImage } from '../types';
+import { checkColormap, Explorer, explorerSpec, Step } from './explorer';
+
+export interface FilterExplorerOptions {
+  /** First layer shown (default: the first conv layer). */
+  layer?: string;
+  /** Filters per page (default 16). */
+  pageSize?: number;
+  /** Input channels shown per filter in deeper layers (default 8). */
+  inputChannels?: number;
+  /** 'weights' (default) or 'patterns' (activation maximization, computed at once). */
+  mode?: FilterMode;
+  /** Gradient steps per pattern (default 64). */
+  steps?: number;
+  /** Pattern side in pixels (default: the model input, at most 128). */
+  patternSize?: number;
+  /** Colormap of single-channel weight tiles (default 'gray'). */
+  colormap?: ExplorerColormap;
+  display?: boolean;
+}
+
+/** The snapshot keeps this many layers, one page of weights each. */
+const SNAPSHOT_LAYERS = 12;
+const MODES: readonly FilterMode[] = ['weights', 'patterns'];
+
+interface Pattern {
+  rgba: Uint8Array;
+  value: number;
+}
+
+/** One tile's weights as bytes, 0..255 for its min..max. */
+function tileBytes(map: Map2D): Uint8Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of map.data) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const span = hi - lo;
+  return Uint8Array.from(map.data, (v) => (span > 0 ? Math.round(((v - lo) / span) * 255) : 0));
+}
+
+export class FilterExplorer extends Explorer<FilterExplorerState> {
+  readonly model: CnnModel;
+  private readonly kernelCache = new Map<string, Kernel>();
+  // (Not named like a state key: state keys are properties of the widget.)
+  private readonly patternCache = new Map<string, Pattern>();
+  private readonly patternSize: number;
+  /** Patterns optimized so far (not taken from the cache). */
+  computed = 0;
+
+  private constructor(model: CnnModel, state: FilterExplorerState, patternSize: number) {
+    super(explorerSpec(EXPLORERS.filters), state, ['layer_index', 'page', 'page_size', 'input_channels', 'mode', 'steps']);
+    this.model = model;
+    this.patternSize = patternSize;
+  }
+
+  static async open(m: CnnModel | tf.LayersModel, opts: FilterExplorerOptions = {}): Promise<FilterExplorer> {
+    await initBackend();
+    const model = asCnnModel(m);
+    const names = convLayerNames(model);
+    if (!names.length) throw new CnnvisError(`model '${model.name}' has no convolution layer with a 4-D kernel`);
+    const first = opts.layer ?? names[0];
+    if (!names.includes(first)) throw new CnnvisError(`layer '${first}' has no convolution kernel; conv layers: ${names.join(', ')}`, names);
+    const pageSize = opts.pageSize ?? 16;
+    const inputChannels = opts.inputChannels ?? 8;
+    const steps = opts.steps ?? 64;
+    for (const [name, v] of [['pageSize', pageSize], ['inputChannels', inputChannels], ['steps', steps]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new CnnvisError(`${name} must be a positive integer, got ${v}`);
+    }
+    const mode = opts.mode ?? 'weights';
+    if (!MODES.includes(mode)) throw new CnnvisError(`unknown mode '${mode}'; valid: ${MODES.join(', ')}`, [...MODES]);
+    const patternSize = opts.patternSize ?? Math.min(128, model.inputHeight, model.inputWidth);
+    if (!Number.isInteger(patternSize) || patternSize < 8 || patternSize > 1024) throw new CnnvisError(`patternSize must be whole pixels in 8..1024, got ${patternSize}`);
+    const layers: FilterLayerInfo[] = names.map((name) => {
+      const k = kernelOf(model.layer(name)) as Kernel;
+      const [, , cin, cout] = k.shape;
+      const view = k.kind === 'depthwise' ? 'depthwise' : cin === 3 ? 'rgb' : 'per-input-channel';
+      return { name, shape: [...k.shape], view, filters: k.kind === 'depthwise' ? cin : cout };
+    });
+    const state: FilterExplorerState = {
+      title: `filters · ${model.name}`,
+      status: 'idle',
+      progress: 0,
+      message: '',
+      image: new Uint8Array(0),
+      image_width: 0,
+      image_height: 0,
+      colormap: checkColormap(opts.colormap ?? 'gray'),
+      layers,
+      layer_index: names.indexOf(first),
+      page: 0,
+      page_size: pageSize,
+      input_channels: inputChannels,
+      mode,
+      steps,
+      ...emptyFilterPage(),
+    };
+    const ex = new FilterExplorer(model, state, patternSize);
+    await ex.start();
+    if (opts.display ?? true) ex.show();
+    return ex;
+  }
+
+  /** A layer's kernel, read once (NaN/Inf weights are refused, naming the layer). */
+  kernel(index: number): Kernel {
+    const name = this.get('layers')[index].name;
+    const hit = this.kernelCache.get(name);
+    if (hit) return hit;
+    const layer = this.model.layer(name);
+    assertFiniteLayerWeights(layer, this.model.name);
+    const k = kernelOf(layer) as Kernel;
+    this.kernelCache.set(name, k);
+    return k;
+  }
+
+  /** The filters on a page of a layer. */
+  pageFilters(index: number, page: number, size: number): number[] {
+    const n = this.get('layers')[index].filters;
+    const out: number[] = [];
+    for (let f = page * size; f < Math.min(n, (page + 1) * size); f++) out.push(f);
+    return out;
+  }
+
+  /** Weight tiles of some filters of a layer, as the views get them. */
+  weightTiles(index: number, filters: readonly number[], inputChannels: number): Pick<FilterExplorerState, 'weights' | 'weight_channels' | 'weight_width' | 'weight_height' | 'tiles_per_filter' | 'filter_norms'> {
+    const info = this.get('layers')[index];
+    const k = this.kernel(index);
+    const [kh, kw, cin] = k.shape;
+    const norms = filterStats(k);
+    let tiles: Uint8Array[];
+    let channels = 1;
+    let perFilter = 1;
+    if (info.view === 'rgb') {
+      channels = 4;
+      tiles = filters.map((f) => rgbTile(k, f).data);
+    } else if (info.view === 'depthwise') {
+      tiles = filters.map((c) => tileBytes(sliceMap(k, c, 0)));
+    } else {
+      perFilter = Math.min(cin, inputChannels);
+      tiles = filters.flatMap((f) => Array.from({ length: perFilter }, (_, c) => tileBytes(sliceMap(k, c, f))));
+    }
+    const weights = new Uint8Array(tiles.length * kh * kw * channels);
+    tiles.forEach((t, i) => weights.set(t, i * t.length));
+    return { weights, weight_channels: channels, weight_width: kw, weight_height: kh, tiles_per_filter: perFilter, filter_norms: filters.map((f) => norms[f].norm) };
+  }
+
+  private patternKey(layer: string, filter: number, steps: number): string {
+    return `${layer}\u0000${filter}\u0000${steps}`;
+  }
+
+  /** Optimizes the patterns of `filters` not made yet (one batch), reporting each step. */
+  private async makePatterns(index: number, filters: readonly number[], steps: number, step: Step): Promise<void> {
+    const layer = this.get('layers')[index].name;
+    const missing = filters.filter((f) => !this.patternCache.has(this.patternKey(layer, f, steps)));
+    if (!missing.length) return;
+    const label = `patterns of ${layer}, filters ${missing[0]}–${missing[missing.length - 1]}`;
+    await step(0, label);
+    const r = await filterPatterns(this.model, layer, {
+      channels: missing,
+      batchSize: missing.length,
+      steps,
+      size: this.patternSize,
+      display: false,
+      progress: false,
+      preview: 0,
+      onStep: (info) => step.now((info.step + 1) / steps, `${label}: step ${info.step + 1} of ${steps}`),
+    });
+    missing.forEach((f, i) => {
+      this.patternCache.set(this.patternKey(layer, f, steps), { rgba: toRGBA(r.pixels[i], r.settings.width, r.settings.height).data, value: r.finalValues[i] });
+    });
+    this.computed += missing.length;
+  }
+
+  protected override normalize(changes: Partial<FilterExplorerState>): Partial<FilterExplorerState> {
+    const out = { ...changes };
+    const n = this.get('layers').length;
+    if (out.layer_index !== undefined && (!Number.isInteger(out.layer_index) || out.layer_index < 0 || out.layer_index >= n)) {
+      throw new RangeError(`layer_index must be an integer in 0..${n - 1}, got ${out.layer_index}`);
+    }
+    for (const key of ['page_size', 'input_channels', 'steps'] as const) {
+      const v = out[key];
+      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new RangeError(`${key} must be a positive integer, got ${v}`);
+    }
+    if (out.mode !== undefined && !MODES.includes(out.mode)) throw new RangeError(`unknown mode '${out.mode}'; valid: ${MODES.join(', ')}`);
+    if (out.colormap !== undefined) checkColormap(out.colormap);
+    if (out.page !== undefined || out.layer_index !== undefined || out.page_size !== undefined) {
+      const index = out.layer_index ?? this.get('layer_index');
+      const size = out.page_size ?? this.get('page_size');
+      const pages = Math.max(1, Math.ceil(this.get('layers')[index].filters / size));
+      const page = out.page ?? this.get('page');
+      if (!Number.isInteger(page)) throw new RangeError(`page must be an integer, got ${page}`);
+      out.page = Math.min(Math.max(0, page), pages - 1);
+    }
+    return out;
+  }
+
+  protected async update(step: Step): Promise<void> {
+    const { layer_index: index, page, page_size: size, input_channels: inputs, mode, steps } = this.state;
+    const info = this.get('layers')[index];
+    await step(0, `filters of ${info.name}`);
+    const filters = this.pageFilters(index, page, size);
+    const weights = this.weightTiles(index, filters, inputs);
+    const showWeights = () =>
+      this.set({ ...weights, shown_layer: index, page_filters: filters, title: `filters · ${info.name} · ${this.model.name}` });
+    if (mode === 'weights') {
+      showWeights();
+      return;
+    }
+    // The weights of the new page at once (with the old patterns hidden), then the patterns.
+    if (this.get('shown_layer') !== index || this.get('page_filters').join() !== filters.join()) {
+      this.set({ ...emptyFilterPage(), ...weights, shown_layer: index, page_filters: filters });
+    }
+    await this.makePatterns(index, filters, steps, step);
+    const made = filters.map((f) => this.patternCache.get(this.patternKey(info.name, f, steps)) as Pattern);
+    const rgba = new Uint8Array(made.reduce((a, p) => a + p.rgba.length, 0));
+    let o = 0;
+    for (const p of made) {
+      rgba.set(p.rgba, o);
+      o += p.rgba.length;
+    }
+    this.set({
+      patterns: rgba,
+      pattern_width: this.patternSize,
+      pattern_height: this.patternSize,
+      pattern_filters: filters,
+      pattern_values: made.map((p) => p.value),
+    });
+    showWeights();
+  }
+
+  snapshot(): FilterResultData {
+    const s = this.state;
+    const picked = spread(s.layers.map((_, i) => i), SNAPSHOT_LAYERS);
+    if (s.shown_layer >= 0 && !picked.includes(s.shown_layer)) picked.push(s.shown_layer);
+    picked.sort((a, b) => a - b);
+    return {
+      kind: 'filters',
+      version: RESULT_SCHEMA_VERSION,
+      title: `filters · ${this.model.name}`,
+      model: this.model.name,
+      colormap: s.colormap,
+      layers: picked.map((i) => {
+        const shown = i === s.shown_layer;
+        const filters = shown ? s.page_filters : this.pageFilters(i, 0, s.page_size);
+        const w = this.weightTiles(i, filters, s.input_channels);
+        const patterns =
+          shown && s.pattern_filters.length
+            ? { filters: s.pattern_filters, width: s.pattern_width, height: s.pattern_height, rgba: bytesToBase64(s.patterns), values: s.pattern_values }
+            : null;
+        return {
+          ...s.layers[i],
+          page_filters: filters,
+          tiles_per_filter: w.tiles_per_filter,
+          width: w.weight_width,
+          height: w.weight_height,
+          weights: bytesToBase64(w.weights),
+          channels: w.weight_channels,
+          norms: w.filter_norms,
+          patterns,
+        };
+      }),
+    };
+  }
+
+  /** Weight tiles (a row per filter in the per-input-channel view) and, when made, the patterns beside them. */
+  picture(): RGBAImage {
+    const s = this.state;
+    const n = s.weight_width * s.weight_height;
+    const count = n ? s.weights.length / (n * s.weight_channels) : 0;
+    if (!count) return { width: 1, height: 1, data: new Uint8Array([255, 255, 255, 255]) };
+    const tiles: RGBAImage[] = Array.from({ length: count }, (_, i) => {
+      const part = s.weights.subarray(i * n * s.weight_channels, (i + 1) * n * s.weight_channels);
+      if (s.weight_channels === 4) return { width: s.weight_width, height: s.weight_height, data: part };
+      return applyColormap({ width: s.weight_width, height: s.weight_height, data: Float32Array.from(part) }, s.colormap, { min: 0, max: 255 });
+    });
+    const scale = Math.max(1, Math.round(24 / Math.max(s.weight_width, s.weight_height)));
+    const nrow = s.tiles_per_filter > 1 ? s.tiles_per_filter : Math.ceil(Math.sqrt(count)); // tiles per row
+    const weights = makeGrid(tiles, { nrow, padding: 1, scale });
+    if (s.mode !== 'patterns' || !s.pattern_filters.length) return weights;
+    const area = s.pattern_width * s.pattern_height * 4;
+    const pats = s.pattern_filters.map((_, i) => ({ width: s.pattern_width, height: s.pattern_height, data: s.patterns.subarray(i * area, (i + 1) * area) }));
+    return makeGrid(pats, { nrow: Math.ceil(Math.sqrt(pats.length)), padding: 2 });
+  }
+
+  summary(): string {
+    const s = this.state;
+    const l = s.layers[s.layer_index];
+    const f = s.page_filters;
+    const what = f.length ? `filters ${f[0]}–${f[f.length - 1]} of ${l.filters}` : 'nothing yet';
+    const pats = s.mode === 'patterns' && s.pattern_filters.length ? `, patterns (${s.steps} steps) mean objective ${(s.pattern_values.reduce((a, b) => a + b, 0) / s.pattern_values.length).toFixed(3)}` : '';
+    return `FilterExplorer(${this.model.name}: ${l.name} kernel ${l.shape.join('×')}, ${l.view} view, ${what}${pats})`;
+  }
+
+  override toString(): string {
+    return this.summary();
+  }
+}
+
+/** `cnnvis.explore.filters(model, options)`: see FilterExplorer. */
+export function filters(model: CnnModel | tf.LayersModel, opts?: FilterExplorerOptions): Promise<FilterExplorer> {
+  return FilterExplorer.open(model, opts);
+}

@@ -1,0 +1,117 @@
+/**
+ * @jest-environment jsdom
+ */
+/**
+ * The filter explorer's view in jsdom with a real widget model fed by the real kernel-side explorer
+ * on the demo model: weight tiles and patterns read back from the canvas shim.
+ */
+import './domPolyfills';
+import * as tf from '@tensorflow/tfjs';
+import { buildDemoModel, DEMO_CLASSES } from '../../kernel/src/models/demo';
+import { CnnModel } from '../../kernel/src/models/model';
+import { FilterExplorer } from '../../kernel/src/explore';
+import { colorAt } from '../../kernel/src/render/colormaps';
+import { FilterResultData, RESULT_MIME } from '../../kernel/src/schema/explorers';
+import { FilterExplorerView, renderResult } from '../../widgets/src';
+import { Bridge, input, settle, viewOf } from './bridge';
+import { drawn, installCanvasShim, pixelAt } from './canvasShim';
+
+let model: CnnModel;
+let bridge: Bridge;
+
+beforeAll(async () => {
+  installCanvasShim();
+  await tf.setBackend('cpu');
+  model = new CnnModel(buildDemoModel({ seed: 3 }), { name: 'demo', preprocess: 'unit', labels: { names: [...DEMO_CLASSES], source: 'test' } });
+});
+beforeEach(() => {
+  bridge = new Bridge();
+  document.body.replaceChildren();
+});
+afterEach(() => bridge.close());
+
+test('FilterExplorerView: RGB tiles, per-input-channel rows, hover text, activation maximization on demand with cancel', async () => {
+  const ex = await FilterExplorer.open(model, { display: false, pageSize: 4, inputChannels: 2, steps: 4, patternSize: 16 });
+  const view = await viewOf<FilterExplorerView>(bridge, ex.modelId);
+  const panel = view.panel;
+  // 4 RGB tiles of 3×3 in a 2×2 grid with 1 px padding: 9 px, enlarged to about 384.
+  const f = Math.min(16, Math.round(384 / 9));
+  expect([panel.grid.width, panel.grid.height]).toEqual([9 * f, 9 * f]);
+  const w = ex.get('weights');
+  // Tile 3 at (1 + 4, 1 + 4); its pixel (2, 1) is RGBA bytes of filter 3.
+  const o = (3 * 9 + 1 * 3 + 2) * 4;
+  expect(pixelAt(panel.grid, (5 + 2) * f, (5 + 1) * f)).toEqual([w[o], w[o + 1], w[o + 2], 255]);
+  expect(pixelAt(panel.grid, 0, 0)).toEqual([0, 0, 0, 255]);
+  expect(panel.layerName.textContent).toBe(`${ex.get('layers')[0].name} [3×3×3×16] · rgb`);
+  panel.grid.dispatchEvent(new MouseEvent('mousemove', { clientX: 6 * f, clientY: 2 * f }));
+  expect(panel.info.textContent).toBe(`filter 1 (RGB) · L2 norm ${ex.get('filter_norms')[1].toFixed(4)}`);
+
+  // Next layer: a row per filter, one grey tile per input channel, coloured with the colormap.
+  input(panel.layerSlider, '1');
+  await settle(bridge, ex);
+  expect(ex.get('tiles_per_filter')).toBe(2);
+  const g = 1 + 2 * 4; // 2 columns of 3 px + padding
+  const gh = 1 + 4 * 4;
+  const f1 = Math.min(16, Math.round(384 / gh));
+  expect([panel.grid.width, panel.grid.height]).toEqual([g * f1, gh * f1]);
+  const wb = ex.get('weights');
+  // Row 2 (filter 2), column 1 (input channel 1), pixel (1, 2): tile index 5.
+  expect(pixelAt(panel.grid, (5 + 1) * f1, (9 + 2) * f1).slice(0, 3)).toEqual(colorAt('gray', wb[5 * 9 + 2 * 3 + 1] / 255));
+  input(panel.colormapSelect, 'viridis', 'change');
+  await settle(bridge, ex);
+  expect(pixelAt(panel.grid, (5 + 1) * f1, (9 + 2) * f1).slice(0, 3)).toEqual(colorAt('viridis', wb[5 * 9 + 2 * 3 + 1] / 255));
+  panel.grid.dispatchEvent(new MouseEvent('mouseleave'));
+  panel.grid.focus();
+  // The first key picks tile 0, the next moves a row down: filter 1, input channel 0.
+  panel.grid.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown' }));
+  panel.grid.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown' }));
+  expect(panel.info.textContent).toMatch(/^filter 1 · input channel 0 · L2 norm/);
+
+  // Activation maximization: the button asks the kernel; the patterns appear.
+  expect(panel.patternsButton.getAttribute('aria-pressed')).toBe('false');
+  panel.patternsButton.click();
+  await settle(bridge, ex);
+  expect(ex.computed).toBe(4);
+  expect(panel.patternsButton.getAttribute('aria-pressed')).toBe('true');
+  const p = ex.get('patterns');
+  // 4 patterns of 16 px in a 2×2 grid with 2 px padding: 38 px, enlarged.
+  const pf = Math.min(16, Math.round(384 / 38));
+  expect(panel.patternCanvas.width).toBe(38 * pf);
+  const q = (1 * 16 * 16 + 5 * 16 + 7) * 4; // pattern 1, pixel (7, 5)
+  expect(pixelAt(panel.patternCanvas, (20 + 7) * pf, (2 + 5) * pf)).toEqual([p[q], p[q + 1], p[q + 2], 255]);
+  expect(panel.patternCaption.textContent).toMatch(/^activation maximization of filters 0–3/);
+  // The next page, cancelled from its progress line once it starts.
+  ex.observe((c) => {
+    if ((c.new as number) > 0 && ex.get('status') === 'busy') panel.progress.cancel.click();
+  }, 'progress');
+  panel.next.click();
+  await settle(bridge, ex);
+  expect(ex.get('status')).toBe('cancelled');
+  expect(panel.progress.node.textContent).toContain('Cancelled');
+  expect(ex.computed).toBe(4);
+  ex.close();
+});
+
+test('a hostile model name is text (TF.js refuses such layer names); the saved result switches layers with no kernel', async () => {
+  const input0 = tf.input({ shape: [8, 8, 3] });
+  const c = tf.layers.conv2d({ filters: 2, kernelSize: 3, name: 'first' }).apply(input0) as tf.SymbolicTensor;
+  const c2 = tf.layers.conv2d({ filters: 3, kernelSize: 3, name: 'second' }).apply(c) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(c2) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const tiny = new CnnModel(tf.model({ inputs: input0, outputs: out }), { name: '<b>tiny</b><img src=x onerror="window.__pwned=1">', preprocess: 'unit' });
+  const ex = await FilterExplorer.open(tiny, { display: false });
+  const view = await viewOf<FilterExplorerView>(bridge, ex.modelId);
+  expect(view.el.querySelector('img, b')).toBeNull();
+  expect(view.el.textContent).toContain('<b>tiny</b><img src=x');
+  const snap = ex.mimeBundle()[RESULT_MIME] as FilterResultData;
+  ex.close();
+  const node = renderResult(snap);
+  document.body.appendChild(node);
+  expect(node.querySelector('img, b')).toBeNull();
+  const grid = node.querySelector('canvas.cnnvis-weights') as HTMLCanvasElement;
+  const before = Uint8ClampedArray.from(drawn(grid));
+  input(node.querySelector('input.cnnvis-slider') as HTMLInputElement, '1');
+  expect(node.querySelector('.cnnvis-layer-name')?.textContent).toBe('second [3×3×2×3] · per-input-channel');
+  expect(drawn(grid)).not.toEqual(before);
+  expect((node.querySelector('.cnnvis-toggle') as HTMLButtonElement).disabled).toBe(true);
+  tiny.net.dispose();
+});

@@ -1,0 +1,222 @@
+/**
+ * The filter explorer's face, shared by the live view and the static renderer: a layer slider over
+ * the conv layers, filter pages, a weights grid (RGB tiles, a row of grey tiles per filter for deeper
+ * layers, one tile per channel for depthwise kernels; hover or arrow keys tell the filter, input
+ * channel and norm) and, on demand, the activation-maximization patterns of the page.
+ */
+import type { FilterLayerInfo, FilterMode } from 'cnnvis/dist/schema/explorers';
+import { EXPLORER_COLORMAPS } from 'cnnvis/dist/schema/explorers';
+import { el, field, ownKeys, paint, ProgressLine, select, slider } from './dom';
+import { blankPixels, blit, colorize, enlarge, Grid, Pixels, scaleFor, tileAtPoint, tileOrigin } from './pixels';
+
+export interface FilterPanelState {
+  title: string;
+  status: string;
+  progress: number;
+  message: string;
+  layers: FilterLayerInfo[];
+  layerIndex: number;
+  shownLayer: number;
+  page: number;
+  pageCount: number;
+  filters: number[];
+  weights: Uint8Array;
+  weightChannels: number;
+  weightWidth: number;
+  weightHeight: number;
+  tilesPerFilter: number;
+  norms: number[];
+  colormap: string;
+  mode: FilterMode;
+  steps: number;
+  patterns: Uint8Array;
+  patternWidth: number;
+  patternHeight: number;
+  patternFilters: number[];
+  patternValues: number[];
+}
+
+export interface FilterPanelHandlers {
+  layer(i: number): void;
+  page(p: number): void;
+  colormap(name: string): void;
+  /** Absent in a saved result (patterns need the kernel). */
+  mode?(m: FilterMode): void;
+  steps?(n: number): void;
+  cancel?(): void;
+}
+
+const GRID_TARGET = 384;
+const STEP_CHOICES = [16, 32, 64, 128, 256];
+
+/** A grid with a fixed number of columns (a row per filter), or near-square. */
+function layout(count: number, cols: number, tileWidth: number, tileHeight: number, pad = 1): Grid {
+  const c = Math.max(1, Math.min(count, cols));
+  const rows = Math.max(1, Math.ceil(count / c));
+  return { width: pad + c * (tileWidth + pad), height: pad + rows * (tileHeight + pad), cols: c, tileWidth, tileHeight, pad, count };
+}
+
+export class FilterPanel {
+  readonly node = el('div', 'cnnvis-explorer cnnvis-filters');
+  readonly grid = el('canvas', 'cnnvis-canvas cnnvis-grid cnnvis-weights');
+  readonly patternCanvas = el('canvas', 'cnnvis-canvas cnnvis-patterns');
+  readonly layerSlider = slider(0, 0, 1, 0, 'layer');
+  readonly layerName = el('output', 'cnnvis-layer-name');
+  readonly prev = el('button', 'cnnvis-button', '◀ filters');
+  readonly next = el('button', 'cnnvis-button', 'filters ▶');
+  readonly pageText = el('span', 'cnnvis-page');
+  readonly patternsButton = el('button', 'cnnvis-button cnnvis-toggle', 'Activation maximization');
+  readonly stepsSelect = select(STEP_CHOICES.map((n) => [String(n), `${n} steps`] as const), '64', 'optimization steps');
+  readonly colormapSelect = select(EXPLORER_COLORMAPS.map((c) => [c, c] as const), 'gray', 'colormap');
+  readonly info = el('div', 'cnnvis-info');
+  readonly patternCaption = el('figcaption', 'cnnvis-caption');
+  readonly progress: ProgressLine;
+  private readonly title = el('div', 'cnnvis-title');
+  private readonly patternFigure = el('figure', 'cnnvis-figure');
+  private state: FilterPanelState | null = null;
+  private grid_: Grid | null = null;
+  private factor = 1;
+  private focusTile = -1;
+
+  constructor(private readonly handlers: FilterPanelHandlers) {
+    this.progress = new ProgressLine(handlers.cancel ? () => handlers.cancel?.() : null);
+    for (const b of [this.prev, this.next, this.patternsButton]) b.type = 'button';
+    this.prev.setAttribute('aria-label', 'previous filters');
+    this.next.setAttribute('aria-label', 'next filters');
+    this.grid.tabIndex = 0;
+    ownKeys(this.grid);
+    this.grid.setAttribute('role', 'img');
+    this.patternCanvas.setAttribute('role', 'img');
+    this.info.setAttribute('aria-live', 'polite');
+    const pager = el('div', 'cnnvis-pager');
+    pager.append(this.prev, this.pageText, this.next);
+    const layerRow = field('Layer', this.layerSlider);
+    layerRow.append(this.layerName);
+    const modeRow = el('div', 'cnnvis-field');
+    modeRow.append(this.patternsButton, this.stepsSelect);
+    const controls = el('div', 'cnnvis-controls');
+    controls.append(layerRow, pager, modeRow, field('Colormap', this.colormapSelect));
+    this.patternFigure.append(this.patternCanvas, this.patternCaption);
+    this.patternFigure.hidden = true;
+    const weights = el('figure', 'cnnvis-figure');
+    weights.append(this.grid, el('figcaption', 'cnnvis-caption', 'weights (each tile scaled to its own range)'));
+    const body = el('div', 'cnnvis-body');
+    body.append(weights, this.patternFigure);
+    this.node.append(this.title, controls, this.info, body, this.progress.node);
+
+    this.layerSlider.addEventListener('input', () => this.handlers.layer(Number(this.layerSlider.value)));
+    this.prev.addEventListener('click', () => this.state && this.handlers.page(this.state.page - 1));
+    this.next.addEventListener('click', () => this.state && this.handlers.page(this.state.page + 1));
+    this.patternsButton.addEventListener('click', () => this.state && this.handlers.mode?.(this.state.mode === 'patterns' ? 'weights' : 'patterns'));
+    this.stepsSelect.addEventListener('change', () => this.handlers.steps?.(Number(this.stepsSelect.value)));
+    this.colormapSelect.addEventListener('change', () => this.handlers.colormap(this.colormapSelect.value));
+    this.grid.addEventListener('mousemove', (e) => this.hover(this.tileAtEvent(e)));
+    this.grid.addEventListener('mouseleave', () => this.hover(-1));
+    this.grid.addEventListener('keydown', (e) => this.key(e));
+  }
+
+  /** Text for a weight tile: its filter, input channel and the filter's norm. */
+  describe(tile: number): string {
+    const s = this.state;
+    if (!s || tile < 0 || !this.grid_ || tile >= this.grid_.count) return '';
+    const i = Math.floor(tile / s.tilesPerFilter);
+    const f = s.filters[i];
+    const view = s.layers[s.shownLayer]?.view;
+    const where = view === 'per-input-channel' ? ` · input channel ${tile % s.tilesPerFilter}` : view === 'depthwise' ? ' (depthwise)' : ' (RGB)';
+    return `filter ${f}${where} · L2 norm ${Number(s.norms[i]).toFixed(4)}`;
+  }
+
+  tileAtEvent(e: MouseEvent): number {
+    if (!this.grid_) return -1;
+    const rect = this.grid.getBoundingClientRect();
+    const cssScale = rect.width > 0 ? this.grid.width / rect.width : 1;
+    const x = ((e.clientX - rect.left) * cssScale) / this.factor;
+    const y = ((e.clientY - rect.top) * cssScale) / this.factor;
+    return tileAtPoint(this.grid_, Math.floor(x), Math.floor(y));
+  }
+
+  private hover(tile: number): void {
+    this.focusTile = tile;
+    this.info.textContent = this.describe(tile);
+  }
+
+  private key(e: KeyboardEvent): void {
+    if (!this.grid_ || this.grid_.count === 0) return;
+    const moves: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: this.grid_.cols, ArrowUp: -this.grid_.cols };
+    if (!(e.key in moves)) return;
+    e.preventDefault();
+    this.hover(this.focusTile < 0 ? 0 : Math.min(this.grid_.count - 1, Math.max(0, this.focusTile + moves[e.key])));
+  }
+
+  render(s: FilterPanelState): void {
+    this.state = s;
+    this.title.textContent = s.title;
+    this.layerSlider.max = String(Math.max(0, s.layers.length - 1));
+    this.layerSlider.value = String(s.layerIndex);
+    const l = s.layers[s.layerIndex];
+    const text = l ? `${l.name} [${l.shape.join('×')}] · ${l.view}` : '';
+    this.layerName.textContent = text;
+    this.layerSlider.setAttribute('aria-valuetext', text);
+    const total = s.layers[s.shownLayer]?.filters ?? 0;
+    this.pageText.textContent = s.filters.length ? `filters ${s.filters[0]}–${s.filters[s.filters.length - 1]} of ${total}` : '';
+    this.prev.disabled = s.page <= 0;
+    this.next.disabled = s.page >= s.pageCount - 1;
+    this.patternsButton.setAttribute('aria-pressed', String(s.mode === 'patterns'));
+    this.patternsButton.disabled = !this.handlers.mode;
+    this.stepsSelect.value = String(s.steps);
+    this.stepsSelect.disabled = !this.handlers.steps;
+    this.colormapSelect.value = s.colormap;
+    this.progress.show(s.status, s.progress, s.message);
+    this.drawWeights();
+    this.drawPatterns();
+    if (this.focusTile >= 0) this.info.textContent = this.describe(this.focusTile);
+  }
+
+  private weightTile(i: number): Pixels {
+    const s = this.state as FilterPanelState;
+    const n = s.weightWidth * s.weightHeight;
+    const part = s.weights.subarray(i * n * s.weightChannels, (i + 1) * n * s.weightChannels);
+    if (s.weightChannels === 4) return { width: s.weightWidth, height: s.weightHeight, data: Uint8ClampedArray.from(part) };
+    return colorize(part, s.weightWidth, s.weightHeight, s.colormap, 0, 255);
+  }
+
+  private drawWeights(): void {
+    const s = this.state as FilterPanelState;
+    const n = s.weightWidth * s.weightHeight * s.weightChannels;
+    const count = n ? Math.floor(s.weights.length / n) : 0;
+    if (!count) {
+      this.grid_ = null;
+      paint(this.grid, blankPixels(1, 1));
+      return;
+    }
+    const cols = s.tilesPerFilter > 1 ? s.tilesPerFilter : Math.ceil(Math.sqrt(count));
+    const g = layout(count, cols, s.weightWidth, s.weightHeight);
+    const px = blankPixels(g.width, g.height, [0, 0, 0, 255]);
+    for (let i = 0; i < count; i++) {
+      const [x, y] = tileOrigin(g, i);
+      blit(px, this.weightTile(i), x, y);
+    }
+    this.grid_ = g;
+    this.factor = scaleFor(Math.max(g.width, g.height), GRID_TARGET);
+    paint(this.grid, enlarge(px, this.factor));
+    this.grid.setAttribute('aria-label', `weights of ${s.layers[s.shownLayer]?.name ?? ''}: ${this.pageText.textContent}; arrow keys pick a tile`);
+  }
+
+  private drawPatterns(): void {
+    const s = this.state as FilterPanelState;
+    const count = s.patternFilters.length;
+    this.patternFigure.hidden = s.mode !== 'patterns' || count === 0;
+    if (this.patternFigure.hidden) return;
+    const g = layout(count, Math.ceil(Math.sqrt(count)), s.patternWidth, s.patternHeight, 2);
+    const px = blankPixels(g.width, g.height, [0, 0, 0, 255]);
+    const area = s.patternWidth * s.patternHeight * 4;
+    for (let i = 0; i < count; i++) {
+      const [x, y] = tileOrigin(g, i);
+      blit(px, { width: s.patternWidth, height: s.patternHeight, data: Uint8ClampedArray.from(s.patterns.subarray(i * area, (i + 1) * area)) }, x, y);
+    }
+    paint(this.patternCanvas, enlarge(px, scaleFor(Math.max(g.width, g.height), GRID_TARGET)));
+    const mean = s.patternValues.reduce((a, b) => a + b, 0) / Math.max(1, s.patternValues.length);
+    this.patternCaption.textContent = `activation maximization of filters ${s.patternFilters[0]}–${s.patternFilters[count - 1]} (mean objective ${mean.toFixed(3)})`;
+    this.patternCanvas.setAttribute('aria-label', this.patternCaption.textContent);
+  }
+}
