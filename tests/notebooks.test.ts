@@ -99,8 +99,19 @@ test(
 );
 
 const userNotebooks = listNotebooks(USER_NOTEBOOKS);
+const RESULT_MIME = 'application/vnd.cnnvis.result.v1+json';
 describe('notebooks/', () => {
-  test('there are notebooks to run', () => expect(userNotebooks.length).toBeGreaterThan(0));
+  test('the seven steps of the articles, numbered in order, committed with their outputs', () => {
+    const names = userNotebooks.map((p) => path.basename(p));
+    expect(names.map((n) => n.slice(0, 3))).toEqual(['01-', '02-', '03-', '04-', '05-', '06-', '07-']);
+    for (const [i, p] of userNotebooks.entries()) {
+      const nb = JSON.parse(fs.readFileSync(p, 'utf8')) as Notebook;
+      const first = nb.cells.find((c) => c.cell_type === 'markdown');
+      expect(joinText(first?.source as string | string[]).startsWith(`# ${i + 1} · `)).toBe(true);
+      const outputs = codeCells(nb).flatMap((c) => c.outputs ?? []);
+      expect(outputs.some((o) => o.data && typeof o.data['image/png'] === 'string')).toBe(true);
+    }
+  });
   test.each(userNotebooks.map((p) => [path.basename(p), p]))(
     '%s runs without errors',
     async (_name, nbPath) => {
@@ -112,6 +123,10 @@ describe('notebooks/', () => {
       expect(cells.filter((c) => (c.outputs ?? []).length > 0).length).toBeGreaterThanOrEqual(Math.ceil(cells.length / 2));
       const pngs = cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && typeof o.data['image/png'] === 'string');
       expect(pngs.length).toBeGreaterThan(0);
+      // Every explorer opened saves its snapshot (kept interactive without a kernel, and by npm run export).
+      for (const c of cells.filter((cell) => /cnnvis\.explore\.\w+\(/.test(joinText(cell.source as string | string[])))) {
+        expect((c.outputs ?? []).some((o) => o.data?.[RESULT_MIME] !== undefined)).toBe(true);
+      }
     },
     30 * 60 * 1000,
   );

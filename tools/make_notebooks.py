@@ -17,11 +17,12 @@ def nb(cells):
 
 ANATOMY = [
 ('markdown', """
-# 1 · Model anatomy and feature maps (特征图)
+# 1 · Model anatomy
 
-This notebook follows the first steps of the classic CNN-visualization articles on a real ImageNet model:
-look at the model's layers and weights, ask it what it sees in a photo, then look at what its intermediate
-layers compute — the **feature maps** (特征图) — and at the **filters** (卷积核) of its first layer.
+This notebook follows the first step of the classic CNN-visualization articles on a real ImageNet model:
+look at the model's layers, their configuration and weights and how many parameters each has, then ask it
+what it sees in a photo. The next notebooks open it up: feature maps (特征图, notebook 2), filters (卷积核,
+notebook 3), class activation maps (notebook 4), occlusion (notebook 5) and gradients (notebook 6).
 
 It runs on the `TypeScript (cnnvis)` kernel (`npx cnnvis install`). Models come from the cnnvis model cache
 (`$CNNVIS_HOME`, default `~/.cache/cnnvis`); photos are found by file name in the folder named by `$CNNVIS_DATA`.
@@ -34,8 +35,9 @@ console.log(await cnnvis.backendReport());
 ('markdown', """
 ## The model
 
-MobileNet v1 with width 0.75 is a small ImageNet classifier: depthwise-separable convolutions, global average
-pooling and a 1000-way softmax. If it is not in the cache, `loadModel` downloads it once from its official place.
+The articles use VGG16; its weights (528 MB) are not in this project's model cache, so this notebook and the
+next ones use **MobileNet v1 with width 0.75** (`loadModel('vgg16')` works the same where they are). It is a
+small ImageNet classifier: depthwise-separable convolutions, global average pooling and a 1000-way softmax. If it is not in the cache, `loadModel` downloads it once from its official place.
 `summary` shows what Keras' `model.summary()` shows: every layer, its output shape and its parameter count.
 """),
 ('code', """
@@ -53,6 +55,16 @@ console.log(weights.map(w => `${w.name}: [${w.shape.join(', ')}]`).join('\\n'));
 console.log(`parameters: ${anatomy.totalParams.toLocaleString('en-US')} (${anatomy.trainableParams.toLocaleString('en-US')} trainable)`);
 """),
 ('markdown', """
+The kernel's numbers, summarized (a first-layer kernel of a trained network is centred near zero), and where
+the parameters are: MobileNet keeps most of them in its late pointwise convolutions and the classifier.
+"""),
+('code', """
+const stats = cnnvis.weightStats(weights[0].values);
+console.log(`conv1 kernel: ${stats.count} values, mean ${stats.mean.toFixed(4)}, std ${stats.std.toFixed(4)}, range ${stats.min.toFixed(3)} … ${stats.max.toFixed(3)}`);
+const heaviest = [...anatomy.layers].sort((a, b) => b.params - a.params).slice(0, 5);
+for (const l of heaviest) console.log(`${l.name.padEnd(16)} ${l.className.padEnd(18)} ${l.params.toLocaleString('en-US').padStart(9)} parameters (${(100 * l.params / anatomy.totalParams).toFixed(1)}%)`);
+"""),
+('markdown', """
 ## What does it see?
 
 `cat_dog.png` is the picture of the Grad-CAM paper: a bull mastiff and a tiger cat. The model is asked for its
@@ -68,8 +80,24 @@ The numbers stay on the result object:
 ('code', """
 console.log(preds.predictions.map(p => `${p.label}: ${(100 * p.probability).toFixed(1)}%`).join(', '));
 """),
+]
+
+FEATURES = [
 ('markdown', """
-## Feature maps (特征图)
+# 2 · Feature maps (特征图)
+
+What do the intermediate layers compute? Each convolution layer turns its input into a stack of **feature
+maps** (特征图), one per channel. This notebook looks at them for the photo of notebook 1 on the same model,
+MobileNet v1 0.75 (VGG16's weights are not in the model cache): one layer's channels as a grid, the layers
+from low to high side by side, and the channels ranked by how strongly they respond, the strongest one over
+the photo.
+"""),
+('code', """
+import * as cnnvis from 'cnnvis';
+const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
+"""),
+('markdown', """
+## One layer's channels
 
 Each channel of a convolution layer is one feature detector slid over the whole image; its output is a map of
 where it responded. The first layers respond to edges and colours, deeper ones to textures and parts.
@@ -94,25 +122,87 @@ const deep = await cnnvis.featureMaps(model, 'cat_dog.png', {layer: 'conv_pw_13_
 console.log(`strongest channels: ${deep.ranking.slice(0, 5).join(', ')}`);
 const top = new cnnvis.ImageResult(deep.meta, deep.overlay(), `channel ${deep.topChannel} of conv_pw_13_relu over the photo`).show();
 """),
-('markdown', """
-## Filters (卷积核)
+]
 
-The first layer's kernels can be looked at directly: each 3×3×3 kernel is drawn as a tiny RGB picture,
-normalized per filter. Deeper kernels have many input channels; they are drawn per input channel in gray
-(one row per filter, one column per input channel).
+FILTERS = [
+('markdown', """
+# 3 · Filters (卷积核) and activation maximization
+
+A filter (卷积核) is a small stack of weights slid over its input. The first layer's filters see RGB pixels
+and can be looked at directly. Deeper kernels mix hundreds of channels and are hard to read as numbers, so
+the articles ask a different question: *what input does a filter respond to most?*
+**Activation maximization** (Erhan et al. 2009; Olah et al. 2017, "Feature Visualization") starts from noise
+and follows the gradient of the filter's mean activation with respect to the image, uphill.
+
+Done naively, the result is high-frequency noise that the filter happens to like. Three things make it
+readable, and this notebook shows each:
+- a **Fourier parameterization with decorrelated colour**: the optimizer works on the image's spectrum,
+  scaled by 1/frequency, and on decorrelated colour channels;
+- **transforms**: small random jitter, scaling and rotation at every step, so only robust patterns survive;
+- **regularizers**: L2, total variation and blur penalties.
+
+This notebook uses `mobilenet_v1_0.25_224` (the smallest MobileNet, for speed on a laptop CPU).
 """),
 ('code', """
-const first = await cnnvis.filters(model, {layer: 'conv1'});
+import * as cnnvis from 'cnnvis';
+const model = await cnnvis.loadModel('mobilenet_v1_0.25_224');
+console.log(await cnnvis.backendReport());
+"""),
+('markdown', """
+## First-layer kernels
+
+Each 3×3×3 kernel of the first layer is drawn as a tiny RGB picture, normalized per filter. Deeper kernels have
+many input channels; they are drawn per input channel in gray (one row per filter, one column per input channel).
 """),
 ('code', """
-const deeper = await cnnvis.filters(model, {layer: 'conv_pw_1', filters: 8, inputChannels: 12});
+const kernels = await cnnvis.filters(model, {layer: 'conv1'});
+"""),
+('code', """
+const deeper = await cnnvis.filters(model, {layer: 'conv_pw_1', filters: 8, inputChannels: 8});
+"""),
+('markdown', """
+## Filter patterns across depth
+
+Eight channels each of a low, a middle and a high layer. Low layers respond to colours and edges, middle
+layers to textures, high layers to parts of objects.
+"""),
+('code', """
+const low = await cnnvis.filterPatterns(model, 'conv_pw_2_relu', {channels: 8, steps: 48, size: 96});
+"""),
+('code', """
+const mid = await cnnvis.filterPatterns(model, 'conv_pw_6_relu', {channels: 8, steps: 48, size: 96});
+"""),
+('code', """
+const high = await cnnvis.filterPatterns(model, 'conv_pw_11_relu', {channels: 8, steps: 48, size: 96});
+"""),
+('markdown', """
+## A class visualization
+
+The same ascent on a class score (the logit, before softmax): what does the model find most "flamingo"
+(class 130)? The chart shows the objective per step.
+"""),
+('code', """
+const flamingo = await cnnvis.maximize(model, {classIndex: 130}, {steps: 64, size: 128});
+"""),
+('markdown', """
+## Why the tricks matter
+
+One channel, same seed and same number of steps: plain pixels with no transforms and no regularizers, then
+the Fourier parameterization with transforms and a total-variation penalty. The first reaches a higher
+objective on its own terms but looks like noise; the second is a pattern a person can read.
+"""),
+('code', """
+const naive = await cnnvis.maximize(model, 'conv_pw_6_relu:5', {steps: 48, size: 96, param: 'pixel', transforms: 'none', decorrelate: false});
+"""),
+('code', """
+const readable = await cnnvis.maximize(model, 'conv_pw_6_relu:5', {steps: 48, size: 96, param: 'fourier', transforms: 'standard', regularizers: {tv: 0.05}});
+console.log(`objective: naive ${naive.finalValue.toFixed(2)}, readable ${readable.finalValue.toFixed(2)}`);
 """),
 ]
 
-
 CAMS = [
 ('markdown', """
-# 2 · Class activation maps (类激活热力图)
+# 4 · Class activation maps (类激活热力图)
 
 Which part of the picture made the model say "dog"? Class activation maps answer with a heatmap over the
 image. They all take the activation **A** of a late convolution layer (a stack of 7×7 feature maps here),
@@ -189,27 +279,16 @@ console.log(`7×7 map: ${Array.from(dog.lowRes.data, v => v.toFixed(2)).slice(0,
 """),
 ]
 
-GRADIENTS = [
+OCCLUSION = [
 ('markdown', """
-# 3 · Occlusion (遮挡图) and gradient maps (显著图)
+# 5 · Occlusion (遮挡图)
 
-Two more ways to ask "which pixels mattered?".
+Which part of the picture does the model need? **Occlusion** (Zeiler & Fergus 2014) answers with forward passes
+only: slide a gray patch over the image and watch the class probability. Where covering the picture makes the
+probability drop, the model was looking. The map of those drops is the **occlusion map** (遮挡图) or sensitivity map.
+It needs no gradients and no access to the model's inside, but one forward pass per patch position.
 
-**Occlusion** (Zeiler & Fergus 2014) needs nothing but forward passes: slide a gray patch over the image and
-watch the class probability. Where covering the picture makes the probability drop, the model was looking.
-
-**Gradient maps** ask the model directly: how much would the class score change if this pixel changed?
-- **Saliency** (Simonyan et al. 2014): the gradient of the class score with respect to the input pixels
-  (largest absolute value over the colour channels).
-- **Gradient × input**: the gradient times the pixel values.
-- **Guided backpropagation** (导向反向传播, Springenberg et al. 2015): on the way back, a ReLU passes a
-  gradient only where its input was positive *and* the gradient is positive — sharp, edge-like pictures.
-- **Deconvnet** (Zeiler & Fergus 2014): the backward ReLU passes only positive gradients, whatever the forward
-  input was. It can project a single feature map back to pixels.
-- **SmoothGrad** (Smilkov et al. 2017): the average saliency over noisy copies of the image.
-- **Integrated Gradients** (Sundararajan et al. 2017): gradients along a straight path from a black image to
-  the photo; they add up to the score difference (completeness).
-- **Guided Grad-CAM**: guided backpropagation times the Grad-CAM map, fine detail and class focus together.
+The model is MobileNet v1 0.75 (VGG16's weights are not in the model cache); the picture is `cat_dog.png`.
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
@@ -231,7 +310,36 @@ and show the picture through that mask.
 ('code', """
 const masked = cnnvis.occlusionMask(occ, {threshold: 0.5});
 console.log(`kept ${(100 * masked.kept).toFixed(1)}% of the pixels`);
+const maskPicture = new cnnvis.ImageResult(occ.meta, cnnvis.applyColormap(masked.mask, 'gray'), 'the thresholded mask (white: kept)').show();
 const maskShown = new cnnvis.ImageResult(occ.meta, cnnvis.toRGBA(masked.image), 'the picture through the occlusion mask').show();
+"""),
+]
+
+GRADIENTS = [
+('markdown', """
+# 6 · Gradient maps (显著图) and a sanity check
+
+Occlusion (notebook 5) needs one forward pass per patch. **Gradient maps** (显著图, saliency maps) ask the model
+directly, with one backward pass: how much would the class score change if this pixel changed?
+- **Saliency** (Simonyan et al. 2014): the gradient of the class score with respect to the input pixels
+  (largest absolute value over the colour channels).
+- **Gradient × input**: the gradient times the pixel values.
+- **Guided backpropagation** (导向反向传播, Springenberg et al. 2015): on the way back, a ReLU passes a
+  gradient only where its input was positive *and* the gradient is positive — sharp, edge-like pictures.
+- **Deconvnet** (Zeiler & Fergus 2014): the backward ReLU passes only positive gradients, whatever the forward
+  input was. It can project a single feature map back to pixels.
+- **SmoothGrad** (Smilkov et al. 2017): the average saliency over noisy copies of the image.
+- **Integrated Gradients** (Sundararajan et al. 2017): gradients along a straight path from a black image to
+  the photo; they add up to the score difference (completeness).
+- **Guided Grad-CAM** (Selvaraju et al. 2017): guided backpropagation times the Grad-CAM map, fine detail and
+  class focus together.
+
+Then the sanity check of Adebayo et al. (2018) tells which of these pictures depend on what the model learned.
+The model is MobileNet v1 0.75 (VGG16's weights are not in the model cache).
+"""),
+('code', """
+import * as cnnvis from 'cnnvis';
+const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
 """),
 ('markdown', """
 ## Gradient maps, side by side
@@ -283,78 +391,9 @@ for (let i = 0; i < layers.length; i++) {
 """),
 ]
 
-FILTERS = [
-('markdown', """
-# 4 · Filters (卷积核) and activation maximization
-
-Notebook 1 showed the first layer's kernels directly. Deeper kernels mix hundreds of channels and are hard to
-read as numbers, so the articles ask a different question: *what input does a filter respond to most?*
-**Activation maximization** (Erhan et al. 2009; Olah et al. 2017, "Feature Visualization") starts from noise
-and follows the gradient of the filter's mean activation with respect to the image, uphill.
-
-Done naively, the result is high-frequency noise that the filter happens to like. Three things make it
-readable, and this notebook shows each:
-- a **Fourier parameterization with decorrelated colour**: the optimizer works on the image's spectrum,
-  scaled by 1/frequency, and on decorrelated colour channels;
-- **transforms**: small random jitter, scaling and rotation at every step, so only robust patterns survive;
-- **regularizers**: L2, total variation and blur penalties.
-
-This notebook uses `mobilenet_v1_0.25_224` (the smallest MobileNet, for speed on a laptop CPU).
-"""),
-('code', """
-import * as cnnvis from 'cnnvis';
-const model = await cnnvis.loadModel('mobilenet_v1_0.25_224');
-console.log(await cnnvis.backendReport());
-"""),
-('markdown', """
-## First-layer kernels
-"""),
-('code', """
-const kernels = await cnnvis.filters(model, {layer: 'conv1'});
-"""),
-('markdown', """
-## Filter patterns across depth
-
-Eight channels each of a low, a middle and a high layer. Low layers respond to colours and edges, middle
-layers to textures, high layers to parts of objects.
-"""),
-('code', """
-const low = await cnnvis.filterPatterns(model, 'conv_pw_2_relu', {channels: 8, steps: 48, size: 96});
-"""),
-('code', """
-const mid = await cnnvis.filterPatterns(model, 'conv_pw_6_relu', {channels: 8, steps: 48, size: 96});
-"""),
-('code', """
-const high = await cnnvis.filterPatterns(model, 'conv_pw_11_relu', {channels: 8, steps: 48, size: 96});
-"""),
-('markdown', """
-## A class visualization
-
-The same ascent on a class score (the logit, before softmax): what does the model find most "flamingo"
-(class 130)? The chart shows the objective per step.
-"""),
-('code', """
-const flamingo = await cnnvis.maximize(model, {classIndex: 130}, {steps: 64, size: 128});
-"""),
-('markdown', """
-## Why the tricks matter
-
-One channel, same seed and same number of steps: plain pixels with no transforms and no regularizers, then
-the Fourier parameterization with transforms and a total-variation penalty. The first reaches a higher
-objective on its own terms but looks like noise; the second is a pattern a person can read.
-"""),
-('code', """
-const naive = await cnnvis.maximize(model, 'conv_pw_6_relu:5', {steps: 48, size: 96, param: 'pixel', transforms: 'none', decorrelate: false});
-"""),
-('code', """
-const readable = await cnnvis.maximize(model, 'conv_pw_6_relu:5', {steps: 48, size: 96, param: 'fourier', transforms: 'standard', regularizers: {tv: 0.05}});
-console.log(`objective: naive ${naive.finalValue.toFixed(2)}, readable ${readable.finalValue.toFixed(2)}`);
-"""),
-]
-
 LIVE = [
 ('markdown', """
-# 5 · Live exploration
+# 7 · Live exploration
 
 The explorers put the previous notebooks' pictures behind sliders. They run on the `TypeScript (cnnvis)`
 kernel with the cnnvis JupyterLab extension installed (`npm run build -w labextension && npx cnnvis install`).
@@ -366,10 +405,13 @@ kernel with the cnnvis JupyterLab extension installed (`npm run build -w labexte
 - **FeatureMapExplorer**: a layer slider over every layer with a spatial output, channel pages, colormap and
   normalization; hover a tile for its channel and mean activation, click to enlarge, overlay the strongest
   channel on the image.
+- **SaliencyExplorer**: the gradient maps with a method picker, the class picker and the overlay opacity.
+- **OcclusionExplorer**: occlusion maps for any class, patch size and stride, and the thresholded mask.
 
 Each explorer also saves a snapshot with the notebook (the top classes, or a page of each layer) as a
 `application/vnd.cnnvis.result.v1+json` output plus a PNG: a reopened notebook, with no kernel, still
-switches classes and layers, and GitHub shows the picture.
+switches classes and layers, GitHub shows the picture, and `npm run export` keeps them interactive in a
+self-contained HTML page.
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
@@ -380,6 +422,20 @@ const camExplorer = await cnnvis.explore.cam(model, 'cat_dog.png');
 """),
 ('code', """
 const mapExplorer = await cnnvis.explore.featureMaps(model, 'cat_dog.png');
+"""),
+('markdown', """
+The gradient family of notebook 6 (显著图), behind the same class picker: saliency, gradient × input, guided
+backpropagation (导向反向传播), deconvnet, SmoothGrad, Integrated Gradients and guided Grad-CAM.
+"""),
+('code', """
+const saliencyExplorer = await cnnvis.explore.saliency(model, 'cat_dog.png', {method: 'guided-backprop'});
+"""),
+('markdown', """
+Occlusion (遮挡图, notebook 5): one run keeps every class's probability for every patch, so a class change is
+free; a new patch size or stride runs again; the threshold slider redraws the mask and the masked picture.
+"""),
+('code', """
+const occlusionExplorer = await cnnvis.explore.occlusion(model, 'cat_dog.png', {patchSize: 32, stride: 16});
 """),
 ('markdown', """
 Widgets from TypeScript: the standard ipywidgets controls are there with their Python names, and react to
@@ -393,7 +449,15 @@ cnnvis.display(new cnnvis.widgets.HBox([slider, label]));
 """),
 ]
 
-NOTEBOOKS = {'01-anatomy-and-feature-maps.ipynb': ANATOMY, '02-class-activation-maps.ipynb': CAMS, '03-occlusion-and-gradients.ipynb': GRADIENTS, '04-filters-and-activation-maximization.ipynb': FILTERS, '05-live-exploration.ipynb': LIVE}
+NOTEBOOKS = {
+    '01-model-anatomy.ipynb': ANATOMY,
+    '02-feature-maps.ipynb': FEATURES,
+    '03-filters-and-activation-maximization.ipynb': FILTERS,
+    '04-class-activation-maps.ipynb': CAMS,
+    '05-occlusion.ipynb': OCCLUSION,
+    '06-gradients-and-sanity-check.ipynb': GRADIENTS,
+    '07-live-exploration.ipynb': LIVE,
+}
 
 if __name__ == '__main__':
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'notebooks')
