@@ -29,5 +29,5 @@ test('cat_dog.png: the dog first and the cat second, as in the Grad-CAM paper', 
   const r = await predict(model, 'cat_dog.png', { top: 2, display: false });
   expect(r.predictions.map((p) => p.label)).toEqual(['bull_mastiff', 'tiger_cat']);
   expect(r.predictions[0].probability).toBeGreaterThan(0.7);
-  expect(r.meta.backend).toMatch(/^(wasm|cpu|tensorflow)$/);
+  expect(r.meta.backend).toMatch(/^(wasm|cpu|tensorflow)(\+onnxruntime)?$/);
 });

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
+import { accelStatus } from './onnx/runtime';
 
 export const BACKEND_CHOICES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -90,7 +91,11 @@ export async function backendReport(): Promise<string> {
   const why = Object.entries(skipped)
     .filter(([k]) => k !== name)
     .map(([k, v]) => `${k}: ${v}`);
-  return why.length ? `backend ${name} (not used: ${why.join('; ')})` : `backend ${name}`;
+  const tfjs = why.length ? `backend ${name} (not used: ${why.join('; ')})` : `backend ${name}`;
+  const ort = accelStatus();
+  return ort.startsWith('onnxruntime')
+    ? `${tfjs}; forward and gradient passes of the models it compiles on ${ort}`
+    : `${tfjs}; onnxruntime ${ort}`;
 }
 
 /** Test hook: forget the chosen backend so the next initBackend() chooses again. */

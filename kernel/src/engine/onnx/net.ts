@@ -92,6 +92,8 @@ export class OrtNet {
   /** Consumers of each layer within the plan. */
   private readonly consumers = new Map<string, string[]>();
   private last: { key: unknown; fw: Forward } | null = null;
+  /** Graph runs so far (forward: layer outputs computed; backward: layer gradients computed). */
+  readonly runs = { forward: 0, backward: 0 };
 
   private constructor(readonly net: tf.LayersModel, nodes: PlanNode[], logitsName: string) {
     this.nodes = nodes;
@@ -179,6 +181,7 @@ export class OrtNet {
           if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS.gradient, dims: [3] };
         }
         const outs = n.fwd.run(feeds, all && n.kernel.aux ? ['y', ...n.kernel.aux] : ['y']);
+        this.runs.forward++;
         saved = { y: outs.y, idx: outs.idx };
       }
       values.set(n.name, saved);
@@ -242,6 +245,7 @@ export class OrtNet {
       }
       if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS[rule], dims: [3] };
       const outs = graph.run(feeds, n.inputs.map((_, k) => `gx${k}`));
+      this.runs.backward++;
       n.inputs.forEach((p, k) => add(p, outs[`gx${k}`]));
     }
     const g = grads.get(to);
@@ -332,3 +336,8 @@ export function fromTensor(t: tf.Tensor): OrtValue {
 }
 
 export { internalDims };
+
+/** The engine a model's passes run on, for results: 'wasm', or 'wasm+onnxruntime'. */
+export function engineLabel(backend: string, net: tf.LayersModel): string {
+  return ortNet(net) ? `${backend}+onnxruntime` : backend;
+}

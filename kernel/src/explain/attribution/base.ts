@@ -10,6 +10,7 @@
  * the channels to one map (signed sum, or max |·| for saliency) and builds the AttributionResult.
  */
 import * as tf from '@tensorflow/tfjs';
+import { engineLabel } from '../../engine/onnx/net';
 import { ImageSource, InputOptions, prepareInput } from '../../basics/input';
 import { since } from '../../display/result';
 import { initBackend } from '../../engine/backend';
@@ -204,7 +205,7 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
         ? { kind: 'channel', layer: channel.layer, channel: channel.channel, reduce: channel.reduce, value: channelValue }
         : { kind: 'class', index: classIndex as number, label: model.label(classIndex as number), score: probs[classIndex as number], logit: logits[classIndex as number] };
       const result = new AttributionResult({
-        meta: { model: model.name, backend, timeMs: since(t0) },
+        meta: { model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0) },
         method: this.name,
         target: tgt,
         map,

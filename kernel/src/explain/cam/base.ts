@@ -7,6 +7,7 @@
  * Every method is called the same way: `await gradCam(model, image, {classIndex?, label?, layer?, display?})`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { engineLabel } from '../../engine/onnx/net';
 import { ImageSource, InputOptions, prepareInput } from '../../basics/input';
 import { autoShow, since } from '../../display/result';
 import { initBackend } from '../../engine/backend';
@@ -121,7 +122,7 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
       const map = upsampleBilinear(lowRes, model.inputWidth, model.inputHeight);
       const probs = softmax(logits);
       const result = new ExplainResult({
-        meta: { model: model.name, backend, timeMs: since(t0) },
+        meta: { model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0) },
         method: this.name,
         layer,
         target: { index: classIndex, label: model.label(classIndex), score: probs[classIndex], logit: logits[classIndex] },

@@ -1,0 +1,269 @@
+/**
+ * The ONNX Runtime engine (kernel/src/engine/onnx) against TF.js on the same weights: every layer kind
+ * it compiles, logits, layer outputs, layer and input gradients (plain, guided, deconvnet rules,
+ * class, function and channel targets), re-use of a kept forward pass, weight changes, unsupported
+ * layers falling back to TF.js, and no leaked tensors.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../kernel/src/engine/backend';
+import { ortNet, ortUnsupportedReason } from '../kernel/src/engine/onnx/net';
+import { ortRuntime, setAccelEnabled } from '../kernel/src/engine/onnx/runtime';
+import { withReluRule } from '../kernel/src/explain/attribution/reluRules';
+import { activationAndLogits, ChannelTarget, inputGradients, layerGradients, logitsOf, ScoreTarget } from '../kernel/src/explain/gradients';
+import { CnnModel } from '../kernel/src/models/model';
+import { seededFloats } from '../kernel/src/random';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+function randomize(net: tf.LayersModel, seed: number): void {
+  let k = seed;
+  for (const layer of net.layers) {
+    const ws = layer.getWeights();
+    if (!ws.length) continue;
+    layer.setWeights(
+      ws.map((w) => {
+        const name = layer.getClassName();
+        // Batch-norm variances must stay positive; other weights are small signed values.
+        const v = seededFloats(w.size, k++, -0.5, 0.5);
+        if (name === 'BatchNormalization') for (let i = 0; i < v.length; i++) v[i] = Math.abs(v[i]) + 0.5;
+        return tf.tensor(v, w.shape);
+      }),
+    );
+  }
+}
+
+type L = tf.SymbolicTensor;
+/**
+ * One of every layer kind and setting the engine compiles: asymmetric 'same' padding at stride 2,
+ * a non-square kernel, depthwise with multiplier 2, batch norm, ReLU6, sigmoid/tanh, overlapping max and average
+ * pooling with padding, a residual Add, Concatenate, zero padding, global max pooling, Flatten, Dense
+ * with ReLU and a fused softmax.
+ */
+function zoo(): CnnModel {
+  const l = tf.layers;
+  const input = tf.input({ shape: [17, 17, 3], name: 'img' });
+  let x = l.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: 'pad' }).apply(input) as L;
+  x = l.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', name: 'c1' }).apply(x) as L;
+  x = l.batchNormalization({ name: 'bn1' }).apply(x) as L;
+  x = l.reLU({ maxValue: 6, name: 'relu6' }).apply(x) as L;
+  const a = l.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'same', activation: 'relu', name: 'dw' }).apply(x) as L;
+  const b = l.conv2d({ filters: 16, kernelSize: [5, 3], padding: 'same', activation: 'tanh', name: 'dil' }).apply(x) as L;
+  const bp = l.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'maxp' }).apply(b) as L;
+  let y = l.add({ name: 'add' }).apply([a, bp]) as L;
+  y = l.activation({ activation: 'relu', name: 'addrelu' }).apply(y) as L;
+  // 'valid': TF.js' own average-pooling gradient is wrong at 'same' borders (see the last test).
+  const ap = l.averagePooling2d({ poolSize: 3, strides: 1, padding: 'valid', name: 'avgp' }).apply(l.zeroPadding2d({ padding: 1, name: 'pad2' }).apply(y) as L) as L;
+  const s = l.conv2d({ filters: 4, kernelSize: 1, activation: 'sigmoid', name: 'sig' }).apply(y) as L;
+  let z = l.concatenate({ name: 'cat' }).apply([ap, s]) as L;
+  z = l.conv2d({ filters: 12, kernelSize: 3, padding: 'valid', activation: 'relu', name: 'c3' }).apply(z) as L;
+  const g = l.globalMaxPooling2d({ name: 'gmp' }).apply(z) as L;
+  const f = l.flatten({ name: 'flat' }).apply(z) as L;
+  let h = l.concatenate({ name: 'cat2' }).apply([g, f]) as L;
+  h = l.dense({ units: 10, activation: 'relu', name: 'fc' }).apply(h) as L;
+  h = l.dropout({ rate: 0.5, name: 'drop' }).apply(h) as L;
+  h = l.dense({ units: 5, activation: 'softmax', name: 'probs' }).apply(h) as L;
+  const net = tf.model({ inputs: input, outputs: h, name: 'zoo' });
+  randomize(net, 100);
+  return new CnnModel(net, { name: 'zoo', preprocess: 'none' });
+}
+
+function batch(n: number, seed: number): tf.Tensor4D {
+  return tf.tensor4d(seededFloats(n * 17 * 17 * 3, seed, -1, 1), [n, 17, 17, 3]);
+}
+
+/** max |a − b| / max |b| (0 when both are 0). */
+function relErr(a: tf.Tensor, b: tf.Tensor): number {
+  expect(a.shape).toEqual(b.shape);
+  const x = a.dataSync();
+  const y = b.dataSync();
+  let d = 0;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    s = Math.max(s, Math.abs(y[i]));
+  }
+  return s === 0 ? d : d / s;
+}
+
+/** The same computation on ONNX Runtime and on TF.js. */
+function both<T>(fn: () => T): { ort: T; tfjs: T } {
+  const ort = fn();
+  setAccelEnabled(false);
+  try {
+    return { ort, tfjs: fn() };
+  } finally {
+    setAccelEnabled(true);
+  }
+}
+
+const TOL = 1e-4;
+
+test('onnxruntime loads here and compiles every layer kind of the zoo model', () => {
+  expect(ortRuntime()).not.toBeNull();
+  const m = zoo();
+  expect(ortUnsupportedReason(m.net)).toBe('');
+  expect(ortNet(m.net)).not.toBeNull();
+});
+
+test('logits and layer outputs equal TF.js', () => {
+  const m = zoo();
+  const x = batch(3, 1);
+  const l = both(() => logitsOf(m, x, 2));
+  expect(relErr(l.ort, l.tfjs)).toBeLessThan(TOL);
+  for (const layer of ['pad', 'c1', 'relu6', 'dw', 'maxp', 'add', 'avgp', 'cat', 'c3', 'gmp', 'flat', 'fc']) {
+    const r = both(() => activationAndLogits(m, x, layer));
+    expect([layer, relErr(r.ort.activation, r.tfjs.activation)]).toEqual([layer, expect.any(Number)]);
+    expect(relErr(r.ort.activation, r.tfjs.activation)).toBeLessThan(TOL);
+    tf.dispose([r.ort.activation, r.ort.logits, r.tfjs.activation, r.tfjs.logits]);
+  }
+  tf.dispose([x, l.ort, l.tfjs]);
+});
+
+test('layer gradients equal TF.js at every depth, for a class and for a function of the logits', () => {
+  const m = zoo();
+  const x = batch(2, 2);
+  const top: ScoreTarget = (z) => z.max(1).sum() as tf.Scalar;
+  for (const layer of ['c1', 'relu6', 'dw', 'dil', 'add', 'cat', 'c3', 'flat', 'fc']) {
+    for (const target of [3, top]) {
+      const r = both(() => layerGradients(m, x, layer, target));
+      expect([layer, typeof target, relErr(r.ort.gradient, r.tfjs.gradient)]).toEqual([layer, typeof target, expect.any(Number)]);
+      expect([layer, typeof target, relErr(r.ort.gradient, r.tfjs.gradient) < TOL]).toEqual([layer, typeof target, true]);
+      expect(relErr(r.ort.activation, r.tfjs.activation)).toBeLessThan(TOL);
+      expect(Math.abs(r.ort.score - r.tfjs.score)).toBeLessThan(1e-4 * Math.max(1, Math.abs(r.tfjs.score)));
+      tf.dispose([r.ort.gradient, r.ort.activation, r.ort.logits, r.tfjs.gradient, r.tfjs.activation, r.tfjs.logits]);
+    }
+  }
+  x.dispose();
+});
+
+test('input gradients equal TF.js for the plain, guided and deconvnet rules, class and channel targets', () => {
+  const m = zoo();
+  const x = batch(5, 3); // more than one engine batch (4)
+  const targets: (number | ChannelTarget)[] = [1, { layer: 'add', channel: 5, reduce: 'sum' }, { layer: 'c3', channel: 2, reduce: 'max' }];
+  for (const target of targets) {
+    for (const rule of [undefined, 'guided', 'deconvnet'] as const) {
+      const run = () => {
+        const g = rule ? withReluRule(m.net, rule, () => inputGradients(m, x, target)).value : inputGradients(m, x, target);
+        g.logits.dispose();
+        return g;
+      };
+      const r = both(run);
+      const gn = r.ort.gradient.abs().max().dataSync()[0];
+      expect(gn).toBeGreaterThan(0);
+      expect([JSON.stringify(target), rule, relErr(r.ort.gradient, r.tfjs.gradient) < TOL]).toEqual([JSON.stringify(target), rule, true]);
+      expect(Math.abs(r.ort.score - r.tfjs.score)).toBeLessThan(1e-4 * Math.max(1, Math.abs(r.tfjs.score)));
+      tf.dispose([r.ort.gradient, r.tfjs.gradient]);
+    }
+  }
+  x.dispose();
+});
+
+test('a new class on the same input runs only backward graphs above the layer', () => {
+  const m = zoo();
+  const ort = ortNet(m.net)!;
+  const x = batch(1, 4);
+  const first = layerGradients(m, x, 'c3', 0);
+  const before = { ...ort.runs };
+  const again = layerGradients(m, x, 'c3', 4);
+  expect(ort.runs.forward).toBe(before.forward);
+  // c3's gradient comes from gmp/flat/cat2/fc/probs: at most those five graphs.
+  expect(ort.runs.backward - before.backward).toBeGreaterThan(0);
+  expect(ort.runs.backward - before.backward).toBeLessThanOrEqual(5);
+  const ref = both(() => layerGradients(m, x, 'c3', 4)).tfjs;
+  expect(relErr(again.gradient, ref.gradient)).toBeLessThan(TOL);
+  // A different input tensor with the same values is a new pass.
+  const y = x.clone();
+  const f0 = ort.runs.forward;
+  tf.dispose(Object.values(layerGradients(m, y, 'c3', 4)).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
+  expect(ort.runs.forward).toBeGreaterThan(f0);
+  tf.dispose([x, y, first.gradient, first.activation, first.logits, again.gradient, again.activation, again.logits, ref.gradient, ref.activation, ref.logits]);
+});
+
+test('changed weights are seen: the engine rebuilds after setWeights', () => {
+  const m = zoo();
+  const x = batch(2, 5);
+  const before = logitsOf(m, x);
+  randomize(m.net, 900);
+  const r = both(() => logitsOf(m, x));
+  expect(relErr(r.ort, r.tfjs)).toBeLessThan(TOL);
+  expect(relErr(r.ort, before)).toBeGreaterThan(0.01);
+  tf.dispose([x, before, r.ort, r.tfjs]);
+});
+
+test('a model with a layer the engine does not compile runs on TF.js and says why', () => {
+  const input = tf.input({ shape: [8, 8, 3] });
+  let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 'c' }).apply(input) as L;
+  x = tf.layers.leakyReLU({ name: 'leaky' }).apply(x) as L;
+  x = tf.layers.upSampling2d({ size: [2, 2], name: 'up' }).apply(x) as L;
+  x = tf.layers.globalAveragePooling2d({}).apply(x) as L;
+  x = tf.layers.dense({ units: 3 }).apply(x) as L;
+  const net = tf.model({ inputs: input, outputs: x });
+  const m = new CnnModel(net, { name: 'odd', preprocess: 'none' });
+  expect(ortNet(net)).toBeNull();
+  expect(ortUnsupportedReason(net)).toMatch(/leaky|LeakyReLU/);
+  const b = tf.tensor4d(seededFloats(2 * 8 * 8 * 3, 9, -1, 1), [2, 8, 8, 3]);
+  const g = inputGradients(m, b, 1);
+  expect(g.gradient.shape).toEqual([2, 8, 8, 3]);
+  tf.dispose([b, g.gradient, g.logits]);
+});
+
+test('the engine path leaves no tensors behind', () => {
+  const m = zoo();
+  const x = batch(2, 6);
+  const call = () => {
+    tf.dispose(logitsOf(m, x));
+    const a = activationAndLogits(m, x, 'c3');
+    const lg = layerGradients(m, x, 'add', 2);
+    const ig = withReluRule(m.net, 'guided', () => inputGradients(m, x, { layer: 'c3', channel: 1, reduce: 'max' })).value;
+    tf.dispose([a.activation, a.logits, lg.activation, lg.gradient, lg.logits, ig.gradient, ig.logits]);
+  };
+  call();
+  const n0 = tf.memory().numTensors;
+  for (let i = 0; i < 20; i++) call();
+  expect(tf.memory().numTensors).toBe(n0);
+  x.dispose();
+});
+
+test('dilated convolutions and average pooling with same padding (TF.js gets neither gradient right) match central finite differences', () => {
+  const l = tf.layers;
+  const input = tf.input({ shape: [9, 9, 3] });
+  let x = l.conv2d({ filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'tanh', name: 'dil' }).apply(input) as L;
+  x = l.conv2d({ filters: 3, kernelSize: 3, dilationRate: 2, strides: 1, padding: 'valid', activation: 'tanh' }).apply(x) as L;
+  // TF.js divides every window by its full size in the gradient; TF (and the forward pass) count
+  // only the cells inside the image.
+  x = l.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(x) as L;
+  x = l.globalAveragePooling2d({}).apply(x) as L;
+  x = l.dense({ units: 2 }).apply(x) as L;
+  const net = tf.model({ inputs: input, outputs: x });
+  randomize(net, 300);
+  const m = new CnnModel(net, { name: 'dilated', preprocess: 'none' });
+  expect(ortNet(net)).not.toBeNull();
+  const v = seededFloats(9 * 9 * 3, 4, -1, 1);
+  const x0 = tf.tensor4d(v, [1, 9, 9, 3]);
+  const g = inputGradients(m, x0, 1);
+  const gv = g.gradient.dataSync();
+  const h = 1e-2;
+  const f = (arr: Float32Array) => {
+    const t = tf.tensor4d(arr, [1, 9, 9, 3]);
+    const z = logitsOf(m, t);
+    const out = z.dataSync()[1];
+    tf.dispose([t, z]);
+    return out;
+  };
+  let worst = 0;
+  let scale = 0;
+  for (const i of [0, 17, 40, 81, 99, 120, 161, 242]) {
+    const p = Float32Array.from(v);
+    const q = Float32Array.from(v);
+    p[i] += h;
+    q[i] -= h;
+    const fd = (f(p) - f(q)) / (2 * h);
+    worst = Math.max(worst, Math.abs(fd - gv[i]));
+    scale = Math.max(scale, Math.abs(gv[i]));
+  }
+  expect(scale).toBeGreaterThan(0);
+  expect(worst / scale).toBeLessThan(1e-2);
+  tf.dispose([x0, g.gradient, g.logits]);
+});
