@@ -11,6 +11,7 @@ import { ortRuntime, setAccelEnabled } from '../kernel/src/engine/onnx/runtime';
 import { withReluRule } from '../kernel/src/explain/attribution/reluRules';
 import { activationAndLogits, ChannelTarget, inputGradients, layerGradients, logitsOf, ScoreTarget } from '../kernel/src/explain/gradients';
 import { CnnModel } from '../kernel/src/models/model';
+import { maximize } from '../kernel/src/optvis/render';
 import { seededFloats } from '../kernel/src/random';
 
 beforeAll(async () => {
@@ -266,4 +267,23 @@ test('dilated convolutions and average pooling with same padding (TF.js gets nei
   expect(scale).toBeGreaterThan(0);
   expect(worst / scale).toBeLessThan(1e-2);
   tf.dispose([x0, g.gradient, g.logits]);
+});
+
+test('activation maximization on the engine follows the same ascent as on TF.js', async () => {
+  const m = zoo();
+  const run = () => maximize(m, { layer: 'c3', channel: 4 }, { steps: 4, size: 17, seed: 3, display: false, progress: false, transforms: [] });
+  const ort = await run();
+  setAccelEnabled(false);
+  let ref: Awaited<ReturnType<typeof run>>;
+  try {
+    ref = await run();
+  } finally {
+    setAccelEnabled(true);
+  }
+  expect(ort.values.length).toBe(4);
+  for (let i = 0; i < 4; i++) expect(Math.abs(ort.values[i] - ref.values[i])).toBeLessThan(1e-3 * Math.max(1, Math.abs(ref.values[i])));
+  let d = 0;
+  for (let i = 0; i < ref.pixels.length; i++) d = Math.max(d, Math.abs(ort.pixels[i] - ref.pixels[i]));
+  expect(d).toBeLessThan(1e-3);
+  expect(ort.values[3]).toBeGreaterThan(ort.values[0]);
 });

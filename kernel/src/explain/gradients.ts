@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
 import { ensureInputGradients } from '../engine/wasmGradients';
-import { Forward, ortNet, OrtNet, toTensor } from '../engine/onnx/net';
+import { Forward, fromTensor, ortNet, OrtNet, toTensor } from '../engine/onnx/net';
 import { OrtValue } from '../engine/onnx/runtime';
 import { layerOutputShape } from '../taps';
 import { activeReluRule } from './attribution/reluRules';
@@ -458,3 +458,55 @@ function ortInputGradients(
 }
 
 
+
+/**
+ * For activation maximization on ONNX Runtime: one forward pass of `x`, the per-image scores
+ * `score(get)` computes (in TF.js) from the named layers' outputs ('@logits' for the pre-softmax
+ * logits), and d(sum of scores)/dx from one backward pass seeded at every named layer. Null when the
+ * model (or one of the layers) does not run on the engine. The caller disposes `dx`.
+ */
+export function ortObjectiveGradient(
+  model: CnnModel,
+  x: tf.Tensor4D,
+  layers: readonly string[],
+  score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D,
+  logitsName = '@logits',
+): { scores: Float32Array; dx: tf.Tensor4D } | null {
+  const ort = ortNet(model.net);
+  if (!ort || layers.some((l) => l !== logitsName && !ort.has(l))) return null;
+  const fw = ort.forward(x, 'all');
+  const names = layers.map((l) => (l === logitsName ? ort.logitsName : l));
+  const acts = layers.map((l, i) => (l === logitsName ? logitsTensor(ort, fw) : toTensor(fw.get(names[i]))));
+  try {
+    const get = (layer: string) => {
+      const i = layers.indexOf(layer);
+      if (i < 0) throw new CnnvisError(`objective read layer '${layer}' that it did not declare`);
+      return acts[i];
+    };
+    let scores: Float32Array = new Float32Array(0);
+    const grads = tf.grads((...as: tf.Tensor[]) => {
+      const s = score((layer) => as[layers.indexOf(layer)] ?? get(layer));
+      scores = Float32Array.from(s.dataSync());
+      return s.sum() as tf.Scalar;
+    })(acts);
+    const seeds = new Map<string, OrtValue>();
+    grads.forEach((g, i) => {
+      const dims = fw.get(names[i]).dims;
+      // Logits seeds are [B, K] in TF order; the engine's logits value may be 4-d NCHW.
+      const v = layers[i] === logitsName ? { data: nhwcData({ data: g.dataSync() as Float32Array, dims }, true), dims } : fromTensor(g);
+      const prev = seeds.get(names[i]);
+      if (prev) {
+        const a = prev.data as Float32Array;
+        const b = v.data as Float32Array;
+        for (let k = 0; k < a.length; k++) a[k] += b[k];
+      } else {
+        seeds.set(names[i], v);
+      }
+    });
+    tf.dispose(grads);
+    const dx = toTensor(ort.backwardFrom(fw, seeds, ort.inputName)) as tf.Tensor4D;
+    return { scores, dx };
+  } finally {
+    tf.dispose(acts);
+  }
+}

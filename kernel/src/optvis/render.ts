@@ -21,7 +21,9 @@ import { preprocessTensor } from '../models/preprocess';
 import { makeGrid } from '../render/grid';
 import { layerOutputShape } from '../taps';
 import { RGBAImage } from '../types';
-import { channels as channelsObjective, Objective, objectiveScores, ObjectiveSpec, toObjective } from './objectives';
+import { channels as channelsObjective, LOGITS, Objective, objectiveScores, ObjectiveSpec, toObjective } from './objectives';
+import { ortNet } from '../engine/onnx/net';
+import { ortObjectiveGradient } from '../explain/gradients';
 import { makeParam, Param, PARAM_NAMES, ParamName } from './param';
 import { blur3, checkWeights, penalty, RegularizerWeights } from './regularizers';
 import { Rng } from './rng';
@@ -239,10 +241,42 @@ export async function optimizeBatch(
   const stepper = new Stepper(s, param.variables);
   const values = Array.from({ length: batch }, () => new Float32Array(s.steps));
   const n = s.height * s.width * 3;
-  const clean = (): number[] =>
-    withFastLayers(net, () => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, param.image())).dataSync())));
+  // On ONNX Runtime (where the model compiles): forward and backward passes there, the objective and
+  // the transforms / parameterization / penalties in TF.js, joined by the chain rule: the gradient
+  // of sum(x · dScore/dx) with dScore/dx held constant is the objective's gradient.
+  const onEngine = ortNet(net) !== null && objective.layers.every((l) => l === LOGITS || ortNet(net)!.has(l));
+  const engineScores = (x: tf.Tensor4D) => ortObjectiveGradient(model, x, objective.layers, (get) => objective.scores(get), LOGITS);
+  const clean = (): number[] => {
+    if (onEngine) {
+      const x = tf.tidy(() => toModelInput(model, param.image()));
+      const r = engineScores(x)!;
+      tf.dispose([x, r.dx]);
+      return Array.from(r.scores);
+    }
+    return withFastLayers(net, () => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, param.image())).dataSync())));
+  };
+  const engineStep = (i: number): Float32Array => {
+    const blurred = s.regularizers.blur > 0 ? tf.tidy(() => blur3(param.image())) : null;
+    let now = new Float32Array(batch);
+    const { value, grads } = tf.variableGrads(() => {
+      const img = param.image();
+      const x = toModelInput(model, applyTransforms(img, transforms, rng));
+      const r = engineScores(x)!;
+      now = r.scores;
+      const surrogate = tf.sum(tf.mul(x, r.dx));
+      r.dx.dispose();
+      return surrogate.sub(penalty(img, s.regularizers, blurred).sum()) as tf.Scalar;
+    }, param.variables);
+    blurred?.dispose();
+    value.dispose();
+    const list = param.variables.map((v) => grads[v.name]);
+    stepper.step(list);
+    for (const g of list) g.dispose();
+    for (let b = 0; b < batch; b++) values[b][i] = now[b];
+    return now;
+  };
   const step = (i: number): Float32Array =>
-    withFastLayers(net, () => {
+    onEngine ? engineStep(i) : withFastLayers(net, () => {
       const blurred = s.regularizers.blur > 0 ? tf.tidy(() => blur3(param.image())) : null;
       let scores: tf.Tensor | null = null;
       const { value, grads } = tf.variableGrads(() => {

@@ -208,11 +208,21 @@ export class OrtNet {
    * the output of layer `to` (or the input, `to` = the input layer's name). Needs a complete forward.
    */
   backward(fw: Forward, from: string, seed: OrtValue, to: string, rule: Rule = 'gradient'): OrtValue {
+    return this.backwardFrom(fw, new Map([[from, seed]]), to, rule);
+  }
+
+  /** The same with seeds at several layers (their gradients add up where the paths meet). */
+  backwardFrom(fw: Forward, seeds: Map<string, OrtValue>, to: string, rule: Rule = 'gradient'): OrtValue {
     if (!fw.complete) throw new Error('cnnvis: backward pass needs a complete forward pass');
-    const i0 = this.index.get(from);
     const i1 = this.index.get(to);
-    if (i0 === undefined || i1 === undefined || i1 > i0) throw new CnnvisError(`no backward path from layer '${from}' to '${to}'`);
-    const grads = new Map<string, OrtValue>([[from, seed]]);
+    let i0 = -1;
+    for (const from of seeds.keys()) {
+      const i = this.index.get(from);
+      if (i === undefined || i1 === undefined || i1 > i) throw new CnnvisError(`no backward path from layer '${from}' to '${to}'`);
+      i0 = Math.max(i0, i);
+    }
+    if (i1 === undefined) throw new CnnvisError(`no backward path to layer '${to}'`);
+    const grads = new Map<string, OrtValue>();
     const add = (name: string, g: OrtValue) => {
       const prev = grads.get(name);
       if (!prev) {
@@ -225,6 +235,7 @@ export class OrtNet {
       for (let k = 0; k < sum.length; k++) sum[k] = a[k] + b[k];
       grads.set(name, { data: sum, dims: prev.dims });
     };
+    for (const [k, v] of seeds) add(k, v);
     for (let i = i0; i > i1; i--) {
       const n = this.nodes[i];
       const g = grads.get(n.name);
