@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PNG } from 'pngjs';
+import { EXPLORERS } from '../kernel/src/schema/explorers';
 import {
   FIXTURE_NOTEBOOKS,
   JupyterSandbox,
@@ -111,6 +112,15 @@ describe('notebooks/', () => {
       const outputs = codeCells(nb).flatMap((c) => c.outputs ?? []);
       expect(outputs.some((o) => o.data && typeof o.data['image/png'] === 'string')).toBe(true);
     }
+  });
+
+  test('the live-exploration notebook opens every explorer of cnnvis.explore', () => {
+    const live = userNotebooks.find((p) => path.basename(p).startsWith('07-'));
+    const source = codeCells(JSON.parse(fs.readFileSync(live!, 'utf8')) as Notebook)
+      .map((c) => joinText(c.source as string | string[]))
+      .join('\n');
+    const missing = Object.keys(EXPLORERS).filter((name) => !source.includes(`cnnvis.explore.${name}(`));
+    expect(missing).toEqual([]); // add a cell for each to tools/make_notebooks.py (LIVE) and re-run npm run notebooks
   });
   test.each(userNotebooks.map((p) => [path.basename(p), p]))(
     '%s runs without errors',

@@ -405,6 +405,8 @@ kernel with the cnnvis JupyterLab extension installed (`npm run build -w labexte
 - **FeatureMapExplorer**: a layer slider over every layer with a spatial output, channel pages, colormap and
   normalization; hover a tile for its channel and mean activation, click to enlarge, overlay the strongest
   channel on the image.
+- **FilterExplorer**: the convolution layers' filters page by page, as weights or as activation-maximization
+  patterns.
 - **SaliencyExplorer**: the gradient maps with a method picker, the class picker and the overlay opacity.
 - **OcclusionExplorer**: occlusion maps for any class, patch size and stride, and the thresholded mask.
 
@@ -422,6 +424,14 @@ const camExplorer = await cnnvis.explore.cam(model, 'cat_dog.png');
 """),
 ('code', """
 const mapExplorer = await cnnvis.explore.featureMaps(model, 'cat_dog.png');
+"""),
+('markdown', """
+The filters of notebook 3 (卷积核): a layer slider over the convolution layers and pages of filters, as weights
+(first layer in RGB, deeper ones one grey tile per input channel) or, on demand, as activation-maximization
+patterns computed for the page shown.
+"""),
+('code', """
+const filterExplorer = await cnnvis.explore.filters(model);
 """),
 ('markdown', """
 The gradient family of notebook 6 (显著图), behind the same class picker: saliency, gradient × input, guided
