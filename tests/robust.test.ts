@@ -230,6 +230,35 @@ describe('model.json weights that do not fit the topology', () => {
   });
 });
 
+describe('bad input from the issue list, item by item', () => {
+  test('an unsupported layer class in model.json names the class and the layers using it; the CLI exits 2', async () => {
+    const M25 = path.join(MODELS, 'mobilenet_v1_0.25_224');
+    const dir = fs.mkdtempSync(path.join(tmp, 'unsupported-'));
+    const json = JSON.parse(fs.readFileSync(path.join(M25, 'model.json'), 'utf8'));
+    fs.copyFileSync(path.join(M25, 'group1-shard1of1.bin'), path.join(dir, 'group1-shard1of1.bin'));
+    json.modelTopology.model_config.config.layers[3].class_name = 'FancyNorm';
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+    const e = await thrown(loadTfjsLayersModel(dir));
+    expect(e).toBeInstanceOf(CnnvisError);
+    expect(e.message).toMatch(/model\.json' uses Unknown layer: FancyNorm \(in layer 'conv1_bn'\), which TF\.js layers does not support/);
+    const r = await cli('summary', '--model', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^cnnvis: .*FancyNorm \(in layer 'conv1_bn'\)/);
+  });
+
+  test('a class index out of range names the range and suggests the nearest classes by label; the CLI exits 2', async () => {
+    const model = new CnnModel(net(), { name: 'small', preprocess: 'unit', labels: { names: ['cat', 'dog', 'fox'], source: 'test' } });
+    for (const [index, near] of [[3, "2 \\(fox\\)"], [-1, "0 \\(cat\\)"], [1.5, "1 \\(dog\\), 2 \\(fox\\)"]] as const) {
+      const e = await thrown(gradCam(model, image(), { classIndex: index, display: false }));
+      expect(e).toBeInstanceOf(CnnvisError);
+      expect(e.message).toMatch(new RegExp(`class index ${String(index).replace('.', '\\.')} is out of range; model 'small' has classes 0\\.\\.2; nearest: ${near}$`));
+    }
+    const r = await cli('explain', 'scene:1', '--model', 'demo', '--class', '99');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^cnnvis: class index 99 is out of range; model 'demo' has classes 0\.\.\d+; nearest: \d+ \(\w+\)\n$/);
+  });
+});
+
 describe('the CLI never leaves a half-written output', () => {
   const left = (dir: string) => fs.readdirSync(dir).sort();
 

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError, listChoices } from '../errors';
 import { H5Dataset, H5File, H5Group, H5Source, openH5 } from './hdf5';
 import { checkJsonDepth, checkModelConfig } from './topology';
+import { unsupportedClassError } from './tfjs';
 
 /** One layer's weights as stored in the file, in the file's order. */
 export interface FileLayerWeights {
@@ -358,8 +359,8 @@ export async function loadKerasH5(source: H5Source): Promise<tf.LayersModel> {
     model = await tf.models.modelFromJSON({ modelTopology: topology as tf.io.ModelJSON['modelTopology'] });
   } catch (e) {
     const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-    const unknown = /Unknown (layer|constraint|initializer|regularizer|activation)[^.:]*[:.]?\s*([^.\n]*)/i.exec(msg);
-    if (unknown) throw new CnnvisError(`${file.label} uses ${unknown[0].trim()} which TF.js layers does not support`);
+    const unsupported = unsupportedClassError(msg, topology, file.label.replace(/^'|'$/g, ''));
+    if (unsupported) throw unsupported;
     throw new CnnvisError(`${file.label}: the Keras model_config could not be built in TF.js: ${msg}`);
   }
   if (!weights) {

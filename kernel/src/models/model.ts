@@ -106,7 +106,11 @@ export class CnnModel {
   /** Checks a class index, with a clear error naming the valid range. */
   checkClass(index: number): number {
     if (!Number.isInteger(index) || index < 0 || index >= this.numClasses) {
-      throw new CnnvisError(`class index ${index} is out of range; model '${this.name}' has classes 0..${this.numClasses - 1}`);
+      // Suggest the nearest valid indices, with their labels when the model has them.
+      const near = Number.isFinite(index) ? [Math.floor(index), Math.ceil(index)] : [0, this.numClasses - 1];
+      const picks = [...new Set(near.map((i) => Math.min(this.numClasses - 1, Math.max(0, i))))];
+      const named = this.labels ? `; nearest: ${picks.map((i) => `${i} (${this.label(i)})`).join(', ')}` : '';
+      throw new CnnvisError(`class index ${index} is out of range; model '${this.name}' has classes 0..${this.numClasses - 1}${named}`);
     }
     return index;
   }

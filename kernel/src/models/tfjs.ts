@@ -121,15 +121,37 @@ function toArtifacts(json: ModelJson, shards: Uint8Array[], where: string): tf.i
   };
 }
 
+/**
+ * The error for a topology TF.js cannot build because of an unknown class: names the class and the
+ * layers using it (found in `topology`). Null when `msg` is not about an unknown class.
+ */
+export function unsupportedClassError(msg: string, topology: unknown, where: string): CnnvisError | null {
+  const unknown = /Unknown (layer|constraint|initializer|regularizer|activation)[^.:]*[:.]?\s*([^.\n]*)/i.exec(msg);
+  if (!unknown) return null;
+  const cls = unknown[2].trim().split(/\s+/)[0] ?? '';
+  const users: string[] = [];
+  const walk = (v: unknown, depth: number, layer: string | null): void => {
+    if (depth > 200 || users.length >= 10 || v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) return v.forEach((x) => walk(x, depth + 1, layer));
+    const o = v as Record<string, unknown>;
+    const cfg = o.config as Record<string, unknown> | undefined;
+    const name = typeof o.name === 'string' ? o.name : typeof cfg?.name === 'string' ? cfg.name : null;
+    const here = Array.isArray(o.inbound_nodes) && name ? name : layer;
+    if (o.class_name === cls && here && !users.includes(here)) users.push(here);
+    for (const x of Object.values(o)) walk(x, depth + 1, here);
+  };
+  if (cls) walk(topology, 0, null);
+  const used = users.length ? ` (in layer ${users.map((u) => `'${u}'`).join(', ')})` : '';
+  return new CnnvisError(`'${where}' uses ${unknown[0].trim()}${used}, which TF.js layers does not support`);
+}
+
 async function fromArtifacts(artifacts: tf.io.ModelArtifacts, where: string): Promise<tf.LayersModel> {
   try {
     return await tf.loadLayersModel({ load: async () => artifacts });
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
-    const unknown = /Unknown (layer|constraint|initializer|regularizer|activation)[^.:]*[:.]?\s*([^.\n]*)/i.exec(msg);
-    if (unknown) {
-      throw new CnnvisError(`'${where}' uses ${unknown[0].trim()} which TF.js layers does not support`);
-    }
+    const unsupported = unsupportedClassError(msg, artifacts.modelTopology, where);
+    if (unsupported) throw unsupported;
     if (/shape mismatch/i.test(msg)) {
       const which = await wrongShape(artifacts);
       if (which) throw new CnnvisError(`'${where}': ${which}; the manifest does not fit the model topology`);
