@@ -2,10 +2,11 @@
  * @jest-environment jsdom
  */
 /**
- * Hostile text in the browser: real payloads in layer names, class labels, model names, titles and
- * status messages reach the explorer views (through real widget models fed by real kernel-side
- * explorers) and the result renderers (widgets' renderResult and the lab extension's
- * StaticResultRenderer, as a notebook from a stranger would bring them). They must show as text: the
+ * Hostile text in the browser: real payloads in layer names, class labels, method and model names,
+ * titles, captions and status messages reach the explorer views (feature maps, CAM, saliency,
+ * occlusion, filters; through real widget models fed by real kernel-side explorers) and the result
+ * renderers (widgets' renderResult and the lab extension's StaticResultRenderer, all five snapshot
+ * kinds, as a notebook from a stranger would bring them). They must show as text: the
  * DOM has exactly the elements the clean data gives, no event-handler or URL attribute carries them,
  * and no handler runs (a global flag the payloads would set stays unset, even after the events they
  * wait for are fired on every element).
@@ -18,9 +19,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { DOMWidgetView } from '@jupyter-widgets/base';
 import { buildDemoModel, DEMO_CLASSES } from '../../kernel/src/models/demo';
 import { CnnModel } from '../../kernel/src/models/model';
-import { CamExplorer, FeatureMapExplorer } from '../../kernel/src/explore';
-import { RESULT_MIME, ResultData } from '../../kernel/src/schema/explorers';
-import { CamExplorerView, FeatureMapExplorerView, renderResult, setChartDrawer } from '../../widgets/src';
+import { CamExplorer, FeatureMapExplorer, FilterExplorer, OcclusionExplorer, SaliencyExplorer } from '../../kernel/src/explore';
+import { FilterResultData, RESULT_MIME, ResultData } from '../../kernel/src/schema/explorers';
+import {
+  CamExplorerView,
+  FeatureMapExplorerView,
+  FilterExplorerView,
+  OcclusionExplorerView,
+  renderResult,
+  SaliencyExplorerView,
+  setChartDrawer,
+} from '../../widgets/src';
 import { Bridge } from './bridge';
 import { installCanvasShim } from './canvasShim';
 
@@ -74,11 +83,21 @@ function structure(node: Element): string[] {
 
 /** Every string under the keys that carry names (titles, labels, layer and model names...) replaced by payloads. */
 const NAME_KEYS = new Set(['title', 'model', 'label', 'name', 'layer', 'method', 'caption', 'message', 'labels', 'classes', 'layers']);
-function poison<T>(value: T, inName = false, counter = { i: 0 }): T {
-  if (typeof value === 'string') return (inName ? PAYLOADS[counter.i++ % PAYLOADS.length] : value) as T;
-  if (Array.isArray(value)) return value.map((v) => poison(v, inName, counter)) as T;
+/**
+ * Keys whose text is also an identity (a saliency snapshot groups its maps by `method`): the same
+ * clean text gets the same payload, so the snapshot keeps its shape (as many methods as before).
+ */
+const ID_KEYS = new Set(['method']);
+function poison<T>(value: T, inName = false, counter = { i: 0 }, ids = new Map<string, string>(), isId = false): T {
+  if (typeof value === 'string') {
+    if (!inName) return value;
+    if (!isId) return PAYLOADS[counter.i++ % PAYLOADS.length] as T;
+    if (!ids.has(value)) ids.set(value, PAYLOADS[ids.size % PAYLOADS.length]);
+    return ids.get(value) as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => poison(v, inName, counter, ids, isId)) as T;
   if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, poison(v, NAME_KEYS.has(k), counter)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, poison(v, NAME_KEYS.has(k), counter, ids, ID_KEYS.has(k))])) as T;
   }
   return value;
 }
@@ -150,12 +169,101 @@ test('CamExplorerView: class labels (list, search, top chart data), layer and me
   ex.close();
 });
 
+test('SaliencyExplorerView: class labels, method names, caption, model name and status message as text', async () => {
+  const ex = await SaliencyExplorer.open(model, 'scene:7', { display: false });
+  const view = await viewOf<SaliencyExplorerView>(ex.modelId);
+  await bridge.flush();
+  const clean = structure(view.el);
+  const payload = (i: number) => PAYLOADS[i % PAYLOADS.length];
+  const shown = ex.get('shown')!;
+  ex.set({
+    classes: ex.get('classes').map((_, i) => payload(i)),
+    top: ex.get('top').map((t, i) => ({ ...t, label: payload(i + 1) })),
+    methods: ex.get('methods').map((m, i) => ({ ...m, name: payload(i + 2) })),
+    shown: { ...shown, label: payload(5) },
+    title: payload(3),
+  });
+  await bridge.flush();
+  expectInert(view.el, [payload(3), payload(5)], clean);
+  // The method picker moves to another method (with a payload name); the caption names it; an error carries a payload.
+  const methods = ex.get('methods');
+  ex.set({ method: methods[1].id });
+  await ex.settled();
+  await bridge.flush();
+  expect(ex.get('shown')?.method).toBe(methods[1].id);
+  ex.set({ status: 'error', message: `method ${PAYLOADS[4]} failed` });
+  await bridge.flush();
+  expectInert(view.el, [methods[1].name, PAYLOADS[4]], clean);
+  ex.close();
+});
+
+test('OcclusionExplorerView: class labels (list, search, top), caption, model name and status message as text', async () => {
+  const ex = await OcclusionExplorer.open(model, 'scene:7', { display: false, patchSize: 16, stride: 16 });
+  const view = await viewOf<OcclusionExplorerView>(ex.modelId);
+  await bridge.flush();
+  const clean = structure(view.el);
+  const payload = (i: number) => PAYLOADS[i % PAYLOADS.length];
+  const shown = ex.get('shown')!;
+  ex.set({
+    classes: ex.get('classes').map((_, i) => payload(i)),
+    top: ex.get('top').map((t, i) => ({ ...t, label: payload(i + 1) })),
+    shown: { ...shown, label: payload(2) },
+    title: payload(3),
+  });
+  await bridge.flush();
+  expectInert(view.el, [payload(3), payload(2)], clean);
+  // The threshold slider redraws the mask here; the class slider runs no new occlusion; an error names a payload.
+  const runs = ex.runsDone;
+  view.panel.thresholdSlider.value = '0.8';
+  view.panel.thresholdSlider.dispatchEvent(new Event('input'));
+  ex.set({ class_index: (shown.class_index + 1) % ex.get('classes').length });
+  await ex.settled();
+  await bridge.flush();
+  expect(ex.runsDone).toBe(runs);
+  ex.set({ status: 'error', message: `class ${PAYLOADS[4]} failed` });
+  await bridge.flush();
+  expectInert(view.el, [PAYLOADS[4]], clean);
+  expect(view.el.textContent).toMatch(/<img src=x|<script>|<svg onload/);
+  ex.close();
+});
+
+test('FilterExplorerView: layer names, model name, title and status message as text', async () => {
+  // steps: one of the view's choices (expectInert fires 'change' on its select, which sends what it holds).
+  const ex = await FilterExplorer.open(model, { display: false, pageSize: 4, inputChannels: 2, steps: 16, patternSize: 16 });
+  const view = await viewOf<FilterExplorerView>(ex.modelId);
+  await bridge.flush();
+  const clean = structure(view.el);
+  const layers = ex.get('layers').map((l, i) => ({ ...l, name: PAYLOADS[i % PAYLOADS.length] }));
+  ex.set({ layers, title: PAYLOADS[2] });
+  await bridge.flush();
+  expectInert(view.el, [PAYLOADS[0], PAYLOADS[2]], clean);
+  // The layer slider moves to a layer with another payload name, which the kernel then fails to find:
+  // its error names it, and the view shows that as text too.
+  ex.set({ layer_index: 1 });
+  await ex.settled();
+  await bridge.flush();
+  expect(ex.get('status')).toBe('error');
+  expect(ex.get('message')).toContain(`unknown layer '${layers[1].name}'`);
+  expectInert(view.el, [layers[1].name, `unknown layer '${layers[1].name}'`]);
+  ex.close();
+});
+
 test('static results (renderResult and the lab extension renderer) from a poisoned snapshot: text only', async () => {
-  const cam = await CamExplorer.open(model, 'scene:7', { display: false });
-  const fm = await FeatureMapExplorer.open(model, 'scene:7', { display: false });
-  const snapshots = [cam.mimeBundle()[RESULT_MIME], fm.mimeBundle()[RESULT_MIME]] as ResultData[];
-  cam.close();
-  fm.close();
+  const explorers = [
+    await CamExplorer.open(model, 'scene:7', { display: false }),
+    await FeatureMapExplorer.open(model, 'scene:7', { display: false }),
+    await SaliencyExplorer.open(model, 'scene:7', { display: false }),
+    await OcclusionExplorer.open(model, 'scene:7', { display: false, patchSize: 16, stride: 16 }),
+    await FilterExplorer.open(model, { display: false, pageSize: 4, inputChannels: 2, steps: 2, patternSize: 16 }),
+  ];
+  // One filter page with patterns, so the filter snapshot carries a pattern figure too.
+  const filters = explorers[4] as FilterExplorer;
+  filters.set({ mode: 'patterns' });
+  await filters.settled();
+  const snapshots = explorers.map((ex) => ex.mimeBundle()[RESULT_MIME]) as ResultData[];
+  explorers.forEach((ex) => ex.close());
+  expect(snapshots.map((s) => s.kind)).toEqual(['cam', 'feature-maps', 'saliency', 'occlusion', 'filters']);
+  expect((snapshots[4] as FilterResultData).layers.some((l) => l.patterns)).toBe(true);
   for (const snap of snapshots) {
     const clean = structure(renderResult(snap));
     const bad = poison(snap);
