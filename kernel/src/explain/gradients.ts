@@ -474,8 +474,10 @@ export function ortObjectiveGradient(
 ): { scores: Float32Array; dx: tf.Tensor4D } | null {
   const ort = ortNet(model.net);
   if (!ort || layers.some((l) => l !== logitsName && !ort.has(l))) return null;
-  const fw = ort.forward(x, 'all');
   const names = layers.map((l) => (l === logitsName ? ort.logitsName : l));
+  // Only as deep as the deepest layer the objective reads.
+  const deepest = names.reduce((a, n) => (ort.indexOf(n) > ort.indexOf(a) ? n : a), names[0]);
+  const fw = ort.forward(x, 'all', undefined, deepest);
   const acts = layers.map((l, i) => (l === logitsName ? logitsTensor(ort, fw) : toTensor(fw.get(names[i]))));
   try {
     const get = (layer: string) => {

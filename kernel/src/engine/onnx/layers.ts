@@ -200,8 +200,8 @@ export interface LayerKernel {
   /** Backward graph: inputs g + saved + (rule), outputs gx0..gx{n-1}. */
   backward?: () => GraphSpec;
   /**
-   * Or one graph for both directions (inputs x0, g, rule; outputs y, gx0): for layers whose weights
-   * are large and whose products are cheap (Dense).
+   * Or one graph for both directions (inputs x0 | g, ys (the saved output), rule; outputs y | gx0,
+   * each direction with its own batch size): for layers with large weights (Dense).
    */
   both?: () => GraphSpec;
   /** Saved values the backward graph reads (besides g). */
@@ -328,25 +328,34 @@ export function layerKernel(layer: tf.layers.Layer, linear = false): LayerKernel
       const hasBias = layer.weights.some((v) => /bias/.test(v.originalName ?? v.name));
       const kernel = () => weightValues(layer, /kernel/)!;
       const usesRule = act === 'relu' || act === 'relu6';
-      // One graph computes y = act(x·W + b) and dx = (dy·act')·Wᵀ, so the kernel (VGG16's fc1 is
-      // 411 MB) is held once, unpacked; each call does both products (the unused one on zeros).
+      // One graph computes y = act(x·W + b) and dx = (dy·act'(y))·Wᵀ, so the kernel (VGG16's fc1 is
+      // 411 MB) is held once, unpacked. The two directions have their own batch dimension: a call
+      // feeds the other direction's inputs with zero rows, which costs nothing.
+      const saved: Saved[] = act === 'linear' ? [] : ['y'];
       return {
         outDims,
-        saved: ['x'],
+        saved,
         usesRule,
         both: () => {
           const b = new Builder();
           const w = b.f32([I, O], kernel().data);
           const inputs = ['x0', w];
           if (hasBias) inputs.push(b.f32([O], weightValues(layer, /bias/)!.data));
-          const y = applyAct(b, b.one('Gemm', inputs), act, rank);
-          b.output(y, 'y');
-          const gp = actBackward(b, 'g', y, act, ruleIn(b));
+          b.output(applyAct(b, b.one('Gemm', inputs), act, rank), 'y');
+          const gp = actBackward(b, 'g', 'ys', act, ruleIn(b));
           b.output(b.one('Gemm', [gp, w], { transB: 1 }), 'gx0');
-          const spec = b.spec([...io(['x0'], inDims), { name: 'g', dims: [B, O] }, ...(usesRule ? [{ name: 'rule', dims: [3] }] : [])], [
-            { name: 'y', dims: [B, O] },
-            { name: 'gx0', dims: [B, I] },
-          ]);
+          const spec = b.spec(
+            [
+              { name: 'x0', dims: [B, I] },
+              { name: 'g', dims: ['bg', O] },
+              ...(saved.length ? [{ name: 'ys', dims: ['bg', O] }] : []),
+              ...(usesRule ? [{ name: 'rule', dims: [3] }] : []),
+            ],
+            [
+              { name: 'y', dims: [B, O] },
+              { name: 'gx0', dims: ['bg', I] },
+            ],
+          );
           spec.config = { 'session.disable_prepacking': '1' };
           return spec;
         },

@@ -49,6 +49,8 @@ export class Forward {
     readonly values: Map<string, Saved>,
     /** All values needed for backward passes are present. */
     readonly complete: boolean,
+    /** Index of the last layer computed (the pass may stop early). */
+    readonly reached: number,
   ) {}
 
   get(name: string): OrtValue {
@@ -133,6 +135,11 @@ export class OrtNet {
     }
   }
 
+  /** Position of a layer in the engine's order (−1 when it is not on the way to the logits). */
+  indexOf(layer: string): number {
+    return this.index.get(layer) ?? -1;
+  }
+
   has(layer: string): boolean {
     return this.index.has(layer);
   }
@@ -152,8 +159,10 @@ export class OrtNet {
    * Runs the model on an NHWC batch. `keep`: layer names whose outputs are returned, or 'all' (every
    * value backward passes need). `key` (e.g. the input tensor) caches a complete pass for re-use.
    */
-  forward(x: tf.Tensor4D, keep: readonly string[] | 'all', key?: unknown): Forward {
-    if (key !== undefined && this.last?.key === key && (keep !== 'all' || this.last.fw.complete)) {
+  forward(x: tf.Tensor4D, keep: readonly string[] | 'all', key?: unknown, upTo?: string): Forward {
+    const end = upTo === undefined ? this.nodes.length - 1 : this.index.get(upTo);
+    if (end === undefined) throw new CnnvisError(`layer '${upTo}' is not on the path from the input to the logits`);
+    if (key !== undefined && this.last?.key === key && (keep !== 'all' || this.last.fw.complete) && this.last.fw.reached >= end) {
       const hit = this.last.fw;
       if (keep === 'all' || keep.every((k) => hit.values.has(k))) return hit;
     }
@@ -166,7 +175,7 @@ export class OrtNet {
     const wanted = new Set(all ? [] : [...keep, this.logitsName]);
     const remaining = new Map<string, number>();
     for (const [k, v] of this.consumers) remaining.set(k, v.length);
-    for (const n of this.nodes.slice(1)) {
+    for (const n of this.nodes.slice(1, end + 1)) {
       const ins = n.inputs.map((p) => values.get(p)!.y);
       let saved: Saved;
       if (n.kernel.identity) {
@@ -176,8 +185,9 @@ export class OrtNet {
         const feeds: Record<string, OrtValue> = {};
         ins.forEach((v, i) => (feeds[`x${i}`] = v));
         if (n.kernel.both) {
-          const dims = [B, ...n.kernel.outDims];
-          feeds.g = { data: new Float32Array(size(dims)), dims };
+          const none = { data: new Float32Array(0), dims: [0, ...n.kernel.outDims] };
+          feeds.g = none;
+          if (n.kernel.saved.length) feeds.ys = none;
           if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS.gradient, dims: [3] };
         }
         const outs = n.fwd.run(feeds, all && n.kernel.aux ? ['y', ...n.kernel.aux] : ['y']);
@@ -193,7 +203,7 @@ export class OrtNet {
         }
       }
     }
-    const fw = new Forward(B, values, all);
+    const fw = new Forward(B, values, all, end);
     if (key !== undefined && all) this.last = { key, fw };
     return fw;
   }
@@ -219,6 +229,7 @@ export class OrtNet {
     for (const from of seeds.keys()) {
       const i = this.index.get(from);
       if (i === undefined || i1 === undefined || i1 > i) throw new CnnvisError(`no backward path from layer '${from}' to '${to}'`);
+      if (i > fw.reached) throw new Error(`cnnvis: the forward pass stopped before layer '${from}'`);
       i0 = Math.max(i0, i);
     }
     if (i1 === undefined) throw new CnnvisError(`no backward path to layer '${to}'`);
@@ -251,9 +262,10 @@ export class OrtNet {
       const feeds: Record<string, OrtValue> = { g };
       for (const s of n.kernel.saved) {
         if (s === 'x') feeds.x0 = fw.get(n.inputs[0]);
-        else if (s === 'y') feeds.y = fw.get(n.name);
+        else if (s === 'y') feeds[n.kernel.both ? 'ys' : 'y'] = fw.get(n.name);
         else feeds.idx = fw.values.get(n.name)!.idx!;
       }
+      if (n.kernel.both) feeds.x0 = { data: new Float32Array(0), dims: [0, ...this.node(n.inputs[0]).kernel.outDims] };
       if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS[rule], dims: [3] };
       const outs = graph.run(feeds, n.inputs.map((_, k) => `gx${k}`));
       this.runs.backward++;
