@@ -3,7 +3,11 @@
  * and a FeatureMapExplorer on MobileNet v1 0.25 and cat_dog.png; moving the class slider changes the
  * overlay's pixels and the label, moving the layer slider changes the grid; the notebook is saved,
  * its kernel shut down, and the reopened notebook's saved results (RESULT_MIME, rendered in the
- * browser) still switch classes and layers with no kernel. Any browser console error fails the test.
+ * browser) still switch classes and layers with no kernel. An OcclusionExplorer on the bundled demo
+ * model: its threshold slider redraws the mask in the browser, and neither the threshold nor a class
+ * change runs a new occlusion (the kernel's run count, read over the kernel connection, stays put);
+ * the saved occlusion snapshot's threshold works without a kernel too. Any browser console error
+ * fails the test.
  *
  * Screenshots, the server log and the browser console are in tests/e2e/artifacts/run-<stamp>/.
  * Run: npm run test:e2e (builds the app first). Needs Debian's chromium and python3-jupyterlab-server.
@@ -19,6 +23,8 @@ import { BrowserSession, checkPrerequisites, createRunDirs, LabServer, openBrows
 const MODEL = 'mobilenet_v1_0.25_224';
 const IMAGE = 'cat_dog.png';
 const NOTEBOOK = 'explorers.ipynb';
+/** The occlusion step runs on the bundled demo model (64×64, 8 px patches, stride 4: 225 patches) and a generated scene. */
+const OCCLUSION_IMAGE = 'scene:7';
 /** Generous: the first cell loads the model and the kernel compiles TypeScript on a shared 2-core machine. */
 const COMPUTE_TIMEOUT = 180000;
 
@@ -28,6 +34,10 @@ interface KernelLike {
   status: string;
   connectionStatus: string;
   info: Promise<unknown>;
+  requestExecute(content: { code: string; silent?: boolean; store_history?: boolean }): {
+    onIOPub: (msg: { header: { msg_type: string }; content: { name?: string; text?: string } }) => void;
+    done: Promise<unknown>;
+  };
 }
 interface NotebookPanelLike {
   close(): void;
@@ -53,6 +63,7 @@ function notebookJson(): Notebook {
       code(`import * as cnnvis from 'cnnvis';\nconst model = await cnnvis.loadModel('${MODEL}');\nmodel.name`),
       code(`const cam = await cnnvis.explore.cam(model, '${IMAGE}');`),
       code(`const maps = await cnnvis.explore.featureMaps(model, '${IMAGE}');`),
+      code(`const demo = await cnnvis.loadModel('demo');\nconst occ = await cnnvis.explore.occlusion(demo, '${OCCLUSION_IMAGE}');`),
       // A standard ipywidgets 8 IntSlider from TypeScript; the kernel's observer writes what it saw into a Label.
       code(
         `const probe = new cnnvis.widgets.IntSlider({value: 3, min: 0, max: 10, description: 'probe'});\n` +
@@ -129,6 +140,49 @@ async function waitForKernel(page: Page): Promise<void> {
   await page.locator('.jp-Notebook .jp-Cell').first().waitFor();
 }
 
+/**
+ * Runs `code` on the current notebook's kernel over its connection (no cell, nothing in the notebook)
+ * and returns the JSON it prints on a line starting with '@@'.
+ */
+async function kernelJson<T>(page: Page, code: string): Promise<T> {
+  const out = await page.evaluate(async (c) => {
+    const kernel = window.cnnvisLab.shell.currentWidget?.sessionContext.session?.kernel;
+    if (!kernel) throw new Error('no kernel');
+    let text = '';
+    const future = kernel.requestExecute({ code: c, silent: false, store_history: false });
+    future.onIOPub = (msg) => {
+      if (msg.header.msg_type === 'stream' && msg.content.name === 'stdout') text += msg.content.text ?? '';
+    };
+    await future.done;
+    return text;
+  }, code);
+  const line = out.split('\n').find((l) => l.startsWith('@@'));
+  if (!line) throw new Error(`no @@ line from the kernel for ${code}: ${out}`);
+  return JSON.parse(line.slice(2)) as T;
+}
+
+/** The OcclusionExplorer's count of occlusion runs and forward passes, and the threshold the kernel has. */
+interface OcclusionCounts {
+  runs: number;
+  forwards: number;
+  threshold: number;
+}
+const OCCLUSION_COUNTS = `console.log('@@' + JSON.stringify({runs: occ.runsDone, forwards: occ.forwards, threshold: occ.get('threshold')}))`;
+
+/** The '… keeps N% of the pixels' figure of an occlusion view's info line. */
+async function keptPercent(view: Locator): Promise<number> {
+  const text = (await view.locator('.cnnvis-info').textContent()) ?? '';
+  const m = /keeps ([\d.]+)% of the pixels/.exec(text);
+  if (!m) throw new Error(`no 'keeps N%' in the occlusion info line: '${text}'`);
+  return Number(m[1]);
+}
+
+/** Presses ArrowRight on a range input `times` times. */
+async function stepSliderTimes(page: Page, slider: Locator, times: number): Promise<void> {
+  await slider.focus();
+  for (let i = 0; i < times; i++) await page.keyboard.press('ArrowRight');
+}
+
 /** Shuts the current notebook's kernel down (the toolbar then says No Kernel). */
 async function shutdownKernel(page: Page): Promise<void> {
   await page.evaluate(async () => {
@@ -167,12 +221,10 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     await waitForKernel(page);
     await screenshot('notebook-open');
 
-    // Run the four cells from the keyboard: Shift+Enter three times, Ctrl+Enter on the last one.
+    // Run the five cells from the keyboard: Shift+Enter four times, Ctrl+Enter on the last one.
     await page.locator('.jp-Notebook .jp-Cell').first().locator('.jp-InputArea-editor').click();
     await page.keyboard.press('Escape');
-    await page.keyboard.press('Shift+Enter');
-    await page.keyboard.press('Shift+Enter');
-    await page.keyboard.press('Shift+Enter');
+    for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+Enter');
     await page.keyboard.press('Control+Enter');
     await screenshot('cells-queued');
 
@@ -235,13 +287,50 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     await expectEventually(async () => ((await echo.textContent()) ?? '') === `kernel saw ${moved}`, `the kernel to see ${moved}`);
     await screenshot('intslider-moved');
 
+    // OcclusionExplorer on the demo model, live: the threshold slider redraws the mask and the masked
+    // picture in the browser at once; the kernel receives the threshold but runs no occlusion. A class
+    // step shows another class's map from the same run.
+    const occ = page.locator('.jp-OutputArea .cnnvis-widget:not(.cnnvis-static) .cnnvis-occlusion');
+    await occ.waitFor({ timeout: COMPUTE_TIMEOUT });
+    const occCaption = occ.locator('.cnnvis-caption').first();
+    await expectEventually(async () => /^class \d+ · .* · patch 8 stride 4 \(225 patches\)$/.test((await occCaption.textContent()) ?? ''), 'the occlusion caption');
+    await waitIdle(occ);
+    await occ.scrollIntoViewIfNeeded();
+    const counts = await kernelJson<OcclusionCounts>(page, OCCLUSION_COUNTS);
+    expect(counts).toEqual({ runs: 1, forwards: 225, threshold: 0.5 });
+    const mask = occ.locator('canvas.cnnvis-mask');
+    const masked = occ.locator('canvas.cnnvis-masked');
+    const maskBefore = await canvasPixels(mask);
+    const maskedBefore = await canvasPixels(masked);
+    const keptBefore = await keptPercent(occ);
+    await screenshot('occlusion-live');
+    await stepSliderTimes(page, occ.locator('input[aria-label="mask threshold"]'), 4);
+    await expectEventually(async () => ((await occ.locator('.cnnvis-info').textContent()) ?? '').startsWith('threshold 0.70 '), 'the threshold to read 0.70', 10000);
+    expect(await keptPercent(occ)).toBeLessThan(keptBefore);
+    expect(changedFraction(maskBefore, await canvasPixels(mask))).toBeGreaterThan(0.001);
+    expect(changedFraction(maskedBefore, await canvasPixels(masked))).toBeGreaterThan(0.001);
+    expect(await occ.locator('.cnnvis-progress').getAttribute('data-status')).toBe('idle');
+    await expectEventually(async () => (await kernelJson<OcclusionCounts>(page, OCCLUSION_COUNTS)).threshold === 0.7, 'the kernel to have threshold 0.7', 10000);
+    expect(await kernelJson<OcclusionCounts>(page, OCCLUSION_COUNTS)).toEqual({ runs: 1, forwards: 225, threshold: 0.7 });
+    await screenshot('occlusion-live-threshold');
+    const occFirst = (await occCaption.textContent()) ?? '';
+    const occOverlay = occ.locator('canvas.cnnvis-overlay');
+    const occOverlayBefore = await canvasPixels(occOverlay);
+    await stepSlider(page, occ.locator('input[aria-label="class"]'));
+    const occSecond = await waitForText(occCaption, occFirst);
+    await waitIdle(occ);
+    expect(occSecond.split(' · ')[1]).not.toBe(occFirst.split(' · ')[1]);
+    await expectEventually(async () => changedFraction(occOverlayBefore, await canvasPixels(occOverlay)) > 0.01, 'the occlusion map to change');
+    expect(await kernelJson<OcclusionCounts>(page, OCCLUSION_COUNTS)).toEqual({ runs: 1, forwards: 225, threshold: 0.7 });
+    await screenshot('occlusion-live-next-class');
+
     // Save from the keyboard; the file on disk then holds both results.
     await page.locator('.jp-Notebook').first().click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('Control+s');
     await page.waitForFunction(() => window.cnnvisLab.shell.currentWidget?.context.model.dirty === false);
     const saved = JSON.parse(fs.readFileSync(path.join(dirs.root, NOTEBOOK), 'utf8')) as Notebook;
     const kinds = saved.cells.flatMap((c) => (c.outputs ?? []).map((o) => (o.data?.[RESULT_MIME] as { kind?: string } | undefined)?.kind)).filter(Boolean);
-    expect(kinds).toEqual(['cam', 'feature-maps']);
+    expect(kinds).toEqual(['cam', 'feature-maps', 'occlusion']);
 
     // Shut the kernel down and close the notebook; the server then runs no kernel.
     await shutdownKernel(page);
@@ -278,6 +367,18 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     expect(changedFraction(staticGrid, await canvasPixels(staticFm.locator('canvas.cnnvis-grid')))).toBeGreaterThan(0.05);
     await staticFm.scrollIntoViewIfNeeded();
     await screenshot('featuremaps-saved-next-layer');
+
+    // The saved occlusion snapshot: the threshold still makes the mask, in the browser alone.
+    const staticOcc = page.locator('.jp-OutputArea .cnnvis-static .cnnvis-occlusion');
+    await staticOcc.scrollIntoViewIfNeeded();
+    const staticMask = staticOcc.locator('canvas.cnnvis-mask');
+    const staticMaskBefore = await canvasPixels(staticMask);
+    const staticKept = await keptPercent(staticOcc);
+    await stepSliderTimes(page, staticOcc.locator('input[aria-label="mask threshold"]'), 4);
+    await expectEventually(async () => ((await staticOcc.locator('.cnnvis-info').textContent()) ?? '').startsWith('threshold 0.70 '), 'the saved threshold to read 0.70', 10000);
+    expect(await keptPercent(staticOcc)).toBeLessThan(staticKept);
+    expect(changedFraction(staticMaskBefore, await canvasPixels(staticMask))).toBeGreaterThan(0.001);
+    await screenshot('occlusion-saved-threshold');
 
     expect(errors).toEqual([]);
   });
