@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { registerWasmConvGradients } from './wasmConvGrads';
-import { fixWasmMaxPoolGrad } from './wasmMaxPoolGrad';
+import { fixAvgPoolGrad, fixWasmMaxPoolGrad } from './wasmMaxPoolGrad';
 
 type KernelArgs = Parameters<tf.KernelConfig['kernelFunc']>[0];
 
@@ -99,6 +99,7 @@ const added: string[] = [];
  * backends; safe to call any number of times.
  */
 export function ensureInputGradients(): void {
+  fixAvgPoolGrad();
   if (tf.getBackend() !== 'wasm') return;
   fixWasmMaxPoolGrad();
   if (!tf.getKernel('DepthwiseConv2dNativeBackpropInput', 'wasm')) {

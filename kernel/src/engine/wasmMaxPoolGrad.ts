@@ -58,7 +58,57 @@ function maxPoolGrad({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo {
   return be.makeOutput([...x.shape], 'float32', undefined, dx);
 }
 
+/**
+ * A correct AvgPoolGrad (wasm and cpu). TF.js 4.22's kernels divide every window's gradient by the
+ * full window size, but its forward pass (like TF's) averages only the cells inside the image, so
+ * gradients at the borders of 'same'-padded average pooling were wrong (found by comparing with the
+ * ONNX Runtime engine and finite differences). This one divides by each window's own cell count.
+ */
+function avgPoolGrad({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo {
+  const dy = inputs.dy as tf.TensorInfo;
+  const x = inputs.input as tf.TensorInfo;
+  const a = attrs as unknown as { filterSize: [number, number] | number; strides: [number, number] | number; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+  const be = backend as unknown as WasmBackendLike & { makeTensorInfo?(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo };
+  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const dyv = be.readSync(dy.dataId) as Float32Array;
+  const [B, H, W, C] = x.shape;
+  const { outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const dx = new Float32Array(B * H * W * C);
+  for (let oy = 0; oy < OH; oy++) {
+    const y0 = Math.max(0, oy * sh - top);
+    const y1 = Math.min(H, oy * sh - top + fh);
+    for (let ox = 0; ox < OW; ox++) {
+      const x0 = Math.max(0, ox * sw - left);
+      const x1 = Math.min(W, ox * sw - left + fw);
+      const n = (y1 - y0) * (x1 - x0);
+      if (n <= 0) continue;
+      for (let b = 0; b < B; b++) {
+        const o = ((b * OH + oy) * OW + ox) * C;
+        for (let y = y0; y < y1; y++) {
+          for (let xx = x0; xx < x1; xx++) {
+            const i = ((b * H + y) * W + xx) * C;
+            for (let c = 0; c < C; c++) dx[i + c] += dyv[o + c] / n;
+          }
+        }
+      }
+    }
+  }
+  return be.makeOutput ? be.makeOutput([...x.shape], 'float32', undefined, dx) : be.makeTensorInfo!([...x.shape], 'float32', dx);
+}
+
 let registered = false;
+const avgFixed = new Set<string>();
+
+/** Replaces AvgPoolGrad on the wasm and cpu backends with the one above (idempotent). */
+export function fixAvgPoolGrad(): void {
+  const name = tf.getBackend();
+  if (avgFixed.has(name) || (name !== 'wasm' && name !== 'cpu')) return;
+  if (tf.getKernel('AvgPoolGrad', name)) tf.unregisterKernel('AvgPoolGrad', name);
+  tf.registerKernel({ kernelName: 'AvgPoolGrad', backendName: name, kernelFunc: avgPoolGrad });
+  avgFixed.add(name);
+}
 
 /** Replaces the wasm backend's MaxPoolGrad with the correct one above (wasm only; idempotent). */
 export function fixWasmMaxPoolGrad(): void {
