@@ -6,8 +6,9 @@
  * unchanged, and the front end sent the kernel's values back after its echo.
  *
  * The real kernel: tests/python/test_cnnvis_flood.py (jupyter_client as the front end) sends 1000
- * updates to two explorers on the demo model with malformed messages interleaved, and checks
- * responsiveness, final state, observer order, tensor count and memory.
+ * updates to three explorers on the demo model (feature maps, CAM, occlusion) with malformed messages
+ * interleaved, and checks responsiveness, final state, observer order, that the occlusion explorer
+ * ran no new occlusion, tensor count and memory.
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -117,7 +118,7 @@ describe('malformed updates in-process', () => {
   });
 });
 
-test('the real kernel: 1000 updates to two explorers with malformed messages interleaved', async () => {
+test('the real kernel: 1000 updates to three explorers with malformed messages interleaved', async () => {
   assertKernelBuilt();
   const sandbox = createJupyterSandbox();
   try {

@@ -1,13 +1,14 @@
-"""The cnnvis kernel under load: a burst of 1000 widget updates driving two real explorers on the bundled
+"""The cnnvis kernel under load: a burst of 1000 widget updates driving three real explorers on the bundled
 demo model (a FeatureMapExplorer's layer slider; a CamExplorer's class, layer and method, which computes
-a map per change), with malformed comm messages interleaved (bad shapes, unknown comm ids, wrong buffer
+a map per change; an OcclusionExplorer's mask threshold and class, which reuse its one occlusion run),
+with malformed comm messages interleaved (bad shapes, unknown comm ids, wrong buffer
 counts, missing fields, huge values, wrong types for a trait, prototype-pollution paths, undecodable
 wire frames).
 
 Checked: every malformed message gets exactly one `error` output naming the problem and the kernel
 carries on; kernel_info is answered within a bound while the burst is being handled and at once after;
 the last value wins and observers saw every valid update in order; what the explorers show is the last
-value; inside the kernel the tf tensor count is exactly what it was, and memory is flat (see MEMORY).
+value, and the occlusion explorer ran no new occlusion; inside the kernel the tf tensor count is exactly what it was, and memory is flat (see MEMORY).
 
 Driven from tests/flood.test.ts (kernelspec in a sandbox, JUPYTER_PATH set, cwd = the repository).
 """
@@ -54,21 +55,24 @@ const T: any = { gc: vm.runInNewContext('gc') };
 const model = await cnnvis.loadModel('demo');
 T.fm = await cnnvis.explore.featureMaps(model, 'scene:7', { display: false, pageSize: 4 });
 T.cam = await cnnvis.explore.cam(model, 'scene:7', { display: false });
+T.occ = await cnnvis.explore.occlusion(model, 'scene:7', { display: false, patchSize: 16, stride: 16 });
 T.fmSeen = [] as number[];
 T.fmShown = [] as number[];
 T.camSeen = [] as number[];
+T.occSeen = [] as Array<[string, number]>;
 T.fm.observe((c: any) => { T.fmSeen.push(c.new); }, 'layer_index');
 T.fm.observe((c: any) => { T.fmShown.push(c.new); }, 'shown_layer');
 T.cam.observe((c: any) => { T.camSeen.push(c.new); }, 'class_index');
+T.occ.observe((c: any) => { T.occSeen.push([c.name, c.new]); }, ['threshold', 'class_index']);
 console.log('@@' + JSON.stringify({
-  fm: T.fm.modelId, cam: T.cam.modelId, fmLayers: T.fm.get('layers').length,
+  fm: T.fm.modelId, cam: T.cam.modelId, occ: T.occ.modelId, occRuns: T.occ.runsDone, fmLayers: T.fm.get('layers').length,
   camLayers: T.cam.get('layers'), classes: T.cam.get('classes').length,
   methods: T.cam.get('methods').map((m: any) => m.id),
 }));
 """
 
 PROBE = """
-await T.fm.settled(); await T.cam.settled();
+await T.fm.settled(); await T.cam.settled(); await T.occ.settled();
 T.gc(); T.gc();
 { const m = process.memoryUsage();
   console.log('@@' + JSON.stringify({ tensors: cnnvis.tf.memory().numTensors, rss: m.rss, heap: m.heapUsed + m.external,
@@ -88,6 +92,7 @@ class FloodTest(unittest.TestCase):
         # Values continue from burst to burst, so consecutive updates always change something.
         cls.fm_count = 0
         cls.cam_count = 0
+        cls.occ_count = 0
 
     @classmethod
     def tearDownClass(cls):
@@ -143,7 +148,7 @@ class FloodTest(unittest.TestCase):
 
     def malformed(self):
         """(msg_type, content, buffers, expected text of the one error output)."""
-        fm, cam = self.info["fm"], self.info["cam"]
+        fm, cam, occ = self.info["fm"], self.info["cam"], self.info["occ"]
         n = self.info["fmLayers"]
         upd = lambda cid, state, **kw: {"comm_id": cid, "data": {"method": "update", "state": state, **kw}}
         return [
@@ -173,18 +178,23 @@ class FloodTest(unittest.TestCase):
             ("comm_msg", upd(cam, {"layer": "no_such_layer"}), None, "layer 'no_such_layer' has no spatial output; layers: "),
             ("comm_msg", upd(cam, {"method": "no_such_method"}), None, "no_such_method"),
             ("comm_msg", upd(cam, {"shown": "x"}), None, "CamExplorer.shown must be an object, got a string"),
+            ("comm_msg", upd(occ, {"threshold": 1.5}), None, "threshold must be in [0, 1], got 1.5"),
+            ("comm_msg", upd(occ, {"threshold": "0.5"}), None, "OcclusionExplorer.threshold must be a number, got a string"),
+            ("comm_msg", upd(occ, {"patch_size": 0}), None, "patch size must be an integer in 1..64, got 0"),
+            ("comm_msg", upd(occ, {"class_index": -1}), None, "class index -1 is out of range"),
             ("comm_close", {"comm_id": "no-such-comm", "data": {}}, None, "comm_close for unknown comm no-such-comm"),
             ("comm_open", {"comm_id": uuid.uuid4().hex, "target_name": 5, "data": {}}, None, "comm_open without a target_name string"),
         ]
 
     def burst(self, valid, malformed_every=4, pace=0.0, cam_only=False):
-        """Sends `valid` updates (interleaved FM / CAM, or CAM only) with a malformed message after every
-        `malformed_every` of them, `pace` seconds apart (0: as fast as they can be sent). Returns (valid
-        msg ids, [(msg id, expected error)], FM values, CAM class values, last CAM state)."""
+        """Sends `valid` updates (interleaved FM / CAM / occlusion, or CAM only) with a malformed message
+        after every `malformed_every` of them, `pace` seconds apart (0: as fast as they can be sent).
+        Returns (valid msg ids, [(msg id, expected error)], FM values, CAM class values, last CAM state,
+        occlusion (name, value) changes)."""
         info = self.info
         classes, layers, methods = info["classes"], info["camLayers"], self.methods
         bad = self.malformed()
-        ok_ids, bad_ids, fm_values, cam_values = [], [], [], []
+        ok_ids, bad_ids, fm_values, cam_values, occ_values = [], [], [], [], []
         cam_state = {}
         for i in range(valid):
             if pace:
@@ -200,6 +210,17 @@ class FloodTest(unittest.TestCase):
                 cam_values.append(state["class_index"])
                 cam_state.update(state)
                 ok_ids.append(self.send("comm_msg", {"comm_id": info["cam"], "data": {"method": "update", "state": state, "buffer_paths": []}}))
+            elif i % 5 == 4:
+                # The mask threshold (the browser's business: the kernel only keeps it) and the class
+                # (a map from the kept occlusion run), in turn; consecutive values of each differ.
+                k = self.occ_count
+                type(self).occ_count += 1
+                if k % 2 == 0:
+                    change = ("threshold", ((k // 2) % 20 + 1) / 20)
+                else:
+                    change = ("class_index", (k // 2) % classes)
+                occ_values.append(change)
+                ok_ids.append(self.send("comm_msg", {"comm_id": info["occ"], "data": {"method": "update", "state": dict([change]), "buffer_paths": []}}))
             else:
                 v = self.fm_count % info["fmLayers"]
                 type(self).fm_count += 1
@@ -210,7 +231,7 @@ class FloodTest(unittest.TestCase):
                 bad_ids.append((self.send(msg_type, content, buffers), expect))
                 if (i // malformed_every) % len(bad) == 0:
                     self.send_undecodable()
-        return ok_ids, bad_ids, fm_values, cam_values, cam_state
+        return ok_ids, bad_ids, fm_values, cam_values, cam_state, occ_values
 
     def kernel_info_seconds(self, bound):
         t0 = time.monotonic()
@@ -229,12 +250,12 @@ class FloodTest(unittest.TestCase):
         # Warm-up: the same kind of burst, so that what is allocated once (JIT code, caches, the
         # explorers' map cache, socket buffers) is in place before the baseline is taken.
         for kw in ({}, {"pace": PACE, "cam_only": True}):
-            ok_ids, bad_ids, _, _, _ = self.burst(250 if not kw else 60, **kw)
+            ok_ids, bad_ids, _, _, _, _ = self.burst(250 if not kw else 60, **kw)
             self.drain_iopub(ok_ids + [m for m, _ in bad_ids], timeout=120)
         before = self.eval_cell(PROBE)
 
         t0 = time.monotonic()
-        ok_ids, bad_ids, fm_values, cam_values, cam_state = self.burst(VALID)
+        ok_ids, bad_ids, fm_values, cam_values, cam_state, occ_values = self.burst(VALID)
         sent_s = time.monotonic() - t0
         sent_counts = (len(ok_ids), len(bad_ids))
         during = self.kernel_info_seconds(KERNEL_INFO_DURING)
@@ -277,10 +298,12 @@ class FloodTest(unittest.TestCase):
             "console.log('@@' + JSON.stringify({fm: {index: T.fm.get('layer_index'), shown: T.fm.get('shown_layer'),"
             " status: T.fm.get('status'), channels: T.fm.get('page_channels'), seen: T.fmSeen, shownSeen: T.fmShown},"
             " cam: {class_index: T.cam.get('class_index'), layer: T.cam.get('layer'), method: T.cam.get('method'),"
-            " status: T.cam.get('status'), shown: T.cam.get('shown'), seen: T.camSeen}}));")
+            " status: T.cam.get('status'), shown: T.cam.get('shown'), seen: T.camSeen},"
+            " occ: {threshold: T.occ.get('threshold'), class_index: T.occ.get('class_index'), status: T.occ.get('status'),"
+            " shown: T.occ.get('shown'), runs: T.occ.runsDone, seen: T.occSeen}}));")
 
         # Last value wins; observers saw every valid update, in order (the warm-up's first).
-        fm, cam = state["fm"], state["cam"]
+        fm, cam, occ = state["fm"], state["cam"], state["occ"]
         self.assertEqual(fm["seen"][-len(fm_values):], fm_values)
         self.assertEqual(cam["seen"][-len(cam_values):], cam_values)
         self.assertEqual((fm["index"], fm["shown"], fm["status"]), (fm_values[-1], fm_values[-1], "idle"))
@@ -290,6 +313,13 @@ class FloodTest(unittest.TestCase):
                          (cam_state["class_index"], cam_state["layer"], cam_state["method"], "idle"))
         self.assertEqual({k: cam["shown"][k] for k in ("class_index", "layer", "method")},
                          {k: cam_state[k] for k in ("class_index", "layer", "method")})
+        last_occ = dict(occ_values)  # the last value of each key
+        self.assertEqual([tuple(c) for c in occ["seen"][-len(occ_values):]], occ_values)
+        self.assertEqual((occ["threshold"], occ["class_index"], occ["status"], occ["shown"]["class_index"]),
+                         (last_occ["threshold"], last_occ["class_index"], "idle", last_occ["class_index"]))
+        # Neither the threshold nor a class change ran a new occlusion: the one run at open serves all.
+        self.assertEqual(occ["runs"], self.info["occRuns"])
+        self.assertEqual(occ["runs"], 1)
 
         # Flat inside the kernel: same tensors; heap and RSS within their margins; no pollution.
         self.assertGreater(after["computed"] - before["computed"], 20)  # maps were computed (and evicted: cache of 64)
@@ -299,7 +329,7 @@ class FloodTest(unittest.TestCase):
         self.assertLess(after["rss"] - before["rss"], RSS_MARGIN, (before, after))
         self.assertLess(during, KERNEL_INFO_DURING)
         self.assertLess(after_s, KERNEL_INFO_AFTER)
-        print(f"\nflood: {sent_counts[0]} updates + {sent_counts[1]} malformed sent in {sent_s:.1f}s, all handled after "
+        print(f"\nflood: {sent_counts[0]} updates ({len(occ_values)} to the occlusion explorer, still {occ['runs']} occlusion run) + {sent_counts[1]} malformed sent in {sent_s:.1f}s, all handled after "
               f"{handled_s:.1f}s; kernel_info {during:.2f}s during, {after_s:.3f}s after; {len(paced[0])} paced CAM "
               f"updates + {len(paced[1])} malformed in {paced_s:.1f}s; maps computed "
               f"{after['computed'] - before['computed']}; tensors {before['tensors']} -> {after['tensors']}; "
