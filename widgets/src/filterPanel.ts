@@ -6,7 +6,7 @@
  */
 import type { FilterLayerInfo, FilterMode } from 'cnnvis/dist/schema/explorers';
 import { EXPLORER_COLORMAPS } from 'cnnvis/dist/schema/explorers';
-import { el, field, ownKeys, paint, ProgressLine, select, slider } from './dom';
+import { el, field, ownKeys, paint, ProgressLine, select, setOptions, slider } from './dom';
 import { blankPixels, blit, colorize, enlarge, Grid, Pixels, scaleFor, tileAtPoint, tileOrigin } from './pixels';
 
 export interface FilterPanelState {
@@ -163,7 +163,10 @@ export class FilterPanel {
     this.next.disabled = s.page >= s.pageCount - 1;
     this.patternsButton.setAttribute('aria-pressed', String(s.mode === 'patterns'));
     this.patternsButton.disabled = !this.handlers.mode;
-    this.stepsSelect.value = String(s.steps);
+    // The explorer may have been opened with a count the menu does not list: offer it too, so the
+    // menu never shows blank and never sends a value it was not given.
+    const choices = STEP_CHOICES.includes(s.steps) || !(s.steps > 0) ? STEP_CHOICES : [...STEP_CHOICES, s.steps].sort((a, b) => a - b);
+    setOptions(this.stepsSelect, choices.map((n) => [String(n), `${n} steps`] as const), String(s.steps));
     this.stepsSelect.disabled = !this.handlers.steps;
     this.colormapSelect.value = s.colormap;
     this.progress.show(s.status, s.progress, s.message);

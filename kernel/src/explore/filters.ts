@@ -79,11 +79,14 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
   // (Not named like a state key: state keys are properties of the widget.)
   private readonly patternCache = new Map<string, Pattern>();
   private readonly patternSize: number;
+  /** The layers as the kernel listed them: the synced `layers` state is for display only (a front end can send anything). */
+  private readonly layerList: readonly FilterLayerInfo[];
   /** Patterns optimized so far (not taken from the cache). */
   computed = 0;
 
   private constructor(model: CnnModel, state: FilterExplorerState, patternSize: number) {
     super(explorerSpec(EXPLORERS.filters), state, ['layer_index', 'page', 'page_size', 'input_channels', 'mode', 'steps']);
+    this.layerList = state.layers.map((l) => ({ ...l, shape: [...l.shape] }));
     this.model = model;
     this.patternSize = patternSize;
   }
@@ -137,7 +140,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
 
   /** A layer's kernel, read once (NaN/Inf weights are refused, naming the layer). */
   kernel(index: number): Kernel {
-    const name = this.get('layers')[index].name;
+    const name = this.layerList[index].name;
     const hit = this.kernelCache.get(name);
     if (hit) return hit;
     const layer = this.model.layer(name);
@@ -149,7 +152,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
 
   /** The filters on a page of a layer. */
   pageFilters(index: number, page: number, size: number): number[] {
-    const n = this.get('layers')[index].filters;
+    const n = this.layerList[index].filters;
     const out: number[] = [];
     for (let f = page * size; f < Math.min(n, (page + 1) * size); f++) out.push(f);
     return out;
@@ -157,7 +160,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
 
   /** Weight tiles of some filters of a layer, as the views get them. */
   weightTiles(index: number, filters: readonly number[], inputChannels: number): Pick<FilterExplorerState, 'weights' | 'weight_channels' | 'weight_width' | 'weight_height' | 'tiles_per_filter' | 'filter_norms'> {
-    const info = this.get('layers')[index];
+    const info = this.layerList[index];
     const k = this.kernel(index);
     const [kh, kw, cin] = k.shape;
     const norms = filterStats(k);
@@ -184,7 +187,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
 
   /** Optimizes the patterns of `filters` not made yet (one batch), reporting each step. */
   private async makePatterns(index: number, filters: readonly number[], steps: number, step: Step): Promise<void> {
-    const layer = this.get('layers')[index].name;
+    const layer = this.layerList[index].name;
     const missing = filters.filter((f) => !this.patternCache.has(this.patternKey(layer, f, steps)));
     if (!missing.length) return;
     const label = `patterns of ${layer}, filters ${missing[0]}–${missing[missing.length - 1]}`;
@@ -207,7 +210,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
 
   protected override normalize(changes: Partial<FilterExplorerState>): Partial<FilterExplorerState> {
     const out = { ...changes };
-    const n = this.get('layers').length;
+    const n = this.layerList.length;
     if (out.layer_index !== undefined && (!Number.isInteger(out.layer_index) || out.layer_index < 0 || out.layer_index >= n)) {
       throw new RangeError(`layer_index must be an integer in 0..${n - 1}, got ${out.layer_index}`);
     }
@@ -220,7 +223,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
     if (out.page !== undefined || out.layer_index !== undefined || out.page_size !== undefined) {
       const index = out.layer_index ?? this.get('layer_index');
       const size = out.page_size ?? this.get('page_size');
-      const pages = Math.max(1, Math.ceil(this.get('layers')[index].filters / size));
+      const pages = Math.max(1, Math.ceil(this.layerList[index].filters / size));
       const page = out.page ?? this.get('page');
       if (!Number.isInteger(page)) throw new RangeError(`page must be an integer, got ${page}`);
       out.page = Math.min(Math.max(0, page), pages - 1);
@@ -230,7 +233,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
 
   protected async update(step: Step): Promise<void> {
     const { layer_index: index, page, page_size: size, input_channels: inputs, mode, steps } = this.state;
-    const info = this.get('layers')[index];
+    const info = this.layerList[index];
     await step(0, `filters of ${info.name}`);
     const filters = this.pageFilters(index, page, size);
     const weights = this.weightTiles(index, filters, inputs);
