@@ -237,13 +237,15 @@ test('FilterExplorerView: layer names, model name, title and status message as t
   ex.set({ layers, title: PAYLOADS[2] });
   await bridge.flush();
   expectInert(view.el, [PAYLOADS[0], PAYLOADS[2]], clean);
-  // The layer slider moves to a layer with another payload name, which the kernel then fails to find:
-  // its error names it, and the view shows that as text too.
+  // The layer slider moves on: the kernel computes from its own layer list (the synced one is display
+  // only, so a poisoned list cannot make it look up a payload), and an error naming a payload is text.
   ex.set({ layer_index: 1 });
   await ex.settled();
   await bridge.flush();
-  expect(ex.get('status')).toBe('error');
-  expect(ex.get('message')).toContain(`unknown layer '${layers[1].name}'`);
+  expect(ex.get('status')).not.toBe('error');
+  expect(ex.get('filter_norms').length).toBeGreaterThan(0);
+  ex.set({ status: 'error', message: `unknown layer '${layers[1].name}'` });
+  await bridge.flush();
   expectInert(view.el, [layers[1].name, `unknown layer '${layers[1].name}'`]);
   ex.close();
 });
