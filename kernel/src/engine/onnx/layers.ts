@@ -69,8 +69,10 @@ class Builder {
   }
 
   spec(inputs: { name: string; type?: number; dims: (number | string)[] }[], outputs: { name: string; type?: number; dims: (number | string)[] }[]): GraphSpec {
+    const heavy = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
     return {
       name: 'cnnvis',
+      light: !this.nodes.some((n) => heavy.has(n.op)),
       external: this.external,
       nodes: this.nodes,
       initializers: this.inits,
@@ -85,7 +87,7 @@ export function internalDims(tfShape: number[]): number[] {
   return tfShape.length === 3 ? [tfShape[2], tfShape[0], tfShape[1]] : tfShape;
 }
 
-type Act = 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'softmax';
+export type Act = 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'softmax';
 
 function activationOf(layer: tf.layers.Layer): Act {
   const a = (layer as unknown as { activation?: { getClassName(): string } | null }).activation;
@@ -183,6 +185,41 @@ function flipTranspose(w: Float32Array, O: number, I: number, kh: number, kw: nu
   return out;
 }
 
+/** A batch normalization (inference mode) as x·s + t per channel, in float32 like TF.js' kernels. */
+export function bnAffine(layer: tf.layers.Layer): { s: Float32Array; t: Float32Array } {
+  const cfg = layer.getConfig() as Record<string, unknown>;
+  const eps = cfg.epsilon as number;
+  const mean = weightValues(layer, /moving_mean/)!.data;
+  const variance = weightValues(layer, /moving_variance/)!.data;
+  const gamma = weightValues(layer, /gamma/, false)?.data;
+  const beta = weightValues(layer, /beta/, false)?.data;
+  const C = mean.length;
+  const s = new Float32Array(C);
+  const t = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    // TF.js: (x − mean) · γ / √(var + ε) + β.
+    s[c] = Math.fround((gamma ? gamma[c] : 1) / Math.fround(Math.sqrt(Math.fround(variance[c] + eps))));
+    t[c] = Math.fround((beta ? beta[c] : 0) - Math.fround(mean[c] * s[c]));
+  }
+  return { s, t };
+}
+
+/** The function of a stand-alone ReLU-like layer (ReLU, ReLU6, Activation relu/relu6), else null. */
+export function reluLayerAct(layer: tf.layers.Layer): Act | null {
+  const cls = layer.getClassName();
+  const cfg = layer.getConfig() as Record<string, unknown>;
+  if (cls === 'ReLU') {
+    if (cfg.negativeSlope || cfg.threshold) return null;
+    const mv = cfg.maxValue as number | null | undefined;
+    return mv === null || mv === undefined ? 'relu' : mv === 6 ? 'relu6' : null;
+  }
+  if (cls === 'Activation') {
+    const a = activationOf(layer);
+    return a === 'relu' || a === 'relu6' ? a : null;
+  }
+  return null;
+}
+
 /** What the backward graph needs from the forward pass. */
 export type Saved = 'x' | 'y' | 'idx';
 
@@ -208,6 +245,8 @@ export interface LayerKernel {
   saved: Saved[];
   /** The backward graph has a `rule` input. */
   usesRule: boolean;
+  /** Constant inputs of both graphs (fed on every run; a graph ignores the ones it does not declare). */
+  feeds?: Record<string, { data: Float32Array; dims: number[] }>;
 }
 
 const B = 'b';
@@ -231,7 +270,14 @@ function inShapes(layer: tf.layers.Layer): number[][] {
  * The kernel of one layer. `linear` forces a linear activation (the logits layer of a model whose
  * softmax is fused into it).
  */
-export function layerKernel(layer: tf.layers.Layer, linear = false): LayerKernel {
+export interface Fold {
+  /** A following batch normalization's affine map (per output channel), folded into the kernel. */
+  bn?: { s: Float32Array; t: Float32Array };
+  /** A following activation layer's function, applied by this graph. */
+  act?: Act;
+}
+
+export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold): LayerKernel {
   const cls = layer.getClassName();
   const cfg = layer.getConfig() as Record<string, unknown>;
   const outTf = shapeOf(layer);
@@ -259,7 +305,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false): LayerKernel
     case 'DepthwiseConv2D': {
       if (rank !== 4) throw new Unsupported(`layer '${layer.name}' of rank ${rank}`);
       const depthwise = cls === 'DepthwiseConv2D';
-      const act = linear ? 'linear' : activationOf(layer);
+      const act = fold?.act ?? (linear ? 'linear' : activationOf(layer));
       const [kh, kw] = cfg.kernelSize as number[];
       const [sh, sw] = cfg.strides as number[];
       const [dh, dw] = (cfg.dilationRate as number[] | number | undefined) === undefined ? [1, 1] : Array.isArray(cfg.dilationRate) ? (cfg.dilationRate as number[]) : [cfg.dilationRate as number, cfg.dilationRate as number];
@@ -276,6 +322,12 @@ export function layerKernel(layer: tf.layers.Layer, linear = false): LayerKernel
         return depthwise ? ohwiFromTf(k, kh, kw, 1, C * M) : ohwiFromTf(k, kh, kw, C, O);
       };
       const hasBias = layer.weights.some((v) => /bias/.test(v.originalName ?? v.name));
+      const biasValues = (): Float32Array => weightValues(layer, /bias/)!.data;
+      // A folded batch norm stays a separate multiply and add, with s and t as graph inputs: the
+      // runtime cannot fold them into the kernel, so values round exactly as TF.js computes them
+      // (a folded kernel moves ReLU6 boundaries by an ulp and flips gradient masks).
+      const bnFeeds = fold?.bn ? { bn_s: { data: fold.bn.s, dims: [1, O, 1, 1] }, bn_t: { data: fold.bn.t, dims: [1, O, 1, 1] } } : undefined;
+      const bnInputs = fold?.bn ? [{ name: 'bn_s', dims: [1, O, 1, 1] }, { name: 'bn_t', dims: [1, O, 1, 1] }] : [];
       const I = depthwise ? 1 : C;
       const group = depthwise ? C : 1;
       const pads = [ph.before, pw.before, ph.after, pw.after];
@@ -289,13 +341,16 @@ export function layerKernel(layer: tf.layers.Layer, linear = false): LayerKernel
         forward: () => {
           const b = new Builder();
           const inputs = ['x0', b.f32([O, I, kh, kw], kernelOnnx())];
-          if (hasBias) inputs.push(b.f32([O], weightValues(layer, /bias/)!.data));
-          b.output(applyAct(b, b.one('Conv', inputs, convAttrs), act, rank), 'y');
-          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+          if (hasBias) inputs.push(b.f32([O], biasValues()));
+          let z = b.one('Conv', inputs, convAttrs);
+          if (bnFeeds) z = b.one('Add', [b.one('Mul', [z, 'bn_s']), 'bn_t']);
+          b.output(applyAct(b, z, act, rank), 'y');
+          return b.spec([...io(['x0'], inDims), ...bnInputs], [{ name: 'y', dims: [B, ...outDims] }]);
         },
         backward: () => {
           const b = new Builder();
-          const gp = actBackward(b, 'g', 'y', act, ruleIn(b));
+          let gp = actBackward(b, 'g', 'y', act, ruleIn(b));
+          if (bnFeeds) gp = b.one('Mul', [gp, 'bn_s']);
           const w = kernelOnnx();
           let gx: string;
           if (sh === 1 && sw === 1 && dh === 1 && dw === 1 && M === 1) {
@@ -315,8 +370,9 @@ export function layerKernel(layer: tf.layers.Layer, linear = false): LayerKernel
             gx = b.one('ConvTranspose', [gp, b.f32([O, I, kh, kw], w)], { ...convAttrs, output_padding: opad });
           }
           b.output(gx, 'gx0');
-          return b.spec(bwdInputs(saved, usesRule), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+          return b.spec([...bwdInputs(saved, usesRule), ...(bnFeeds ? [bnInputs[0]] : [])], [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
         },
+        feeds: bnFeeds,
       };
     }
     case 'Dense': {
@@ -366,18 +422,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false): LayerKernel
       if (!(axis === -1 || axis === rank - 1)) throw new Unsupported(`batch normalization over axis ${axis} in layer '${layer.name}'`);
       if (rank !== 4 && rank !== 2) throw new Unsupported(`batch normalization of rank ${rank} in layer '${layer.name}'`);
       const C = outDims[0];
-      const eps = cfg.epsilon as number;
-      const mean = weightValues(layer, /moving_mean/)!.data;
-      const variance = weightValues(layer, /moving_variance/)!.data;
-      const gamma = weightValues(layer, /gamma/, false)?.data;
-      const beta = weightValues(layer, /beta/, false)?.data;
-      const s = new Float32Array(C);
-      const t = new Float32Array(C);
-      for (let c = 0; c < C; c++) {
-        // TF.js: (x − mean) · γ / √(var + ε) + β, in float32 like its kernels.
-        s[c] = Math.fround((gamma ? gamma[c] : 1) / Math.fround(Math.sqrt(Math.fround(variance[c] + eps))));
-        t[c] = Math.fround((beta ? beta[c] : 0) - Math.fround(mean[c] * s[c]));
-      }
+      const { s, t } = bnAffine(layer);
       const pdims = rank === 4 ? [1, C, 1, 1] : [1, C];
       return {
         outDims,

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
-import { internalDims, LayerKernel, layerKernel, Unsupported } from './layers';
+import { bnAffine, internalDims, LayerKernel, layerKernel, reluLayerAct, Unsupported } from './layers';
 import { ortRuntime, OrtGraph, OrtValue } from './runtime';
 
 /** Layers that leave values unchanged in meaning between the softmax and the model output. */
@@ -24,6 +24,19 @@ interface PlanNode {
   layer: tf.layers.Layer;
   /** Producer layer names of the inputs. */
   inputs: string[];
+  kernel: LayerKernel;
+  fwd?: OrtGraph;
+  bwd?: OrtGraph;
+}
+
+/**
+ * A linear convolution followed by batch normalization and/or a ReLU layer, each the only consumer
+ * of the one before: one forward graph (the affine map folded into the kernel) and one backward graph
+ * for all of them, used whenever no member but the last is asked for.
+ */
+interface Chain {
+  members: string[];
+  end: string;
   kernel: LayerKernel;
   fwd?: OrtGraph;
   bwd?: OrtGraph;
@@ -97,12 +110,46 @@ export class OrtNet {
   /** Graph runs so far (forward: layer outputs computed; backward: layer gradients computed). */
   readonly runs = { forward: 0, backward: 0 };
 
+  private readonly chains = new Map<string, Chain>();
+  private readonly chainOf = new Map<string, Chain>();
+
   private constructor(readonly net: tf.LayersModel, nodes: PlanNode[], logitsName: string) {
     this.nodes = nodes;
     nodes.forEach((n, i) => this.index.set(n.name, i));
     this.inputName = nodes[0].name;
     this.logitsName = logitsName;
     for (const n of nodes) for (const p of n.inputs) this.consumers.set(p, [...(this.consumers.get(p) ?? []), n.name]);
+    this.findChains();
+  }
+
+  private findChains(): void {
+    const only = (name: string): PlanNode | null => {
+      const c = this.consumers.get(name) ?? [];
+      return c.length === 1 ? this.node(c[0]) : null;
+    };
+    for (const a of this.nodes) {
+      const cls = a.layer.getClassName();
+      const act = (a.layer as unknown as { activation?: { getClassName(): string } }).activation?.getClassName();
+      if ((cls !== 'Conv2D' && cls !== 'DepthwiseConv2D') || act !== 'linear' || a.name === this.logitsName) continue;
+      const members = [a];
+      let next = only(a.name);
+      let bn: PlanNode | null = null;
+      if (next && next.layer.getClassName() === 'BatchNormalization' && next.kernel.outDims.length === 3) {
+        bn = next;
+        members.push(next);
+        next = next.name === this.logitsName ? null : only(next.name);
+      }
+      const relu = next && reluLayerAct(next.layer) ? next : null;
+      if (relu) members.push(relu);
+      if (members.length < 2) continue;
+      const chain: Chain = {
+        members: members.map((m) => m.name),
+        end: members[members.length - 1].name,
+        kernel: layerKernel(a.layer, false, { bn: bn ? bnAffine(bn.layer) : undefined, act: relu ? reluLayerAct(relu.layer)! : 'linear' }),
+      };
+      this.chains.set(a.name, chain);
+      for (const m of members) this.chainOf.set(m.name, chain);
+    }
   }
 
   /** Compiles the model, or returns why it cannot run here. */
@@ -159,12 +206,21 @@ export class OrtNet {
    * Runs the model on an NHWC batch. `keep`: layer names whose outputs are returned, or 'all' (every
    * value backward passes need). `key` (e.g. the input tensor) caches a complete pass for re-use.
    */
-  forward(x: tf.Tensor4D, keep: readonly string[] | 'all', key?: unknown, upTo?: string): Forward {
+  forward(x: tf.Tensor4D, keep: readonly string[] | 'all', key?: unknown, upTo?: string, expose: readonly string[] = []): Forward {
     const end = upTo === undefined ? this.nodes.length - 1 : this.index.get(upTo);
     if (end === undefined) throw new CnnvisError(`layer '${upTo}' is not on the path from the input to the logits`);
+    const need = keep === 'all' ? [...expose, ...(upTo ? [upTo] : [])] : keep;
     if (key !== undefined && this.last?.key === key && (keep !== 'all' || this.last.fw.complete) && this.last.fw.reached >= end) {
       const hit = this.last.fw;
-      if (keep === 'all' || keep.every((k) => hit.values.has(k))) return hit;
+      if (need.every((k) => hit.values.has(k))) return hit;
+    }
+    // Chains run fused unless a member other than the last is asked for or the pass stops inside one.
+    const asked = new Set(need);
+    const fused = new Set<string>();
+    for (const ch of this.chains.values()) {
+      const inner = ch.members.slice(0, -1);
+      if (inner.some((m) => asked.has(m)) || this.index.get(ch.end)! > end) continue;
+      for (const m of ch.members.slice(1)) fused.add(m);
     }
     const B = x.shape[0];
     const input = tf.tidy(() => (x.rank === 4 ? tf.transpose(x, [0, 3, 1, 2]) : x));
@@ -176,8 +232,24 @@ export class OrtNet {
     const remaining = new Map<string, number>();
     for (const [k, v] of this.consumers) remaining.set(k, v.length);
     for (const n of this.nodes.slice(1, end + 1)) {
+      if (fused.has(n.name)) continue; // computed with its chain's first layer
       const ins = n.inputs.map((p) => values.get(p)!.y);
       let saved: Saved;
+      const ch = this.chains.get(n.name);
+      if (ch && fused.has(ch.members[1])) {
+        ch.fwd ??= new OrtGraph(ch.kernel.forward!());
+        const y = ch.fwd.run({ x0: ins[0], ...ch.kernel.feeds }, ['y']).y;
+        this.runs.forward++;
+        values.set(ch.end, { y });
+        if (!all) {
+          for (const p of n.inputs) {
+            const r = (remaining.get(p) ?? 1) - 1;
+            remaining.set(p, r);
+            if (r === 0 && !wanted.has(p)) values.delete(p);
+          }
+        }
+        continue;
+      }
       if (n.kernel.identity) {
         saved = { y: ins[0] };
       } else {
@@ -252,6 +324,18 @@ export class OrtNet {
       const g = grads.get(n.name);
       if (!g) continue;
       grads.delete(n.name);
+      const ch = this.chainOf.get(n.name);
+      if (ch && ch.end === n.name && ch.members.every((m) => m === ch.end || (this.index.get(m)! > i1 && !seeds.has(m)))) {
+        // The whole chain in one graph, from its output's gradient to its input's.
+        ch.bwd ??= new OrtGraph(ch.kernel.backward!());
+        const feeds: Record<string, OrtValue> = { g };
+        if (ch.kernel.feeds) feeds.bn_s = ch.kernel.feeds.bn_s;
+        if (ch.kernel.saved.includes('y')) feeds.y = fw.get(ch.end);
+        if (ch.kernel.usesRule) feeds.rule = { data: RULE_COEFFS[rule], dims: [3] };
+        add(this.node(ch.members[0]).inputs[0], ch.bwd.run(feeds, ['gx0']).gx0);
+        this.runs.backward++;
+        continue;
+      }
       if (n.kernel.identity || n.kernel.sumGradient) {
         for (const p of n.inputs) add(p, g);
         continue;
@@ -282,7 +366,7 @@ export class OrtNet {
 
   /** Drops compiled graphs (weights changed) and cached passes. */
   dispose(): void {
-    for (const n of this.nodes) {
+    for (const n of [...this.nodes, ...this.chains.values()]) {
       n.fwd?.dispose();
       n.bwd?.dispose();
       n.fwd = undefined;

@@ -161,6 +161,8 @@ export interface GraphSpec {
   name: string;
   /** Buffers of initializers stored outside the protobuf (given to the runtime with the model). */
   external?: { path: string; data: Uint8Array }[];
+  /** No heavy operator (convolution, matrix product): one thread is enough. */
+  light?: boolean;
   /** Runtime settings for this graph (ONNX Runtime session config entries). */
   config?: Record<string, string>;
   nodes: NodeSpec[];

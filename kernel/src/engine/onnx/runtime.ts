@@ -122,7 +122,9 @@ export class OrtGraph {
     this.session = new rt.binding.InferenceSession();
     const bytes = modelBytes(spec);
     this.session.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
-      intraOpNumThreads: threads(),
+      // Light graphs (element-wise, pooling, padding) run on the calling thread: waking a pool costs
+      // more than they do.
+      intraOpNumThreads: spec.light ? 1 : threads(),
       interOpNumThreads: 1,
       enableCpuMemArena: false,
       enableMemPattern: false,
