@@ -8,6 +8,8 @@
  * took the most time (the wasm backend times each kernel synchronously).
  */
 import {
+  accelStatus,
+  ortUnsupportedReason,
   explore,
   gradCam,
   guidedBackprop,
@@ -179,12 +181,17 @@ const RUNNERS: Record<BenchMethod, Runner> = {
   },
 };
 
-function engineName(): string {
+function engineName(model?: tf.LayersModel): string {
   const backend = tf.getBackend();
-  if (backend !== 'wasm') return backend;
-  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-  const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
-  return `tfjs ${tf.version.tfjs} wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'threads' : '1 thread'})`;
+  let name = backend;
+  if (backend === 'wasm') {
+    const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+    const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+    name = `tfjs ${tf.version.tfjs} wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'threads' : '1 thread'})`;
+  }
+  // Forward and gradient passes of a model the ONNX Runtime engine compiles run there.
+  const why = model ? ortUnsupportedReason(model) : 'no model';
+  return why ? `${name}; onnxruntime ${accelStatus()}${model && accelStatus().startsWith('onnxruntime') ? ` (not for this model: ${why})` : ''}` : `${name} + ${accelStatus()}`;
 }
 
 async function main(): Promise<void> {
@@ -198,7 +205,7 @@ async function main(): Promise<void> {
   await initBackend();
   const t0 = performance.now();
   const bm = benchModel(name as BenchModelName);
-  log(`${name}: built with random weights in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${engineName()}`);
+  log(`${name}: built with random weights in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${engineName(bm.model.net)}`);
   // High-water mark after building and randomizing (transient copies of the weights included).
   const buildPeakRssBytes = process.resourceUsage().maxRSS * 1024;
   const results: SideResult[] = [];
@@ -214,7 +221,7 @@ async function main(): Promise<void> {
     results,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     buildPeakRssBytes,
-    engine: engineName(),
+    engine: engineName(bm.model.net),
   };
   process.stdout.write(`BENCH_REPORT ${JSON.stringify(report)}\n`);
 }

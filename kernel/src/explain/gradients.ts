@@ -225,7 +225,7 @@ export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: strin
   if (ort?.has(layer)) {
     // Keyed by the input tensor: the same image again (a new class in an explorer) re-uses every
     // layer value of its forward pass and only runs the backward graphs above the layer.
-    const fw = ort.forward(batch, 'all', batch);
+    const fw = ort.forward(batch, 'all', batch, undefined, [layer]);
     const { seed, score } = logitSeed(ort, fw, target);
     const g = ort.backward(fw, ort.logitsName, seed, layer);
     return { activation: toTensor(fw.get(layer)), gradient: toTensor(g), logits: logitsTensor(ort, fw), score };
@@ -435,7 +435,7 @@ function ortInputGradients(
     for (let i0 = 0; i0 < B; i0 += ORT_GRADIENT_BATCH) {
       const n = Math.min(ORT_GRADIENT_BATCH, B - i0);
       const x = n === B ? batch : batch.slice([i0], [n]);
-      const fw = ort.forward(x, 'all', x === batch ? batch : undefined);
+      const fw = ort.forward(x, 'all', x === batch ? batch : undefined, undefined, isChannelTarget(target) ? [target.layer] : []);
       if (x !== batch) x.dispose();
       let s: { seed: OrtValue; score: number };
       let from = ort.logitsName;
@@ -477,7 +477,7 @@ export function ortObjectiveGradient(
   const names = layers.map((l) => (l === logitsName ? ort.logitsName : l));
   // Only as deep as the deepest layer the objective reads.
   const deepest = names.reduce((a, n) => (ort.indexOf(n) > ort.indexOf(a) ? n : a), names[0]);
-  const fw = ort.forward(x, 'all', undefined, deepest);
+  const fw = ort.forward(x, 'all', undefined, deepest, names);
   const acts = layers.map((l, i) => (l === logitsName ? logitsTensor(ort, fw) : toTensor(fw.get(names[i]))));
   try {
     const get = (layer: string) => {
