@@ -35,32 +35,40 @@ console.log(await cnnvis.backendReport());
 ('markdown', """
 ## The model
 
-The articles use VGG16; its weights (528 MB) are not in this project's model cache, so this notebook and the
-next ones use **MobileNet v1 with width 0.75** (`loadModel('vgg16')` works the same where they are). It is a
-small ImageNet classifier: depthwise-separable convolutions, global average pooling and a 1000-way softmax. If it is not in the cache, `loadModel` downloads it once from its official place.
+The articles use VGG16. These notebooks load it where its weights (528 MB) are in the model cache, and
+**MobileNet v1 with width 0.75** otherwise; the cell below prints which one ran (in this project's cache it is
+MobileNet, the text describes that run). MobileNet is a small ImageNet classifier: depthwise-separable convolutions, global average pooling and a 1000-way softmax. If it is not in the cache, `loadModel` downloads it once from its official place.
 `summary` shows what Keras' `model.summary()` shows: every layer, its output shape and its parameter count.
 """),
 ('code', """
-const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
+// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
+const vgg = cnnvis.modelInCache('vgg16');
+const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
+console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
+// The same places in either network: first convolution, blocks from low to high, last spatial layer.
+const L = vgg
+  ? {first: 'block1_conv1', firstOut: 'block1_conv1', low: 'block2_conv1', mid: 'block3_conv1', high: 'block4_conv2', last: 'block5_conv3'}
+  : {first: 'conv1', firstOut: 'conv1_relu', low: 'conv_pw_2_relu', mid: 'conv_pw_5_relu', high: 'conv_pw_9_relu', last: 'conv_pw_13_relu'};
 const anatomy = cnnvis.summary(model);
 """),
 ('markdown', """
 A layer's configuration and its weights, like Keras' `get_config()` and `get_weights()`:
 """),
 ('code', """
-const config = cnnvis.layerConfig(model, 'conv1');
-const weights = cnnvis.layerWeights(model, 'conv1');
+const config = cnnvis.layerConfig(model, L.first);
+const weights = cnnvis.layerWeights(model, L.first);
 console.log(JSON.stringify({filters: config.filters, kernel_size: config.kernel_size, strides: config.strides, padding: config.padding}));
 console.log(weights.map(w => `${w.name}: [${w.shape.join(', ')}]`).join('\\n'));
 console.log(`parameters: ${anatomy.totalParams.toLocaleString('en-US')} (${anatomy.trainableParams.toLocaleString('en-US')} trainable)`);
 """),
 ('markdown', """
 The kernel's numbers, summarized (a first-layer kernel of a trained network is centred near zero), and where
-the parameters are: MobileNet keeps most of them in its late pointwise convolutions and the classifier.
+the parameters are: MobileNet keeps most of them in its late pointwise convolutions and the classifier (VGG16 in its
+first fully connected layer).
 """),
 ('code', """
 const stats = cnnvis.weightStats(weights[0].values);
-console.log(`conv1 kernel: ${stats.count} values, mean ${stats.mean.toFixed(4)}, std ${stats.std.toFixed(4)}, range ${stats.min.toFixed(3)} … ${stats.max.toFixed(3)}`);
+console.log(`${L.first} kernel: ${stats.count} values, mean ${stats.mean.toFixed(4)}, std ${stats.std.toFixed(4)}, range ${stats.min.toFixed(3)} … ${stats.max.toFixed(3)}`);
 const heaviest = [...anatomy.layers].sort((a, b) => b.params - a.params).slice(0, 5);
 for (const l of heaviest) console.log(`${l.name.padEnd(16)} ${l.className.padEnd(18)} ${l.params.toLocaleString('en-US').padStart(9)} parameters (${(100 * l.params / anatomy.totalParams).toFixed(1)}%)`);
 """),
@@ -88,13 +96,20 @@ FEATURES = [
 
 What do the intermediate layers compute? Each convolution layer turns its input into a stack of **feature
 maps** (特征图), one per channel. This notebook looks at them for the photo of notebook 1 on the same model,
-MobileNet v1 0.75 (VGG16's weights are not in the model cache): one layer's channels as a grid, the layers
+VGG16 where its weights are cached, else MobileNet v1 0.75 (the first cell says which): one layer's channels as a grid, the layers
 from low to high side by side, and the channels ranked by how strongly they respond, the strongest one over
 the photo.
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
-const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
+// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
+const vgg = cnnvis.modelInCache('vgg16');
+const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
+console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
+// The same places in either network: first convolution, blocks from low to high, last spatial layer.
+const L = vgg
+  ? {first: 'block1_conv1', firstOut: 'block1_conv1', low: 'block2_conv1', mid: 'block3_conv1', high: 'block4_conv2', last: 'block5_conv3'}
+  : {first: 'conv1', firstOut: 'conv1_relu', low: 'conv_pw_2_relu', mid: 'conv_pw_5_relu', high: 'conv_pw_9_relu', last: 'conv_pw_13_relu'};
 """),
 ('markdown', """
 ## One layer's channels
@@ -104,23 +119,23 @@ where it responded. The first layers respond to edges and colours, deeper ones t
 Here are the 24 channels of the first convolution block after its ReLU (each tile normalized on its own):
 """),
 ('code', """
-const fm = await cnnvis.featureMaps(model, 'cat_dog.png', {layer: 'conv1_relu'});
+const fm = await cnnvis.featureMaps(model, 'cat_dog.png', {layer: L.firstOut});
 """),
 ('markdown', """
 Layer-wise outputs from low to high layers, first 8 channels of each (the top row is the input): the maps get
 smaller and more abstract.
 """),
 ('code', """
-const rows = await cnnvis.layerOutputs(model, 'cat_dog.png', {layers: ['conv1_relu', 'conv_pw_2_relu', 'conv_pw_5_relu', 'conv_pw_9_relu', 'conv_pw_13_relu'], channels: 8});
+const rows = await cnnvis.layerOutputs(model, 'cat_dog.png', {layers: [L.firstOut, L.low, L.mid, L.high, L.last], channels: 8});
 """),
 ('markdown', """
 Channels of the last convolution block ranked by mean activation, strongest first, and the strongest one
 upsampled and overlaid on the photo:
 """),
 ('code', """
-const deep = await cnnvis.featureMaps(model, 'cat_dog.png', {layer: 'conv_pw_13_relu', channels: 16, sort: 'mean'});
+const deep = await cnnvis.featureMaps(model, 'cat_dog.png', {layer: L.last, channels: 16, sort: 'mean'});
 console.log(`strongest channels: ${deep.ranking.slice(0, 5).join(', ')}`);
-const top = new cnnvis.ImageResult(deep.meta, deep.overlay(), `channel ${deep.topChannel} of conv_pw_13_relu over the photo`).show();
+const top = new cnnvis.ImageResult(deep.meta, deep.overlay(), `channel ${deep.topChannel} of ${L.last} over the photo`).show();
 """),
 ]
 
@@ -223,7 +238,10 @@ The score explained is the class *logit* (before softmax), as keras-vis and tf-k
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
-const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
+// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
+const vgg = cnnvis.modelInCache('vgg16');
+const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
+console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
 const preds = await cnnvis.predict(model, 'cat_dog.png', {top: 3});
 """),
 ('markdown', """
@@ -242,7 +260,8 @@ console.log(`dog peak at ${JSON.stringify(dog.peak())}, cat peak at ${JSON.strin
 ('markdown', """
 ## The rest of the family, for the dog
 
-All of them run on the same layer (`conv_pw_13_relu`, the last one with a spatial output, found automatically).
+All of them run on the same layer, the last one with a spatial output, found automatically (`conv_pw_13_relu` on
+MobileNet, `block5_pool` on VGG16).
 """),
 ('code', """
 const campp = await cnnvis.gradCamPlusPlus(model, 'cat_dog.png', {label: 'bull_mastiff'});
@@ -288,11 +307,14 @@ only: slide a gray patch over the image and watch the class probability. Where c
 probability drop, the model was looking. The map of those drops is the **occlusion map** (遮挡图) or sensitivity map.
 It needs no gradients and no access to the model's inside, but one forward pass per patch position.
 
-The model is MobileNet v1 0.75 (VGG16's weights are not in the model cache); the picture is `cat_dog.png`.
+The model is VGG16 where its weights are cached, else MobileNet v1 0.75 (the next cell says which); the picture is `cat_dog.png`.
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
-const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
+// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
+const vgg = cnnvis.modelInCache('vgg16');
+const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
+console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
 """),
 ('markdown', """
 ## Occlusion sensitivity
@@ -335,11 +357,18 @@ directly, with one backward pass: how much would the class score change if this 
   class focus together.
 
 Then the sanity check of Adebayo et al. (2018) tells which of these pictures depend on what the model learned.
-The model is MobileNet v1 0.75 (VGG16's weights are not in the model cache).
+The model is VGG16 where its weights are cached, else MobileNet v1 0.75 (the next cell says which).
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
-const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
+// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
+const vgg = cnnvis.modelInCache('vgg16');
+const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
+console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
+// The same places in either network: first convolution, blocks from low to high, last spatial layer.
+const L = vgg
+  ? {first: 'block1_conv1', firstOut: 'block1_conv1', low: 'block2_conv1', mid: 'block3_conv1', high: 'block4_conv2', last: 'block5_conv3'}
+  : {first: 'conv1', firstOut: 'conv1_relu', low: 'conv_pw_2_relu', mid: 'conv_pw_5_relu', high: 'conv_pw_9_relu', last: 'conv_pw_13_relu'};
 """),
 ('markdown', """
 ## Gradient maps, side by side
@@ -360,7 +389,7 @@ const deconv = await cnnvis.deconvnet(model, 'cat_dog.png', {label: 'bull_mastif
 The deconvnet paper projects single feature maps back to pixels. Here: channel 3 of a middle layer.
 """),
 ('code', """
-const feature = await cnnvis.deconvnet(model, 'cat_dog.png', {target: 'conv_pw_5_relu:3'});
+const feature = await cnnvis.deconvnet(model, 'cat_dog.png', {target: `${L.mid}:3`});
 """),
 ('code', """
 const smooth = await cnnvis.smoothGrad(model, 'cat_dog.png', {label: 'bull_mastiff', samples: 16, sigma: 0.15});
@@ -417,7 +446,10 @@ self-contained HTML page.
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
-const model = await cnnvis.loadModel('mobilenet_v1_0.75_224');
+// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
+const vgg = cnnvis.modelInCache('vgg16');
+const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
+console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
 """),
 ('code', """
 const camExplorer = await cnnvis.explore.cam(model, 'cat_dog.png');

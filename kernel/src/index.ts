@@ -17,7 +17,7 @@ export * from './types';
 export { loadModel } from './models/load';
 export type { LoadModelOptions } from './models/load';
 export { CnnModel, asCnnModel } from './models/model';
-export { NAMED_MODELS, namedModelNames, ensureCached, modelCacheDir } from './models/registry';
+export { NAMED_MODELS, namedModelNames, ensureCached, modelCacheDir, modelInCache } from './models/registry';
 export { cnnvisHome } from './models/cache';
 export { loadTfjsLayersModel } from './models/tfjs';
 export { loadKerasH5, loadKerasWeightsH5 } from './models/keras';

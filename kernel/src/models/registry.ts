@@ -70,6 +70,13 @@ export function modelCacheDir(name: string): string {
   return path.join(modelsDir(), name);
 }
 
+/** True when the named model (e.g. 'vgg16') is in the model cache, so loading it needs no download. */
+export function modelInCache(name: string): boolean {
+  const spec = NAMED_MODELS[name];
+  if (!spec) throw new CnnvisError(`unknown named model '${name}'; named models: ${namedModelNames().join(', ')}`, namedModelNames());
+  return isCached(spec);
+}
+
 /** True when the named model's files are in the cache. */
 export function isCached(spec: NamedModel): boolean {
   const dir = modelCacheDir(spec.name);
