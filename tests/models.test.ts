@@ -9,7 +9,7 @@ import { CnnvisError } from '../kernel/src/errors';
 import { downloadTo, fetchChecked } from '../kernel/src/models/cache';
 import { loadModel } from '../kernel/src/models/load';
 import { endsInSoftmax } from '../kernel/src/models/model';
-import { ensureCached, NamedModel } from '../kernel/src/models/registry';
+import { ensureCached, modelInCache, NamedModel } from '../kernel/src/models/registry';
 import { loadTfjsLayersModel } from '../kernel/src/models/tfjs';
 import { MODELS, requireShared } from './helpers/shared';
 
@@ -118,6 +118,15 @@ describe('named models and the cache', () => {
     expect(m.labels?.names.length).toBe(1000);
     expect(m.label(243)).toBe('bull_mastiff');
     expect(m.source).toBe('mobilenet_v1_0.25_224');
+  });
+
+  test('modelInCache says whether a named model is in CNNVIS_HOME (the notebooks choose VGG16 or MobileNet by it)', () => {
+    expect(modelInCache('mobilenet_v1_0.25_224')).toBe(true);
+    // The seeded cache has no VGG16 weights file (../shared/data has none).
+    expect(fs.existsSync(path.join(process.env.CNNVIS_HOME as string, 'models', 'vgg16', 'vgg16_weights_tf_dim_ordering_tf_kernels.h5'))).toBe(false);
+    expect(modelInCache('vgg16')).toBe(false);
+    expect(() => modelInCache('vgg19')).toThrow(CnnvisError);
+    expect(() => modelInCache('vgg19')).toThrow(/unknown named model 'vgg19'; named models: .*vgg16/);
   });
 
   test('preprocessing: family from the name, override, unit for unknown models, and a clear error for bad names', async () => {
