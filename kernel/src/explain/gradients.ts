@@ -19,31 +19,17 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
 import { ensureInputGradients } from '../engine/wasmGradients';
-import { Forward, fromTensor, ortNet, OrtNet, toTensor } from '../engine/onnx/net';
+import { Forward, fromTensor, ortNet, OrtNet, sumValues, toTensor } from '../engine/onnx/net';
 import { OrtValue } from '../engine/onnx/runtime';
+import { softmaxSite } from '../models/softmax';
 import { layerOutputShape } from '../taps';
 import { activeReluRule } from './attribution/reluRules';
-
-/** Layers that leave values unchanged in meaning, between the softmax and the model output. */
-const PASS_THROUGH = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout']);
 
 interface LogitsHead {
   /** Symbolic pre-softmax tensor (or the model output when there is no softmax). */
   logits: tf.SymbolicTensor;
   /** A linear copy of a layer with fused softmax, whose weights must be synced before use. */
   linearCopy?: { copy: tf.layers.Layer; original: tf.layers.Layer };
-}
-
-function activationName(layer: tf.layers.Layer): string | undefined {
-  if (layer.getClassName() === 'Softmax') return 'softmax';
-  const cfg = layer.getConfig() as { activation?: unknown };
-  return typeof cfg.activation === 'string' ? cfg.activation : undefined;
-}
-
-function singleInput(layer: tf.layers.Layer): tf.SymbolicTensor | undefined {
-  const node = layer.inboundNodes[0];
-  const ins = node?.inputTensors;
-  return ins && ins.length === 1 ? ins[0] : undefined;
 }
 
 const heads = new WeakMap<tf.LayersModel, LogitsHead>();
@@ -53,27 +39,20 @@ export function logitsHead(net: tf.LayersModel): LogitsHead {
   const hit = heads.get(net);
   if (hit) return hit;
   let head: LogitsHead = { logits: net.outputs[0] };
-  let layer: tf.layers.Layer | undefined = net.outputLayers[0];
-  for (let hops = 0; layer && hops < 8; hops++) {
-    const act = activationName(layer);
-    const cls = layer.getClassName();
-    const input = singleInput(layer);
-    if (act === 'softmax') {
-      if (!input) break;
-      if (cls === 'Softmax' || cls === 'Activation') {
-        head = { logits: input };
-      } else {
-        // Softmax fused into a Dense / Conv layer: the same layer with a linear activation.
-        const Ctor = layer.constructor as new (cfg: object) => tf.layers.Layer;
-        const copy = new Ctor({ ...layer.getConfig(), activation: 'linear', name: `${layer.name}__cnnvis_logits` });
-        const logits = copy.apply(input) as tf.SymbolicTensor;
-        copy.setWeights(layer.getWeights());
-        head = { logits, linearCopy: { copy, original: layer } };
-      }
-      break;
+  const site = softmaxSite(net);
+  if (site) {
+    const layer = site.layer;
+    const input = layer.inboundNodes[0].inputTensors[0];
+    if (!site.fused) {
+      head = { logits: input };
+    } else {
+      // Softmax fused into a Dense / Conv layer: the same layer with a linear activation.
+      const Ctor = layer.constructor as new (cfg: object) => tf.layers.Layer;
+      const copy = new Ctor({ ...layer.getConfig(), activation: 'linear', name: `${layer.name}__cnnvis_logits` });
+      const logits = copy.apply(input) as tf.SymbolicTensor;
+      copy.setWeights(layer.getWeights());
+      head = { logits, linearCopy: { copy, original: layer } };
     }
-    if (!PASS_THROUGH.has(cls) && !(cls === 'Activation' && act === 'linear')) break;
-    layer = layer.inboundNodes[0]?.inboundLayers.length === 1 ? layer.inboundNodes[0].inboundLayers[0] : undefined;
   }
   heads.set(net, head);
   return head;
@@ -497,13 +476,7 @@ export function ortObjectiveGradient(
       // Logits seeds are [B, K] in TF order; the engine's logits value may be 4-d NCHW.
       const v = layers[i] === logitsName ? { data: nhwcData({ data: g.dataSync() as Float32Array, dims }, true), dims } : fromTensor(g);
       const prev = seeds.get(names[i]);
-      if (prev) {
-        const a = prev.data as Float32Array;
-        const b = v.data as Float32Array;
-        for (let k = 0; k < a.length; k++) a[k] += b[k];
-      } else {
-        seeds.set(names[i], v);
-      }
+      seeds.set(names[i], prev ? sumValues(prev, v) : v);
     });
     tf.dispose(grads);
     const dx = toTensor(ort.backwardFrom(fw, seeds, ort.inputName)) as tf.Tensor4D;

@@ -548,7 +548,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
       const avg = cls === 'GlobalAveragePooling2D';
       return {
         outDims,
-        saved: avg ? ['x'] : ['x'],
+        saved: ['x'],
         usesRule: false,
         forward: () => {
           const b = new Builder();

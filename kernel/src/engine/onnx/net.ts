@@ -13,11 +13,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
-import { bnAffine, internalDims, LayerKernel, layerKernel, reluLayerAct, Unsupported } from './layers';
+import { softmaxSite } from '../../models/softmax';
+import { bnAffine, LayerKernel, layerKernel, reluLayerAct, Unsupported } from './layers';
 import { ortRuntime, OrtGraph, OrtValue } from './runtime';
-
-/** Layers that leave values unchanged in meaning between the softmax and the model output. */
-const PASS_THROUGH = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout']);
 
 interface PlanNode {
   name: string;
@@ -71,6 +69,15 @@ export class Forward {
     if (!v) throw new Error(`cnnvis: forward value of layer '${name}' was not kept`);
     return v.y;
   }
+}
+
+/** a + b (same dims), a new value. */
+export function sumValues(a: OrtValue, b: OrtValue): OrtValue {
+  const x = a.data as Float32Array;
+  const y = b.data as Float32Array;
+  const sum = new Float32Array(x.length);
+  for (let k = 0; k < sum.length; k++) sum[k] = x[k] + y[k];
+  return { data: sum, dims: a.dims };
 }
 
 function size(dims: number[]): number {
@@ -234,24 +241,13 @@ export class OrtNet {
     for (const n of this.nodes.slice(1, end + 1)) {
       if (fused.has(n.name)) continue; // computed with its chain's first layer
       const ins = n.inputs.map((p) => values.get(p)!.y);
-      let saved: Saved;
       const ch = this.chains.get(n.name);
       if (ch && fused.has(ch.members[1])) {
         ch.fwd ??= new OrtGraph(ch.kernel.forward!());
-        const y = ch.fwd.run({ x0: ins[0], ...ch.kernel.feeds }, ['y']).y;
+        values.set(ch.end, { y: ch.fwd.run({ x0: ins[0], ...ch.kernel.feeds }, ['y']).y });
         this.runs.forward++;
-        values.set(ch.end, { y });
-        if (!all) {
-          for (const p of n.inputs) {
-            const r = (remaining.get(p) ?? 1) - 1;
-            remaining.set(p, r);
-            if (r === 0 && !wanted.has(p)) values.delete(p);
-          }
-        }
-        continue;
-      }
-      if (n.kernel.identity) {
-        saved = { y: ins[0] };
+      } else if (n.kernel.identity) {
+        values.set(n.name, { y: ins[0] });
       } else {
         n.fwd ??= new OrtGraph(n.kernel.both ? n.kernel.both() : n.kernel.forward!());
         const feeds: Record<string, OrtValue> = {};
@@ -264,10 +260,10 @@ export class OrtNet {
         }
         const outs = n.fwd.run(feeds, all && n.kernel.aux ? ['y', ...n.kernel.aux] : ['y']);
         this.runs.forward++;
-        saved = { y: outs.y, idx: outs.idx };
+        values.set(n.name, { y: outs.y, idx: outs.idx });
       }
-      values.set(n.name, saved);
       if (!all) {
+        // Drop values nobody needs any more (a forward-only pass of a batch keeps little).
         for (const p of n.inputs) {
           const r = (remaining.get(p) ?? 1) - 1;
           remaining.set(p, r);
@@ -308,15 +304,7 @@ export class OrtNet {
     const grads = new Map<string, OrtValue>();
     const add = (name: string, g: OrtValue) => {
       const prev = grads.get(name);
-      if (!prev) {
-        grads.set(name, g);
-        return;
-      }
-      const sum = new Float32Array(prev.data.length);
-      const a = prev.data as Float32Array;
-      const b = g.data as Float32Array;
-      for (let k = 0; k < sum.length; k++) sum[k] = a[k] + b[k];
-      grads.set(name, { data: sum, dims: prev.dims });
+      grads.set(name, prev ? sumValues(prev, g) : g);
     };
     for (const [k, v] of seeds) add(k, v);
     for (let i = i0; i > i1; i--) {
@@ -376,32 +364,12 @@ export class OrtNet {
   }
 }
 
-function activationName(layer: tf.layers.Layer): string | undefined {
-  if (layer.getClassName() === 'Softmax') return 'softmax';
-  const a = (layer as unknown as { activation?: { getClassName(): string } | null }).activation;
-  return a ? a.getClassName() : undefined;
-}
-
-/** Where the pre-softmax logits are: the same rules as explain/gradients.ts' logitsHead. */
+/** The layer whose output is the pre-softmax logits (models/softmax.ts), and whether its softmax is fused. */
 function findLogits(net: tf.LayersModel): { logitsLayer: tf.layers.Layer; linear: boolean } {
   if (net.outputs.length !== 1) throw new Unsupported(`${net.outputs.length} outputs`);
-  const out = net.outputLayers[0];
-  let layer: tf.layers.Layer | undefined = out;
-  for (let hops = 0; layer && hops < 8; hops++) {
-    const act = activationName(layer);
-    const cls = layer.getClassName();
-    const inbound: tf.layers.Layer[] = layer.inboundNodes[0]?.inboundLayers ?? [];
-    if (act === 'softmax') {
-      if (cls === 'Softmax' || cls === 'Activation') {
-        if (inbound.length !== 1) break;
-        return { logitsLayer: inbound[0], linear: false };
-      }
-      return { logitsLayer: layer, linear: true };
-    }
-    if (!PASS_THROUGH.has(cls) && !(cls === 'Activation' && act === 'linear')) break;
-    layer = inbound.length === 1 ? inbound[0] : undefined;
-  }
-  return { logitsLayer: out, linear: false };
+  const site = softmaxSite(net);
+  if (!site) return { logitsLayer: net.outputLayers[0], linear: false };
+  return site.fused ? { logitsLayer: site.layer, linear: true } : { logitsLayer: site.layer.inboundNodes[0].inboundLayers[0], linear: false };
 }
 
 const nets = new WeakMap<tf.LayersModel, { version: number; net: OrtNet | string }>();
@@ -442,7 +410,6 @@ export function fromTensor(t: tf.Tensor): OrtValue {
   return v;
 }
 
-export { internalDims };
 
 /** The engine a model's passes run on, for results: 'wasm', or 'wasm+onnxruntime'. */
 export function engineLabel(backend: string, net: tf.LayersModel): string {
