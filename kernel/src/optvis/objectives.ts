@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
+import { softmaxSite } from '../models/softmax';
 import { CnnModel } from '../models/model';
 import { layerOutputShape, tapModel } from '../taps';
 
@@ -200,8 +201,6 @@ export function toObjective(spec: ObjectiveSpec): Objective {
 // ---------------------------------------------------------------------------------------------------
 // Evaluation: one forward pass over a tap model with every layer the objective needs.
 
-const PASS_THROUGH = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout']);
-
 interface LogitsSource {
   /** The layer whose output leads to the logits. */
   layer: string;
@@ -225,35 +224,28 @@ export function logitsSource(model: CnnModel): LogitsSource {
   const hit = logitSources.get(net);
   if (hit) return hit;
   let src: LogitsSource = { layer: net.outputLayers[0].name, toLogits: flat };
-  let layer: tf.layers.Layer | undefined = net.outputLayers[0];
-  for (let hops = 0; layer && hops < 8; hops++) {
-    const cls = layer.getClassName();
-    const cfg = layer.getConfig() as { activation?: unknown; strides?: number[]; padding?: string };
-    const act = cls === 'Softmax' ? 'softmax' : cfg.activation;
-    const inbound: tf.layers.Layer[] = layer.inboundNodes[0]?.inboundLayers ?? [];
-    if (act === 'softmax') {
-      if (inbound.length !== 1) break;
-      const L = layer;
-      if (cls === 'Softmax' || cls === 'Activation') {
-        src = { layer: inbound[0].name, toLogits: flat };
-      } else if (cls === 'Dense') {
-        src = { layer: inbound[0].name, toLogits: (t) => {
-          const [k, b] = L.weights.map((w) => w.read());
-          return flat(b ? tf.matMul(flat(t), k as tf.Tensor2D).add(b) : tf.matMul(flat(t), k as tf.Tensor2D));
-        } };
-      } else if (cls === 'Conv2D') {
-        src = { layer: inbound[0].name, toLogits: (t) => {
-          const [k, b] = L.weights.map((w) => w.read());
-          const y = tf.conv2d(t as tf.Tensor4D, k as tf.Tensor4D, (cfg.strides ?? [1, 1]) as [number, number], cfg.padding === 'same' ? 'same' : 'valid');
-          return flat(b ? y.add(b) : y);
-        } };
-      } else {
-        throw new CnnvisError(`model '${model.name}' ends in a ${cls} layer with softmax; cnnvis cannot find its pre-softmax scores`);
-      }
-      break;
+  const site = softmaxSite(net);
+  if (site) {
+    const L = site.layer;
+    const cls = L.getClassName();
+    const cfg = L.getConfig() as { strides?: number[]; padding?: string };
+    const input = L.inboundNodes[0].inboundLayers[0].name;
+    if (!site.fused) {
+      src = { layer: input, toLogits: flat };
+    } else if (cls === 'Dense') {
+      src = { layer: input, toLogits: (t) => {
+        const [k, b] = L.weights.map((w) => w.read());
+        return flat(b ? tf.matMul(flat(t), k as tf.Tensor2D).add(b) : tf.matMul(flat(t), k as tf.Tensor2D));
+      } };
+    } else if (cls === 'Conv2D') {
+      src = { layer: input, toLogits: (t) => {
+        const [k, b] = L.weights.map((w) => w.read());
+        const y = tf.conv2d(t as tf.Tensor4D, k as tf.Tensor4D, (cfg.strides ?? [1, 1]) as [number, number], cfg.padding === 'same' ? 'same' : 'valid');
+        return flat(b ? y.add(b) : y);
+      } };
+    } else {
+      throw new CnnvisError(`model '${model.name}' ends in a ${cls} layer with softmax; cnnvis cannot find its pre-softmax scores`);
     }
-    if (!PASS_THROUGH.has(cls) && !(cls === 'Activation' && act === 'linear')) break;
-    layer = inbound.length === 1 ? inbound[0] : undefined;
   }
   logitSources.set(net, src);
   return src;
