@@ -15,6 +15,19 @@ def nb(cells):
                          "language_info": {"name": "typescript", "file_extension": ".ts", "mimetype": "text/typescript"}},
             "nbformat": 4, "nbformat_minor": 5}
 
+# The model cell every ImageNet notebook shares: VGG16 where its weights are cached, MobileNet otherwise.
+LOAD_MODEL = """// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
+const vgg = cnnvis.modelInCache('vgg16');
+const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
+console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);"""
+
+# The same places in either network, for the notebooks that name layers.
+LAYER_TABLE = """
+// The same places in either network: first convolution, blocks from low to high, last spatial layer.
+const L = vgg
+  ? {first: 'block1_conv1', firstOut: 'block1_conv1', low: 'block2_conv1', mid: 'block3_conv1', high: 'block4_conv2', last: 'block5_conv3'}
+  : {first: 'conv1', firstOut: 'conv1_relu', low: 'conv_pw_2_relu', mid: 'conv_pw_5_relu', high: 'conv_pw_9_relu', last: 'conv_pw_13_relu'};"""
+
 ANATOMY = [
 ('markdown', """
 # 1 · Model anatomy
@@ -41,14 +54,7 @@ MobileNet, the text describes that run). MobileNet is a small ImageNet classifie
 `summary` shows what Keras' `model.summary()` shows: every layer, its output shape and its parameter count.
 """),
 ('code', """
-// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
-const vgg = cnnvis.modelInCache('vgg16');
-const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
-console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
-// The same places in either network: first convolution, blocks from low to high, last spatial layer.
-const L = vgg
-  ? {first: 'block1_conv1', firstOut: 'block1_conv1', low: 'block2_conv1', mid: 'block3_conv1', high: 'block4_conv2', last: 'block5_conv3'}
-  : {first: 'conv1', firstOut: 'conv1_relu', low: 'conv_pw_2_relu', mid: 'conv_pw_5_relu', high: 'conv_pw_9_relu', last: 'conv_pw_13_relu'};
+""" + LOAD_MODEL + LAYER_TABLE + """
 const anatomy = cnnvis.summary(model);
 """),
 ('markdown', """
@@ -102,14 +108,7 @@ the photo.
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
-// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
-const vgg = cnnvis.modelInCache('vgg16');
-const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
-console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
-// The same places in either network: first convolution, blocks from low to high, last spatial layer.
-const L = vgg
-  ? {first: 'block1_conv1', firstOut: 'block1_conv1', low: 'block2_conv1', mid: 'block3_conv1', high: 'block4_conv2', last: 'block5_conv3'}
-  : {first: 'conv1', firstOut: 'conv1_relu', low: 'conv_pw_2_relu', mid: 'conv_pw_5_relu', high: 'conv_pw_9_relu', last: 'conv_pw_13_relu'};
+""" + LOAD_MODEL + LAYER_TABLE + """
 """),
 ('markdown', """
 ## One layer's channels
@@ -238,10 +237,7 @@ The score explained is the class *logit* (before softmax), as keras-vis and tf-k
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
-// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
-const vgg = cnnvis.modelInCache('vgg16');
-const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
-console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
+""" + LOAD_MODEL + """
 const preds = await cnnvis.predict(model, 'cat_dog.png', {top: 3});
 """),
 ('markdown', """
@@ -311,10 +307,7 @@ The model is VGG16 where its weights are cached, else MobileNet v1 0.75 (the nex
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
-// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
-const vgg = cnnvis.modelInCache('vgg16');
-const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
-console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
+""" + LOAD_MODEL + """
 """),
 ('markdown', """
 ## Occlusion sensitivity
@@ -361,14 +354,7 @@ The model is VGG16 where its weights are cached, else MobileNet v1 0.75 (the nex
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
-// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
-const vgg = cnnvis.modelInCache('vgg16');
-const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
-console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
-// The same places in either network: first convolution, blocks from low to high, last spatial layer.
-const L = vgg
-  ? {first: 'block1_conv1', firstOut: 'block1_conv1', low: 'block2_conv1', mid: 'block3_conv1', high: 'block4_conv2', last: 'block5_conv3'}
-  : {first: 'conv1', firstOut: 'conv1_relu', low: 'conv_pw_2_relu', mid: 'conv_pw_5_relu', high: 'conv_pw_9_relu', last: 'conv_pw_13_relu'};
+""" + LOAD_MODEL + LAYER_TABLE + """
 """),
 ('markdown', """
 ## Gradient maps, side by side
@@ -446,10 +432,7 @@ self-contained HTML page.
 """),
 ('code', """
 import * as cnnvis from 'cnnvis';
-// The articles' VGG16 where its weights are in the model cache; MobileNet v1 0.75 otherwise.
-const vgg = cnnvis.modelInCache('vgg16');
-const model = await cnnvis.loadModel(vgg ? 'vgg16' : 'mobilenet_v1_0.75_224');
-console.log(`model: ${model.name}${vgg ? '' : " (VGG16's weights are not in the model cache)"}`);
+""" + LOAD_MODEL + """
 """),
 ('code', """
 const camExplorer = await cnnvis.explore.cam(model, 'cat_dog.png');
