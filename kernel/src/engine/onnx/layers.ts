@@ -286,6 +286,9 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
   const inDims = ins.map(internalDims);
   const rank = outTf.length + 1;
   const io = (names: string[], dims: number[][]) => names.map((n, i) => ({ name: n, dims: [B, ...dims[i]] }));
+  // The usual graph outputs: the layer's output y, and the gradient of its (first) input gx0.
+  const yOut = [{ name: 'y', dims: [B, ...outDims] }];
+  const gxOut = [{ name: 'gx0', dims: [B, ...inDims[0]] }];
   if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast') throw new Unsupported(`data format '${String(cfg.dataFormat)}' of layer '${layer.name}'`);
 
   if (IDENTITY.has(cls)) return { outDims, identity: true, saved: [], usesRule: false };
@@ -345,7 +348,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
           let z = b.one('Conv', inputs, convAttrs);
           if (bnFeeds) z = b.one('Add', [b.one('Mul', [z, 'bn_s']), 'bn_t']);
           b.output(applyAct(b, z, act, rank), 'y');
-          return b.spec([...io(['x0'], inDims), ...bnInputs], [{ name: 'y', dims: [B, ...outDims] }]);
+          return b.spec([...io(['x0'], inDims), ...bnInputs], yOut);
         },
         backward: () => {
           const b = new Builder();
@@ -370,7 +373,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
             gx = b.one('ConvTranspose', [gp, b.f32([O, I, kh, kw], w)], { ...convAttrs, output_padding: opad });
           }
           b.output(gx, 'gx0');
-          return b.spec([...bwdInputs(saved, usesRule), ...(bnFeeds ? [bnInputs[0]] : [])], [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+          return b.spec([...bwdInputs(saved, usesRule), ...(bnFeeds ? [bnInputs[0]] : [])], gxOut);
         },
         feeds: bnFeeds,
       };
@@ -431,12 +434,12 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
         forward: () => {
           const b = new Builder();
           b.output(b.one('Add', [b.one('Mul', ['x0', b.f32(pdims, s)]), b.f32(pdims, t)]), 'y');
-          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+          return b.spec(io(['x0'], inDims), yOut);
         },
         backward: () => {
           const b = new Builder();
           b.output(b.one('Mul', ['g', b.f32(pdims, s)]), 'gx0');
-          return b.spec(bwdInputs([], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+          return b.spec(bwdInputs([], false), gxOut);
         },
       };
     }
@@ -465,12 +468,12 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
         forward: () => {
           const b = new Builder();
           b.output(applyAct(b, 'x0', act, rank), 'y');
-          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+          return b.spec(io(['x0'], inDims), yOut);
         },
         backward: () => {
           const b = new Builder();
           b.output(actBackward(b, 'g', 'y', act, ruleIn(b)), 'gx0');
-          return b.spec(bwdInputs(['y'], usesRule), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+          return b.spec(bwdInputs(['y'], usesRule), gxOut);
         },
       };
     }
@@ -508,7 +511,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
             const zeros = b.one('Reshape', [b.one('ConstantOfShape', [shape]), flat]);
             const scattered = b.one('ScatterElements', [zeros, b.one('Reshape', ['idx', flat]), b.one('Reshape', ['g', flat])], { axis: 0, reduction: 'add' });
             b.output(b.one('Reshape', [scattered, shape]), 'gx0');
-            return b.spec(bwdInputs(['x', 'idx'], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+            return b.spec(bwdInputs(['x', 'idx'], false), gxOut);
           },
         };
       }
@@ -529,7 +532,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
         forward: () => {
           const b = new Builder();
           b.output(b.one('AveragePool', ['x0'], { ...attrs, count_include_pad: 0 }), 'y');
-          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+          return b.spec(io(['x0'], inDims), yOut);
         },
         backward: () => {
           const b = new Builder();
@@ -537,7 +540,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
           const opad = [H - (sh * (Ho - 1) + kh - ph.before - ph.after), W - (sw * (Wo - 1) + kw - pw.before - pw.after)];
           const ones = b.f32([C, 1, kh, kw], new Float32Array(C * kh * kw).fill(1));
           b.output(b.one('ConvTranspose', [scaled, ones], { ...attrs, group: C, output_padding: opad }), 'gx0');
-          return b.spec(bwdInputs([], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+          return b.spec(bwdInputs([], false), gxOut);
         },
       };
     }
@@ -566,7 +569,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
             gx = b.one('Mul', [m, g4]);
           }
           b.output(gx, 'gx0');
-          return b.spec(bwdInputs(['x'], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+          return b.spec(bwdInputs(['x'], false), gxOut);
         },
       };
     }
@@ -584,13 +587,13 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
           const b = new Builder();
           const r = b.one('Reshape', [toNhwc(b, 'x0', inTf.length), b.i64([-1, ...outTf])]);
           b.output(toNchw(b, r, outTf.length), 'y');
-          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+          return b.spec(io(['x0'], inDims), yOut);
         },
         backward: () => {
           const b = new Builder();
           const r = b.one('Reshape', [toNhwc(b, 'g', outTf.length), b.i64([-1, ...inTf])]);
           b.output(toNchw(b, r, inTf.length), 'gx0');
-          return b.spec(bwdInputs([], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+          return b.spec(bwdInputs([], false), gxOut);
         },
       };
     }
@@ -605,12 +608,12 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
         forward: () => {
           const b = new Builder();
           b.output(b.one('Pad', ['x0', b.i64([0, 0, t, l, 0, 0, bo, r])]), 'y');
-          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+          return b.spec(io(['x0'], inDims), yOut);
         },
         backward: () => {
           const b = new Builder();
           b.output(b.one('Slice', ['g', b.i64([t, l]), b.i64([t + H, l + W]), b.i64([2, 3])]), 'gx0');
-          return b.spec(bwdInputs([], false), [{ name: 'gx0', dims: [B, ...inDims[0]] }]);
+          return b.spec(bwdInputs([], false), gxOut);
         },
       };
     }
@@ -624,7 +627,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
         forward: () => {
           const b = new Builder();
           b.output(b.one('Sum', names), 'y');
-          return b.spec(io(names, inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+          return b.spec(io(names, inDims), yOut);
         },
       };
     }
@@ -640,7 +643,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
         forward: () => {
           const b = new Builder();
           b.output(b.one('Concat', names, { axis: 1 }), 'y');
-          return b.spec(io(names, inDims), [{ name: 'y', dims: [B, ...outDims] }]);
+          return b.spec(io(names, inDims), yOut);
         },
         backward: () => {
           const b = new Builder();
