@@ -7,7 +7,7 @@
  * Weights are random (He-uniform kernels, zero biases, identity batch norm), drawn from a small
  * seeded generator in JS: Keras' own initializers take minutes for VGG16 on wasm.
  */
-import { buildVgg16, CnnModel, tf } from 'cnnvis';
+import { buildVgg16, CnnModel, tf, writeLayerWeights } from 'cnnvis';
 
 export const BENCH_MODELS = ['vgg16', 'resnet50', 'mobilenetv2'] as const;
 export type BenchModelName = (typeof BENCH_MODELS)[number];
@@ -121,23 +121,21 @@ export function randomizeWeights(net: tf.LayersModel, seed = 1): void {
   let k = 0;
   for (const layer of net.layers) {
     const cls = layer.getClassName();
-    const values = layer.getWeights().map((w, i) => {
-      const name = layer.weights[i].originalName ?? layer.weights[i].name;
-      const shape = w.shape;
+    const values = layer.weights.map((v) => {
+      const name = v.originalName ?? v.name;
+      const shape = v.shape as number[];
+      const size = shape.reduce((a, b) => a * b, 1);
       if (/kernel/.test(name)) {
         const fanIn = cls === 'DepthwiseConv2D' ? shape.slice(0, 2).reduce((a, b) => a * b, 1) : shape.slice(0, -1).reduce((a, b) => a * b, 1);
         const limit = Math.sqrt(6 / fanIn);
-        const data = uniformFill(w.size, seed * 1000003 + ++k);
+        const data = uniformFill(size, seed * 1000003 + ++k);
         for (let j = 0; j < data.length; j++) data[j] *= limit;
-        return tf.tensor(data, shape);
+        return data;
       }
-      if (/gamma|moving_variance/.test(name)) return tf.ones(shape);
-      return tf.zeros(shape);
+      return new Float32Array(size).fill(/gamma|moving_variance/.test(name) ? 1 : 0);
     });
-    if (values.length) {
-      layer.setWeights(values);
-      tf.dispose(values);
-    }
+    // Into the zero weights the model was built with: no second copy of VGG16's 528 MB.
+    if (values.length) writeLayerWeights(layer, values);
   }
 }
 

@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     lastProfile = undefined;
     const r = await RUNNERS[method](bm, settings);
     results.push({ model: name, method, ...r, ...(lastProfile ? { kernels: lastProfile } : {}) });
-    log(`${name} ${method}: ${r.seconds.toFixed(3)} s (n=${r.n}, tensors/call ${r.tensorsPerCall ?? '—'})`);
+    log(`${name} ${method}: ${r.seconds.toFixed(3)} s (n=${r.n}, tensors/call ${r.tensorsPerCall ?? '—'}; peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB)`);
   }
   const report: SideReport = {
     side: 'ours',

@@ -193,6 +193,66 @@ test('changed weights are seen: the engine rebuilds after setWeights', () => {
   tf.dispose([x, before, r.ort, r.tfjs]);
 });
 
+/**
+ * Layers whose weights reach 1 MiB: their kernels are graph inputs fed on every run (a stride-1 conv
+ * and its flipped backward kernel, a strided conv's ConvTranspose, a Dense kernel read from TF.js'
+ * memory), not constants inside the graph.
+ */
+function heavy(): CnnModel {
+  const l = tf.layers;
+  const input = tf.input({ shape: [4, 4, 3], name: 'img' });
+  let x = l.conv2d({ filters: 64, kernelSize: 1, activation: 'relu', name: 'c0' }).apply(input) as L;
+  x = l.conv2d({ filters: 520, kernelSize: 3, padding: 'same', activation: 'relu', name: 'wide' }).apply(x) as L;
+  x = l.conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'down' }).apply(x) as L;
+  x = l.flatten({ name: 'flat' }).apply(x) as L;
+  x = l.dense({ units: 1100, activation: 'relu', name: 'fc' }).apply(x) as L;
+  x = l.dense({ units: 5, activation: 'softmax', name: 'probs' }).apply(x) as L;
+  const net = tf.model({ inputs: input, outputs: x, name: 'heavy' });
+  randomize(net, 300);
+  return new CnnModel(net, { name: 'heavy', preprocess: 'none' });
+}
+
+test('large weights, fed to the runtime on every run instead of compiled in, give the same logits and gradients', () => {
+  const m = heavy();
+  for (const name of ['wide', 'down', 'fc']) expect([name, m.net.getLayer(name).getWeights()[0].size * 4 >= 1 << 20]).toEqual([name, true]);
+  const x = tf.tensor4d(seededFloats(3 * 4 * 4 * 3, 31, -1, 1), [3, 4, 4, 3]);
+  const l = both(() => logitsOf(m, x));
+  expect(relErr(l.ort, l.tfjs)).toBeLessThan(TOL);
+  for (const rule of [undefined, 'guided', 'deconvnet'] as const) {
+    const r = both(() => {
+      const g = rule ? withReluRule(m.net, rule, () => inputGradients(m, x, 2)).value : inputGradients(m, x, 2);
+      g.logits.dispose();
+      return g.gradient;
+    });
+    expect(r.ort.abs().max().dataSync()[0]).toBeGreaterThan(0);
+    expect([rule, relErr(r.ort, r.tfjs) < TOL]).toEqual([rule, true]);
+    tf.dispose([r.ort, r.tfjs]);
+  }
+  // A weight change is read on the next run (the Dense kernel is not copied anywhere).
+  randomize(m.net, 301);
+  const after = both(() => logitsOf(m, x));
+  expect(relErr(after.ort, after.tfjs)).toBeLessThan(TOL);
+  expect(relErr(after.ort, l.ort)).toBeGreaterThan(0.01);
+  tf.dispose([x, l.ort, l.tfjs, after.ort, after.tfjs]);
+});
+
+test('the runtime holds no copy of a large kernel: compiling and running a 128 MB Dense layer adds far less than 128 MB', () => {
+  const input = tf.input({ shape: [8, 8, 3] });
+  const flat = tf.layers.flatten({}).apply(tf.layers.conv2d({ filters: 64, kernelSize: 1 }).apply(input) as L) as L;
+  const fc = tf.layers.dense({ units: 8192, activation: 'relu', name: 'big' });
+  fc.setFastWeightInitDuringBuild(true); // zeros: the values do not matter here
+  const out = tf.layers.dense({ units: 5, activation: 'softmax' }).apply(fc.apply(flat) as L) as L;
+  const m = new CnnModel(tf.model({ inputs: input, outputs: out }), { name: 'big', preprocess: 'none' });
+  const x = tf.tensor4d(seededFloats(8 * 8 * 3, 5, -1, 1), [1, 8, 8, 3]);
+  const rss0 = process.memoryUsage().rss;
+  const g = inputGradients(m, x, 1);
+  const grown = process.memoryUsage().rss - rss0;
+  expect(ortNet(m.net)).not.toBeNull();
+  expect(grown).toBeLessThan(48 * 2 ** 20);
+  tf.dispose([x, g.gradient, g.logits]);
+  m.net.dispose();
+});
+
 test('a model with a layer the engine does not compile runs on TF.js and says why', () => {
   const input = tf.input({ shape: [8, 8, 3] });
   let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 'c' }).apply(input) as L;

@@ -22,6 +22,7 @@ export { cnnvisHome } from './models/cache';
 export { loadTfjsLayersModel } from './models/tfjs';
 export { loadKerasH5, loadKerasWeightsH5 } from './models/keras';
 export { buildVgg16, loadVgg16Weights } from './models/vgg16';
+export { writeLayerWeights } from './models/writeWeights';
 export { buildDemoModel, loadDemoModel, DEMO_CLASSES } from './models/demo';
 export { preprocessTensor, deprocessTensor, imageToBatch } from './models/preprocess';
 

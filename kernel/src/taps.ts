@@ -1,10 +1,14 @@
 /**
  * Model taps: run a TF.js layers model once and read any layers' outputs. Works on sequential and
  * functional graphs (branches, skips) because it builds a multi-output model over the same graph
- * instead of re-applying layers one by one.
+ * instead of re-applying layers one by one. Where the ONNX Runtime engine compiles the model and every
+ * tapped layer, the pass runs there (TF.js' own pass would also grow the wasm heap, which never
+ * shrinks, by the model's activations).
  */
 import * as tf from '@tensorflow/tfjs';
+import { ortNet, toTensor } from './engine/onnx/net';
 import { CnnvisError, listChoices } from './errors';
+import { softmaxSite } from './models/softmax';
 
 /** The layer with this name, or a CnnvisError that lists the valid names. */
 export function getLayer(model: tf.LayersModel, name: string, modelName: string = model.name): tf.layers.Layer {
@@ -65,6 +69,18 @@ export function runTaps(
   input: tf.Tensor,
   layerNames: readonly string[],
 ): { taps: tf.Tensor[]; output: tf.Tensor } {
+  const ort = ortNet(model);
+  if (ort && input.rank === 4 && layerNames.every((n) => ort.has(n))) {
+    const fw = ort.forward(input as tf.Tensor4D, layerNames);
+    const taps = layerNames.map((n) => toTensor(fw.get(n)));
+    const output = tf.tidy(() => {
+      const logits = toTensor(fw.get(ort.logitsName));
+      if (!softmaxSite(model)) return logits; // the logits layer is the output layer
+      const b = input.shape[0];
+      return tf.softmax(logits.reshape([b, -1])).reshape([b, ...layerOutputShape(model.outputLayers[0])]);
+    });
+    return { taps, output };
+  }
   const m = tapModel(model, layerNames);
   const out = m.predict(input);
   const list = Array.isArray(out) ? out : [out];

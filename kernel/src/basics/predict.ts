@@ -1,6 +1,8 @@
 /** Top-k predictions with labels and probabilities, as a table and a vega-lite bar chart. */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend';
+import { ortNet } from '../engine/onnx/net';
+import { logitsOf } from '../explain/gradients';
 import { CnnvisError } from '../errors';
 import { escapeHtml } from '../display/progress';
 import { autoShow, Result, ResultMeta, since } from '../display/result';
@@ -111,6 +113,8 @@ export function topK(probs: Float32Array, k: number, label: (i: number) => strin
 
 /** Class probabilities for a preprocessed batch of one image. */
 export function classProbabilities(model: CnnModel, batch: tf.Tensor4D): Float32Array {
+  // On the engine: its logits, softmaxed (a one-image pass is kept for the explanation that follows).
+  if (ortNet(model.net)) return tf.tidy(() => tf.softmax(logitsOf(model, batch)).dataSync() as Float32Array).slice();
   return tf.tidy(() => {
     const out = model.net.predict(batch) as tf.Tensor;
     const flat = out.reshape([out.shape[0] ?? 1, -1]);

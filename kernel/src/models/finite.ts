@@ -26,6 +26,11 @@ function dataOf(v: tf.LayerVariable): object {
   return v.read().dataId;
 }
 
+/** Forgets that `v` was found finite (its values were changed in place, keeping their data). */
+export function forgetFiniteCheck(v: tf.LayerVariable): void {
+  verified.delete(v);
+}
+
 /** The weights of `net` that hold NaN or Inf values, with the layer each belongs to. */
 export function nonFiniteWeights(net: tf.LayersModel): NonFiniteWeight[] {
   return nonFiniteIn(net.layers);

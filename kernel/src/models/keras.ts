@@ -18,6 +18,7 @@ import { CnnvisError, listChoices } from '../errors';
 import { H5Dataset, H5File, H5Group, H5Source, openH5 } from './hdf5';
 import { checkJsonDepth, checkModelConfig } from './topology';
 import { unsupportedClassError } from './tfjs';
+import { writeLayerWeights } from './writeWeights';
 
 /** One layer's weights as stored in the file, in the file's order. */
 export interface FileLayerWeights {
@@ -123,12 +124,9 @@ function assignLayer(layer: tf.layers.Layer, fl: FileLayerWeights, label: string
       );
     }
   });
-  const values = order.map((fi, mi) => tf.tensor(fl.datasets[fi].toFloat32(), mw[mi].shape as number[], 'float32'));
-  try {
-    layer.setWeights(values);
-  } finally {
-    tf.dispose(values);
-  }
+  const values: Float32Array[] = new Array(mw.length);
+  order.forEach((fi, mi) => (values[mi] = fl.datasets[fi].toFloat32()));
+  writeLayerWeights(layer, values);
   return values.length;
 }
 

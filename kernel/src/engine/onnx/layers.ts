@@ -37,18 +37,25 @@ class Builder {
     return this.op(op, inputs, attrs)[0];
   }
 
-  readonly external: { path: string; data: Uint8Array }[] = [];
+  /** Inputs the graph feeds itself on every run (large weights; see GraphSpec.bound). */
+  private readonly bound: NonNullable<GraphSpec['bound']> = {};
 
-  /** A float initializer; large ones travel beside the protobuf (no copy into it). */
+  /** A small float constant, inline in the model. */
   f32(dims: number[], data: Float32Array): string {
     const name = `w${this.n++}`;
-    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    if (raw.length >= 1 << 20) {
-      this.external.push({ path: name, data: raw });
-      this.inits.push({ name, dims, type: DT.FLOAT, external: { location: name, offset: 0, length: raw.length } });
-    } else {
-      this.inits.push({ name, dims, type: DT.FLOAT, raw });
-    }
+    this.inits.push({ name, dims, type: DT.FLOAT, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return name;
+  }
+
+  /**
+   * A weight: small ones become constants; large ones (≥ 1 MiB) a graph input that `get` supplies on
+   * every run, so the runtime keeps no copy of them (it copies every initializer, even external ones).
+   */
+  weight(dims: number[], get: () => Float32Array): string {
+    const count = dims.reduce((a, d) => a * d, 1);
+    if (count * 4 < 1 << 20) return this.f32(dims, get());
+    const name = `w${this.n++}`;
+    this.bound[name] = { dims, get };
     return name;
   }
 
@@ -73,10 +80,10 @@ class Builder {
     return {
       name: 'cnnvis',
       light: !this.nodes.some((n) => heavy.has(n.op)),
-      external: this.external,
+      bound: this.bound,
       nodes: this.nodes,
       initializers: this.inits,
-      inputs: inputs.map((i) => ({ name: i.name, type: i.type ?? DT.FLOAT, dims: i.dims })),
+      inputs: [...inputs, ...Object.entries(this.bound).map(([name, w]) => ({ name, type: DT.FLOAT, dims: w.dims }))].map((i) => ({ name: i.name, type: i.type ?? DT.FLOAT, dims: i.dims })),
       outputs: outputs.map((o) => ({ name: o.name, type: o.type ?? DT.FLOAT, dims: o.dims })),
     };
   }
@@ -320,9 +327,11 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
       const M = depthwise ? O / C : 1;
       // Weights are read when a graph is built (not kept here: a VGG16 is 528 MB).
       // ONNX kernel [O, I/group, kh, kw]; for depthwise, output channel c·M + m reads input channel c.
+      let onnxKernel: Float32Array | undefined;
       const kernelOnnx = () => {
+        if (onnxKernel) return onnxKernel;
         const k = weightValues(layer, depthwise ? /depthwise_kernel/ : /kernel/)!.data;
-        return depthwise ? ohwiFromTf(k, kh, kw, 1, C * M) : ohwiFromTf(k, kh, kw, C, O);
+        return (onnxKernel = depthwise ? ohwiFromTf(k, kh, kw, 1, C * M) : ohwiFromTf(k, kh, kw, C, O));
       };
       const hasBias = layer.weights.some((v) => /bias/.test(v.originalName ?? v.name));
       const biasValues = (): Float32Array => weightValues(layer, /bias/)!.data;
@@ -343,7 +352,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
         usesRule,
         forward: () => {
           const b = new Builder();
-          const inputs = ['x0', b.f32([O, I, kh, kw], kernelOnnx())];
+          const inputs = ['x0', b.weight([O, I, kh, kw], kernelOnnx)];
           if (hasBias) inputs.push(b.f32([O], biasValues()));
           let z = b.one('Conv', inputs, convAttrs);
           if (bnFeeds) z = b.one('Add', [b.one('Mul', [z, 'bn_s']), 'bn_t']);
@@ -354,13 +363,13 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
           const b = new Builder();
           let gp = actBackward(b, 'g', 'y', act, ruleIn(b));
           if (bnFeeds) gp = b.one('Mul', [gp, 'bn_s']);
-          const w = kernelOnnx();
           let gx: string;
           if (sh === 1 && sw === 1 && dh === 1 && dw === 1 && M === 1) {
             // Stride 1: the input gradient is a convolution with the flipped kernel, transposed (per group).
-            const wf = depthwise ? flipTranspose(w, C, 1, kh, kw) : flipTranspose(w, O, C, kh, kw);
+            let flipped: Float32Array | undefined;
+            const wf = () => (flipped ??= depthwise ? flipTranspose(kernelOnnx(), C, 1, kh, kw) : flipTranspose(kernelOnnx(), O, C, kh, kw));
             const wShape = depthwise ? [C, 1, kh, kw] : [C, O, kh, kw];
-            gx = b.one('Conv', [gp, b.f32(wShape, wf)], {
+            gx = b.one('Conv', [gp, b.weight(wShape, wf)], {
               kernel_shape: [kh, kw],
               pads: [kh - 1 - ph.before, kw - 1 - pw.before, kh - 1 - ph.after, kw - 1 - pw.after],
               group,
@@ -370,7 +379,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
               H - (sh * (outDims[1] - 1) + (kh - 1) * dh + 1 - ph.before - ph.after),
               W - (sw * (outDims[2] - 1) + (kw - 1) * dw + 1 - pw.before - pw.after),
             ];
-            gx = b.one('ConvTranspose', [gp, b.f32([O, I, kh, kw], w)], { ...convAttrs, output_padding: opad });
+            gx = b.one('ConvTranspose', [gp, b.weight([O, I, kh, kw], kernelOnnx)], { ...convAttrs, output_padding: opad });
           }
           b.output(gx, 'gx0');
           return b.spec([...bwdInputs(saved, usesRule), ...(bnFeeds ? [bnInputs[0]] : [])], gxOut);
@@ -387,9 +396,10 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
       const hasBias = layer.weights.some((v) => /bias/.test(v.originalName ?? v.name));
       const kernel = () => weightValues(layer, /kernel/)!;
       const usesRule = act === 'relu' || act === 'relu6';
-      // One graph computes y = act(x·W + b) and dx = (dy·act'(y))·Wᵀ, so the kernel (VGG16's fc1 is
-      // 411 MB) is held once, unpacked. The two directions have their own batch dimension: a call
-      // feeds the other direction's inputs with zero rows, which costs nothing.
+      // One graph computes y = act(x·W + b) and dx = (dy·act'(y))·Wᵀ. The kernel (VGG16's fc1 is
+      // 411 MB) is an input read from TF.js' memory on every run, so no copy of it exists. The two
+      // directions have their own batch dimension: a call feeds the other direction's inputs with zero
+      // rows, which costs nothing.
       const saved: Saved[] = act === 'linear' ? [] : ['y'];
       return {
         outDims,
@@ -397,13 +407,14 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
         usesRule,
         both: () => {
           const b = new Builder();
-          const w = b.f32([I, O], kernel().data);
+          // Read on every run: a view of the backend's memory, never copied.
+          const w = b.weight([I, O], () => kernel().data);
           const inputs = ['x0', w];
           if (hasBias) inputs.push(b.f32([O], weightValues(layer, /bias/)!.data));
           b.output(applyAct(b, b.one('Gemm', inputs), act, rank), 'y');
           const gp = actBackward(b, 'g', 'ys', act, ruleIn(b));
           b.output(b.one('Gemm', [gp, w], { transB: 1 }), 'gx0');
-          const spec = b.spec(
+          return b.spec(
             [
               { name: 'x0', dims: [B, I] },
               { name: 'g', dims: ['bg', O] },
@@ -415,8 +426,6 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
               { name: 'gx0', dims: ['bg', I] },
             ],
           );
-          spec.config = { 'session.disable_prepacking': '1' };
-          return spec;
         },
       };
     }

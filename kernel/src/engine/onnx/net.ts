@@ -221,6 +221,9 @@ export class OrtNet {
       const hit = this.last.fw;
       if (need.every((k) => hit.values.has(k))) return hit;
     }
+    // A pass that will replace the kept one lets it go first (a VGG16 pass of four images keeps
+    // 250 MB; batched methods would otherwise hold two).
+    if (key !== undefined && keep === 'all') this.last = null;
     // Chains run fused unless a member other than the last is asked for or the pass stops inside one.
     const asked = new Set(need);
     const fused = new Set<string>();

@@ -129,23 +129,14 @@ export interface InitSpec {
   dims: number[];
   type: number;
   /** Little-endian raw bytes of the values (inline in the model). */
-  raw?: Uint8Array;
-  /** Or: the values live in an external data buffer, given to the runtime with the model. */
-  external?: { location: string; offset: number; length: number };
+  raw: Uint8Array;
 }
 
 export function tensorProto(t: InitSpec): Msg {
   const m = new Msg();
   if (t.dims.length) m.packedInts(1, t.dims);
   m.int(2, t.type).str(8, t.name);
-  if (t.raw) m.bytes(9, t.raw);
-  if (t.external) {
-    const e = t.external;
-    for (const [k, v] of [['location', e.location], ['offset', String(e.offset)], ['length', String(e.length)]]) {
-      m.msg(13, new Msg().str(1, k).str(2, v));
-    }
-    m.int(14, 1);
-  }
+  m.bytes(9, t.raw);
   return m;
 }
 
@@ -159,12 +150,13 @@ export function valueInfo(name: string, type: number, dims: (number | string)[])
 
 export interface GraphSpec {
   name: string;
-  /** Buffers of initializers stored outside the protobuf (given to the runtime with the model). */
-  external?: { path: string; data: Uint8Array }[];
+  /**
+   * Float inputs (also listed in `inputs`) that the graph supplies itself on every run: large weights,
+   * read where they live, because the runtime copies every initializer it is given.
+   */
+  bound?: Record<string, { dims: number[]; get: () => Float32Array }>;
   /** No heavy operator (convolution, matrix product): one thread is enough. */
   light?: boolean;
-  /** Runtime settings for this graph (ONNX Runtime session config entries). */
-  config?: Record<string, string>;
   nodes: NodeSpec[];
   initializers: InitSpec[];
   inputs: { name: string; type: number; dims: (number | string)[] }[];

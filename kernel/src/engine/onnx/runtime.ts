@@ -110,7 +110,7 @@ function own(a: Float32Array | BigInt64Array): Float32Array | BigInt64Array {
   return a instanceof Float32Array ? a : new Float32Array(a.buffer, a.byteOffset, a.length);
 }
 
-/** One compiled graph with its own copy of its weights. `run` is synchronous. */
+/** One compiled graph (small weights inside, large ones fed on every run). `run` is synchronous. */
 export class OrtGraph {
   private readonly session: InstanceType<Binding['InferenceSession']>;
   private readonly Tensor: TensorCtor;
@@ -131,8 +131,7 @@ export class OrtGraph {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       // Spinning worker threads waste a core between the many small graphs of a pass.
-      extra: { 'session.intra_op.allow_spinning': '0', ...spec.config },
-      externalData: spec.external ?? [],
+      extra: { 'session.intra_op.allow_spinning': '0' },
     });
   }
 
@@ -141,6 +140,7 @@ export class OrtGraph {
     for (const [k, v] of Object.entries(feeds)) {
       f[k] = new this.Tensor(isInt64(v.data) ? 'int64' : 'float32', v.data, v.dims);
     }
+    for (const [k, w] of Object.entries(this.spec.bound ?? {})) f[k] = new this.Tensor('float32', w.get(), w.dims);
     const fetches: Record<string, null> = {};
     for (const o of outputs) fetches[o] = null;
     const r = this.session.run(f, fetches, {});
