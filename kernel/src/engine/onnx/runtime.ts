@@ -115,10 +115,16 @@ export class OrtGraph {
   private readonly session: InstanceType<Binding['InferenceSession']>;
   private readonly Tensor: TensorCtor;
 
-  constructor(readonly spec: GraphSpec) {
+  /** What runs need from the spec (not its initializer bytes, which the session has copied). */
+  private readonly outputs: string[];
+  private readonly bound: NonNullable<GraphSpec['bound']>;
+
+  constructor(spec: GraphSpec) {
     const rt = ortRuntime();
     if (!rt) throw new CnnvisError(`onnxruntime is not available: ${whyNot}`);
     this.Tensor = rt.Tensor;
+    this.outputs = spec.outputs.map((o) => o.name);
+    this.bound = spec.bound ?? {};
     this.session = new rt.binding.InferenceSession();
     const bytes = modelBytes(spec);
     this.session.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
@@ -135,12 +141,12 @@ export class OrtGraph {
     });
   }
 
-  run(feeds: Record<string, OrtValue>, outputs: readonly string[] = this.spec.outputs.map((o) => o.name)): Record<string, OrtValue> {
+  run(feeds: Record<string, OrtValue>, outputs: readonly string[] = this.outputs): Record<string, OrtValue> {
     const f: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(feeds)) {
       f[k] = new this.Tensor(isInt64(v.data) ? 'int64' : 'float32', v.data, v.dims);
     }
-    for (const [k, w] of Object.entries(this.spec.bound ?? {})) f[k] = new this.Tensor('float32', w.get(), w.dims);
+    for (const [k, w] of Object.entries(this.bound)) f[k] = new this.Tensor('float32', w.get(), w.dims);
     const fetches: Record<string, null> = {};
     for (const o of outputs) fetches[o] = null;
     const r = this.session.run(f, fetches, {});
