@@ -186,8 +186,9 @@ export function inverseRealDft(
     // Along rows: Y = E_H · X with E_H = cos + i·sin, for every (item, column) at once.
     const colsRe = re.transpose([0, 2, 1]).reshape([n * L, h]);
     const colsIm = im.transpose([0, 2, 1]).reshape([n * L, h]);
-    const yRe = tf.matMul(colsRe, mats.cosH, false, true).sub(tf.matMul(colsIm, mats.sinH, false, true));
-    const yIm = tf.matMul(colsRe, mats.sinH, false, true).add(tf.matMul(colsIm, mats.cosH, false, true));
+    // cosH and sinH are symmetric (entry (n, k) depends on k·n), so no transposed product is needed.
+    const yRe = tf.matMul(colsRe, mats.cosH).sub(tf.matMul(colsIm, mats.sinH));
+    const yIm = tf.matMul(colsRe, mats.sinH).add(tf.matMul(colsIm, mats.cosH));
     const rowsRe = yRe.reshape([n, L, h]).transpose([0, 2, 1]).reshape([n * h, L]);
     const rowsIm = yIm.reshape([n, L, h]).transpose([0, 2, 1]).reshape([n * h, L]);
     // Along columns, real part only: Re(Y e^{iθ}) = Yr cos θ − Yi sin θ.
