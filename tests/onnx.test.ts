@@ -195,15 +195,17 @@ test('changed weights are seen: the engine rebuilds after setWeights', () => {
 
 /**
  * Layers whose weights reach 1 MiB: their kernels are graph inputs fed on every run (a stride-1 conv
- * and its flipped backward kernel, a strided conv's ConvTranspose, a Dense kernel read from TF.js'
- * memory), not constants inside the graph.
+ * and its flipped backward kernel, a strided conv's ConvTranspose in a conv/BN/ReLU chain, a Dense
+ * kernel read from TF.js' memory), not constants inside the graph.
  */
 function heavy(): CnnModel {
   const l = tf.layers;
   const input = tf.input({ shape: [4, 4, 3], name: 'img' });
   let x = l.conv2d({ filters: 64, kernelSize: 1, activation: 'relu', name: 'c0' }).apply(input) as L;
   x = l.conv2d({ filters: 520, kernelSize: 3, padding: 'same', activation: 'relu', name: 'wide' }).apply(x) as L;
-  x = l.conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'down' }).apply(x) as L;
+  x = l.conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'same', name: 'down' }).apply(x) as L;
+  x = l.batchNormalization({ name: 'down_bn' }).apply(x) as L;
+  x = l.reLU({ name: 'down_relu' }).apply(x) as L;
   x = l.flatten({ name: 'flat' }).apply(x) as L;
   x = l.dense({ units: 1100, activation: 'relu', name: 'fc' }).apply(x) as L;
   x = l.dense({ units: 5, activation: 'softmax', name: 'probs' }).apply(x) as L;
@@ -212,21 +214,30 @@ function heavy(): CnnModel {
   return new CnnModel(net, { name: 'heavy', preprocess: 'none' });
 }
 
-test('large weights, fed to the runtime on every run instead of compiled in, give the same logits and gradients', () => {
+test('large weights fed on every run, and backward passes cut to one filter, give the same logits and gradients', () => {
   const m = heavy();
   for (const name of ['wide', 'down', 'fc']) expect([name, m.net.getLayer(name).getWeights()[0].size * 4 >= 1 << 20]).toEqual([name, true]);
   const x = tf.tensor4d(seededFloats(3 * 4 * 4 * 3, 31, -1, 1), [3, 4, 4, 3]);
   const l = both(() => logitsOf(m, x));
   expect(relErr(l.ort, l.tfjs)).toBeLessThan(TOL);
-  for (const rule of [undefined, 'guided', 'deconvnet'] as const) {
-    const r = both(() => {
-      const g = rule ? withReluRule(m.net, rule, () => inputGradients(m, x, 2)).value : inputGradients(m, x, 2);
-      g.logits.dispose();
-      return g.gradient;
-    });
-    expect(r.ort.abs().max().dataSync()[0]).toBeGreaterThan(0);
-    expect([rule, relErr(r.ort, r.tfjs) < TOL]).toEqual([rule, true]);
-    tf.dispose([r.ort, r.tfjs]);
+  const ort = ortNet(m.net)!;
+  // A class, and single filters of a conv and of a conv/BN/ReLU chain: those gradients are zero in every
+  // other channel, so the engine runs the layer's backward graph on the filter's channel alone.
+  const targets: (number | ChannelTarget)[] = [2, { layer: 'wide', channel: 7, reduce: 'sum' }, { layer: 'down_relu', channel: 3, reduce: 'max' }];
+  for (const target of targets) {
+    for (const rule of [undefined, 'guided', 'deconvnet'] as const) {
+      const cut0 = ort.runs.cut;
+      const r = both(() => {
+        const g = rule ? withReluRule(m.net, rule, () => inputGradients(m, x, target)).value : inputGradients(m, x, target);
+        g.logits.dispose();
+        return g.gradient;
+      });
+      const label = [JSON.stringify(target), rule];
+      expect([...label, r.ort.abs().max().dataSync()[0] > 0]).toEqual([...label, true]);
+      expect([...label, relErr(r.ort, r.tfjs) < TOL]).toEqual([...label, true]);
+      expect([...label, ort.runs.cut - cut0]).toEqual([...label, typeof target === 'number' ? 0 : 1]);
+      tf.dispose([r.ort, r.tfjs]);
+    }
   }
   // A weight change is read on the next run (the Dense kernel is not copied anywhere).
   randomize(m.net, 301);

@@ -6,11 +6,12 @@
  * numbers are TF's.
  *
  * Backward rules follow TF.js' gradients (ReLU passes where its output is > 0, ReLU6 where it is
- * strictly between 0 and 6, max-pooling routes to the window's first maximum). A ReLU's backward
- * graph takes a `rule` input [3] = (a, b, c) and computes
- *   dx = a·dy·m + b·max(dy, 0)·m + c·max(dy, 0)        (m: the ReLU's open mask)
- * so one graph serves the plain gradient (1,0,0), guided backpropagation (0,1,0, Springenberg et al.
- * 2015) and the deconvnet (0,0,1, Zeiler & Fergus 2014) — exactly reluRules.ts' three rules.
+ * strictly between 0 and 6, max-pooling routes to the window's first maximum). Through a ReLU the
+ * gradient follows one of reluRules.ts' three rules: the plain gradient dy·m (m: the ReLU's open mask),
+ * guided backpropagation max(dy, 0)·m (Springenberg et al. 2015) or the deconvnet's max(dy, 0) (Zeiler &
+ * Fergus 2014). Backward graphs are compiled per rule, each with the fewest element-wise operators; the
+ * Dense graph that also runs forward takes a `rule` input [3] = (a, b, c) instead and computes
+ *   dx = a·dy·m + b·max(dy, 0)·m + c·max(dy, 0).
  *
  * Input gradients of stride-1 convolutions run as a forward convolution with the flipped, transposed
  * kernel (ONNX Runtime's ConvTranspose is several times slower than its Conv); strided ones use
@@ -121,15 +122,26 @@ function applyAct(b: Builder, x: string, act: Act, rank: number): string {
   }
 }
 
-/** Gradient through an activation, from its output y; ReLUs follow the `rule` input. */
-function actBackward(b: Builder, g: string, y: string, act: Act, rule: () => string[]): string {
+/** How gradients pass ReLUs: the plain gradient, guided backpropagation or the deconvnet rule. */
+export type Rule = 'gradient' | 'guided' | 'deconvnet';
+
+/**
+ * Gradient through an activation, from its output y. ReLUs follow `rule`: a fixed rule compiles to the
+ * fewest element-wise operators (a backward graph per rule), or the `rule` input's coefficients (one
+ * graph for all rules, for the Dense graph that also runs forward).
+ */
+function actBackward(b: Builder, g: string, y: string, act: Act, rule: Rule | (() => string[])): string {
   switch (act) {
     case 'linear':
       return g;
     case 'relu':
     case 'relu6': {
-      let open = b.one('Greater', [y, b.scalar(0)]);
+      if (rule === 'deconvnet') return b.one('Relu', [g]);
+      const zero = b.scalar(0);
+      let open = b.one('Greater', [y, zero]);
       if (act === 'relu6') open = b.one('And', [open, b.one('Less', [y, b.scalar(6)])]);
+      if (rule === 'gradient') return b.one('Where', [open, g, zero]);
+      if (rule === 'guided') return b.one('Where', [open, b.one('Relu', [g]), zero]);
       const m = b.one('Cast', [open], { to: DT.FLOAT });
       const [ra, rb, rc] = rule();
       const gp = b.one('Relu', [g]);
@@ -241,8 +253,8 @@ export interface LayerKernel {
   forward?: () => GraphSpec;
   /** Extra forward outputs the backward graph needs. */
   aux?: string[];
-  /** Backward graph: inputs g + saved + (rule), outputs gx0..gx{n-1}. */
-  backward?: () => GraphSpec;
+  /** Backward graph for a ReLU rule (layers without `usesRule` ignore it): inputs g + saved, outputs gx0..gx{n-1}. */
+  backward?: (rule: Rule) => GraphSpec;
   /**
    * Or one graph for both directions (inputs x0 | g, ys (the saved output), rule; outputs y | gx0,
    * each direction with its own batch size): for layers with large weights (Dense).
@@ -250,7 +262,7 @@ export interface LayerKernel {
   both?: () => GraphSpec;
   /** Saved values the backward graph reads (besides g). */
   saved: Saved[];
-  /** The backward graph has a `rule` input. */
+  /** The gradient depends on the ReLU rule (a backward graph per rule; the `both` graph's `rule` input). */
   usesRule: boolean;
   /** Constant inputs of both graphs (fed on every run; a graph ignores the ones it does not declare). */
   feeds?: Record<string, { data: Float32Array; dims: number[] }>;
@@ -284,11 +296,17 @@ export interface Fold {
   act?: Act;
 }
 
-export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold): LayerKernel {
+/**
+ * `outChannels` (Conv2D only) keeps just those output channels, in that order: the kernel of a backward
+ * pass whose incoming gradient is zero in every other channel (engine/onnx/net.ts).
+ */
+export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold, outChannels?: readonly number[]): LayerKernel {
   const cls = layer.getClassName();
   const cfg = layer.getConfig() as Record<string, unknown>;
   const outTf = shapeOf(layer);
-  const outDims = internalDims(outTf);
+  if (outChannels && (cls !== 'Conv2D' || outTf.length !== 3)) throw new Unsupported(`output channels of layer '${layer.name}' (${cls})`);
+  const fullDims = internalDims(outTf);
+  const outDims = outChannels ? [outChannels.length, ...fullDims.slice(1)] : fullDims;
   const ins = cls === 'InputLayer' ? [outTf] : inShapes(layer);
   const inDims = ins.map(internalDims);
   const rank = outTf.length + 1;
@@ -304,10 +322,9 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
     let parts: string[] | null = null;
     return () => (parts ??= [0, 1, 2].map((i) => b.one('Slice', ['rule', b.i64([i]), b.i64([i + 1]), b.i64([0])])));
   };
-  const bwdInputs = (saved: Saved[], usesRule: boolean) => [
+  const bwdInputs = (saved: Saved[]) => [
     { name: 'g', dims: [B, ...outDims] },
     ...saved.map((s) => (s === 'x' ? { name: 'x0', dims: [B, ...inDims[0]] } : s === 'y' ? { name: 'y', dims: [B, ...outDims] } : { name: 'idx', type: DT.INT64, dims: [B, ...outDims] })),
-    ...(usesRule ? [{ name: 'rule', dims: [3] }] : []),
   ];
 
   switch (cls) {
@@ -324,21 +341,29 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
       const pw = tfPad(W, kw, sw, dw, cfg.padding as string);
       if (ph.out !== outDims[1] || pw.out !== outDims[2]) throw new Unsupported(`layer '${layer.name}': output size mismatch`);
       const O = outDims[0];
+      // The TF kernel [kh, kw, C, O] (or a bias, s, t) restricted to the kept output channels.
+      const pick = (v: Float32Array): Float32Array => {
+        if (!outChannels) return v;
+        const full = fullDims[0];
+        const out = new Float32Array((v.length / full) * O);
+        for (let r = 0, o = 0; r < v.length; r += full) for (const c of outChannels) out[o++] = v[r + c];
+        return out;
+      };
       const M = depthwise ? O / C : 1;
       // Weights are read when a graph is built (not kept here: a VGG16 is 528 MB).
       // ONNX kernel [O, I/group, kh, kw]; for depthwise, output channel c·M + m reads input channel c.
       let onnxKernel: Float32Array | undefined;
       const kernelOnnx = () => {
         if (onnxKernel) return onnxKernel;
-        const k = weightValues(layer, depthwise ? /depthwise_kernel/ : /kernel/)!.data;
+        const k = pick(weightValues(layer, depthwise ? /depthwise_kernel/ : /kernel/)!.data);
         return (onnxKernel = depthwise ? ohwiFromTf(k, kh, kw, 1, C * M) : ohwiFromTf(k, kh, kw, C, O));
       };
       const hasBias = layer.weights.some((v) => /bias/.test(v.originalName ?? v.name));
-      const biasValues = (): Float32Array => weightValues(layer, /bias/)!.data;
+      const biasValues = (): Float32Array => pick(weightValues(layer, /bias/)!.data);
       // A folded batch norm stays a separate multiply and add, with s and t as graph inputs: the
       // runtime cannot fold them into the kernel, so values round exactly as TF.js computes them
       // (a folded kernel moves ReLU6 boundaries by an ulp and flips gradient masks).
-      const bnFeeds = fold?.bn ? { bn_s: { data: fold.bn.s, dims: [1, O, 1, 1] }, bn_t: { data: fold.bn.t, dims: [1, O, 1, 1] } } : undefined;
+      const bnFeeds = fold?.bn ? { bn_s: { data: pick(fold.bn.s), dims: [1, O, 1, 1] }, bn_t: { data: pick(fold.bn.t), dims: [1, O, 1, 1] } } : undefined;
       const bnInputs = fold?.bn ? [{ name: 'bn_s', dims: [1, O, 1, 1] }, { name: 'bn_t', dims: [1, O, 1, 1] }] : [];
       const I = depthwise ? 1 : C;
       const group = depthwise ? C : 1;
@@ -359,9 +384,9 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
           b.output(applyAct(b, z, act, rank), 'y');
           return b.spec([...io(['x0'], inDims), ...bnInputs], yOut);
         },
-        backward: () => {
+        backward: (rule) => {
           const b = new Builder();
-          let gp = actBackward(b, 'g', 'y', act, ruleIn(b));
+          let gp = actBackward(b, 'g', 'y', act, rule);
           if (bnFeeds) gp = b.one('Mul', [gp, 'bn_s']);
           let gx: string;
           if (sh === 1 && sw === 1 && dh === 1 && dw === 1 && M === 1) {
@@ -382,7 +407,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
             gx = b.one('ConvTranspose', [gp, b.weight([O, I, kh, kw], kernelOnnx)], { ...convAttrs, output_padding: opad });
           }
           b.output(gx, 'gx0');
-          return b.spec([...bwdInputs(saved, usesRule), ...(bnFeeds ? [bnInputs[0]] : [])], gxOut);
+          return b.spec([...bwdInputs(saved), ...(bnFeeds ? [bnInputs[0]] : [])], gxOut);
         },
         feeds: bnFeeds,
       };
@@ -448,7 +473,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
         backward: () => {
           const b = new Builder();
           b.output(b.one('Mul', ['g', b.f32(pdims, s)]), 'gx0');
-          return b.spec(bwdInputs([], false), gxOut);
+          return b.spec(bwdInputs([]), gxOut);
         },
       };
     }
@@ -479,10 +504,10 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
           b.output(applyAct(b, 'x0', act, rank), 'y');
           return b.spec(io(['x0'], inDims), yOut);
         },
-        backward: () => {
+        backward: (rule) => {
           const b = new Builder();
-          b.output(actBackward(b, 'g', 'y', act, ruleIn(b)), 'gx0');
-          return b.spec(bwdInputs(['y'], usesRule), gxOut);
+          b.output(actBackward(b, 'g', 'y', act, rule), 'gx0');
+          return b.spec(bwdInputs(['y']), gxOut);
         },
       };
     }
@@ -520,7 +545,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
             const zeros = b.one('Reshape', [b.one('ConstantOfShape', [shape]), flat]);
             const scattered = b.one('ScatterElements', [zeros, b.one('Reshape', ['idx', flat]), b.one('Reshape', ['g', flat])], { axis: 0, reduction: 'add' });
             b.output(b.one('Reshape', [scattered, shape]), 'gx0');
-            return b.spec(bwdInputs(['x', 'idx'], false), gxOut);
+            return b.spec(bwdInputs(['x', 'idx']), gxOut);
           },
         };
       }
@@ -549,7 +574,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
           const opad = [H - (sh * (Ho - 1) + kh - ph.before - ph.after), W - (sw * (Wo - 1) + kw - pw.before - pw.after)];
           const ones = b.f32([C, 1, kh, kw], new Float32Array(C * kh * kw).fill(1));
           b.output(b.one('ConvTranspose', [scaled, ones], { ...attrs, group: C, output_padding: opad }), 'gx0');
-          return b.spec(bwdInputs([], false), gxOut);
+          return b.spec(bwdInputs([]), gxOut);
         },
       };
     }
@@ -578,7 +603,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
             gx = b.one('Mul', [m, g4]);
           }
           b.output(gx, 'gx0');
-          return b.spec(bwdInputs(['x'], false), gxOut);
+          return b.spec(bwdInputs(['x']), gxOut);
         },
       };
     }
@@ -602,7 +627,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
           const b = new Builder();
           const r = b.one('Reshape', [toNhwc(b, 'g', outTf.length), b.i64([-1, ...inTf])]);
           b.output(toNchw(b, r, inTf.length), 'gx0');
-          return b.spec(bwdInputs([], false), gxOut);
+          return b.spec(bwdInputs([]), gxOut);
         },
       };
     }
@@ -622,7 +647,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
         backward: () => {
           const b = new Builder();
           b.output(b.one('Slice', ['g', b.i64([t, l]), b.i64([t + H, l + W]), b.i64([2, 3])]), 'gx0');
-          return b.spec(bwdInputs([], false), gxOut);
+          return b.spec(bwdInputs([]), gxOut);
         },
       };
     }
@@ -658,7 +683,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold)
           const b = new Builder();
           const parts = b.op('Split', ['g', b.i64(sizes)], { axis: 1 }, sizes.length);
           parts.forEach((p, i) => b.output(p, `gx${i}`));
-          return b.spec(bwdInputs([], false), inDims.map((d, i) => ({ name: `gx${i}`, dims: [B, ...d] })));
+          return b.spec(bwdInputs([]), inDims.map((d, i) => ({ name: `gx${i}`, dims: [B, ...d] })));
         },
       };
     }

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
 import { softmaxSite } from '../../models/softmax';
-import { bnAffine, LayerKernel, layerKernel, reluLayerAct, Unsupported } from './layers';
+import { bnAffine, Fold, LayerKernel, layerKernel, reluLayerAct, Rule, Unsupported } from './layers';
 import { ortRuntime, OrtGraph, OrtValue } from './runtime';
 
 interface PlanNode {
@@ -24,7 +24,8 @@ interface PlanNode {
   inputs: string[];
   kernel: LayerKernel;
   fwd?: OrtGraph;
-  bwd?: OrtGraph;
+  /** Backward graphs by ReLU rule (only 'gradient' for layers whose gradient ignores the rule). */
+  bwd?: Partial<Record<Rule, OrtGraph>>;
 }
 
 /**
@@ -35,12 +36,21 @@ interface PlanNode {
 interface Chain {
   members: string[];
   end: string;
+  /** What the first layer's graphs apply after the convolution. */
+  fold: Fold;
   kernel: LayerKernel;
   fwd?: OrtGraph;
-  bwd?: OrtGraph;
+  bwd?: Partial<Record<Rule, OrtGraph>>;
 }
 
-export type Rule = 'gradient' | 'guided' | 'deconvnet';
+/** A node's (or chain's) backward graph for `rule`, compiled on first use. */
+function backwardGraph(n: { kernel: LayerKernel; bwd?: Partial<Record<Rule, OrtGraph>> }, rule: Rule): OrtGraph {
+  const r = n.kernel.usesRule ? rule : 'gradient';
+  n.bwd ??= {};
+  return (n.bwd[r] ??= new OrtGraph(n.kernel.backward!(r)));
+}
+
+/** The `rule` input of Dense graphs (see layers.ts). */
 const RULE_COEFFS: Record<Rule, Float32Array> = {
   gradient: Float32Array.of(1, 0, 0),
   guided: Float32Array.of(0, 1, 0),
@@ -114,8 +124,13 @@ export class OrtNet {
   /** Consumers of each layer within the plan. */
   private readonly consumers = new Map<string, string[]>();
   private last: { key: unknown; fw: Forward } | null = null;
-  /** Graph runs so far (forward: layer outputs computed; backward: layer gradients computed). */
-  readonly runs = { forward: 0, backward: 0 };
+  /**
+   * Graph runs so far (forward: layer outputs computed; backward: layer gradients computed; cut: the
+   * backward runs that took only a few channels of a convolution, see cutBackward).
+   */
+  readonly runs = { forward: 0, backward: 0, cut: 0 };
+  /** Convolutions cut to a few output channels, by layer and channel list (the last few used). */
+  private readonly cut = new Map<string, { kernel: LayerKernel; bwd?: Partial<Record<Rule, OrtGraph>> }>();
 
   private readonly chains = new Map<string, Chain>();
   private readonly chainOf = new Map<string, Chain>();
@@ -149,11 +164,8 @@ export class OrtNet {
       const relu = next && reluLayerAct(next.layer) ? next : null;
       if (relu) members.push(relu);
       if (members.length < 2) continue;
-      const chain: Chain = {
-        members: members.map((m) => m.name),
-        end: members[members.length - 1].name,
-        kernel: layerKernel(a.layer, false, { bn: bn ? bnAffine(bn.layer) : undefined, act: relu ? reluLayerAct(relu.layer)! : 'linear' }),
-      };
+      const fold: Fold = { bn: bn ? bnAffine(bn.layer) : undefined, act: relu ? reluLayerAct(relu.layer)! : 'linear' };
+      const chain: Chain = { members: members.map((m) => m.name), end: members[members.length - 1].name, fold, kernel: layerKernel(a.layer, false, fold) };
       this.chains.set(a.name, chain);
       for (const m of members) this.chainOf.set(m.name, chain);
     }
@@ -317,13 +329,17 @@ export class OrtNet {
       grads.delete(n.name);
       const ch = this.chainOf.get(n.name);
       if (ch && ch.end === n.name && ch.members.every((m) => m === ch.end || (this.index.get(m)! > i1 && !seeds.has(m)))) {
+        const first = this.node(ch.members[0]);
+        const cut = this.cutBackward(first.layer, ch.fold, g, ch.kernel.saved.includes('y') ? fw.get(ch.end) : undefined, rule);
+        if (cut) {
+          add(first.inputs[0], cut);
+          continue;
+        }
         // The whole chain in one graph, from its output's gradient to its input's.
-        ch.bwd ??= new OrtGraph(ch.kernel.backward!());
         const feeds: Record<string, OrtValue> = { g };
         if (ch.kernel.feeds) feeds.bn_s = ch.kernel.feeds.bn_s;
         if (ch.kernel.saved.includes('y')) feeds.y = fw.get(ch.end);
-        if (ch.kernel.usesRule) feeds.rule = { data: RULE_COEFFS[rule], dims: [3] };
-        add(this.node(ch.members[0]).inputs[0], ch.bwd.run(feeds, ['gx0']).gx0);
+        add(this.node(ch.members[0]).inputs[0], backwardGraph(ch, rule).run(feeds, ['gx0']).gx0);
         this.runs.backward++;
         continue;
       }
@@ -331,17 +347,23 @@ export class OrtNet {
         for (const p of n.inputs) add(p, g);
         continue;
       }
+      const cut = this.cutBackward(n.layer, undefined, g, n.kernel.saved.includes('y') ? fw.get(n.name) : undefined, rule);
+      if (cut) {
+        add(n.inputs[0], cut);
+        continue;
+      }
       if (n.kernel.both) n.fwd ??= new OrtGraph(n.kernel.both());
-      else n.bwd ??= new OrtGraph(n.kernel.backward!());
-      const graph = (n.kernel.both ? n.fwd : n.bwd)!;
+      const graph = n.kernel.both ? n.fwd! : backwardGraph(n, rule);
       const feeds: Record<string, OrtValue> = { g };
       for (const s of n.kernel.saved) {
         if (s === 'x') feeds.x0 = fw.get(n.inputs[0]);
         else if (s === 'y') feeds[n.kernel.both ? 'ys' : 'y'] = fw.get(n.name);
         else feeds.idx = fw.values.get(n.name)!.idx!;
       }
-      if (n.kernel.both) feeds.x0 = { data: new Float32Array(0), dims: [0, ...this.node(n.inputs[0]).kernel.outDims] };
-      if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS[rule], dims: [3] };
+      if (n.kernel.both) {
+        feeds.x0 = { data: new Float32Array(0), dims: [0, ...this.node(n.inputs[0]).kernel.outDims] };
+        if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS[rule], dims: [3] };
+      }
       const outs = graph.run(feeds, n.inputs.map((_, k) => `gx${k}`));
       this.runs.backward++;
       n.inputs.forEach((p, k) => add(p, outs[`gx${k}`]));
@@ -355,16 +377,77 @@ export class OrtNet {
     return g;
   }
 
+  /**
+   * The input gradient of a convolution (alone or first in a chain) whose output gradient `g` is zero in
+   * all but a few channels — an objective or target on one filter: its backward graph on just those
+   * channels, a fraction of the work. Null when the layer is not a plain convolution or `g` not that sparse.
+   */
+  private cutBackward(layer: tf.layers.Layer, fold: Fold | undefined, g: OrtValue, y: OrtValue | undefined, rule: Rule): OrtValue | null {
+    if (layer.getClassName() !== 'Conv2D' || g.dims.length !== 4 || layer.name === this.logitsName || g.dims[1] < 16) return null;
+    const keep = activeChannels(g, g.dims[1] / 4);
+    if (!keep) return null;
+    const key = `${layer.name}\u0000${keep.join(',')}`;
+    let k = this.cut.get(key);
+    if (!k) {
+      if (this.cut.size >= 8) {
+        const oldest = this.cut.keys().next().value as string;
+        for (const gr of Object.values(this.cut.get(oldest)!.bwd ?? {})) gr.dispose();
+        this.cut.delete(oldest);
+      }
+      k = { kernel: layerKernel(layer, false, fold, keep) };
+      this.cut.set(key, k);
+    }
+    const feeds: Record<string, OrtValue> = { g: pickChannels(g, keep) };
+    if (k.kernel.feeds) feeds.bn_s = k.kernel.feeds.bn_s;
+    if (k.kernel.saved.includes('y')) feeds.y = pickChannels(y!, keep);
+    this.runs.backward++;
+    this.runs.cut++;
+    return backwardGraph(k, rule).run(feeds, ['gx0']).gx0;
+  }
+
   /** Drops compiled graphs (weights changed) and cached passes. */
   dispose(): void {
     for (const n of [...this.nodes, ...this.chains.values()]) {
       n.fwd?.dispose();
-      n.bwd?.dispose();
+      for (const g of Object.values(n.bwd ?? {})) g.dispose();
       n.fwd = undefined;
       n.bwd = undefined;
     }
+    for (const k of this.cut.values()) for (const g of Object.values(k.bwd ?? {})) g.dispose();
+    this.cut.clear();
     this.last = null;
   }
+}
+
+/** The channels of a [B, C, H, W] value holding a nonzero anywhere in the batch, or null when more than `max` do. */
+function activeChannels(v: OrtValue, max: number): number[] | null {
+  const [B, C] = v.dims;
+  const plane = v.dims[2] * v.dims[3];
+  const d = v.data as Float32Array;
+  const keep: number[] = [];
+  for (let c = 0; c < C; c++) {
+    search: for (let b = 0; b < B; b++) {
+      const o = (b * C + c) * plane;
+      for (let j = o; j < o + plane; j++) {
+        if (d[j] !== 0) {
+          keep.push(c);
+          if (keep.length > max) return null;
+          break search;
+        }
+      }
+    }
+  }
+  return keep;
+}
+
+/** Channels `keep` of a [B, C, H, W] value, in that order. */
+function pickChannels(v: OrtValue, keep: readonly number[]): OrtValue {
+  const [B, C, H, W] = v.dims;
+  const plane = H * W;
+  const src = v.data as Float32Array;
+  const out = new Float32Array(B * keep.length * plane);
+  for (let b = 0; b < B; b++) keep.forEach((c, k) => out.set(src.subarray((b * C + c) * plane, (b * C + c + 1) * plane), (b * keep.length + k) * plane));
+  return { data: out, dims: [B, keep.length, H, W] };
 }
 
 /** The layer whose output is the pre-softmax logits (models/softmax.ts), and whether its softmax is fused. */
