@@ -57,10 +57,9 @@ const RULE_COEFFS: Record<Rule, Float32Array> = {
   deconvnet: Float32Array.of(0, 0, 1),
 };
 
-/** One layer's forward values: its output and what its backward graph needs. */
+/** One layer's forward value: its output. */
 export interface Saved {
   y: OrtValue;
-  idx?: OrtValue;
 }
 
 /** The outcome of a forward pass: every kept layer value, by layer name. */
@@ -273,9 +272,9 @@ export class OrtNet {
           if (n.kernel.saved.length) feeds.ys = none;
           if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS.gradient, dims: [3] };
         }
-        const outs = n.fwd.run(feeds, all && n.kernel.aux ? ['y', ...n.kernel.aux] : ['y']);
+        const outs = n.fwd.run(feeds, ['y']);
         this.runs.forward++;
-        values.set(n.name, { y: outs.y, idx: outs.idx });
+        values.set(n.name, { y: outs.y });
       }
       if (!all) {
         // Drop values nobody needs any more (a forward-only pass of a batch keeps little).
@@ -357,8 +356,7 @@ export class OrtNet {
       const feeds: Record<string, OrtValue> = { g };
       for (const s of n.kernel.saved) {
         if (s === 'x') feeds.x0 = fw.get(n.inputs[0]);
-        else if (s === 'y') feeds[n.kernel.both ? 'ys' : 'y'] = fw.get(n.name);
-        else feeds.idx = fw.values.get(n.name)!.idx!;
+        else feeds[n.kernel.both ? 'ys' : 'y'] = fw.get(n.name);
       }
       if (n.kernel.both) {
         feeds.x0 = { data: new Float32Array(0), dims: [0, ...this.node(n.inputs[0]).kernel.outDims] };
