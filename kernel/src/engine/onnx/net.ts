@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
 import { softmaxSite } from '../../models/softmax';
 import { bnAffine, Fold, LayerKernel, layerKernel, reluLayerAct, Rule, Unsupported } from './layers';
+import { DT, GraphSpec, InitSpec, NodeSpec } from './proto';
 import { ortRuntime, OrtGraph, OrtValue } from './runtime';
 
 interface PlanNode {
@@ -130,6 +131,8 @@ export class OrtNet {
   readonly runs = { forward: 0, backward: 0, cut: 0 };
   /** Convolutions cut to a few output channels, by layer and channel list (the last few used). */
   private readonly cut = new Map<string, { kernel: LayerKernel; bwd?: Partial<Record<Rule, OrtGraph>> }>();
+  /** The model up to its logits as one graph, with its constant feeds (see wholeGraph). */
+  private whole?: { graph: OrtGraph; feeds: Record<string, OrtValue> };
 
   private readonly chains = new Map<string, Chain>();
   private readonly chainOf = new Map<string, Chain>();
@@ -248,6 +251,13 @@ export class OrtNet {
     const values = new Map<string, Saved>();
     values.set(this.inputName, { y: { data: input.dataSync() as Float32Array, dims: input.shape } });
     input.dispose();
+    if (keep !== 'all' && keep.every((k) => k === this.logitsName) && end === this.nodes.length - 1) {
+      // Only the logits: the whole model in one runtime call.
+      const w = this.wholeGraph();
+      const logits = w.graph.run({ x: values.get(this.inputName)!.y, ...w.feeds }, ['logits']).logits;
+      this.runs.forward++;
+      return new Forward(B, new Map([[this.logitsName, { y: logits }]]), false, end);
+    }
     const all = keep === 'all';
     const wanted = new Set(all ? [] : [...keep, this.logitsName]);
     const remaining = new Map<string, number>();
@@ -376,6 +386,53 @@ export class OrtNet {
   }
 
   /**
+   * The model from its input to its logits as one ONNX graph: every layer's (or chain's) forward graph,
+   * renamed and wired together, so a pass that keeps nothing but the logits (batched forward work:
+   * occlusion, Score-CAM, predictions of several images) is one call with no values copied out between
+   * layers. Large weights stay fed from where they live; Dense graphs get zero rows for their backward half.
+   */
+  private wholeGraph(): { graph: OrtGraph; feeds: Record<string, OrtValue> } {
+    if (this.whole) return this.whole;
+    const nodes: NodeSpec[] = [];
+    const initializers: InitSpec[] = [];
+    const inputs: GraphSpec['inputs'] = [{ name: 'x', type: DT.FLOAT, dims: ['b', ...this.dims(this.inputName)] }];
+    const bound: NonNullable<GraphSpec['bound']> = {};
+    const feeds: Record<string, OrtValue> = {};
+    const value = new Map<string, string>([[this.inputName, 'x']]);
+    const inner = new Set<string>();
+    for (const ch of this.chains.values()) for (const m of ch.members.slice(1)) inner.add(m);
+    this.nodes.slice(1).forEach((n, k) => {
+      if (inner.has(n.name)) return;
+      if (n.kernel.identity) return void value.set(n.name, value.get(n.inputs[0])!);
+      const ch = this.chains.get(n.name);
+      const spec = ch ? ch.kernel.forward!() : n.kernel.both ? n.kernel.both() : n.kernel.forward!();
+      const constant = ch?.kernel.feeds ?? {};
+      const p = `l${k}_`;
+      const rename = new Map<string, string>();
+      for (const i of spec.inputs) {
+        const wired = /^x(\d+)$/.exec(i.name);
+        if (wired) {
+          rename.set(i.name, value.get(n.inputs[Number(wired[1])])!);
+          continue;
+        }
+        rename.set(i.name, p + i.name);
+        inputs.push({ ...i, name: p + i.name });
+        if (spec.bound?.[i.name]) bound[p + i.name] = spec.bound[i.name];
+        else if (constant[i.name]) feeds[p + i.name] = constant[i.name];
+        else if (i.name === 'rule') feeds[p + i.name] = { data: RULE_COEFFS.gradient, dims: [3] };
+        else feeds[p + i.name] = { data: new Float32Array(0), dims: [0, ...(i.dims.slice(1) as number[])] }; // g, ys
+      }
+      const re = (v: string) => (v === '' ? '' : (rename.get(v) ?? p + v));
+      for (const t of spec.initializers) initializers.push({ ...t, name: re(t.name) });
+      for (const nd of spec.nodes) nodes.push({ ...nd, inputs: nd.inputs.map(re), outputs: nd.outputs.map(re), name: undefined });
+      value.set(ch ? ch.end : n.name, re('y'));
+    });
+    nodes.push({ op: 'Identity', inputs: [value.get(this.logitsName)!], outputs: ['logits'] });
+    const graph = new OrtGraph({ name: 'cnnvis-model', bound, nodes, initializers, inputs, outputs: [{ name: 'logits', type: DT.FLOAT, dims: ['b', ...this.dims(this.logitsName)] }] });
+    return (this.whole = { graph, feeds });
+  }
+
+  /**
    * The input gradient of a convolution (alone or first in a chain) whose output gradient `g` is zero in
    * all but a few channels — an objective or target on one filter: its backward graph on just those
    * channels, a fraction of the work. Null when the layer is not a plain convolution or `g` not that sparse.
@@ -413,6 +470,8 @@ export class OrtNet {
     }
     for (const k of this.cut.values()) for (const g of Object.values(k.bwd ?? {})) g.dispose();
     this.cut.clear();
+    this.whole?.graph.dispose();
+    this.whole = undefined;
     this.last = null;
   }
 }
