@@ -132,7 +132,11 @@ export class OrtNet {
   /** Convolutions cut to a few output channels, by layer and channel list (the last few used). */
   private readonly cut = new Map<string, { kernel: LayerKernel; bwd?: Partial<Record<Rule, OrtGraph>> }>();
   /** The model up to its logits as one graph, with its constant feeds (see wholeGraph). */
-  private whole?: { graph: OrtGraph; feeds: Record<string, OrtValue> };
+  private whole?: { graph: OrtGraph; feeds: Record<string, OrtValue>; kept: string[] };
+  /** The same with every layer value as an output (a complete pass for backward passes). */
+  private wholeAll?: { graph: OrtGraph; feeds: Record<string, OrtValue>; kept: string[] };
+  /** Whole backward passes by seed layer, target layer and rule (the last few used; see wholeBackward). */
+  private readonly wholeBack = new Map<string, { graph: OrtGraph; feeds: Record<string, OrtValue>; values: string[] } | null>();
 
   private readonly chains = new Map<string, Chain>();
   private readonly chainOf = new Map<string, Chain>();
@@ -251,12 +255,20 @@ export class OrtNet {
     const values = new Map<string, Saved>();
     values.set(this.inputName, { y: { data: input.dataSync() as Float32Array, dims: input.shape } });
     input.dispose();
-    if (keep !== 'all' && keep.every((k) => k === this.logitsName) && end === this.nodes.length - 1) {
-      // Only the logits: the whole model in one runtime call.
-      const w = this.wholeGraph();
-      const logits = w.graph.run({ x: values.get(this.inputName)!.y, ...w.feeds }, ['logits']).logits;
+    const inner = [...this.chains.values()].reduce((a, ch) => a + ch.members.length - 1, 0);
+    // The whole model in one runtime call: only the logits, or every value a backward pass reads — for
+    // one image (for a batch, the runtime would hold every value while they are copied out: 2 × 250 MB
+    // for four VGG16 images).
+    if (end === this.nodes.length - 1 && (keep === 'all' ? B === 1 && fused.size === inner : keep.every((k) => k === this.logitsName))) {
+      const w = this.wholeGraph(keep === 'all');
+      const outs = w.graph.run({ x: values.get(this.inputName)!.y, ...w.feeds }, keep === 'all' ? w.kept.map((_, k) => `o${k}`) : ['logits']);
       this.runs.forward++;
-      return new Forward(B, new Map([[this.logitsName, { y: logits }]]), false, end);
+      if (keep !== 'all') return new Forward(B, new Map([[this.logitsName, { y: outs.logits }]]), false, end);
+      w.kept.forEach((name, k) => values.set(name, { y: outs[`o${k}`] }));
+      for (const n of this.nodes) if (n.kernel.identity && n !== this.nodes[0]) values.set(n.name, values.get(n.inputs[0])!);
+      const fw = new Forward(B, values, true, end);
+      if (key !== undefined) this.last = { key, fw };
+      return fw;
     }
     const all = keep === 'all';
     const wanted = new Set(all ? [] : [...keep, this.logitsName]);
@@ -325,6 +337,19 @@ export class OrtNet {
       i0 = Math.max(i0, i);
     }
     if (i1 === undefined) throw new CnnvisError(`no backward path to layer '${to}'`);
+    if (seeds.size === 1) {
+      // One seed: the whole backward pass in one runtime call, unless its layer is a convolution the
+      // seed reaches in only a few channels (then the layer-by-layer loop cuts that layer's work).
+      const [[from, seed]] = [...seeds];
+      if (!this.cuttable(from, seed)) {
+        const w = this.wholeBackward(from, to, rule);
+        if (!w) return { data: new Float32Array(size([fw.batch, ...this.dims(to)])), dims: [fw.batch, ...this.dims(to)] };
+        const feeds: Record<string, OrtValue> = { seed, ...w.feeds };
+        w.values.forEach((layer, k) => (feeds[`v${k}`] = fw.get(layer)));
+        this.runs.backward++;
+        return w.graph.run(feeds, ['gx']).gx;
+      }
+    }
     const grads = new Map<string, OrtValue>();
     const add = (name: string, g: OrtValue) => {
       const prev = grads.get(name);
@@ -391,45 +416,95 @@ export class OrtNet {
    * occlusion, Score-CAM, predictions of several images) is one call with no values copied out between
    * layers. Large weights stay fed from where they live; Dense graphs get zero rows for their backward half.
    */
-  private wholeGraph(): { graph: OrtGraph; feeds: Record<string, OrtValue> } {
-    if (this.whole) return this.whole;
-    const nodes: NodeSpec[] = [];
-    const initializers: InitSpec[] = [];
-    const inputs: GraphSpec['inputs'] = [{ name: 'x', type: DT.FLOAT, dims: ['b', ...this.dims(this.inputName)] }];
-    const bound: NonNullable<GraphSpec['bound']> = {};
-    const feeds: Record<string, OrtValue> = {};
-    const value = new Map<string, string>([[this.inputName, 'x']]);
+  private wholeGraph(all = false): { graph: OrtGraph; feeds: Record<string, OrtValue>; kept: string[] } {
+    const hit = all ? this.wholeAll : this.whole;
+    if (hit) return hit;
+    const c = new Composer();
+    const value = new Map<string, string>([[this.inputName, c.input('x', this.dims(this.inputName))]]);
     const inner = new Set<string>();
     for (const ch of this.chains.values()) for (const m of ch.members.slice(1)) inner.add(m);
-    this.nodes.slice(1).forEach((n, k) => {
-      if (inner.has(n.name)) return;
-      if (n.kernel.identity) return void value.set(n.name, value.get(n.inputs[0])!);
+    for (const n of this.nodes.slice(1)) {
+      if (inner.has(n.name)) continue;
+      if (n.kernel.identity) {
+        value.set(n.name, value.get(n.inputs[0])!);
+        continue;
+      }
       const ch = this.chains.get(n.name);
       const spec = ch ? ch.kernel.forward!() : n.kernel.both ? n.kernel.both() : n.kernel.forward!();
-      const constant = ch?.kernel.feeds ?? {};
-      const p = `l${k}_`;
-      const rename = new Map<string, string>();
-      for (const i of spec.inputs) {
-        const wired = /^x(\d+)$/.exec(i.name);
-        if (wired) {
-          rename.set(i.name, value.get(n.inputs[Number(wired[1])])!);
-          continue;
-        }
-        rename.set(i.name, p + i.name);
-        inputs.push({ ...i, name: p + i.name });
-        if (spec.bound?.[i.name]) bound[p + i.name] = spec.bound[i.name];
-        else if (constant[i.name]) feeds[p + i.name] = constant[i.name];
-        else if (i.name === 'rule') feeds[p + i.name] = { data: RULE_COEFFS.gradient, dims: [3] };
-        else feeds[p + i.name] = { data: new Float32Array(0), dims: [0, ...(i.dims.slice(1) as number[])] }; // g, ys
+      const wire: Record<string, string> = {};
+      n.inputs.forEach((l, i) => (wire[`x${i}`] = value.get(l)!));
+      const out = c.part(spec, wire, (name, dims) => ch?.kernel.feeds?.[name] ?? (name === 'rule' ? { data: RULE_COEFFS.gradient, dims: [3] } : zeroRows(dims)));
+      value.set(ch ? ch.end : n.name, out('y'));
+    }
+    if (!all) return (this.whole = { ...c.build([{ name: 'logits', value: value.get(this.logitsName)!, dims: this.dims(this.logitsName) }]), kept: [this.logitsName] });
+    // Every layer value the layer-by-layer pass keeps (chains give only their end; identities alias).
+    const kept = [...value.keys()].filter((name) => name !== this.inputName && !this.node(name).kernel.identity);
+    const built = c.build(kept.map((name, k) => ({ name: `o${k}`, value: value.get(name)!, dims: this.dims(name) })));
+    return (this.wholeAll = { ...built, kept });
+  }
+
+  /**
+   * The backward pass from `from` to `to` under `rule` as one graph composed from the layer graphs the
+   * layer-by-layer loop would run (chains whole, gradients of a value used twice added): inputs the
+   * seed and the forward values they read, output the gradient at `to`. Null when no gradient reaches `to`.
+   */
+  private wholeBackward(from: string, to: string, rule: Rule): { graph: OrtGraph; feeds: Record<string, OrtValue>; values: string[] } | null {
+    const key = `${from}\u0000${to}\u0000${rule}`;
+    if (this.wholeBack.has(key)) return this.wholeBack.get(key)!;
+    const c = new Composer();
+    const i0 = this.index.get(from)!;
+    const i1 = this.index.get(to)!;
+    const grads = new Map<string, string>([[from, c.input('seed', this.dims(from))]]);
+    const saved = new Map<string, string>();
+    const valueOf = (layer: string) => {
+      if (!saved.has(layer)) saved.set(layer, c.input(`v${saved.size}`, this.dims(layer)));
+      return saved.get(layer)!;
+    };
+    const add = (layer: string, g: string) => grads.set(layer, grads.has(layer) ? c.add(grads.get(layer)!, g) : g);
+    for (let i = i0; i > i1; i--) {
+      const n = this.nodes[i];
+      const g = grads.get(n.name);
+      if (!g) continue;
+      grads.delete(n.name);
+      const ch = this.chainOf.get(n.name);
+      if (ch && ch.end === n.name && ch.members.every((m) => m === ch.end || this.index.get(m)! > i1)) {
+        const first = this.node(ch.members[0]);
+        const wire: Record<string, string> = { g };
+        if (ch.kernel.saved.includes('y')) wire.y = valueOf(ch.end);
+        add(first.inputs[0], c.part(backwardSpec(ch, rule), wire, (name) => ch.kernel.feeds![name])('gx0'));
+        continue;
       }
-      const re = (v: string) => (v === '' ? '' : (rename.get(v) ?? p + v));
-      for (const t of spec.initializers) initializers.push({ ...t, name: re(t.name) });
-      for (const nd of spec.nodes) nodes.push({ ...nd, inputs: nd.inputs.map(re), outputs: nd.outputs.map(re), name: undefined });
-      value.set(ch ? ch.end : n.name, re('y'));
-    });
-    nodes.push({ op: 'Identity', inputs: [value.get(this.logitsName)!], outputs: ['logits'] });
-    const graph = new OrtGraph({ name: 'cnnvis-model', bound, nodes, initializers, inputs, outputs: [{ name: 'logits', type: DT.FLOAT, dims: ['b', ...this.dims(this.logitsName)] }] });
-    return (this.whole = { graph, feeds });
+      if (n.kernel.identity || n.kernel.sumGradient) {
+        for (const p of n.inputs) add(p, g);
+        continue;
+      }
+      const wire: Record<string, string> = { g };
+      for (const s of n.kernel.saved) {
+        if (s === 'x') wire.x0 = valueOf(n.inputs[0]);
+        else wire[n.kernel.both ? 'ys' : 'y'] = valueOf(n.name);
+      }
+      const spec = n.kernel.both ? n.kernel.both() : backwardSpec(n, rule);
+      // A Dense graph runs its backward half here: its gradient batch is the pass's, its forward half empty.
+      const out = c.part(spec, wire, (name, dims) => (name === 'rule' ? { data: RULE_COEFFS[rule], dims: [3] } : zeroRows(dims)), n.kernel.both ? { b: 'none', bg: 'b' } : {});
+      n.inputs.forEach((p, k) => add(p, out(`gx${k}`)));
+    }
+    const g = grads.get(to);
+    const whole = g ? { ...c.build([{ name: 'gx', value: g, dims: this.dims(to) }]), values: [...saved.keys()] } : null;
+    if (this.wholeBack.size >= 8) {
+      const oldest = this.wholeBack.keys().next().value as string;
+      this.wholeBack.get(oldest)?.graph.dispose();
+      this.wholeBack.delete(oldest);
+    }
+    this.wholeBack.set(key, whole);
+    return whole;
+  }
+
+  /** Whether cutBackward would cut the backward pass of layer `name` (or the chain it ends) for gradient `g`. */
+  private cuttable(name: string, g: OrtValue): boolean {
+    const ch = this.chainOf.get(name);
+    const conv = ch && ch.end === name ? this.node(ch.members[0]).layer : this.node(name).layer;
+    if (conv.getClassName() !== 'Conv2D' || g.dims.length !== 4 || conv.name === this.logitsName || g.dims[1] < 16) return false;
+    return activeChannels(g, g.dims[1] / 4) !== null;
   }
 
   /**
@@ -471,7 +546,10 @@ export class OrtNet {
     for (const k of this.cut.values()) for (const g of Object.values(k.bwd ?? {})) g.dispose();
     this.cut.clear();
     this.whole?.graph.dispose();
-    this.whole = undefined;
+    this.wholeAll?.graph.dispose();
+    this.whole = this.wholeAll = undefined;
+    for (const w of this.wholeBack.values()) w?.graph.dispose();
+    this.wholeBack.clear();
     this.last = null;
   }
 }
@@ -557,4 +635,75 @@ export function fromTensor(t: tf.Tensor): OrtValue {
 /** The engine a model's passes run on, for results: 'wasm', or 'wasm+onnxruntime'. */
 export function engineLabel(backend: string, net: tf.LayersModel): string {
   return ortNet(net) ? `${backend}+onnxruntime` : backend;
+}
+
+/** A zero-row value for a graph input of dims [batch, ...] (the unused direction of a Dense graph). */
+function zeroRows(dims: (number | string)[]): OrtValue {
+  return { data: new Float32Array(0), dims: [0, ...(dims.slice(1) as number[])] };
+}
+
+/** The spec of a node's (or chain's) backward graph for `rule`. */
+function backwardSpec(n: { kernel: LayerKernel }, rule: Rule): GraphSpec {
+  return n.kernel.backward!(n.kernel.usesRule ? rule : 'gradient');
+}
+
+/**
+ * Joins layer graphs into one: each part's values get their own prefix; its inputs are wired to values
+ * of the whole graph or become inputs of the whole, fed on every run with constant values.
+ */
+class Composer {
+  private readonly nodes: NodeSpec[] = [];
+  private readonly initializers: InitSpec[] = [];
+  private readonly inputs: GraphSpec['inputs'] = [];
+  private readonly bound: NonNullable<GraphSpec['bound']> = {};
+  private readonly feeds: Record<string, OrtValue> = {};
+  private parts = 0;
+
+  /** An input of the whole graph fed by the caller (dims without the batch); returns its name. */
+  input(name: string, dims: number[]): string {
+    this.inputs.push({ name, type: DT.FLOAT, dims: ['b', ...dims] });
+    return name;
+  }
+
+  /**
+   * Adds a layer graph. `wire` gives whole-graph values for some of its inputs; its bound weights stay
+   * bound; its other inputs are fed `constant(name, dims)`, their symbolic dims renamed by `batchDims`.
+   * Returns the whole-graph name of its values.
+   */
+  part(spec: GraphSpec, wire: Record<string, string>, constant: (name: string, dims: (number | string)[]) => OrtValue, batchDims: Record<string, string> = {}): (name: string) => string {
+    const p = `p${this.parts++}_`;
+    const rename = new Map<string, string>(Object.entries(wire));
+    for (const i of spec.inputs) {
+      if (rename.has(i.name)) continue;
+      rename.set(i.name, p + i.name);
+      this.inputs.push({ ...i, name: p + i.name, dims: i.dims.map((d) => (typeof d === 'string' ? (batchDims[d] ?? d) : d)) });
+      if (spec.bound?.[i.name]) this.bound[p + i.name] = spec.bound[i.name];
+      else this.feeds[p + i.name] = constant(i.name, i.dims);
+    }
+    const re = (v: string) => (v === '' ? '' : (rename.get(v) ?? p + v));
+    for (const t of spec.initializers) this.initializers.push({ ...t, name: re(t.name) });
+    for (const nd of spec.nodes) this.nodes.push({ ...nd, inputs: nd.inputs.map(re), outputs: nd.outputs.map(re), name: undefined });
+    return re;
+  }
+
+  /** a + b, a new value. */
+  add(a: string, b: string): string {
+    const out = `sum${this.nodes.length}`;
+    this.nodes.push({ op: 'Add', inputs: [a, b], outputs: [out] });
+    return out;
+  }
+
+  /** The compiled graph with the given outputs, and the constant feeds of its runs. */
+  build(outputs: { name: string; value: string; dims: number[] }[]): { graph: OrtGraph; feeds: Record<string, OrtValue> } {
+    for (const o of outputs) this.nodes.push({ op: 'Identity', inputs: [o.value], outputs: [o.name] });
+    const graph = new OrtGraph({
+      name: 'cnnvis-composed',
+      bound: this.bound,
+      nodes: this.nodes,
+      initializers: this.initializers,
+      inputs: this.inputs,
+      outputs: outputs.map((o) => ({ name: o.name, type: DT.FLOAT, dims: ['b', ...o.dims] })),
+    });
+    return { graph, feeds: this.feeds };
+  }
 }
