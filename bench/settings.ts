@@ -50,7 +50,8 @@ export interface BenchSettings {
  * forward pass whatever the count, so the ratio carries over; the counts are the same on both sides.
  */
 export const FULL_SETTINGS: BenchSettings = {
-  repeats: 3,
+  // Five calls: this machine's speed wanders by 10-30 % over seconds; a median of five steadies the ratios.
+  repeats: 5,
   slowRepeats: 1,
   batchSize: 4,
   igSteps: 20,

@@ -133,8 +133,8 @@ export class OrtNet {
   private readonly cut = new Map<string, { kernel: LayerKernel; bwd?: Partial<Record<Rule, OrtGraph>> }>();
   /** The model up to its logits as one graph, with its constant feeds (see wholeGraph). */
   private whole?: { graph: OrtGraph; feeds: Record<string, OrtValue>; kept: string[] };
-  /** The same with every layer value as an output (a complete pass for backward passes). */
-  private wholeAll?: { graph: OrtGraph; feeds: Record<string, OrtValue>; kept: string[] };
+  /** The model up to a layer with every value as an output (a complete pass for backward passes), by last layer index. */
+  private readonly wholeAll = new Map<number, { graph: OrtGraph; feeds: Record<string, OrtValue>; kept: string[] }>();
   /** Whole backward passes by seed layer, target layer and rule (the last few used; see wholeBackward). */
   private readonly wholeBack = new Map<string, { graph: OrtGraph; feeds: Record<string, OrtValue>; values: string[] } | null>();
 
@@ -255,17 +255,17 @@ export class OrtNet {
     const values = new Map<string, Saved>();
     values.set(this.inputName, { y: { data: input.dataSync() as Float32Array, dims: input.shape } });
     input.dispose();
-    const inner = [...this.chains.values()].reduce((a, ch) => a + ch.members.length - 1, 0);
-    // The whole model in one runtime call: only the logits, or every value a backward pass reads — for
-    // one image (for a batch, the runtime would hold every value while they are copied out: 2 × 250 MB
-    // for four VGG16 images).
-    if (end === this.nodes.length - 1 && (keep === 'all' ? B === 1 && fused.size === inner : keep.every((k) => k === this.logitsName))) {
-      const w = this.wholeGraph(keep === 'all');
+    const inner = [...this.chains.values()].filter((ch) => this.index.get(ch.end)! <= end).reduce((a, ch) => a + ch.members.length - 1, 0);
+    // The model in one runtime call: only the logits, or every value a backward pass reads up to `end`
+    // for one image (for a batch, the runtime would hold every value while they are copied out:
+    // 2 × 250 MB for four VGG16 images).
+    if (keep === 'all' ? B === 1 && fused.size === inner : end === this.nodes.length - 1 && keep.every((k) => k === this.logitsName)) {
+      const w = this.wholeGraph(keep === 'all', end);
       const outs = w.graph.run({ x: values.get(this.inputName)!.y, ...w.feeds }, keep === 'all' ? w.kept.map((_, k) => `o${k}`) : ['logits']);
       this.runs.forward++;
       if (keep !== 'all') return new Forward(B, new Map([[this.logitsName, { y: outs.logits }]]), false, end);
       w.kept.forEach((name, k) => values.set(name, { y: outs[`o${k}`] }));
-      for (const n of this.nodes) if (n.kernel.identity && n !== this.nodes[0]) values.set(n.name, values.get(n.inputs[0])!);
+      for (const n of this.nodes.slice(1, end + 1)) if (n.kernel.identity) values.set(n.name, values.get(n.inputs[0])!);
       const fw = new Forward(B, values, true, end);
       if (key !== undefined) this.last = { key, fw };
       return fw;
@@ -338,10 +338,19 @@ export class OrtNet {
     }
     if (i1 === undefined) throw new CnnvisError(`no backward path to layer '${to}'`);
     if (seeds.size === 1) {
-      // One seed: the whole backward pass in one runtime call, unless its layer is a convolution the
-      // seed reaches in only a few channels (then the layer-by-layer loop cuts that layer's work).
+      // One seed: the whole backward pass in one runtime call; a seed at a convolution that reaches only a
+      // few of its channels first runs that layer cut to them (cutBackward).
       const [[from, seed]] = [...seeds];
-      if (!this.cuttable(from, seed)) {
+      if (this.cuttable(from, seed)) {
+        // The seed's convolution on its few channels, then the rest of the pass from below it.
+        const ch = this.chainOf.get(from);
+        const chain = ch && ch.end === from ? ch : undefined;
+        const first = chain ? this.node(chain.members[0]) : this.node(from);
+        if (this.index.get(first.name)! > i1 && first.inputs.length === 1) {
+          const gx = this.cutBackward(first.layer, chain?.fold, seed, fw.get(from), rule)!;
+          return first.inputs[0] === to ? gx : this.backwardFrom(fw, new Map([[first.inputs[0], gx]]), to, rule);
+        }
+      } else {
         const w = this.wholeBackward(from, to, rule);
         if (!w) return { data: new Float32Array(size([fw.batch, ...this.dims(to)])), dims: [fw.batch, ...this.dims(to)] };
         const feeds: Record<string, OrtValue> = { seed, ...w.feeds };
@@ -416,20 +425,26 @@ export class OrtNet {
    * occlusion, Score-CAM, predictions of several images) is one call with no values copied out between
    * layers. Large weights stay fed from where they live; Dense graphs get zero rows for their backward half.
    */
-  private wholeGraph(all = false): { graph: OrtGraph; feeds: Record<string, OrtValue>; kept: string[] } {
-    const hit = all ? this.wholeAll : this.whole;
+  private wholeGraph(all: boolean, end = this.nodes.length - 1): { graph: OrtGraph; feeds: Record<string, OrtValue>; kept: string[] } {
+    const hit = all ? this.wholeAll.get(end) : this.whole;
     if (hit) return hit;
     const c = new Composer();
     const value = new Map<string, string>([[this.inputName, c.input('x', this.dims(this.inputName))]]);
+    // Chains that end by `end` run fused, as in the layer-by-layer pass.
     const inner = new Set<string>();
-    for (const ch of this.chains.values()) for (const m of ch.members.slice(1)) inner.add(m);
-    for (const n of this.nodes.slice(1)) {
+    const fusedAt = new Map<string, Chain>();
+    for (const ch of this.chains.values()) {
+      if (this.index.get(ch.end)! > end) continue;
+      fusedAt.set(ch.members[0], ch);
+      for (const m of ch.members.slice(1)) inner.add(m);
+    }
+    for (const n of this.nodes.slice(1, end + 1)) {
       if (inner.has(n.name)) continue;
       if (n.kernel.identity) {
         value.set(n.name, value.get(n.inputs[0])!);
         continue;
       }
-      const ch = this.chains.get(n.name);
+      const ch = fusedAt.get(n.name);
       const spec = ch ? ch.kernel.forward!() : n.kernel.both ? n.kernel.both() : n.kernel.forward!();
       const wire: Record<string, string> = {};
       n.inputs.forEach((l, i) => (wire[`x${i}`] = value.get(l)!));
@@ -439,8 +454,14 @@ export class OrtNet {
     if (!all) return (this.whole = { ...c.build([{ name: 'logits', value: value.get(this.logitsName)!, dims: this.dims(this.logitsName) }]), kept: [this.logitsName] });
     // Every layer value the layer-by-layer pass keeps (chains give only their end; identities alias).
     const kept = [...value.keys()].filter((name) => name !== this.inputName && !this.node(name).kernel.identity);
-    const built = c.build(kept.map((name, k) => ({ name: `o${k}`, value: value.get(name)!, dims: this.dims(name) })));
-    return (this.wholeAll = { ...built, kept });
+    const whole = { ...c.build(kept.map((name, k) => ({ name: `o${k}`, value: value.get(name)!, dims: this.dims(name) }))), kept };
+    if (this.wholeAll.size >= 4) {
+      const oldest = this.wholeAll.keys().next().value as number;
+      this.wholeAll.get(oldest)!.graph.dispose();
+      this.wholeAll.delete(oldest);
+    }
+    this.wholeAll.set(end, whole);
+    return whole;
   }
 
   /**
@@ -546,8 +567,9 @@ export class OrtNet {
     for (const k of this.cut.values()) for (const g of Object.values(k.bwd ?? {})) g.dispose();
     this.cut.clear();
     this.whole?.graph.dispose();
-    this.wholeAll?.graph.dispose();
-    this.whole = this.wholeAll = undefined;
+    this.whole = undefined;
+    for (const w of this.wholeAll.values()) w.graph.dispose();
+    this.wholeAll.clear();
     for (const w of this.wholeBack.values()) w?.graph.dispose();
     this.wholeBack.clear();
     this.last = null;
