@@ -329,12 +329,10 @@ export class OrtNet {
   backwardFrom(fw: Forward, seeds: Map<string, OrtValue>, to: string, rule: Rule = 'gradient'): OrtValue {
     if (!fw.complete) throw new Error('cnnvis: backward pass needs a complete forward pass');
     const i1 = this.index.get(to);
-    let i0 = -1;
     for (const from of seeds.keys()) {
       const i = this.index.get(from);
       if (i === undefined || i1 === undefined || i1 > i) throw new CnnvisError(`no backward path from layer '${from}' to '${to}'`);
       if (i > fw.reached) throw new Error(`cnnvis: the forward pass stopped before layer '${from}'`);
-      i0 = Math.max(i0, i);
     }
     if (i1 === undefined) throw new CnnvisError(`no backward path to layer '${to}'`);
     if (seeds.size === 1) {
@@ -359,57 +357,36 @@ export class OrtNet {
         return w.graph.run(feeds, ['gx']).gx;
       }
     }
-    const grads = new Map<string, OrtValue>();
-    const add = (name: string, g: OrtValue) => {
-      const prev = grads.get(name);
-      grads.set(name, prev ? sumValues(prev, g) : g);
-    };
-    for (const [k, v] of seeds) add(k, v);
-    for (let i = i0; i > i1; i--) {
-      const n = this.nodes[i];
-      const g = grads.get(n.name);
-      if (!g) continue;
-      grads.delete(n.name);
-      const ch = this.chainOf.get(n.name);
-      if (ch && ch.end === n.name && ch.members.every((m) => m === ch.end || (this.index.get(m)! > i1 && !seeds.has(m)))) {
-        const first = this.node(ch.members[0]);
-        const cut = this.cutBackward(first.layer, ch.fold, g, ch.kernel.saved.includes('y') ? fw.get(ch.end) : undefined, rule);
-        if (cut) {
-          add(first.inputs[0], cut);
-          continue;
-        }
+    const grads = this.walkBack(seeds, i1, sumValues, {
+      chain: (ch, g) => {
+        const cut = this.cutBackward(this.node(ch.members[0]).layer, ch.fold, g, ch.kernel.saved.includes('y') ? fw.get(ch.end) : undefined, rule);
+        if (cut) return cut;
         // The whole chain in one graph, from its output's gradient to its input's.
         const feeds: Record<string, OrtValue> = { g };
         if (ch.kernel.feeds) feeds.bn_s = ch.kernel.feeds.bn_s;
         if (ch.kernel.saved.includes('y')) feeds.y = fw.get(ch.end);
-        add(this.node(ch.members[0]).inputs[0], backwardGraph(ch, rule).run(feeds, ['gx0']).gx0);
         this.runs.backward++;
-        continue;
-      }
-      if (n.kernel.identity || n.kernel.sumGradient) {
-        for (const p of n.inputs) add(p, g);
-        continue;
-      }
-      const cut = this.cutBackward(n.layer, undefined, g, n.kernel.saved.includes('y') ? fw.get(n.name) : undefined, rule);
-      if (cut) {
-        add(n.inputs[0], cut);
-        continue;
-      }
-      if (n.kernel.both) n.fwd ??= new OrtGraph(n.kernel.both());
-      const graph = n.kernel.both ? n.fwd! : backwardGraph(n, rule);
-      const feeds: Record<string, OrtValue> = { g };
-      for (const s of n.kernel.saved) {
-        if (s === 'x') feeds.x0 = fw.get(n.inputs[0]);
-        else feeds[n.kernel.both ? 'ys' : 'y'] = fw.get(n.name);
-      }
-      if (n.kernel.both) {
-        feeds.x0 = { data: new Float32Array(0), dims: [0, ...this.node(n.inputs[0]).kernel.outDims] };
-        if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS[rule], dims: [3] };
-      }
-      const outs = graph.run(feeds, n.inputs.map((_, k) => `gx${k}`));
-      this.runs.backward++;
-      n.inputs.forEach((p, k) => add(p, outs[`gx${k}`]));
-    }
+        return backwardGraph(ch, rule).run(feeds, ['gx0']).gx0;
+      },
+      layer: (n, g) => {
+        const cut = this.cutBackward(n.layer, undefined, g, n.kernel.saved.includes('y') ? fw.get(n.name) : undefined, rule);
+        if (cut) return [cut];
+        if (n.kernel.both) n.fwd ??= new OrtGraph(n.kernel.both());
+        const graph = n.kernel.both ? n.fwd! : backwardGraph(n, rule);
+        const feeds: Record<string, OrtValue> = { g };
+        for (const s of n.kernel.saved) {
+          if (s === 'x') feeds.x0 = fw.get(n.inputs[0]);
+          else feeds[n.kernel.both ? 'ys' : 'y'] = fw.get(n.name);
+        }
+        if (n.kernel.both) {
+          feeds.x0 = { data: new Float32Array(0), dims: [0, ...this.node(n.inputs[0]).kernel.outDims] };
+          if (n.kernel.usesRule) feeds.rule = { data: RULE_COEFFS[rule], dims: [3] };
+        }
+        const outs = graph.run(feeds, n.inputs.map((_, k) => `gx${k}`));
+        this.runs.backward++;
+        return n.inputs.map((_, k) => outs[`gx${k}`]);
+      },
+    });
     const g = grads.get(to);
     if (!g) {
       // The seed does not depend on `to`: a zero gradient.
@@ -465,6 +442,35 @@ export class OrtNet {
   }
 
   /**
+   * The backward traversal shared by the layer-by-layer pass and the composed graph: from the seeds down
+   * to layer index `i1`, each chain (whole, when it lies above `i1` and no inner member is a seed) or
+   * layer turns its output's gradient into its inputs' gradients (`through`); gradients meeting at a
+   * layer are added with `sum`. Returns the gradients left at `i1` and below.
+   */
+  private walkBack<V>(seeds: Map<string, V>, i1: number, sum: (a: V, b: V) => V, through: { chain(ch: Chain, g: V): V; layer(n: PlanNode, g: V): V[] }): Map<string, V> {
+    const grads = new Map<string, V>();
+    const add = (name: string, g: V) => grads.set(name, grads.has(name) ? sum(grads.get(name)!, g) : g);
+    for (const [k, v] of seeds) add(k, v);
+    const i0 = Math.max(...[...seeds.keys()].map((k) => this.index.get(k)!));
+    for (let i = i0; i > i1; i--) {
+      const n = this.nodes[i];
+      const g = grads.get(n.name);
+      if (g === undefined) continue;
+      grads.delete(n.name);
+      const ch = this.chainOf.get(n.name);
+      if (ch && ch.end === n.name && ch.members.every((m) => m === ch.end || (this.index.get(m)! > i1 && !seeds.has(m)))) {
+        add(this.node(ch.members[0]).inputs[0], through.chain(ch, g));
+      } else if (n.kernel.identity || n.kernel.sumGradient) {
+        for (const p of n.inputs) add(p, g);
+      } else {
+        const gx = through.layer(n, g);
+        n.inputs.forEach((p, k) => add(p, gx[k]));
+      }
+    }
+    return grads;
+  }
+
+  /**
    * The backward pass from `from` to `to` under `rule` as one graph composed from the layer graphs the
    * layer-by-layer loop would run (chains whole, gradients of a value used twice added): inputs the
    * seed and the forward values they read, output the gradient at `to`. Null when no gradient reaches `to`.
@@ -473,42 +479,29 @@ export class OrtNet {
     const key = `${from}\u0000${to}\u0000${rule}`;
     if (this.wholeBack.has(key)) return this.wholeBack.get(key)!;
     const c = new Composer();
-    const i0 = this.index.get(from)!;
-    const i1 = this.index.get(to)!;
-    const grads = new Map<string, string>([[from, c.input('seed', this.dims(from))]]);
     const saved = new Map<string, string>();
     const valueOf = (layer: string) => {
       if (!saved.has(layer)) saved.set(layer, c.input(`v${saved.size}`, this.dims(layer)));
       return saved.get(layer)!;
     };
-    const add = (layer: string, g: string) => grads.set(layer, grads.has(layer) ? c.add(grads.get(layer)!, g) : g);
-    for (let i = i0; i > i1; i--) {
-      const n = this.nodes[i];
-      const g = grads.get(n.name);
-      if (!g) continue;
-      grads.delete(n.name);
-      const ch = this.chainOf.get(n.name);
-      if (ch && ch.end === n.name && ch.members.every((m) => m === ch.end || this.index.get(m)! > i1)) {
-        const first = this.node(ch.members[0]);
+    const grads = this.walkBack(new Map([[from, c.input('seed', this.dims(from))]]), this.index.get(to)!, (a, b) => c.add(a, b), {
+      chain: (ch, g) => {
         const wire: Record<string, string> = { g };
         if (ch.kernel.saved.includes('y')) wire.y = valueOf(ch.end);
-        add(first.inputs[0], c.part(backwardSpec(ch, rule), wire, (name) => ch.kernel.feeds![name])('gx0'));
-        continue;
-      }
-      if (n.kernel.identity || n.kernel.sumGradient) {
-        for (const p of n.inputs) add(p, g);
-        continue;
-      }
-      const wire: Record<string, string> = { g };
-      for (const s of n.kernel.saved) {
-        if (s === 'x') wire.x0 = valueOf(n.inputs[0]);
-        else wire[n.kernel.both ? 'ys' : 'y'] = valueOf(n.name);
-      }
-      const spec = n.kernel.both ? n.kernel.both() : backwardSpec(n, rule);
-      // A Dense graph runs its backward half here: its gradient batch is the pass's, its forward half empty.
-      const out = c.part(spec, wire, (name, dims) => (name === 'rule' ? { data: RULE_COEFFS[rule], dims: [3] } : zeroRows(dims)), n.kernel.both ? { b: 'none', bg: 'b' } : {});
-      n.inputs.forEach((p, k) => add(p, out(`gx${k}`)));
-    }
+        return c.part(backwardSpec(ch, rule), wire, (name) => ch.kernel.feeds![name])('gx0');
+      },
+      layer: (n, g) => {
+        const wire: Record<string, string> = { g };
+        for (const s of n.kernel.saved) {
+          if (s === 'x') wire.x0 = valueOf(n.inputs[0]);
+          else wire[n.kernel.both ? 'ys' : 'y'] = valueOf(n.name);
+        }
+        const spec = n.kernel.both ? n.kernel.both() : backwardSpec(n, rule);
+        // A Dense graph runs its backward half here: its gradient batch is the pass's, its forward half empty.
+        const out = c.part(spec, wire, (name, dims) => (name === 'rule' ? { data: RULE_COEFFS[rule], dims: [3] } : zeroRows(dims)), n.kernel.both ? { b: 'none', bg: 'b' } : {});
+        return n.inputs.map((_, k) => out(`gx${k}`));
+      },
+    });
     const g = grads.get(to);
     const whole = g ? { ...c.build([{ name: 'gx', value: g, dims: this.dims(to) }]), values: [...saved.keys()] } : null;
     if (this.wholeBack.size >= 8) {
