@@ -325,6 +325,25 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
     { name: 'g', dims: [B, ...outDims] },
     ...saved.map((s) => (s === 'x' ? { name: 'x0', dims: [B, ...inDims[0]] } : { name: 'y', dims: [B, ...outDims] })),
   ];
+  /**
+   * A one-input layer whose graphs are one expression each: `fwd` computes y from x0, `bwd` the input's
+   * gradient from g and the `saved` values (x0, y).
+   */
+  const unary = (saved: Saved[], fwd: (b: Builder) => string, bwd: (b: Builder, rule: Rule) => string, usesRule = false): LayerKernel => ({
+    outDims,
+    saved,
+    usesRule,
+    forward: () => {
+      const b = new Builder();
+      b.output(fwd(b), 'y');
+      return b.spec(io(['x0'], inDims), yOut);
+    },
+    backward: (rule) => {
+      const b = new Builder();
+      b.output(bwd(b, rule), 'gx0');
+      return b.spec(bwdInputs(saved), gxOut);
+    },
+  });
 
   switch (cls) {
     case 'Conv2D':
@@ -460,21 +479,11 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       const C = outDims[0];
       const { s, t } = bnAffine(layer);
       const pdims = rank === 4 ? [1, C, 1, 1] : [1, C];
-      return {
-        outDims,
-        saved: [],
-        usesRule: false,
-        forward: () => {
-          const b = new Builder();
-          b.output(b.one('Add', [b.one('Mul', ['x0', b.f32(pdims, s)]), b.f32(pdims, t)]), 'y');
-          return b.spec(io(['x0'], inDims), yOut);
-        },
-        backward: () => {
-          const b = new Builder();
-          b.output(b.one('Mul', ['g', b.f32(pdims, s)]), 'gx0');
-          return b.spec(bwdInputs([]), gxOut);
-        },
-      };
+      return unary(
+        [],
+        (b) => b.one('Add', [b.one('Mul', ['x0', b.f32(pdims, s)]), b.f32(pdims, t)]),
+        (b) => b.one('Mul', ['g', b.f32(pdims, s)]),
+      );
     }
     case 'Activation':
     case 'ReLU':
@@ -493,22 +502,12 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       }
       if (linear) act = 'linear';
       if (act === 'linear') return { outDims, identity: true, saved: [], usesRule: false };
-      const usesRule = act === 'relu' || act === 'relu6';
-      return {
-        outDims,
-        saved: ['y'],
-        usesRule,
-        forward: () => {
-          const b = new Builder();
-          b.output(applyAct(b, 'x0', act, rank), 'y');
-          return b.spec(io(['x0'], inDims), yOut);
-        },
-        backward: (rule) => {
-          const b = new Builder();
-          b.output(actBackward(b, 'g', 'y', act, rule), 'gx0');
-          return b.spec(bwdInputs(['y']), gxOut);
-        },
-      };
+      return unary(
+        ['y'],
+        (b) => applyAct(b, 'x0', act, rank),
+        (b, rule) => actBackward(b, 'g', 'y', act, rule),
+        act === 'relu' || act === 'relu6',
+      );
     }
     case 'MaxPooling2D':
     case 'AveragePooling2D': {
@@ -521,29 +520,21 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       const attrs = { kernel_shape: [kh, kw], strides: [sh, sw], pads };
       const [, Ho, Wo] = outDims;
       if (cls === 'MaxPooling2D') {
-        return {
-          outDims,
-          saved: ['x'],
-          usesRule: false,
-          forward: () => {
-            const b = new Builder();
-            b.output(b.one('MaxPool', ['x0'], attrs), 'y');
-            return b.spec(io(['x0'], inDims), yOut);
-          },
-          backward: () => {
+        return unary(
+          ['x'],
+          (b) => b.one('MaxPool', ['x0'], attrs),
+          (b) => {
             // Each window's gradient goes to its (first) maximum; overlapping windows add up. The
             // indices are found here, not kept from the forward pass: MaxPool with indices is 5-10x
             // slower than without, and most forward passes are never back-propagated through a pool.
-            const b = new Builder();
             const [, idx] = b.op('MaxPool', ['x0'], attrs, 2);
             const shape = b.one('Shape', ['x0']);
             const flat = b.i64([-1]);
             const zeros = b.one('Reshape', [b.one('ConstantOfShape', [shape]), flat]);
             const scattered = b.one('ScatterElements', [zeros, b.one('Reshape', [idx, flat]), b.one('Reshape', ['g', flat])], { axis: 0, reduction: 'add' });
-            b.output(b.one('Reshape', [scattered, shape]), 'gx0');
-            return b.spec(bwdInputs(['x']), gxOut);
+            return b.one('Reshape', [scattered, shape]);
           },
-        };
+        );
       }
       // Average pooling: TF divides by the number of in-image cells of each window.
       const count = new Float32Array(Ho * Wo);
@@ -555,53 +546,32 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
           const cols = Math.min(W, c0 + kw) - Math.max(0, c0);
           count[i * Wo + j] = 1 / (rows * cols);
         }
-      return {
-        outDims,
-        saved: [],
-        usesRule: false,
-        forward: () => {
-          const b = new Builder();
-          b.output(b.one('AveragePool', ['x0'], { ...attrs, count_include_pad: 0 }), 'y');
-          return b.spec(io(['x0'], inDims), yOut);
-        },
-        backward: () => {
-          const b = new Builder();
+      return unary(
+        [],
+        (b) => b.one('AveragePool', ['x0'], { ...attrs, count_include_pad: 0 }),
+        (b) => {
           const scaled = b.one('Mul', ['g', b.f32([1, 1, Ho, Wo], count)]);
           const opad = [H - (sh * (Ho - 1) + kh - ph.before - ph.after), W - (sw * (Wo - 1) + kw - pw.before - pw.after)];
           const ones = b.f32([C, 1, kh, kw], new Float32Array(C * kh * kw).fill(1));
-          b.output(b.one('ConvTranspose', [scaled, ones], { ...attrs, group: C, output_padding: opad }), 'gx0');
-          return b.spec(bwdInputs([]), gxOut);
+          return b.one('ConvTranspose', [scaled, ones], { ...attrs, group: C, output_padding: opad });
         },
-      };
+      );
     }
     case 'GlobalAveragePooling2D':
     case 'GlobalMaxPooling2D': {
       if (rank !== 2) throw new Unsupported(`global pooling with kept dims in layer '${layer.name}'`);
       const [C, H, W] = inDims[0];
       const avg = cls === 'GlobalAveragePooling2D';
-      return {
-        outDims,
-        saved: ['x'],
-        usesRule: false,
-        forward: () => {
-          const b = new Builder();
-          b.output(b.one('Flatten', [b.one(avg ? 'GlobalAveragePool' : 'GlobalMaxPool', ['x0'])], { axis: 1 }), 'y');
-          return b.spec(io(['x0'], inDims), [{ name: 'y', dims: [B, C] }]);
-        },
-        backward: () => {
-          const b = new Builder();
+      return unary(
+        ['x'],
+        (b) => b.one('Flatten', [b.one(avg ? 'GlobalAveragePool' : 'GlobalMaxPool', ['x0'])], { axis: 1 }),
+        (b) => {
           const g4 = b.one('Reshape', ['g', b.i64([-1, C, 1, 1])]);
-          let gx: string;
-          if (avg) {
-            gx = b.one('Mul', [b.one('Expand', [g4, b.one('Shape', ['x0'])]), b.scalar(1 / (H * W))]);
-          } else {
-            const m = b.one('Cast', [b.one('Equal', ['x0', b.one('GlobalMaxPool', ['x0'])])], { to: DT.FLOAT });
-            gx = b.one('Mul', [m, g4]);
-          }
-          b.output(gx, 'gx0');
-          return b.spec(bwdInputs(['x']), gxOut);
+          if (avg) return b.one('Mul', [b.one('Expand', [g4, b.one('Shape', ['x0'])]), b.scalar(1 / (H * W))]);
+          const m = b.one('Cast', [b.one('Equal', ['x0', b.one('GlobalMaxPool', ['x0'])])], { to: DT.FLOAT });
+          return b.one('Mul', [m, g4]);
         },
-      };
+      );
     }
     case 'Flatten':
     case 'Reshape': {
@@ -609,43 +579,21 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       if (![1, 3].includes(inTf.length) || ![1, 3].includes(outTf.length)) throw new Unsupported(`${cls} from rank ${inTf.length + 1} to ${rank} in layer '${layer.name}'`);
       const toNhwc = (b: Builder, x: string, r: number) => (r === 3 ? b.one('Transpose', [x], { perm: [0, 2, 3, 1] }) : x);
       const toNchw = (b: Builder, x: string, r: number) => (r === 3 ? b.one('Transpose', [x], { perm: [0, 3, 1, 2] }) : x);
-      return {
-        outDims,
-        saved: [],
-        usesRule: false,
-        forward: () => {
-          const b = new Builder();
-          const r = b.one('Reshape', [toNhwc(b, 'x0', inTf.length), b.i64([-1, ...outTf])]);
-          b.output(toNchw(b, r, outTf.length), 'y');
-          return b.spec(io(['x0'], inDims), yOut);
-        },
-        backward: () => {
-          const b = new Builder();
-          const r = b.one('Reshape', [toNhwc(b, 'g', outTf.length), b.i64([-1, ...inTf])]);
-          b.output(toNchw(b, r, inTf.length), 'gx0');
-          return b.spec(bwdInputs([]), gxOut);
-        },
-      };
+      return unary(
+        [],
+        (b) => toNchw(b, b.one('Reshape', [toNhwc(b, 'x0', inTf.length), b.i64([-1, ...outTf])]), outTf.length),
+        (b) => toNchw(b, b.one('Reshape', [toNhwc(b, 'g', outTf.length), b.i64([-1, ...inTf])]), inTf.length),
+      );
     }
     case 'ZeroPadding2D': {
       const p = cfg.padding as number[][];
       const [[t, bo], [l, r]] = p;
       const [, H, W] = inDims[0];
-      return {
-        outDims,
-        saved: [],
-        usesRule: false,
-        forward: () => {
-          const b = new Builder();
-          b.output(b.one('Pad', ['x0', b.i64([0, 0, t, l, 0, 0, bo, r])]), 'y');
-          return b.spec(io(['x0'], inDims), yOut);
-        },
-        backward: () => {
-          const b = new Builder();
-          b.output(b.one('Slice', ['g', b.i64([t, l]), b.i64([t + H, l + W]), b.i64([2, 3])]), 'gx0');
-          return b.spec(bwdInputs([]), gxOut);
-        },
-      };
+      return unary(
+        [],
+        (b) => b.one('Pad', ['x0', b.i64([0, 0, t, l, 0, 0, bo, r])]),
+        (b) => b.one('Slice', ['g', b.i64([t, l]), b.i64([t + H, l + W]), b.i64([2, 3])]),
+      );
     }
     case 'Add': {
       const names = ins.map((_, i) => `x${i}`);
