@@ -30,7 +30,7 @@ import {
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ClassPickOptions, classPickState, probabilitiesOrDispose, snapshotClasses, topCount } from './classes';
-import { Explorer, explorerSpec, LruCache, overlayPicture, rgbaBytes, Step, unitBytes } from './explorer';
+import { ImageExplorer, explorerSpec, LruCache, overlayPicture, rgbaBytes, Step, unitBytes } from './explorer';
 
 export interface CamExplorerOptions extends InputOptions, ClassPickOptions {
   /** Default: the method's default layer (the last with a spatial output). */
@@ -58,12 +58,7 @@ function toBytes(map: Map2D): Uint8Array {
   return unitBytes(map.data);
 }
 
-export class CamExplorer extends Explorer<CamExplorerState> {
-  readonly model: CnnModel;
-  readonly input: RGBImage;
-  readonly imageName: string;
-  readonly probabilities: Float32Array;
-  private readonly batch: tf.Tensor4D;
+export class CamExplorer extends ImageExplorer<CamExplorerState> {
   private readonly activations = new Map<string, tf.Tensor3D>();
   private readonly maps = new LruCache<Map2D>(MAX_CACHED_MAPS);
   private snapshotMaps: CamResultData['maps'] = [];
@@ -72,14 +67,8 @@ export class CamExplorer extends Explorer<CamExplorerState> {
   computed = 0;
 
   private constructor(model: CnnModel, prepared: { image: RGBImage; batch: tf.Tensor4D; name: string }, state: CamExplorerState, topCount: number, probs: Float32Array) {
-    super(explorerSpec(EXPLORERS.cam), state, ['class_index', 'layer', 'method']);
-    this.model = model;
-    this.input = prepared.image;
-    this.imageName = prepared.name;
-    this.batch = prepared.batch;
+    super(explorerSpec(EXPLORERS.cam), state, ['class_index', 'layer', 'method'], model, prepared, probs);
     this.topCount = topCount;
-    this.probabilities = probs;
-    this.comm.onClose(() => this.dispose());
   }
 
   /** Opens an explorer on `image`, computes the first map and the snapshot, and shows it in a notebook. */
@@ -269,21 +258,10 @@ export class CamExplorer extends Explorer<CamExplorerState> {
     return `CamExplorer(${findMethod(s.methods, s.method).name}, ${this.model.name}, ${this.imageName}: ${what})`;
   }
 
-  override toString(): string {
-    return this.summary();
-  }
-
-  private dispose(): void {
-    if (this.batch.isDisposed) return;
-    this.batch.dispose();
+  protected release(): void {
     this.activations.forEach((a) => a.dispose());
     this.activations.clear();
     this.maps.clear();
-  }
-
-  override close(): void {
-    super.close();
-    this.dispose();
   }
 }
 

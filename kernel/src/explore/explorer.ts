@@ -12,10 +12,12 @@
  * Display: the live widget view, the static result bundle (RESULT_MIME) with precomputed layers or
  * classes for a notebook reopened without a kernel, a PNG of what is shown, and a text line.
  */
+import * as tf from '@tensorflow/tfjs';
 import { MimeBundle, displayBundle } from '../display/jupyter';
 import { encodePng } from '../images/encode';
 import { overlayHeatmap } from '../render/overlay';
 import { CnnvisError } from '../errors';
+import { CnnModel } from '../models/model';
 import { RESULT_MIME, EXPLORER_COLORMAPS, EXPLORER_MODULE, EXPLORER_MODULE_VERSION, ExplorerBaseState, ExplorerColormap, ExplorerRequest, ResultData } from '../schema/explorers';
 import { RGBAImage, RGBImage } from '../types';
 import { Widget } from '../widgets/widget';
@@ -240,5 +242,49 @@ export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
   /** Shows the explorer in the running cell. */
   show(): boolean {
     return displayBundle(this.mimeBundle() as MimeBundle);
+  }
+
+  override toString(): string {
+    return this.summary();
+  }
+}
+
+/**
+ * An explorer of one image (CAM, saliency, occlusion): keeps the image, its preprocessed batch and the
+ * class probabilities of its forward pass, and frees the batch and the subclass's caches (`release`)
+ * when it is closed from either side.
+ */
+export abstract class ImageExplorer<S extends ExplorerBaseState> extends Explorer<S> {
+  readonly input: RGBImage;
+  readonly imageName: string;
+  protected readonly batch: tf.Tensor4D;
+
+  protected constructor(
+    spec: ModelSpec,
+    state: S,
+    watched: Array<keyof S>,
+    readonly model: CnnModel,
+    prepared: { image: RGBImage; batch: tf.Tensor4D; name: string },
+    readonly probabilities: Float32Array,
+  ) {
+    super(spec, state, watched);
+    this.input = prepared.image;
+    this.imageName = prepared.name;
+    this.batch = prepared.batch;
+    this.comm.onClose(() => this.dispose());
+  }
+
+  /** Frees what the subclass caches (called once, when the explorer closes). */
+  protected abstract release(): void;
+
+  private dispose(): void {
+    if (this.batch.isDisposed) return;
+    this.batch.dispose();
+    this.release();
+  }
+
+  override close(): void {
+    super.close();
+    this.dispose();
   }
 }

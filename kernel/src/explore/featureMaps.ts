@@ -273,9 +273,6 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
     return `FeatureMapExplorer(${this.model.name}, ${this.imageName}: ${l.name} [${l.shape.join('×')}], channels ${s.page_channels[0] ?? 0}–${last} of ${l.shape[2]})`;
   }
 
-  override toString(): string {
-    return this.summary();
-  }
 }
 
 /** `cnnvis.explore.featureMaps(model, image, options)`: see FeatureMapExplorer. */

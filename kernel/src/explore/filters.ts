@@ -328,9 +328,6 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
     return `FilterExplorer(${this.model.name}: ${l.name} kernel ${l.shape.join('×')}, ${l.view} view, ${what}${pats})`;
   }
 
-  override toString(): string {
-    return this.summary();
-  }
 }
 
 /** `cnnvis.explore.filters(model, options)`: see FilterExplorer. */

@@ -30,7 +30,7 @@ import {
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ClassPickOptions, classPickState, probabilitiesOrDispose, snapshotClasses, topCount } from './classes';
-import { checkColormap, checkUnit, Explorer, explorerSpec, LruCache, overlayPicture, quietStep, rgbaBytes, Step } from './explorer';
+import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, quietStep, rgbaBytes, Step } from './explorer';
 
 export interface OcclusionExplorerOptions extends InputOptions, ClassPickOptions {
   /** Square patch side in input pixels (default: input size / 8). */
@@ -70,12 +70,7 @@ function probabilitiesOf(model: CnnModel, x: tf.Tensor4D): Float32Array {
   return out;
 }
 
-export class OcclusionExplorer extends Explorer<OcclusionExplorerState> {
-  readonly model: CnnModel;
-  readonly input: RGBImage;
-  readonly imageName: string;
-  readonly probabilities: Float32Array;
-  private readonly batch: tf.Tensor4D;
+export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState> {
   private readonly batchSize: number;
   private readonly runs = new LruCache<OcclusionRun>(MAX_CACHED_RUNS);
   private snapshotMaps: OcclusionResultData['maps'] = [];
@@ -85,14 +80,8 @@ export class OcclusionExplorer extends Explorer<OcclusionExplorerState> {
   forwards = 0;
 
   private constructor(model: CnnModel, prepared: { image: RGBImage; batch: tf.Tensor4D; name: string }, state: OcclusionExplorerState, probs: Float32Array, batchSize: number) {
-    super(explorerSpec(EXPLORERS.occlusion), state, ['class_index', 'patch_size', 'stride']);
-    this.model = model;
-    this.input = prepared.image;
-    this.imageName = prepared.name;
-    this.batch = prepared.batch;
-    this.probabilities = probs;
+    super(explorerSpec(EXPLORERS.occlusion), state, ['class_index', 'patch_size', 'stride'], model, prepared, probs);
     this.batchSize = batchSize;
-    this.comm.onClose(() => this.dispose());
   }
 
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: OcclusionExplorerOptions = {}): Promise<OcclusionExplorer> {
@@ -274,19 +263,8 @@ export class OcclusionExplorer extends Explorer<OcclusionExplorerState> {
       `patch ${shown.patch_size} stride ${shown.stride} (${shown.patches} patches), threshold ${s.threshold} keeps ${((100 * kept) / Math.max(1, mask.length)).toFixed(1)}% of the pixels)`;
   }
 
-  override toString(): string {
-    return this.summary();
-  }
-
-  private dispose(): void {
-    if (this.batch.isDisposed) return;
-    this.batch.dispose();
+  protected release(): void {
     this.runs.clear();
-  }
-
-  override close(): void {
-    super.close();
-    this.dispose();
   }
 }
 

@@ -31,7 +31,7 @@ import {
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ClassPickOptions, classPickState, probabilitiesOrDispose, snapshotClasses, topCount } from './classes';
-import { checkColormap, checkUnit, Explorer, explorerSpec, LruCache, overlayPicture, rgbaBytes, Step } from './explorer';
+import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, rgbaBytes, Step } from './explorer';
 
 /** Options the methods take (SmoothGrad samples and sigma, Integrated Gradients steps and baseline, the guided Grad-CAM layer, batch size). */
 export type SaliencyMethodOptions = Omit<SmoothGradOptions & IntegratedGradientsOptions & GuidedGradCamOptions, keyof AttributionOptions> &
@@ -72,12 +72,7 @@ export function saliencyBytes(map: Map2D, signed: boolean, max: number): Uint8Ar
   return out;
 }
 
-export class SaliencyExplorer extends Explorer<SaliencyExplorerState> {
-  readonly model: CnnModel;
-  readonly input: RGBImage;
-  readonly imageName: string;
-  readonly probabilities: Float32Array;
-  private readonly batch: tf.Tensor4D;
+export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
   private readonly methodOptions: SaliencyMethodOptions;
   private readonly maps = new LruCache<Map2D>(MAX_CACHED_MAPS);
   private snapshotMaps: SaliencyResultData['maps'] = [];
@@ -85,14 +80,8 @@ export class SaliencyExplorer extends Explorer<SaliencyExplorerState> {
   computed = 0;
 
   private constructor(model: CnnModel, prepared: { image: RGBImage; batch: tf.Tensor4D; name: string }, state: SaliencyExplorerState, probs: Float32Array, methodOptions: SaliencyMethodOptions) {
-    super(explorerSpec(EXPLORERS.saliency), state, ['class_index', 'method']);
-    this.model = model;
-    this.input = prepared.image;
-    this.imageName = prepared.name;
-    this.batch = prepared.batch;
-    this.probabilities = probs;
+    super(explorerSpec(EXPLORERS.saliency), state, ['class_index', 'method'], model, prepared, probs);
     this.methodOptions = methodOptions;
-    this.comm.onClose(() => this.dispose());
   }
 
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: SaliencyExplorerOptions = {}): Promise<SaliencyExplorer> {
@@ -247,19 +236,8 @@ export class SaliencyExplorer extends Explorer<SaliencyExplorerState> {
     return `SaliencyExplorer(${findSaliencyMethod(s.method).name}, ${this.model.name}, ${this.imageName}: ${what}, ${s.signed ? 'signed' : 'unsigned'} map, |max| ${s.range_max.toPrecision(3)})`;
   }
 
-  override toString(): string {
-    return this.summary();
-  }
-
-  private dispose(): void {
-    if (this.batch.isDisposed) return;
-    this.batch.dispose();
+  protected release(): void {
     this.maps.clear();
-  }
-
-  override close(): void {
-    super.close();
-    this.dispose();
   }
 }
 
