@@ -9,7 +9,7 @@
  * opacity and colormap are applied in the browser and need no kernel work.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ImageSource, InputOptions, prepareInput } from '../basics/input';
+import { ImageSource, InputOptions } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError, listChoices } from '../errors';
 import { CamMethod, CamOptions, normalizeMap } from '../explain/cam/base';
@@ -22,15 +22,14 @@ import {
   bytesToBase64,
   CamExplorerState,
   CamResultData,
-  EXPLORER_COLORMAPS,
   EXPLORERS,
   ExplorerColormap,
   MethodInfo,
   RESULT_SCHEMA_VERSION,
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
-import { ClassPickOptions, classPickState, probabilitiesOrDispose, snapshotClasses, topCount } from './classes';
-import { ImageExplorer, explorerSpec, LruCache, overlayPicture, rgbaBytes, Step, unitBytes } from './explorer';
+import { ClassPickOptions, openImage, snapshotClasses, topCount } from './classes';
+import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step, unitBytes } from './explorer';
 
 export interface CamExplorerOptions extends InputOptions, ClassPickOptions {
   /** Default: the method's default layer (the last with a spatial output). */
@@ -81,24 +80,14 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
     if (!layers.length) throw new CnnvisError(`model '${model.name}' has no layer with a spatial output to explain`);
     const layer = opts.layer ?? layers[layers.length - 1];
     model.spatialLayer(layer);
-    const colormap = opts.colormap ?? 'jet';
-    if (!EXPLORER_COLORMAPS.includes(colormap)) throw new CnnvisError(`unknown colormap '${colormap}'; colormaps: ${EXPLORER_COLORMAPS.join(', ')}`, [...EXPLORER_COLORMAPS]);
-    const opacity = opts.opacity ?? 0.5;
-    if (!(opacity >= 0 && opacity <= 1)) throw new CnnvisError(`opacity must be in [0, 1], got ${opacity}`);
+    const colormap = checkColormap(opts.colormap ?? 'jet');
+    const opacity = checkUnit('opacity', opts.opacity ?? 0.5);
     const k = topCount(opts);
-    const prepared = prepareInput(model, image, opts);
-    const probs = probabilitiesOrDispose(model, prepared.batch);
-    const picked = classPickState(model, probs, { ...opts, topK: k });
+    const { prepared, probs, state: opened } = openImage(model, image, opts);
     const state: CamExplorerState = {
       title: `${model.name} · ${prepared.name}`,
-      status: 'idle',
-      progress: 0,
-      message: '',
-      image: rgbaBytes(prepared.image),
-      image_width: prepared.image.width,
-      image_height: prepared.image.height,
+      ...opened,
       colormap,
-      ...picked,
       layers,
       layer,
       methods,
@@ -110,12 +99,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
       shown: null,
     };
     const ex = new CamExplorer(model, prepared, state, k, probs);
-    await ex.refresh();
-    if (ex.get('status') === 'error') {
-      const message = ex.get('message');
-      ex.close();
-      throw new CnnvisError(message);
-    }
+    await ex.start();
     await ex.prepareSnapshot();
     if (opts.display ?? true) ex.show();
     return ex;
@@ -188,12 +172,8 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
       throw new CnnvisError(`layer '${changes.layer}' has no spatial output; layers: ${listChoices(this.get('layers'), 200)}`, this.get('layers'));
     }
     if (changes.method !== undefined) changes = { ...changes, method: findMethod(this.get('methods'), changes.method).id };
-    if (changes.opacity !== undefined && !(changes.opacity >= 0 && changes.opacity <= 1)) {
-      throw new RangeError(`opacity must be in [0, 1], got ${changes.opacity}`);
-    }
-    if (changes.colormap !== undefined && !EXPLORER_COLORMAPS.includes(changes.colormap)) {
-      throw new RangeError(`unknown colormap '${changes.colormap}'; colormaps: ${EXPLORER_COLORMAPS.join(', ')}`);
-    }
+    if (changes.opacity !== undefined) checkUnit('opacity', changes.opacity, RangeError);
+    if (changes.colormap !== undefined) checkColormap(changes.colormap, RangeError);
     return changes;
   }
 

@@ -5,10 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { classProbabilities, topK } from '../basics/predict';
+import { ImageSource, InputOptions, prepareInput } from '../basics/input';
 import { CnnvisError } from '../errors';
 import { resolveClass } from '../explain/targets';
 import { CnnModel } from '../models/model';
 import { ClassPickState, ClassScore } from '../schema/explorers';
+import { rgbaBytes } from './explorer';
 
 export interface ClassPickOptions {
   classIndex?: number;
@@ -22,6 +24,26 @@ export function topCount(opts: ClassPickOptions): number {
   const k = opts.topK ?? 5;
   if (!Number.isInteger(k) || k < 1) throw new CnnvisError(`topK must be a positive integer, got ${k}`);
   return k;
+}
+
+/**
+ * The image a class-explaining explorer opens on: preprocessed, the class probabilities of its one
+ * forward pass, and the state fields every such explorer starts with (status, image, classes). The
+ * batch is disposed when this throws.
+ */
+export function openImage(model: CnnModel, image: ImageSource, opts: InputOptions & ClassPickOptions) {
+  const prepared = prepareInput(model, image, opts);
+  const probs = probabilitiesOrDispose(model, prepared.batch);
+  let picked: ClassPickState;
+  try {
+    picked = classPickState(model, probs, opts);
+  } catch (e) {
+    prepared.batch.dispose();
+    throw e;
+  }
+  const img = prepared.image;
+  const state = { status: 'idle' as const, progress: 0, message: '', image: rgbaBytes(img), image_width: img.width, image_height: img.height, ...picked };
+  return { prepared, probs, state };
 }
 
 /** Class probabilities of a prepared batch; the batch is disposed when this throws. */

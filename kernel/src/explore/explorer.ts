@@ -96,14 +96,17 @@ export function unitBytes(values: ArrayLike<number>): Uint8Array {
 }
 
 /** A colormap option, checked. */
-export function checkColormap(c: ExplorerColormap): ExplorerColormap {
-  if (!EXPLORER_COLORMAPS.includes(c)) throw new CnnvisError(`unknown colormap '${c}'; colormaps: ${EXPLORER_COLORMAPS.join(', ')}`, [...EXPLORER_COLORMAPS]);
+export function checkColormap(c: ExplorerColormap, E: typeof CnnvisError | typeof RangeError = CnnvisError): ExplorerColormap {
+  if (!EXPLORER_COLORMAPS.includes(c)) {
+    const msg = `unknown colormap '${c}'; colormaps: ${EXPLORER_COLORMAPS.join(', ')}`;
+    throw E === CnnvisError ? new CnnvisError(msg, [...EXPLORER_COLORMAPS]) : new E(msg);
+  }
   return c;
 }
 
 /** A number in [0, 1] (opacity, threshold), checked. */
-export function checkUnit(name: string, v: number): number {
-  if (!(v >= 0 && v <= 1)) throw new CnnvisError(`${name} must be in [0, 1], got ${v}`);
+export function checkUnit(name: string, v: number, E: new (m: string) => Error = CnnvisError): number {
+  if (!(v >= 0 && v <= 1)) throw new E(`${name} must be in [0, 1], got ${v}`);
   return v;
 }
 

@@ -146,12 +146,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
       ...emptyFeatureMapPage(),
     };
     const ex = new FeatureMapExplorer(model, input.name, layerData, state);
-    await ex.refresh();
-    if (ex.get('status') === 'error') {
-      const message = ex.get('message');
-      ex.close();
-      throw new CnnvisError(message);
-    }
+    await ex.start();
     if (opts.display ?? true) ex.show();
     return ex;
   }

@@ -11,7 +11,7 @@
  * of `cnnvis.occlusion(model, image, {classIndex, patchSize, stride})` (gray fill).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ImageSource, InputOptions, prepareInput } from '../basics/input';
+import { ImageSource, InputOptions } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { logitsOf } from '../explain/gradients';
@@ -29,8 +29,8 @@ import {
   RESULT_SCHEMA_VERSION,
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
-import { ClassPickOptions, classPickState, probabilitiesOrDispose, snapshotClasses, topCount } from './classes';
-import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, quietStep, rgbaBytes, Step } from './explorer';
+import { ClassPickOptions, openImage, snapshotClasses, topCount } from './classes';
+import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, quietStep, Step } from './explorer';
 
 export interface OcclusionExplorerOptions extends InputOptions, ClassPickOptions {
   /** Square patch side in input pixels (default: input size / 8). */
@@ -97,25 +97,11 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState> {
     const opacity = checkUnit('opacity', opts.opacity ?? 0.5);
     const threshold = checkUnit('threshold', opts.threshold ?? 0.5);
     topCount(opts);
-    const prepared = prepareInput(model, image, opts);
-    const probs = probabilitiesOrDispose(model, prepared.batch);
-    let picked;
-    try {
-      picked = classPickState(model, probs, opts);
-    } catch (e) {
-      prepared.batch.dispose();
-      throw e;
-    }
+    const { prepared, probs, state: opened } = openImage(model, image, opts);
     const state: OcclusionExplorerState = {
       title: `Occlusion · ${model.name} · ${prepared.name}`,
-      status: 'idle',
-      progress: 0,
-      message: '',
-      image: rgbaBytes(prepared.image),
-      image_width: prepared.image.width,
-      image_height: prepared.image.height,
+      ...opened,
       colormap,
-      ...picked,
       patch_size: patch,
       stride,
       threshold,
@@ -181,7 +167,7 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState> {
     }
     for (const key of ['threshold', 'opacity'] as const) {
       const v = changes[key];
-      if (v !== undefined && !(v >= 0 && v <= 1)) throw new RangeError(`${key} must be in [0, 1], got ${v}`);
+      if (v !== undefined) checkUnit(key, v, RangeError);
     }
     if (changes.colormap !== undefined) checkColormap(changes.colormap);
     return changes;

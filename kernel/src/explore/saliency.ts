@@ -10,7 +10,7 @@
  * the other attribution functions for the same image and class.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ImageSource, InputOptions, prepareInput } from '../basics/input';
+import { ImageSource, InputOptions } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { attributionContext, AttributionMethod, AttributionOptions, reduceChannels } from '../explain/attribution/base';
@@ -30,8 +30,8 @@ import {
   SaliencyResultData,
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
-import { ClassPickOptions, classPickState, probabilitiesOrDispose, snapshotClasses, topCount } from './classes';
-import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, rgbaBytes, Step } from './explorer';
+import { ClassPickOptions, openImage, snapshotClasses, topCount } from './classes';
+import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step } from './explorer';
 
 /** Options the methods take (SmoothGrad samples and sigma, Integrated Gradients steps and baseline, the guided Grad-CAM layer, batch size). */
 export type SaliencyMethodOptions = Omit<SmoothGradOptions & IntegratedGradientsOptions & GuidedGradCamOptions, keyof AttributionOptions> &
@@ -93,25 +93,11 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
     const colormap = checkColormap(opts.colormap ?? 'coolwarm');
     const opacity = checkUnit('opacity', opts.opacity ?? 0.6);
     topCount(opts);
-    const prepared = prepareInput(model, image, opts);
-    const probs = probabilitiesOrDispose(model, prepared.batch);
-    let picked;
-    try {
-      picked = classPickState(model, probs, opts);
-    } catch (e) {
-      prepared.batch.dispose();
-      throw e;
-    }
+    const { prepared, probs, state: opened } = openImage(model, image, opts);
     const state: SaliencyExplorerState = {
       title: `${method.name} · ${model.name} · ${prepared.name}`,
-      status: 'idle',
-      progress: 0,
-      message: '',
-      image: rgbaBytes(prepared.image),
-      image_width: prepared.image.width,
-      image_height: prepared.image.height,
+      ...opened,
       colormap,
-      ...picked,
       methods: saliencyMethods(),
       method: method.id,
       opacity,
@@ -154,9 +140,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
   protected override normalize(changes: Partial<SaliencyExplorerState>): Partial<SaliencyExplorerState> {
     if (changes.class_index !== undefined) this.model.checkClass(changes.class_index);
     if (changes.method !== undefined) changes = { ...changes, method: findSaliencyMethod(changes.method).id };
-    if (changes.opacity !== undefined && !(changes.opacity >= 0 && changes.opacity <= 1)) {
-      throw new RangeError(`opacity must be in [0, 1], got ${changes.opacity}`);
-    }
+    if (changes.opacity !== undefined) checkUnit('opacity', changes.opacity, RangeError);
     if (changes.colormap !== undefined) checkColormap(changes.colormap);
     return changes;
   }
