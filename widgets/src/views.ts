@@ -4,14 +4,37 @@
  * at once; the kernel is only asked for what needs its computation.
  */
 import { DOMWidgetView } from '@jupyter-widgets/base';
-import type { CamExplorerState, ExplorerRequest, FeatureMapExplorerState, FilterExplorerState, OcclusionExplorerState, SaliencyExplorerState } from 'cnnvis/dist/schema/explorers';
+import type { CamExplorerState, ClassPickState, ExplorerBaseState, ExplorerRequest, FeatureMapExplorerState, FilterExplorerState, OcclusionExplorerState, SaliencyExplorerState } from 'cnnvis/dist/schema/explorers';
 import { CamPanel, CamPanelState, saliencyScale } from './camPanel';
 import { FeatureMapPanel, FeatureMapPanelState } from './featureMapPanel';
 import { FilterPanel, FilterPanelState } from './filterPanel';
 import { OcclusionPanel, OcclusionPanelState } from './occlusionPanel';
 
-/** What every explorer view shares: sending control changes and cancel requests to its kernel-side model. */
-export abstract class ExplorerView<S> extends DOMWidgetView {
+/**
+ * What every explorer view shares: a panel drawn from the model's state on every change, and control
+ * changes and cancel requests sent to the kernel-side model.
+ */
+export abstract class ExplorerView<S, PS, P extends { node: HTMLElement; render(state: PS): void }> extends DOMWidgetView {
+  panel!: P;
+
+  /** The panel, with its controls wired to `change` and `cancel`. */
+  protected abstract makePanel(): P;
+
+  /** What the panel draws, from the model's state. */
+  protected abstract panelState(s: S): PS;
+
+  override render(): void {
+    this.panel = this.makePanel();
+    this.el.classList.add('cnnvis-widget');
+    this.el.appendChild(this.panel.node);
+    this.listenTo(this.model, 'change', () => this.update());
+    this.update();
+  }
+
+  override update(): void {
+    this.panel.render(this.panelState(this.explorerState));
+  }
+
   /** Sets controls on the model and sends them to the kernel (which computes what they need). */
   protected change(values: Partial<S>): void {
     this.model.set(values);
@@ -23,39 +46,39 @@ export abstract class ExplorerView<S> extends DOMWidgetView {
     this.send({ event: 'cancel' } satisfies ExplorerRequest);
   }
 
-  /** Puts the panel in the view and redraws it on every model change. */
-  protected mount(node: HTMLElement): void {
-    this.el.classList.add('cnnvis-widget');
-    this.el.appendChild(node);
-    this.listenTo(this.model, 'change', () => this.update());
-    this.update();
-  }
-
   /** The model's state, typed. */
   protected get explorerState(): S {
     return this.model.attributes as unknown as S;
   }
 }
 
+/** The status part of every panel state. */
+function statusPart(s: ExplorerBaseState) {
+  return { title: s.title, status: s.status, progress: s.progress, message: s.message };
+}
+
+/** The photo, for the explorers of one image. */
+function imagePart(s: ExplorerBaseState) {
+  return { image: s.image, imageWidth: s.image_width, imageHeight: s.image_height };
+}
+
+/** The class picker of the explorers that explain a class. */
+function classPart(s: ClassPickState) {
+  return { choices: s.classes.map((label, index) => ({ index, label })), position: s.class_index, top: s.top };
+}
+
 export function camPanelState(s: CamExplorerState): CamPanelState {
   const shown = s.shown;
   return {
-    title: s.title,
-    status: s.status,
-    progress: s.progress,
-    message: s.message,
-    image: s.image,
-    imageWidth: s.image_width,
-    imageHeight: s.image_height,
+    ...statusPart(s),
+    ...imagePart(s),
     heatmap: s.heatmap,
     heatWidth: s.heatmap_width,
     heatHeight: s.heatmap_height,
     colormap: s.colormap,
     opacity: s.opacity,
-    choices: s.classes.map((label, index) => ({ index, label })),
-    position: s.class_index,
+    ...classPart(s),
     caption: shown ? `class ${shown.class_index} · ${shown.label} · p=${shown.probability.toFixed(3)} · ${shown.layer}` : '',
-    top: s.top,
     layers: s.layers,
     layer: s.layer,
     methods: s.methods,
@@ -63,11 +86,9 @@ export function camPanelState(s: CamExplorerState): CamPanelState {
   };
 }
 
-export class CamExplorerView extends ExplorerView<CamExplorerState> {
-  panel!: CamPanel;
-
-  override render(): void {
-    this.panel = new CamPanel({
+export class CamExplorerView extends ExplorerView<CamExplorerState, CamPanelState, CamPanel> {
+  protected makePanel(): CamPanel {
+    return new CamPanel({
       position: (i) => this.change({ class_index: i }),
       layer: (l) => this.change({ layer: l }),
       method: (m) => this.change({ method: m }),
@@ -75,24 +96,18 @@ export class CamExplorerView extends ExplorerView<CamExplorerState> {
       colormap: (c) => this.change({ colormap: c as CamExplorerState['colormap'] }),
       cancel: () => this.cancel(),
     });
-    this.mount(this.panel.node);
   }
 
-  override update(): void {
-    this.panel.render(camPanelState(this.explorerState));
+  protected panelState(s: CamExplorerState): CamPanelState {
+    return camPanelState(s);
   }
 }
 
 export function featureMapPanelState(s: FeatureMapExplorerState): FeatureMapPanelState {
   const layer = s.layers[s.layer_index];
   return {
-    title: s.title,
-    status: s.status,
-    progress: s.progress,
-    message: s.message,
-    image: s.image,
-    imageWidth: s.image_width,
-    imageHeight: s.image_height,
+    ...statusPart(s),
+    ...imagePart(s),
     layers: s.layers,
     layerIndex: s.layer_index,
     shownLayer: s.shown_layer,
@@ -113,11 +128,9 @@ export function featureMapPanelState(s: FeatureMapExplorerState): FeatureMapPane
   };
 }
 
-export class FeatureMapExplorerView extends ExplorerView<FeatureMapExplorerState> {
-  panel!: FeatureMapPanel;
-
-  override render(): void {
-    this.panel = new FeatureMapPanel({
+export class FeatureMapExplorerView extends ExplorerView<FeatureMapExplorerState, FeatureMapPanelState, FeatureMapPanel> {
+  protected makePanel(): FeatureMapPanel {
+    return new FeatureMapPanel({
       layer: (i) => this.change({ layer_index: i }),
       page: (p) => this.change({ page: p }),
       colormap: (c) => this.change({ colormap: c as FeatureMapExplorerState['colormap'] }),
@@ -125,11 +138,10 @@ export class FeatureMapExplorerView extends ExplorerView<FeatureMapExplorerState
       showTop: (on) => this.change({ show_top: on }),
       cancel: () => this.cancel(),
     });
-    this.mount(this.panel.node);
   }
 
-  override update(): void {
-    this.panel.render(featureMapPanelState(this.explorerState));
+  protected panelState(s: FeatureMapExplorerState): FeatureMapPanelState {
+    return featureMapPanelState(s);
   }
 }
 
@@ -137,22 +149,15 @@ export function saliencyPanelState(s: SaliencyExplorerState): CamPanelState {
   const shown = s.shown;
   const methodName = (id: string) => s.methods.find((m) => m.id === id)?.name ?? id;
   return {
-    title: s.title,
-    status: s.status,
-    progress: s.progress,
-    message: s.message,
-    image: s.image,
-    imageWidth: s.image_width,
-    imageHeight: s.image_height,
+    ...statusPart(s),
+    ...imagePart(s),
     heatmap: s.heatmap,
     heatWidth: s.heatmap_width,
     heatHeight: s.heatmap_height,
     colormap: s.colormap,
     opacity: s.opacity,
-    choices: s.classes.map((label, index) => ({ index, label })),
-    position: s.class_index,
+    ...classPart(s),
     caption: shown ? `class ${shown.class_index} · ${shown.label} · p=${shown.probability.toFixed(3)} · ${methodName(shown.method)}` : '',
-    top: s.top,
     layers: [],
     layer: '',
     methods: s.methods,
@@ -162,35 +167,27 @@ export function saliencyPanelState(s: SaliencyExplorerState): CamPanelState {
 }
 
 /** The saliency explorer draws with the CAM panel (no layer picker; signed colour bar). */
-export class SaliencyExplorerView extends ExplorerView<SaliencyExplorerState> {
-  panel!: CamPanel;
-
-  override render(): void {
-    this.panel = new CamPanel({
+export class SaliencyExplorerView extends ExplorerView<SaliencyExplorerState, CamPanelState, CamPanel> {
+  protected makePanel(): CamPanel {
+    return new CamPanel({
       position: (i) => this.change({ class_index: i }),
       method: (m) => this.change({ method: m }),
       opacity: (v) => this.change({ opacity: v }),
       colormap: (c) => this.change({ colormap: c as SaliencyExplorerState['colormap'] }),
       cancel: () => this.cancel(),
     });
-    this.mount(this.panel.node);
   }
 
-  override update(): void {
-    this.panel.render(saliencyPanelState(this.explorerState));
+  protected panelState(s: SaliencyExplorerState): CamPanelState {
+    return saliencyPanelState(s);
   }
 }
 
 export function occlusionPanelState(s: OcclusionExplorerState): OcclusionPanelState {
   const shown = s.shown;
   return {
-    title: s.title,
-    status: s.status,
-    progress: s.progress,
-    message: s.message,
-    image: s.image,
-    imageWidth: s.image_width,
-    imageHeight: s.image_height,
+    ...statusPart(s),
+    ...imagePart(s),
     map: s.map,
     mapWidth: s.map_width,
     mapHeight: s.map_height,
@@ -199,20 +196,16 @@ export function occlusionPanelState(s: OcclusionExplorerState): OcclusionPanelSt
     threshold: s.threshold,
     patchSize: s.patch_size,
     stride: s.stride,
-    choices: s.classes.map((label, index) => ({ index, label })),
-    position: s.class_index,
+    ...classPart(s),
     caption: shown
       ? `class ${shown.class_index} · ${shown.label} · p=${shown.probability.toFixed(3)} · patch ${shown.patch_size} stride ${shown.stride} (${shown.patches} patches)`
       : '',
-    top: s.top,
   };
 }
 
-export class OcclusionExplorerView extends ExplorerView<OcclusionExplorerState> {
-  panel!: OcclusionPanel;
-
-  override render(): void {
-    this.panel = new OcclusionPanel({
+export class OcclusionExplorerView extends ExplorerView<OcclusionExplorerState, OcclusionPanelState, OcclusionPanel> {
+  protected makePanel(): OcclusionPanel {
+    return new OcclusionPanel({
       position: (i) => this.change({ class_index: i }),
       patchSize: (v) => this.change({ patch_size: v }),
       stride: (v) => this.change({ stride: v }),
@@ -221,21 +214,17 @@ export class OcclusionExplorerView extends ExplorerView<OcclusionExplorerState> 
       colormap: (c) => this.change({ colormap: c as OcclusionExplorerState['colormap'] }),
       cancel: () => this.cancel(),
     });
-    this.mount(this.panel.node);
   }
 
-  override update(): void {
-    this.panel.render(occlusionPanelState(this.explorerState));
+  protected panelState(s: OcclusionExplorerState): OcclusionPanelState {
+    return occlusionPanelState(s);
   }
 }
 
 export function filterPanelState(s: FilterExplorerState): FilterPanelState {
   const layer = s.layers[s.layer_index];
   return {
-    title: s.title,
-    status: s.status,
-    progress: s.progress,
-    message: s.message,
+    ...statusPart(s),
     layers: s.layers,
     layerIndex: s.layer_index,
     shownLayer: s.shown_layer,
@@ -259,11 +248,9 @@ export function filterPanelState(s: FilterExplorerState): FilterPanelState {
   };
 }
 
-export class FilterExplorerView extends ExplorerView<FilterExplorerState> {
-  panel!: FilterPanel;
-
-  override render(): void {
-    this.panel = new FilterPanel({
+export class FilterExplorerView extends ExplorerView<FilterExplorerState, FilterPanelState, FilterPanel> {
+  protected makePanel(): FilterPanel {
+    return new FilterPanel({
       layer: (i) => this.change({ layer_index: i }),
       page: (p) => this.change({ page: p }),
       colormap: (c) => this.change({ colormap: c as FilterExplorerState['colormap'] }),
@@ -271,10 +258,9 @@ export class FilterExplorerView extends ExplorerView<FilterExplorerState> {
       steps: (n) => this.change({ steps: n }),
       cancel: () => this.cancel(),
     });
-    this.mount(this.panel.node);
   }
 
-  override update(): void {
-    this.panel.render(filterPanelState(this.explorerState));
+  protected panelState(s: FilterExplorerState): FilterPanelState {
+    return filterPanelState(s);
   }
 }
