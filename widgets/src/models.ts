@@ -130,73 +130,27 @@ export function filterDefaults(): FilterExplorerState {
   };
 }
 
-export class CamExplorerModel extends DOMWidgetModel {
-  override defaults() {
-    return { ...super.defaults(), ...identity(EXPLORERS.cam), ...camDefaults() };
-  }
-  static override serializers: ISerializers = { ...DOMWidgetModel.serializers, image: bytes, heatmap: bytes };
-  static model_name = EXPLORERS.cam.model;
-  static model_module = EXPLORER_MODULE;
-  static model_module_version = EXPLORER_MODULE_VERSION;
-  static view_name = EXPLORERS.cam.view;
-  static view_module = EXPLORER_MODULE;
-  static view_module_version = EXPLORER_MODULE_VERSION;
-}
-
-export class FeatureMapExplorerModel extends DOMWidgetModel {
-  override defaults() {
-    return { ...super.defaults(), ...identity(EXPLORERS.featureMaps), ...featureMapDefaults() };
-  }
-  static override serializers: ISerializers = {
-    ...DOMWidgetModel.serializers,
-    image: bytes,
-    page_data: floats,
-    channel_means: floats,
-    top_data: floats,
+/**
+ * The widget model class of an explorer: its identity (model and view names, module), its defaults and
+ * which state keys arrive as binary buffers.
+ */
+function explorerModel(names: { model: string; view: string }, defaults: () => object, binary: ISerializers): typeof DOMWidgetModel {
+  return class extends DOMWidgetModel {
+    override defaults() {
+      return { ...super.defaults(), ...identity(names), ...defaults() };
+    }
+    static override serializers: ISerializers = { ...DOMWidgetModel.serializers, ...binary };
+    static model_name = names.model;
+    static model_module = EXPLORER_MODULE;
+    static model_module_version = EXPLORER_MODULE_VERSION;
+    static view_name = names.view;
+    static view_module = EXPLORER_MODULE;
+    static view_module_version = EXPLORER_MODULE_VERSION;
   };
-  static model_name = EXPLORERS.featureMaps.model;
-  static model_module = EXPLORER_MODULE;
-  static model_module_version = EXPLORER_MODULE_VERSION;
-  static view_name = EXPLORERS.featureMaps.view;
-  static view_module = EXPLORER_MODULE;
-  static view_module_version = EXPLORER_MODULE_VERSION;
 }
 
-export class SaliencyExplorerModel extends DOMWidgetModel {
-  override defaults() {
-    return { ...super.defaults(), ...identity(EXPLORERS.saliency), ...saliencyDefaults() };
-  }
-  static override serializers: ISerializers = { ...DOMWidgetModel.serializers, image: bytes, heatmap: bytes };
-  static model_name = EXPLORERS.saliency.model;
-  static model_module = EXPLORER_MODULE;
-  static model_module_version = EXPLORER_MODULE_VERSION;
-  static view_name = EXPLORERS.saliency.view;
-  static view_module = EXPLORER_MODULE;
-  static view_module_version = EXPLORER_MODULE_VERSION;
-}
-
-export class OcclusionExplorerModel extends DOMWidgetModel {
-  override defaults() {
-    return { ...super.defaults(), ...identity(EXPLORERS.occlusion), ...occlusionDefaults() };
-  }
-  static override serializers: ISerializers = { ...DOMWidgetModel.serializers, image: bytes, map: floats };
-  static model_name = EXPLORERS.occlusion.model;
-  static model_module = EXPLORER_MODULE;
-  static model_module_version = EXPLORER_MODULE_VERSION;
-  static view_name = EXPLORERS.occlusion.view;
-  static view_module = EXPLORER_MODULE;
-  static view_module_version = EXPLORER_MODULE_VERSION;
-}
-
-export class FilterExplorerModel extends DOMWidgetModel {
-  override defaults() {
-    return { ...super.defaults(), ...identity(EXPLORERS.filters), ...filterDefaults() };
-  }
-  static override serializers: ISerializers = { ...DOMWidgetModel.serializers, image: bytes, weights: bytes, patterns: bytes };
-  static model_name = EXPLORERS.filters.model;
-  static model_module = EXPLORER_MODULE;
-  static model_module_version = EXPLORER_MODULE_VERSION;
-  static view_name = EXPLORERS.filters.view;
-  static view_module = EXPLORER_MODULE;
-  static view_module_version = EXPLORER_MODULE_VERSION;
-}
+export const CamExplorerModel = explorerModel(EXPLORERS.cam, camDefaults, { image: bytes, heatmap: bytes });
+export const FeatureMapExplorerModel = explorerModel(EXPLORERS.featureMaps, featureMapDefaults, { image: bytes, page_data: floats, channel_means: floats, top_data: floats });
+export const SaliencyExplorerModel = explorerModel(EXPLORERS.saliency, saliencyDefaults, { image: bytes, heatmap: bytes });
+export const OcclusionExplorerModel = explorerModel(EXPLORERS.occlusion, occlusionDefaults, { image: bytes, map: floats });
+export const FilterExplorerModel = explorerModel(EXPLORERS.filters, filterDefaults, { image: bytes, weights: bytes, patterns: bytes });
