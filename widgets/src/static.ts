@@ -22,22 +22,37 @@ import { FeatureMapPanel, FeatureMapPanelState } from './featureMapPanel';
 import { FilterPanel, FilterPanelState } from './filterPanel';
 import { OcclusionPanel, OcclusionPanelState } from './occlusionPanel';
 
-export class StaticCam {
+/** The status fields of a saved result's panel state. */
+function savedStatus(title: string) {
+  return { title, status: 'idle' as const, progress: 0, message: '' };
+}
+
+/** The status and photo fields of a saved result's panel state. */
+function savedImage(title: string, image: { width: number; height: number; rgba: string }) {
+  return { ...savedStatus(title), image: base64ToBytes(image.rgba), imageWidth: image.width, imageHeight: image.height };
+}
+
+/** A saved result drawn with a live panel: the panel redraws from a state its controls change locally. */
+abstract class StaticView<PS, P extends { node: HTMLElement; render(state: PS): void }> {
+  abstract readonly panel: P;
+  protected abstract state: PS;
+
+  protected update(changes: Partial<PS>): void {
+    this.state = { ...this.state, ...changes };
+    this.panel.render(this.state);
+  }
+}
+
+export class StaticCam extends StaticView<CamPanelState, CamPanel> {
   readonly panel: CamPanel;
-  private state: CamPanelState;
+  protected state: CamPanelState;
   private readonly heatmaps: Uint8Array[];
 
   constructor(private readonly data: CamResultData) {
+    super();
     this.heatmaps = data.maps.map((m) => base64ToBytes(m.heatmap));
-    const image = base64ToBytes(data.image.rgba);
     this.state = {
-      title: `${data.title} (saved: ${data.maps.length} classes)`,
-      status: 'idle',
-      progress: 0,
-      message: '',
-      image,
-      imageWidth: data.image.width,
-      imageHeight: data.image.height,
+      ...savedImage(`${data.title} (saved: ${data.maps.length} classes)`, data.image),
       heatmap: new Uint8Array(0),
       heatWidth: 0,
       heatHeight: 0,
@@ -72,30 +87,21 @@ export class StaticCam {
     });
   }
 
-  private update(changes: Partial<CamPanelState>): void {
-    this.state = { ...this.state, ...changes };
-    this.panel.render(this.state);
-  }
 }
 
-export class StaticFeatureMaps {
+export class StaticFeatureMaps extends StaticView<FeatureMapPanelState, FeatureMapPanel> {
   readonly panel: FeatureMapPanel;
-  private state: FeatureMapPanelState;
+  protected state: FeatureMapPanelState;
   private readonly pages: Float32Array[];
 
   constructor(private readonly data: FeatureMapResultData) {
+    super();
     this.pages = data.layers.map((l) => {
       const b = base64ToBytes(l.data);
       return Float32Array.from(b, (v) => l.min + (v / 255) * (l.max - l.min));
     });
     this.state = {
-      title: `${data.title} (saved: ${data.layers.length} layers, first channels)`,
-      status: 'idle',
-      progress: 0,
-      message: '',
-      image: base64ToBytes(data.image.rgba),
-      imageWidth: data.image.width,
-      imageHeight: data.image.height,
+      ...savedImage(`${data.title} (saved: ${data.layers.length} layers, first channels)`, data.image),
       layers: data.layers.map((l) => ({ name: l.name, shape: l.shape })),
       layerIndex: 0,
       shownLayer: 0,
@@ -148,10 +154,6 @@ export class StaticFeatureMaps {
     });
   }
 
-  private update(changes: Partial<FeatureMapPanelState>): void {
-    this.state = { ...this.state, ...changes };
-    this.panel.render(this.state);
-  }
 }
 
 const METHOD_NAMES: Record<string, string> = {
@@ -165,24 +167,19 @@ const METHOD_NAMES: Record<string, string> = {
 };
 
 /** A saved saliency explorer: its methods and classes, each pair that was precomputed. */
-export class StaticSaliency {
+export class StaticSaliency extends StaticView<CamPanelState, CamPanel> {
   readonly panel: CamPanel;
-  private state: CamPanelState;
+  protected state: CamPanelState;
   private readonly heatmaps: Uint8Array[];
   private method: string;
 
   constructor(private readonly data: SaliencyResultData) {
+    super();
     this.heatmaps = data.maps.map((m) => base64ToBytes(m.heatmap));
     const methods = [...new Set(data.maps.map((m) => m.method))];
     this.method = methods[0] ?? '';
     this.state = {
-      title: `${data.title} (saved: ${data.maps.length} maps)`,
-      status: 'idle',
-      progress: 0,
-      message: '',
-      image: base64ToBytes(data.image.rgba),
-      imageWidth: data.image.width,
-      imageHeight: data.image.height,
+      ...savedImage(`${data.title} (saved: ${data.maps.length} maps)`, data.image),
       heatmap: new Uint8Array(0),
       heatWidth: 0,
       heatHeight: 0,
@@ -229,29 +226,20 @@ export class StaticSaliency {
     });
   }
 
-  private update(changes: Partial<CamPanelState>): void {
-    this.state = { ...this.state, ...changes };
-    this.panel.render(this.state);
-  }
 }
 
 /** A saved occlusion explorer: its classes at the saved patch size and stride; any threshold. */
-export class StaticOcclusion {
+export class StaticOcclusion extends StaticView<OcclusionPanelState, OcclusionPanel> {
   readonly panel: OcclusionPanel;
-  private state: OcclusionPanelState;
+  protected state: OcclusionPanelState;
   private readonly maps: Float32Array[];
 
   constructor(private readonly data: OcclusionResultData) {
+    super();
     this.maps = data.maps.map((m) => base64ToFloats(m.map));
     const scores = data.maps.map((m) => ({ index: m.index, label: m.label, probability: m.probability }));
     this.state = {
-      title: `${data.title} (saved: ${data.maps.length} classes)`,
-      status: 'idle',
-      progress: 0,
-      message: '',
-      image: base64ToBytes(data.image.rgba),
-      imageWidth: data.image.width,
-      imageHeight: data.image.height,
+      ...savedImage(`${data.title} (saved: ${data.maps.length} classes)`, data.image),
       map: new Float32Array(0),
       mapWidth: 0,
       mapHeight: 0,
@@ -286,23 +274,17 @@ export class StaticOcclusion {
     });
   }
 
-  private update(changes: Partial<OcclusionPanelState>): void {
-    this.state = { ...this.state, ...changes };
-    this.panel.render(this.state);
-  }
 }
 
 /** A saved filter explorer: one page of weights per saved layer, and the patterns that were made. */
-export class StaticFilters {
+export class StaticFilters extends StaticView<FilterPanelState, FilterPanel> {
   readonly panel: FilterPanel;
-  private state: FilterPanelState;
+  protected state: FilterPanelState;
 
   constructor(private readonly data: FilterResultData) {
+    super();
     this.state = {
-      title: `${data.title} (saved: ${data.layers.length} layers, one page each)`,
-      status: 'idle',
-      progress: 0,
-      message: '',
+      ...savedStatus(`${data.title} (saved: ${data.layers.length} layers, one page each)`),
       layers: data.layers.map((l) => ({ name: l.name, shape: l.shape, view: l.view, filters: l.filters })),
       layerIndex: 0,
       shownLayer: 0,
@@ -355,10 +337,6 @@ export class StaticFilters {
     });
   }
 
-  private update(changes: Partial<FilterPanelState>): void {
-    this.state = { ...this.state, ...changes };
-    this.panel.render(this.state);
-  }
 }
 
 /** Renders a result bundle into a new element; unknown kinds or versions get a plain message. */
