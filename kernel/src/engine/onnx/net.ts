@@ -339,13 +339,14 @@ export class OrtNet {
       // One seed: the whole backward pass in one runtime call; a seed at a convolution that reaches only a
       // few of its channels first runs that layer cut to them (cutBackward).
       const [[from, seed]] = [...seeds];
-      if (this.cuttable(from, seed)) {
+      const ch = this.chainOf.get(from);
+      const chain = ch && ch.end === from ? ch : undefined;
+      const first = chain ? this.node(chain.members[0]) : this.node(from);
+      const keep = this.cutChannels(first.layer, seed);
+      if (keep) {
         // The seed's convolution on its few channels, then the rest of the pass from below it.
-        const ch = this.chainOf.get(from);
-        const chain = ch && ch.end === from ? ch : undefined;
-        const first = chain ? this.node(chain.members[0]) : this.node(from);
         if (this.index.get(first.name)! > i1 && first.inputs.length === 1) {
-          const gx = this.cutBackward(first.layer, chain?.fold, seed, fw.get(from), rule)!;
+          const gx = this.cutBackward(first.layer, chain?.fold, seed, fw.get(from), rule, keep)!;
           return first.inputs[0] === to ? gx : this.backwardFrom(fw, new Map([[first.inputs[0], gx]]), to, rule);
         }
       } else {
@@ -513,22 +514,19 @@ export class OrtNet {
     return whole;
   }
 
-  /** Whether cutBackward would cut the backward pass of layer `name` (or the chain it ends) for gradient `g`. */
-  private cuttable(name: string, g: OrtValue): boolean {
-    const ch = this.chainOf.get(name);
-    const conv = ch && ch.end === name ? this.node(ch.members[0]).layer : this.node(name).layer;
-    if (conv.getClassName() !== 'Conv2D' || g.dims.length !== 4 || conv.name === this.logitsName || g.dims[1] < 16) return false;
-    return activeChannels(g, g.dims[1] / 4) !== null;
+  /** The few output channels of convolution `layer` that gradient `g` reaches, or null (not a convolution, or not that sparse). */
+  private cutChannels(layer: tf.layers.Layer, g: OrtValue): number[] | null {
+    if (layer.getClassName() !== 'Conv2D' || g.dims.length !== 4 || layer.name === this.logitsName || g.dims[1] < 16) return null;
+    return activeChannels(g, g.dims[1] / 4);
   }
 
   /**
    * The input gradient of a convolution (alone or first in a chain) whose output gradient `g` is zero in
    * all but a few channels — an objective or target on one filter: its backward graph on just those
-   * channels, a fraction of the work. Null when the layer is not a plain convolution or `g` not that sparse.
+   * channels (`keep`, from cutChannels), a fraction of the work. Null when the layer is not a plain
+   * convolution or `g` not that sparse.
    */
-  private cutBackward(layer: tf.layers.Layer, fold: Fold | undefined, g: OrtValue, y: OrtValue | undefined, rule: Rule): OrtValue | null {
-    if (layer.getClassName() !== 'Conv2D' || g.dims.length !== 4 || layer.name === this.logitsName || g.dims[1] < 16) return null;
-    const keep = activeChannels(g, g.dims[1] / 4);
+  private cutBackward(layer: tf.layers.Layer, fold: Fold | undefined, g: OrtValue, y: OrtValue | undefined, rule: Rule, keep = this.cutChannels(layer, g)): OrtValue | null {
     if (!keep) return null;
     const key = `${layer.name}\u0000${keep.join(',')}`;
     let k = this.cut.get(key);
