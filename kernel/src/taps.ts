@@ -8,13 +8,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { ortNet, toTensor } from './engine/onnx/net';
 import { CnnvisError, listChoices } from './errors';
+import { aliasNames, resolveAlias } from './models/flatten';
 import { softmaxSite } from './models/softmax';
 
 /** The layer with this name, or a CnnvisError that lists the valid names. */
 export function getLayer(model: tf.LayersModel, name: string, modelName: string = model.name): tf.layers.Layer {
-  const layer = model.layers.find((l) => l.name === name);
+  const alias = resolveAlias(model, name);
+  const layer = model.layers.find((l) => l.name === name) ?? (alias !== undefined ? model.layers.find((l) => l.name === alias) : undefined);
   if (!layer) {
-    const names = model.layers.map((l) => l.name);
+    const names = [...model.layers.map((l) => l.name), ...aliasNames(model)];
     throw new CnnvisError(`unknown layer '${name}' in model '${modelName}'; layers: ${listChoices(names, 200)}`, names);
   }
   return layer;

@@ -22,6 +22,8 @@ export interface LoadModelOptions {
   preprocess?: PreprocessName | string;
   /** Class labels to use instead of the model's own. */
   labels?: string[];
+  /** Input [height, width] for a model that takes any size (default: its Resizing layer's size, else 224×224). */
+  size?: [number, number];
 }
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -95,11 +97,13 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
     throw unknownModel(source);
   }
 
-  const finalPreprocess = override ?? preprocess ?? preprocessFromName(source) ?? preprocessFromName(net.name) ?? 'unit';
+  // Unless asked or known, CnnModel decides: preprocessing inside the model, else the model's name, else unit.
+  const finalPreprocess = override ?? preprocess;
+  const preprocessNote = override ? `${override} (as asked)` : preprocess ? `${preprocess} (the ${source} preset)` : undefined;
   if (!labels && !named && net.outputs[0].shape[net.outputs[0].shape.length - 1] === 1000) {
     // An unnamed 1000-way classifier is almost always ImageNet in Keras order.
     labels = await loadImagenetLabels();
     if (!labels) labelsNote = imagenetLabelsError();
   }
-  return new CnnModel(net, { name, source, preprocess: finalPreprocess, labels, labelsNote });
+  return new CnnModel(net, { name, source, preprocess: finalPreprocess, preprocessNote, preprocessHint: preprocessFromName(source), labels, labelsNote, size: opts.size });
 }

@@ -7,8 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError, listChoices } from '../errors';
 import { getLayer, layerOutputShape, spatialLayerNames } from '../taps';
 import { PreprocessName } from '../types';
+import { FlatLayerInfo, Flattened, flattenModel, registerAliases } from './flatten';
 import { LabelSet } from './labels';
-import { preprocessFromName } from './preprocess';
+import { inModelPreprocessing, preprocessFromName } from './preprocess';
 
 export interface CnnModelInit {
   name?: string;
@@ -16,6 +17,41 @@ export interface CnnModelInit {
   preprocess?: PreprocessName;
   labels?: LabelSet | null;
   labelsNote?: string;
+  /** Why this preprocessing was chosen (shown with results). */
+  preprocessNote?: string;
+  /** Preprocessing suggested by the file's name, used when the model does not scale its own input. */
+  preprocessHint?: PreprocessName;
+  /** Input [height, width] for a model whose input size is unknown (default: its Resizing layer's size, else 224×224). */
+  size?: [number, number];
+}
+
+/** Flat versions of models passed in as plain tf.LayersModels, so each is rebuilt once. */
+const flatCache = new WeakMap<tf.LayersModel, Map<string, Flattened>>();
+
+function flatten(net: tf.LayersModel, size: [number, number] | undefined): Flattened {
+  const key = size ? size.join('x') : '';
+  let per = flatCache.get(net);
+  if (!per) flatCache.set(net, (per = new Map()));
+  let hit = per.get(key);
+  if (!hit) {
+    hit = flattenModel(net, { size });
+    registerAliases(hit);
+    per.set(key, hit);
+  }
+  return hit;
+}
+
+/** The input size to use for a model whose input height or width is unknown. */
+function defaultSize(net: tf.LayersModel): { size: [number, number]; note: string } | undefined {
+  const shape = net.inputs[0]?.shape ?? [];
+  if (shape.length !== 4 || (shape[1] !== null && shape[2] !== null)) return undefined;
+  const walk = (m: tf.LayersModel): tf.layers.Layer[] => m.layers.flatMap((l) => (Array.isArray((l as unknown as { layers?: unknown }).layers) ? walk(l as tf.LayersModel) : [l]));
+  const resizing = walk(net).find((l) => l.getClassName() === 'Resizing');
+  if (resizing) {
+    const cfg = resizing.getConfig() as { height?: number; width?: number };
+    if (cfg.height && cfg.width) return { size: [cfg.height, cfg.width], note: `the model takes any size and resizes to ${cfg.height}×${cfg.width} itself (layer '${resizing.name}')` };
+  }
+  return { size: [224, 224], note: 'the model takes any size; cnnvis runs it at 224×224 (choose with the size option / --size W×H)' };
 }
 
 /** Layers that pass values through unchanged in meaning when looking for the final activation. */
@@ -41,23 +77,48 @@ export function endsInSoftmax(model: tf.LayersModel): boolean {
 }
 
 export class CnnModel {
+  /** The model as one flat functional graph (Sequential and nested models rebuilt; weights shared with `original`). */
   readonly net: tf.LayersModel;
+  /** The model as it was given. */
+  readonly original: tf.LayersModel;
+  /** Where each layer of `net` came from, nested models, and other names layers answer to. */
+  readonly structure: Flattened;
   readonly name: string;
   readonly source: string;
   readonly preprocess: PreprocessName;
   readonly labels: LabelSet | null;
   /** Why labels are missing, when they are. */
   readonly labelsNote?: string;
+  /** Why `preprocess` was chosen. */
+  readonly preprocessNote: string;
+  /** Set when the model's input size is unknown: what size cnnvis runs it at and why. */
+  readonly sizeNote?: string;
   readonly softmax: boolean;
   readonly inputHeight: number;
   readonly inputWidth: number;
   readonly inputChannels: number;
 
   constructor(net: tf.LayersModel, init: CnnModelInit = {}) {
+    this.original = net;
+    const sized = init.size ? { size: init.size, note: `input size ${init.size[0]}×${init.size[1]} (chosen)` } : defaultSize(net);
+    if (sized) this.sizeNote = sized.note;
+    this.structure = flatten(net, sized?.size);
+    net = this.structure.net;
     this.net = net;
-    this.name = init.name ?? net.name;
+    this.name = init.name ?? this.original.name;
     this.source = init.source ?? 'memory';
-    this.preprocess = init.preprocess ?? preprocessFromName(this.name) ?? preprocessFromName(net.name) ?? 'unit';
+    const inside = inModelPreprocessing(net);
+    if (init.preprocess) {
+      this.preprocess = init.preprocess;
+      this.preprocessNote = init.preprocessNote ?? (inside && init.preprocess !== 'none' ? `${init.preprocess} (as asked, although ${inside.note})` : init.preprocess);
+    } else if (inside) {
+      this.preprocess = 'none';
+      this.preprocessNote = `none: ${inside.note}`;
+    } else {
+      const byName = init.preprocessHint ?? preprocessFromName(this.name) ?? preprocessFromName(this.original.name);
+      this.preprocess = byName ?? 'unit';
+      this.preprocessNote = byName ? `${byName} (from the model's name)` : 'unit: pixels / 255 (the default; choose with the preprocess option)';
+    }
     this.labels = init.labels ?? null;
     if (init.labelsNote) this.labelsNote = init.labelsNote;
     this.softmax = endsInSoftmax(net);
@@ -98,6 +159,12 @@ export class CnnModel {
     return getLayer(this.net, name, this.name);
   }
 
+  /** Where a layer came from: its enclosing models (outermost first) and its own name there. */
+  layerInfo(name: string): FlatLayerInfo {
+    const layer = this.layer(name);
+    return this.structure.layers.get(layer.name) ?? { path: [], original: layer.name };
+  }
+
   /** Output shape of a layer without the batch dimension. */
   layerShape(name: string): number[] {
     return layerOutputShape(this.layer(name));
@@ -130,7 +197,7 @@ export class CnnModel {
   }
 
   [util.inspect.custom](): string {
-    return `CnnModel ${this.name} (${this.net.layers.length} layers, ${this.net.countParams().toLocaleString('en-US')} params, ` +
+    return `CnnModel ${this.name} (${this.net.layers.length} layers${this.structure.models.length ? ` in ${this.structure.models.length + 1} nested models` : ''}, ${this.net.countParams().toLocaleString('en-US')} params, ` +
       `input ${this.inputHeight}×${this.inputWidth}×${this.inputChannels}, preprocess ${this.preprocess}, ` +
       `${this.labels ? `${this.labels.names.length} labels` : 'no labels'})`;
   }

@@ -59,3 +59,36 @@ export function deprocessTensor(x: tf.Tensor, mode: PreprocessName): tf.Tensor {
     }
   });
 }
+
+/** Layers that do nothing to an image at inference (augmentation, noise, dropout). */
+const INFERENCE_IDENTITY = new Set([
+  'RandomFlip', 'RandomRotation', 'RandomZoom', 'RandomTranslation', 'RandomContrast', 'RandomBrightness',
+  'RandomWidth', 'RandomHeight', 'GaussianNoise', 'GaussianDropout', 'Dropout', 'SpatialDropout2D', 'AlphaDropout',
+]);
+/** Layers that change an image's size but not its pixel scale. */
+const RESIZE = new Set(['Resizing', 'CenterCrop', 'RandomCrop']);
+
+/**
+ * Preprocessing that lives in the model: a Rescaling or Normalization layer at the start of the graph
+ * (after augmentation and resizing layers, which leave pixel values in their range). Then the model
+ * takes raw 0–255 pixels and cnnvis' default preprocessing is 'none'.
+ */
+export function inModelPreprocessing(net: tf.LayersModel): { layer: string; note: string } | null {
+  let layer: tf.layers.Layer | undefined = net.inputLayers?.[0] ?? net.layers[0];
+  for (let hops = 0; layer && hops < 16; hops++) {
+    const next: tf.layers.Layer[] = layer.outboundNodes.map((n) => n.outboundLayer as tf.layers.Layer);
+    if (next.length !== 1) return null;
+    layer = next[0];
+    const cls = layer.getClassName();
+    if (cls === 'Rescaling') {
+      const cfg = layer.getConfig() as { scale?: number; offset?: number };
+      const offset = cfg.offset ? ` ${cfg.offset < 0 ? '−' : '+'} ${Math.abs(cfg.offset)}` : '';
+      return { layer: layer.name, note: `the model scales its own input (layer '${layer.name}': x × ${+(cfg.scale ?? 1).toPrecision(6)}${offset}), so it takes pixels 0–255` };
+    }
+    if (cls === 'Normalization') {
+      return { layer: layer.name, note: `the model normalizes its own input (layer '${layer.name}'), so it takes pixels 0–255` };
+    }
+    if (!INFERENCE_IDENTITY.has(cls) && !RESIZE.has(cls)) return null;
+  }
+  return null;
+}
