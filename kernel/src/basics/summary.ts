@@ -16,6 +16,15 @@ export interface LayerRow {
   activation: string | null;
   /** Names of the layers feeding this one. */
   inbound: string[];
+  /** The models that enclose this layer in the file, outermost first (empty at the top level). */
+  path: string[];
+}
+
+/** A model nested in the summarized one: its name, the models around it, and its class. */
+export interface NestedModel {
+  name: string;
+  path: string[];
+  className: string;
 }
 
 export class SummaryResult extends Result {
@@ -29,6 +38,10 @@ export class SummaryResult extends Result {
     readonly preprocess: string,
     readonly labels: number,
     backend: string,
+    /** Models inside the model (shown as indented groups, like Keras' expand_nested). */
+    readonly nested: NestedModel[] = [],
+    /** Notes on the input size and preprocessing. */
+    readonly notes: string[] = [],
   ) {
     super({ model: modelName, backend, timeMs: 0 });
   }
@@ -39,12 +52,27 @@ export class SummaryResult extends Result {
 
   text(): string {
     const header = ['Layer (type)', 'Output shape', 'Param #', 'Activation'];
-    const rows = this.layers.map((l) => [`${l.name} (${l.className})`, `(None, ${l.outputShape.map((d) => (d < 0 ? 'None' : d)).join(', ')})`, l.params.toLocaleString('en-US'), l.activation ?? '']);
+    // Layers of nested models are indented under a line naming their model, as Keras' expand_nested does.
+    const cls = new Map(this.nested.map((m) => [[...m.path, m.name].join('/'), m.className]));
+    const rows: string[][] = [];
+    let prev: string[] = [];
+    for (const l of this.layers) {
+      for (let d = 0; d < l.path.length; d++) {
+        if (prev[d] === l.path[d] && d < prev.length) continue;
+        const key = l.path.slice(0, d + 1).join('/');
+        rows.push([`${'  '.repeat(d)}▸ ${l.path[d]} (${cls.get(key) ?? 'Model'})`, '', '', '']);
+        prev = l.path.slice(0, d + 1);
+      }
+      prev = l.path;
+      const indent = '  '.repeat(l.path.length);
+      rows.push([`${indent}${l.name} (${l.className})`, `(None, ${l.outputShape.map((d) => (d < 0 ? 'None' : d)).join(', ')})`, l.params.toLocaleString('en-US'), l.activation ?? '']);
+    }
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
+    const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
     const rule = '─'.repeat(widths.reduce((a, b) => a + b + 2, -2));
     return [
       `Model: "${this.modelName}"  (input ${this.inputShape.join('×')}, preprocess ${this.preprocess}, ${this.labels} labels)`,
+      ...this.notes.map((n) => `  ${n}`),
       rule,
       line(header),
       rule,
@@ -58,7 +86,7 @@ export class SummaryResult extends Result {
 
   override html(): string {
     const rows = this.layers
-      .map((l) => `<tr><td>${escapeHtml(l.name)}</td><td>${escapeHtml(l.className)}</td><td>(${l.outputShape.map((d) => (d < 0 ? 'None' : d)).join(', ')})</td>` +
+      .map((l) => `<tr><td style="padding-left:${0.3 + 1.2 * l.path.length}em" title="${escapeHtml([...l.path, l.name].join(' ▸ '))}">${escapeHtml(l.name)}</td><td>${escapeHtml(l.className)}</td><td>(${l.outputShape.map((d) => (d < 0 ? 'None' : d)).join(', ')})</td>` +
         `<td style="text-align:right">${l.params.toLocaleString('en-US')}</td><td>${escapeHtml(l.activation ?? '')}</td></tr>`)
       .join('');
     return `<table class="cnnvis-summary"><caption>${escapeHtml(this.modelName)}: ${this.totalParams.toLocaleString('en-US')} params ` +
@@ -84,6 +112,7 @@ export function summaryRows(model: CnnModel): LayerRow[] {
     trainable: l.trainable,
     activation: activationName(l),
     inbound: l.inboundNodes.flatMap((n) => n.inboundLayers.map((x) => x.name)),
+    path: model.structure.layers.get(l.name)?.path ?? [],
   }));
 }
 
@@ -92,7 +121,8 @@ export function summary(m: CnnModel | tf.LayersModel, opts: { display?: boolean 
   const total = model.net.countParams();
   const trainable = model.net.trainableWeights.reduce((a, w) => a + (w.shape as number[]).reduce((x, y) => x * y, 1), 0);
   const result = new SummaryResult(model.name, summaryRows(model), total, trainable, [model.inputHeight, model.inputWidth, model.inputChannels],
-    model.preprocess, model.labels?.names.length ?? 0, tf.getBackend());
+    model.preprocess, model.labels?.names.length ?? 0, tf.getBackend(), model.structure.models,
+    [`preprocess ${model.preprocessNote}`, ...(model.sizeNote ? [`input size: ${model.sizeNote}`] : [])]);
   return autoShow(result, opts.display);
 }
 
