@@ -125,7 +125,7 @@ describe('flattenModel', () => {
     const m = new CnnModel(teachable());
     const text = summary(m, { display: false }).text();
     expect(text).toMatch(/▸ sequential_1 \(Sequential\)/);
-    expect(text).toMatch(/\n  ▸ base_model \(Functional|Model\)/);
+    expect(text).toMatch(/\n  ▸ base_model \((Functional|Model)\)/);
     expect(text).toMatch(/\n    conv2 \(Conv2D\)/);
     expect(text).toMatch(/\n  dense_Dense2 \(Dense\)/);
   });
