@@ -85,3 +85,14 @@ export function intFlag(v: string | true | undefined, name: string, dflt: number
   if (v === true || !Number.isInteger(n) || n < 1) throw new CnnvisError(`--${name} must be a positive whole number, got '${String(v)}'`);
   return n;
 }
+
+/** A `--size W×H` value (also `WxH`, or one number for a square) as [height, width]. */
+export function sizeFlag(v: string | true): [number, number] {
+  const m = typeof v === 'string' ? /^\s*(\d+)\s*(?:[x×X]\s*(\d+)\s*)?$/.exec(v) : null;
+  const w = m ? Number(m[1]) : NaN;
+  const h = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!m || w < 1 || h < 1 || w > 4096 || h > 4096) {
+    throw new CnnvisError(`--size must be width×height in pixels (1–4096), e.g. 320x240; got '${String(v)}'`);
+  }
+  return [h, w];
+}

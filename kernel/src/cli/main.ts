@@ -21,9 +21,10 @@ import { explainMethod, explanationTarget } from '../explain/registry';
 import { filterPatterns, maximize } from '../optvis/render';
 import { htmlPage } from '../report/html';
 import { installKernelSpec } from './install';
-import { CommandSpec, commandHelp, FlagSpec, intFlag, Parsed, parseArgs, usage } from './args';
+import { CommandSpec, commandHelp, FlagSpec, intFlag, Parsed, parseArgs, sizeFlag, usage } from './args';
 
 const MODEL: FlagSpec = { value: true, arg: '<demo|name|path|url>', help: 'model: demo (bundled), a named model (see `cnnvis models`), a TF.js folder/model.json, a Keras .h5 file, or an http(s) URL (default demo)' };
+const SIZE: FlagSpec = { value: true, arg: '<W×H>', help: 'input size for a model that takes any size: W×H or one number for a square, e.g. 320x240 (default: its Resizing layer, else 224x224)' };
 const PREPROCESS: FlagSpec = { value: true, arg: '<mobilenet|vgg16|unit|none>', help: "input preprocessing (default: the model's own; unit = [0,1] for unknown models)" };
 const RESIZE: FlagSpec = { value: true, arg: '<stretch|center-crop>', help: 'how the image is fitted to the model input (default stretch, like Keras load_img)' };
 const JSON_FLAG: FlagSpec = { value: false, help: 'print machine-readable JSON on stdout' };
@@ -35,35 +36,35 @@ const COMMANDS: CommandSpec[] = [
     name: 'summary',
     summary: 'Print the model summary (layers, output shapes, parameters), like Keras model.summary().',
     positionals: [],
-    flags: { model: MODEL, preprocess: PREPROCESS, json: { value: false, help: 'print [{name, className, outputShape, params}] as JSON' }, help: HELP },
+    flags: { model: MODEL, preprocess: PREPROCESS, size: SIZE, json: { value: false, help: 'print [{name, className, outputShape, params}] as JSON' }, help: HELP },
     examples: ['cnnvis summary --model demo', 'cnnvis summary --model mobilenet_v1_0.25_224 --json'],
   },
   {
     name: 'predict',
     summary: 'Top-k predictions with labels and probabilities.',
     positionals: ['<image>'],
-    flags: { model: MODEL, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, resize: RESIZE, json: { value: false, help: 'print [{index, label, probability}] as JSON' }, out: { value: true, arg: '<file.html>', help: 'write the predictions as an HTML page' }, help: HELP },
+    flags: { model: MODEL, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, size: SIZE, resize: RESIZE, json: { value: false, help: 'print [{index, label, probability}] as JSON' }, out: { value: true, arg: '<file.html>', help: 'write the predictions as an HTML page' }, help: HELP },
     examples: ['cnnvis predict scene:3 --model demo', 'cnnvis predict cat_dog.png --model mobilenet_v1_0.75_224 --top 3 --json'],
   },
   {
     name: 'features',
     summary: 'Feature maps of one layer as a grid of channels.',
     positionals: ['<image>'],
-    flags: { model: MODEL, layer: LAYER, channels: { value: true, arg: '<n>', help: 'how many channels (default all, at most 256)' }, sort: { value: true, arg: '<index|mean>', help: 'tile order (default index; mean = strongest first)' }, preprocess: PREPROCESS, resize: RESIZE, json: { value: false, help: 'print {layer, height, width, channels, means, ranking} as JSON' }, out: { value: true, arg: '<file.png|file.html>', help: 'write the grid' }, help: HELP },
+    flags: { model: MODEL, layer: LAYER, channels: { value: true, arg: '<n>', help: 'how many channels (default all, at most 256)' }, sort: { value: true, arg: '<index|mean>', help: 'tile order (default index; mean = strongest first)' }, preprocess: PREPROCESS, size: SIZE, resize: RESIZE, json: { value: false, help: 'print {layer, height, width, channels, means, ranking} as JSON' }, out: { value: true, arg: '<file.png|file.html>', help: 'write the grid' }, help: HELP },
     examples: ['cnnvis features scene:3 --model demo --layer block1_conv1 --out maps.png'],
   },
   {
     name: 'filters',
     summary: 'Convolution kernels as pictures (first layer in RGB, deeper layers per input channel) and weight statistics.',
     positionals: [],
-    flags: { model: MODEL, layer: LAYER, preprocess: PREPROCESS, json: { value: false, help: 'print {layer, className, shape, stats, perFilter} as JSON' }, out: { value: true, arg: '<file.png|file.html>', help: 'write the mosaic' }, help: HELP },
+    flags: { model: MODEL, layer: LAYER, preprocess: PREPROCESS, size: SIZE, json: { value: false, help: 'print {layer, className, shape, stats, perFilter} as JSON' }, out: { value: true, arg: '<file.png|file.html>', help: 'write the mosaic' }, help: HELP },
     examples: ['cnnvis filters --model demo --out filters.png'],
   },
   {
     name: 'report',
     summary: 'One self-contained HTML page with everything cnnvis shows for an image and a model.',
     positionals: ['<image>'],
-    flags: { model: MODEL, layer: LAYER, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, resize: RESIZE, out: { value: true, arg: '<file.html>', help: 'where to write the page (default report.html)' }, help: HELP },
+    flags: { model: MODEL, layer: LAYER, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, size: SIZE, resize: RESIZE, out: { value: true, arg: '<file.html>', help: 'where to write the page (default report.html)' }, help: HELP },
     examples: ['cnnvis report scene:7 --model demo --out report.html', 'CNNVIS_DATA=photos cnnvis report cat_dog.png --model mobilenet_v1_0.75_224'],
   },
   {
@@ -81,7 +82,7 @@ const COMMANDS: CommandSpec[] = [
       samples: { value: true, arg: '<n>', help: 'smoothgrad: number of noisy samples (default 25)' },
       patch: { value: true, arg: '<px>', help: 'occlusion: patch size (default input size / 8)' },
       stride: { value: true, arg: '<px>', help: 'occlusion: stride (default half the patch)' },
-      preprocess: PREPROCESS,
+      preprocess: PREPROCESS, size: SIZE,
       resize: RESIZE,
       out: { value: true, arg: '<file.png|file.html>', help: 'write overlay | map | colour bar' },
       json: { value: true, arg: '<file.json>', help: 'write {method, model, layer, backend, class: {index, label, score} (or channel), width, height, map} (map: rows at input resolution)' },
@@ -147,7 +148,10 @@ interface Io {
 }
 
 async function modelFrom(p: Parsed): Promise<CnnModel> {
-  return loadModel(String(p.flags.model ?? 'demo'), p.flags.preprocess !== undefined ? { preprocess: String(p.flags.preprocess) } : {});
+  return loadModel(String(p.flags.model ?? 'demo'), {
+    ...(p.flags.preprocess !== undefined ? { preprocess: String(p.flags.preprocess) } : {}),
+    ...(p.flags.size !== undefined ? { size: sizeFlag(p.flags.size) } : {}),
+  });
 }
 
 function resizeFrom(p: Parsed): ResizeMode | undefined {
