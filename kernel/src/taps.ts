@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ortNet, toTensor } from './engine/onnx/net';
 import { CnnvisError, listChoices } from './errors';
 import { aliasNames, resolveAlias } from './models/flatten';
-import { softmaxSite } from './models/softmax';
+import { modelHead } from './models/head';
 
 /** The layer with this name, or a CnnvisError that lists the valid names. */
 export function getLayer(model: tf.LayersModel, name: string, modelName: string = model.name): tf.layers.Layer {
@@ -75,12 +75,8 @@ export function runTaps(
   if (ort && input.rank === 4 && layerNames.every((n) => ort.has(n))) {
     const fw = ort.forward(input as tf.Tensor4D, layerNames);
     const taps = layerNames.map((n) => toTensor(fw.get(n)));
-    const output = tf.tidy(() => {
-      const logits = toTensor(fw.get(ort.logitsName));
-      if (!softmaxSite(model)) return logits; // the logits layer is the output layer
-      const b = input.shape[0];
-      return tf.softmax(logits.reshape([b, -1])).reshape([b, ...layerOutputShape(model.outputLayers[0])]);
-    });
+    // The engine stops at the raw logits; the head's softmax / sigmoid gives the model's output.
+    const output = tf.tidy(() => modelHead(model).activate(toTensor(fw.get(ort.logitsName))));
     return { taps, output };
   }
   const m = tapModel(model, layerNames);

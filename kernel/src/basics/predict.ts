@@ -1,6 +1,7 @@
 /** Top-k predictions with labels and probabilities, as a table and a vega-lite bar chart. */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend';
+import { modelHead } from '../models/head';
 import { ortNet } from '../engine/onnx/net';
 import { logitsOf } from '../explain/gradients';
 import { CnnvisError } from '../errors';
@@ -17,7 +18,7 @@ import { ImageSource, InputOptions, prepareInput } from './input';
 export interface Prediction {
   index: number;
   label: string;
-  /** Probability (softmax of the output; the output itself when the model ends in softmax). */
+  /** Probability of the class (how it is computed depends on the head: PredictionResult.note). */
   probability: number;
 }
 
@@ -35,6 +36,8 @@ export class PredictionResult extends Result {
     readonly predictions: Prediction[],
     /** Probabilities of every class. */
     readonly probabilities: Float32Array,
+    /** How the probabilities were computed from the model's output (models/head.ts). */
+    readonly note = '',
     readonly input: RGBImage,
     readonly imageName: string,
   ) {
@@ -46,7 +49,8 @@ export class PredictionResult extends Result {
     const rows = this.predictions.map(
       (p, i) => `${String(i + 1).padStart(2)}. ${p.label.padEnd(w)}  ${(p.probability * 100).toFixed(2).padStart(6)}%  (class ${p.index})`,
     );
-    return [`Top-${this.predictions.length} predictions of ${this.meta.model} for ${this.imageName} (${this.meta.backend}, ${this.meta.timeMs} ms):`, ...rows].join('\n');
+    const how = this.note ? `; probabilities: ${this.note}` : '';
+    return [`Top-${this.predictions.length} predictions of ${this.meta.model} for ${this.imageName} (${this.meta.backend}, ${this.meta.timeMs} ms${how}):`, ...rows].join('\n');
   }
 
   /** The input (as the model saw it) beside a bar chart of the top classes, labels drawn as pixels. */
@@ -62,7 +66,8 @@ export class PredictionResult extends Result {
           `<td><div style="background:#4c78a8;height:0.8em;width:${Math.max(1, Math.round(p.probability * 200))}px"></div></td></tr>`,
       )
       .join('');
-    return `<table class="cnnvis-predictions"><caption>${escapeHtml(this.meta.model)} on ${escapeHtml(this.imageName)}</caption>` +
+    const how = this.note ? `<br><small>probabilities: ${escapeHtml(this.note)}</small>` : '';
+    return `<table class="cnnvis-predictions"><caption>${escapeHtml(this.meta.model)} on ${escapeHtml(this.imageName)}${how}</caption>` +
       `<thead><tr><th>class</th><th>label</th><th>probability</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
   }
 
@@ -111,16 +116,27 @@ export function topK(probs: Float32Array, k: number, label: (i: number) => strin
   return idx.slice(0, k).map((i) => ({ index: i, label: label(i), probability: probs[i] }));
 }
 
-/** Class probabilities for a preprocessed batch of one image. */
+/**
+ * Class probabilities for a preprocessed batch of one image, as the model's head defines them
+ * (models/head.ts): softmax; [1 − p, p] for one sigmoid unit; one sigmoid per class (multi-label);
+ * the softmax of a linear head's outputs.
+ */
 export function classProbabilities(model: CnnModel, batch: tf.Tensor4D): Float32Array {
-  // On the engine: its logits, softmaxed (a one-image pass is kept for the explanation that follows).
-  if (ortNet(model.net)) return tf.tidy(() => tf.softmax(logitsOf(model, batch)).dataSync() as Float32Array).slice();
-  return tf.tidy(() => {
-    const out = model.net.predict(batch) as tf.Tensor;
-    const flat = out.reshape([out.shape[0] ?? 1, -1]);
-    const probs = model.softmax ? flat : tf.softmax(flat);
-    return probs.dataSync() as Float32Array;
-  }).slice();
+  const head = modelHead(model.net);
+  // On the engine: its class scores through the head (a one-image pass is kept for the explanation that follows).
+  if (ortNet(model.net)) {
+    return tf.tidy(() => {
+      const scores = logitsOf(model, batch);
+      return head.probabilities(scores).dataSync() as Float32Array;
+    }).slice();
+  }
+  return tf.tidy(() => head.probabilitiesFromOutput(model.net.predict(batch) as tf.Tensor).dataSync() as Float32Array).slice();
+}
+
+/** How the probabilities are computed, for heads other than a plain softmax (which needs no note). */
+function headNote(model: CnnModel): string {
+  const head = modelHead(model.net);
+  return head.kind === 'softmax' ? '' : head.probabilityNote;
 }
 
 export async function predict(m: CnnModel | tf.LayersModel, image: ImageSource, opts: PredictOptions = {}): Promise<PredictionResult> {
@@ -140,6 +156,6 @@ export async function predict(m: CnnModel | tf.LayersModel, image: ImageSource, 
     throw new CnnvisError(`model '${model.name}' produced NaN or Inf outputs for ${input.name}; check its weights and the input`);
   }
   const predictions = topK(probs, Math.min(top, probs.length), (i) => model.label(i));
-  const result = new PredictionResult({ model: model.name, backend, timeMs: since(t0) }, predictions, probs, input.image, input.name);
+  const result = new PredictionResult({ model: model.name, backend, timeMs: since(t0) }, predictions, probs, input.image, input.name, headNote(model));
   return autoShow(result, opts.display);
 }

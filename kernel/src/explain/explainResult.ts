@@ -32,7 +32,7 @@ export class ExplainResult extends Result {
   readonly kind = 'explanation';
   readonly method: string;
   readonly layer: string;
-  /** The explained class: index, label, probability (`score`) and logit. */
+  /** The explained class: index, label, probability (`score`), its score (`logit`, named by `scoreName`) and what the map uses. */
   readonly target: ExplainedClass;
   /** Heatmap at input size (H × W, Float32, values in [0, 1]). */
   readonly map: Map2D;
@@ -77,8 +77,8 @@ export class ExplainResult extends Result {
   text(): string {
     const t = this.target;
     const p = this.peak();
-    return `${this.method} of ${this.meta.model} for class ${t.index} '${t.label}' (p=${t.score.toFixed(4)}, logit ${t.logit.toFixed(3)}) ` +
-      `at layer ${this.layer} (${this.lowRes.height}×${this.lowRes.width}) on ${this.imageName}; peak at x=${p.x}, y=${p.y} ` +
+    return `${this.method} of ${this.meta.model} for class ${t.index} '${t.label}' (p=${t.score.toFixed(4)}, ${t.scoreName} ${t.logit.toFixed(3)}) ` +
+      `at layer ${this.layer} (${this.lowRes.height}×${this.lowRes.width}) on ${this.imageName}; ${t.basis}; peak at x=${p.x}, y=${p.y} ` +
       `[${this.meta.backend}, ${this.meta.timeMs} ms]`;
   }
 

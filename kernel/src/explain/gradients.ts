@@ -2,10 +2,13 @@
  * Gradient taps: a layer's activation A and dScore/dA for a class, in one forward and one backward
  * pass over the model's own graph (any topology: branches and skips included).
  *
- * The score is the class's pre-softmax logit. For a model that ends in softmax the logits come from
- * a model over the same graph whose output is the softmax's input (a separate Softmax / Activation
- * layer), or, when the softmax is fused into the last Dense / Conv layer, from a linear copy of that
- * one layer applied to the same symbolic input (its weights shared with the original on every call).
+ * The score of a class is what the model's head (models/head.ts) says: the pre-softmax logit, for a
+ * one-sigmoid binary head the pre-sigmoid logit z (class 1) or −z (class 0), for a linear head the
+ * output. The raw logits come from a model over the same graph whose output is the softmax's or
+ * sigmoid's input (a separate Softmax / Activation layer), or, when the activation is fused into the
+ * last Dense / Conv layer, from a linear copy of that one layer applied to the same symbolic input
+ * (its weights synced with the original's before every call); the head turns them into the class
+ * scores [B, K] (binary: [−z, z]) inside the differentiated function.
  *
  * dScore/dA is taken with a forward hook: while the gradient is computed, layer L returns A + Z with
  * Z = 0, and the gradient with respect to Z is the gradient with respect to A. Only activation and
@@ -21,12 +24,12 @@ import { CnnModel } from '../models/model';
 import { ensureInputGradients } from '../engine/wasmGradients';
 import { Forward, fromTensor, ortNet, OrtNet, sumValues, toTensor } from '../engine/onnx/net';
 import { OrtValue } from '../engine/onnx/runtime';
-import { softmaxSite } from '../models/softmax';
+import { Head, modelHead } from '../models/head';
 import { layerOutputShape } from '../taps';
 import { activeReluRule } from './attribution/reluRules';
 
 interface LogitsHead {
-  /** Symbolic pre-softmax tensor (or the model output when there is no softmax). */
+  /** Symbolic raw logits: the softmax's / sigmoid's input (or the model output for a linear head). */
   logits: tf.SymbolicTensor;
   /** A linear copy of a layer with fused softmax, whose weights must be synced before use. */
   linearCopy?: { copy: tf.layers.Layer; original: tf.layers.Layer };
@@ -34,19 +37,19 @@ interface LogitsHead {
 
 const heads = new WeakMap<tf.LayersModel, LogitsHead>();
 
-/** Where the pre-softmax logits of a model are (cached per model). */
+/** Where the raw (pre-softmax / pre-sigmoid) logits of a model are (cached per model). */
 export function logitsHead(net: tf.LayersModel): LogitsHead {
   const hit = heads.get(net);
   if (hit) return hit;
   let head: LogitsHead = { logits: net.outputs[0] };
-  const site = softmaxSite(net);
+  const site = modelHead(net).site;
   if (site) {
-    const layer = site.layer;
+    const layer = site;
     const input = layer.inboundNodes[0].inputTensors[0];
-    if (!site.fused) {
+    if (!modelHead(net).fused) {
       head = { logits: input };
     } else {
-      // Softmax fused into a Dense / Conv layer: the same layer with a linear activation.
+      // Softmax / sigmoid fused into a Dense / Conv layer: the same layer with a linear activation.
       const Ctor = layer.constructor as new (cfg: object) => tf.layers.Layer;
       const copy = new Ctor({ ...layer.getConfig(), activation: 'linear', name: `${layer.name}__cnnvis_logits` });
       const logits = copy.apply(input) as tf.SymbolicTensor;
@@ -80,17 +83,32 @@ export function logitsModel(net: tf.LayersModel, layers: readonly string[] = [])
   return m;
 }
 
-/** Makes a fused-softmax layer's linear copy use the original's current weights (shared, not copied). */
-function syncHead(net: tf.LayersModel): void {
+/** Makes a fused-activation layer's linear copy use the original's current weights. */
+export function syncHead(net: tf.LayersModel): void {
   const lc = logitsHead(net).linearCopy;
   if (lc) lc.copy.setWeights(lc.original.getWeights());
 }
 
-function flatLogits(t: tf.Tensor): tf.Tensor2D {
-  return t.reshape([t.shape[0] ?? 1, -1]) as tf.Tensor2D;
+/** Raw logits [B, ...] → the class scores [B, K] of the model's head (binary: [−z, z]). */
+function flatLogits(net: tf.LayersModel, t: tf.Tensor): tf.Tensor2D {
+  return modelHead(net).scores(t);
 }
 
-/** Pre-softmax logits [B, K] for a preprocessed batch. The caller disposes them. */
+/**
+ * The raw logits of a fused-activation head from the output of the fused layer's input (`t`): the
+ * layer's linear copy applied to it (differentiable); other heads: `t` itself.
+ */
+export function rawLogitsFrom(net: tf.LayersModel, t: tf.Tensor): tf.Tensor {
+  const lc = logitsHead(net).linearCopy;
+  if (!lc) return t;
+  syncHead(net);
+  return lc.copy.apply(t) as tf.Tensor;
+}
+
+/**
+ * The class scores [B, K] for a preprocessed batch: the pre-softmax logits, for a binary (one
+ * sigmoid unit) head [−z, z], for a linear head the outputs (models/head.ts). The caller disposes them.
+ */
 export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): tf.Tensor2D {
   const ort = ortNet(model.net);
   if (ort) {
@@ -102,9 +120,9 @@ export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): t
       // One image: keep the whole pass (keyed by the tensor), so a gradient of the same input next
       // (an explanation right after its prediction) does not run the forward pass again.
       const fw = B === 1 ? ort.forward(x, 'all', batch) : ort.forward(x, []);
-      const l = fw.get(ort.logitsName);
-      K = l.data.length / l.dims[0];
-      parts.push(l.data as Float32Array);
+      const l = logitsData(ort, fw);
+      K = l.K;
+      parts.push(l.data);
       if (x !== batch) x.dispose();
     }
     const all = new Float32Array(B * K);
@@ -116,10 +134,10 @@ export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): t
     return tf.tensor2d(all, [B, K]);
   }
   syncHead(model.net);
-  return tf.tidy(() => flatLogits(logitsModel(model.net).predict(batch, { batchSize }) as tf.Tensor));
+  return tf.tidy(() => flatLogits(model.net, logitsModel(model.net).predict(batch, { batchSize }) as tf.Tensor));
 }
 
-/** A layer's output and the logits for a batch, in one forward pass. The caller disposes both. */
+/** A layer's output and the class scores (see logitsOf) for a batch, in one forward pass. The caller disposes both. */
 export function activationAndLogits(model: CnnModel, batch: tf.Tensor4D, layer: string): { activation: tf.Tensor; logits: tf.Tensor2D } {
   model.layer(layer);
   const ort = ortNet(model.net);
@@ -130,11 +148,14 @@ export function activationAndLogits(model: CnnModel, batch: tf.Tensor4D, layer: 
   syncHead(model.net);
   return tf.tidy(() => {
     const [a, l] = logitsModel(model.net, [layer]).predict(batch) as tf.Tensor[];
-    return { activation: a, logits: flatLogits(l) };
+    return { activation: a, logits: flatLogits(model.net, l) };
   });
 }
 
-/** What to differentiate: a class index (its logit, summed over the batch) or any scalar of the logits. */
+/**
+ * What to differentiate: a class index (its score — see logitsOf — summed over the batch) or any
+ * scalar of the class scores [B, K].
+ */
 export type ScoreTarget = number | ((logits: tf.Tensor2D) => tf.Scalar);
 
 function scoreOf(logits: tf.Tensor2D, target: ScoreTarget): tf.Scalar {
@@ -151,7 +172,7 @@ export interface LayerGradients {
   activation: tf.Tensor;
   /** dScore/dA, same shape as A. */
   gradient: tf.Tensor;
-  /** Pre-softmax logits [B, K]. */
+  /** Class scores [B, K] (see logitsOf: pre-softmax logits; binary heads [−z, z]). */
   logits: tf.Tensor2D;
   /** The differentiated score. */
   score: number;
@@ -228,7 +249,7 @@ export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: strin
       },
       () =>
         tf.valueAndGrad((zz: tf.Tensor) => {
-          const l = tf.keep(flatLogits(net.predict(batch) as tf.Tensor));
+          const l = tf.keep(flatLogits(model.net, net.predict(batch) as tf.Tensor));
           logits = l;
           return scoreOf(l, target);
         })(z),
@@ -303,7 +324,7 @@ export function inputGradients(
     result = tf.valueAndGrad((x: tf.Tensor4D) => {
       const outs = net.predict(x) as tf.Tensor | tf.Tensor[];
       const list = Array.isArray(outs) ? outs : [outs];
-      const l = tf.keep(flatLogits(list[list.length - 1]));
+      const l = tf.keep(flatLogits(model.net, list[list.length - 1]));
       logits = l;
       if (channel) return channelScores(list[0], channel).sum() as tf.Scalar;
       return scoreOf(l, target as ScoreTarget);
@@ -337,10 +358,17 @@ function nhwcData(v: OrtValue, inverse = false): Float32Array {
   return out;
 }
 
-/** The logits of a pass as [B, K] in TF's order (a 4-d logits layer is flattened like TF's reshape). */
-function logitsData(ort: OrtNet, fw: Forward): { data: Float32Array; B: number; K: number } {
+/** The raw logits of a pass as [B, R] in TF's order (a 4-d logits layer is flattened like TF's reshape). */
+function rawData(ort: OrtNet, fw: Forward): { data: Float32Array; B: number; R: number } {
   const l = fw.get(ort.logitsName);
-  return { data: nhwcData(l), B: l.dims[0], K: l.data.length / l.dims[0] };
+  return { data: nhwcData(l), B: l.dims[0], R: l.data.length / l.dims[0] };
+}
+
+/** The class scores of a pass as [B, K] (the head applied to the raw logits). */
+function logitsData(ort: OrtNet, fw: Forward): { data: Float32Array; B: number; K: number } {
+  const { data, B } = rawData(ort, fw);
+  const scores = modelHead(ort.net).scoresData(data);
+  return { data: scores, B, K: scores.length / B };
 }
 
 function logitsTensor(ort: OrtNet, fw: Forward): tf.Tensor2D {
@@ -348,26 +376,35 @@ function logitsTensor(ort: OrtNet, fw: Forward): tf.Tensor2D {
   return tf.tensor2d(data, [B, K]);
 }
 
-/** d score / d logits for a target (a class: one-hot per image; a function: its gradient) and the score. */
+function rawTensor(ort: OrtNet, fw: Forward): tf.Tensor2D {
+  const { data, B, R } = rawData(ort, fw);
+  return tf.tensor2d(data, [B, R]);
+}
+
+/**
+ * d score / d (raw logits) for a target and the score. A class: the head's seed per image (one-hot;
+ * binary: −1 for class 0, +1 for class 1); a function of the class scores: its gradient through the head.
+ */
 function logitSeed(ort: OrtNet, fw: Forward, target: ScoreTarget): { seed: OrtValue; score: number } {
+  const head: Head = modelHead(ort.net);
   const dims = fw.get(ort.logitsName).dims;
-  const { data, B, K } = logitsData(ort, fw);
+  const { data, B, R } = rawData(ort, fw);
   const asSeed = (flat: Float32Array): OrtValue => ({ data: nhwcData({ data: flat, dims }, true), dims });
   if (typeof target === 'function') {
-    const logits = tf.tensor2d(data, [B, K]);
-    const { value, grad } = tf.valueAndGrad((z: tf.Tensor) => target(z as tf.Tensor2D))(logits);
+    const raw = tf.tensor2d(data, [B, R]);
+    const { value, grad } = tf.valueAndGrad((z: tf.Tensor) => target(head.scores(z)))(raw);
     const out = { seed: asSeed(grad.dataSync() as Float32Array), score: value.dataSync()[0] };
-    tf.dispose([logits, value, grad]);
+    tf.dispose([raw, value, grad]);
     return out;
   }
-  if (!Number.isInteger(target) || target < 0 || target >= K) {
-    throw new CnnvisError(`class index ${target} is out of range; the model has classes 0..${K - 1}`);
-  }
-  const seed = new Float32Array(B * K);
+  const one = head.seed(target);
+  const scores = head.scoresData(data);
+  const K = head.numClasses;
+  const seed = new Float32Array(B * R);
   let score = 0;
   for (let b = 0; b < B; b++) {
-    seed[b * K + target] = 1;
-    score += data[b * K + target];
+    seed.set(one, b * R);
+    score += scores[b * K + target];
   }
   return { seed: asSeed(seed), score };
 }
@@ -440,8 +477,8 @@ function ortInputGradients(
 
 /**
  * For activation maximization on ONNX Runtime: one forward pass of `x`, the per-image scores
- * `score(get)` computes (in TF.js) from the named layers' outputs ('@logits' for the pre-softmax
- * logits), and d(sum of scores)/dx from one backward pass seeded at every named layer. Null when the
+ * `score(get)` computes (in TF.js) from the named layers' outputs ('@logits' for the class scores,
+ * see logitsOf), and d(sum of scores)/dx from one backward pass seeded at every named layer. Null when the
  * model (or one of the layers) does not run on the engine. The caller disposes `dx`.
  */
 export function ortObjectiveGradient(
@@ -457,7 +494,9 @@ export function ortObjectiveGradient(
   // Only as deep as the deepest layer the objective reads.
   const deepest = names.reduce((a, n) => (ort.indexOf(n) > ort.indexOf(a) ? n : a), names[0]);
   const fw = ort.forward(x, 'all', undefined, deepest, names);
-  const acts = layers.map((l, i) => (l === logitsName ? logitsTensor(ort, fw) : toTensor(fw.get(names[i]))));
+  // The logits are read raw; the head turns them into class scores inside the differentiated function.
+  const head = modelHead(model.net);
+  const acts = layers.map((l, i) => (l === logitsName ? rawTensor(ort, fw) : toTensor(fw.get(names[i]))));
   try {
     const get = (layer: string) => {
       const i = layers.indexOf(layer);
@@ -466,14 +505,18 @@ export function ortObjectiveGradient(
     };
     let scores: Float32Array = new Float32Array(0);
     const grads = tf.grads((...as: tf.Tensor[]) => {
-      const s = score((layer) => as[layers.indexOf(layer)] ?? get(layer));
+      const s = score((layer) => {
+        const i = layers.indexOf(layer);
+        const a = as[i] ?? get(layer);
+        return layer === logitsName ? head.scores(a) : a;
+      });
       scores = Float32Array.from(s.dataSync());
       return s.sum() as tf.Scalar;
     })(acts);
     const seeds = new Map<string, OrtValue>();
     grads.forEach((g, i) => {
       const dims = fw.get(names[i]).dims;
-      // Logits seeds are [B, K] in TF order; the engine's logits value may be 4-d NCHW.
+      // Logits seeds are [B, R] in TF order; the engine's logits value may be 4-d NCHW.
       const v = layers[i] === logitsName ? { data: nhwcData({ data: g.dataSync() as Float32Array, dims }, true), dims } : fromTensor(g);
       const prev = seeds.get(names[i]);
       seeds.set(names[i], prev ? sumValues(prev, v) : v);

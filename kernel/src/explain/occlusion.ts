@@ -1,7 +1,8 @@
 /**
  * Occlusion sensitivity (Zeiler & Fergus 2014): slide a patch over the picture, fill it (grey, the
  * picture's mean colour, or the blurred picture) and record how much the class probability drops
- * (for a channel target: the channel's score). The drop at each patch position is the low-resolution
+ * (as the model's head defines it, models/head.ts: softmax, or σ(±z) for a one-sigmoid binary head;
+ * for a channel target: the channel's score). The drop at each patch position is the low-resolution
  * map; each pixel gets the mean drop over the patches that covered it. Forward passes are batched.
  * Same calling convention as the gradient methods: `await occlusion(model, image, {classIndex, ...})`.
  */
@@ -13,6 +14,8 @@ import { Map2D, RGBImage } from '../types';
 import { AttributionContext, attributionFunction, AttributionMethod, AttributionOptions, scoresOf } from './attribution/base';
 import { gaussianBlur, meanColor, solidInput } from './attribution/baselines';
 import { logitsOf } from './gradients';
+import { modelHead } from '../models/head';
+import { ScoreBasis } from './targets';
 
 export type OcclusionFill = 'gray' | 'mean' | 'blur';
 
@@ -46,6 +49,7 @@ function pair(v: number | [number, number] | undefined, fallback: [number, numbe
 export class Occlusion extends AttributionMethod<OcclusionOptions> {
   readonly name = 'Occlusion';
   readonly id = 'occlusion';
+  override readonly basis: ScoreBasis = 'probability';
 
   private geometry(model: CnnModel, o: OcclusionOptions): { ph: number; pw: number; sh: number; sw: number } {
     const d = Math.max(1, Math.round(Math.min(model.inputHeight, model.inputWidth) / 8));
@@ -80,12 +84,12 @@ export class Occlusion extends AttributionMethod<OcclusionOptions> {
     const W = model.inputWidth;
     const plan = this.plan(model, x, ctx.image, o);
     const { ph, pw, sh, sw, ys, xs, count: n } = plan;
-    // The score: probability of the class (softmax of the logits), or the channel's score.
+    // The score: probability of the class (the head's probabilities of the class scores), or the channel's score.
     const score = (b: tf.Tensor4D): Float32Array => {
       if (typeof ctx.target !== 'number') return scoresOf(model, b, ctx.target);
       const k = ctx.target;
       const l = logitsOf(model, b);
-      const p = tf.tidy(() => tf.softmax(l).slice([0, k], [-1, 1]).reshape([-1]));
+      const p = tf.tidy(() => modelHead(model.net).probabilities(l).slice([0, k], [-1, 1]).reshape([-1]));
       const out = p.dataSync().slice() as Float32Array;
       tf.dispose([l, p]);
       return out;

@@ -3,6 +3,7 @@
  * do not matter, a whole word is enough when it picks one label) or, by default, the top-1 class.
  */
 import { CnnvisError, listChoices } from '../errors';
+import { modelHead } from '../models/head';
 import { CnnModel } from '../models/model';
 
 export interface TargetOptions {
@@ -16,10 +17,33 @@ export interface TargetOptions {
 export interface ExplainedClass {
   index: number;
   label: string;
-  /** Probability of the class for the image (softmax of the logits). */
+  /** Probability of the class for the image (as the model's head defines it: models/head.ts). */
   score: number;
-  /** Pre-softmax score (what gradients are taken of). */
+  /** The class's score (what gradients are taken of): see `scoreName`. */
   logit: number;
+  /** What `logit` is: 'pre-softmax logit', 'pre-sigmoid logit z', '−z (negated pre-sigmoid logit)', 'output (linear head)'. */
+  scoreName: string;
+  /** What the map is computed from, e.g. 'differentiates the pre-softmax logit of class 3'. */
+  basis: string;
+}
+
+/**
+ * What a method's map is computed from: the class score ('score': gradients, CAM weights), the
+ * class probability ('probability': occlusion, Score-CAM) or neither ('none': class-agnostic).
+ */
+export type ScoreBasis = 'score' | 'probability' | 'none';
+
+/** The explained class k from one image's class scores (see explain/gradients.ts logitsOf). */
+export function explainedClass(model: CnnModel, k: number, scores: Float32Array, basis: ScoreBasis = 'score'): ExplainedClass {
+  const head = modelHead(model.net);
+  const probs = head.probabilitiesData(scores);
+  const text =
+    basis === 'score'
+      ? head.describe(k)
+      : basis === 'probability'
+        ? `measures the probability of class ${k} (${head.probabilityNote})`
+        : 'class-agnostic (the class is shown, not used)';
+  return { index: k, label: model.label(k), score: probs[k], logit: scores[k], scoreName: head.scoreName(k), basis: text };
 }
 
 function norm(s: string): string {

@@ -15,6 +15,7 @@ import { ImageSource, InputOptions } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { logitsOf } from '../explain/gradients';
+import { modelHead } from '../models/head';
 import { Occlusion, occludedBatch, spreadPatches } from '../explain/occlusion';
 import { asCnnModel, CnnModel } from '../models/model';
 import { hconcat } from '../render/compose';
@@ -61,10 +62,10 @@ interface OcclusionRun {
 const MAX_CACHED_RUNS = 8;
 const occlusionMethod = new Occlusion();
 
-/** Softmax of the logits of a batch, [B × classes] (how occlusion scores classes). */
+/** Class probabilities of a batch (the model's head: models/head.ts), [B × classes] (how occlusion scores classes). */
 function probabilitiesOf(model: CnnModel, x: tf.Tensor4D): Float32Array {
   const l = logitsOf(model, x);
-  const p = tf.softmax(l);
+  const p = modelHead(model.net).probabilities(l);
   const out = p.dataSync().slice() as Float32Array;
   tf.dispose([l, p]);
   return out;

@@ -8,6 +8,7 @@ import { CnnvisError, listChoices } from '../errors';
 import { getLayer, layerOutputShape, spatialLayerNames } from '../taps';
 import { PreprocessName } from '../types';
 import { FlatLayerInfo, Flattened, flattenModel, registerAliases } from './flatten';
+import { findHead, Head, modelHead } from './head';
 import { LabelSet } from './labels';
 import { inModelPreprocessing, preprocessFromName } from './preprocess';
 
@@ -54,26 +55,9 @@ function defaultSize(net: tf.LayersModel): { size: [number, number]; note: strin
   return { size: [224, 224], note: 'the model takes any size; cnnvis runs it at 224×224 (choose with the size option / --size W×H)' };
 }
 
-/** Layers that pass values through unchanged in meaning when looking for the final activation. */
-const PASS_THROUGH = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout']);
-
-function activationOf(layer: tf.layers.Layer): string | undefined {
-  if (layer.getClassName() === 'Softmax') return 'softmax';
-  const cfg = layer.getConfig() as { activation?: unknown };
-  return typeof cfg.activation === 'string' ? cfg.activation : undefined;
-}
-
-/** True when the model's (first) output is produced by a softmax, possibly followed by reshapes. */
+/** True when the model's (first) output is produced by a softmax, possibly followed by reshapes (models/head.ts). */
 export function endsInSoftmax(model: tf.LayersModel): boolean {
-  let layer: tf.layers.Layer | undefined = model.outputLayers[0];
-  for (let hops = 0; layer && hops < 8; hops++) {
-    const act = activationOf(layer);
-    if (act === 'softmax') return true;
-    if (!PASS_THROUGH.has(layer.getClassName()) && !(layer.getClassName() === 'Activation' && act === 'linear')) return false;
-    const inbound: tf.layers.Layer[] | undefined = layer.inboundNodes[0]?.inboundLayers;
-    layer = inbound && inbound.length === 1 ? inbound[0] : undefined;
-  }
-  return false;
+  return findHead(model).kind === 'softmax';
 }
 
 export class CnnModel {
@@ -121,7 +105,7 @@ export class CnnModel {
     }
     this.labels = init.labels ?? null;
     if (init.labelsNote) this.labelsNote = init.labelsNote;
-    this.softmax = endsInSoftmax(net);
+    this.softmax = modelHead(this.net).kind === 'softmax';
     const shape = net.inputs[0].shape;
     if (shape.length !== 4) {
       throw new CnnvisError(`model '${this.name}' takes input of shape [${shape.join(', ')}]; cnnvis needs images [batch, height, width, channels]`);
@@ -135,10 +119,14 @@ export class CnnModel {
     this.inputChannels = c;
   }
 
-  /** Number of output classes (last dimension of the first output). */
+  /** Number of classes: one per output unit; 2 for a one-sigmoid (binary) head. */
   get numClasses(): number {
-    const s = this.net.outputs[0].shape;
-    return s[s.length - 1] ?? 0;
+    return modelHead(this.net).numClasses;
+  }
+
+  /** What the model's output means: softmax, binary (one sigmoid unit), multi-label or linear (models/head.ts). */
+  get head(): Head {
+    return modelHead(this.net);
   }
 
   /** The label of class i, or `class i` when the model has no labels. */

@@ -6,11 +6,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
-import { softmaxSite } from '../models/softmax';
+import { modelHead } from '../models/head';
 import { CnnModel } from '../models/model';
 import { layerOutputShape, tapModel } from '../taps';
+import { rawLogitsFrom } from '../explain/gradients';
 
-/** The pseudo layer name under which objectives read the class scores (pre-softmax logits). */
+/** The pseudo layer name under which objectives read the class scores (pre-softmax logits; see models/head.ts). */
 export const LOGITS = '@logits';
 
 /** Reads a tapped layer's output, [B, ...shape] (or the logits [B, K] under LOGITS). */
@@ -150,7 +151,10 @@ export function neuron(layer: string, n: number, at: { x?: number; y?: number } 
   );
 }
 
-/** The pre-softmax score (logit) of class k. */
+/**
+ * The score of class k: its pre-softmax logit (for a one-sigmoid binary head the pre-sigmoid logit z
+ * for class 1, −z for class 0; for a linear head the output).
+ */
 export function classLogit(k: number): Objective {
   return new Objective([LOGITS], `logit[${k}]`, (get) => get(LOGITS).slice([0, k], [-1, 1]).reshape([-1]) as tf.Tensor1D, [(model) => void model.checkClass(k)]);
 }
@@ -202,50 +206,31 @@ export function toObjective(spec: ObjectiveSpec): Objective {
 // Evaluation: one forward pass over a tap model with every layer the objective needs.
 
 interface LogitsSource {
-  /** The layer whose output leads to the logits. */
+  /** The layer whose output leads to the class scores. */
   layer: string;
-  /** Output of that layer → logits [B, K]. */
+  /** Output of that layer → class scores [B, K]. */
   toLogits: (t: tf.Tensor) => tf.Tensor2D;
 }
 
 const logitSources = new WeakMap<tf.LayersModel, LogitsSource>();
 
-function flat(t: tf.Tensor): tf.Tensor2D {
-  return t.reshape([t.shape[0], -1]) as tf.Tensor2D;
-}
-
 /**
- * Where a model's pre-softmax scores are. Without softmax: the output layer. With a separate
- * Softmax / Activation('softmax') layer: its input layer. With softmax fused into the last Dense or
- * 1×1-style Conv2D layer: that layer's input, through the layer's own weights with no activation.
+ * Where a model's class scores come from (models/head.ts). With the softmax or sigmoid in a separate
+ * layer, or a linear head: the raw logits layer. With the activation fused into the last Dense or
+ * Conv layer: that layer's input, through a linear copy of the layer (its weights synced).
  */
 export function logitsSource(model: CnnModel): LogitsSource {
   const net = model.net;
   const hit = logitSources.get(net);
   if (hit) return hit;
-  let src: LogitsSource = { layer: net.outputLayers[0].name, toLogits: flat };
-  const site = softmaxSite(net);
-  if (site) {
-    const L = site.layer;
-    const cls = L.getClassName();
-    const cfg = L.getConfig() as { strides?: number[]; padding?: string };
-    const input = L.inboundNodes[0].inboundLayers[0].name;
-    if (!site.fused) {
-      src = { layer: input, toLogits: flat };
-    } else if (cls === 'Dense') {
-      src = { layer: input, toLogits: (t) => {
-        const [k, b] = L.weights.map((w) => w.read());
-        return flat(b ? tf.matMul(flat(t), k as tf.Tensor2D).add(b) : tf.matMul(flat(t), k as tf.Tensor2D));
-      } };
-    } else if (cls === 'Conv2D') {
-      src = { layer: input, toLogits: (t) => {
-        const [k, b] = L.weights.map((w) => w.read());
-        const y = tf.conv2d(t as tf.Tensor4D, k as tf.Tensor4D, (cfg.strides ?? [1, 1]) as [number, number], cfg.padding === 'same' ? 'same' : 'valid');
-        return flat(b ? y.add(b) : y);
-      } };
-    } else {
-      throw new CnnvisError(`model '${model.name}' ends in a ${cls} layer with softmax; cnnvis cannot find its pre-softmax scores`);
-    }
+  const head = modelHead(net);
+  let src: LogitsSource;
+  if (!head.fused) {
+    src = { layer: head.logitsLayer.name, toLogits: (t) => head.scores(t) };
+  } else {
+    const inbound = head.logitsLayer.inboundNodes[0].inboundLayers;
+    if (inbound.length !== 1) throw new CnnvisError(`model '${model.name}' computes its logits in '${head.logitsLayer.name}' from ${inbound.length} layers; cnnvis cannot read its pre-activation scores`);
+    src = { layer: inbound[0].name, toLogits: (t) => head.scores(rawLogitsFrom(net, t)) };
   }
   logitSources.set(net, src);
   return src;

@@ -12,6 +12,7 @@ import { occlusion } from '../explain/occlusion';
 import { explanationTarget } from '../explain/registry';
 import { backendReport } from '../engine/backend';
 import { ImageResult } from '../display/imageResult';
+import { modelHead } from '../models/head';
 import { CnnModel } from '../models/model';
 import { htmlPage, Section } from './html';
 
@@ -52,13 +53,19 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
     })],
     ['Grad-CAM, top class', async () => {
       const r = await gradCam(model, image, { resize, display });
-      return { title: `Grad-CAM: ${r.target.label}`, result: r, note: 'Where the evidence for the top class is (Selvaraju et al. 2017): gradients of the class logit, averaged per channel, weight the last spatial layer.' };
+      return {
+        title: `Grad-CAM: ${r.target.label}`,
+        result: r,
+        note: `Where the evidence for the top class is (Selvaraju et al. 2017): gradients of the class score (${r.target.scoreName}), averaged per channel, weight the last spatial layer.`,
+      };
     }],
-    ['Grad-CAM, second class', async () => {
+    // A model with one class (a single softmax unit) has no runner-up.
+    ...(preds.probabilities.length < 2 ? [] : ([['Grad-CAM, second class', async () => {
       const second = topK(preds.probabilities, 2, (i) => model.label(i))[1];
       const r = await gradCam(model, image, { classIndex: second.index, resize, display });
-      return { title: `Grad-CAM: ${r.target.label} (second class)`, result: r, note: 'The same for the runner-up class: a class-discriminative map looks elsewhere.' };
-    }],
+      const what = modelHead(model.net).kind === 'binary' ? 'The other class of the binary classifier' : 'The same for the runner-up class';
+      return { title: `Grad-CAM: ${r.target.label} (second class)`, result: r, note: `${what} (${r.target.scoreName}): a class-discriminative map looks elsewhere.` };
+    }]] as [string, () => Promise<Section>][])),
     ['Grad-CAM++', async () => {
       const r = await gradCamPlusPlus(model, image, { resize, display });
       return { title: `Grad-CAM++: ${r.target.label}`, result: r, note: 'Positive gradients weighted per position (Chattopadhyay et al. 2018).' };

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
-import { softmaxSite } from '../../models/softmax';
+import { modelHead } from '../../models/head';
 import { bnAffine, Fold, LayerKernel, layerKernel, reluLayerAct, Rule, Unsupported } from './layers';
 import { DT, GraphSpec, InitSpec, NodeSpec } from './proto';
 import { ortRuntime, OrtGraph, OrtValue } from './runtime';
@@ -312,7 +312,7 @@ export class OrtNet {
     return fw;
   }
 
-  /** Pre-softmax logits [B, K] of a forward pass. */
+  /** Raw logits of a forward pass (pre-softmax / pre-sigmoid; the engine's layout, see models/head.ts). */
   logits(fw: Forward): Float32Array {
     return fw.get(this.logitsName).data as Float32Array;
   }
@@ -598,12 +598,14 @@ function pickChannels(v: OrtValue, keep: readonly number[]): OrtValue {
   return { data: out, dims: [B, keep.length, H, W] };
 }
 
-/** The layer whose output is the pre-softmax logits (models/softmax.ts), and whether its softmax is fused. */
+/**
+ * The layer whose output is the raw (pre-softmax / pre-sigmoid) logits (models/head.ts), and whether
+ * its activation is fused into it (compiled linear).
+ */
 function findLogits(net: tf.LayersModel): { logitsLayer: tf.layers.Layer; linear: boolean } {
   if (net.outputs.length !== 1) throw new Unsupported(`${net.outputs.length} outputs`);
-  const site = softmaxSite(net);
-  if (!site) return { logitsLayer: net.outputLayers[0], linear: false };
-  return site.fused ? { logitsLayer: site.layer, linear: true } : { logitsLayer: site.layer.inboundNodes[0].inboundLayers[0], linear: false };
+  const head = modelHead(net);
+  return { logitsLayer: head.logitsLayer, linear: head.fused };
 }
 
 const nets = new WeakMap<tf.LayersModel, { version: number; net: OrtNet | string }>();

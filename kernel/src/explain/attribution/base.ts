@@ -18,7 +18,7 @@ import { CnnvisError } from '../../errors';
 import { asCnnModel, CnnModel } from '../../models/model';
 import { Map2D, RGBImage } from '../../types';
 import { activationAndLogits, ChannelTarget, channelScores, checkChannelTarget, inputGradients, logitsOf } from '../gradients';
-import { resolveClass, softmax, TargetOptions } from '../targets';
+import { explainedClass, resolveClass, ScoreBasis, TargetOptions } from '../targets';
 import { ReluRule, withReluRule } from './reluRules';
 import { AttributionResult, AttributionTarget, autoShow, ChannelReduction } from './result';
 
@@ -47,7 +47,7 @@ export interface AttributionContext {
   batch: tf.Tensor4D;
   /** The picture as the model sees it (input size). */
   image: RGBImage;
-  /** A class index (its logit) or a hidden channel. */
+  /** A class index (its score: models/head.ts) or a hidden channel. */
   target: number | ChannelTarget;
   /** The explained class, or null for a channel target. */
   classIndex: number | null;
@@ -60,7 +60,7 @@ export interface AttributionContext {
    * modified ReLU backward rule. The caller disposes the result.
    */
   gradient(x: tf.Tensor4D, rule?: ReluRule): tf.Tensor4D;
-  /** The per-image scores (logit of the class, or the channel's score) of a batch of inputs. */
+  /** The per-image scores (the class's score, or the channel's score) of a batch of inputs. */
   scores(x: tf.Tensor4D): Float32Array;
   /** Method-specific numbers for the result (steps, completeness …). */
   details: Record<string, number | string>;
@@ -151,6 +151,8 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
   readonly reduction: ChannelReduction = 'sum';
   /** Show the per-channel attributions as colours too. */
   readonly rgbPanel: boolean = false;
+  /** What the map is computed from for a class target (the class score, or its probability). */
+  readonly basis: ScoreBasis = 'score';
 
   /** Checks the method's own options before any computation (throws CnnvisError). */
   checkOptions(_opts: O, _model: CnnModel): void {}
@@ -200,10 +202,9 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
       }
       const channels = attr.dataSync().slice() as Float32Array;
       const map = reduceChannels(channels, W, H, C, this.reduction);
-      const probs = softmax(logits);
       const tgt: AttributionTarget = channel
         ? { kind: 'channel', layer: channel.layer, channel: channel.channel, reduce: channel.reduce, value: channelValue }
-        : { kind: 'class', index: classIndex as number, label: model.label(classIndex as number), score: probs[classIndex as number], logit: logits[classIndex as number] };
+        : { kind: 'class', ...explainedClass(model, classIndex as number, logits, this.basis) };
       const result = new AttributionResult({
         meta: { model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0) },
         method: this.name,
@@ -228,7 +229,7 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
   }
 }
 
-/** Per-image scores of a batch: the class logit, or the channel's sum / max. */
+/** Per-image scores of a batch: the class score (pre-softmax logit; binary heads ±z), or the channel's sum / max. */
 export function scoresOf(model: CnnModel, x: tf.Tensor4D, target: number | ChannelTarget): Float32Array {
   if (typeof target === 'number') {
     const l = logitsOf(model, x);

@@ -14,7 +14,7 @@ import { drawText, LINE_HEIGHT, measureText, textImage } from '../../render/text
 
 export { autoShow };
 
-/** What an attribution explains: a class (its logit or probability) or one channel of a layer. */
+/** What an attribution explains: a class (its score or probability: see ExplainedClass.basis) or one channel of a layer. */
 export type AttributionTarget =
   | ({ kind: 'class' } & ExplainedClass)
   | { kind: 'channel'; layer: string; channel: number; reduce: 'sum' | 'max'; /** The channel's score for the image. */ value: number };
@@ -144,7 +144,7 @@ export class AttributionResult extends Result {
     const t = this.target;
     const what =
       t.kind === 'class'
-        ? `class ${t.index} '${t.label}' (p=${t.score.toFixed(4)}, logit ${t.logit.toFixed(3)})`
+        ? `class ${t.index} '${t.label}' (p=${t.score.toFixed(4)}, ${t.scoreName} ${t.logit.toFixed(3)}; ${t.basis})`
         : `channel ${t.channel} of ${t.layer} (${t.reduce} ${t.value.toPrecision(4)})`;
     const p = this.peak();
     const extra = Object.entries(this.details)

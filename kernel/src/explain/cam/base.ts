@@ -17,7 +17,7 @@ import { upsampleBilinear } from '../../render/upsample';
 import { Map2D } from '../../types';
 import { ExplainResult } from '../explainResult';
 import { activationAndLogits, layerGradients, ScoreTarget } from '../gradients';
-import { resolveClass, softmax, TargetOptions } from '../targets';
+import { explainedClass, resolveClass, ScoreBasis, TargetOptions } from '../targets';
 
 export interface CamOptions extends TargetOptions, InputOptions {
   /** Layer to explain (default: the method's default, usually the last layer with spatial output). */
@@ -39,7 +39,7 @@ export interface CamContext {
   batch: tf.Tensor4D;
   /** Layer activation A [h, w, c]. */
   activation: tf.Tensor3D;
-  /** dLogit/dA [h, w, c] for the class, or null for gradient-free methods. */
+  /** dScore/dA [h, w, c] for the class's score (models/head.ts), or null for gradient-free methods. */
   gradient: tf.Tensor3D | null;
 }
 
@@ -53,6 +53,8 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
   abstract readonly id: string;
   /** Whether the method needs dScore/dA (false: one forward pass only). */
   readonly usesGradients: boolean = true;
+  /** What the map is computed from (the class score, its probability, or nothing class-specific). */
+  readonly basis: ScoreBasis = 'score';
 
   /**
    * Channel weights [c] or per-position weights [h, w, c] for the activation. Runs inside tf.tidy;
@@ -97,7 +99,7 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
     let logits: Float32Array;
     try {
       if (this.usesGradients) {
-        // Without a class, the top-1 logit: the gradient of max(logits) is that of the argmax logit.
+        // Without a class, the top-1 score: the gradient of max(scores) is that of the argmax score.
         const target: ScoreTarget = explicit ?? ((l: tf.Tensor2D) => tf.max(l, 1).sum() as tf.Scalar);
         const g = layerGradients(model, input.batch, layer, target);
         activation = tf.tidy(() => g.activation.squeeze([0]) as tf.Tensor3D);
@@ -120,12 +122,11 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
       raw.dispose();
       const lowRes = normalizeMap({ width: w, height: h, data: rawData });
       const map = upsampleBilinear(lowRes, model.inputWidth, model.inputHeight);
-      const probs = softmax(logits);
       const result = new ExplainResult({
         meta: { model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0) },
         method: this.name,
         layer,
-        target: { index: classIndex, label: model.label(classIndex), score: probs[classIndex], logit: logits[classIndex] },
+        target: explainedClass(model, classIndex, logits, this.basis),
         map,
         lowRes,
         input: input.image,

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
 import { CnnModel } from '../../models/model';
+import { modelHead } from '../../models/head';
 import { logitsHead } from '../gradients';
 import { CamContext, camFunction, CamMethod } from './base';
 
@@ -72,13 +73,18 @@ export class Cam extends CamMethod {
     }
   }
 
-  /** w_k = W[k, c], the output layer's weight from pooled channel k to class c. */
+  /**
+   * w_k = W[k, c], the output layer's weight from pooled channel k to class c's score; for a binary
+   * (one-sigmoid) head the one column for class 1 and its negation for class 0 (the score −z).
+   */
   weights(ctx: CamContext): tf.Tensor {
     const kernel = findCamHead(ctx.model).outputLayer.getWeights()[0];
     const c = ctx.activation.shape[2];
+    const binary = modelHead(ctx.model.net).kind === 'binary';
     return tf.tidy(() => {
       const w2 = kernel.reshape([-1, kernel.shape[kernel.shape.length - 1]]);
       if (w2.shape[0] !== c) throw new CnnvisError(`CAM: the output kernel has ${w2.shape[0]} inputs but layer '${ctx.layer}' has ${c} channels`);
+      if (binary) return w2.slice([0, 0], [c, 1]).reshape([c]).mul(ctx.classIndex === 1 ? 1 : -1);
       return w2.slice([0, ctx.classIndex], [c, 1]).reshape([c]);
     });
   }

@@ -5,6 +5,7 @@
  * positive. Class-agnostic: no gradients, one forward pass.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ScoreBasis } from '../targets';
 import { CamContext, camFunction, CamMethod, CamTensors } from './base';
 
 /** First right singular vector of the activation [h, w, c] reshaped to [hw, c]. */
@@ -32,6 +33,7 @@ export class EigenCam extends CamMethod {
   readonly name = 'Eigen-CAM';
   readonly id = 'eigencam';
   override readonly usesGradients = false;
+  override readonly basis: ScoreBasis = 'none';
   weights(ctx: CamContext): tf.Tensor {
     return eigenCamWeights(ctx);
   }

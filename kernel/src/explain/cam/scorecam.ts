@@ -1,13 +1,16 @@
 /**
  * Score-CAM (Wang et al. 2020): no gradients. Each channel's activation, upsampled to the input size
  * and scaled to [0, 1], masks the (preprocessed) input; the class probability of every masked input
- * is measured in batched forward passes, and a softmax over channels of those scores gives the
+ * (as the model's head defines it, models/head.ts: for a one-sigmoid binary head σ(z) for class 1 and
+ * 1 − σ(z) for class 0) is measured in batched forward passes, and a softmax over channels of those scores gives the
  * channel weights. `topN` keeps only the N channels with the largest activation variance (as in
  * Faster Score-CAM); the others get weight 0.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
+import { modelHead } from '../../models/head';
 import { logitsOf } from '../gradients';
+import { ScoreBasis } from '../targets';
 import { CamContext, camFunction, CamMethod, CamOptions } from './base';
 
 export interface ScoreCamOptions extends CamOptions {
@@ -42,6 +45,7 @@ export class ScoreCam extends CamMethod<ScoreCamOptions> {
   readonly name = 'Score-CAM';
   readonly id = 'scorecam';
   override readonly usesGradients = false;
+  override readonly basis: ScoreBasis = 'probability';
 
   /** Softmax over the chosen channels of the class probability of each masked input. */
   weights(ctx: CamContext, opts: ScoreCamOptions = {}): tf.Tensor {
@@ -57,7 +61,7 @@ export class ScoreCam extends CamMethod<ScoreCamOptions> {
       const chunk = channels.slice(s, s + batchSize);
       const masked = tf.tidy(() => tf.mul(ctx.batch, channelMasks(ctx.activation, chunk, H, W)) as tf.Tensor4D);
       const logits = logitsOf(ctx.model, masked, batchSize);
-      const p = tf.tidy(() => tf.softmax(logits).slice([0, ctx.classIndex], [-1, 1]).dataSync() as Float32Array);
+      const p = tf.tidy(() => modelHead(ctx.model.net).probabilities(logits).slice([0, ctx.classIndex], [-1, 1]).dataSync() as Float32Array);
       scores.set(p, s);
       masked.dispose();
       logits.dispose();

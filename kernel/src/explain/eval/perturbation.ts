@@ -7,8 +7,9 @@
  * Pixels are ordered by the map (highest first; ties by position, row by row). Step k replaces the
  * first min(k·n, H·W) pixels, all channels at once, so a curve has steps + 1 points from 0 to 100 %
  * of the pixels. The perturbed images are built on the preprocessed input and run through the model
- * in batches; the curve is the softmax probability of the class; the AUC is the trapezoid integral
- * over the fraction of pixels changed (x in [0, 1]), so it lies in [0, 1] too.
+ * in batches; the curve is the probability of the class (as the model's head defines it: softmax, or
+ * σ(±z) for a one-sigmoid binary head); the AUC is the trapezoid integral over the fraction of pixels
+ * changed (x in [0, 1]), so it lies in [0, 1] too.
  *
  * What a removed pixel becomes: `black` (zero pixels, the paper's deletion default), `blur` (the same
  * pixel of a Gaussian-blurred copy, the paper's insertion default), `gray` (mid-gray) or any RGB colour.
@@ -21,6 +22,7 @@ import { asCnnModel, CnnModel } from '../../models/model';
 import { imageToBatch } from '../../models/preprocess';
 import { upsampleBilinear } from '../../render/upsample';
 import { Map2D, RGBImage } from '../../types';
+import { modelHead } from '../../models/head';
 import { logitsOf } from '../gradients';
 import { resolveClass, TargetOptions } from '../targets';
 import { trapezoid } from './stats';
@@ -167,7 +169,7 @@ async function perturbationCurve(
           const mask = tf.tensor4d(masks, [n, H, W, 1]);
           const x = tf.add(from, tf.mul(mask, delta)) as tf.Tensor4D;
           const logits = logitsOf(model, x, batchSize);
-          return tf.softmax(logits).slice([0, classIndex], [n, 1]);
+          return modelHead(model.net).probabilities(logits).slice([0, classIndex], [n, 1]);
         });
         probabilities.set(probs.dataSync(), s0);
         probs.dispose();
