@@ -2,6 +2,7 @@
  * Feature maps (特征图): every channel of a layer as a grid, several layers side by side, channels
  * ranked by mean activation, and the strongest channel overlaid on the image.
  */
+import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
@@ -158,7 +159,7 @@ export class FeatureMapResult extends Result {
 export async function featureMaps(m: CnnModel | tf.LayersModel, image: ImageSource, opts: FeatureMapOptions = {}): Promise<FeatureMapResult> {
   const backend = await initBackend();
   const model = asCnnModel(m);
-  const layer = opts.layer ?? defaultFeatureLayer(model);
+  const layer = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : defaultFeatureLayer(model);
   model.spatialLayer(layer);
   const t0 = performance.now();
   const input = prepareInput(model, image, opts);

@@ -2,6 +2,7 @@
  * Filters (卷积核): a conv layer's kernels as pictures — first-layer kernels as RGB tiles, deeper ones
  * per input channel in gray, depthwise kernels one per channel — and weight statistics.
  */
+import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend';
 import { CnnvisError, listChoices } from '../errors';
@@ -202,7 +203,7 @@ export async function filters(m: CnnModel | tf.LayersModel, opts: FilterOptions 
   const model = asCnnModel(m);
   const convs = convLayerNames(model);
   if (!convs.length) throw new CnnvisError(`model '${model.name}' has no convolution layer with a 4-D kernel`);
-  const layerName = opts.layer ?? convs[0];
+  const layerName = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : convs[0];
   const layer = model.layer(layerName);
   const t0 = performance.now();
   const k = kernelOf(layer);

@@ -8,6 +8,7 @@
  * and class). A class or layer change computes one map (one backward pass for gradient methods);
  * opacity and colormap are applied in the browser and need no kernel work.
  */
+import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { ImageSource, InputOptions } from '../basics/input';
 import { initBackend } from '../engine/backend';
@@ -78,7 +79,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
     const method = findMethod(methods, opts.method ?? 'gradcam');
     const layers = model.spatialLayers();
     if (!layers.length) throw new CnnvisError(`model '${model.name}' has no layer with a spatial output to explain`);
-    const layer = opts.layer ?? layers[layers.length - 1];
+    const layer = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : layers[layers.length - 1];
     model.spatialLayer(layer);
     const colormap = checkColormap(opts.colormap ?? 'jet');
     const opacity = checkUnit('opacity', opts.opacity ?? 0.5);

@@ -8,6 +8,7 @@
  * the top-channel overlay are done in the browser from the page data, the channel means and the
  * layer's range, which the kernel sends with the page.
  */
+import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { convBlockOutputs, defaultFeatureLayer, spread } from '../basics/featureMaps';
 import { ImageSource, InputOptions, prepareInput } from '../basics/input';
@@ -104,7 +105,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
     const model = asCnnModel(m);
     const names = model.spatialLayers();
     if (!names.length) throw new CnnvisError(`model '${model.name}' has no layer with a spatial output to show as feature maps`);
-    const first = opts.layer ?? defaultFeatureLayer(model);
+    const first = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : defaultFeatureLayer(model);
     model.spatialLayer(first);
     const pageSize = opts.pageSize ?? 16;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new CnnvisError(`pageSize must be a positive integer, got ${pageSize}`);

@@ -10,6 +10,7 @@
  * the page (`filterPatterns`), with progress and cancel between steps; while the layer or page
  * slider moves only the latest page is optimized, and every pattern made is kept.
  */
+import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { convLayerNames, filterStats, Kernel, kernelOf, rgbTile, sliceMap } from '../basics/filters';
 import { spread } from '../basics/featureMaps';
@@ -96,7 +97,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
     const model = asCnnModel(m);
     const names = convLayerNames(model);
     if (!names.length) throw new CnnvisError(`model '${model.name}' has no convolution layer with a 4-D kernel`);
-    const first = opts.layer ?? names[0];
+    const first = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : names[0];
     if (!names.includes(first)) throw new CnnvisError(`layer '${first}' has no convolution kernel; conv layers: ${names.join(', ')}`, names);
     const pageSize = opts.pageSize ?? 16;
     const inputChannels = opts.inputChannels ?? 8;

@@ -214,3 +214,8 @@ export function resolveAlias(net: tf.LayersModel, name: string): string | undefi
 export function aliasNames(net: tf.LayersModel): string[] {
   return [...(aliasRegistry.get(net)?.keys() ?? [])];
 }
+
+/** A layer name as the flat model knows it: an alias resolved, any other name unchanged. */
+export function canonicalLayer(net: tf.LayersModel, name: string): string {
+  return resolveAlias(net, name) ?? name;
+}

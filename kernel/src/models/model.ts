@@ -147,6 +147,11 @@ export class CnnModel {
     return getLayer(this.net, name, this.name);
   }
 
+  /** The layer's name in the flat model for a name, a qualified path (`base/conv1`) or a nested model's name. */
+  layerName(name: string): string {
+    return this.layer(name).name;
+  }
+
   /** Where a layer came from: its enclosing models (outermost first) and its own name there. */
   layerInfo(name: string): FlatLayerInfo {
     const layer = this.layer(name);
@@ -174,7 +179,7 @@ export class CnnModel {
   spatialLayer(name: string): tf.layers.Layer {
     const layer = this.layer(name);
     const spatial = this.spatialLayers();
-    if (!spatial.includes(name)) {
+    if (!spatial.includes(layer.name)) {
       throw new CnnvisError(
         `layer '${name}' has output shape [${layerOutputShape(layer).join(', ')}], not a spatial map; ` +
           `layers with spatial output: ${listChoices(spatial, 200)}`,

@@ -9,6 +9,7 @@
  * layer), prepares the input, hands the method a context with gradient and scoring helpers, reduces
  * the channels to one map (signed sum, or max |·| for saliency) and builds the AttributionResult.
  */
+import { canonicalLayer } from '../../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { engineLabel } from '../../engine/onnx/net';
 import { ImageSource, InputOptions, prepareInput } from '../../basics/input';
@@ -76,7 +77,7 @@ export function parseChannelTarget(model: CnnModel, text: string, reduce: 'sum' 
   if (!layer || !/^\d+$/.test(ch)) {
     throw new CnnvisError(`target '${text}' is not 'layer:channel' (e.g. '${model.spatialLayers().slice(-1)[0] ?? 'conv1'}:0'); give a layer name and a channel number`);
   }
-  const t: ChannelTarget = { layer, channel: Number(ch), reduce };
+  const t: ChannelTarget = { layer: canonicalLayer(model.net, layer), channel: Number(ch), reduce };
   checkChannelTarget(model, t);
   return t;
 }

@@ -6,6 +6,7 @@
  *
  * Every method is called the same way: `await gradCam(model, image, {classIndex?, label?, layer?, display?})`.
  */
+import { canonicalLayer } from '../../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { engineLabel } from '../../engine/onnx/net';
 import { ImageSource, InputOptions, prepareInput } from '../../basics/input';
@@ -87,7 +88,7 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
   async explain(m: CnnModel | tf.LayersModel, image: ImageSource, opts: O = {} as O): Promise<ExplainResult> {
     const backend = await initBackend();
     const model = asCnnModel(m);
-    const layer = opts.layer ?? this.defaultLayer(model);
+    const layer = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : this.defaultLayer(model);
     model.spatialLayer(layer);
     this.check(model, layer);
     // An explicit class is checked before any computation.
