@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
+import { engineFallbacks } from './onnx/net';
 import { accelStatus } from './onnx/runtime';
 
 export const BACKEND_CHOICES = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -85,7 +86,10 @@ export async function backendName(): Promise<string> {
   return tf.getBackend();
 }
 
-/** One line for users: which backend runs and why the faster ones did not. */
+/**
+ * One line for users: which backend runs and why the faster ones did not, and which models run on
+ * TF.js although the engine is available (a layer it does not compile, or a failure), with the reason.
+ */
 export async function backendReport(): Promise<string> {
   const name = await backendName();
   const why = Object.entries(skipped)
@@ -93,9 +97,9 @@ export async function backendReport(): Promise<string> {
     .map(([k, v]) => `${k}: ${v}`);
   const tfjs = why.length ? `backend ${name} (not used: ${why.join('; ')})` : `backend ${name}`;
   const ort = accelStatus();
-  return ort.startsWith('onnxruntime')
-    ? `${tfjs}; forward and gradient passes of the models it compiles on ${ort}`
-    : `${tfjs}; onnxruntime ${ort}`;
+  if (!ort.startsWith('onnxruntime')) return `${tfjs}; onnxruntime ${ort}`;
+  const off = engineFallbacks();
+  return `${tfjs}; forward and gradient passes of the models it compiles on ${ort}${off.length ? `; ${off.join('; ')}` : ''}`;
 }
 
 /** Test hook: forget the chosen backend so the next initBackend() chooses again. */

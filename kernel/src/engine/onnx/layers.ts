@@ -96,14 +96,23 @@ export function internalDims(tfShape: number[]): number[] {
   return tfShape.length === 3 ? [tfShape[2], tfShape[0], tfShape[1]] : tfShape;
 }
 
-export type Act = 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'softmax';
+/** The activation functions the engine compiles (TF.js' names). */
+export const ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu', 'selu', 'softplus', 'softsign', 'hardSigmoid', 'swish', 'gelu', 'gelu_new', 'mish'] as const;
+export type Act = (typeof ACTIVATIONS)[number];
+
+/** Activations whose derivative is computed from their input z; the others' from their output y. */
+const FROM_INPUT: ReadonlySet<Act> = new Set<Act>(['swish', 'gelu', 'gelu_new', 'mish']);
 
 function activationOf(layer: tf.layers.Layer): Act {
   const a = (layer as unknown as { activation?: { getClassName(): string } | null }).activation;
   const name = a ? a.getClassName() : 'linear';
-  if (['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax'].includes(name)) return name as Act;
-  throw new Unsupported(`activation '${name}' of layer '${layer.name}'`);
+  if ((ACTIVATIONS as readonly string[]).includes(name)) return name as Act;
+  throw new Unsupported(`layer '${layer.name}' (${layer.getClassName()}) has activation '${name}', which the engine does not compile; it compiles ${ACTIVATIONS.join(', ')}`);
 }
+
+/** SELU's constants (TF's and ONNX's defaults). */
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
 
 function applyAct(b: Builder, x: string, act: Act, rank: number): string {
   switch (act) {
@@ -120,29 +129,59 @@ function applyAct(b: Builder, x: string, act: Act, rank: number): string {
     case 'softmax':
       if (rank !== 2) throw new Unsupported('softmax over a feature map');
       return b.one('Softmax', [x], { axis: 1 });
+    case 'elu':
+      return b.one('Elu', [x], { alpha: 1 });
+    case 'selu':
+      return b.one('Selu', [x], { alpha: SELU_ALPHA, gamma: SELU_SCALE });
+    case 'softplus':
+      return b.one('Softplus', [x]);
+    case 'softsign':
+      return b.one('Softsign', [x]);
+    case 'hardSigmoid':
+      // TF.js: clip(0.2·x + 0.5, 0, 1).
+      return b.one('HardSigmoid', [x], { alpha: 0.2, beta: 0.5 });
+    case 'swish':
+      return b.one('Mul', [x, b.one('Sigmoid', [x])]);
+    case 'gelu':
+      return b.one('Mul', [b.one('Mul', [x, b.scalar(0.5)]), b.one('Add', [b.scalar(1), b.one('Erf', [b.one('Mul', [x, b.scalar(Math.SQRT1_2)])])])]);
+    case 'gelu_new':
+      return b.one('Mul', [b.one('Mul', [x, b.scalar(0.5)]), b.one('Add', [b.scalar(1), b.one('Tanh', [geluNewArg(b, x)])])]);
+    case 'mish':
+      return b.one('Mul', [x, b.one('Tanh', [b.one('Softplus', [x])])]);
   }
+}
+
+/** √(2/π)·(x + 0.044715·x³), the tanh argument of the tanh approximation of GELU. */
+function geluNewArg(b: Builder, x: string): string {
+  const x3 = b.one('Mul', [b.one('Mul', [x, x]), x]);
+  return b.one('Mul', [b.one('Add', [x, b.one('Mul', [x3, b.scalar(0.044715)])]), b.scalar(Math.sqrt(2 / Math.PI))]);
 }
 
 /** How gradients pass ReLUs: the plain gradient, guided backpropagation or the deconvnet rule. */
 export type Rule = 'gradient' | 'guided' | 'deconvnet';
 
 /**
- * Gradient through an activation, from its output y. ReLUs follow `rule`: a fixed rule compiles to the
- * fewest element-wise operators (a backward graph per rule), or the `rule` input's coefficients (one
- * graph for all rules, for the Dense graph that also runs forward).
+ * Gradient through an activation, from its output y (or its input z, for FROM_INPUT activations).
+ * ReLUs follow `rule` (other activations keep their gradient, as on the TF.js path): a fixed rule
+ * compiles to the fewest element-wise operators (a backward graph per rule), or the `rule` input's
+ * coefficients (one graph for all rules, for the Dense graph that also runs forward).
  */
-function actBackward(b: Builder, g: string, y: string, act: Act, rule: Rule | (() => string[])): string {
+function actBackward(b: Builder, g: string, y: string, act: Act, rule: Rule | (() => string[]), z?: string): string {
+  const zero = () => b.scalar(0);
+  const input = () => {
+    if (!z) throw new Error(`cnnvis: the gradient of '${act}' needs its input`);
+    return z;
+  };
   switch (act) {
     case 'linear':
       return g;
     case 'relu':
     case 'relu6': {
       if (rule === 'deconvnet') return b.one('Relu', [g]);
-      const zero = b.scalar(0);
-      let open = b.one('Greater', [y, zero]);
+      let open = b.one('Greater', [y, zero()]);
       if (act === 'relu6') open = b.one('And', [open, b.one('Less', [y, b.scalar(6)])]);
-      if (rule === 'gradient') return b.one('Where', [open, g, zero]);
-      if (rule === 'guided') return b.one('Where', [open, b.one('Relu', [g]), zero]);
+      if (rule === 'gradient') return b.one('Where', [open, g, zero()]);
+      if (rule === 'guided') return b.one('Where', [open, b.one('Relu', [g]), zero()]);
       const m = b.one('Cast', [open], { to: DT.FLOAT });
       const [ra, rb, rc] = rule();
       const gp = b.one('Relu', [g]);
@@ -156,6 +195,51 @@ function actBackward(b: Builder, g: string, y: string, act: Act, rule: Rule | ((
     case 'softmax': {
       const s = b.one('ReduceSum', [b.one('Mul', [g, y]), b.i64([1])], { keepdims: 1 });
       return b.one('Mul', [y, b.one('Sub', [g, s])]);
+    }
+    case 'elu':
+      // y > 0: 1; else e^z = y + 1.
+      return b.one('Where', [b.one('Greater', [y, zero()]), g, b.one('Mul', [g, b.one('Add', [y, b.scalar(1)])])]);
+    case 'selu':
+      return b.one('Mul', [g, b.one('Where', [b.one('Greater', [y, zero()]), b.scalar(SELU_SCALE), b.one('Add', [y, b.scalar(SELU_SCALE * SELU_ALPHA)])])]);
+    case 'softplus':
+      // σ(z) = 1 − e^(−y).
+      return b.one('Mul', [g, b.one('Sub', [b.scalar(1), b.one('Exp', [b.one('Neg', [y])])])]);
+    case 'softsign': {
+      const r = b.one('Sub', [b.scalar(1), b.one('Abs', [y])]);
+      return b.one('Mul', [g, b.one('Mul', [r, r])]);
+    }
+    case 'hardSigmoid': {
+      const open = b.one('And', [b.one('Greater', [y, zero()]), b.one('Less', [y, b.scalar(1)])]);
+      return b.one('Where', [open, b.one('Mul', [g, b.scalar(0.2)]), zero()]);
+    }
+    case 'swish': {
+      // σ(z)·(1 + z·(1 − σ(z))).
+      const s = b.one('Sigmoid', [input()]);
+      const d = b.one('Mul', [s, b.one('Add', [b.scalar(1), b.one('Mul', [input(), b.one('Sub', [b.scalar(1), s])])])]);
+      return b.one('Mul', [g, d]);
+    }
+    case 'gelu': {
+      // Φ(z) + z·φ(z).
+      const x = input();
+      const cdf = b.one('Mul', [b.scalar(0.5), b.one('Add', [b.scalar(1), b.one('Erf', [b.one('Mul', [x, b.scalar(Math.SQRT1_2)])])])]);
+      const pdf = b.one('Mul', [b.one('Exp', [b.one('Mul', [b.one('Mul', [x, x]), b.scalar(-0.5)])]), b.scalar(1 / Math.sqrt(2 * Math.PI))]);
+      return b.one('Mul', [g, b.one('Add', [cdf, b.one('Mul', [x, pdf])])]);
+    }
+    case 'gelu_new': {
+      // ½(1 + t) + ½·z·(1 − t²)·√(2/π)·(1 + 3·0.044715·z²), t = tanh(√(2/π)(z + 0.044715 z³)).
+      const x = input();
+      const t = b.one('Tanh', [geluNewArg(b, x)]);
+      const left = b.one('Mul', [b.scalar(0.5), b.one('Add', [b.scalar(1), t])]);
+      const dArg = b.one('Mul', [b.one('Add', [b.scalar(1), b.one('Mul', [b.one('Mul', [x, x]), b.scalar(3 * 0.044715)])]), b.scalar(Math.sqrt(2 / Math.PI))]);
+      const right = b.one('Mul', [b.one('Mul', [b.one('Mul', [x, b.scalar(0.5)]), b.one('Sub', [b.scalar(1), b.one('Mul', [t, t])])]), dArg]);
+      return b.one('Mul', [g, b.one('Add', [left, right])]);
+    }
+    case 'mish': {
+      // t + z·(1 − t²)·σ(z), t = tanh(softplus(z)).
+      const x = input();
+      const t = b.one('Tanh', [b.one('Softplus', [x])]);
+      const d = b.one('Add', [t, b.one('Mul', [b.one('Mul', [x, b.one('Sub', [b.scalar(1), b.one('Mul', [t, t])])]), b.one('Sigmoid', [x])])]);
+      return b.one('Mul', [g, d]);
     }
   }
 }
@@ -268,10 +352,86 @@ export interface LayerKernel {
 }
 
 const B = 'b';
-const IDENTITY = new Set(['InputLayer', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ActivityRegularization']);
+/** Layers whose output is their input at inference (dropout, noise, augmentation, regularization). */
+const IDENTITY = new Set([
+  'InputLayer',
+  'Dropout',
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'ActivityRegularization',
+  'RandomFlip',
+  'RandomRotation',
+  'RandomZoom',
+  'RandomTranslation',
+  'RandomContrast',
+  'RandomBrightness',
+  'RandomGrayscale',
+  'RandomHue',
+  'RandomSaturation',
+  'RandomSharpness',
+  'RandomColorJitter',
+  'RandomColorDegeneration',
+  'RandomPosterization',
+  'RandomInvert',
+  'RandomErasing',
+  'RandomGaussianBlur',
+  'RandomPerspective',
+  'RandomShear',
+  'RandomElasticTransform',
+  'Solarization',
+  'AugMix',
+  'RandAugment',
+  'CutMix',
+  'MixUp',
+  'SpatialDropout3D',
+  'Identity',
+]);
+/**
+ * Layers that are the identity when their output size equals their input size (RandomHeight/Width:
+ * models/layerClasses.ts makes them the identity at inference, as in Keras; TF.js' own resize).
+ */
+const SAME_SIZE_IDENTITY = new Set(['Resizing', 'CenterCrop', 'RandomCrop', 'RandomHeight', 'RandomWidth']);
+
+/** Every layer kind the engine compiles (for messages). */
+export const SUPPORTED_LAYERS = [
+  'Conv2D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'Conv2DTranspose',
+  'Dense',
+  'BatchNormalization',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'PReLU',
+  'ELU',
+  'ThresholdedReLU',
+  'Softmax',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'UpSampling2D',
+  'ZeroPadding2D',
+  'Cropping2D',
+  'Flatten',
+  'Reshape',
+  'Add',
+  'Subtract',
+  'Average',
+  'Concatenate',
+  'Rescaling',
+  'Normalization',
+  ...IDENTITY,
+  'Resizing and CenterCrop (to the same size)',
+];
 
 function shapeOf(layer: tf.layers.Layer): number[] {
   const s = layer.outputShape as (number | null)[];
+  if (!Array.isArray(s)) throw new Unsupported(`layer '${layer.name}' has no known output shape`);
   if (Array.isArray(s[0])) throw new Unsupported(`layer '${layer.name}' has several outputs`);
   return (s as (number | null)[]).slice(1).map((d) => {
     if (d === null) throw new Unsupported(`layer '${layer.name}' has an unknown output size`);
@@ -281,7 +441,35 @@ function shapeOf(layer: tf.layers.Layer): number[] {
 
 function inShapes(layer: tf.layers.Layer): number[][] {
   const node = layer.inboundNodes[0];
-  return node.inputTensors.map((t) => t.shape.slice(1).map((d) => d as number));
+  if (!node) throw new Unsupported(`layer '${layer.name}' is not connected to an input`);
+  return node.inputTensors.map((t) =>
+    t.shape.slice(1).map((d) => {
+      if (d === null) throw new Unsupported(`the input of layer '${layer.name}' has an unknown size`);
+      return d;
+    }),
+  );
+}
+
+/** A 2-vector setting given as a number or a pair (kernel sizes, strides, dilations). */
+function pair(v: unknown, dflt: number): [number, number] {
+  if (v === undefined || v === null) return [dflt, dflt];
+  if (Array.isArray(v)) return [v[0] as number, (v.length > 1 ? v[1] : v[0]) as number];
+  return [v as number, v as number];
+}
+
+/** A channel axis given as a number or a one-element list (Keras 2 writes `axis: [3]`), as a non-negative index. */
+function channelAxis(v: unknown, rank: number): number | null {
+  const a = Array.isArray(v) ? (v.length === 1 ? v[0] : null) : v;
+  if (typeof a !== 'number' || !Number.isInteger(a)) return null;
+  return a < 0 ? a + rank : a;
+}
+
+/** A layer setting that is a number or one number per channel, as a float array for [C] (or one value). */
+function perChannel(v: unknown, C: number, what: string): Float32Array {
+  const arr = Array.isArray(v) ? (v as unknown[]).flat(4) : [v];
+  if (!arr.every((x) => typeof x === 'number')) throw new Unsupported(`${what} is not a number or a list of numbers`);
+  if (arr.length !== 1 && arr.length !== C) throw new Unsupported(`${what} has ${arr.length} values for ${C} channels`);
+  return Float32Array.from(arr as number[]);
 }
 
 /**
@@ -302,20 +490,32 @@ export interface Fold {
 export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold, outChannels?: readonly number[]): LayerKernel {
   const cls = layer.getClassName();
   const cfg = layer.getConfig() as Record<string, unknown>;
+  if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast') throw new Unsupported(`data format '${String(cfg.dataFormat)}' of layer '${layer.name}'`);
+  const ins = cls === 'InputLayer' ? [shapeOf(layer)] : inShapes(layer);
+  // Identity layers: the output is the input (their declared output shape is not trusted: TF.js'
+  // Resizing declares a wrong one).
+  if (IDENTITY.has(cls) || (cls === 'Activation' && (linear || activationOf(layer) === 'linear'))) return { outDims: internalDims(ins[0]), identity: true, saved: [], usesRule: false };
+  if (SAME_SIZE_IDENTITY.has(cls)) {
+    const [H, W] = ins[0];
+    const declared = layer.outputShape as (number | null)[];
+    const [h, w] = cfg.height !== undefined && cfg.width !== undefined ? [cfg.height, cfg.width] : [declared[1], declared[2]];
+    if (ins[0].length !== 3 || h !== H || w !== W) {
+      throw new Unsupported(`layer '${layer.name}' (${cls}) changes the size ${ins[0].slice(0, 2).join('×')} to ${String(h)}×${String(w)}; the engine compiles it only when the size stays the same`);
+    }
+    return { outDims: internalDims(ins[0]), identity: true, saved: [], usesRule: false };
+  }
   const outTf = shapeOf(layer);
   if (outChannels && (cls !== 'Conv2D' || outTf.length !== 3)) throw new Unsupported(`output channels of layer '${layer.name}' (${cls})`);
   const fullDims = internalDims(outTf);
   const outDims = outChannels ? [outChannels.length, ...fullDims.slice(1)] : fullDims;
-  const ins = cls === 'InputLayer' ? [outTf] : inShapes(layer);
   const inDims = ins.map(internalDims);
   const rank = outTf.length + 1;
   const io = (names: string[], dims: number[][]) => names.map((n, i) => ({ name: n, dims: [B, ...dims[i]] }));
   // The usual graph outputs: the layer's output y, and the gradient of its (first) input gx0.
   const yOut = [{ name: 'y', dims: [B, ...outDims] }];
   const gxOut = [{ name: 'gx0', dims: [B, ...inDims[0]] }];
-  if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast') throw new Unsupported(`data format '${String(cfg.dataFormat)}' of layer '${layer.name}'`);
-
-  if (IDENTITY.has(cls)) return { outDims, identity: true, saved: [], usesRule: false };
+  /** Per-channel constant dims that broadcast over the internal layout. */
+  const chanDims = (C: number) => (rank === 4 ? [1, C, 1, 1] : [1, C]);
 
   const ruleIn = (b: Builder) => {
     let parts: string[] | null = null;
@@ -344,21 +544,29 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       return b.spec(bwdInputs(saved), gxOut);
     },
   });
+  /** What an activation's backward graph reads: nothing (linear), its input (recomputed from x0) or its output. */
+  const savedFor = (act: Act): Saved[] => (act === 'linear' ? [] : FROM_INPUT.has(act) ? ['x'] : ['y']);
 
   switch (cls) {
     case 'Conv2D':
-    case 'DepthwiseConv2D': {
+    case 'DepthwiseConv2D':
+    case 'SeparableConv2D':
+    case 'Conv2DTranspose': {
       if (rank !== 4) throw new Unsupported(`layer '${layer.name}' of rank ${rank}`);
       const depthwise = cls === 'DepthwiseConv2D';
+      const separable = cls === 'SeparableConv2D';
+      const transpose = cls === 'Conv2DTranspose';
       const act = fold?.act ?? (linear ? 'linear' : activationOf(layer));
-      const [kh, kw] = cfg.kernelSize as number[];
-      const [sh, sw] = cfg.strides as number[];
-      const [dh, dw] = (cfg.dilationRate as number[] | number | undefined) === undefined ? [1, 1] : Array.isArray(cfg.dilationRate) ? (cfg.dilationRate as number[]) : [cfg.dilationRate as number, cfg.dilationRate as number];
+      const [kh, kw] = pair(cfg.kernelSize, 1);
+      const [sh, sw] = pair(cfg.strides, 1);
+      const [dh, dw] = pair(cfg.dilationRate, 1);
+      if (transpose && (dh !== 1 || dw !== 1)) throw new Unsupported(`dilated transposed convolution '${layer.name}'`);
       const [C, H, W] = inDims[0];
-      const ph = tfPad(H, kh, sh, dh, cfg.padding as string);
-      const pw = tfPad(W, kw, sw, dw, cfg.padding as string);
-      if (ph.out !== outDims[1] || pw.out !== outDims[2]) throw new Unsupported(`layer '${layer.name}': output size mismatch`);
       const O = outDims[0];
+      // Padding of the (forward) convolution: for a transposed one, the convolution from its output to its input.
+      const ph = transpose ? tfPad(outDims[1], kh, sh, 1, cfg.padding as string) : tfPad(H, kh, sh, dh, cfg.padding as string);
+      const pw = transpose ? tfPad(outDims[2], kw, sw, 1, cfg.padding as string) : tfPad(W, kw, sw, dw, cfg.padding as string);
+      if (transpose ? ph.out !== H || pw.out !== W : ph.out !== outDims[1] || pw.out !== outDims[2]) throw new Unsupported(`layer '${layer.name}': output size mismatch`);
       // The TF kernel [kh, kw, C, O] (or a bias, s, t) restricted to the kept output channels.
       const pick = (v: Float32Array): Float32Array => {
         if (!outChannels) return v;
@@ -367,15 +575,22 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
         for (let r = 0, o = 0; r < v.length; r += full) for (const c of outChannels) out[o++] = v[r + c];
         return out;
       };
-      const M = depthwise ? O / C : 1;
+      // Channel multiplier of the depthwise part (DepthwiseConv2D, SeparableConv2D).
+      const M = depthwise ? O / C : separable ? ((cfg.depthMultiplier as number | undefined) ?? 1) : 1;
       // Weights are read when a graph is built (not kept here: a VGG16 is 528 MB).
       // ONNX kernel [O, I/group, kh, kw]; for depthwise, output channel c·M + m reads input channel c.
+      // Transposed: TF [kh, kw, O, C] → ONNX ConvTranspose [C, O, kh, kw] (also the Conv kernel of its input gradient).
       let onnxKernel: Float32Array | undefined;
       const kernelOnnx = () => {
         if (onnxKernel) return onnxKernel;
-        const k = pick(weightValues(layer, depthwise ? /depthwise_kernel/ : /kernel/)!.data);
-        return (onnxKernel = depthwise ? ohwiFromTf(k, kh, kw, 1, C * M) : ohwiFromTf(k, kh, kw, C, O));
+        if (transpose) return (onnxKernel = ohwiFromTf(weightValues(layer, /kernel/)!.data, kh, kw, O, C));
+        const k = pick(weightValues(layer, depthwise || separable ? /depthwise_kernel/ : /kernel/)!.data);
+        return (onnxKernel = depthwise || separable ? ohwiFromTf(k, kh, kw, 1, C * M) : ohwiFromTf(k, kh, kw, C, O));
       };
+      // SeparableConv2D's pointwise kernel: TF [1, 1, C·M, O] → ONNX [O, C·M, 1, 1], and transposed for the backward pass.
+      const pointwise = () => ohwiFromTf(weightValues(layer, /pointwise_kernel/)!.data, 1, 1, C * M, O);
+      // ([1, 1, C·M, O] in TF's order is already the [C·M, O, 1, 1] kernel of the pointwise part's input gradient.)
+      const pointwiseT = () => weightValues(layer, /pointwise_kernel/)!.data;
       const hasBias = layer.weights.some((v) => /bias/.test(v.originalName ?? v.name));
       const biasValues = (): Float32Array => pick(weightValues(layer, /bias/)!.data);
       // A folded batch norm stays a separate multiply and add, with s and t as graph inputs: the
@@ -383,46 +598,67 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       // (a folded kernel moves ReLU6 boundaries by an ulp and flips gradient masks).
       const bnFeeds = fold?.bn ? { bn_s: { data: pick(fold.bn.s), dims: [1, O, 1, 1] }, bn_t: { data: pick(fold.bn.t), dims: [1, O, 1, 1] } } : undefined;
       const bnInputs = fold?.bn ? [{ name: 'bn_s', dims: [1, O, 1, 1] }, { name: 'bn_t', dims: [1, O, 1, 1] }] : [];
-      const I = depthwise ? 1 : C;
-      const group = depthwise ? C : 1;
+      const group = depthwise || separable ? C : 1;
       const pads = [ph.before, pw.before, ph.after, pw.after];
       const convAttrs = { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [dh, dw], pads, group };
-      const saved: Saved[] = act === 'linear' ? [] : ['y'];
+      const saved = savedFor(act);
+      if (outChannels && FROM_INPUT.has(act)) throw new Unsupported(`output channels of layer '${layer.name}' with activation '${act}'`);
+      if (bnFeeds && FROM_INPUT.has(act)) throw new Unsupported(`a batch norm folded before '${act}' in layer '${layer.name}'`);
       const usesRule = act === 'relu' || act === 'relu6';
+      /** The pre-activation value from x0 (batch norm applied). */
+      const pre = (b: Builder): string => {
+        const bias = hasBias ? [b.f32([O], biasValues())] : [];
+        let z: string;
+        if (transpose) {
+          const opad = [outDims[1] - (sh * (H - 1) + kh - ph.before - ph.after), outDims[2] - (sw * (W - 1) + kw - pw.before - pw.after)];
+          z = b.one('ConvTranspose', ['x0', b.weight([C, O, kh, kw], kernelOnnx), ...bias], { kernel_shape: [kh, kw], strides: [sh, sw], pads, output_padding: opad });
+        } else if (separable) {
+          const d = b.one('Conv', ['x0', b.weight([C * M, 1, kh, kw], kernelOnnx)], convAttrs);
+          z = b.one('Conv', [d, b.weight([O, C * M, 1, 1], pointwise), ...bias], { kernel_shape: [1, 1] });
+        } else {
+          z = b.one('Conv', ['x0', b.weight([O, depthwise ? 1 : C, kh, kw], kernelOnnx), ...bias], convAttrs);
+        }
+        if (bnFeeds) z = b.one('Add', [b.one('Mul', [z, 'bn_s']), 'bn_t']);
+        return z;
+      };
+      /** The input gradient of a (grouped) convolution x [Ci, H, W] → [Co, ...] with ONNX kernel [Co, Ci/group, kh, kw]. */
+      const convInputGrad = (b: Builder, gp: string, Co: number, Ci: number, kernel: () => Float32Array): string => {
+        const I = Ci / group;
+        if (sh === 1 && sw === 1 && dh === 1 && dw === 1 && (group === 1 || Co === Ci)) {
+          // Stride 1: the input gradient is a convolution with the flipped kernel, transposed (per group).
+          let flipped: Float32Array | undefined;
+          const wf = () => (flipped ??= group === 1 ? flipTranspose(kernel(), Co, Ci, kh, kw) : flipTranspose(kernel(), Ci, 1, kh, kw));
+          return b.one('Conv', [gp, b.weight(group === 1 ? [Ci, Co, kh, kw] : [Ci, 1, kh, kw], wf)], {
+            kernel_shape: [kh, kw],
+            pads: [kh - 1 - ph.before, kw - 1 - pw.before, kh - 1 - ph.after, kw - 1 - pw.after],
+            group,
+          });
+        }
+        const opad = [H - (sh * (ph.out - 1) + (kh - 1) * dh + 1 - ph.before - ph.after), W - (sw * (pw.out - 1) + (kw - 1) * dw + 1 - pw.before - pw.after)];
+        return b.one('ConvTranspose', [gp, b.weight([Co, I, kh, kw], kernel)], { ...convAttrs, output_padding: opad });
+      };
       return {
         outDims,
         saved,
         usesRule,
         forward: () => {
           const b = new Builder();
-          const inputs = ['x0', b.weight([O, I, kh, kw], kernelOnnx)];
-          if (hasBias) inputs.push(b.f32([O], biasValues()));
-          let z = b.one('Conv', inputs, convAttrs);
-          if (bnFeeds) z = b.one('Add', [b.one('Mul', [z, 'bn_s']), 'bn_t']);
-          b.output(applyAct(b, z, act, rank), 'y');
+          b.output(applyAct(b, pre(b), act, rank), 'y');
           return b.spec([...io(['x0'], inDims), ...bnInputs], yOut);
         },
         backward: (rule) => {
           const b = new Builder();
-          let gp = actBackward(b, 'g', 'y', act, rule);
+          let gp = actBackward(b, 'g', 'y', act, rule, FROM_INPUT.has(act) ? pre(b) : undefined);
           if (bnFeeds) gp = b.one('Mul', [gp, 'bn_s']);
           let gx: string;
-          if (sh === 1 && sw === 1 && dh === 1 && dw === 1 && M === 1) {
-            // Stride 1: the input gradient is a convolution with the flipped kernel, transposed (per group).
-            let flipped: Float32Array | undefined;
-            const wf = () => (flipped ??= depthwise ? flipTranspose(kernelOnnx(), C, 1, kh, kw) : flipTranspose(kernelOnnx(), O, C, kh, kw));
-            const wShape = depthwise ? [C, 1, kh, kw] : [C, O, kh, kw];
-            gx = b.one('Conv', [gp, b.weight(wShape, wf)], {
-              kernel_shape: [kh, kw],
-              pads: [kh - 1 - ph.before, kw - 1 - pw.before, kh - 1 - ph.after, kw - 1 - pw.after],
-              group,
-            });
+          if (transpose) {
+            // The input gradient of a transposed convolution is the convolution with the same kernel.
+            gx = b.one('Conv', [gp, b.weight([C, O, kh, kw], kernelOnnx)], { kernel_shape: [kh, kw], strides: [sh, sw], pads });
+          } else if (separable) {
+            const gd = b.one('Conv', [gp, b.weight([C * M, O, 1, 1], pointwiseT)], { kernel_shape: [1, 1] });
+            gx = convInputGrad(b, gd, C * M, C, kernelOnnx);
           } else {
-            const opad = [
-              H - (sh * (outDims[1] - 1) + (kh - 1) * dh + 1 - ph.before - ph.after),
-              W - (sw * (outDims[2] - 1) + (kw - 1) * dw + 1 - pw.before - pw.after),
-            ];
-            gx = b.one('ConvTranspose', [gp, b.weight([O, I, kh, kw], kernelOnnx)], { ...convAttrs, output_padding: opad });
+            gx = convInputGrad(b, gp, O, C, kernelOnnx);
           }
           b.output(gx, 'gx0');
           return b.spec([...bwdInputs(saved), ...(bnFeeds ? [bnInputs[0]] : [])], gxOut);
@@ -443,6 +679,19 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       // 411 MB) is an input read from TF.js' memory on every run, so no copy of it exists. The two
       // directions have their own batch dimension: a call feeds the other direction's inputs with zero
       // rows, which costs nothing.
+      const biasIn = (b: Builder, inputs: string[]) => (hasBias ? [...inputs, b.f32([O], weightValues(layer, /bias/)!.data)] : inputs);
+      if (FROM_INPUT.has(act)) {
+        // An activation whose gradient reads its input: separate graphs, the backward one recomputing x·W + b.
+        return unary(
+          ['x'],
+          (b) => applyAct(b, b.one('Gemm', biasIn(b, ['x0', b.weight([I, O], () => kernel().data)])), act, rank),
+          (b) => {
+            const w = b.weight([I, O], () => kernel().data);
+            const gp = actBackward(b, 'g', 'y', act, 'gradient', b.one('Gemm', biasIn(b, ['x0', w])));
+            return b.one('Gemm', [gp, w], { transB: 1 });
+          },
+        );
+      }
       const saved: Saved[] = act === 'linear' ? [] : ['y'];
       return {
         outDims,
@@ -452,9 +701,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
           const b = new Builder();
           // Read on every run: a view of the backend's memory, never copied.
           const w = b.weight([I, O], () => kernel().data);
-          const inputs = ['x0', w];
-          if (hasBias) inputs.push(b.f32([O], weightValues(layer, /bias/)!.data));
-          b.output(applyAct(b, b.one('Gemm', inputs), act, rank), 'y');
+          b.output(applyAct(b, b.one('Gemm', biasIn(b, ['x0', w])), act, rank), 'y');
           const gp = actBackward(b, 'g', 'ys', act, ruleIn(b));
           b.output(b.one('Gemm', [gp, w], { transB: 1 }), 'gx0');
           return b.spec(
@@ -473,8 +720,8 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       };
     }
     case 'BatchNormalization': {
-      const axis = cfg.axis as number;
-      if (!(axis === -1 || axis === rank - 1)) throw new Unsupported(`batch normalization over axis ${axis} in layer '${layer.name}'`);
+      // Keras 2 writes the axis as a list (`axis: [3]`), which TF.js reads as that number too.
+      if (channelAxis(cfg.axis, rank) !== rank - 1) throw new Unsupported(`batch normalization over axis ${JSON.stringify(cfg.axis)} in layer '${layer.name}'; the engine normalizes over the channel axis (-1 or ${rank - 1})`);
       if (rank !== 4 && rank !== 2) throw new Unsupported(`batch normalization of rank ${rank} in layer '${layer.name}'`);
       const C = outDims[0];
       const { s, t } = bnAffine(layer);
@@ -491,7 +738,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       let act: Act;
       if (cls === 'ReLU') {
         const mv = cfg.maxValue as number | null | undefined;
-        if ((cfg.negativeSlope as number | undefined) || (cfg.threshold as number | undefined)) throw new Unsupported(`leaky or thresholded ReLU '${layer.name}'`);
+        if ((cfg.negativeSlope as number | undefined) || (cfg.threshold as number | undefined)) throw new Unsupported(`ReLU layer '${layer.name}' with a negative slope or threshold`);
         if (mv === null || mv === undefined) act = 'relu';
         else if (mv === 6) act = 'relu6';
         else throw new Unsupported(`ReLU with maxValue ${mv} in layer '${layer.name}'`);
@@ -503,10 +750,134 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       if (linear) act = 'linear';
       if (act === 'linear') return { outDims, identity: true, saved: [], usesRule: false };
       return unary(
-        ['y'],
+        savedFor(act),
         (b) => applyAct(b, 'x0', act, rank),
-        (b, rule) => actBackward(b, 'g', 'y', act, rule),
+        (b, rule) => actBackward(b, 'g', 'y', act, rule, 'x0'),
         act === 'relu' || act === 'relu6',
+      );
+    }
+    case 'LeakyReLU': {
+      // TF.js: x > 0 ? x : alpha·x; gradient dy where x > 0, else alpha·dy (every ReLU rule keeps it, as on TF.js).
+      const alpha = (cfg.alpha ?? cfg.negativeSlope ?? cfg.negative_slope ?? 0.3) as number;
+      return unary(
+        ['x'],
+        (b) => b.one('LeakyRelu', ['x0'], { alpha }),
+        (b) => b.one('Where', [b.one('Greater', ['x0', b.scalar(0)]), 'g', b.one('Mul', ['g', b.scalar(alpha)])]),
+      );
+    }
+    case 'ELU': {
+      const alpha = (cfg.alpha ?? 1) as number;
+      return unary(
+        ['x'],
+        (b) => b.one('Elu', ['x0'], { alpha }),
+        // x ≤ 0: alpha·e^x.
+        (b) => b.one('Where', [b.one('Greater', ['x0', b.scalar(0)]), 'g', b.one('Mul', ['g', b.one('Mul', [b.one('Exp', ['x0']), b.scalar(alpha)])])]),
+      );
+    }
+    case 'ThresholdedReLU': {
+      const theta = (cfg.theta ?? 1) as number;
+      return unary(
+        ['x'],
+        (b) => b.one('Mul', ['x0', b.one('Cast', [b.one('Greater', ['x0', b.scalar(theta)])], { to: DT.FLOAT })]),
+        (b) => b.one('Where', [b.one('Greater', ['x0', b.scalar(theta)]), 'g', b.scalar(0)]),
+      );
+    }
+    case 'PReLU': {
+      // alpha has the input's shape (1 along shared axes); internally [C, H, W].
+      const a = weightValues(layer, /alpha/)!;
+      const ad = a.shape.length === 3 ? internalDims(a.shape) : a.shape;
+      let slope = a.data;
+      if (a.shape.length === 3) {
+        const [h, w, c] = a.shape;
+        slope = new Float32Array(a.data.length);
+        for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let k = 0; k < c; k++) slope[(k * h + i) * w + j] = a.data[(i * w + j) * c + k];
+      }
+      const sl = Float32Array.from(slope);
+      return unary(
+        ['x'],
+        (b) => b.one('PRelu', ['x0', b.f32(ad, sl)]),
+        (b) => b.one('Where', [b.one('Greater', ['x0', b.scalar(0)]), 'g', b.one('Mul', ['g', b.f32(ad, sl)])]),
+      );
+    }
+    case 'Rescaling': {
+      // TF.js: x·scale + offset (numbers, or one per channel).
+      const C = outDims[0];
+      const sc = perChannel(cfg.scale, C, `the scale of layer '${layer.name}'`);
+      const of = perChannel(cfg.offset ?? 0, C, `the offset of layer '${layer.name}'`);
+      const cd = (v: Float32Array) => (v.length === 1 ? [] : chanDims(C));
+      return unary(
+        [],
+        (b) => b.one('Add', [b.one('Mul', ['x0', b.f32(cd(sc), sc)]), b.f32(cd(of), of)]),
+        (b) => b.one('Mul', ['g', b.f32(cd(sc), sc)]),
+      );
+    }
+    case 'Normalization': {
+      // (x − mean) / √variance per channel, from the layer's weights (or its config).
+      const C = outDims[0];
+      const ax = channelAxis(cfg.axis ?? -1, rank);
+      if (ax !== rank - 1) throw new Unsupported(`normalization over axis ${JSON.stringify(cfg.axis)} in layer '${layer.name}'`);
+      if (cfg.invert) throw new Unsupported(`inverted normalization in layer '${layer.name}'`);
+      const read = (name: string): Float32Array => {
+        const w = weightValues(layer, new RegExp(`(^|/)${name}(:0)?$`), false);
+        if (w) return w.data;
+        if (cfg[name] !== undefined && cfg[name] !== null) return perChannel(cfg[name], C, `the ${name} of layer '${layer.name}'`);
+        throw new Unsupported(`normalization layer '${layer.name}' has no ${name}`);
+      };
+      const mean = read('mean');
+      const variance = read('variance');
+      const n = Math.max(mean.length, variance.length);
+      if ((mean.length !== 1 && mean.length !== C) || (variance.length !== 1 && variance.length !== C)) throw new Unsupported(`normalization layer '${layer.name}' has ${n} values for ${C} channels`);
+      // Keras: (x − mean) / max(√variance, 1e-7), in float32.
+      const inv = Float32Array.from({ length: n }, (_, c) => Math.fround(1 / Math.max(Math.fround(Math.sqrt(variance[variance.length === 1 ? 0 : c])), 1e-7)));
+      const m = Float32Array.from({ length: n }, (_, c) => mean[mean.length === 1 ? 0 : c]);
+      const cd = n === 1 ? [] : chanDims(C);
+      return unary(
+        [],
+        (b) => b.one('Mul', [b.one('Sub', ['x0', b.f32(cd, m)]), b.f32(cd, inv)]),
+        (b) => b.one('Mul', ['g', b.f32(cd, inv)]),
+      );
+    }
+    case 'UpSampling2D': {
+      // y = Ah · x · Awᵀ per channel, with TF.js' resize weights (nearest: the source ⌊o·in/out⌋;
+      // bilinear without corner alignment or half-pixel centres); the gradient is Ahᵀ · g · Aw.
+      const [, H, W] = inDims[0];
+      const [, Ho, Wo] = outDims;
+      const interp = (cfg.interpolation ?? 'nearest') as string;
+      if (interp !== 'nearest' && interp !== 'bilinear') throw new Unsupported(`upsampling with '${interp}' interpolation in layer '${layer.name}'`);
+      const resize = (n: number, out: number): Float32Array => {
+        const a = new Float32Array(out * n);
+        const scale = Math.fround(n / out);
+        for (let o = 0; o < out; o++) {
+          const src = Math.fround(o * scale);
+          if (interp === 'nearest') {
+            a[o * n + Math.min(n - 1, Math.floor(src))] = 1;
+          } else {
+            const top = Math.floor(src);
+            const bottom = Math.min(top + 1, n - 1);
+            const f = Math.fround(src - top);
+            a[o * n + top] += 1 - f;
+            a[o * n + bottom] += f;
+          }
+        }
+        return a;
+      };
+      const ah = resize(H, Ho);
+      const aw = resize(W, Wo);
+      const t = (m: Float32Array, r: number, c: number) => Float32Array.from({ length: r * c }, (_, k) => m[(k % r) * c + Math.floor(k / r)]);
+      return unary(
+        [],
+        (b) => b.one('MatMul', [b.f32([Ho, H], ah), b.one('MatMul', ['x0', b.f32([W, Wo], t(aw, Wo, W))])]),
+        (b) => b.one('MatMul', [b.f32([H, Ho], t(ah, Ho, H)), b.one('MatMul', ['g', b.f32([Wo, W], aw)])]),
+      );
+    }
+    case 'Cropping2D': {
+      const c = cfg.cropping as number[][] | number[] | number;
+      const [[t, bo], [l, r]] = typeof c === 'number' ? [[c, c], [c, c]] : typeof c[0] === 'number' ? [[c[0] as number, c[0] as number], [c[1] as number, c[1] as number]] : (c as number[][]);
+      const [, H, W] = inDims[0];
+      return unary(
+        [],
+        (b) => b.one('Slice', ['x0', b.i64([t, l]), b.i64([H - bo, W - r]), b.i64([2, 3])]),
+        (b) => b.one('Pad', ['g', b.i64([0, 0, t, l, 0, 0, bo, r])]),
       );
     }
     case 'MaxPooling2D':
@@ -595,8 +966,36 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
         (b) => b.one('Slice', ['g', b.i64([t, l]), b.i64([t + H, l + W]), b.i64([2, 3])]),
       );
     }
-    case 'Add': {
+    case 'Add':
+    case 'Subtract':
+    case 'Average': {
       const names = ins.map((_, i) => `x${i}`);
+      if (inDims.some((d) => d.join() !== outDims.join())) throw new Unsupported(`layer '${layer.name}' (${cls}) broadcasts inputs of different shapes`);
+      if (cls !== 'Add') {
+        // x0 − x1, or the mean of the inputs: gradients ±g, or g / n.
+        const n = names.length;
+        return {
+          outDims,
+          saved: [],
+          usesRule: false,
+          forward: () => {
+            const b = new Builder();
+            b.output(cls === 'Subtract' ? b.one('Sub', names) : b.one('Mul', [b.one('Sum', names), b.scalar(1 / n)]), 'y');
+            return b.spec(io(names, inDims), yOut);
+          },
+          backward: () => {
+            const b = new Builder();
+            if (cls === 'Subtract') {
+              b.output('g', 'gx0');
+              b.output(b.one('Neg', ['g']), 'gx1');
+            } else {
+              const gs = b.one('Mul', ['g', b.scalar(1 / n)]);
+              names.forEach((_, i) => b.output(gs, `gx${i}`));
+            }
+            return b.spec(bwdInputs([]), inDims.map((d, i) => ({ name: `gx${i}`, dims: [B, ...d] })));
+          },
+        };
+      }
       return {
         outDims,
         sumGradient: true,
@@ -610,8 +1009,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       };
     }
     case 'Concatenate': {
-      const axis = cfg.axis as number;
-      if (!(axis === -1 || axis === rank - 1)) throw new Unsupported(`concatenation over axis ${axis} in layer '${layer.name}'`);
+      if (channelAxis(cfg.axis ?? -1, rank) !== rank - 1) throw new Unsupported(`concatenation over axis ${JSON.stringify(cfg.axis)} in layer '${layer.name}'`);
       const names = ins.map((_, i) => `x${i}`);
       const sizes = inDims.map((d) => d[0]);
       return {
@@ -632,6 +1030,6 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       };
     }
     default:
-      throw new Unsupported(`layer '${layer.name}' of kind ${cls}`);
+      throw new Unsupported(`layer '${layer.name}' is a ${cls}, which the engine does not compile; it compiles ${SUPPORTED_LAYERS.join(', ')}`);
   }
 }

@@ -177,9 +177,14 @@ export class OrtNet {
     }
   }
 
-  /** Compiles the model, or returns why it cannot run here. */
+  /**
+   * Compiles the model, or returns why it cannot run here (one line). Never throws: whatever it cannot
+   * handle — a layer kind it does not compile, a graph it does not understand, a bug — is a reason,
+   * and the model runs on TF.js.
+   */
   static build(net: tf.LayersModel): OrtNet | string {
     try {
+      if (!net.inputs?.length || !net.outputLayers?.length) throw new Unsupported('the model has no input or output layers yet (a Sequential model that was never built or called?)');
       if (net.inputs.length !== 1) throw new Unsupported(`${net.inputs.length} inputs`);
       const { logitsLayer, linear } = findLogits(net);
       // Layers on paths from the input to the logits layer, in graph order.
@@ -189,7 +194,7 @@ export class OrtNet {
         const l = stack.pop()!;
         if (needed.has(l.name)) continue;
         needed.add(l.name);
-        if (l.inboundNodes.length !== 1) throw new Unsupported(`layer '${l.name}' is applied ${l.inboundNodes.length} times`);
+        if (l.inboundNodes.length !== 1) throw new Unsupported(`layer '${l.name}' is applied ${l.inboundNodes.length} times (a shared layer or a nested model)`);
         for (const p of l.inboundNodes[0].inboundLayers) stack.push(p);
       }
       const nodes: PlanNode[] = [];
@@ -197,13 +202,20 @@ export class OrtNet {
         if (!needed.has(layer.name)) continue;
         if ((layer as unknown as { layers?: unknown }).layers) throw new Unsupported(`nested model '${layer.name}'`);
         const inputs = layer.getClassName() === 'InputLayer' ? [] : layer.inboundNodes[0].inboundLayers.map((l) => l.name);
-        nodes.push({ name: layer.name, layer, inputs, kernel: layerKernel(layer, linear && layer === logitsLayer) });
+        let kernel: LayerKernel;
+        try {
+          kernel = layerKernel(layer, linear && layer === logitsLayer);
+        } catch (e) {
+          if (e instanceof Unsupported) throw e;
+          throw new Unsupported(`layer '${layer.name}' (${layer.getClassName()}) could not be compiled: ${oneLine(e)}`);
+        }
+        nodes.push({ name: layer.name, layer, inputs, kernel });
       }
       if (nodes[0]?.layer.getClassName() !== 'InputLayer') throw new Unsupported('the graph does not start at an input layer');
       return new OrtNet(net, nodes, logitsLayer.name);
     } catch (e) {
-      if (e instanceof Unsupported) return e.message;
-      throw e;
+      if (e instanceof Unsupported) return oneLine(e);
+      return `the engine could not compile the model: ${oneLine(e)}`;
     }
   }
 
@@ -516,7 +528,8 @@ export class OrtNet {
 
   /** The few output channels of convolution `layer` that gradient `g` reaches, or null (not a convolution, or not that sparse). */
   private cutChannels(layer: tf.layers.Layer, g: OrtValue): number[] | null {
-    if (layer.getClassName() !== 'Conv2D' || g.dims.length !== 4 || layer.name === this.logitsName || g.dims[1] < 16) return null;
+    // (Not a convolution whose activation's gradient reads its input: a cut pass is fed only its output.)
+    if (layer.getClassName() !== 'Conv2D' || this.node(layer.name).kernel.saved.includes('x') || g.dims.length !== 4 || layer.name === this.logitsName || g.dims[1] < 16) return null;
     return activeChannels(g, g.dims[1] / 4);
   }
 
@@ -610,22 +623,102 @@ function findLogits(net: tf.LayersModel): { logitsLayer: tf.layers.Layer; linear
 
 const nets = new WeakMap<tf.LayersModel, { version: number; net: OrtNet | string }>();
 
+/** One line of an error's message, without control characters (binary data never reaches users), at most 300 characters. */
+function oneLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  // eslint-disable-next-line no-control-regex
+  const line = (text.split('\n').find((l) => l.trim()) ?? '').replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?').trim();
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line || (e instanceof Error ? e.name : 'unknown error');
+}
+
+/** A weak reference (ES2021; the project's TypeScript library is older). */
+interface Weak<T> {
+  deref(): T | undefined;
+}
+const WeakRefCtor = (globalThis as unknown as { WeakRef: new <T extends object>(target: T) => Weak<T> }).WeakRef;
+
+/** Models that run on TF.js although the engine is available, and why (the last few, for backendReport()). */
+const fallbacks: { net: Weak<tf.LayersModel>; name: string; reason: string }[] = [];
+
+/** Models the engine failed on at run time (they stay on TF.js). */
+const failed = new WeakMap<tf.LayersModel, string>();
+
+function noteFallback(net: tf.LayersModel, reason: string | null): void {
+  const i = fallbacks.findIndex((f) => f.net.deref() === net);
+  if (i >= 0) fallbacks.splice(i, 1);
+  if (reason === null) return;
+  fallbacks.push({ net: new WeakRefCtor(net), name: net.name, reason });
+  if (fallbacks.length > 8) fallbacks.shift();
+}
+
+/** 'model 'name' runs on TF.js: reason' for each live model the engine does not run, most recent last. */
+export function engineFallbacks(): string[] {
+  return fallbacks.filter((f) => f.net.deref() !== undefined).map((f) => `model '${f.name}' runs on TF.js: ${f.reason}`);
+}
+
 /** The compiled model (cached, rebuilt after weight changes), or null when it cannot run here. */
 export function ortNet(net: tf.LayersModel): OrtNet | null {
-  if (!ortRuntime()) return null;
-  const version = weightsVersion(net);
+  if (!ortRuntime() || failed.has(net)) return null;
+  let version: number;
+  try {
+    version = weightsVersion(net);
+  } catch (e) {
+    version = -1;
+    if (!nets.has(net)) {
+      const reason = `the engine could not read the model's weights: ${oneLine(e)}`;
+      nets.set(net, { version, net: reason });
+      noteFallback(net, reason);
+    }
+  }
   const hit = nets.get(net);
   if (hit && hit.version === version) return typeof hit.net === 'string' ? null : hit.net;
   if (hit && typeof hit.net !== 'string') hit.net.dispose();
   const built = OrtNet.build(net);
   nets.set(net, { version, net: built });
+  noteFallback(net, typeof built === 'string' ? built : null);
   return typeof built === 'string' ? null : built;
+}
+
+/**
+ * Runs `fn` on the engine when the model runs there, and returns its value; undefined when the model
+ * does not run on the engine, when `fn` returns undefined, or when the engine fails on it. A failure
+ * (a graph the runtime refuses, a run that throws) moves the model to TF.js for good, with the reason
+ * kept for ortUnsupportedReason() and backendReport(): the caller then computes the same thing on TF.js.
+ * User errors (CnnvisError) pass through. Tensors `fn` made are freed when it fails.
+ */
+export function onEngine<T>(net: tf.LayersModel, fn: (ort: OrtNet) => T | undefined): T | undefined {
+  const ort = ortNet(net);
+  if (!ort) return undefined;
+  const engine = tf.engine();
+  engine.startScope();
+  let value: T | undefined;
+  try {
+    value = fn(ort);
+  } catch (e) {
+    engine.endScope();
+    if (e instanceof CnnvisError) throw e;
+    engineFailed(net, e);
+    return undefined;
+  }
+  engine.endScope(value as unknown as tf.TensorContainer);
+  return value;
+}
+
+/** Moves a model to TF.js after the engine failed on it (see onEngine). */
+export function engineFailed(net: tf.LayersModel, e: unknown): void {
+  const hit = nets.get(net);
+  if (hit && typeof hit.net !== 'string') hit.net.dispose();
+  const reason = `the engine failed on it: ${oneLine(e)}`;
+  nets.set(net, { version: hit?.version ?? -1, net: reason });
+  failed.set(net, reason);
+  noteFallback(net, reason);
 }
 
 /** Why a model does not run on ONNX Runtime ('' when it does). */
 export function ortUnsupportedReason(net: tf.LayersModel): string {
   if (!ortRuntime()) return 'onnxruntime is not available';
   ortNet(net);
+  if (failed.has(net)) return failed.get(net)!;
   const hit = nets.get(net);
   return hit && typeof hit.net === 'string' ? hit.net : '';
 }
