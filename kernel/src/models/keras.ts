@@ -19,6 +19,7 @@ import { H5Dataset, H5File, H5Group, H5Source, openH5 } from './hdf5';
 import { checkJsonDepth, checkModelConfig } from './topology';
 import { unsupportedClassError } from './tfjs';
 import { writeLayerWeights } from './writeWeights';
+import './layerClasses';
 
 /** One layer's weights as stored in the file, in the file's order. */
 export interface FileLayerWeights {
@@ -224,26 +225,38 @@ function plainDtype(d: Json): Json {
   return name;
 }
 
-/** Keras 3 inbound node {args, kwargs} → Keras 2 [[layer, nodeIndex, tensorIndex, kwargs], …]. */
-function legacyInboundNode(node: Json, layer: string): Json {
+/**
+ * Keras 3 inbound node {args, kwargs} → Keras 2 [[layer, nodeIndex, tensorIndex, kwargs], …]. Keras 3
+ * numbers a nested model's calls from 0, TF.js (like Keras 2) from 1 (its node 0 is the model's own
+ * construction), so references to the models in `nestedModels` move up by one.
+ */
+function legacyInboundNode(node: Json, layer: string, nestedModels: ReadonlySet<string>): Json {
   if (!isObject(node) || !('args' in node)) return node;
   const out: Json[] = [];
   const visit = (v: Json) => {
     if (Array.isArray(v)) v.forEach(visit);
     else if (isObject(v) && v.class_name === '__keras_tensor__' && isObject(v.config)) {
       const h = v.config.keras_history;
-      if (!Array.isArray(h) || h.length < 3) throw new CnnvisError(`layer '${layer}': a Keras tensor has no keras_history`);
-      out.push([h[0], h[1], h[2], {}]);
+      if (!Array.isArray(h) || h.length < 3 || typeof h[0] !== 'string' || typeof h[1] !== 'number') {
+        throw new CnnvisError(`layer '${layer}': a Keras tensor has no valid keras_history`);
+      }
+      out.push([h[0], nestedModels.has(h[0]) ? h[1] + 1 : h[1], h[2], {}]);
     }
   };
   visit(node.args as Json);
   return out;
 }
 
-/** input_layers / output_layers: Keras 3 writes one ['name', 0, 0] instead of [['name', 0, 0]]. */
-function nestedRefs(v: Json | undefined): Json | undefined {
-  if (Array.isArray(v) && v.length > 0 && typeof v[0] === 'string') return [v];
-  return v;
+/**
+ * input_layers / output_layers: Keras 3 writes one ['name', 0, 0] instead of [['name', 0, 0]], and
+ * numbers a nested Sequential's node from 0 there (a nested functional model from 1, as TF.js does).
+ */
+function nestedRefs(v: Json | undefined, shift: ReadonlySet<string>): Json | undefined {
+  const refs = Array.isArray(v) && v.length > 0 && typeof v[0] === 'string' ? [v] : v;
+  if (!Array.isArray(refs)) return refs;
+  return refs.map((r) =>
+    Array.isArray(r) && typeof r[0] === 'string' && typeof r[1] === 'number' && shift.has(r[0]) ? [r[0], r[1] + 1, ...r.slice(2)] : r,
+  );
 }
 
 function normalizeObject(v: Json, path: string): Json {
@@ -258,7 +271,7 @@ function normalizeObject(v: Json, path: string): Json {
 }
 
 /** Normalizes one layer entry of a model config (after generic normalization). */
-function normalizeLayer(layer: JsonObject): void {
+function normalizeLayer(layer: JsonObject, nestedModels: ReadonlySet<string>): void {
   const name = typeof layer.name === 'string' ? layer.name : isObject(layer.config) ? String(layer.config.name) : '?';
   const cfg = isObject(layer.config) ? layer.config : undefined;
   if (cfg && layer.class_name === 'InputLayer') {
@@ -268,19 +281,24 @@ function normalizeLayer(layer: JsonObject): void {
     delete cfg.optional;
     if (cfg.sparse === false) delete cfg.sparse;
   }
+  if (cfg && cfg.keepdims === true) {
+    throw new CnnvisError(`layer '${name}' (${String(layer.class_name)}) uses keepdims=True, which TF.js layers does not support`);
+  }
+  if (cfg && cfg.keepdims === false) delete cfg.keepdims;
   if (cfg && typeof cfg.groups === 'number' && cfg.groups !== 1) {
     throw new CnnvisError(`layer '${name}' (${String(layer.class_name)}) uses groups=${cfg.groups}, which TF.js layers does not support`);
   }
   if (Array.isArray(layer.inbound_nodes)) {
-    layer.inbound_nodes = layer.inbound_nodes.map((n) => legacyInboundNode(n, name));
+    layer.inbound_nodes = layer.inbound_nodes.map((n) => legacyInboundNode(n, name, nestedModels));
   }
   if (cfg && Array.isArray(cfg.layers)) normalizeModel(layer);
 }
 
+const MODEL_CLASSES = new Set(['Model', 'Functional', 'Sequential']);
+
 /** Normalizes a model entry ({class_name, config}) in place. */
 function normalizeModel(model: JsonObject): void {
-  const cls = model.class_name;
-  if (cls !== 'Model' && cls !== 'Functional' && cls !== 'Sequential') return;
+  if (!MODEL_CLASSES.has(String(model.class_name))) return;
   let cfg = model.config;
   if (Array.isArray(cfg)) {
     // Keras ≤ 2.1 Sequential: the config is the bare layer list.
@@ -288,9 +306,16 @@ function normalizeModel(model: JsonObject): void {
     model.config = cfg;
   }
   if (!isObject(cfg) || !Array.isArray(cfg.layers)) return;
-  for (const l of cfg.layers) if (isObject(l)) normalizeLayer(l);
-  if ('input_layers' in cfg) cfg.input_layers = nestedRefs(cfg.input_layers) as Json;
-  if ('output_layers' in cfg) cfg.output_layers = nestedRefs(cfg.output_layers) as Json;
+  const layers = cfg.layers.filter(isObject);
+  const nameOf = (l: JsonObject) => (typeof l.name === 'string' ? l.name : isObject(l.config) ? String(l.config.name) : '');
+  const models = layers.filter((l) => MODEL_CLASSES.has(String(l.class_name)));
+  // Keras 3 configs ({args, kwargs} inbound nodes) number nested models' nodes differently (see legacyInboundNode).
+  const keras3 = layers.some((l) => Array.isArray(l.inbound_nodes) && l.inbound_nodes.some((n) => isObject(n) && 'args' in n));
+  const nested = new Set(keras3 ? models.map(nameOf) : []);
+  const nestedSequential = new Set(keras3 ? models.filter((l) => l.class_name === 'Sequential').map(nameOf) : []);
+  for (const l of layers) normalizeLayer(l, nested);
+  if ('input_layers' in cfg) cfg.input_layers = nestedRefs(cfg.input_layers, nestedSequential) as Json;
+  if ('output_layers' in cfg) cfg.output_layers = nestedRefs(cfg.output_layers, nestedSequential) as Json;
 }
 
 /**
@@ -327,6 +352,32 @@ function withZeroInitializers(v: Json): Json {
 }
 
 /**
+ * Builds a TF.js model from a Keras model config (Keras 2.x, Keras 3 legacy-h5 or Keras 3 `.keras`
+ * config.json): normalized, graph-checked, with zero initializers (every weight is then loaded from the
+ * file). `where` prefixes config errors; `label` names the file in other errors.
+ */
+export async function buildKerasModel(config: unknown, where: string, label: string): Promise<tf.LayersModel> {
+  checkJsonDepth(config, where);
+  const topology = withZeroInitializers(normalizeKerasConfig(config, label));
+  checkModelConfig(topology, where);
+  try {
+    return await tf.models.modelFromJSON({ modelTopology: topology as tf.io.ModelJSON['modelTopology'] });
+  } catch (e) {
+    if (e instanceof CnnvisError) throw new CnnvisError(`${label}: ${e.message}`, e.choices);
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    const unsupported = unsupportedClassError(msg, topology, label.replace(/^'|'$/g, ''));
+    if (unsupported) throw unsupported;
+    throw new CnnvisError(`${label}: the Keras model config could not be built in TF.js: ${msg}`);
+  }
+}
+
+/** A Keras 3 weights file (`save_weights('x.weights.h5')` or an archive's model.weights.h5): root `vars` / `layers` groups. */
+export function isKeras3WeightsFile(file: H5File): boolean {
+  const keys = file.root.keys();
+  return keys.includes('vars') && (keys.includes('layers') || keys.includes('_layer_checkpoint_dependencies'));
+}
+
+/**
  * Loads a full Keras model saved with `model.save('x.h5')` (Keras 2.x, or Keras 3 with the legacy h5
  * format): architecture from `model_config`, weights from `model_weights`, matched by layer name with
  * shape checks. Accepts a path or the file's bytes.
@@ -338,6 +389,12 @@ export async function loadKerasH5(source: H5Source): Promise<tf.LayersModel> {
   const config = root.jsonAttr('model_config');
   const weights = findKerasWeights(file);
   if (config === undefined) {
+    if (isKeras3WeightsFile(file)) {
+      throw new CnnvisError(
+        `${file.label} holds only weights (a Keras 3 .weights.h5 file from save_weights: layers/…/vars groups, ` +
+          `no architecture); cnnvis needs the whole model: save it with model.save('model.keras')`,
+      );
+    }
     if (weights) {
       throw new CnnvisError(
         `${file.label} holds only weights (saved with save_weights; no model_config attribute): build the ` +
@@ -349,18 +406,7 @@ export async function loadKerasH5(source: H5Source): Promise<tf.LayersModel> {
   if (version && /^1\./.test(version)) {
     throw new CnnvisError(`${file.label} was saved by Keras ${version}; cnnvis reads files from Keras 2.x and 3.x`);
   }
-  checkJsonDepth(config, `${file.label}: model_config`);
-  const topology = withZeroInitializers(normalizeKerasConfig(config, file.label));
-  checkModelConfig(topology, `${file.label}: model_config`);
-  let model: tf.LayersModel;
-  try {
-    model = await tf.models.modelFromJSON({ modelTopology: topology as tf.io.ModelJSON['modelTopology'] });
-  } catch (e) {
-    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-    const unsupported = unsupportedClassError(msg, topology, file.label.replace(/^'|'$/g, ''));
-    if (unsupported) throw unsupported;
-    throw new CnnvisError(`${file.label}: the Keras model_config could not be built in TF.js: ${msg}`);
-  }
+  const model = await buildKerasModel(config, `${file.label}: model_config`, file.label);
   if (!weights) {
     model.dispose();
     throw new CnnvisError(`${file.label} has a Keras model_config but no model_weights group: it holds no weights`);

@@ -68,8 +68,10 @@ function checkFunctional(cfg: Obj, where: string): void {
     if (l.inbound_nodes !== undefined && !Array.isArray(l.inbound_nodes)) {
       throw new CnnvisError(`${where}: layer '${name}' has inbound_nodes ${short(l.inbound_nodes)}; expected a list`);
     }
-    // Nodes a layer has: one per inbound node; an InputLayer has its own single node.
-    nodes.set(name, l.class_name === 'InputLayer' ? 1 : Array.isArray(l.inbound_nodes) ? l.inbound_nodes.length : 0);
+    // Nodes a layer has: one per inbound node; an InputLayer has its own single node, and a nested
+    // model one more than its calls (node 0 is its own construction, so its first call is node 1).
+    const calls = Array.isArray(l.inbound_nodes) ? l.inbound_nodes.length : 0;
+    nodes.set(name, l.class_name === 'InputLayer' ? 1 : MODEL_CLASSES.has(String(l.class_name)) ? calls + 1 : calls);
   }
   // Every reference exists, and the graph has no cycle (TF.js would wait forever for its inputs).
   const deps = new Map<string, string[]>();

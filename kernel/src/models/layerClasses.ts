@@ -1,0 +1,406 @@
+/**
+ * Keras layer classes that TF.js 4.22 lacks, or implements differently from Keras, registered with
+ * `tf.serialization.registerClass` so that Keras and TF.js model files that use them load. Only their
+ * inference behaviour matters here (cnnvis never trains):
+ *
+ * - Augmentation layers (RandomFlip, RandomRotation, RandomZoom, … and TF.js' own RandomHeight /
+ *   RandomWidth, which TF.js applies even at inference) are the identity, as in Keras with
+ *   `training=False`. So are SpatialDropout2D/3D, ActivityRegularization and Identity.
+ * - RandomCrop at inference crops the largest centred box with the target aspect ratio and resizes it
+ *   (Keras 2 and Keras 3 up to 3.9; Keras 3.10+ returns the input unchanged, which only works when it
+ *   already has the target size, where both agree).
+ * - Normalization: y = (x − mean) / max(√variance, 1e-7) (or the inverse), with mean and variance from
+ *   the config or from the layer's weights (mean, variance, count).
+ * - Resizing and CenterCrop replace TF.js' versions, which use corner-aligned sampling (Keras samples
+ *   at pixel centres), and whose output shapes are wrong for batched inputs (Resizing) or whose crop is
+ *   resampled instead of sliced (CenterCrop).
+ * - Subtract (two inputs).
+ *
+ * Importing this module registers the classes; it is imported by the Keras and TF.js loaders.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError } from '../errors';
+
+type Shape = Array<number | null>;
+type Config = tf.serialization.ConfigDict;
+type LayerArgs = ConstructorParameters<typeof tf.layers.Layer>[0];
+
+/** Keras' backend epsilon, the floor of Normalization's standard deviation. */
+const EPSILON = 1e-7;
+
+const single = <T>(x: T | T[]): T => (Array.isArray(x) ? x[0] : x);
+
+/** A config string in either Keras' snake_case or TF.js' camelCase form ('channels_last', 'channelsLast'). */
+const same = (v: unknown, snake: string): boolean =>
+  typeof v === 'string' && v.replace(/_/g, '').toLowerCase() === snake.replace(/_/g, '').toLowerCase();
+
+function channelsLast(layer: string, cls: string, dataFormat: unknown): void {
+  if (dataFormat !== undefined && dataFormat !== null && !same(dataFormat, 'channels_last')) {
+    throw new CnnvisError(`layer '${layer}' (${cls}) uses data_format '${String(dataFormat)}'; cnnvis runs channels_last image models only`);
+  }
+}
+
+/** The config of a layer minus the base-layer keys, kept so that getConfig gives back what it got. */
+function ownConfig(args: Config): Config {
+  const base = new Set(['name', 'trainable', 'dtype', 'inputShape', 'batchInputShape', 'batchSize', 'inputDType', 'weights']);
+  const out: Config = {};
+  for (const [k, v] of Object.entries(args)) if (!base.has(k)) out[k] = v;
+  return out;
+}
+
+/** A layer that passes its input through unchanged at inference, keeping its own config. */
+abstract class InferenceIdentity extends tf.layers.Layer {
+  private readonly own: Config;
+  constructor(args: Config) {
+    super(args as LayerArgs);
+    this.own = ownConfig(args);
+    channelsLast(this.name, this.getClassName(), args.dataFormat);
+  }
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+    return inputShape;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = single(inputs);
+    return x.dtype === 'float32' ? tf.clone(x) : tf.cast(x, 'float32');
+  }
+  override getConfig(): Config {
+    return { ...this.own, ...super.getConfig() };
+  }
+}
+
+/** Names of the Keras (2 and 3) layers that are the identity at inference. */
+export const IDENTITY_AT_INFERENCE = [
+  'RandomFlip', 'RandomRotation', 'RandomZoom', 'RandomTranslation', 'RandomContrast', 'RandomBrightness',
+  'RandomHeight', 'RandomWidth', 'RandomGrayscale', 'RandomHue', 'RandomSaturation', 'RandomSharpness',
+  'RandomColorJitter', 'RandomColorDegeneration', 'RandomPosterization', 'RandomInvert', 'RandomErasing',
+  'RandomGaussianBlur', 'RandomPerspective', 'RandomShear', 'RandomElasticTransform', 'Solarization',
+  'AugMix', 'RandAugment', 'CutMix', 'MixUp', 'SpatialDropout2D', 'SpatialDropout3D', 'ActivityRegularization',
+  'Identity',
+] as const;
+
+for (const name of IDENTITY_AT_INFERENCE) {
+  // One class per Keras name, so that getClassName() and model summaries show the Keras name.
+  const cls = { [name]: class extends InferenceIdentity {} }[name] as unknown as { className: string };
+  cls.className = name;
+  tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Image geometry shared by Resizing, CenterCrop and RandomCrop (NHWC or HWC tensors)
+
+function spatial(x: tf.Tensor): [number, number] {
+  return [x.shape[x.rank - 3], x.shape[x.rank - 2]];
+}
+
+function sliceHW(x: tf.Tensor, top: number, left: number, h: number, w: number): tf.Tensor {
+  const begin = x.shape.map(() => 0);
+  const size = x.shape.map(() => -1);
+  begin[x.rank - 3] = top;
+  begin[x.rank - 2] = left;
+  size[x.rank - 3] = h;
+  size[x.rank - 2] = w;
+  return tf.slice(x, begin, size);
+}
+
+/** Resizes like tf.image.resize (pixel-centre sampling, no corner alignment). */
+function resize(x: tf.Tensor, h: number, w: number, interpolation: 'bilinear' | 'nearest'): tf.Tensor {
+  const [ih, iw] = spatial(x);
+  if (ih === h && iw === w) return x.clone();
+  const img = x as tf.Tensor3D | tf.Tensor4D;
+  return interpolation === 'nearest'
+    ? tf.image.resizeNearestNeighbor(img, [h, w], false, true)
+    : tf.image.resizeBilinear(img, [h, w], false, true);
+}
+
+/** The largest centred box of the target aspect ratio (Keras' crop_to_aspect_ratio / smart_resize). */
+function aspectCrop(x: tf.Tensor, h: number, w: number): tf.Tensor {
+  const [ih, iw] = spatial(x);
+  const ch = Math.max(Math.min(ih, Math.floor((iw * h) / w)), 1);
+  const cw = Math.max(Math.min(iw, Math.floor((ih * w) / h)), 1);
+  if (ch === ih && cw === iw) return x;
+  return sliceHW(x, Math.floor((ih - ch) / 2), Math.floor((iw - cw) / 2), ch, cw);
+}
+
+/** Pads symmetrically (extra row/column at the end) to the target aspect ratio with `value`. */
+function aspectPad(x: tf.Tensor, h: number, w: number, value: number): tf.Tensor {
+  const [ih, iw] = spatial(x);
+  const ph = Math.max(ih, Math.round((iw * h) / w));
+  const pw = Math.max(iw, Math.round((ih * w) / h));
+  if (ph === ih && pw === iw) return x;
+  const pads: Array<[number, number]> = x.shape.map(() => [0, 0] as [number, number]);
+  pads[x.rank - 3] = [Math.floor((ph - ih) / 2), ph - ih - Math.floor((ph - ih) / 2)];
+  pads[x.rank - 2] = [Math.floor((pw - iw) / 2), pw - iw - Math.floor((pw - iw) / 2)];
+  return tf.pad(x, pads, value);
+}
+
+function imageOutputShape(inputShape: Shape | Shape[], h: number, w: number): Shape {
+  const s = [...(Array.isArray(inputShape[0]) || inputShape[0] === undefined ? (inputShape as Shape[])[0] ?? [] : (inputShape as Shape))];
+  if (s.length < 3) throw new CnnvisError(`an image layer needs inputs of rank 3 or 4, got shape [${s.join(', ')}]`);
+  s[s.length - 3] = h;
+  s[s.length - 2] = w;
+  return s;
+}
+
+function positiveInt(v: unknown, what: string, layer: string, cls: string): number {
+  if (!Number.isInteger(v) || (v as number) < 1) {
+    throw new CnnvisError(`layer '${layer}' (${cls}): ${what} is ${JSON.stringify(v)}; it must be a whole number ≥ 1`);
+  }
+  return v as number;
+}
+
+const toFloat = (x: tf.Tensor) => (x.dtype === 'float32' ? x : tf.cast(x, 'float32'));
+
+/** Keras Resizing: optional crop or pad to the target aspect ratio, then bilinear / nearest resize. */
+class Resizing extends tf.layers.Layer {
+  static className = 'Resizing';
+  private readonly own: Config;
+  readonly height: number;
+  readonly width: number;
+  readonly interpolation: 'bilinear' | 'nearest';
+  readonly cropToAspectRatio: boolean;
+  readonly padToAspectRatio: boolean;
+  readonly fillValue: number;
+  readonly antialias: boolean;
+  constructor(args: Config) {
+    super(args as LayerArgs);
+    this.own = ownConfig(args);
+    this.height = positiveInt(args.height, 'height', this.name, 'Resizing');
+    this.width = positiveInt(args.width, 'width', this.name, 'Resizing');
+    const interp = args.interpolation ?? 'bilinear';
+    if (!same(interp, 'bilinear') && !same(interp, 'nearest')) {
+      throw new CnnvisError(`layer '${this.name}' (Resizing) uses interpolation '${String(interp)}'; TF.js resizes with bilinear or nearest only`);
+    }
+    this.interpolation = same(interp, 'nearest') ? 'nearest' : 'bilinear';
+    this.cropToAspectRatio = Boolean(args.cropToAspectRatio);
+    this.padToAspectRatio = Boolean(args.padToAspectRatio);
+    this.fillValue = typeof args.fillValue === 'number' ? args.fillValue : 0;
+    this.antialias = Boolean(args.antialias);
+    channelsLast(this.name, 'Resizing', args.dataFormat);
+  }
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return imageOutputShape(inputShape, this.height, this.width);
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      let x = toFloat(single(inputs));
+      const [ih, iw] = spatial(x);
+      if (this.antialias && (this.height < ih || this.width < iw)) {
+        throw new CnnvisError(`layer '${this.name}' (Resizing) downsizes with antialias=True, which TF.js cannot do`);
+      }
+      if (this.cropToAspectRatio) x = aspectCrop(x, this.height, this.width);
+      else if (this.padToAspectRatio) x = aspectPad(x, this.height, this.width, this.fillValue);
+      return resize(x, this.height, this.width, this.interpolation);
+    });
+  }
+  override getConfig(): Config {
+    return {
+      ...this.own,
+      height: this.height,
+      width: this.width,
+      interpolation: this.interpolation,
+      cropToAspectRatio: this.cropToAspectRatio,
+      ...super.getConfig(),
+    };
+  }
+}
+
+/** Keras CenterCrop: a centred slice when the input is large enough, else crop-to-aspect and resize. */
+class CenterCrop extends tf.layers.Layer {
+  static className = 'CenterCrop';
+  private readonly own: Config;
+  readonly height: number;
+  readonly width: number;
+  constructor(args: Config) {
+    super(args as LayerArgs);
+    this.own = ownConfig(args);
+    this.height = positiveInt(args.height, 'height', this.name, 'CenterCrop');
+    this.width = positiveInt(args.width, 'width', this.name, 'CenterCrop');
+    channelsLast(this.name, 'CenterCrop', args.dataFormat);
+  }
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return imageOutputShape(inputShape, this.height, this.width);
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = toFloat(single(inputs));
+      const [ih, iw] = spatial(x);
+      if (ih >= this.height && iw >= this.width) {
+        return sliceHW(x, Math.floor((ih - this.height) / 2), Math.floor((iw - this.width) / 2), this.height, this.width);
+      }
+      return resize(aspectCrop(x, this.height, this.width), this.height, this.width, 'bilinear');
+    });
+  }
+  override getConfig(): Config {
+    return { ...this.own, height: this.height, width: this.width, ...super.getConfig() };
+  }
+}
+
+/** Keras RandomCrop at inference: crop to the target aspect ratio, centred, and resize (bilinear). */
+class RandomCrop extends tf.layers.Layer {
+  static className = 'RandomCrop';
+  private readonly own: Config;
+  readonly height: number;
+  readonly width: number;
+  constructor(args: Config) {
+    super(args as LayerArgs);
+    this.own = ownConfig(args);
+    this.height = positiveInt(args.height, 'height', this.name, 'RandomCrop');
+    this.width = positiveInt(args.width, 'width', this.name, 'RandomCrop');
+    channelsLast(this.name, 'RandomCrop', args.dataFormat);
+  }
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return imageOutputShape(inputShape, this.height, this.width);
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => resize(aspectCrop(toFloat(single(inputs)), this.height, this.width), this.height, this.width, 'bilinear'));
+  }
+  override getConfig(): Config {
+    return { ...this.own, height: this.height, width: this.width, ...super.getConfig() };
+  }
+}
+
+type NumberTree = number | NumberTree[];
+
+function treeShape(v: NumberTree): number[] {
+  const s: number[] = [];
+  let x: NumberTree = v;
+  while (Array.isArray(x)) {
+    s.push(x.length);
+    x = x[0];
+  }
+  return s;
+}
+
+/**
+ * Keras Normalization: (x − mean) / max(√variance, 1e-7), or x · max(√variance, 1e-7) + mean with
+ * `invert`. mean/variance come from the config when given there (broadcast onto the kept axes, aligned
+ * from the right), else from the weights mean, variance and count that `adapt` filled.
+ */
+class Normalization extends tf.layers.Layer {
+  static className = 'Normalization';
+  private readonly own: Config;
+  readonly axis: number[];
+  readonly invert: boolean;
+  private readonly configMean: NumberTree | null;
+  private readonly configVariance: NumberTree | null;
+  private broadcastShape: number[] = [];
+  private meanWeight?: tf.LayerVariable;
+  private varianceWeight?: tf.LayerVariable;
+  private constMean?: tf.Tensor;
+  private constVariance?: tf.Tensor;
+
+  constructor(args: Config) {
+    super(args as LayerArgs);
+    this.own = ownConfig(args);
+    const axis = args.axis;
+    this.axis = axis === null || axis === undefined ? [] : Array.isArray(axis) ? (axis as number[]) : [axis as number];
+    if (axis === undefined) this.axis = [-1];
+    if (!this.axis.every((a) => Number.isInteger(a))) {
+      throw new CnnvisError(`layer '${this.name}' (Normalization): axis ${JSON.stringify(axis)} is not a list of whole numbers`);
+    }
+    this.invert = Boolean(args.invert);
+    this.configMean = (args.mean ?? null) as NumberTree | null;
+    this.configVariance = (args.variance ?? null) as NumberTree | null;
+    if ((this.configMean === null) !== (this.configVariance === null)) {
+      throw new CnnvisError(`layer '${this.name}' (Normalization) sets only one of mean and variance in its config`);
+    }
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const ndim = shape.length;
+    const keep = this.axis.map((a) => (a < 0 ? a + ndim : a)).sort((a, b) => a - b);
+    if (keep.some((a) => a < 1 || a >= ndim)) {
+      throw new CnnvisError(`layer '${this.name}' (Normalization): axis ${JSON.stringify(this.axis)} is out of range for inputs of rank ${ndim}`);
+    }
+    for (const d of keep) {
+      if (shape[d] === null) throw new CnnvisError(`layer '${this.name}' (Normalization): axis ${d} of the input has no fixed size`);
+    }
+    this.broadcastShape = shape.map((d, i) => (keep.includes(i) ? (d as number) : 1));
+    const statShape = keep.map((d) => shape[d] as number);
+    if (this.configMean === null) {
+      const zeros = tf.initializers.zeros();
+      this.meanWeight = this.addWeight('mean', statShape, 'float32', zeros, undefined, false);
+      this.varianceWeight = this.addWeight('variance', statShape, 'float32', tf.initializers.ones(), undefined, false);
+      this.addWeight('count', [], 'float32', zeros, undefined, false);
+    } else {
+      this.constMean = this.constant(this.configMean, keep);
+      this.constVariance = this.constant(this.configVariance as NumberTree, keep);
+    }
+    this.built = true;
+  }
+
+  /** A config mean/variance as a tensor of broadcastShape (scalar, or aligned right-to-left to the kept axes). */
+  private constant(v: NumberTree, keep: number[]): tf.Tensor {
+    return tf.tidy(() => {
+      const s = treeShape(v);
+      if (s.length > keep.length) {
+        throw new CnnvisError(`layer '${this.name}' (Normalization): mean/variance of shape [${s}] has more dimensions than axis ${JSON.stringify(this.axis)}`);
+      }
+      const expanded = this.broadcastShape.map(() => 1);
+      for (let i = 1; i <= s.length; i++) expanded[keep[keep.length - i]] = s[s.length - i];
+      const t = tf.tensor(v as number[], s.length ? s : [], 'float32').reshape(expanded);
+      return tf.keep(tf.broadcastTo(t, this.broadcastShape));
+    });
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+    return inputShape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = toFloat(single(inputs));
+      const mean = this.constMean ?? this.meanWeight!.read().reshape(this.broadcastShape);
+      const variance = this.constVariance ?? this.varianceWeight!.read().reshape(this.broadcastShape);
+      const std = tf.maximum(tf.sqrt(variance), EPSILON);
+      return this.invert ? tf.add(mean, tf.mul(x, std)) : tf.div(tf.sub(x, mean), std);
+    });
+  }
+
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    const out = super.dispose();
+    if (out.refCountAfterDispose === 0) tf.dispose([this.constMean, this.constVariance].filter((t): t is tf.Tensor => !!t));
+    return out;
+  }
+
+  override getConfig(): Config {
+    return {
+      ...this.own,
+      axis: this.axis,
+      invert: this.invert,
+      mean: this.configMean as Config[string],
+      variance: this.configVariance as Config[string],
+      ...super.getConfig(),
+    };
+  }
+}
+
+/** Keras Subtract: inputs[0] − inputs[1]. */
+class Subtract extends tf.layers.Layer {
+  static className = 'Subtract';
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    if (!Array.isArray(inputShape[0]) || inputShape.length !== 2) {
+      throw new CnnvisError(`layer '${this.name}' (Subtract) takes exactly two inputs`);
+    }
+    return [...(inputShape as Shape[])[0]];
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    if (!Array.isArray(inputs) || inputs.length !== 2) throw new CnnvisError(`layer '${this.name}' (Subtract) takes exactly two inputs`);
+    return tf.sub(inputs[0], inputs[1]);
+  }
+}
+
+for (const cls of [Resizing, CenterCrop, RandomCrop, Normalization, Subtract]) {
+  tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);
+}
+
+/** The classes this module registers (Keras names). */
+export const REGISTERED_LAYER_CLASSES: readonly string[] = [
+  ...IDENTITY_AT_INFERENCE,
+  'Resizing',
+  'CenterCrop',
+  'RandomCrop',
+  'Normalization',
+  'Subtract',
+];
