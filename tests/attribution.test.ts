@@ -290,8 +290,9 @@ test('pictures: input | map with colour bar (| per-channel colours for guided me
   expect(s.colormap).toBe('gray');
   expect(g.colormap).toBe('coolwarm');
   expect(g.range().min).toBeCloseTo(-g.range().max, 9);
-  expect(s.image().width).toBe(2 * 8 + 6);
-  expect(g.image().width).toBe(3 * 8 + 2 * 6);
+  // 8×8 panels are drawn enlarged ×28 (224 px, render/figure), 6 px apart.
+  expect(s.image().width).toBe(2 * 8 * 28 + 6);
+  expect(g.image().width).toBe(3 * 8 * 28 + 2 * 6);
   expect(Array.from(g.png().slice(1, 4))).toEqual([80, 78, 71]); // 'PNG'
   // A zero attribution is drawn grey in the per-channel picture (guided backprop of the capped two-layer net is 0).
   const flat = await guidedBackprop(twoLayer('relu-capped'), PIXEL, { classIndex: 0, display: false });

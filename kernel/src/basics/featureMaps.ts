@@ -11,10 +11,10 @@ import { toRGBA } from '../images/encode';
 import { resizeImage } from '../images/resize';
 import { asCnnModel, CnnModel } from '../models/model';
 import { runTaps } from '../taps';
-import { makeGrid, mapsFromHWC, GridNormalize } from '../render/grid';
+import { gridScale, makeGrid, mapsFromHWC, GridNormalize } from '../render/grid';
 import { overlayHeatmap } from '../render/overlay';
-import { hconcat, pad, vconcat } from '../render/compose';
-import { textImage } from '../render/text';
+import { hconcat, pad, scaleNearest, vconcat } from '../render/compose';
+import { textBlock } from '../render/text';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ImageSource, InputOptions, prepareInput } from './input';
 
@@ -29,7 +29,7 @@ export interface FeatureMapOptions extends InputOptions {
   nrow?: number;
   normalize?: GridNormalize;
   colormap?: string;
-  /** Integer upscaling of every tile (default: so that tiles are at least ~48 px). */
+  /** Integer upscaling of every tile (default: tiles of about 48 px or more, and the grid at least 224 px; see gridScale). */
   scale?: number;
   display?: boolean;
 }
@@ -75,10 +75,6 @@ export function defaultFeatureLayer(model: CnnModel): string {
   const spatial = model.spatialLayers();
   if (!spatial.length) throw new CnnvisError(`model '${model.name}' has no layer with a spatial output to show as feature maps`);
   return convBlockOutputs(model)[0] ?? spatial[0];
-}
-
-function autoScale(h: number, w: number): number {
-  return Math.max(1, Math.min(8, Math.round(48 / Math.max(h, w))));
 }
 
 function selectChannels(c: number, ranking: number[], channels: number | number[] | undefined, sort: 'index' | 'mean'): number[] {
@@ -179,7 +175,7 @@ export async function featureMaps(m: CnnModel | tf.LayersModel, image: ImageSour
     padding: 2,
     normalize: opts.normalize ?? 'per-tile',
     colormap: opts.colormap ?? 'viridis',
-    scale: opts.scale ?? autoScale(h, w),
+    scale: opts.scale ?? gridScale(shown.length, nrow, w, h, { padding: 2 }),
   });
   const result = new FeatureMapResult({ model: model.name, backend, timeMs: since(t0) }, layer, h, w, c, data, means, ranking, shown, input.image, grid, nrow);
   return autoShow(result, opts.display);
@@ -217,9 +213,9 @@ export class LayerOutputsResult extends Result {
 
 const LABEL_WIDTH = 112;
 
-/** A row picture with a label column on its left (dark text on a light strip, one line per entry). */
+/** A row picture with a label column on its left (dark text on a light strip; a long name wraps to two lines). */
 function labelled(row: RGBAImage, lines: string[]): RGBAImage {
-  const column = vconcat(lines.map((l) => textImage(l, { width: LABEL_WIDTH, background: [255, 255, 255, 255], padding: 3 })), 0);
+  const column = vconcat(lines.map((l) => textBlock(l, LABEL_WIDTH, { background: [255, 255, 255, 255], padding: 3, maxLines: 2 })), 0);
   return hconcat([column, row], 4, { align: 'center' });
 }
 
@@ -257,7 +253,10 @@ export async function layerOutputs(m: CnnModel | tf.LayersModel, image: ImageSou
   } finally {
     taps.forEach((t) => t.dispose());
   }
-  const inputRow = labelled(pad(toRGBA(resizeImage(input.image, tile, tile, { interpolation: 'bilinear' })), 2, [0, 0, 0, 0]), ['input', `${model.inputHeight}x${model.inputWidth}`]);
+  // A small input is enlarged by a whole factor (crisp model pixels), a large one shrunk smoothly.
+  const side = Math.max(input.image.width, input.image.height);
+  const shownInput = side <= tile ? scaleNearest(input.image, Math.floor(tile / side)) : toRGBA(resizeImage(input.image, tile, tile, { interpolation: 'bilinear' }));
+  const inputRow = labelled(pad(shownInput, 2, [0, 0, 0, 0]), ['input', `${model.inputHeight}x${model.inputWidth}`]);
   const picture = vconcat([inputRow, ...rows], 4);
   return autoShow(new LayerOutputsResult({ model: model.name, backend, timeMs: since(t0) }, info, n, picture), opts.display);
 }

@@ -10,7 +10,7 @@ import { escapeHtml } from '../display/progress';
 import { autoShow, Result, ResultMeta, since } from '../display/result';
 import { assertFiniteLayerWeights } from '../models/finite';
 import { asCnnModel, CnnModel } from '../models/model';
-import { makeGrid } from '../render/grid';
+import { gridScale, makeGrid } from '../render/grid';
 import { Map2D, RGBAImage } from '../types';
 
 export interface FilterOptions {
@@ -20,7 +20,7 @@ export interface FilterOptions {
   filters?: number;
   /** For deeper layers: how many input channels per filter (default 16). */
   inputChannels?: number;
-  /** Integer upscaling of each kernel pixel (default: tiles of about 32 px). */
+  /** Integer upscaling of each kernel pixel (default: tiles of about 32 px, the mosaic at least 224 px). */
   scale?: number;
   display?: boolean;
 }
@@ -214,22 +214,27 @@ export async function filters(m: CnnModel | tf.LayersModel, opts: FilterOptions 
   const [kh, kw, cin, cout] = k.shape;
   const nOut = Math.min(cout, opts.filters ?? 64);
   const nIn = Math.min(cin, opts.inputChannels ?? 16);
-  const scale = opts.scale ?? Math.max(1, Math.round(32 / Math.max(kh, kw)));
+  // Tiles of about 32 px, and the whole mosaic at least 224 px on its longer side (small first layers).
+  const scaleFor = (n: number, nrow: number) => opts.scale ?? gridScale(n, nrow, kw, kh, { padding: 1, minTile: 32, maxTileScale: 32 });
   let picture: RGBAImage;
   let view: FilterResult['view'];
   if (k.kind === 'depthwise') {
     view = 'depthwise';
     const tiles = Array.from({ length: Math.min(cin, opts.filters ?? 64) }, (_, c) => sliceMap(k, c, 0));
-    picture = makeGrid(tiles, { nrow: Math.ceil(Math.sqrt(tiles.length)), padding: 1, normalize: 'per-tile', colormap: 'gray', scale });
+    const nrow = Math.ceil(Math.sqrt(tiles.length));
+    picture = makeGrid(tiles, { nrow, padding: 1, normalize: 'per-tile', colormap: 'gray', scale: scaleFor(tiles.length, nrow) });
   } else if (cin === 3) {
     view = 'rgb';
     const tiles = Array.from({ length: nOut }, (_, o) => rgbTile(k, o));
-    picture = makeGrid(tiles, { nrow: Math.ceil(Math.sqrt(nOut)), padding: 1, normalize: 'none', scale });
+    const nrow = Math.ceil(Math.sqrt(nOut));
+    picture = makeGrid(tiles, { nrow, padding: 1, normalize: 'none', scale: scaleFor(nOut, nrow) });
   } else {
     view = 'per-input-channel';
     const tiles: Map2D[] = [];
     for (let o = 0; o < nOut; o++) for (let c = 0; c < nIn; c++) tiles.push(sliceMap(k, c, o));
-    picture = makeGrid(tiles, { nrow: nIn, padding: 1, normalize: 'per-tile', colormap: 'gray', scale });
+    // One row per output filter; with a single input channel (grayscale first layers) a near-square grid instead of one column.
+    const nrow = nIn === 1 ? Math.ceil(Math.sqrt(nOut)) : nIn;
+    picture = makeGrid(tiles, { nrow, padding: 1, normalize: 'per-tile', colormap: 'gray', scale: scaleFor(tiles.length, nrow) });
   }
   const perFilter = filterStats(k);
   const result = new FilterResult({ model: model.name, backend, timeMs: since(t0) }, layerName, layer.getClassName(), [...k.shape], view, weightStats(k.values, `the weights of layer '${layerName}'`), perFilter, k.values, picture);

@@ -7,9 +7,7 @@ import { logitsOf } from '../explain/gradients';
 import { CnnvisError } from '../errors';
 import { escapeHtml } from '../display/progress';
 import { autoShow, Result, ResultMeta, since } from '../display/result';
-import { toRGBA } from '../images/encode';
-import { resizeImage } from '../images/resize';
-import { blank, hconcat } from '../render/compose';
+import { blank, hconcat, thumbnail } from '../render/compose';
 import { drawText, fitText } from '../render/text';
 import { asCnnModel, CnnModel } from '../models/model';
 import { RGBAImage, RGBImage } from '../types';
@@ -80,7 +78,7 @@ const BAR = { label: 150, bar: 160, value: 52, row: 16, thumb: 112 };
 
 /** The input thumbnail and a horizontal bar per prediction with its label and probability. */
 export function predictionPicture(input: RGBImage, predictions: Prediction[]): RGBAImage {
-  const thumb = toRGBA(resizeImage(input, BAR.thumb, Math.max(1, Math.round((BAR.thumb * input.height) / input.width)), { interpolation: 'bilinear' }));
+  const thumb = thumbnail(input, BAR.thumb); // a 28×28 input drawn ×4 with crisp pixels, a 224×224 one shrunk to 112
   const width = BAR.label + BAR.bar + BAR.value;
   const chart = blank(width, Math.max(1, predictions.length) * BAR.row + 4, [255, 255, 255, 255]);
   predictions.forEach((p, i) => {

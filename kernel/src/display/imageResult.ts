@@ -1,4 +1,5 @@
 /** A result that is just a picture with a caption (overlays, composites). */
+import { enlarge } from '../render/compose';
 import { RGBAImage } from '../types';
 import { Result, ResultMeta } from './result';
 
@@ -10,7 +11,8 @@ export class ImageResult extends Result {
   text(): string {
     return this.caption;
   }
+  /** The picture; a small one (a 28×28 model's overlay) enlarged by a whole factor to at least 224 px. */
   override image(): RGBAImage {
-    return this.picture;
+    return enlarge(this.picture);
   }
 }

@@ -1,11 +1,9 @@
 /** ExplainResult: what every CAM method returns — the map, the class, the layer and a picture. */
 import { autoShow, Result, ResultMeta } from '../display/result';
 import { toRGBA } from '../images/encode';
-import { colorbar } from '../render/colorbar';
-import { blank, hconcat, vconcat } from '../render/compose';
 import { applyColormap } from '../render/colormaps';
 import { overlayHeatmap } from '../render/overlay';
-import { drawText, LINE_HEIGHT, measureText, textImage } from '../render/text';
+import { figure } from '../render/figure';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ExplainedClass } from './targets';
 
@@ -82,25 +80,14 @@ export class ExplainResult extends Result {
       `[${this.meta.backend}, ${this.meta.timeMs} ms]`;
   }
 
-  /** A title line, overlay | map alone, and a colour bar (0 → 1) with its ticks under the map. */
+  /**
+   * A title, overlay | map alone, and a colour bar (0 → 1) with its ticks under the map; small models'
+   * panels enlarged by a whole factor so they are at least 224 px (see render/figure).
+   */
   override image(): RGBAImage {
-    const gap = 6;
-    const white: [number, number, number, number] = [255, 255, 255, 255];
-    const bar = colorbar(this.colormap, { width: this.map.width, height: 10 });
-    const ticks = blank(this.map.width, LINE_HEIGHT + 2, white);
-    for (const [value, label] of [[0, '0'], [0.5, '0.5'], [1, '1']] as const) {
-      const w = measureText(label);
-      const x = Math.min(this.map.width - w, Math.max(0, Math.round(value * (this.map.width - 1) - w / 2)));
-      drawText(ticks, label, x, 1);
-    }
-    const right = vconcat([this.heatmap(), bar.image, ticks], 2, { background: white });
-    const left = vconcat([this.overlay()], 0);
-    const body = hconcat([left, right], gap, { background: white });
-    const title = textImage(`${this.method}: ${this.target.label} (class ${this.target.index}, p=${this.target.score.toFixed(3)}) at ${this.layer}`, {
-      width: body.width,
-      background: white,
-      padding: 3,
-    });
-    return vconcat([title, body], 0, { background: white });
+    return figure(`${this.method}: ${this.target.label} (class ${this.target.index}, p=${this.target.score.toFixed(3)}) at ${this.layer}`, [
+      { image: this.overlay() },
+      { image: this.heatmap(), colorbar: { colormap: this.colormap, min: 0, max: 1, ticks: 2 } },
+    ]);
   }
 }

@@ -1,10 +1,13 @@
 /**
- * Colour bars: a gradient strip of a colormap plus tick positions and labels as data (a front end
- * or an SVG/HTML wrapper draws the text; the image itself has no text).
+ * Colour bars: a gradient strip of a colormap plus tick positions and labels as data (colorbar), and a
+ * legend picture with the labels drawn as pixels, placed so they never overlap (colorbarLegend).
  */
 import { CnnvisError } from '../errors';
 import type { RGBAImage } from '../types';
+import type { RGBA } from '../images/pixels';
 import { getColormap, lutIndex } from './colormaps';
+import { blank, blit } from './compose';
+import { drawText, LINE_HEIGHT, measureText } from './text';
 
 export interface ColorbarOptions {
   /** Default 'horizontal': low values on the left. 'vertical': low values at the bottom. */
@@ -89,4 +92,114 @@ export function colorbar(name: string, options: ColorbarOptions = {}): Colorbar 
     return { value, label: value.toFixed(decimals), position: horizontal ? t * length : (1 - t) * length };
   });
   return { image: { width, height, data }, ticks, min, max, orientation };
+}
+
+/**
+ * A short label for a tick value: '0' for zero, fixed decimals from the tick step for ordinary values,
+ * and a compact exponent ('5e-4', '1.5e6') for very small or very large ones.
+ */
+export function compactNumber(value: number, step = Math.abs(value) || 1): string {
+  const a = Math.abs(value);
+  if (a === 0 || a < Math.abs(step) * 1e-6) return '0';
+  if (a < 1e-3 || a >= 1e5) {
+    const e = Math.floor(Math.log10(a) + 1e-12);
+    const digits = Math.min(3, Math.max(0, e - Math.floor(Math.log10(Math.abs(step)) + 1e-12)));
+    const [mantissa, exp] = value.toExponential(digits).split('e');
+    return `${mantissa.includes('.') ? mantissa.replace(/\.?0+$/, '') : mantissa}e${Number(exp)}`;
+  }
+  const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(Math.abs(step)) + 1e-9)));
+  const s = value.toFixed(decimals);
+  return /^-0(\.0*)?$/.test(s) ? '0' : s;
+}
+
+/** A value to two significant digits, as short as it goes ('1.7', '-0.085', '5e-4', '1.2e5'). */
+export function shortNumber(value: number): string {
+  const a = Math.abs(value);
+  if (a === 0) return '0';
+  if (a < 1e-3 || a >= 1e5) return compactNumber(value, Math.pow(10, Math.floor(Math.log10(a) + 1e-12) - 1));
+  return String(Number(value.toPrecision(2)));
+}
+
+export interface TickLabel {
+  value: number;
+  label: string;
+  /** The tick's pixel along the bar (0 .. length − 1). */
+  center: number;
+  /** Left edge and width of the drawn label, inside 0 .. length. */
+  x: number;
+  width: number;
+}
+
+function placeLabels(values: number[], labels: string[], min: number, max: number, length: number, scale: number): TickLabel[] {
+  return values.map((value, i) => {
+    const t = max > min ? (value - min) / (max - min) : 0.5;
+    const center = Math.min(length - 1, Math.max(0, Math.round(t * length - 0.5)));
+    const width = measureText(labels[i], scale);
+    const x = Math.min(length - width, Math.max(0, Math.round(center - width / 2)));
+    return { value, label: labels[i], center, x, width };
+  });
+}
+
+function separated(labels: TickLabel[], length: number, gap: number): boolean {
+  if (labels.some((l) => l.x < 0 || l.x + l.width > length)) return false;
+  const sorted = [...labels].sort((a, b) => a.x - b.x);
+  return sorted.every((l, i) => i === 0 || l.x >= sorted[i - 1].x + sorted[i - 1].width + gap);
+}
+
+/**
+ * Tick labels for a bar `length` pixels long that do not overlap (at least `gap` pixels apart): round
+ * 1-2-5 ticks, as many as fit up to `ticks`; when not even two round ticks fit, the range's two ends;
+ * then one end; an empty list when no label fits at all.
+ */
+export function tickLabels(min: number, max: number, length: number, opts: { ticks?: number; scale?: number; gap?: number } = {}): TickLabel[] {
+  const scale = opts.scale ?? 1;
+  const gap = (opts.gap ?? 4) * scale;
+  for (let count = Math.max(1, opts.ticks ?? 5); count >= 1; count--) {
+    const { values } = niceTicks(min, max, count);
+    const step = values.length > 1 ? values[1] - values[0] : Math.abs(max - min) || Math.abs(min) || 1;
+    const labels = placeLabels(values, values.map((v) => compactNumber(v, step)), min, max, length, scale);
+    if (labels.length >= (max > min ? 2 : 1) && separated(labels, length, gap)) return labels;
+  }
+  const ends = max > min ? [min, max] : [min];
+  for (const values of [ends, [max]]) {
+    const labels = placeLabels(values, values.map(shortNumber), min, max, length, scale);
+    if (new Set(labels.map((l) => l.label)).size === labels.length && separated(labels, length, gap)) return labels;
+  }
+  return [];
+}
+
+export interface ColorbarLegendOptions {
+  width: number;
+  /** Strip height in pixels. Default 10. */
+  barHeight?: number;
+  min?: number;
+  max?: number;
+  /** At most this many ticks (fewer when their labels would touch). Default 5. */
+  ticks?: number;
+  /** Text scale. Default 1. */
+  scale?: number;
+  background?: RGBA;
+}
+
+/**
+ * A horizontal colour bar with tick marks and value labels drawn under it, as one picture. Labels never
+ * overlap and stay inside the picture (see tickLabels); `labels` holds where each was drawn (x along the
+ * bar, from the row `labelTop` down).
+ */
+export function colorbarLegend(name: string, options: ColorbarLegendOptions): RGBAImage & { labels: TickLabel[]; labelTop: number } {
+  const scale = options.scale ?? 1;
+  const barHeight = options.barHeight ?? 10;
+  const min = options.min ?? 0;
+  const max = options.max ?? 1;
+  const bar = colorbar(name, { width: options.width, height: barHeight, min, max });
+  const labels = tickLabels(min, max, options.width, { ticks: options.ticks, scale });
+  const mark = 2;
+  const labelTop = barHeight + mark + 1;
+  const out = blank(options.width, labelTop + LINE_HEIGHT * scale + 1, options.background ?? [255, 255, 255, 255]);
+  blit(out, bar.image, 0, 0);
+  for (const l of labels) {
+    for (let y = barHeight; y < barHeight + mark; y++) out.data.set([0, 0, 0, 255], (y * out.width + l.center) * 4);
+    drawText(out, l.label, l.x, labelTop, [0, 0, 0, 255], scale);
+  }
+  return { ...out, labels, labelTop };
 }

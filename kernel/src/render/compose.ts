@@ -4,6 +4,7 @@
  */
 import { CnnvisError } from '../errors';
 import { toRGBA } from '../images/encode';
+import { resizeImage } from '../images/resize';
 import type { RGBA } from '../images/pixels';
 import type { RGBAImage, RGBImage } from '../types';
 
@@ -119,4 +120,35 @@ export function scaleNearest(img: RGBImage | RGBAImage, factor: number): RGBAIma
     for (let k = 0; k < factor; k++) out.set(row, (y * factor + k) * w * 4);
   }
   return { width: w, height: src.height * factor, data: out };
+}
+
+/**
+ * Pictures of small models are enlarged until their longer side reaches this many pixels (224, the
+ * classic ImageNet input size), so a 28×28 MNIST map is drawn 224×224 and a 24×24 one 240×240.
+ */
+export const MIN_DISPLAY_SIZE = 224;
+
+/**
+ * The integer factor that brings a width × height picture to at least `minSize` pixels on its longer
+ * side: 1 for pictures already that large (a 224×224 model's pictures keep their size).
+ */
+export function displayScale(width: number, height: number, minSize = MIN_DISPLAY_SIZE): number {
+  const side = Math.max(width, height);
+  return side >= minSize || side <= 0 ? 1 : Math.ceil(minSize / side);
+}
+
+/** A small picture enlarged by displayScale with nearest neighbour (each pixel a crisp block); large ones as they are. */
+export function enlarge(img: RGBImage | RGBAImage, minSize = MIN_DISPLAY_SIZE): RGBAImage {
+  return scaleNearest(img, displayScale(img.width, img.height, minSize));
+}
+
+/**
+ * A thumbnail about `size` pixels wide: images no wider than that are enlarged by a whole factor with
+ * nearest neighbour (each model pixel a crisp block: 28 → 112 for size 112), wider ones shrunk smoothly
+ * (bilinear) to `size` wide, keeping the aspect ratio.
+ */
+export function thumbnail(img: RGBImage | RGBAImage, size: number): RGBAImage {
+  if (img.width <= size) return scaleNearest(img, Math.max(1, Math.round(size / Math.max(img.width, img.height))));
+  const h = Math.max(1, Math.round((size * img.height) / img.width));
+  return toRGBA(resizeImage(img, size, h, { interpolation: 'bilinear' }));
 }

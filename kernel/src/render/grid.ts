@@ -6,7 +6,7 @@ import { CnnvisError } from '../errors';
 import type { RGBA } from '../images/pixels';
 import type { Map2D, RGBAImage, RGBImage } from '../types';
 import { applyColormap } from './colormaps';
-import { blank, blit, scaleNearest } from './compose';
+import { blank, blit, MIN_DISPLAY_SIZE, scaleNearest } from './compose';
 import { Range, RangeOptions, resolveRange, resolveRangeAll } from './normalize';
 
 export interface TileRect {
@@ -76,6 +76,33 @@ export function tileAt(layout: GridLayout, x: number, y: number): number {
   if (x - padding - c * stepX >= t.width || y - padding - r * stepY >= t.height) return -1;
   const i = r * layout.cols + c;
   return i < layout.tiles.length ? i : -1;
+}
+
+/**
+ * The integer tile enlargement for a grid of n tiles of tileWidth × tileHeight, `nrow` per row: each tile
+ * at least about `minTile` pixels (a 13×13 map → ×4), capped at `maxTileScale`, and then as much more as
+ * it takes for the whole grid's longer side to reach `minSize` (one 26×26 map alone → ×9, 234 px).
+ * Grids of large maps stay at scale 1.
+ */
+export function gridScale(
+  n: number,
+  nrow: number,
+  tileWidth: number,
+  tileHeight: number,
+  opts: { padding?: number; minTile?: number; maxTileScale?: number; minSize?: number } = {},
+): number {
+  const padding = opts.padding ?? 2;
+  const minSize = opts.minSize ?? MIN_DISPLAY_SIZE;
+  const side = Math.max(tileWidth, tileHeight, 1);
+  let scale = Math.max(1, Math.min(opts.maxTileScale ?? 8, Math.round((opts.minTile ?? 48) / side)));
+  const cols = Math.max(1, Math.min(nrow, n));
+  const rows = Math.ceil(n / cols);
+  const size = (s: number) => Math.max(cols * (tileWidth * s + padding), rows * (tileHeight * s + padding)) + padding;
+  if (size(scale) < minSize) {
+    const need = (count: number, t: number) => Math.ceil((minSize - (count + 1) * padding) / (count * Math.max(1, t)));
+    scale = Math.max(scale, Math.min(need(cols, tileWidth), need(rows, tileHeight)));
+  }
+  return scale;
 }
 
 export type GridNormalize = 'global' | 'per-tile' | 'none';

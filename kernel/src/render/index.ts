@@ -6,3 +6,4 @@ export * from './grid';
 export * from './overlay';
 export * from './colorbar';
 export * from './compose';
+export * from './figure';

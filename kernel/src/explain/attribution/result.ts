@@ -4,13 +4,11 @@
  */
 import { autoShow, Result, ResultMeta } from '../../display/result';
 import { toRGBA } from '../../images/encode';
-import { colorbar } from '../../render/colorbar';
 import { applyColormap } from '../../render/colormaps';
-import { blank, hconcat, vconcat } from '../../render/compose';
+import { figure, FigurePanel } from '../../render/figure';
 import { percentile } from '../../render/normalize';
 import { Map2D, RGBAImage, RGBImage } from '../../types';
 import { ExplainedClass } from '../targets';
-import { drawText, LINE_HEIGHT, measureText, textImage } from '../../render/text';
 
 export { autoShow };
 
@@ -155,25 +153,17 @@ export class AttributionResult extends Result {
       `[${this.meta.backend}, ${this.meta.timeMs} ms]`;
   }
 
-  /** Input | map with a colour bar | (per-channel colours, for guided backprop and the deconvnet). */
+  /**
+   * Input | map with a colour bar | (per-channel colours, for guided backprop and the deconvnet), under a
+   * title; small models' panels enlarged by a whole factor so they are at least 224 px (see render/figure).
+   */
   override image(): RGBAImage {
-    const w = this.map.width;
-    const white: [number, number, number, number] = [255, 255, 255, 255];
     const r = this.range();
-    const bar = colorbar(this.colormap, { width: w, height: 10, min: r.min, max: r.max });
-    const ticks = blank(w, LINE_HEIGHT + 2, white);
-    for (const t of bar.ticks.filter((_, i, all) => i === 0 || i === all.length - 1 || all.length <= 5)) {
-      const tw = measureText(t.label);
-      drawText(ticks, t.label, Math.min(w - tw, Math.max(0, Math.round(t.position - tw / 2))), 1);
-    }
-    const under = blank(w, 10 + 2 + LINE_HEIGHT + 2, white);
-    const panels = [vconcat([toRGBA(this.input), under], 2), vconcat([this.heatmap(), bar.image, ticks], 2)];
+    const panels: FigurePanel[] = [{ image: this.input }, { image: this.heatmap(), colorbar: { colormap: this.colormap, min: r.min, max: r.max } }];
     const rgb = this.rgbPanel ? this.rgb() : null;
-    if (rgb) panels.push(vconcat([rgb, under], 2));
-    const body = hconcat(panels, 6, { background: white });
+    if (rgb) panels.push({ image: rgb });
     const t = this.target;
     const what = t.kind === 'channel' ? `${t.layer}:${t.channel}` : `${t.label} (class ${t.index}, p=${t.score.toFixed(3)})`;
-    const title = textImage(`${this.method}: ${what}`, { width: body.width, background: white, padding: 3 });
-    return vconcat([title, body], 0, { background: white });
+    return figure(`${this.method}: ${what}`, panels);
   }
 }
