@@ -50,6 +50,8 @@ export type { CamOptions } from './explain/cam/base';
 export { CAM_METHODS, camMethod } from './explain/methods';
 export { ExplainResult } from './explain/explainResult';
 export type { ExplainedClass } from './explain/targets';
+export { Head, modelHead } from './models/head';
+export type { HeadKind } from './models/head';
 export { layerGradients, inputGradients, logitsOf } from './explain/gradients';
 export { explainMethod, explainMethodIds, registerExplainMethod } from './explain/registry';
 export { saliency } from './explain/attribution/saliency';

@@ -116,14 +116,3 @@ export function resolveClass(model: CnnModel, opts: TargetOptions, logits: Float
   for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
   return best;
 }
-
-/** Softmax of a logits vector (stable). */
-export function softmax(logits: Float32Array): Float32Array {
-  let m = -Infinity;
-  for (const v of logits) m = Math.max(m, v);
-  const out = new Float32Array(logits.length);
-  let s = 0;
-  for (let i = 0; i < logits.length; i++) s += out[i] = Math.exp(logits[i] - m);
-  for (let i = 0; i < logits.length; i++) out[i] /= s;
-  return out;
-}

@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
 import { CnnModel } from '../../models/model';
 import { modelHead } from '../../models/head';
-import { logitsHead } from '../gradients';
 import { CamContext, camFunction, CamMethod } from './base';
 
 const PASS_THROUGH = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout']);
@@ -27,8 +26,7 @@ function only<T>(xs: readonly T[] | undefined): T | undefined {
 
 /** Finds feature layer → global average pooling → (reshape/flatten/dropout) → Dense or 1×1 conv → logits. */
 export function findCamHead(model: CnnModel): CamHead {
-  const head = logitsHead(model.net);
-  const out = head.linearCopy?.original ?? head.logits.sourceLayer;
+  const out = modelHead(model.net).logitsLayer;
   const cls = out.getClassName();
   const why = (what: string) =>
     new CnnvisError(
