@@ -9,6 +9,7 @@ import { CnnModel } from '../models/model';
 import { ATTRIBUTION_METHODS } from './attribution';
 import { AttributionResult } from './attribution/result';
 import { ExplainResult } from './explainResult';
+import { ExplainedClass } from './targets';
 import { CAM_METHODS } from './methods';
 
 export interface ExplainOptions extends InputOptions {
@@ -62,19 +63,24 @@ export function explainMethod(name: string): ExplainMethodInfo {
 }
 
 /** What any explanation is about, in one shape (for the CLI's JSON and titles). */
+function classOf(t: ExplainedClass): NonNullable<ReturnType<typeof explanationTarget>['class']> {
+  return { index: t.index, label: t.label, score: t.score, logit: t.logit, scoreName: t.scoreName, basis: t.basis };
+}
+
 export function explanationTarget(r: ExplainResult | AttributionResult): {
   layer: string;
-  class?: { index: number; label: string; score: number };
+  /** score: the probability; logit: the class score named by scoreName; basis: what the map is computed from. */
+  class?: { index: number; label: string; score: number; logit: number; scoreName: string; basis: string };
   channel?: { layer: string; channel: number; value: number };
   title: string;
 } {
   if (r instanceof ExplainResult) {
-    return { layer: r.layer, class: { index: r.target.index, label: r.target.label, score: r.target.score }, title: `${r.method} for ${r.target.label}` };
+    return { layer: r.layer, class: classOf(r.target), title: `${r.method} for ${r.target.label}` };
   }
   const t = r.target;
   const layer = typeof r.details.layer === 'string' ? r.details.layer : 'input';
   if (t.kind === 'channel') {
     return { layer, channel: { layer: t.layer, channel: t.channel, value: t.value }, title: `${r.method} for ${t.layer}:${t.channel}` };
   }
-  return { layer, class: { index: t.index, label: t.label, score: t.score }, title: `${r.method} for ${t.label}` };
+  return { layer, class: classOf(t), title: `${r.method} for ${t.label}` };
 }
