@@ -141,6 +141,17 @@ function makeCases(): Case[] {
     const fc = l.dense({ units: 1, name: 'fc' }).apply(gap) as L;
     const m: CnnModel = add('binary_layer', 'binary', 2, l.activation({ activation: 'sigmoid', name: 'sig' }).apply(fc) as L, input, binaryScores(() => m, 'fc'), binaryProbs(() => m));
   }
+  // One linear unit: read as the logit z of a binary classifier (probabilities [1 − σ(z), σ(z)]).
+  {
+    const { input, gap } = trunk();
+    const m: CnnModel = add('one_linear_unit', 'binary', 2, l.dense({ units: 1, name: 'fc' }).apply(gap) as L, input, binaryScores(() => m, 'fc'), (x) => {
+      const z = data(predictOut(m.net, x));
+      return Float32Array.from({ length: 2 * z.length }, (_, i) => {
+        const p = 1 / (1 + Math.exp(-z[i >> 1]));
+        return i % 2 ? p : 1 - p;
+      });
+    });
+  }
   // Three sigmoid units (multi-label): scores = pre-sigmoid logits, probabilities = the outputs.
   {
     const { input, gap } = trunk();
@@ -218,7 +229,7 @@ async function checkCase(c: Case, engine: boolean): Promise<void> {
   const r = await predict(model, img, { top: c.classes, display: false });
   const px = pictureBatch(img);
   expectClose(r.probabilities, c.probs(px), 2e-5);
-  if (c.kind === 'binary') expect(r.text()).toMatch(/class 1 = p, class 0 = 1 − p/);
+  if (c.kind === 'binary') expect(r.text()).toMatch(c.name === 'one_linear_unit' ? /one linear output z: class 1 = σ\(z\), class 0 = 1 − σ\(z\)/ : /class 1 = p, class 0 = 1 − p/);
   if (c.kind === 'linear') expect(r.text()).toMatch(/softmax of the outputs \(linear head/);
   // Class scores: the pre-softmax / pre-sigmoid logits (binary: [−z, z]).
   expectClose(data(logitsOf(model, x)), c.scores(x), 1e-4);
@@ -243,7 +254,8 @@ async function checkCase(c: Case, engine: boolean): Promise<void> {
   expectClose(obj, [0, 1, 2].map((b) => ref[b * c.classes + c.classes - 1]), 1e-4);
   // Explanations say which score they use.
   const s = await saliency(model, img, { classIndex: 0, display: false });
-  const name = { softmax: 'pre-softmax logit', binary: '−z (negated pre-sigmoid logit)', multilabel: 'pre-sigmoid logit', linear: 'output (linear head)' }[c.kind];
+  const binaryName = c.name === 'one_linear_unit' ? '−z (negated output logit)' : '−z (negated pre-sigmoid logit)';
+  const name = { softmax: 'pre-softmax logit', binary: binaryName, multilabel: 'pre-sigmoid logit', linear: 'output (linear head)' }[c.kind];
   expect(s.text()).toContain(name);
   if (s.target.kind === 'class') {
     expect(s.target.scoreName).toBe(name);
