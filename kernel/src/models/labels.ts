@@ -82,3 +82,22 @@ export function labelsFromMetadata(modelDir: string): LabelSet | null {
   }
   return null;
 }
+
+/**
+ * Labels from a `labels.txt` beside a model file: one class per line in class order, as Teachable
+ * Machine's Keras export writes them ("0 Cat", "1 Dog"); a leading class number is dropped when every
+ * line has one and they count 0, 1, 2, ….
+ */
+export function labelsFromLabelsTxt(modelDir: string): LabelSet | null {
+  const file = path.join(modelDir, 'labels.txt');
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile() || fs.statSync(file).size > 4 * 1024 * 1024) return null;
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  if (lines.length === 0) return null;
+  const numbered = lines.map((l) => /^(\d+)\s+(.+)$/.exec(l));
+  const names = numbered.every((m, i) => m && Number(m[1]) === i) ? numbered.map((m) => (m as RegExpExecArray)[2]) : lines;
+  return { names, source: file };
+}

@@ -9,11 +9,14 @@ import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { PreprocessName } from '../types';
 import { DEMO_CLASSES, loadDemoModel } from './demo';
+import { detectModelFile } from './detect';
 import { loadKerasH5 } from './keras';
-import { imagenetLabelsError, labelsFromMetadata, LabelSet, loadImagenetLabels } from './labels';
+import { loadKeras3 } from './keras3';
+import { imagenetLabelsError, labelsFromLabelsTxt, labelsFromMetadata, LabelSet, loadImagenetLabels } from './labels';
 import { CnnModel } from './model';
 import { parsePreprocess, preprocessFromName } from './preprocess';
 import { ensureCached, NAMED_MODELS, namedModelNames } from './registry';
+import { detectTeachableMachine } from './teachable';
 import { isUrl, loadTfjsLayersModel } from './tfjs';
 import { buildVgg16, loadVgg16Weights } from './vgg16';
 
@@ -24,20 +27,6 @@ export interface LoadModelOptions {
   labels?: string[];
   /** Input [height, width] for a model that takes any size (default: its Resizing layer's size, else 224×224). */
   size?: [number, number];
-}
-
-const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-
-function isHdf5File(file: string): boolean {
-  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) return false;
-  const fd = fs.openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(8);
-    fs.readSync(fd, head, 0, 8, 0);
-    return HDF5_SIGNATURE.every((b, i) => head[i] === b);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function unknownModel(source: string): CnnvisError {
@@ -59,6 +48,7 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
   let labels: LabelSet | null = custom;
   let labelsNote: string | undefined;
   let preprocess: PreprocessName | undefined;
+  let fileNote: string | undefined;
   let name = source;
 
   if (named) {
@@ -84,13 +74,20 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
     net = await loadTfjsLayersModel(source);
     name = net.name;
   } else if (fs.existsSync(source)) {
+    // The file's content decides its format (models/detect.ts); Teachable Machine exports bring labels and [-1, 1] inputs.
     const abs = path.resolve(source);
-    if (isHdf5File(abs)) {
-      net = await loadKerasH5(abs);
+    const file = detectModelFile(abs);
+    if (file.kind === 'keras3') net = await loadKeras3(file.path);
+    else if (file.kind === 'keras-h5') net = await loadKerasH5(file.path);
+    else net = await loadTfjsLayersModel(file.path);
+    const dir = fs.statSync(abs).isDirectory() ? abs : path.dirname(abs);
+    const tm = detectTeachableMachine(dir, file.path);
+    if (tm) {
+      labels = labels ?? tm.labels;
+      preprocess = tm.preprocess;
+      fileNote = `${tm.preprocess} (${tm.note})`;
     } else {
-      net = await loadTfjsLayersModel(abs);
-      const dir = fs.statSync(abs).isDirectory() ? abs : path.dirname(abs);
-      labels = labels ?? labelsFromMetadata(dir);
+      labels = labels ?? (file.kind === 'tfjs' ? labelsFromMetadata(dir) : labelsFromLabelsTxt(dir));
     }
     name = net.name || path.basename(abs);
   } else {
@@ -99,7 +96,7 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
 
   // Unless asked or known, CnnModel decides: preprocessing inside the model, else the model's name, else unit.
   const finalPreprocess = override ?? preprocess;
-  const preprocessNote = override ? `${override} (as asked)` : preprocess ? `${preprocess} (the ${source} preset)` : undefined;
+  const preprocessNote = override ? `${override} (as asked)` : fileNote ?? (preprocess ? `${preprocess} (the ${source} preset)` : undefined);
   if (!labels && !named && net.outputs[0].shape[net.outputs[0].shape.length - 1] === 1000) {
     // An unnamed 1000-way classifier is almost always ImageNet in Keras order.
     labels = await loadImagenetLabels();

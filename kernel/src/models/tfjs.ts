@@ -8,6 +8,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { checkJsonDepth, checkModelConfig } from './topology';
+import './layerClasses';
 
 interface ManifestGroup {
   paths: string[];
@@ -52,9 +53,18 @@ function parseModelJson(text: string, where: string): ModelJson {
   try {
     json = JSON.parse(text) as ModelJson;
   } catch (e) {
-    throw new CnnvisError(`'${where}' is not valid JSON: ${(e as Error).message}`);
+    // V8 quotes the text around the error: keep only printable characters, shortened.
+    const why = (e as Error).message.replace(/[^\x20-\x7e]+/g, ' ').slice(0, 120);
+    throw new CnnvisError(`'${where}' is not valid JSON: ${why}`);
   }
   if (json === null || typeof json !== 'object' || typeof json.modelTopology !== 'object' || json.modelTopology === null) {
+    const o = (json ?? {}) as Record<string, unknown>;
+    if (typeof o.class_name === 'string' && 'config' in o) {
+      throw new CnnvisError(`'${where}' is a Keras model config without weights (a .keras archive's config.json?): pass the whole .keras file`);
+    }
+    if ('tmVersion' in o || 'labels' in o) {
+      throw new CnnvisError(`'${where}' is model metadata (labels), not the model: pass the model.json beside it, or its folder`);
+    }
     throw new CnnvisError(`'${where}' is not a TF.js layers model: it has no 'modelTopology' object`);
   }
   if (json.format !== undefined && json.format !== 'layers-model') {
