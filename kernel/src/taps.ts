@@ -6,7 +6,7 @@
  * shrinks, by the model's activations).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ortNet, toTensor } from './engine/onnx/net';
+import { onEngine, toTensor } from './engine/onnx/net';
 import { CnnvisError, listChoices } from './errors';
 import { aliasNames, resolveAlias } from './models/flatten';
 import { modelHead } from './models/head';
@@ -71,14 +71,15 @@ export function runTaps(
   input: tf.Tensor,
   layerNames: readonly string[],
 ): { taps: tf.Tensor[]; output: tf.Tensor } {
-  const ort = ortNet(model);
-  if (ort && input.rank === 4 && layerNames.every((n) => ort.has(n))) {
+  const onOrt = onEngine(model, (ort) => {
+    if (input.rank !== 4 || !layerNames.every((n) => ort.has(n))) return undefined;
     const fw = ort.forward(input as tf.Tensor4D, layerNames);
     const taps = layerNames.map((n) => toTensor(fw.get(n)));
     // The engine stops at the raw logits; the head's softmax / sigmoid gives the model's output.
     const output = tf.tidy(() => modelHead(model).activate(toTensor(fw.get(ort.logitsName))));
     return { taps, output };
-  }
+  });
+  if (onOrt) return onOrt;
   const m = tapModel(model, layerNames);
   const out = m.predict(input);
   const list = Array.isArray(out) ? out : [out];

@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
 import { ensureInputGradients } from '../engine/wasmGradients';
-import { Forward, fromTensor, ortNet, OrtNet, sumValues, toTensor } from '../engine/onnx/net';
+import { Forward, fromTensor, onEngine, OrtNet, sumValues, toTensor } from '../engine/onnx/net';
 import { OrtValue } from '../engine/onnx/runtime';
 import { Head, modelHead } from '../models/head';
 import { layerOutputShape } from '../taps';
@@ -110,8 +110,8 @@ export function rawLogitsFrom(net: tf.LayersModel, t: tf.Tensor): tf.Tensor {
  * sigmoid unit) head [−z, z], for a linear head the outputs (models/head.ts). The caller disposes them.
  */
 export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): tf.Tensor2D {
-  const ort = ortNet(model.net);
-  if (ort) {
+  // On the engine when the model runs there (undefined: it does not, or the engine failed on it).
+  const onOrt = onEngine(model.net, (ort) => {
     const B = batch.shape[0];
     const parts: Float32Array[] = [];
     let K = 0;
@@ -132,7 +132,8 @@ export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): t
       o += p.length;
     }
     return tf.tensor2d(all, [B, K]);
-  }
+  });
+  if (onOrt) return onOrt;
   syncHead(model.net);
   return tf.tidy(() => flatLogits(model.net, logitsModel(model.net).predict(batch, { batchSize }) as tf.Tensor));
 }
@@ -140,11 +141,12 @@ export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): t
 /** A layer's output and the class scores (see logitsOf) for a batch, in one forward pass. The caller disposes both. */
 export function activationAndLogits(model: CnnModel, batch: tf.Tensor4D, layer: string): { activation: tf.Tensor; logits: tf.Tensor2D } {
   model.layer(layer);
-  const ort = ortNet(model.net);
-  if (ort?.has(layer)) {
+  const onOrt = onEngine(model.net, (ort) => {
+    if (!ort.has(layer)) return undefined;
     const fw = ort.forward(batch, [layer], batch);
     return { activation: toTensor(fw.get(layer)), logits: logitsTensor(ort, fw) };
-  }
+  });
+  if (onOrt) return onOrt;
   syncHead(model.net);
   return tf.tidy(() => {
     const [a, l] = logitsModel(model.net, [layer]).predict(batch) as tf.Tensor[];
@@ -221,15 +223,16 @@ function withForwardHook<T>(layer: tf.layers.Layer, hook: (out: tf.Tensor) => tf
  */
 export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: string, target: ScoreTarget): LayerGradients {
   const L = model.layer(layer);
-  const ort = ortNet(model.net);
-  if (ort?.has(layer)) {
+  const onOrt = onEngine(model.net, (ort) => {
+    if (!ort.has(layer)) return undefined;
     // Keyed by the input tensor: the same image again (a new class in an explorer) re-uses every
     // layer value of its forward pass and only runs the backward graphs above the layer.
     const fw = ort.forward(batch, 'all', batch, undefined, [layer]);
     const { seed, score } = logitSeed(ort, fw, target);
     const g = ort.backward(fw, ort.logitsName, seed, layer);
     return { activation: toTensor(fw.get(layer)), gradient: toTensor(g), logits: logitsTensor(ort, fw), score };
-  }
+  });
+  if (onOrt) return onOrt;
   const net = logitsModel(model.net);
   syncHead(model.net);
   ensureInputGradients();
@@ -313,8 +316,8 @@ export function inputGradients(
 ): { gradient: tf.Tensor4D; logits: tf.Tensor2D; score: number } {
   const channel = isChannelTarget(target) ? target : null;
   if (channel) checkChannelTarget(model, channel);
-  const ort = ortNet(model.net);
-  if (ort && (!channel || ort.has(channel.layer))) return ortInputGradients(ort, batch, target, activeReluRule(model.net) ?? 'gradient');
+  const onOrt = onEngine(model.net, (ort) => (!channel || ort.has(channel.layer) ? ortInputGradients(ort, batch, target, activeReluRule(model.net) ?? 'gradient') : undefined));
+  if (onOrt) return onOrt;
   const net = logitsModel(model.net, channel ? [channel.layer] : []);
   syncHead(model.net);
   ensureInputGradients();
@@ -488,8 +491,17 @@ export function ortObjectiveGradient(
   score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D,
   logitsName = '@logits',
 ): { scores: Float32Array; dx: tf.Tensor4D } | null {
-  const ort = ortNet(model.net);
-  if (!ort || layers.some((l) => l !== logitsName && !ort.has(l))) return null;
+  return onEngine(model.net, (ort) => (layers.some((l) => l !== logitsName && !ort.has(l)) ? undefined : ortObjective(model, ort, x, layers, score, logitsName))) ?? null;
+}
+
+function ortObjective(
+  model: CnnModel,
+  ort: OrtNet,
+  x: tf.Tensor4D,
+  layers: readonly string[],
+  score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D,
+  logitsName: string,
+): { scores: Float32Array; dx: tf.Tensor4D } {
   const names = layers.map((l) => (l === logitsName ? ort.logitsName : l));
   // Only as deep as the deepest layer the objective reads.
   const deepest = names.reduce((a, n) => (ort.indexOf(n) > ort.indexOf(a) ? n : a), names[0]);

@@ -244,30 +244,46 @@ export async function optimizeBatch(
   // On ONNX Runtime (where the model compiles): forward and backward passes there, the objective and
   // the transforms / parameterization / penalties in TF.js, joined by the chain rule: the gradient
   // of sum(x · dScore/dx) with dScore/dx held constant is the objective's gradient.
-  const onEngine = ortNet(net) !== null && objective.layers.every((l) => l === LOGITS || ortNet(net)!.has(l));
-  const engineScores = (x: tf.Tensor4D) => ortObjectiveGradient(model, x, objective.layers, (get) => objective.scores(get), LOGITS);
+  // (Asked on every step: a model the engine fails on moves to TF.js, and the run continues there.)
+  const onEngine = () => ortNet(net) !== null && objective.layers.every((l) => l === LOGITS || ortNet(net)!.has(l));
+  const engineScores = (x: tf.Tensor4D) => {
+    const r = ortObjectiveGradient(model, x, objective.layers, (get) => objective.scores(get), LOGITS);
+    if (!r) throw new EngineLeft();
+    return r;
+  };
   const clean = (): number[] => {
-    if (onEngine) {
+    if (onEngine()) {
       const x = tf.tidy(() => toModelInput(model, param.image()));
-      const r = engineScores(x)!;
-      tf.dispose([x, r.dx]);
-      return Array.from(r.scores);
+      try {
+        const r = engineScores(x);
+        tf.dispose(r.dx);
+        return Array.from(r.scores);
+      } catch (e) {
+        if (!(e instanceof EngineLeft)) throw e;
+      } finally {
+        x.dispose();
+      }
     }
     return withFastLayers(net, () => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, param.image())).dataSync())));
   };
   const engineStep = (i: number): Float32Array => {
     const blurred = s.regularizers.blur > 0 ? tf.tidy(() => blur3(param.image())) : null;
     let now = new Float32Array(batch);
-    const { value, grads } = tf.variableGrads(() => {
-      const img = param.image();
-      const x = toModelInput(model, applyTransforms(img, transforms, rng));
-      const r = engineScores(x)!;
-      now = r.scores;
-      const surrogate = tf.sum(tf.mul(x, r.dx));
-      r.dx.dispose();
-      return surrogate.sub(penalty(img, s.regularizers, blurred).sum()) as tf.Scalar;
-    }, param.variables);
-    blurred?.dispose();
+    let run: ReturnType<typeof tf.variableGrads>;
+    try {
+      run = tf.variableGrads(() => {
+        const img = param.image();
+        const x = toModelInput(model, applyTransforms(img, transforms, rng));
+        const r = engineScores(x);
+        now = r.scores;
+        const surrogate = tf.sum(tf.mul(x, r.dx));
+        r.dx.dispose();
+        return surrogate.sub(penalty(img, s.regularizers, blurred).sum()) as tf.Scalar;
+      }, param.variables);
+    } finally {
+      blurred?.dispose();
+    }
+    const { value, grads } = run;
     value.dispose();
     const list = param.variables.map((v) => grads[v.name]);
     stepper.step(list);
@@ -275,8 +291,16 @@ export async function optimizeBatch(
     for (let b = 0; b < batch; b++) values[b][i] = now[b];
     return now;
   };
+  const onEngineStep = (i: number): Float32Array | null => {
+    try {
+      return engineStep(i);
+    } catch (e) {
+      if (e instanceof EngineLeft) return null;
+      throw e;
+    }
+  };
   const step = (i: number): Float32Array =>
-    onEngine ? engineStep(i) : withFastLayers(net, () => {
+    (onEngine() ? onEngineStep(i) : null) ?? withFastLayers(net, () => {
       const blurred = s.regularizers.blur > 0 ? tf.tidy(() => blur3(param.image())) : null;
       let scores: tf.Tensor | null = null;
       const { value, grads } = tf.variableGrads(() => {
@@ -542,3 +566,6 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
   const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels());
   return autoShow(result, options.display);
 }
+
+/** The engine stopped running the model mid-run (it failed on it; see engine/onnx/net.ts onEngine): continue on TF.js. */
+class EngineLeft extends Error {}

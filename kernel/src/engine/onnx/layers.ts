@@ -130,16 +130,16 @@ function applyAct(b: Builder, x: string, act: Act, rank: number): string {
       if (rank !== 2) throw new Unsupported('softmax over a feature map');
       return b.one('Softmax', [x], { axis: 1 });
     case 'elu':
-      return b.one('Elu', [x], { alpha: 1 });
+      return b.one('Elu', [x], { alpha: { float: 1 } });
     case 'selu':
-      return b.one('Selu', [x], { alpha: SELU_ALPHA, gamma: SELU_SCALE });
+      return b.one('Selu', [x], { alpha: { float: SELU_ALPHA }, gamma: { float: SELU_SCALE } });
     case 'softplus':
       return b.one('Softplus', [x]);
     case 'softsign':
       return b.one('Softsign', [x]);
     case 'hardSigmoid':
       // TF.js: clip(0.2·x + 0.5, 0, 1).
-      return b.one('HardSigmoid', [x], { alpha: 0.2, beta: 0.5 });
+      return b.one('HardSigmoid', [x], { alpha: { float: 0.2 }, beta: { float: 0.5 } });
     case 'swish':
       return b.one('Mul', [x, b.one('Sigmoid', [x])]);
     case 'gelu':
@@ -576,7 +576,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
         return out;
       };
       // Channel multiplier of the depthwise part (DepthwiseConv2D, SeparableConv2D).
-      const M = depthwise ? O / C : separable ? ((cfg.depthMultiplier as number | undefined) ?? 1) : 1;
+      const M = depthwise ? O / C : separable ? ((layer.weights.find((v) => /depthwise_kernel/.test(v.originalName ?? v.name))?.shape[3] as number | undefined) ?? 1) : 1;
       // Weights are read when a graph is built (not kept here: a VGG16 is 528 MB).
       // ONNX kernel [O, I/group, kh, kw]; for depthwise, output channel c·M + m reads input channel c.
       // Transposed: TF [kh, kw, O, C] → ONNX ConvTranspose [C, O, kh, kw] (also the Conv kernel of its input gradient).
@@ -761,7 +761,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       const alpha = (cfg.alpha ?? cfg.negativeSlope ?? cfg.negative_slope ?? 0.3) as number;
       return unary(
         ['x'],
-        (b) => b.one('LeakyRelu', ['x0'], { alpha }),
+        (b) => b.one('LeakyRelu', ['x0'], { alpha: { float: alpha } }),
         (b) => b.one('Where', [b.one('Greater', ['x0', b.scalar(0)]), 'g', b.one('Mul', ['g', b.scalar(alpha)])]),
       );
     }
@@ -769,7 +769,7 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       const alpha = (cfg.alpha ?? 1) as number;
       return unary(
         ['x'],
-        (b) => b.one('Elu', ['x0'], { alpha }),
+        (b) => b.one('Elu', ['x0'], { alpha: { float: alpha } }),
         // x ≤ 0: alpha·e^x.
         (b) => b.one('Where', [b.one('Greater', ['x0', b.scalar(0)]), 'g', b.one('Mul', ['g', b.one('Mul', [b.one('Exp', ['x0']), b.scalar(alpha)])])]),
       );
