@@ -16,7 +16,8 @@ export interface CnnModelInit {
   name?: string;
   source?: string;
   preprocess?: PreprocessName;
-  labels?: LabelSet | null;
+  /** Class names, as a list or a LabelSet. */
+  labels?: LabelSet | string[] | null;
   labelsNote?: string;
   /** Why this preprocessing was chosen (shown with results). */
   preprocessNote?: string;
@@ -103,7 +104,7 @@ export class CnnModel {
       this.preprocess = byName ?? 'unit';
       this.preprocessNote = byName ? `${byName} (from the model's name)` : 'unit: pixels / 255 (the default; choose with the preprocess option)';
     }
-    this.labels = init.labels ?? null;
+    this.labels = Array.isArray(init.labels) ? { names: [...init.labels], source: 'options' } : init.labels ?? null;
     if (init.labelsNote) this.labelsNote = init.labelsNote;
     this.softmax = modelHead(this.net).kind === 'softmax';
     const shape = net.inputs[0].shape;
