@@ -320,6 +320,8 @@ describe.each(NAMES)('%s', (name) => {
     const r = reference(z);
     for (const [i, k] of r.classes.entries()) {
       const want = referenceInputGradient(z, r.x, k);
+      // A zoo model whose score does not depend on its input would prove nothing.
+      expect(Math.max(...want.map(Math.abs))).toBeGreaterThan(1e-4);
       const res = await both(() => saliency(userModel(z), r.img, { ...off, classIndex: k }));
       for (const p of PATHS) {
         near(`${name} ${p} saliency class ${k}`, relErr(res[p].channels as Float32Array, want), 1e-3);
@@ -330,7 +332,8 @@ describe.each(NAMES)('%s', (name) => {
       if (z.small) {
         const g = res.engine.channels as Float32Array;
         const v = r.x.dataSync().slice();
-        const eps = z.preprocess === 'none' ? 0.5 : 5e-3;
+        // Two step sizes: a ReLU or max-pool kink within one step of the point spoils that difference only.
+        const steps = z.preprocess === 'none' ? [0.1, 0.25, 1] : [2.5e-4, 1e-3, 4e-3];
         const score = (arr: Float32Array) =>
           tf.tidy(() => referenceScore(z, z.logits(tf.tensor4d(arr, r.x.shape)), k).dataSync()[0]);
         const rand = mulberry32(99);
@@ -339,13 +342,17 @@ describe.each(NAMES)('%s', (name) => {
         let worst = 0;
         let scale = 0;
         for (const j of picks) {
-          const plus = Float32Array.from(v);
-          const minus = Float32Array.from(v);
-          plus[j] += eps;
-          minus[j] -= eps;
-          const fd = (score(plus) - score(minus)) / (2 * eps);
-          worst = Math.max(worst, Math.abs(fd - g[j]));
-          scale = Math.max(scale, Math.abs(fd));
+          let best = Infinity;
+          for (const eps of steps) {
+            const plus = Float32Array.from(v);
+            const minus = Float32Array.from(v);
+            plus[j] += eps;
+            minus[j] -= eps;
+            const fd = (score(plus) - score(minus)) / (2 * eps);
+            best = Math.min(best, Math.abs(fd - g[j]));
+            scale = Math.max(scale, Math.abs(fd));
+          }
+          worst = Math.max(worst, best);
         }
         expect(scale).toBeGreaterThan(0);
         near(`${name} saliency vs finite differences class ${k}`, worst / scale, 3e-2);

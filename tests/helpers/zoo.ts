@@ -294,7 +294,7 @@ function transfer(flat: boolean): ZooModel {
   return {
     name: 'transfer', what: 'functional base model used as a layer of an outer functional model (Keras transfer learning)', net, head: 'softmax', classes: 3, size: [32, 32], channels: 3, preprocess: 'unit', small: false, twin: 'transfer_flat',
     logits, probe: { layer: 'block_1_depthwise_relu', ref: run(probe) }, split: { layer: 'out_relu', act: run(act), tail },
-    innerNames: ['out_relu', 'base_model/out_relu', 'base_model/Conv1', 'block_1_add'],
+    innerNames: ['out_relu', 'base_model/out_relu', 'base_model/Conv1', 'block_1_add', 'base_model'],
   };
 }
 
@@ -320,7 +320,7 @@ function teachable(): ZooModel {
     logits: (x) => tf.tidy(() => tail(act.predict(x) as tf.Tensor)),
     probe: { layer: 'block_1_project_BN', ref: run(probe) },
     split: { layer: 'out_relu', act: run(act), tail },
-    innerNames: ['out_relu', 'model1/out_relu', 'dense_Dense1'],
+    innerNames: ['out_relu', 'sequential_1/model1/out_relu', 'model1', 'dense_Dense1'],
   };
 }
 
@@ -420,17 +420,18 @@ function nonSquare(): ZooModel {
   return { name: 'non_square', what: 'non-square 40×64 input, Sequential', net, head: 'softmax', classes: 3, size: [40, 64], channels: 3, preprocess: 'unit', small: false, ...chainRefs(net, 0, 2) };
 }
 
-/** Grayscale 24×24×1 (an eye-state-like net) with two softmax classes. */
+/** Grayscale 12×12×1 (an eye-state-like net: conv, batch norm, ReLU) with two softmax classes. */
 function grayscale(): ZooModel {
   const inputs = tf.input({ shape: [12, 12, 1], name: 'gray' });
-  let x = L.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', name: 'g_conv1' }).apply(inputs) as Sym;
+  let x = L.conv2d({ filters: 4, kernelSize: 3, name: 'g_conv1' }).apply(inputs) as Sym;
   x = L.batchNormalization({ name: 'g_bn' }).apply(x) as Sym;
+  x = L.activation({ activation: 'relu', name: 'g_relu' }).apply(x) as Sym;
   x = L.conv2d({ filters: 6, kernelSize: 3, strides: 2, activation: 'relu', name: 'g_conv2' }).apply(x) as Sym;
   x = L.flatten({ name: 'g_flat' }).apply(x) as Sym;
   const outputs = L.dense({ units: 2, activation: 'softmax', name: 'g_probs' }).apply(x) as Sym;
   const net = tf.model({ inputs, outputs, name: 'grayscale' });
-  seedWeights(net, 13, 2);
-  return { name: 'grayscale', what: 'grayscale input (1 channel), 2-way softmax', net, head: 'softmax', classes: 2, size: [12, 12], channels: 1, preprocess: 'unit', small: true, ...chainRefs(net, 1, 2) };
+  seedWeights(net, 23, 2);
+  return { name: 'grayscale', what: 'grayscale input (1 channel), 2-way softmax', net, head: 'softmax', classes: 2, size: [12, 12], channels: 1, preprocess: 'unit', small: true, ...chainRefs(net, 1, 3) };
 }
 
 /** U-Net-like encoder/decoder: Conv2DTranspose, UpSampling2D, Concatenate skips, then a classifier head. */
