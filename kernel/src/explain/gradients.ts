@@ -31,7 +31,7 @@ import { activeReluRule } from './attribution/reluRules';
 interface LogitsHead {
   /** Symbolic raw logits: the softmax's / sigmoid's input (or the model output for a linear head). */
   logits: tf.SymbolicTensor;
-  /** A linear copy of a layer with fused softmax, whose weights must be synced before use. */
+  /** A linear copy of a layer with a fused softmax or sigmoid, whose weights must be synced before use. */
   linearCopy?: { copy: tf.layers.Layer; original: tf.layers.Layer };
 }
 
