@@ -17,6 +17,7 @@ import { gradCam } from '../kernel/src/explain/cam/gradcam';
 import { channelMasks, scoreCam, ScoreCam } from '../kernel/src/explain/cam/scorecam';
 import { saliency } from '../kernel/src/explain/attribution/saliency';
 import { inputGradients, layerGradients, logitsOf, ortObjectiveGradient } from '../kernel/src/explain/gradients';
+import { deletionCurve } from '../kernel/src/explain/eval/perturbation';
 import { occlusion } from '../kernel/src/explain/occlusion';
 import { HeadKind } from '../kernel/src/models/head';
 import { CnnModel } from '../kernel/src/models/model';
@@ -308,7 +309,7 @@ describe.each([
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  test('binary: occlusion measures σ(±z) (a hand-computed drop for one patch), Score-CAM and CAM depend on the class', async () => {
+  test('binary: occlusion and deletion curves measure σ(±z) (a hand-computed drop for one patch), Score-CAM and CAM depend on the class', async () => {
     const c = CASES.find((k) => k.name === 'binary_layer')!;
     const model = c.model;
     const img = picture(9);
@@ -334,6 +335,15 @@ describe.each([
       occ.push(drops[0]);
     }
     expect(occ[0]).toBeCloseTo(-occ[1], 5);
+    // Deletion curves follow σ(±z) too: from the image's probability of the class to the black image's.
+    const black = tf.zeros([1, S, S, 3]) as tf.Tensor4D;
+    const map = { width: S, height: S, data: Float32Array.from({ length: S * S }, (_, i) => i) };
+    for (const k of [0, 1]) {
+      const curve = await deletionCurve(model, img, map, { classIndex: k, steps: 4, baseline: 'black' });
+      expect(curve.probabilities[0]).toBeCloseTo(c.probs(x)[k], 5);
+      expect(curve.probabilities[4]).toBeCloseTo(c.probs(black)[k], 5);
+    }
+    black.dispose();
 
     // Score-CAM: channel weights = softmax over channels of σ(±z) of each masked input.
     const act = tf.tidy(() => layerOut(model.net, 'c1', x).squeeze([0]) as tf.Tensor3D);
