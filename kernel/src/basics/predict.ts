@@ -34,10 +34,10 @@ export class PredictionResult extends Result {
     readonly predictions: Prediction[],
     /** Probabilities of every class. */
     readonly probabilities: Float32Array,
-    /** How the probabilities were computed from the model's output (models/head.ts). */
-    readonly note = '',
     readonly input: RGBImage,
     readonly imageName: string,
+    /** How the probabilities were computed from the model's output (models/head.ts). */
+    readonly note = '',
   ) {
     super(meta);
   }
