@@ -474,6 +474,142 @@ cnnvis.display(new cnnvis.widgets.HBox([slider, label]));
 """),
 ]
 
+OWN_MODEL = [
+('markdown', """
+# 8 · Your own model
+
+The notebooks so far explain ImageNet models that cnnvis knows by name. Most people come with **their own**
+network: a `Sequential` model from a tutorial, a pretrained base with a new head (transfer learning, 迁移学习),
+a cat-vs-dog classifier with **one sigmoid unit**, a model that rescales its own pixels, a Keras 3 `.keras`
+file or a Teachable Machine export. This notebook builds such models in a few lines and shows that every cnnvis
+call works on them unchanged. It uses the small demo CNN bundled with cnnvis (trained on generated shapes:
+circle, square, triangle, plus, ring, diamond), so it runs in seconds and needs no download.
+"""),
+('code', """
+import * as cnnvis from 'cnnvis';
+const tf = cnnvis.tf;
+const demo = await cnnvis.loadModel('demo');
+console.log(`${demo.name}: ${demo.net.layers.length} layers, classes ${demo.labels!.names.join(', ')}`);
+"""),
+('markdown', """
+## A Sequential model written in code
+
+The TF.js and Keras tutorials write models as `tf.sequential([...])`. Here is the demo network written that way,
+given the demo's trained weights. cnnvis turns any model into one graph of named layers before it looks inside,
+so the Sequential model is explained exactly like the functional original. `CnnModel` attaches what the file
+would otherwise say: class names and preprocessing (pixels / 255).
+"""),
+('code', """
+const conv = (filters: number, first = false) => tf.layers.conv2d({
+  ...(first ? {inputShape: [64, 64, 3]} : {}), filters, kernelSize: 3, padding: 'same', activation: 'relu'});
+const seq = tf.sequential({name: 'shapes_sequential', layers: [
+  conv(16, true), conv(16), tf.layers.maxPooling2d({poolSize: 2}),
+  conv(32), conv(32), tf.layers.maxPooling2d({poolSize: 2}),
+  conv(64), conv(64),
+  tf.layers.globalAveragePooling2d({}),
+  tf.layers.dense({units: 6, activation: 'softmax'}),
+]});
+seq.setWeights(demo.net.getWeights());
+const mine = new cnnvis.CnnModel(seq, {labels: demo.labels!.names, preprocess: 'unit'});
+const p1 = await cnnvis.predict(mine, 'scene:3', {top: 3, display: false});
+const p0 = await cnnvis.predict(demo, 'scene:3', {top: 3, display: false});
+console.log(p1.text());
+console.log(`largest difference from the functional demo: ${Math.max(...p1.probabilities.map((p, i) => Math.abs(p - p0.probabilities[i]))).toExponential(1)}`);
+"""),
+('code', """
+await cnnvis.gradCam(mine, 'scene:3');
+"""),
+('markdown', """
+## Transfer learning: a base model inside your model, with a one-sigmoid head
+
+In Keras one writes `base = MobileNetV2(include_top=False)`, then `x = base(inputs)` and a new head. The base
+is then a single "layer" of the outer model, and most tools can no longer see inside it. cnnvis flattens it:
+the base's layers appear in the summary (indented under the base, like Keras' `expand_nested`) and can be named
+anywhere a layer is asked for.
+
+The head here is **one sigmoid unit**: "is it a circle (rather than a square)?". Its weights are the difference
+of the demo classifier's circle and square rows, so it works without training. A one-sigmoid model is a binary
+classifier with two classes: class 1 (circle) has probability p, class 0 (square) 1 − p. Explanations of
+class 1 differentiate the pre-sigmoid logit z, those of class 0 its negation −z, as the results say.
+"""),
+('code', """
+const base = tf.model({inputs: demo.net.inputs, outputs: demo.net.getLayer('block3_conv2').output as any, name: 'shape_base'});
+const image = tf.input({shape: [64, 64, 3], name: 'image'});
+const features = base.apply(image) as any;
+const pooled = tf.layers.globalAveragePooling2d({name: 'gap'}).apply(features);
+const isCircle = tf.layers.dense({units: 1, activation: 'sigmoid', name: 'is_circle'});
+const binary = tf.model({inputs: image, outputs: isCircle.apply(pooled) as any, name: 'circle_or_square'});
+const [W, b] = demo.net.getLayer('predictions').getWeights();
+const headWeights = tf.tidy(() => [W.slice([0, 0], [-1, 1]).sub(W.slice([0, 1], [-1, 1])), b.slice([0], [1]).sub(b.slice([1], [1]))]);
+isCircle.setWeights(headWeights);
+tf.dispose(headWeights);
+const circleOrSquare = new cnnvis.CnnModel(binary, {labels: ['square', 'circle'], preprocess: 'unit'});
+cnnvis.summary(circleOrSquare);
+"""),
+('markdown', """
+A scene with a circle and one with a square, found among the generated demo scenes by asking the demo model:
+"""),
+('code', """
+const scenes = Array.from({length: 40}, (_, i) => `scene:${i}`);
+const truth = await Promise.all(scenes.map(s => cnnvis.predict(demo, s, {top: 1, display: false})));
+const circle = scenes[truth.findIndex(t => t.predictions[0].label === 'circle')];
+const square = scenes[truth.findIndex(t => t.predictions[0].label === 'square')];
+console.log(`circle: ${circle}, square: ${square}`);
+await cnnvis.predict(circleOrSquare, circle);
+"""),
+('code', """
+// Grad-CAM of both classes at a layer inside the base: z for circle, −z for square.
+const forCircle = await cnnvis.gradCam(circleOrSquare, circle, {label: 'circle', layer: 'block2_conv2'});
+const forSquare = await cnnvis.gradCam(circleOrSquare, square, {label: 'square', layer: 'block2_conv2'});
+"""),
+('markdown', """
+## Preprocessing that lives in the model
+
+Keras tutorials often start the model with `Rescaling(1/255)`: the model then takes raw pixels 0–255, and scaling
+them again outside would show it an almost black picture. cnnvis finds such a layer and uses no preprocessing of
+its own; `summary` and the model say why.
+"""),
+('code', """
+const raw = tf.input({shape: [64, 64, 3], name: 'pixels'});
+const scaled = tf.layers.rescaling({scale: 1 / 255, name: 'rescaling'}).apply(raw);
+const logits = tf.layers.dense({units: 6, activation: 'softmax', name: 'classes'});
+const withRescaling = tf.model({inputs: raw, name: 'shapes_with_rescaling',
+  outputs: logits.apply(tf.layers.globalAveragePooling2d({}).apply(base.apply(scaled) as any)) as any});
+logits.setWeights(demo.net.getLayer('predictions').getWeights());
+const selfScaling = new cnnvis.CnnModel(withRescaling, {labels: demo.labels!.names});
+console.log(`preprocessing: ${selfScaling.preprocessNote}`);
+await cnnvis.predict(selfScaling, circle, {top: 3});
+"""),
+('markdown', """
+## Files
+
+Every format people publish loads with one call; the format is read from the file's first bytes, not its name.
+
+```ts
+await cnnvis.loadModel('potato.keras');                  // Keras 3 .keras (zip: config.json + model.weights.h5)
+await cnnvis.loadModel('mnist_cnn.h5');                  // Keras 2 / Keras 3 legacy HDF5 (also when named .keras)
+await cnnvis.loadModel('tm_export/');                    // Teachable Machine TF.js export: labels from metadata.json,
+                                                         // its [-1, 1] preprocessing
+await cnnvis.loadModel('converted_keras/keras_model.h5');// Teachable Machine Keras export, labels.txt beside it
+await cnnvis.loadModel('my_tfjs_model/model.json');      // TF.js layers model
+await cnnvis.loadModel('any_size.keras', {size: [240, 320]});  // a model that takes any input size
+```
+
+On the command line the same files go to `--model` (`npx cnnvis explain leaf.jpg --model potato.keras --method gradcam`).
+
+## What we learned
+
+- cnnvis looks inside any Keras-style model: Sequential, functional, nested; inner layers keep their names.
+- A one-sigmoid head is a two-class classifier; explanations of the negative class use −z.
+- Preprocessing that lives in the model is honoured; the result says which preprocessing ran and why.
+
+**Exercises.** 1. Give the transfer model a three-unit softmax head (circle, square, triangle) and compare its
+Grad-CAM with the demo's. 2. Put `tf.layers.dropout` and a `Flatten` before the sigmoid head: does cnnvis still
+find the sigmoid? 3. Build the Sequential model with an input of `[null, null, 3]` and explain it with
+`new cnnvis.CnnModel(seq, {size: [96, 96]})`.
+"""),
+]
+
 NOTEBOOKS = {
     '01-model-anatomy.ipynb': ANATOMY,
     '02-feature-maps.ipynb': FEATURES,
@@ -482,6 +618,7 @@ NOTEBOOKS = {
     '05-occlusion.ipynb': OCCLUSION,
     '06-gradients-and-sanity-check.ipynb': GRADIENTS,
     '07-live-exploration.ipynb': LIVE,
+    '08-your-own-model.ipynb': OWN_MODEL,
 }
 
 if __name__ == '__main__':

@@ -95,7 +95,7 @@ export class CnnModel {
     const inside = inModelPreprocessing(net);
     if (init.preprocess) {
       this.preprocess = init.preprocess;
-      this.preprocessNote = init.preprocessNote ?? (inside && init.preprocess !== 'none' ? `${init.preprocess} (as asked, although ${inside.note})` : init.preprocess);
+      this.preprocessNote = init.preprocessNote ?? (inside && init.preprocess !== 'none' ? `${init.preprocess} (as asked, although ${inside.note})` : `${init.preprocess} (as asked)`);
     } else if (inside) {
       this.preprocess = 'none';
       this.preprocessNote = `none: ${inside.note}`;
