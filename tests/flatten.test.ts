@@ -188,3 +188,20 @@ describe('flattenModel', () => {
     expect(asked.preprocessNote).toMatch(/although/);
   });
 });
+
+describe('labels against the head', () => {
+  const binary = () => {
+    const x = tf.input({ shape: [6, 6, 1] });
+    const f = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+    return tf.model({ inputs: x, outputs: tf.layers.dense({ units: 1, activation: 'sigmoid' }).apply(f) as tf.SymbolicTensor });
+  };
+  test('a one-sigmoid model takes two labels; a wrong count given by the user is one clear error', () => {
+    expect(new CnnModel(binary(), { labels: ['closed', 'open'] }).label(1)).toBe('open');
+    expect(() => new CnnModel(binary(), { labels: ['open'] })).toThrow(/has 2 classes but 1 labels were given.*one-sigmoid model has two/);
+  });
+  test('labels from a file that do not fit are set aside with a note', () => {
+    const m = new CnnModel(binary(), { labels: { names: ['a', 'b', 'c'], source: 'labels.txt' } });
+    expect(m.labels).toBeNull();
+    expect(m.labelsNote).toBe('3 labels (labels.txt) for 2 classes: not used');
+  });
+});

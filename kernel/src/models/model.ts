@@ -104,8 +104,19 @@ export class CnnModel {
       this.preprocess = byName ?? 'unit';
       this.preprocessNote = byName ? `${byName} (from the model's name)` : 'unit: pixels / 255 (the default; choose with the preprocess option)';
     }
-    this.labels = Array.isArray(init.labels) ? { names: [...init.labels], source: 'options' } : init.labels ?? null;
-    if (init.labelsNote) this.labelsNote = init.labelsNote;
+    let labels: LabelSet | null = Array.isArray(init.labels) ? { names: [...init.labels], source: 'options' } : init.labels ?? null;
+    let labelsNote = init.labelsNote;
+    const classes = modelHead(this.net).numClasses;
+    if (labels && labels.names.length !== classes) {
+      const what = `${labels.names.length} labels (${labels.source}) for ${classes} classes`;
+      if (labels.source === 'options') {
+        throw new CnnvisError(`model '${this.name}' has ${classes} classes but ${labels.names.length} labels were given; give one label per class${classes === 2 && modelHead(this.net).kind === 'binary' ? ' (a one-sigmoid model has two: class 0 = negative, class 1 = positive)' : ''}`);
+      }
+      labelsNote = `${what}: not used`;
+      labels = null;
+    }
+    this.labels = labels;
+    if (labelsNote) this.labelsNote = labelsNote;
     this.softmax = modelHead(this.net).kind === 'softmax';
     const shape = net.inputs[0].shape;
     if (shape.length !== 4) {
