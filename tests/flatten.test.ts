@@ -205,3 +205,31 @@ describe('labels against the head', () => {
     expect(m.labelsNote).toBe('3 labels (labels.txt) for 2 classes: not used');
   });
 });
+
+describe('a model that takes any size runs at the image\'s own size', () => {
+  test('predictions and Grad-CAM of a 40×64 image use a 40×64 input (equal to TF.js predict on that tensor)', async () => {
+    const { predict } = await import('../kernel/src/basics/predict');
+    const { gradCam } = await import('../kernel/src/explain/cam/gradcam');
+    const x = tf.input({ shape: [null, null, 3] });
+    const c = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', name: 'c1' }).apply(x) as tf.SymbolicTensor;
+    const p = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool' }).apply(c) as tf.SymbolicTensor;
+    const g = tf.layers.globalAveragePooling2d({}).apply(p) as tf.SymbolicTensor;
+    const net = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 3, activation: 'softmax' }).apply(g) as tf.SymbolicTensor });
+    seedWeights(net, 11);
+    const W = 64, H = 40;
+    const data = new Uint8Array(W * H * 3).map((_, i) => (i * 37) % 251);
+    const image = { width: W, height: H, data };
+    const m = new CnnModel(net, { preprocess: 'unit' });
+    expect(m.anySize).toBe(true);
+    const r = await predict(m, image, { display: false, top: 3 });
+    const want = tf.tidy(() => net.predict(tf.tensor4d(data, [1, H, W, 3], 'int32').toFloat().div(255)) as tf.Tensor);
+    const wantP = want.dataSync();
+    r.probabilities.forEach((v, i) => expect(Math.abs(v - wantP[i])).toBeLessThan(1e-5));
+    want.dispose();
+    const cam = await gradCam(m, image, { display: false, layer: 'c1' });
+    expect([cam.map.height, cam.map.width]).toEqual([H, W]);
+    expect(m.atSize(H, W).sizeNote).toMatch(/runs at 40×64, the image's own size/);
+    // The same size again reuses the rebuilt model.
+    expect(m.atSize(H, W)).toBe(m.atSize(H, W));
+  });
+});

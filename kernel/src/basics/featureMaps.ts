@@ -16,7 +16,7 @@ import { overlayHeatmap } from '../render/overlay';
 import { hconcat, pad, scaleNearest, vconcat } from '../render/compose';
 import { textBlock } from '../render/text';
 import { Map2D, RGBAImage, RGBImage } from '../types';
-import { ImageSource, InputOptions, prepareInput } from './input';
+import { ImageSource, InputOptions, modelFor, prepareInput } from './input';
 
 export interface FeatureMapOptions extends InputOptions {
   /** Layer name (default: the first convolutional layer). */
@@ -154,7 +154,7 @@ export class FeatureMapResult extends Result {
 
 export async function featureMaps(m: CnnModel | tf.LayersModel, image: ImageSource, opts: FeatureMapOptions = {}): Promise<FeatureMapResult> {
   const backend = await initBackend();
-  const model = asCnnModel(m);
+  const model = modelFor(m, image);
   const layer = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : defaultFeatureLayer(model);
   model.spatialLayer(layer);
   const t0 = performance.now();
@@ -227,7 +227,7 @@ export function spread<T>(items: T[], n: number): T[] {
 
 export async function layerOutputs(m: CnnModel | tf.LayersModel, image: ImageSource, opts: LayerOutputsOptions = {}): Promise<LayerOutputsResult> {
   const backend = await initBackend();
-  const model = asCnnModel(m);
+  const model = modelFor(m, image);
   const blocks = convBlockOutputs(model);
   const layers = opts.layers ?? spread(blocks.length ? blocks : model.spatialLayers(), 8);
   layers.forEach((l) => model.spatialLayer(l));

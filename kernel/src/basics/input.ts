@@ -11,7 +11,7 @@ import { CnnvisError } from '../errors';
 import { decodeImage, imageFromTensor, loadImageFile } from '../images/decode';
 import { loadForModel, ResizeMode } from '../images/resize';
 import { assertFiniteWeights } from '../models/finite';
-import { CnnModel } from '../models/model';
+import { asCnnModel, CnnModel } from '../models/model';
 import { imageToBatch } from '../models/preprocess';
 import { RGBImage } from '../types';
 
@@ -71,6 +71,23 @@ export function readImage(src: ImageSource, sceneSize = 64): { image: RGBImage; 
     return { image: img, name: 'pixels' };
   }
   throw new CnnvisError('unsupported image source; give a file path, a name in $CNNVIS_DATA, scene:<seed>, PNG/JPEG bytes, an RGB image {width, height, data} or an image tensor');
+}
+
+/** Longest side an any-size model runs an image at (larger images are scaled down to it). */
+export const MAX_ANY_SIZE_SIDE = 1024;
+
+/**
+ * The model to explain `image` with: the model itself, or — for a model that takes any input size — the
+ * model at the image's own size (scaled down to at most MAX_ANY_SIZE_SIDE a side).
+ */
+export function modelFor(m: CnnModel | tf.LayersModel, image: ImageSource): CnnModel {
+  const model = asCnnModel(m);
+  if (!model.anySize) return model;
+  const { image: img } = readImage(image, model.inputHeight);
+  const s = Math.min(1, MAX_ANY_SIZE_SIDE / Math.max(img.width, img.height));
+  const h = Math.max(8, Math.round(img.height * s));
+  const w = Math.max(8, Math.round(img.width * s));
+  return model.atSize(h, w, s < 1 ? `the image scaled down to at most ${MAX_ANY_SIZE_SIDE} px a side` : "the image's own size");
 }
 
 /**

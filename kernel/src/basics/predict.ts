@@ -11,7 +11,7 @@ import { blank, hconcat, thumbnail } from '../render/compose';
 import { drawText, fitText } from '../render/text';
 import { asCnnModel, CnnModel } from '../models/model';
 import { RGBAImage, RGBImage } from '../types';
-import { ImageSource, InputOptions, prepareInput } from './input';
+import { ImageSource, InputOptions, modelFor, prepareInput } from './input';
 
 export interface Prediction {
   index: number;
@@ -139,7 +139,7 @@ function headNote(model: CnnModel): string {
 
 export async function predict(m: CnnModel | tf.LayersModel, image: ImageSource, opts: PredictOptions = {}): Promise<PredictionResult> {
   const backend = await initBackend();
-  const model = asCnnModel(m);
+  const model = modelFor(m, image);
   const top = opts.top ?? 5;
   if (!Number.isInteger(top) || top < 1) throw new CnnvisError(`top must be a positive whole number, got ${top}`);
   const t0 = performance.now();

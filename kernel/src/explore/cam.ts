@@ -10,7 +10,7 @@
  */
 import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
-import { ImageSource, InputOptions } from '../basics/input';
+import { ImageSource, InputOptions, modelFor } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError, listChoices } from '../errors';
 import { CamMethod, CamOptions, normalizeMap } from '../explain/cam/base';
@@ -74,7 +74,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
   /** Opens an explorer on `image`, computes the first map and the snapshot, and shows it in a notebook. */
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: CamExplorerOptions = {}): Promise<CamExplorer> {
     await initBackend();
-    const model = asCnnModel(m);
+    const model = modelFor(m, image);
     const methods = explorerMethods();
     const method = findMethod(methods, opts.method ?? 'gradcam');
     const layers = model.spatialLayers();

@@ -11,7 +11,7 @@
 import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { convBlockOutputs, defaultFeatureLayer, spread } from '../basics/featureMaps';
-import { ImageSource, InputOptions, prepareInput } from '../basics/input';
+import { ImageSource, InputOptions, modelFor, prepareInput } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { asCnnModel, CnnModel } from '../models/model';
@@ -102,7 +102,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
 
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: FeatureMapExplorerOptions = {}): Promise<FeatureMapExplorer> {
     await initBackend();
-    const model = asCnnModel(m);
+    const model = modelFor(m, image);
     const names = model.spatialLayers();
     if (!names.length) throw new CnnvisError(`model '${model.name}' has no layer with a spatial output to show as feature maps`);
     const first = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : defaultFeatureLayer(model);

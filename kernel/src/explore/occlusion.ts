@@ -11,7 +11,7 @@
  * of `cnnvis.occlusion(model, image, {classIndex, patchSize, stride})` (gray fill).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ImageSource, InputOptions } from '../basics/input';
+import { ImageSource, InputOptions, modelFor } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { logitsOf } from '../explain/gradients';
@@ -87,7 +87,7 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState> {
 
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: OcclusionExplorerOptions = {}): Promise<OcclusionExplorer> {
     await initBackend();
-    const model = asCnnModel(m);
+    const model = modelFor(m, image);
     const side = Math.min(model.inputHeight, model.inputWidth);
     const patch = opts.patchSize ?? Math.max(1, Math.round(side / 8));
     const stride = opts.stride ?? Math.max(1, Math.floor(patch / 2));

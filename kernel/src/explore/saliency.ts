@@ -10,7 +10,7 @@
  * the other attribution functions for the same image and class.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ImageSource, InputOptions } from '../basics/input';
+import { ImageSource, InputOptions, modelFor } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { attributionContext, AttributionMethod, AttributionOptions, reduceChannels } from '../explain/attribution/base';
@@ -86,7 +86,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
 
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: SaliencyExplorerOptions = {}): Promise<SaliencyExplorer> {
     await initBackend();
-    const model = asCnnModel(m);
+    const model = modelFor(m, image);
     const method = findSaliencyMethod(opts.method ?? 'saliency');
     const methodOptions = { ...(opts.methodOptions ?? {}) };
     for (const x of ATTRIBUTION_METHODS) x.checkOptions(methodOptions as AttributionOptions, model);

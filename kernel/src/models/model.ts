@@ -23,8 +23,10 @@ export interface CnnModelInit {
   preprocessNote?: string;
   /** Preprocessing suggested by the file's name, used when the model does not scale its own input. */
   preprocessHint?: PreprocessName;
-  /** Input [height, width] for a model whose input size is unknown (default: its Resizing layer's size, else 224×224). */
+  /** Input [height, width] for a model whose input size is unknown (default: its Resizing layer's size, else each image's own). */
   size?: [number, number];
+  /** Why `size` was chosen (default: "chosen"). */
+  sizeNote?: string;
 }
 
 /** Flat versions of models passed in as plain tf.LayersModels, so each is rebuilt once. */
@@ -43,8 +45,8 @@ function flatten(net: tf.LayersModel, size: [number, number] | undefined): Flatt
   return hit;
 }
 
-/** The input size to use for a model whose input height or width is unknown. */
-function defaultSize(net: tf.LayersModel): { size: [number, number]; note: string } | undefined {
+/** The input size to use for a model whose input height or width is unknown (`image`: decided per image). */
+function defaultSize(net: tf.LayersModel): { size: [number, number]; note: string; image?: boolean } | undefined {
   const shape = net.inputs[0]?.shape ?? [];
   if (shape.length !== 4 || (shape[1] !== null && shape[2] !== null)) return undefined;
   const walk = (m: tf.LayersModel): tf.layers.Layer[] => m.layers.flatMap((l) => (Array.isArray((l as unknown as { layers?: unknown }).layers) ? walk(l as tf.LayersModel) : [l]));
@@ -53,7 +55,7 @@ function defaultSize(net: tf.LayersModel): { size: [number, number]; note: strin
     const cfg = resizing.getConfig() as { height?: number; width?: number };
     if (cfg.height && cfg.width) return { size: [cfg.height, cfg.width], note: `the model takes any size and resizes to ${cfg.height}×${cfg.width} itself (layer '${resizing.name}')` };
   }
-  return { size: [224, 224], note: 'the model takes any size; cnnvis runs it at 224×224 (choose with the size option / --size W×H)' };
+  return { size: [224, 224], note: "the model takes any size; images run at their own size (at most 1024 px a side), 224×224 where there is no image (choose one size with the size option / --size W×H)", image: true };
 }
 
 /** True when the model's (first) output is produced by a softmax, possibly followed by reshapes (models/head.ts). */
@@ -78,6 +80,10 @@ export class CnnModel {
   readonly preprocessNote: string;
   /** Set when the model's input size is unknown: what size cnnvis runs it at and why. */
   readonly sizeNote?: string;
+  /** The model takes any input size and none was chosen: image methods run it at each image's own size (see atSize). */
+  readonly anySize: boolean;
+  private readonly init: CnnModelInit;
+  private readonly sized = new Map<string, CnnModel>();
   readonly softmax: boolean;
   readonly inputHeight: number;
   readonly inputWidth: number;
@@ -85,8 +91,10 @@ export class CnnModel {
 
   constructor(net: tf.LayersModel, init: CnnModelInit = {}) {
     this.original = net;
-    const sized = init.size ? { size: init.size, note: `input size ${init.size[0]}×${init.size[1]} (chosen)` } : defaultSize(net);
+    this.init = init;
+    const sized = init.size ? { size: init.size, note: init.sizeNote ?? `input size ${init.size[0]}×${init.size[1]} (chosen)` } : defaultSize(net);
     if (sized) this.sizeNote = sized.note;
+    this.anySize = !init.size && sized?.image === true;
     this.structure = flatten(net, sized?.size);
     net = this.structure.net;
     this.net = net;
@@ -162,6 +170,22 @@ export class CnnModel {
   /** The layer's name in the flat model for a name, a qualified path (`base/conv1`) or a nested model's name. */
   layerName(name: string): string {
     return this.layer(name).name;
+  }
+
+  /**
+   * This model at input size height × width (a model that takes any size; cached, weights shared). Models of
+   * a fixed size return themselves.
+   */
+  atSize(height: number, width: number, why = 'the image\'s own size'): CnnModel {
+    if (!this.anySize || (height === this.inputHeight && width === this.inputWidth)) return this;
+    const key = `${height}x${width}`;
+    let m = this.sized.get(key);
+    if (!m) {
+      m = new CnnModel(this.original, { ...this.init, name: this.name, source: this.source, preprocess: this.preprocess, preprocessNote: this.preprocessNote, labels: this.labels, size: [height, width], sizeNote: `the model takes any size; it runs at ${height}×${width}, ${why}` });
+      if (this.sized.size >= 8) this.sized.delete(this.sized.keys().next().value as string);
+      this.sized.set(key, m);
+    }
+    return m;
   }
 
   /** Where a layer came from: its enclosing models (outermost first) and its own name there. */

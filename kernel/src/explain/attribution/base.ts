@@ -12,7 +12,7 @@
 import { canonicalLayer } from '../../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { engineLabel } from '../../engine/onnx/net';
-import { ImageSource, InputOptions, prepareInput } from '../../basics/input';
+import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
 import { since } from '../../display/result';
 import { initBackend } from '../../engine/backend';
 import { CnnvisError } from '../../errors';
@@ -167,7 +167,7 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
   /** Explains one image: see the module comment. */
   async explain(m: CnnModel | tf.LayersModel, image: ImageSource, opts: O = {} as O): Promise<AttributionResult> {
     const backend = await initBackend();
-    const model = asCnnModel(m);
+    const model = modelFor(m, image);
     if (opts.target !== undefined && (opts.classIndex !== undefined || opts.label !== undefined)) {
       throw new CnnvisError(`give either a class (classIndex / label) or a channel target ('${opts.target}'), not both`);
     }

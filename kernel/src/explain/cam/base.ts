@@ -9,7 +9,7 @@
 import { canonicalLayer } from '../../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { engineLabel } from '../../engine/onnx/net';
-import { ImageSource, InputOptions, prepareInput } from '../../basics/input';
+import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
 import { autoShow, since } from '../../display/result';
 import { initBackend } from '../../engine/backend';
 import { CnnvisError } from '../../errors';
@@ -87,7 +87,7 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
   /** Explains one image: see the module comment. */
   async explain(m: CnnModel | tf.LayersModel, image: ImageSource, opts: O = {} as O): Promise<ExplainResult> {
     const backend = await initBackend();
-    const model = asCnnModel(m);
+    const model = modelFor(m, image);
     const layer = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : this.defaultLayer(model);
     model.spatialLayer(layer);
     this.check(model, layer);

@@ -15,7 +15,7 @@
  * pixel of a Gaussian-blurred copy, the paper's insertion default), `gray` (mid-gray) or any RGB colour.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ImageSource, InputOptions, prepareInput } from '../../basics/input';
+import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
 import { initBackend } from '../../engine/backend';
 import { CnnvisError } from '../../errors';
 import { asCnnModel, CnnModel } from '../../models/model';
@@ -123,7 +123,7 @@ async function perturbationCurve(
   opts: PerturbationOptions,
 ): Promise<PerturbationCurve> {
   await initBackend();
-  const model = asCnnModel(m);
+  const model = modelFor(m, image);
   const steps = opts.steps ?? 64;
   const batchSize = opts.batchSize ?? 16;
   checkInt(steps, 'steps', 1);
