@@ -24,7 +24,7 @@ import { installKernelSpec } from './install';
 import { CommandSpec, commandHelp, FlagSpec, intFlag, Parsed, parseArgs, sizeFlag, usage } from './args';
 
 const MODEL: FlagSpec = { value: true, arg: '<demo|name|path|url>', help: 'model: demo (bundled), a named model (see `cnnvis models`), a TF.js folder/model.json, a Keras .h5 file, or an http(s) URL (default demo)' };
-const SIZE: FlagSpec = { value: true, arg: '<W×H>', help: 'input size for a model that takes any size: W×H or one number for a square, e.g. 320x240 (default: its Resizing layer, else 224x224)' };
+const SIZE: FlagSpec = { value: true, arg: '<W×H>', help: 'input size for a model that takes any size: W×H or one number for a square, e.g. 320x240 (default: its Resizing layer, else the image's own size)' };
 const PREPROCESS: FlagSpec = { value: true, arg: '<mobilenet|vgg16|unit|none>', help: "input preprocessing (default: the model's own; unit = [0,1] for unknown models)" };
 const RESIZE: FlagSpec = { value: true, arg: '<stretch|center-crop>', help: 'how the image is fitted to the model input (default stretch, like Keras load_img)' };
 const JSON_FLAG: FlagSpec = { value: false, help: 'print machine-readable JSON on stdout' };
