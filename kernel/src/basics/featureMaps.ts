@@ -177,7 +177,7 @@ export async function featureMaps(m: CnnModel | tf.LayersModel, image: ImageSour
     colormap: opts.colormap ?? 'viridis',
     scale: opts.scale ?? gridScale(shown.length, nrow, w, h, { padding: 2 }),
   });
-  const result = new FeatureMapResult({ model: model.name, backend, timeMs: since(t0) }, layer, h, w, c, data, means, ranking, shown, input.image, grid, nrow);
+  const result = new FeatureMapResult({ model: model.name, backend, timeMs: since(t0), preprocess: model.preprocessNote }, layer, h, w, c, data, means, ranking, shown, input.image, grid, nrow);
   return autoShow(result, opts.display);
 }
 
@@ -258,5 +258,5 @@ export async function layerOutputs(m: CnnModel | tf.LayersModel, image: ImageSou
   const shownInput = side <= tile ? scaleNearest(input.image, Math.floor(tile / side)) : toRGBA(resizeImage(input.image, tile, tile, { interpolation: 'bilinear' }));
   const inputRow = labelled(pad(shownInput, 2, [0, 0, 0, 0]), ['input', `${model.inputHeight}x${model.inputWidth}`]);
   const picture = vconcat([inputRow, ...rows], 4);
-  return autoShow(new LayerOutputsResult({ model: model.name, backend, timeMs: since(t0) }, info, n, picture), opts.display);
+  return autoShow(new LayerOutputsResult({ model: model.name, backend, timeMs: since(t0), preprocess: model.preprocessNote }, info, n, picture), opts.display);
 }

@@ -48,7 +48,8 @@ export class PredictionResult extends Result {
       (p, i) => `${String(i + 1).padStart(2)}. ${p.label.padEnd(w)}  ${(p.probability * 100).toFixed(2).padStart(6)}%  (class ${p.index})`,
     );
     const how = this.note ? `; probabilities: ${this.note}` : '';
-    return [`Top-${this.predictions.length} predictions of ${this.meta.model} for ${this.imageName} (${this.meta.backend}, ${this.meta.timeMs} ms${how}):`, ...rows].join('\n');
+    const input = this.meta.preprocess ? [`   preprocessing: ${this.meta.preprocess}`] : [];
+    return [`Top-${this.predictions.length} predictions of ${this.meta.model} for ${this.imageName} (${this.meta.backend}, ${this.meta.timeMs} ms${how}):`, ...rows, ...input].join('\n');
   }
 
   /** The input (as the model saw it) beside a bar chart of the top classes, labels drawn as pixels. */
@@ -154,6 +155,6 @@ export async function predict(m: CnnModel | tf.LayersModel, image: ImageSource, 
     throw new CnnvisError(`model '${model.name}' produced NaN or Inf outputs for ${input.name}; check its weights and the input`);
   }
   const predictions = topK(probs, Math.min(top, probs.length), (i) => model.label(i));
-  const result = new PredictionResult({ model: model.name, backend, timeMs: since(t0) }, predictions, probs, input.image, input.name, headNote(model));
+  const result = new PredictionResult({ model: model.name, backend, timeMs: since(t0), preprocess: model.preprocessNote }, predictions, probs, input.image, input.name, headNote(model));
   return autoShow(result, opts.display);
 }

@@ -24,7 +24,7 @@ import { installKernelSpec } from './install';
 import { CommandSpec, commandHelp, FlagSpec, intFlag, Parsed, parseArgs, sizeFlag, usage } from './args';
 
 const MODEL: FlagSpec = { value: true, arg: '<demo|name|path|url>', help: 'model: demo (bundled), a named model (see `cnnvis models`), a TF.js folder/model.json, a Keras .h5 file, or an http(s) URL (default demo)' };
-const SIZE: FlagSpec = { value: true, arg: '<W×H>', help: 'input size for a model that takes any size: W×H or one number for a square, e.g. 320x240 (default: its Resizing layer, else the image's own size)' };
+const SIZE: FlagSpec = { value: true, arg: '<W×H>', help: 'input size for a model that takes any size: W×H or one number for a square, e.g. 320x240 (default: its Resizing layer, else the image’s own size)' };
 const PREPROCESS: FlagSpec = { value: true, arg: '<mobilenet|vgg16|unit|none>', help: "input preprocessing (default: the model's own; unit = [0,1] for unknown models)" };
 const RESIZE: FlagSpec = { value: true, arg: '<stretch|center-crop>', help: 'how the image is fitted to the model input (default stretch, like Keras load_img)' };
 const JSON_FLAG: FlagSpec = { value: false, help: 'print machine-readable JSON on stdout' };
@@ -85,7 +85,7 @@ const COMMANDS: CommandSpec[] = [
       preprocess: PREPROCESS, size: SIZE,
       resize: RESIZE,
       out: { value: true, arg: '<file.png|file.html>', help: 'write overlay | map | colour bar' },
-      json: { value: true, arg: '<file.json>', help: 'write {method, model, layer, backend, class: {index, label, score} (or channel), width, height, map} (map: rows at input resolution)' },
+      json: { value: true, arg: '<file.json>', help: 'write {method, model, layer, backend, preprocess, class: {index, label, score} (or channel), width, height, map} (map: rows at input resolution)' },
       help: HELP,
     },
     examples: ['cnnvis explain scene:3 --model demo --method gradcam --out gradcam.png', 'cnnvis explain cat_dog.png --model mobilenet_v1_0.75_224 --class tiger_cat --json map.json'],
@@ -273,7 +273,7 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
       if (typeof p.flags.json === 'string') {
         const { width, height, data } = r.map;
         const rows = Array.from({ length: height }, (_, y) => Array.from(data.subarray(y * width, (y + 1) * width), (v) => Math.round(v * 1e6) / 1e6));
-        files.push({ file: p.flags.json, content: JSON.stringify({ method: r.method, model: model.name, layer: what.layer, backend: r.meta.backend,
+        files.push({ file: p.flags.json, content: JSON.stringify({ method: r.method, model: model.name, layer: what.layer, backend: r.meta.backend, preprocess: r.meta.preprocess,
           ...(what.class ? { class: what.class } : { channel: what.channel }), width, height, map: rows }) });
       }
       writeOutputs(files);

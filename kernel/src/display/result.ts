@@ -18,6 +18,8 @@ export interface ResultMeta {
   backend: string;
   /** Wall time of the computation in milliseconds. */
   timeMs: number;
+  /** The preprocessing the input got and why (image results). */
+  preprocess?: string;
 }
 
 export abstract class Result {

@@ -137,9 +137,14 @@ export function flattenModel(net: tf.LayersModel, opts: FlattenOptions = {}): Fl
     taken.add(name);
     flatName.set(layer, name);
     layers.set(name, { path, original: layer.name });
-    const qualified = [...path, layer.name].join('/');
-    if (qualified !== name) aliases.set(qualified, name);
+    // Every qualified form names it: the full path and each shorter tail of it (`model1/out_relu`).
+    const full = [...path, layer.name];
+    for (let k = 0; k < full.length - 1; k++) {
+      const alias = full.slice(k).join('/');
+      if (alias !== name && !count.has(alias)) aliases.set(alias, aliases.has(alias) && aliases.get(alias) !== name ? '' : name);
+    }
   }
+  for (const [k, v] of [...aliases]) if (v === '') aliases.delete(k); // a tail shared by two layers names neither
 
   const clones = new Map<tf.layers.Layer, tf.layers.Layer>();
   const cloneOf = (layer: tf.layers.Layer): tf.layers.Layer => {
@@ -174,8 +179,6 @@ export function flattenModel(net: tf.LayersModel, opts: FlattenOptions = {}): Fl
       let outs: Sym[];
       if (isModel(layer)) {
         outs = expand(layer, ins, [...path, layer.name]);
-        const last = outs[0]?.sourceLayer as tf.layers.Layer | undefined;
-        if (last && !aliases.has(layer.name) && !layers.has(layer.name)) aliases.set(layer.name, last.name);
       } else {
         const clone = cloneOf(layer);
         const y = clone.apply(ins.length === 1 ? ins[0] : ins);
@@ -194,6 +197,29 @@ export function flattenModel(net: tf.LayersModel, opts: FlattenOptions = {}): Fl
   };
 
   const outputs = expand(net, [input], []);
+  // A nested model's name (and its path) stands for the leaf layer that computes its output.
+  const producer = (m: tf.LayersModel): tf.layers.Layer | undefined => {
+    let t: Sym | undefined = m.outputs[0];
+    for (let hops = 0; t && hops < 64; hops++) {
+      const src = t.sourceLayer as tf.layers.Layer;
+      if (!isModel(src)) return src;
+      const node = src.inboundNodes.find((n) => n.outputTensors.includes(t as Sym));
+      t = node ? src.outputs[node.outputTensors.indexOf(t)] : src.outputs[0];
+    }
+    return undefined;
+  };
+  const walkModels = (m: tf.LayersModel, path: string[]): void => {
+    for (const l of m.layers) {
+      if (!isModel(l)) continue;
+      const leaf = producer(l);
+      const target = leaf ? flatName.get(leaf) : undefined;
+      if (target) {
+        for (const alias of [l.name, [...path, l.name].join('/')]) if (!layers.has(alias) && !aliases.has(alias)) aliases.set(alias, target);
+      }
+      walkModels(l, [...path, l.name]);
+    }
+  };
+  walkModels(net, []);
   const flat = tf.model({ inputs: input, outputs: outputs.length === 1 ? outputs[0] : outputs, name: net.name });
   return { net: flat, rebuilt: true, layers, aliases, models };
 }

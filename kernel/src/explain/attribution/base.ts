@@ -207,7 +207,7 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
         ? { kind: 'channel', layer: channel.layer, channel: channel.channel, reduce: channel.reduce, value: channelValue }
         : { kind: 'class', ...explainedClass(model, classIndex as number, logits, this.basis) };
       const result = new AttributionResult({
-        meta: { model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0) },
+        meta: { model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0), preprocess: model.preprocessNote },
         method: this.name,
         target: tgt,
         map,

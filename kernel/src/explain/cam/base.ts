@@ -124,7 +124,7 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
       const lowRes = normalizeMap({ width: w, height: h, data: rawData });
       const map = upsampleBilinear(lowRes, model.inputWidth, model.inputHeight);
       const result = new ExplainResult({
-        meta: { model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0) },
+        meta: { model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0), preprocess: model.preprocessNote },
         method: this.name,
         layer,
         target: explainedClass(model, classIndex, logits, this.basis),
