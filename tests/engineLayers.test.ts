@@ -351,3 +351,63 @@ test('when the engine fails while running, the model moves to TF.js with the sam
   expect(await backendReport()).toContain(`model 'flaky_model' runs on TF.js: ${reason}`);
   tf.dispose([xb, ref.gradient, ref.logits, refLogits]);
 });
+
+test('squeeze-excitation blocks: Multiply, Maximum, Minimum, Add and Subtract with broadcasting, global pooling with keepdims', () => {
+  const act = (a: string) => a as unknown as 'relu';
+  const input = tf.input({ shape: [8, 8, 3], name: 'img' });
+  const c1 = l.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1' }).apply(input) as L;
+  // MobileNetV3's block: GAP(keepdims) → 1×1 conv → 1×1 conv with Keras 3's hard sigmoid → Multiply.
+  let se = registered('GlobalAveragePooling2D', { keepdims: true, name: 'se_gap' }).apply(c1) as L;
+  se = l.conv2d({ filters: 4, kernelSize: 1, activation: act('silu'), name: 'se_reduce' }).apply(se) as L;
+  se = l.conv2d({ filters: 8, kernelSize: 1, activation: act('hardSigmoidKeras3'), name: 'se_expand' }).apply(se) as L;
+  let x = l.multiply({ name: 'se_mul' }).apply([c1, se]) as L;
+  x = l.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: act('silu'), name: 'c2' }).apply(x) as L;
+  // EfficientNet's: GAP → Dense → Dense sigmoid → Reshape([1, 1, C]) → Multiply (the scale first).
+  let v = l.globalAveragePooling2d({ name: 'se2_gap' }).apply(x) as L;
+  v = l.dense({ units: 4, activation: act('hardSilu'), name: 'se2_fc' }).apply(v) as L;
+  v = l.dense({ units: 8, activation: 'sigmoid', name: 'se2_gate' }).apply(v) as L;
+  const v4 = l.reshape({ targetShape: [1, 1, 8], name: 'se2_reshape' }).apply(v) as L;
+  x = l.multiply({ name: 'se2_mul' }).apply([v4, x]) as L;
+  // Merges of a map with a vector ([C] → [1, 1, C]) and with a kept-dims map.
+  const gmax = registered('GlobalMaxPooling2D', { keepdims: true, name: 'gmp_keep' }).apply(x) as L;
+  const y1 = l.conv2d({ filters: 8, kernelSize: 1, activation: act('leakyRelu'), name: 'c3' }).apply(x) as L;
+  let z = registered('Maximum', { name: 'max' }).apply([x, y1, gmax]) as L;
+  z = registered('Minimum', { name: 'min' }).apply([z, v4]) as L;
+  z = l.add({ name: 'add_b' }).apply([z, v]) as L;
+  z = registered('Subtract', { name: 'sub_b' }).apply([z, gmax]) as L;
+  z = l.conv2d({ filters: 8, kernelSize: 3, padding: 'same', name: 'c4' }).apply(z) as L;
+  const g = l.globalAveragePooling2d({ name: 'gap' }).apply(z) as L;
+  const h = l.dense({ units: 4, activation: 'softmax', name: 'probs' }).apply(g) as L;
+  const net = tf.model({ inputs: input, outputs: h, name: 'se_net' });
+  randomize(net, 80);
+  const m = new CnnModel(net, { name: 'se', preprocess: 'none' });
+  const xb = batch(2, [8, 8, 3], 81, -1.5, 1.5);
+  checkModel(m, xb, ['se_gap', 'se_expand', 'se_mul', 'c2', 'se2_fc', 'se2_mul', 'gmp_keep', 'c3', 'max', 'min', 'add_b', 'sub_b']);
+  xb.dispose();
+});
+
+test("Keras' activations TF.js lacks (models/layerClasses.ts), as layers and fused, and Keras' ReLU forms", () => {
+  const act = (a: string) => a as unknown as 'relu';
+  const input = tf.input({ shape: [6, 6, 3], name: 'img' });
+  let z = l.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: act('hardSilu'), name: 'c_hardSilu' }).apply(input) as L;
+  z = l.conv2d({ filters: 8, kernelSize: 1, activation: act('leakyRelu'), name: 'c_leakyRelu' }).apply(z) as L;
+  const chain = ['hardTanh', 'celu', 'logSigmoid', 'tanhShrink', 'softShrink', 'hardShrink', 'squareplus', 'sparsePlus', 'sparseSigmoid', 'exponential', 'hardSigmoidKeras3', 'silu'];
+  for (const a of chain) {
+    z = l.conv2d({ filters: 8, kernelSize: 1, name: `k_${a}` }).apply(z) as L;
+    // Values across every piece of the piecewise functions (clipping ones see smaller values).
+    z = l.rescaling({ scale: ['hardTanh', 'sparseSigmoid'].includes(a) ? 1 : 3, offset: 0, name: `s_${a}` }).apply(z) as L;
+    z = l.activation({ activation: act(a), name: `a_${a}` }).apply(z) as L;
+  }
+  z = registered('ReLU', { negativeSlope: 0.1, name: 'relu_leaky' }).apply(z) as L;
+  z = l.conv2d({ filters: 8, kernelSize: 1, name: 'k_leaky' }).apply(z) as L;
+  z = registered('ReLU', { maxValue: 3, name: 'relu_cap' }).apply(z) as L;
+  z = l.conv2d({ filters: 8, kernelSize: 3, name: 'k_out' }).apply(z) as L;
+  const g = l.globalAveragePooling2d({ name: 'gap' }).apply(z) as L;
+  const h = l.dense({ units: 4, activation: 'softmax', name: 'probs' }).apply(g) as L;
+  const net = tf.model({ inputs: input, outputs: h, name: 'keras_acts' });
+  randomize(net, 90);
+  const m = new CnnModel(net, { name: 'keras_acts', preprocess: 'none' });
+  const xb = batch(2, [6, 6, 3], 91, -1.5, 1.5);
+  checkModel(m, xb, ['c_hardSilu', 'c_leakyRelu', ...chain.map((a) => `a_${a}`), 'relu_leaky', 'relu_cap']);
+  xb.dispose();
+});

@@ -270,8 +270,24 @@ function normalizeObject(v: Json, path: string): Json {
   return out;
 }
 
+/**
+ * A layer's `activation` as the name TF.js looks up. Keras writes a built-in activation as its name,
+ * sometimes as {class_name: 'function', config: name}; Keras 3 defines 'hard_sigmoid' as
+ * relu6(x + 3) / 6 where Keras 2 (and TF.js' 'hardSigmoid') use clip(0.2·x + 0.5, 0, 1), so a Keras 3
+ * file's becomes 'hardSigmoidKeras3' (models/layerClasses.ts).
+ */
+function activationName(v: Json, keras3: boolean): Json {
+  let name = v;
+  if (isObject(v) && (v.class_name === 'function' || v.class_name === 'builtins.function') && typeof v.config === 'string') name = v.config;
+  if (keras3 && (name === 'hard_sigmoid' || name === 'hardSigmoid')) return 'hardSigmoidKeras3';
+  return name;
+}
+
+/** Global pooling layers that keep H and W as 1 with `keepdims` (models/layerClasses.ts). */
+const KEEPDIMS_LAYERS = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
+
 /** Normalizes one layer entry of a model config (after generic normalization). */
-function normalizeLayer(layer: JsonObject, nestedModels: ReadonlySet<string>): void {
+function normalizeLayer(layer: JsonObject, nestedModels: ReadonlySet<string>, keras3: boolean): void {
   const name = typeof layer.name === 'string' ? layer.name : isObject(layer.config) ? String(layer.config.name) : '?';
   const cfg = isObject(layer.config) ? layer.config : undefined;
   if (cfg && layer.class_name === 'InputLayer') {
@@ -281,7 +297,13 @@ function normalizeLayer(layer: JsonObject, nestedModels: ReadonlySet<string>): v
     delete cfg.optional;
     if (cfg.sparse === false) delete cfg.sparse;
   }
-  if (cfg && cfg.keepdims === true) {
+  if (cfg && 'activation' in cfg) cfg.activation = activationName(cfg.activation, keras3);
+  // Keras 3's LeakyReLU writes its slope as negative_slope, Keras 2's (and TF.js') as alpha.
+  if (cfg && layer.class_name === 'LeakyReLU' && typeof cfg.negative_slope === 'number') {
+    if (cfg.alpha === undefined) cfg.alpha = cfg.negative_slope;
+    delete cfg.negative_slope;
+  }
+  if (cfg && cfg.keepdims === true && !KEEPDIMS_LAYERS.has(String(layer.class_name))) {
     throw new CnnvisError(`layer '${name}' (${String(layer.class_name)}) uses keepdims=True, which TF.js layers does not support`);
   }
   if (cfg && cfg.keepdims === false) delete cfg.keepdims;
@@ -291,13 +313,13 @@ function normalizeLayer(layer: JsonObject, nestedModels: ReadonlySet<string>): v
   if (Array.isArray(layer.inbound_nodes)) {
     layer.inbound_nodes = layer.inbound_nodes.map((n) => legacyInboundNode(n, name, nestedModels));
   }
-  if (cfg && Array.isArray(cfg.layers)) normalizeModel(layer);
+  if (cfg && Array.isArray(cfg.layers)) normalizeModel(layer, keras3);
 }
 
 const MODEL_CLASSES = new Set(['Model', 'Functional', 'Sequential']);
 
 /** Normalizes a model entry ({class_name, config}) in place. */
-function normalizeModel(model: JsonObject): void {
+function normalizeModel(model: JsonObject, keras3Activations: boolean): void {
   if (!MODEL_CLASSES.has(String(model.class_name))) return;
   let cfg = model.config;
   if (Array.isArray(cfg)) {
@@ -313,17 +335,31 @@ function normalizeModel(model: JsonObject): void {
   const keras3 = layers.some((l) => Array.isArray(l.inbound_nodes) && l.inbound_nodes.some((n) => isObject(n) && 'args' in n));
   const nested = new Set(keras3 ? models.map(nameOf) : []);
   const nestedSequential = new Set(keras3 ? models.filter((l) => l.class_name === 'Sequential').map(nameOf) : []);
-  for (const l of layers) normalizeLayer(l, nested);
+  for (const l of layers) normalizeLayer(l, nested, keras3Activations);
   if ('input_layers' in cfg) cfg.input_layers = nestedRefs(cfg.input_layers, nestedSequential) as Json;
   if ('output_layers' in cfg) cfg.output_layers = nestedRefs(cfg.output_layers, nestedSequential) as Json;
 }
 
+/** True when a config was written by Keras 3 (its objects carry `module` / `registered_name` keys, or {args, kwargs} inbound nodes). */
+function looksKeras3(v: Json, depth = 0): boolean {
+  if (depth > 6) return false;
+  if (Array.isArray(v)) return v.some((x) => looksKeras3(x, depth + 1));
+  if (!isObject(v)) return false;
+  if ('module' in v || 'registered_name' in v) return true;
+  if (Array.isArray(v.inbound_nodes) && v.inbound_nodes.some((n) => isObject(n) && 'args' in n)) return true;
+  return isObject(v.config) && Array.isArray(v.config.layers) && looksKeras3(v.config.layers, depth + 1);
+}
+
 /**
  * Turns a Keras `model_config` (Keras 2.x or Keras 3 legacy-h5) into the Keras 2 form that
- * `tf.models.modelFromJSON` accepts. Returns a new object.
+ * `tf.models.modelFromJSON` accepts. Returns a new object. `kerasVersion` (the file's keras_version)
+ * decides which Keras' activation definitions apply; without it, a config that looks written by
+ * Keras 3 (module / registered_name keys) is taken as Keras 3. tf.keras 2.13–2.15 also writes those
+ * keys in .keras archives, whose metadata gives the version.
  */
-export function normalizeKerasConfig(config: unknown, label = 'the model config'): JsonObject {
+export function normalizeKerasConfig(config: unknown, label = 'the model config', kerasVersion?: string): JsonObject {
   if (!isObject(config as Json)) throw new CnnvisError(`${label}: model_config is not a JSON object`);
+  const keras3 = typeof kerasVersion === 'string' && /^\d/.test(kerasVersion) ? !/^[012]\./.test(kerasVersion) : looksKeras3(config as Json);
   const out = normalizeObject(config as Json, '') as JsonObject;
   const cls = out.class_name;
   if (cls !== 'Model' && cls !== 'Functional' && cls !== 'Sequential') {
@@ -332,7 +368,7 @@ export function normalizeKerasConfig(config: unknown, label = 'the model config'
         `(class_name Sequential, Model or Functional), not subclassed models`,
     );
   }
-  normalizeModel(out);
+  normalizeModel(out, keras3);
   return out;
 }
 
@@ -354,11 +390,12 @@ function withZeroInitializers(v: Json): Json {
 /**
  * Builds a TF.js model from a Keras model config (Keras 2.x, Keras 3 legacy-h5 or Keras 3 `.keras`
  * config.json): normalized, graph-checked, with zero initializers (every weight is then loaded from the
- * file). `where` prefixes config errors; `label` names the file in other errors.
+ * file). `where` prefixes config errors; `label` names the file in other errors; `kerasVersion` is the
+ * file's keras_version (see normalizeKerasConfig).
  */
-export async function buildKerasModel(config: unknown, where: string, label: string): Promise<tf.LayersModel> {
+export async function buildKerasModel(config: unknown, where: string, label: string, kerasVersion?: string): Promise<tf.LayersModel> {
   checkJsonDepth(config, where);
-  const topology = withZeroInitializers(normalizeKerasConfig(config, label));
+  const topology = withZeroInitializers(normalizeKerasConfig(config, label, kerasVersion));
   checkModelConfig(topology, where);
   try {
     return await tf.models.modelFromJSON({ modelTopology: topology as tf.io.ModelJSON['modelTopology'] });
@@ -406,7 +443,7 @@ export async function loadKerasH5(source: H5Source): Promise<tf.LayersModel> {
   if (version && /^1\./.test(version)) {
     throw new CnnvisError(`${file.label} was saved by Keras ${version}; cnnvis reads files from Keras 2.x and 3.x`);
   }
-  const model = await buildKerasModel(config, `${file.label}: model_config`, file.label);
+  const model = await buildKerasModel(config, `${file.label}: model_config`, file.label, version);
   if (!weights) {
     model.dispose();
     throw new CnnvisError(`${file.label} has a Keras model_config but no model_weights group: it holds no weights`);

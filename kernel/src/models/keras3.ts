@@ -350,7 +350,7 @@ export async function loadKeras3(source: string | Uint8Array, name?: string): Pr
   }
   const weightsLabel = `${label.replace(/'$/, '')}/${WEIGHTS_FILE}'`;
   const file = openH5(archive.weights, weightsLabel.replace(/^'|'$/g, ''));
-  const model = await buildKerasModel(cfg, `${label}: ${CONFIG_FILE}`, label);
+  const model = await buildKerasModel(cfg, `${label}: ${CONFIG_FILE}`, label, typeof version === 'string' ? version : undefined);
   try {
     assignKeras3Weights(model, cfg, file, label);
   } catch (e) {

@@ -15,6 +15,12 @@
  *   at pixel centres), and whose output shapes are wrong for batched inputs (Resizing) or whose crop is
  *   resampled instead of sliced (CenterCrop).
  * - Subtract (two inputs).
+ * - ReLU with Keras' negative_slope and threshold (TF.js ignores both); GlobalAveragePooling2D and
+ *   GlobalMaxPooling2D with keepdims (squeeze-excitation blocks of MobileNetV3); Maximum and Minimum
+ *   whose gradients work with broadcast inputs.
+ * - Keras activations TF.js lacks: silu, leaky_relu, hard_silu / hard_swish, exponential, celu,
+ *   hard_tanh, log_sigmoid, tanh_shrink, soft_shrink, hard_shrink, squareplus, sparse_plus,
+ *   sparse_sigmoid, and Keras 3's hard_sigmoid (see KERAS_ACTIVATIONS).
  *
  * Importing this module registers the classes; it is imported by the Keras and TF.js loaders.
  */
@@ -376,18 +382,29 @@ class Normalization extends tf.layers.Layer {
   }
 }
 
-/** Keras Subtract: inputs[0] − inputs[1]. */
+/**
+ * Keras Subtract: inputs[0] − inputs[1], broadcast like TF.js' merge layers (an input of lower rank gets
+ * size-1 axes after the batch axis; then sizes of 1 broadcast).
+ */
 class Subtract extends tf.layers.Layer {
   static className = 'Subtract';
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
     if (!Array.isArray(inputShape[0]) || inputShape.length !== 2) {
       throw new CnnvisError(`layer '${this.name}' (Subtract) takes exactly two inputs`);
     }
-    return [...(inputShape as Shape[])[0]];
+    const [a, b] = (inputShape as Shape[]).map((s) => s.slice(1));
+    const r = Math.max(a.length, b.length);
+    const pad = (s: Shape) => [...new Array(r - s.length).fill(1), ...s] as Shape;
+    const [pa, pb] = [pad(a), pad(b)];
+    return [inputShape[0][0] as number | null, ...pa.map((d, i) => (d === 1 ? pb[i] : d))];
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     if (!Array.isArray(inputs) || inputs.length !== 2) throw new CnnvisError(`layer '${this.name}' (Subtract) takes exactly two inputs`);
-    return tf.sub(inputs[0], inputs[1]);
+    return tf.tidy(() => {
+      const r = Math.max(inputs[0].rank, inputs[1].rank);
+      const [a, b] = inputs.map((x) => (x.rank < r ? x.reshape([x.shape[0], ...new Array(r - x.rank).fill(1), ...x.shape.slice(1)]) : x));
+      return tf.sub(a, b);
+    });
   }
 }
 
@@ -403,4 +420,193 @@ export const REGISTERED_LAYER_CLASSES: readonly string[] = [
   'RandomCrop',
   'Normalization',
   'Subtract',
+  'ReLU',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'Maximum',
+  'Minimum',
 ];
+
+// ---------------------------------------------------------------------------------------------------
+// Activation functions Keras has and TF.js 4.22 lacks (or computes differently)
+
+/**
+ * One Keras activation as a TF.js activation class. TF.js looks activations up by the camelCase form of
+ * the name in the config ('hard_silu' → 'hardSilu'); `normalizeKerasConfig` renames Keras 3's
+ * 'hard_sigmoid' to 'hardSigmoidKeras3', since TF.js' 'hardSigmoid' is Keras 2's.
+ */
+function activation(name: string, f: (x: tf.Tensor) => tf.Tensor): void {
+  const cls = {
+    [name]: class extends tf.serialization.Serializable {
+      static className = name;
+      apply(x: tf.Tensor): tf.Tensor {
+        return tf.tidy(() => f(x));
+      }
+      getConfig(): Config {
+        return {};
+      }
+    },
+  }[name];
+  tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+}
+
+/** Keras 3's hard sigmoid: relu6(x + 3) / 6 (Keras 2's, TF.js' 'hardSigmoid', is clip(0.2·x + 0.5, 0, 1)). */
+const hardSigmoid3 = (x: tf.Tensor) => tf.div(tf.relu6(tf.add(x, 3)), 6);
+
+/**
+ * The activations registered here (TF.js names) with their Keras definitions. Keras 2 and 3 agree on
+ * every one of them; 'hardSigmoidKeras3' is what Keras 3 files' 'hard_sigmoid' becomes.
+ */
+export const KERAS_ACTIVATIONS: Readonly<Record<string, (x: tf.Tensor) => tf.Tensor>> = {
+  // x·σ(x) (Keras 3 serializes 'swish' as 'silu'; TF.js knows 'swish' only).
+  silu: (x) => tf.mul(tf.sigmoid(x), x),
+  // Keras' leaky_relu activation has slope 0.2 (the LeakyReLU layer's default is 0.3).
+  leakyRelu: (x) => tf.leakyRelu(x, 0.2),
+  hardSigmoidKeras3: hardSigmoid3,
+  hardSilu: (x) => tf.mul(x, hardSigmoid3(x)),
+  hardSwish: (x) => tf.mul(x, hardSigmoid3(x)),
+  exponential: (x) => tf.exp(x),
+  // max(0, x) + min(0, α(exp(x/α) − 1)) with Keras' default α = 1: ELU.
+  celu: (x) => tf.elu(x),
+  hardTanh: (x) => tf.clipByValue(x, -1, 1),
+  // −softplus(−x) (tf.logSigmoid's custom gradient loses its saved input inside a tidy).
+  logSigmoid: (x) => tf.neg(tf.softplus(tf.neg(x))),
+  tanhShrink: (x) => tf.sub(x, tf.tanh(x)),
+  // Keras' default threshold 0.5.
+  softShrink: (x) => tf.sub(x, tf.clipByValue(x, -0.5, 0.5)),
+  // (Masks from tf.step, whose gradient is zero: TF.js has none for comparisons.)
+  hardShrink: (x) => tf.mul(x, tf.step(tf.sub(tf.abs(x), 0.5))),
+  // (x + √(x² + b)) / 2 with Keras' default b = 4.
+  squareplus: (x) => tf.div(tf.add(x, tf.sqrt(tf.add(tf.square(x), 4))), 2),
+  // 0 for x ≤ −1, (x + 1)²/4 for −1 < x < 1, x for x ≥ 1.
+  sparsePlus: (x) => tf.add(tf.div(tf.square(tf.add(tf.clipByValue(x, -1, 1), 1)), 4), tf.relu(tf.sub(x, 1))),
+  sparseSigmoid: (x) => tf.clipByValue(tf.add(tf.mul(x, 0.5), 0.5), 0, 1),
+};
+for (const [name, f] of Object.entries(KERAS_ACTIVATIONS)) activation(name, f);
+
+// ---------------------------------------------------------------------------------------------------
+// ReLU and global pooling with Keras' settings
+
+const num = (v: unknown, dflt: number): number => (typeof v === 'number' ? v : dflt);
+
+/**
+ * Keras ReLU: max_value, negative_slope and threshold (TF.js' ReLU reads max_value only and silently
+ * ignores the other two). Without slope and threshold it computes exactly as TF.js' ReLU (relu, then
+ * a clip at max_value), so gradients and the ReLU rules of guided backpropagation are unchanged.
+ */
+class ReLU extends tf.layers.Layer {
+  static className = 'ReLU';
+  readonly maxValue: number | null;
+  readonly negativeSlope: number;
+  readonly threshold: number;
+  constructor(args: Config = {}) {
+    super(args as LayerArgs);
+    this.supportsMasking = true;
+    this.maxValue = typeof args.maxValue === 'number' ? args.maxValue : null;
+    this.negativeSlope = num(args.negativeSlope, 0);
+    this.threshold = num(args.threshold, 0);
+    if (this.maxValue !== null && this.maxValue < 0) throw new CnnvisError(`layer '${this.name}' (ReLU): max_value ${this.maxValue} is negative`);
+    if (this.negativeSlope < 0) throw new CnnvisError(`layer '${this.name}' (ReLU): negative_slope ${this.negativeSlope} is negative`);
+  }
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+    return inputShape;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      const { maxValue, negativeSlope: slope, threshold } = this;
+      if (slope === 0 && threshold === 0) {
+        const y = tf.relu(x);
+        return maxValue === null ? y : tf.clipByValue(y, 0, maxValue);
+      }
+      if (maxValue === null && threshold === 0) return tf.leakyRelu(x, slope);
+      // Keras: x where x > threshold (else 0), clipped at max_value, minus slope·relu(threshold − x).
+      let y = threshold !== 0 ? tf.mul(x, tf.step(tf.sub(x, threshold))) : tf.relu(x);
+      if (maxValue !== null) y = tf.clipByValue(y, 0, maxValue);
+      if (slope !== 0) y = tf.sub(y, tf.mul(tf.relu(tf.sub(threshold, x)), slope));
+      return y;
+    });
+  }
+  override getConfig(): Config {
+    return { maxValue: this.maxValue, negativeSlope: this.negativeSlope, threshold: this.threshold, ...super.getConfig() };
+  }
+}
+
+/** Keras GlobalAveragePooling2D / GlobalMaxPooling2D with `keepdims` (TF.js' versions drop H and W always). */
+abstract class GlobalPooling2D extends tf.layers.Layer {
+  readonly keepdims: boolean;
+  readonly dataFormat = 'channelsLast';
+  constructor(args: Config = {}) {
+    super(args as LayerArgs);
+    this.keepdims = Boolean(args.keepdims ?? args.keepDims);
+    channelsLast(this.name, this.getClassName(), args.dataFormat);
+  }
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    if (s.length !== 4) throw new CnnvisError(`layer '${this.name}' (${this.getClassName()}) needs inputs of rank 4, got [${s.join(', ')}]`);
+    return this.keepdims ? [s[0], 1, 1, s[3]] : [s[0], s[3]];
+  }
+  protected abstract reduce(x: tf.Tensor): tf.Tensor;
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => this.reduce(single(inputs)));
+  }
+  override getConfig(): Config {
+    return { dataFormat: this.dataFormat, keepdims: this.keepdims, ...super.getConfig() };
+  }
+}
+class GlobalAveragePooling2D extends GlobalPooling2D {
+  static className = 'GlobalAveragePooling2D';
+  protected reduce(x: tf.Tensor): tf.Tensor {
+    return tf.mean(x, [1, 2], this.keepdims);
+  }
+}
+class GlobalMaxPooling2D extends GlobalPooling2D {
+  static className = 'GlobalMaxPooling2D';
+  protected reduce(x: tf.Tensor): tf.Tensor {
+    return tf.max(x, [1, 2], this.keepdims);
+  }
+}
+
+/**
+ * Maximum / Minimum: TF.js' merge layers compute them right but their gradient fails when an input is
+ * broadcast (TF.js' maximum/minimum gradients do not sum over broadcast axes). These broadcast the
+ * inputs explicitly first (tf.broadcastTo's gradient sums), then fold left to right as TF.js does.
+ */
+abstract class ElementwiseMerge extends tf.layers.Layer {
+  protected abstract op(a: tf.Tensor, b: tf.Tensor): tf.Tensor;
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shapes = inputShape as Shape[];
+    if (!Array.isArray(shapes[0]) || shapes.length < 2) throw new CnnvisError(`layer '${this.name}' (${this.getClassName()}) takes two or more inputs`);
+    const r = Math.max(...shapes.map((s) => s.length));
+    const padded = shapes.map((s) => [s[0], ...new Array(r - s.length).fill(1), ...s.slice(1)] as Shape);
+    return padded[0].map((_, k) => (k === 0 ? padded[0][0] : padded.reduce<number | null>((m, s) => (s[k] === 1 ? m : s[k]), 1)));
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const xs = Array.isArray(inputs) ? inputs : [inputs];
+    return tf.tidy(() => {
+      const r = Math.max(...xs.map((x) => x.rank));
+      const ex = xs.map((x) => (x.rank < r ? x.reshape([x.shape[0], ...new Array(r - x.rank).fill(1), ...x.shape.slice(1)]) : x));
+      const shape = ex[0].shape.map((_, k) => Math.max(...ex.map((x) => x.shape[k])));
+      const full = ex.map((x) => (x.shape.every((d, k) => d === shape[k]) ? x : tf.broadcastTo(x, shape)));
+      let y = full[0];
+      for (let i = 1; i < full.length; i++) y = this.op(y, full[i]);
+      return y;
+    });
+  }
+}
+class Maximum extends ElementwiseMerge {
+  static className = 'Maximum';
+  protected op(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+    return tf.maximum(a, b);
+  }
+}
+class Minimum extends ElementwiseMerge {
+  static className = 'Minimum';
+  protected op(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+    return tf.minimum(a, b);
+  }
+}
+
+for (const cls of [ReLU, GlobalAveragePooling2D, GlobalMaxPooling2D, Maximum, Minimum]) {
+  tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);
+}

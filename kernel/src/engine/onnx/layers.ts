@@ -97,11 +97,18 @@ export function internalDims(tfShape: number[]): number[] {
 }
 
 /** The activation functions the engine compiles (TF.js' names). */
-export const ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu', 'selu', 'softplus', 'softsign', 'hardSigmoid', 'swish', 'gelu', 'gelu_new', 'mish'] as const;
+export const ACTIVATIONS = [
+  'linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'logSoftmax', 'elu', 'celu', 'selu', 'softplus', 'softsign',
+  'hardSigmoid', 'hardSigmoidKeras3', 'swish', 'silu', 'hardSilu', 'hardSwish', 'leakyRelu', 'exponential', 'gelu',
+  'gelu_new', 'mish', 'hardTanh', 'logSigmoid', 'tanhShrink', 'softShrink', 'hardShrink', 'squareplus', 'sparsePlus',
+  'sparseSigmoid',
+] as const;
 export type Act = (typeof ACTIVATIONS)[number];
 
 /** Activations whose derivative is computed from their input z; the others' from their output y. */
-const FROM_INPUT: ReadonlySet<Act> = new Set<Act>(['swish', 'gelu', 'gelu_new', 'mish']);
+const FROM_INPUT: ReadonlySet<Act> = new Set<Act>([
+  'swish', 'silu', 'hardSilu', 'hardSwish', 'gelu', 'gelu_new', 'mish', 'hardTanh', 'tanhShrink', 'softShrink', 'squareplus', 'sparsePlus', 'sparseSigmoid',
+]);
 
 function activationOf(layer: tf.layers.Layer): Act {
   const a = (layer as unknown as { activation?: { getClassName(): string } | null }).activation;
@@ -137,11 +144,45 @@ function applyAct(b: Builder, x: string, act: Act, rank: number): string {
       return b.one('Softplus', [x]);
     case 'softsign':
       return b.one('Softsign', [x]);
+    case 'logSoftmax':
+      if (rank !== 2) throw new Unsupported('log-softmax over a feature map');
+      return b.one('LogSoftmax', [x], { axis: 1 });
     case 'hardSigmoid':
-      // TF.js: clip(0.2·x + 0.5, 0, 1).
+      // TF.js (Keras 2): clip(0.2·x + 0.5, 0, 1).
       return b.one('HardSigmoid', [x], { alpha: { float: 0.2 }, beta: { float: 0.5 } });
+    case 'hardSigmoidKeras3':
+      // relu6(x + 3) / 6, in TF.js' order of float operations.
+      return hardSigmoid3(b, x);
+    case 'hardSilu':
+    case 'hardSwish':
+      return b.one('Mul', [x, hardSigmoid3(b, x)]);
     case 'swish':
+    case 'silu':
       return b.one('Mul', [x, b.one('Sigmoid', [x])]);
+    case 'celu':
+      return b.one('Elu', [x], { alpha: { float: 1 } });
+    case 'leakyRelu':
+      return b.one('LeakyRelu', [x], { alpha: { float: 0.2 } });
+    case 'exponential':
+      return b.one('Exp', [x]);
+    case 'hardTanh':
+      return b.one('Clip', [x, b.scalar(-1), b.scalar(1)]);
+    case 'logSigmoid':
+      return b.one('Neg', [b.one('Softplus', [b.one('Neg', [x])])]);
+    case 'tanhShrink':
+      return b.one('Sub', [x, b.one('Tanh', [x])]);
+    case 'softShrink':
+      return b.one('Sub', [x, b.one('Clip', [x, b.scalar(-0.5), b.scalar(0.5)])]);
+    case 'hardShrink':
+      return b.one('Mul', [x, b.one('Cast', [b.one('Greater', [b.one('Abs', [x]), b.scalar(0.5)])], { to: DT.FLOAT })]);
+    case 'squareplus':
+      return b.one('Div', [b.one('Add', [x, b.one('Sqrt', [b.one('Add', [b.one('Mul', [x, x]), b.scalar(4)])])]), b.scalar(2)]);
+    case 'sparsePlus': {
+      const q = b.one('Div', [b.one('Mul', [b.one('Add', [x, b.scalar(1)]), b.one('Add', [x, b.scalar(1)])]), b.scalar(4)]);
+      return b.one('Where', [b.one('Greater', [x, b.scalar(-1)]), b.one('Where', [b.one('Less', [x, b.scalar(1)]), q, x]), b.scalar(0)]);
+    }
+    case 'sparseSigmoid':
+      return b.one('Clip', [b.one('Add', [b.one('Mul', [x, b.scalar(0.5)]), b.scalar(0.5)]), b.scalar(0), b.scalar(1)]);
     case 'gelu':
       return b.one('Mul', [b.one('Mul', [x, b.scalar(0.5)]), b.one('Add', [b.scalar(1), b.one('Erf', [b.one('Mul', [x, b.scalar(Math.SQRT1_2)])])])]);
     case 'gelu_new':
@@ -149,6 +190,17 @@ function applyAct(b: Builder, x: string, act: Act, rank: number): string {
     case 'mish':
       return b.one('Mul', [x, b.one('Tanh', [b.one('Softplus', [x])])]);
   }
+}
+
+/** Keras 3's hard sigmoid relu6(x + 3) / 6. */
+function hardSigmoid3(b: Builder, x: string): string {
+  return b.one('Div', [b.one('Clip', [b.one('Add', [x, b.scalar(3)]), b.scalar(0), b.scalar(6)]), b.scalar(6)]);
+}
+
+/** 1 where −3 < x ≤ 3 (where relu6(x + 3) passes gradients in TF.js), else 0. */
+function hardSigmoid3Open(b: Builder, x: string): string {
+  const s = b.one('Add', [x, b.scalar(3)]);
+  return b.one('Cast', [b.one('And', [b.one('Greater', [s, b.scalar(0)]), b.one('Not', [b.one('Greater', [s, b.scalar(6)])])])], { to: DT.FLOAT });
 }
 
 /** √(2/π)·(x + 0.044715·x³), the tanh argument of the tanh approximation of GELU. */
@@ -159,6 +211,21 @@ function geluNewArg(b: Builder, x: string): string {
 
 /** How gradients pass ReLUs: the plain gradient, guided backpropagation or the deconvnet rule. */
 export type Rule = 'gradient' | 'guided' | 'deconvnet';
+
+/** Gradient through a ReLU (capped at `cap`) from its output y, following `rule` (see actBackward). */
+function reluBackward(b: Builder, g: string, y: string, cap: number | undefined, rule: Rule | (() => string[])): string {
+  const zero = () => b.scalar(0);
+  if (rule === 'deconvnet') return b.one('Relu', [g]);
+  let open = b.one('Greater', [y, zero()]);
+  if (cap !== undefined) open = b.one('And', [open, b.one('Less', [y, b.scalar(cap)])]);
+  if (rule === 'gradient') return b.one('Where', [open, g, zero()]);
+  if (rule === 'guided') return b.one('Where', [open, b.one('Relu', [g]), zero()]);
+  const m = b.one('Cast', [open], { to: DT.FLOAT });
+  const [ra, rb, rc] = rule();
+  const gp = b.one('Relu', [g]);
+  const masked = b.one('Mul', [b.one('Add', [b.one('Mul', [g, ra]), b.one('Mul', [gp, rb])]), m]);
+  return b.one('Add', [masked, b.one('Mul', [gp, rc])]);
+}
 
 /**
  * Gradient through an activation, from its output y (or its input z, for FROM_INPUT activations).
@@ -176,18 +243,8 @@ function actBackward(b: Builder, g: string, y: string, act: Act, rule: Rule | ((
     case 'linear':
       return g;
     case 'relu':
-    case 'relu6': {
-      if (rule === 'deconvnet') return b.one('Relu', [g]);
-      let open = b.one('Greater', [y, zero()]);
-      if (act === 'relu6') open = b.one('And', [open, b.one('Less', [y, b.scalar(6)])]);
-      if (rule === 'gradient') return b.one('Where', [open, g, zero()]);
-      if (rule === 'guided') return b.one('Where', [open, b.one('Relu', [g]), zero()]);
-      const m = b.one('Cast', [open], { to: DT.FLOAT });
-      const [ra, rb, rc] = rule();
-      const gp = b.one('Relu', [g]);
-      const masked = b.one('Mul', [b.one('Add', [b.one('Mul', [g, ra]), b.one('Mul', [gp, rb])]), m]);
-      return b.one('Add', [masked, b.one('Mul', [gp, rc])]);
-    }
+    case 'relu6':
+      return reluBackward(b, g, y, act === 'relu6' ? 6 : undefined, rule);
     case 'sigmoid':
       return b.one('Mul', [g, b.one('Mul', [y, b.one('Sub', [b.scalar(1), y])])]);
     case 'tanh':
@@ -196,6 +253,11 @@ function actBackward(b: Builder, g: string, y: string, act: Act, rule: Rule | ((
       const s = b.one('ReduceSum', [b.one('Mul', [g, y]), b.i64([1])], { keepdims: 1 });
       return b.one('Mul', [y, b.one('Sub', [g, s])]);
     }
+    case 'logSoftmax': {
+      const s = b.one('ReduceSum', [g, b.i64([1])], { keepdims: 1 });
+      return b.one('Sub', [g, b.one('Mul', [b.one('Exp', [y]), s])]);
+    }
+    case 'celu':
     case 'elu':
       // y > 0: 1; else e^z = y + 1.
       return b.one('Where', [b.one('Greater', [y, zero()]), g, b.one('Mul', [g, b.one('Add', [y, b.scalar(1)])])]);
@@ -212,7 +274,63 @@ function actBackward(b: Builder, g: string, y: string, act: Act, rule: Rule | ((
       const open = b.one('And', [b.one('Greater', [y, zero()]), b.one('Less', [y, b.scalar(1)])]);
       return b.one('Where', [open, b.one('Mul', [g, b.scalar(0.2)]), zero()]);
     }
-    case 'swish': {
+    case 'hardSigmoidKeras3': {
+      // TF.js' relu6 passes where 0 < x + 3 ≤ 6; from y (1 wherever x + 3 ≥ 6), 0 < y < 1 (they differ only at x = 3 exactly).
+      const open = b.one('And', [b.one('Greater', [y, zero()]), b.one('Less', [y, b.scalar(1)])]);
+      return b.one('Where', [open, b.one('Div', [g, b.scalar(6)]), zero()]);
+    }
+    case 'hardSilu':
+    case 'hardSwish': {
+      // hs(z) + z·[−3 < z ≤ 3] / 6.
+      const x = input();
+      const d = b.one('Add', [hardSigmoid3(b, x), b.one('Div', [b.one('Mul', [x, hardSigmoid3Open(b, x)]), b.scalar(6)])]);
+      return b.one('Mul', [g, d]);
+    }
+    case 'leakyRelu':
+      return b.one('Where', [b.one('Greater', [y, zero()]), g, b.one('Mul', [g, b.scalar(0.2)])]);
+    case 'exponential':
+      return b.one('Mul', [g, y]);
+    case 'hardTanh': {
+      // TF.js' clipByValue passes where −1 ≤ z ≤ 1.
+      const x = input();
+      const open = b.one('And', [b.one('Not', [b.one('Less', [x, b.scalar(-1)])]), b.one('Not', [b.one('Greater', [x, b.scalar(1)])])]);
+      return b.one('Where', [open, g, zero()]);
+    }
+    case 'logSigmoid':
+      // σ(−z) = 1 − e^y.
+      return b.one('Mul', [g, b.one('Sub', [b.scalar(1), b.one('Exp', [y])])]);
+    case 'tanhShrink': {
+      const t = b.one('Tanh', [input()]);
+      return b.one('Mul', [g, b.one('Mul', [t, t])]);
+    }
+    case 'softShrink': {
+      // 1 − [−0.5 ≤ z ≤ 0.5].
+      const x = input();
+      const inside = b.one('And', [b.one('Not', [b.one('Less', [x, b.scalar(-0.5)])]), b.one('Not', [b.one('Greater', [x, b.scalar(0.5)])])]);
+      return b.one('Where', [inside, zero(), g]);
+    }
+    case 'hardShrink':
+      // y = z where |z| > 0.5, else 0.
+      return b.one('Where', [b.one('Equal', [y, zero()]), zero(), g]);
+    case 'squareplus': {
+      const x = input();
+      const r = b.one('Sqrt', [b.one('Add', [b.one('Mul', [x, x]), b.scalar(4)])]);
+      return b.one('Mul', [g, b.one('Mul', [b.one('Add', [b.scalar(1), b.one('Div', [x, r])]), b.scalar(0.5)])]);
+    }
+    case 'sparsePlus': {
+      // 0 for z ≤ −1, (z + 1)/2 for −1 < z < 1, 1 for z ≥ 1.
+      const x = input();
+      const mid = b.one('Div', [b.one('Add', [x, b.scalar(1)]), b.scalar(2)]);
+      return b.one('Mul', [g, b.one('Where', [b.one('Greater', [x, b.scalar(-1)]), b.one('Where', [b.one('Less', [x, b.scalar(1)]), mid, b.scalar(1)]), zero()])]);
+    }
+    case 'sparseSigmoid': {
+      // 0.5 where 0 ≤ 0.5·z + 0.5 ≤ 1.
+      const u = b.one('Add', [b.one('Mul', [input(), b.scalar(0.5)]), b.scalar(0.5)]);
+      const open = b.one('And', [b.one('Not', [b.one('Less', [u, zero()])]), b.one('Not', [b.one('Greater', [u, b.scalar(1)])])]);
+      return b.one('Where', [open, b.one('Mul', [g, b.scalar(0.5)]), zero()]);
+    }
+    case 'swish':
+    case 'silu': {
       // σ(z)·(1 + z·(1 − σ(z))).
       const s = b.one('Sigmoid', [input()]);
       const d = b.one('Mul', [s, b.one('Add', [b.scalar(1), b.one('Mul', [input(), b.one('Sub', [b.scalar(1), s])])])]);
@@ -343,7 +461,7 @@ export interface LayerKernel {
    * each direction with its own batch size): for layers with large weights (Dense).
    */
   both?: () => GraphSpec;
-  /** Saved values the backward graph reads (besides g). */
+  /** Saved values the backward graph reads (besides g): 'x' is every input (x0, x1, …), 'y' the output. */
   saved: Saved[];
   /** The gradient depends on the ReLU rule (a backward graph per rule; the `both` graph's `rule` input). */
   usesRule: boolean;
@@ -422,6 +540,9 @@ export const SUPPORTED_LAYERS = [
   'Add',
   'Subtract',
   'Average',
+  'Multiply',
+  'Maximum',
+  'Minimum',
   'Concatenate',
   'Rescaling',
   'Normalization',
@@ -544,6 +665,13 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       return b.spec(bwdInputs(saved), gxOut);
     },
   });
+  /** TF.js' leaky ReLU: x > 0 ? x : alpha·x; gradient dy where x > 0, else alpha·dy (every ReLU rule keeps it, as on TF.js). */
+  const leaky = (alpha: number): LayerKernel =>
+    unary(
+      ['x'],
+      (b) => b.one('LeakyRelu', ['x0'], { alpha: { float: alpha } }),
+      (b) => b.one('Where', [b.one('Greater', ['x0', b.scalar(0)]), 'g', b.one('Mul', ['g', b.scalar(alpha)])]),
+    );
   /** What an activation's backward graph reads: nothing (linear), its input (recomputed from x0) or its output. */
   const savedFor = (act: Act): Saved[] => (act === 'linear' ? [] : FROM_INPUT.has(act) ? ['x'] : ['y']);
 
@@ -738,10 +866,25 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       let act: Act;
       if (cls === 'ReLU') {
         const mv = cfg.maxValue as number | null | undefined;
-        if ((cfg.negativeSlope as number | undefined) || (cfg.threshold as number | undefined)) throw new Unsupported(`ReLU layer '${layer.name}' with a negative slope or threshold`);
+        const slope = (cfg.negativeSlope as number | undefined) ?? 0;
+        if (cfg.threshold as number | undefined) throw new Unsupported(`ReLU layer '${layer.name}' with a threshold`);
+        if (slope) {
+          // Keras' leaky form (models/layerClasses.ts computes it with tf.leakyRelu); not a ReLU for the rules.
+          if (mv !== null && mv !== undefined) throw new Unsupported(`ReLU layer '${layer.name}' with both a negative slope and a max value`);
+          return leaky(slope);
+        }
         if (mv === null || mv === undefined) act = 'relu';
         else if (mv === 6) act = 'relu6';
-        else throw new Unsupported(`ReLU with maxValue ${mv} in layer '${layer.name}'`);
+        else {
+          // relu, then a clip at mv (TF.js' ReLU layer); its gradient follows the ReLU rules like ReLU6's.
+          if (linear) return { outDims, identity: true, saved: [], usesRule: false };
+          return unary(
+            ['y'],
+            (b) => b.one('Clip', ['x0', b.scalar(0), b.scalar(mv)]),
+            (b, rule) => reluBackward(b, 'g', 'y', mv, rule),
+            true,
+          );
+        }
       } else if (cls === 'Softmax') {
         act = 'softmax';
       } else {
@@ -756,15 +899,8 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
         act === 'relu' || act === 'relu6',
       );
     }
-    case 'LeakyReLU': {
-      // TF.js: x > 0 ? x : alpha·x; gradient dy where x > 0, else alpha·dy (every ReLU rule keeps it, as on TF.js).
-      const alpha = (cfg.alpha ?? cfg.negativeSlope ?? cfg.negative_slope ?? 0.3) as number;
-      return unary(
-        ['x'],
-        (b) => b.one('LeakyRelu', ['x0'], { alpha: { float: alpha } }),
-        (b) => b.one('Where', [b.one('Greater', ['x0', b.scalar(0)]), 'g', b.one('Mul', ['g', b.scalar(alpha)])]),
-      );
-    }
+    case 'LeakyReLU':
+      return leaky((cfg.alpha ?? cfg.negativeSlope ?? cfg.negative_slope ?? 0.3) as number);
     case 'ELU': {
       const alpha = (cfg.alpha ?? 1) as number;
       return unary(
@@ -930,12 +1066,17 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
     }
     case 'GlobalAveragePooling2D':
     case 'GlobalMaxPooling2D': {
-      if (rank !== 2) throw new Unsupported(`global pooling with kept dims in layer '${layer.name}'`);
+      // Keras' keepdims (models/layerClasses.ts): [C, 1, 1] instead of [C].
+      const keep = rank === 4;
+      if (keep ? outDims[1] !== 1 || outDims[2] !== 1 : rank !== 2) throw new Unsupported(`global pooling to shape [${outTf.join(', ')}] in layer '${layer.name}'`);
       const [C, H, W] = inDims[0];
       const avg = cls === 'GlobalAveragePooling2D';
       return unary(
         ['x'],
-        (b) => b.one('Flatten', [b.one(avg ? 'GlobalAveragePool' : 'GlobalMaxPool', ['x0'])], { axis: 1 }),
+        (b) => {
+          const pooled = b.one(avg ? 'GlobalAveragePool' : 'GlobalMaxPool', ['x0']);
+          return keep ? pooled : b.one('Flatten', [pooled], { axis: 1 });
+        },
         (b) => {
           const g4 = b.one('Reshape', ['g', b.i64([-1, C, 1, 1])]);
           if (avg) return b.one('Mul', [b.one('Expand', [g4, b.one('Shape', ['x0'])]), b.scalar(1 / (H * W))]);
@@ -968,46 +1109,11 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
     }
     case 'Add':
     case 'Subtract':
-    case 'Average': {
-      const names = ins.map((_, i) => `x${i}`);
-      if (inDims.some((d) => d.join() !== outDims.join())) throw new Unsupported(`layer '${layer.name}' (${cls}) broadcasts inputs of different shapes`);
-      if (cls !== 'Add') {
-        // x0 − x1, or the mean of the inputs: gradients ±g, or g / n.
-        const n = names.length;
-        return {
-          outDims,
-          saved: [],
-          usesRule: false,
-          forward: () => {
-            const b = new Builder();
-            b.output(cls === 'Subtract' ? b.one('Sub', names) : b.one('Mul', [b.one('Sum', names), b.scalar(1 / n)]), 'y');
-            return b.spec(io(names, inDims), yOut);
-          },
-          backward: () => {
-            const b = new Builder();
-            if (cls === 'Subtract') {
-              b.output('g', 'gx0');
-              b.output(b.one('Neg', ['g']), 'gx1');
-            } else {
-              const gs = b.one('Mul', ['g', b.scalar(1 / n)]);
-              names.forEach((_, i) => b.output(gs, `gx${i}`));
-            }
-            return b.spec(bwdInputs([]), inDims.map((d, i) => ({ name: `gx${i}`, dims: [B, ...d] })));
-          },
-        };
-      }
-      return {
-        outDims,
-        sumGradient: true,
-        saved: [],
-        usesRule: false,
-        forward: () => {
-          const b = new Builder();
-          b.output(b.one('Sum', names), 'y');
-          return b.spec(io(names, inDims), yOut);
-        },
-      };
-    }
+    case 'Average':
+    case 'Multiply':
+    case 'Maximum':
+    case 'Minimum':
+      return mergeKernel(cls, ins, inDims, outTf, outDims, layer.name);
     case 'Concatenate': {
       if (channelAxis(cfg.axis ?? -1, rank) !== rank - 1) throw new Unsupported(`concatenation over axis ${JSON.stringify(cfg.axis)} in layer '${layer.name}'`);
       const names = ins.map((_, i) => `x${i}`);
@@ -1032,4 +1138,119 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
     default:
       throw new Unsupported(`layer '${layer.name}' is a ${cls}, which the engine does not compile; it compiles ${SUPPORTED_LAYERS.join(', ')}`);
   }
+}
+
+/**
+ * Element-wise merges (Add, Subtract, Average, Multiply, Maximum, Minimum) with TF.js' broadcasting: an
+ * input of lower rank gets size-1 axes after the batch axis ([C] against [H, W, C] is [1, 1, C]: a
+ * squeeze-excitation scale), then sizes of 1 broadcast. TF.js folds the inputs left to right
+ * (((x0 ∘ x1) ∘ x2) …); gradients follow its rules for each step: Multiply's go to each factor times the
+ * other, Maximum's to the first operand where it is ≥ the second (else the second), Minimum's to the first
+ * where it is ≤, and a broadcast operand's gradient is summed over the axes it was broadcast along.
+ */
+function mergeKernel(cls: string, ins: number[][], inDims: number[][], outTf: number[], outDims: number[], name: string): LayerKernel {
+  const R = outTf.length;
+  const n = ins.length;
+  if (cls === 'Subtract' && n !== 2) throw new Unsupported(`layer '${name}' (Subtract) has ${n} inputs`);
+  // Each input's internal dims after TF.js' expansion to the output's rank.
+  const exp = ins.map((s, i) => {
+    if (s.length === R) return inDims[i];
+    if (s.length !== 1 || R !== 3) throw new Unsupported(`layer '${name}' (${cls}) merges inputs of rank ${s.length + 1} and ${R + 1}`);
+    return internalDims([1, 1, s[0]]);
+  });
+  for (const d of exp) {
+    if (d.length !== outDims.length || d.some((v, k) => v !== 1 && v !== outDims[k])) throw new Unsupported(`layer '${name}' (${cls}) merges shapes that do not broadcast`);
+  }
+  const same = exp.every((d) => d.join() === outDims.join());
+  if (cls === 'Add' && same) {
+    return {
+      outDims,
+      sumGradient: true,
+      saved: [],
+      usesRule: false,
+      forward: () => {
+        const b = new Builder();
+        b.output(b.one('Sum', ins.map((_, i) => `x${i}`)), 'y');
+        return b.spec(ins.map((_, i) => ({ name: `x${i}`, dims: [B, ...inDims[i]] })), [{ name: 'y', dims: [B, ...outDims] }]);
+      },
+    };
+  }
+  const names = ins.map((_, i) => `x${i}`);
+  const inputs = names.map((x, i) => ({ name: x, dims: [B, ...inDims[i]] }));
+  /** Input i at the output's rank. */
+  const expanded = (b: Builder, i: number) => (exp[i].length === inDims[i].length ? names[i] : b.one('Reshape', [names[i], b.i64([-1, ...exp[i]])]));
+  /** Sums gradient t of shape `from` down to shape `to` (both internal, without batch); then back to input i's dims. */
+  const reduce = (b: Builder, t: string, from: number[], to: number[]): string => {
+    const axes = to.flatMap((d, k) => (d === 1 && from[k] !== 1 ? [k + 1] : []));
+    return axes.length ? b.one('ReduceSum', [t, b.i64(axes)], { keepdims: 1 }) : t;
+  };
+  const toInput = (b: Builder, t: string, i: number) => (exp[i].length === inDims[i].length ? t : b.one('Reshape', [t, b.i64([-1, ...inDims[i]])]));
+  const bshape = (a: number[], c: number[]) => a.map((d, k) => Math.max(d, c[k]));
+  const binary = cls === 'Multiply' ? 'Mul' : cls === 'Maximum' ? 'Max' : cls === 'Minimum' ? 'Min' : null;
+  /** The left-to-right fold of a binary op: the partial results and their shapes. */
+  const fold = (b: Builder, xs: string[]) => {
+    const parts = [xs[0]];
+    const shapes = [exp[0]];
+    for (let i = 1; i < n; i++) {
+      parts.push(b.one(binary!, [parts[i - 1], xs[i]]));
+      shapes.push(bshape(shapes[i - 1], exp[i]));
+    }
+    return { parts, shapes };
+  };
+  return {
+    outDims,
+    saved: binary ? ['x'] : [],
+    usesRule: false,
+    forward: () => {
+      const b = new Builder();
+      const xs = names.map((_, i) => expanded(b, i));
+      let y: string;
+      if (binary) y = fold(b, xs).parts[n - 1];
+      else if (cls === 'Subtract') y = b.one('Sub', xs);
+      else if (cls === 'Average') y = b.one('Mul', [b.one('Sum', xs), b.scalar(1 / n)]);
+      else y = b.one('Sum', xs);
+      b.output(y, 'y');
+      return b.spec(inputs, [{ name: 'y', dims: [B, ...outDims] }]);
+    },
+    backward: () => {
+      const b = new Builder();
+      const gx: string[] = new Array(n);
+      if (!binary) {
+        const g = cls === 'Average' ? b.one('Mul', ['g', b.scalar(1 / n)]) : 'g';
+        for (let i = 0; i < n; i++) {
+          const gi = cls === 'Subtract' && i === 1 ? b.one('Neg', [g]) : g;
+          gx[i] = toInput(b, reduce(b, gi, outDims, exp[i]), i);
+        }
+      } else {
+        const xs = names.map((_, i) => expanded(b, i));
+        const { parts, shapes } = fold(b, xs);
+        let g = 'g';
+        for (let i = n - 1; i >= 1; i--) {
+          // parts[i] = parts[i−1] ∘ xs[i]; g has shape shapes[i].
+          const a = parts[i - 1];
+          const x = xs[i];
+          let ga: string;
+          let gb: string;
+          if (binary === 'Mul') {
+            ga = b.one('Mul', [g, x]);
+            gb = b.one('Mul', [g, a]);
+          } else {
+            // Max: b wins where a < b; Min: b wins where a > b (ties go to a, as in TF.js).
+            const bWins = b.one(binary === 'Max' ? 'Less' : 'Greater', [a, x]);
+            const zero = b.scalar(0);
+            gb = b.one('Where', [bWins, g, zero]);
+            ga = b.one('Where', [bWins, zero, g]);
+          }
+          gx[i] = toInput(b, reduce(b, gb, shapes[i], exp[i]), i);
+          g = reduce(b, ga, shapes[i], shapes[i - 1]);
+        }
+        gx[0] = toInput(b, g, 0);
+      }
+      gx.forEach((v, i) => b.output(v, `gx${i}`));
+      return b.spec(
+        [{ name: 'g', dims: [B, ...outDims] }, ...(binary ? inputs : [])],
+        inDims.map((d, i) => ({ name: `gx${i}`, dims: [B, ...d] })),
+      );
+    },
+  };
 }

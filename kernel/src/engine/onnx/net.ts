@@ -388,7 +388,7 @@ export class OrtNet {
         const graph = n.kernel.both ? n.fwd! : backwardGraph(n, rule);
         const feeds: Record<string, OrtValue> = { g };
         for (const s of n.kernel.saved) {
-          if (s === 'x') feeds.x0 = fw.get(n.inputs[0]);
+          if (s === 'x') n.inputs.forEach((p, k) => (feeds[`x${k}`] = fw.get(p)));
           else feeds[n.kernel.both ? 'ys' : 'y'] = fw.get(n.name);
         }
         if (n.kernel.both) {
@@ -506,7 +506,7 @@ export class OrtNet {
       layer: (n, g) => {
         const wire: Record<string, string> = { g };
         for (const s of n.kernel.saved) {
-          if (s === 'x') wire.x0 = valueOf(n.inputs[0]);
+          if (s === 'x') n.inputs.forEach((p, k) => (wire[`x${k}`] = valueOf(p)));
           else wire[n.kernel.both ? 'ys' : 'y'] = valueOf(n.name);
         }
         const spec = n.kernel.both ? n.kernel.both() : backwardSpec(n, rule);

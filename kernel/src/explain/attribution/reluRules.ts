@@ -63,6 +63,9 @@ export function reluSites(net: tf.LayersModel): { layer: tf.layers.Layer; kind: 
       const inner = (layer as unknown as { layers?: tf.layers.Layer[] }).layers;
       if (Array.isArray(inner)) walk(inner);
       if (layer.getClassName() === 'ReLU') {
+        // Keras' leaky or thresholded form (models/layerClasses.ts) keeps its gradient, like LeakyReLU.
+        const k = layer as unknown as { negativeSlope?: number; threshold?: number };
+        if (k.negativeSlope || k.threshold) continue;
         const mv = (layer as unknown as WithMaxValue).maxValue;
         out.push({ layer, kind: 'layer', cap: mv === null || mv === undefined ? undefined : mv });
         continue;
