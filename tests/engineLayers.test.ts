@@ -401,6 +401,8 @@ test("Keras' activations TF.js lacks (models/layerClasses.ts), as layers and fus
   z = registered('ReLU', { negativeSlope: 0.1, name: 'relu_leaky' }).apply(z) as L;
   z = l.conv2d({ filters: 8, kernelSize: 1, name: 'k_leaky' }).apply(z) as L;
   z = registered('ReLU', { maxValue: 3, name: 'relu_cap' }).apply(z) as L;
+  z = l.conv2d({ filters: 8, kernelSize: 1, name: 'k_cap' }).apply(z) as L;
+  z = registered('ReLU', { maxValue: 2, negativeSlope: 0.1, threshold: 0.2, name: 'relu_keras' }).apply(z) as L;
   z = l.conv2d({ filters: 8, kernelSize: 3, name: 'k_out' }).apply(z) as L;
   const g = l.globalAveragePooling2d({ name: 'gap' }).apply(z) as L;
   const h = l.dense({ units: 4, activation: 'softmax', name: 'probs' }).apply(g) as L;
@@ -408,6 +410,6 @@ test("Keras' activations TF.js lacks (models/layerClasses.ts), as layers and fus
   randomize(net, 90);
   const m = new CnnModel(net, { name: 'keras_acts', preprocess: 'none' });
   const xb = batch(2, [6, 6, 3], 91, -1.5, 1.5);
-  checkModel(m, xb, ['c_hardSilu', 'c_leakyRelu', ...chain.map((a) => `a_${a}`), 'relu_leaky', 'relu_cap']);
+  checkModel(m, xb, ['c_hardSilu', 'c_leakyRelu', ...chain.map((a) => `a_${a}`), 'relu_leaky', 'relu_cap', 'relu_keras']);
   xb.dispose();
 });

@@ -867,10 +867,29 @@ export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold,
       if (cls === 'ReLU') {
         const mv = cfg.maxValue as number | null | undefined;
         const slope = (cfg.negativeSlope as number | undefined) ?? 0;
-        if (cfg.threshold as number | undefined) throw new Unsupported(`ReLU layer '${layer.name}' with a threshold`);
+        const thr = (cfg.threshold as number | undefined) ?? 0;
+        if (thr || (slope && mv !== null && mv !== undefined)) {
+          // Keras' general form (models/layerClasses.ts): y = clip(x·[x > t], 0, m) − s·relu(t − x); TF.js'
+          // gradient: [x > t]·[0 ≤ x ≤ m] (the clip's, when m is set) + s·[x < t]. Not a ReLU for the rules.
+          const cap = mv === null || mv === undefined ? undefined : mv;
+          return unary(
+            ['x'],
+            (b) => {
+              let y = thr ? b.one('Mul', ['x0', b.one('Cast', [b.one('Greater', ['x0', b.scalar(thr)])], { to: DT.FLOAT })]) : b.one('Relu', ['x0']);
+              if (cap !== undefined) y = b.one('Clip', [y, b.scalar(0), b.scalar(cap)]);
+              return slope ? b.one('Sub', [y, b.one('Mul', [b.one('Relu', [b.one('Sub', [b.scalar(thr), 'x0'])]), b.scalar(slope)])]) : y;
+            },
+            (b) => {
+              let open = b.one('Greater', ['x0', b.scalar(thr)]);
+              if (cap !== undefined) open = b.one('And', [open, b.one('And', [b.one('Not', [b.one('Less', ['x0', b.scalar(0)])]), b.one('Not', [b.one('Greater', ['x0', b.scalar(cap)])])])]);
+              let d = b.one('Cast', [open], { to: DT.FLOAT });
+              if (slope) d = b.one('Add', [d, b.one('Mul', [b.one('Cast', [b.one('Less', ['x0', b.scalar(thr)])], { to: DT.FLOAT }), b.scalar(slope)])]);
+              return b.one('Mul', ['g', d]);
+            },
+          );
+        }
         if (slope) {
           // Keras' leaky form (models/layerClasses.ts computes it with tf.leakyRelu); not a ReLU for the rules.
-          if (mv !== null && mv !== undefined) throw new Unsupported(`ReLU layer '${layer.name}' with both a negative slope and a max value`);
           return leaky(slope);
         }
         if (mv === null || mv === undefined) act = 'relu';
