@@ -39,6 +39,7 @@ import {
   tvPenalty,
   withFastLayers,
 } from '../kernel/src/optvis';
+import { toRGBA } from '../kernel/src/optvis/render';
 
 /**
  * input 24×24×3 → c1 (conv 3×3, 8, relu) → dw (depthwise 3×3 stride 2, linear) → pw (conv 1×1, 12, linear)
@@ -305,7 +306,13 @@ describe('maximize', () => {
     expect(r.finalValue).toBeGreaterThan(4 * r.initialValue);
     expect(r.finalValue).toBeGreaterThan(2 * best);
     expect(r.values[31]).toBeGreaterThan(3 * r.values[0]);
-    expect(r.image().width).toBe(24);
+    // Shown enlarged by a whole factor (24 → 240), each pattern pixel a block.
+    const shown = r.image();
+    expect([shown.width, shown.height]).toEqual([240, 240]);
+    const raw = toRGBA(r.pixels, 24, 24);
+    for (const [x, y] of [[0, 0], [5, 17], [23, 23]]) {
+      for (let c = 0; c < 4; c++) expect(shown.data[((y * 10 + 9) * 240 + x * 10 + 3) * 4 + c]).toBe(raw.data[(y * 24 + x) * 4 + c]);
+    }
     expect(r.text()).toMatch(/pw_relu:5/);
     expect((r.vegaLite() as { data: { values: unknown[] } }).data.values.length).toBe(32);
     expect(r.png().length).toBeGreaterThan(50);
@@ -354,7 +361,8 @@ describe('maximize', () => {
     const fp = await filterPatterns(model, 'pw_relu', { ...opts, channels: [0, 3, 7], batchSize: 3 });
     expect(fp.channels).toEqual([0, 3, 7]);
     const img = fp.image();
-    expect(img.width).toBe(2 + 2 * (24 + 2)); // 3 tiles → 2 per row
+    expect(img.width % (2 + 2 * (24 + 2))).toBe(0); // 3 tiles → 2 per row, enlarged by a whole factor
+    expect(img.width).toBeGreaterThanOrEqual(224);
     for (const [i, c] of [0, 3, 7].entries()) {
       const one = await maximize(model, `pw_relu:${c}`, opts);
       let maxDiff = 0;

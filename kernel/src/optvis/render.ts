@@ -18,6 +18,7 @@ import { CnnvisError } from '../errors';
 import { assertFiniteWeights } from '../models/finite';
 import { asCnnModel, CnnModel } from '../models/model';
 import { preprocessTensor } from '../models/preprocess';
+import { enlarge } from '../render/compose';
 import { makeGrid } from '../render/grid';
 import { layerOutputShape } from '../taps';
 import { RGBAImage } from '../types';
@@ -429,8 +430,9 @@ export class ActivationMaxResult extends Result {
     return `Activation maximization of ${this.meta.model} for ${this.objective}: objective ${this.initialValue.toFixed(4)} → ${this.finalValue.toFixed(4)} ` +
       `(${settingsText(this.settings)}; ${this.meta.backend}, ${(this.meta.timeMs / 1000).toFixed(1)} s)`;
   }
+  /** The pattern, enlarged by a whole factor (each pixel a block) when the model's input is small; `pixels` keeps it as computed. */
   override image(): RGBAImage {
-    return toRGBA(this.pixels, this.width, this.height);
+    return enlarge(toRGBA(this.pixels, this.width, this.height));
   }
   override vegaLite(): object {
     return objectiveChart([{ name: this.objective, values: this.values }], `objective per step: ${this.objective}`);
@@ -514,7 +516,7 @@ export class FilterPatternsResult extends Result {
   override image(): RGBAImage {
     const tiles = this.channels.map((_, i) => this.tile(i));
     const g = makeGrid(tiles, { nrow: this.grid.nrow, padding: this.grid.padding ?? 2 });
-    return { width: g.width, height: g.height, data: g.data };
+    return enlarge({ width: g.width, height: g.height, data: g.data });
   }
   override vegaLite(): object {
     return objectiveChart(this.channels.map((c, i) => ({ name: `${this.layer}:${c}`, values: this.values[i] })), `objective per step, layer ${this.layer}`);
