@@ -10,7 +10,8 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!@(jupyter-widgets|jupyterlab)/)'],
   // The front end imports the kernel's pure modules (schema, colormaps) through the package name.
-  moduleNameMapper: { '^cnnvis/dist/(.*)$': '<rootDir>/kernel/src/$1' },
+  // The lab extension imports the widgets package by name: its sources, so no build of widgets/lib is needed.
+  moduleNameMapper: { '^cnnvis/dist/(.*)$': '<rootDir>/kernel/src/$1', '^@cnnvis/widgets$': '<rootDir>/widgets/src' },
   globalSetup: '<rootDir>/tests/setup/globalSetup.js',
   globalTeardown: '<rootDir>/tests/setup/globalTeardown.js',
   testTimeout: 120000,
