@@ -64,7 +64,8 @@ test('explain --json writes the map contract at input resolution; --out writes t
   const r = await cli('explain', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--method', 'eigencam', '--class', '282', '--json', json, '--out', png);
   expect(r.code).toBe(0);
   const m = JSON.parse(fs.readFileSync(json, 'utf8'));
-  expect(Object.keys(m).sort()).toEqual(['backend', 'class', 'height', 'layer', 'map', 'method', 'model', 'width']);
+  expect(Object.keys(m).sort()).toEqual(['backend', 'class', 'height', 'layer', 'map', 'method', 'model', 'preprocess', 'width']);
+  expect(m.preprocess).toBe('mobilenet (the mobilenet_v1_0.25_224 preset)');
   expect(m).toMatchObject({ method: 'Eigen-CAM', model: 'mobilenet_v1_0.25_224', layer: 'conv_pw_13_relu', width: 224, height: 224, class: { index: 282, label: 'tiger_cat' } });
   expect(m.map).toHaveLength(224);
   expect(m.map[0]).toHaveLength(224);

@@ -102,9 +102,10 @@ test(
 const userNotebooks = listNotebooks(USER_NOTEBOOKS);
 const RESULT_MIME = 'application/vnd.cnnvis.result.v1+json';
 describe('notebooks/', () => {
-  test('the seven steps of the articles, numbered in order, committed with their outputs', () => {
+  test('the steps of the articles and "your own model", numbered in order, committed with their outputs', () => {
     const names = userNotebooks.map((p) => path.basename(p));
-    expect(names.map((n) => n.slice(0, 3))).toEqual(['01-', '02-', '03-', '04-', '05-', '06-', '07-']);
+    expect(names.map((n) => n.slice(0, 3)).slice(0, 8)).toEqual(['01-', '02-', '03-', '04-', '05-', '06-', '07-', '08-']);
+    names.forEach((n, i) => expect(n.slice(0, 3)).toBe(`${String(i + 1).padStart(2, '0')}-`));
     for (const [i, p] of userNotebooks.entries()) {
       const nb = JSON.parse(fs.readFileSync(p, 'utf8')) as Notebook;
       const first = nb.cells.find((c) => c.cell_type === 'markdown');
