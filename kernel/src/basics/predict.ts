@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend';
 import { modelHead } from '../models/head';
-import { ortNet } from '../engine/onnx/net';
+import { engineLabel, ortNet } from '../engine/onnx/net';
 import { logitsOf } from '../explain/gradients';
 import { CnnvisError } from '../errors';
 import { escapeHtml } from '../display/progress';
@@ -155,6 +155,6 @@ export async function predict(m: CnnModel | tf.LayersModel, image: ImageSource, 
     throw new CnnvisError(`model '${model.name}' produced NaN or Inf outputs for ${input.name}; check its weights and the input`);
   }
   const predictions = topK(probs, Math.min(top, probs.length), (i) => model.label(i));
-  const result = new PredictionResult({ model: model.name, backend, timeMs: since(t0), preprocess: model.preprocessNote }, predictions, probs, input.image, input.name, headNote(model));
+  const result = new PredictionResult({ model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0), preprocess: model.preprocessNote }, predictions, probs, input.image, input.name, headNote(model));
   return autoShow(result, opts.display);
 }
