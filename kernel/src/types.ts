@@ -22,5 +22,5 @@ export interface Map2D {
 }
 
 /** How a model expects its input pixels. */
-export type PreprocessName = 'mobilenet' | 'vgg16' | 'unit' | 'none';
-export const PREPROCESS_NAMES: readonly PreprocessName[] = ['mobilenet', 'vgg16', 'unit', 'none'];
+export type PreprocessName = 'mobilenet' | 'vgg16' | 'torch' | 'unit' | 'none';
+export const PREPROCESS_NAMES: readonly PreprocessName[] = ['mobilenet', 'vgg16', 'torch', 'unit', 'none'];

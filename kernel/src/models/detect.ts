@@ -4,7 +4,9 @@
  * - a zip ("PK\x03\x04") → a Keras 3 `.keras` archive (readKerasArchive then says what else it is);
  * - the HDF5 signature → a Keras HDF5 file (`.h5`, or HDF5 saved under a `.keras` name);
  * - JSON → a TF.js model.json; a folder → a TF.js model folder (or a Teachable Machine Keras export
- *   folder holding keras_model.h5).
+ *   folder holding keras_model.h5);
+ * - an ONNX model (PyTorch's torch.onnx.export): protobuf has no magic bytes, so a `.onnx` name or a
+ *   first field that is a small ir_version; models/onnx/read.ts then says whether it parses.
  *
  * Anything else is refused with one line that says what the file looks like and what is needed.
  * File contents never appear in messages.
@@ -14,8 +16,9 @@ import * as path from 'path';
 import { CnnvisError } from '../errors';
 import { hasHdf5Signature } from './hdf5';
 import { isZip } from './keras3';
+import { looksLikeOnnx } from './onnx/read';
 
-export type ModelFileKind = 'keras3' | 'keras-h5' | 'tfjs';
+export type ModelFileKind = 'keras3' | 'keras-h5' | 'tfjs' | 'onnx';
 
 export interface ModelFile {
   kind: ModelFileKind;
@@ -36,7 +39,7 @@ function readHead(file: string): Uint8Array {
   }
 }
 
-const WHAT_WORKS = 'cnnvis loads a Keras .keras archive, a Keras .h5 file or a TF.js model.json (with its weight files)';
+const WHAT_WORKS = 'cnnvis loads a Keras .keras archive, a Keras .h5 file, a TF.js model.json (with its weight files) or an ONNX file exported from PyTorch';
 
 /** A TF.js model.json beside `file` that lists it as a weight shard, if any. */
 function shardOf(file: string): string | undefined {
@@ -66,7 +69,7 @@ function binaryKind(head: Uint8Array): string | undefined {
   const at = (off: number, text: string) => [...text].every((c, i) => head[off + i] === c.charCodeAt(0));
   if (head[0] === 0x1f && head[1] === 0x8b) return 'a gzip-compressed file: decompress it first';
   if (at(4, 'TFL3')) return 'a TensorFlow Lite model, which cnnvis cannot read: use the Keras model it was converted from';
-  if (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) return 'a Python pickle (e.g. an old PyTorch checkpoint), not a Keras or TF.js model';
+  if (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) return "a Python pickle (e.g. an old PyTorch checkpoint), not a model file: export the model with torch.onnx.export(model, x, 'model.onnx')";
   if (at(0, '\x89PNG') || (head[0] === 0xff && head[1] === 0xd8)) return 'an image, not a model';
   if (at(0, '7z') || at(0, 'Rar!') || at(257, 'ustar')) return 'an archive (7z, rar or tar): unpack it first';
   return undefined;
@@ -94,6 +97,7 @@ export function detectModelFile(source: string): ModelFile {
   const head = readHead(source);
   if (isZip(head)) return { kind: 'keras3', path: source };
   if (hasHdf5Signature(head)) return { kind: 'keras-h5', path: source };
+  if (/\.onnx$/i.test(source) || looksLikeOnnx(head)) return { kind: 'onnx', path: source };
   let i = 0;
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) i = 3;
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;

@@ -1,6 +1,6 @@
 /**
  * loadModel: one entry point for every model source — a named model (through the cache), `demo`,
- * a TF.js layers folder / model.json / http(s) URL, or a Keras .h5 file.
+ * a TF.js layers folder / model.json / http(s) URL, a Keras .h5 / .keras file, or an ONNX file (PyTorch).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -14,6 +14,7 @@ import { loadKerasH5 } from './keras';
 import { loadKeras3 } from './keras3';
 import { imagenetLabelsError, labelsFromLabelsTxt, labelsFromMetadata, LabelSet, loadImagenetLabels } from './labels';
 import { CnnModel } from './model';
+import { loadOnnxModel } from './onnx';
 import { parsePreprocess, preprocessFromName } from './preprocess';
 import { ensureCached, NAMED_MODELS, namedModelNames } from './registry';
 import { detectTeachableMachine } from './teachable';
@@ -21,7 +22,7 @@ import { isUrl, loadTfjsLayersModel } from './tfjs';
 import { buildVgg16, loadVgg16Weights } from './vgg16';
 
 export interface LoadModelOptions {
-  /** Overrides the model's preprocessing: mobilenet | vgg16 | unit | none. */
+  /** Overrides the model's preprocessing: mobilenet | vgg16 | torch | unit | none. */
   preprocess?: PreprocessName | string;
   /** Class labels to use instead of the model's own. */
   labels?: string[];
@@ -79,10 +80,16 @@ export async function loadModel(source: string, opts: LoadModelOptions = {}): Pr
     const file = detectModelFile(abs);
     if (file.kind === 'keras3') net = await loadKeras3(file.path);
     else if (file.kind === 'keras-h5') net = await loadKerasH5(file.path);
+    else if (file.kind === 'onnx') net = loadOnnxModel(file.path, opts.size).net;
     else net = await loadTfjsLayersModel(file.path);
     const dir = fs.statSync(abs).isDirectory() ? abs : path.dirname(abs);
-    const tm = detectTeachableMachine(dir, file.path);
-    if (tm) {
+    const tm = file.kind === 'onnx' ? null : detectTeachableMachine(dir, file.path);
+    if (file.kind === 'onnx') {
+      // PyTorch models take torchvision's normalization unless told otherwise.
+      labels = labels ?? labelsFromLabelsTxt(dir);
+      preprocess = 'torch';
+      fileNote = "torch: RGB / 255, then ImageNet mean and std (torchvision's transforms; the default for ONNX models, choose with the preprocess option)";
+    } else if (tm) {
       labels = labels ?? tm.labels;
       preprocess = tm.preprocess;
       fileNote = `${tm.preprocess} (${tm.note})`;

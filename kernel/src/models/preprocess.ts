@@ -5,6 +5,9 @@ import { PREPROCESS_NAMES, PreprocessName, RGBImage } from '../types';
 
 /** ImageNet channel means in BGR order, as Keras' caffe-style preprocessing subtracts them. */
 const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68];
+/** torchvision's ImageNet normalization (and Keras' mode='torch'): RGB / 255, then these mean and std. */
+export const TORCH_MEAN = [0.485, 0.456, 0.406];
+export const TORCH_STD = [0.229, 0.224, 0.225];
 
 export function parsePreprocess(name: string): PreprocessName {
   if ((PREPROCESS_NAMES as readonly string[]).includes(name)) return name as PreprocessName;
@@ -28,6 +31,8 @@ export function preprocessTensor(rgb255: tf.Tensor, mode: PreprocessName): tf.Te
         const bgr = tf.reverse(rgb255, -1);
         return bgr.sub(tf.tensor1d(CAFFE_MEAN_BGR));
       }
+      case 'torch':
+        return rgb255.div(255).sub(tf.tensor1d(TORCH_MEAN)).div(tf.tensor1d(TORCH_STD));
       case 'unit':
         return rgb255.div(255);
       case 'none':
@@ -52,6 +57,8 @@ export function deprocessTensor(x: tf.Tensor, mode: PreprocessName): tf.Tensor {
         return x.add(1).mul(127.5);
       case 'vgg16':
         return tf.reverse(x.add(tf.tensor1d(CAFFE_MEAN_BGR)), -1);
+      case 'torch':
+        return x.mul(tf.tensor1d(TORCH_STD)).add(tf.tensor1d(TORCH_MEAN)).mul(255);
       case 'unit':
         return x.mul(255);
       case 'none':
