@@ -17,7 +17,9 @@ import { CnnModel } from '../models/model';
 import { isCached, modelCacheDir, NAMED_MODELS } from '../models/registry';
 import { cnnvisHome, writeFileAtomic } from '../models/cache';
 import { buildReport } from '../report/report';
-import { explainMethod, explanationTarget } from '../explain/registry';
+import { explainMethod, explainMethodIds, explanationTarget } from '../explain/registry';
+import { float32Rows } from '../explain/json';
+import { Convention } from '../explain/cam/base';
 import { filterPatterns, maximize } from '../optvis/render';
 import { htmlPage } from '../report/html';
 import { installKernelSpec } from './install';
@@ -73,13 +75,14 @@ const COMMANDS: CommandSpec[] = [
     positionals: ['<image>'],
     flags: {
       model: MODEL,
-      method: { value: true, arg: '<name>', help: 'gradcam (default), gradcampp, xgradcam, layercam, hirescam, cam, eigencam, scorecam, saliency, gradxinput, guided-backprop, deconvnet, smoothgrad, integrated-gradients, guided-gradcam, occlusion' },
+      method: { value: true, arg: '<name>', help: `${explainMethodIds().join(', ')} (default gradcam; METHODS.md defines each)` },
+      convention: { value: true, arg: '<cnnvis|pytorch-grad-cam|captum>', help: "follow an anchor library's convention where it differs from cnnvis' (METHODS.md; default cnnvis)" },
       class: { value: true, arg: '<index|label>', help: "class to explain: an index or a label ('tabby' finds 'tabby'); default top-1" },
       layer: LAYER,
       target: { value: true, arg: '<layer:channel>', help: 'gradient methods and deconvnet: explain one channel of a hidden layer instead of a class' },
       'top-n': { value: true, arg: '<n>', help: 'scorecam: use only the n channels with the largest variance' },
       steps: { value: true, arg: '<n>', help: 'integrated-gradients: number of steps (default 50)' },
-      samples: { value: true, arg: '<n>', help: 'smoothgrad: number of noisy samples (default 25)' },
+      samples: { value: true, arg: '<n>', help: 'smoothgrad: number of noisy samples (default 25); rise: number of masks (default 4000)' },
       patch: { value: true, arg: '<px>', help: 'occlusion: patch size (default input size / 8)' },
       stride: { value: true, arg: '<px>', help: 'occlusion: stride (default half the patch)' },
       preprocess: PREPROCESS, size: SIZE,
@@ -264,6 +267,7 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
         samples: num('samples'),
         patchSize: num('patch'),
         stride: num('stride'),
+        convention: p.flags.convention !== undefined ? (String(p.flags.convention) as Convention) : undefined,
         resize,
         display: false,
       });
@@ -271,10 +275,10 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
       const files: Array<{ file: string; content: Uint8Array | string }> = [];
       if (p.flags.out) files.push({ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: ${what.title}`, true) });
       if (typeof p.flags.json === 'string') {
-        const { width, height, data } = r.map;
-        const rows = Array.from({ length: height }, (_, y) => Array.from(data.subarray(y * width, (y + 1) * width), (v) => Math.round(v * 1e6) / 1e6));
+        const { width, height } = r.map;
+        // Full float32 precision: the fewest digits that read back to the same float32 (explain/json.ts).
         files.push({ file: p.flags.json, content: JSON.stringify({ method: r.method, model: model.name, layer: what.layer, backend: r.meta.backend, preprocess: r.meta.preprocess,
-          ...(what.class ? { class: what.class } : { channel: what.channel }), width, height, map: rows }) });
+          ...(what.class ? { class: what.class } : { channel: what.channel }), convention: r.convention, warnings: r.warnings, width, height, map: float32Rows(r.map) }) });
       }
       writeOutputs(files);
       io.out(r.text());

@@ -24,6 +24,10 @@ export interface ExplainResultInit {
   imageName: string;
   colormap?: string;
   alpha?: number;
+  /** The convention the map follows ('cnnvis' unless asked: METHODS.md). */
+  convention?: string;
+  /** Why the map may mean nothing (empty, constant, flat weights); empty when it has structure. */
+  warnings?: string[];
 }
 
 export class ExplainResult extends Result {
@@ -40,6 +44,10 @@ export class ExplainResult extends Result {
   readonly imageName: string;
   readonly colormap: string;
   readonly alpha: number;
+  /** The convention the map follows: 'cnnvis' (default) or an anchor's (METHODS.md). */
+  readonly convention: string;
+  /** Why the map may mean nothing (empty, constant, flat weights); empty when it has structure. */
+  readonly warnings: string[];
 
   constructor(init: ExplainResultInit) {
     super(init.meta);
@@ -52,6 +60,8 @@ export class ExplainResult extends Result {
     this.imageName = init.imageName;
     this.colormap = init.colormap ?? 'jet';
     this.alpha = init.alpha ?? 0.5;
+    this.convention = init.convention ?? 'cnnvis';
+    this.warnings = init.warnings ?? [];
   }
 
   /** Where the map is highest, in input pixels. */
@@ -75,9 +85,12 @@ export class ExplainResult extends Result {
   text(): string {
     const t = this.target;
     const p = this.peak();
+    const where = this.warnings.length && !mapVaries(this.map.data) ? 'no peak (the map is flat)' : `peak at x=${p.x}, y=${p.y}`;
+    const conv = this.convention !== 'cnnvis' ? `; ${this.convention} convention` : '';
+    const warn = this.warnings.map((w) => `\nwarning: ${w}`).join('');
     return `${this.method} of ${this.meta.model} for class ${t.index} '${t.label}' (p=${t.score.toFixed(4)}, ${t.scoreName} ${t.logit.toFixed(3)}) ` +
-      `at layer ${this.layer} (${this.lowRes.height}×${this.lowRes.width}) on ${this.imageName}; ${t.basis}; peak at x=${p.x}, y=${p.y} ` +
-      `[${this.meta.backend}, ${this.meta.timeMs} ms]`;
+      `at layer ${this.layer} (${this.lowRes.height}×${this.lowRes.width}) on ${this.imageName}; ${t.basis}${conv}; ${where} ` +
+      `[${this.meta.backend}, ${this.meta.timeMs} ms]${warn}`;
   }
 
   /**
@@ -90,4 +103,10 @@ export class ExplainResult extends Result {
       { image: this.heatmap(), colorbar: { colormap: this.colormap, min: 0, max: 1, ticks: 2 } },
     ]);
   }
+}
+
+/** True when a map has at least two different values. */
+export function mapVaries(data: ArrayLike<number>): boolean {
+  for (let i = 1; i < data.length; i++) if (data[i] !== data[0]) return true;
+  return false;
 }

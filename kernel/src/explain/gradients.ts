@@ -199,7 +199,7 @@ function explainKernelError(e: unknown, model: CnnModel, what: string): unknown 
 }
 
 /** Runs `fn` while `layer` passes its output through `hook` (restored afterwards, even on errors). */
-function withForwardHook<T>(layer: tf.layers.Layer, hook: (out: tf.Tensor) => tf.Tensor, fn: () => T): T {
+export function withForwardHook<T>(layer: tf.layers.Layer, hook: (out: tf.Tensor) => tf.Tensor, fn: () => T): T {
   const hadOwn = Object.prototype.hasOwnProperty.call(layer, 'call');
   const original: CallFn = layer.call;
   const hooked: CallFn = function (this: tf.layers.Layer, inputs, kwargs) {
@@ -268,6 +268,32 @@ export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: strin
   } finally {
     z.dispose();
   }
+}
+
+/**
+ * The class scores [B, K] of the image when layer `layer` outputs `replacement` [B, ...layer shape]
+ * instead of its own activation (B copies of the one-image `batch` run, the layer's output swapped by a
+ * forward hook): what Ablation-CAM measures. Runs on TF.js (the engine has no way to feed a layer).
+ * The caller disposes the result.
+ */
+export function scoresWithLayerOutput(model: CnnModel, batch: tf.Tensor4D, layer: string, replacement: tf.Tensor): tf.Tensor2D {
+  const L = model.layer(layer);
+  const B = replacement.shape[0] as number;
+  const net = logitsModel(model.net);
+  syncHead(model.net);
+  return tf.tidy(() => {
+    const x = batch.shape[0] === B ? batch : (tf.tile(batch, [B, 1, 1, 1]) as tf.Tensor4D);
+    return withForwardHook(
+      L,
+      (out) => {
+        if (out.shape.some((d, i) => d !== replacement.shape[i])) {
+          throw new CnnvisError(`layer '${layer}' produced shape [${out.shape.join(', ')}], the replacement has [${replacement.shape.join(', ')}]`);
+        }
+        return replacement;
+      },
+      () => flatLogits(model.net, net.predict(x, { batchSize: B }) as tf.Tensor),
+    );
+  });
 }
 
 /**

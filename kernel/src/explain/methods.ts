@@ -1,11 +1,17 @@
 /** All CAM methods by id, for the CLI and for code that picks a method by name. */
 import { CnnvisError } from '../errors';
 import { CamMethod, CamOptions } from './cam/base';
+import { AblationCam } from './cam/ablationcam';
 import { Cam } from './cam/cam';
 import { EigenCam } from './cam/eigencam';
+import { EigenGradCam } from './cam/eigengradcam';
+import { Fem } from './cam/fem';
+import { FinerCam } from './cam/finercam';
 import { GradCam } from './cam/gradcam';
+import { GradCamElementWise } from './cam/gradcamelementwise';
 import { GradCamPlusPlus } from './cam/gradcampp';
 import { HiResCam } from './cam/hirescam';
+import { KpcaCam } from './cam/kpcacam';
 import { LayerCam } from './cam/layercam';
 import { ScoreCam } from './cam/scorecam';
 import { XGradCam } from './cam/xgradcam';
@@ -19,6 +25,12 @@ export const CAM_METHODS: readonly CamMethod<CamOptions>[] = [
   new Cam(),
   new EigenCam(),
   new ScoreCam(),
+  new AblationCam(),
+  new EigenGradCam(),
+  new GradCamElementWise(),
+  new KpcaCam(),
+  new FinerCam(),
+  new Fem(),
 ];
 
 /** A method by id ('gradcam', 'gradcampp', …) or display name ('Grad-CAM++'), case-insensitive. */

@@ -9,6 +9,7 @@ import { CnnModel } from '../models/model';
 import { ATTRIBUTION_METHODS } from './attribution';
 import { AttributionResult } from './attribution/result';
 import { ExplainResult } from './explainResult';
+import { Convention } from './cam/base';
 import { ExplainedClass } from './targets';
 import { CAM_METHODS } from './methods';
 
@@ -23,11 +24,13 @@ export interface ExplainOptions extends InputOptions {
   target?: string;
   /** Integrated Gradients: number of steps. */
   steps?: number;
-  /** SmoothGrad: number of noisy samples. */
+  /** SmoothGrad: number of noisy samples; RISE: number of masks. */
   samples?: number;
   /** Occlusion: patch size and stride in pixels. */
   patchSize?: number;
   stride?: number;
+  /** Whose conventions to follow where the anchors differ (METHODS.md): 'cnnvis' (default), 'pytorch-grad-cam', 'captum'. */
+  convention?: Convention;
 }
 
 export type ExplainFn = (model: CnnModel | tf.LayersModel, image: ImageSource, opts?: ExplainOptions) => Promise<ExplainResult | AttributionResult>;

@@ -14,7 +14,7 @@ import { ImageSource, InputOptions, modelFor } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError, listChoices } from '../errors';
 import { CamMethod, CamOptions, normalizeMap } from '../explain/cam/base';
-import { activationAndLogits, layerGradients } from '../explain/gradients';
+import { activationAndLogits, layerGradients, logitsOf } from '../explain/gradients';
 import { CAM_METHODS } from '../explain/methods';
 import { explainMethod, explainMethodIds } from '../explain/registry';
 import { asCnnModel, CnnModel } from '../models/model';
@@ -133,7 +133,14 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
     let gradient: tf.Tensor3D | null = null;
     let owned = false;
     if (cam.usesGradients) {
-      const g = layerGradients(this.model, this.batch, layer, classIndex);
+      // Finer-CAM and the like differentiate a score built from the image's class scores.
+      let scores: Float32Array | undefined;
+      if (cam.targetUsesScores) {
+        const l = logitsOf(this.model, this.batch);
+        scores = l.dataSync().slice() as Float32Array;
+        l.dispose();
+      }
+      const g = layerGradients(this.model, this.batch, layer, cam.scoreTarget(classIndex, scores, {}));
       activation = tf.tidy(() => g.activation.squeeze([0]) as tf.Tensor3D);
       gradient = tf.tidy(() => g.gradient.squeeze([0]) as tf.Tensor3D);
       g.activation.dispose();

@@ -53,7 +53,7 @@ const MAX_CACHED_MAPS = 64;
 
 /** The gradient family and guided Grad-CAM (every attribution method but occlusion, which has its own explorer). */
 export function saliencyMethods(): MethodInfo[] {
-  return ATTRIBUTION_METHODS.filter((m) => m.id !== 'occlusion').map((m) => ({ id: m.id, name: m.name }));
+  return ATTRIBUTION_METHODS.filter((m) => m.id !== 'occlusion' && m.id !== 'rise').map((m) => ({ id: m.id, name: m.name }));
 }
 
 function findSaliencyMethod(name: string): AttributionMethod {

@@ -20,6 +20,8 @@ import { asCnnModel, CnnModel } from '../../models/model';
 import { Map2D, RGBImage } from '../../types';
 import { activationAndLogits, ChannelTarget, channelScores, checkChannelTarget, inputGradients, logitsOf } from '../gradients';
 import { explainedClass, resolveClass, ScoreBasis, TargetOptions } from '../targets';
+import { checkConvention, Convention } from '../cam/base';
+import { mapVaries } from '../explainResult';
 import { ReluRule, withReluRule } from './reluRules';
 import { AttributionResult, AttributionTarget, autoShow, ChannelReduction } from './result';
 
@@ -39,6 +41,8 @@ export interface AttributionOptions extends TargetOptions, InputOptions {
   batchSize?: number;
   /** Show a progress bar for long runs (default true; silent outside notebooks and terminals). */
   progress?: boolean;
+  /** Whose conventions to follow where the anchors differ (METHODS.md): 'cnnvis' (default), 'captum', 'pytorch-grad-cam'. */
+  convention?: Convention;
 }
 
 /** What a method sees. Tensors belong to the pipeline (do not dispose them). */
@@ -67,6 +71,8 @@ export interface AttributionContext {
   details: Record<string, number | string>;
   /** The map at the method's own resolution, when it has one (occlusion). */
   lowRes?: Map2D;
+  /** Warnings a method adds (why its map may mean nothing). */
+  warnings?: string[];
 }
 
 /** Parses 'layer:channel' and checks it against the model. */
@@ -154,6 +160,10 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
   readonly rgbPanel: boolean = false;
   /** What the map is computed from for a class target (the class score, or its probability). */
   readonly basis: ScoreBasis = 'score';
+  /** Whether the map has meaningful signs (default: when channels are summed). */
+  readonly signedMap: boolean | undefined = undefined;
+  /** The conventions the method knows; where the anchors agree with cnnvis, all of them. */
+  readonly conventions: readonly Convention[] = ['cnnvis', 'captum', 'pytorch-grad-cam'];
 
   /** Checks the method's own options before any computation (throws CnnvisError). */
   checkOptions(_opts: O, _model: CnnModel): void {}
@@ -173,6 +183,7 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
     }
     const channel = opts.target !== undefined ? parseChannelTarget(model, opts.target, opts.channelScore ?? 'sum') : null;
     const explicit = channel || (opts.classIndex === undefined && opts.label === undefined) ? undefined : resolveClass(model, opts, null);
+    const convention = checkConvention(opts.convention, this.conventions, this.name);
     this.checkOptions(opts, model);
     const t0 = performance.now();
     const input = prepareInput(model, image, opts);
@@ -214,13 +225,15 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
         channels,
         channelCount: C,
         reduction: this.reduction,
-        signed: this.reduction === 'sum',
+        signed: this.signedMap ?? this.reduction === 'sum',
         input: input.image,
         imageName: input.name,
         colormap: opts.colormap,
         rgbPanel: this.rgbPanel,
         details: ctx.details,
         lowRes: ctx.lowRes,
+        convention,
+        warnings: [...(ctx.warnings ?? []), ...(mapVaries(map.data) ? [] : [`${this.name}: the map is constant (${map.data[0]} everywhere), e.g. no gradient reaches the input; it ranks no pixel above another`])],
       });
       return autoShow(result, opts.display);
     } finally {

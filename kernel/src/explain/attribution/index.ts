@@ -4,8 +4,10 @@ import { Occlusion } from '../occlusion';
 import { AttributionMethod, AttributionOptions } from './base';
 import { GradientXInput } from './gradxinput';
 import { Deconvnet, GuidedBackprop } from './guided';
+import { FullGrad } from './fullgrad';
 import { GuidedGradCam } from './guidedGradCam';
 import { IntegratedGradients } from './integratedGradients';
+import { Rise } from './rise';
 import { Saliency } from './saliency';
 import { SmoothGrad } from './smoothgrad';
 
@@ -18,6 +20,8 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethod<AttributionOptions>
   new IntegratedGradients(),
   new GuidedGradCam(),
   new Occlusion(),
+  new FullGrad(),
+  new Rise(),
 ];
 
 const ALIASES: Record<string, string> = { ig: 'integrated-gradients', guided: 'guided-backprop', 'gradient-x-input': 'gradxinput', 'grad-x-input': 'gradxinput' };

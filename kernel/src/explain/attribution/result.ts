@@ -40,6 +40,10 @@ export interface AttributionResultInit {
   details?: Record<string, number | string>;
   /** The map at the method's own resolution (occlusion grid), when it differs from the input's. */
   lowRes?: Map2D;
+  /** The convention the map follows ('cnnvis' unless asked: METHODS.md). */
+  convention?: string;
+  /** Why the map may mean nothing (constant, …); empty when it has structure. */
+  warnings?: string[];
 }
 
 /** Percentile used for the colour range: a few extreme pixels would otherwise wash out the rest. */
@@ -80,6 +84,10 @@ export class AttributionResult extends Result {
   readonly rgbPanel: boolean;
   readonly details: Record<string, number | string>;
   readonly lowRes: Map2D | null;
+  /** The convention the map follows: 'cnnvis' (default) or an anchor's (METHODS.md). */
+  readonly convention: string;
+  /** Why the map may mean nothing; empty when it has structure. */
+  readonly warnings: string[];
 
   constructor(init: AttributionResultInit) {
     super(init.meta);
@@ -96,6 +104,8 @@ export class AttributionResult extends Result {
     this.rgbPanel = init.rgbPanel ?? false;
     this.details = init.details ?? {};
     this.lowRes = init.lowRes ?? null;
+    this.convention = init.convention ?? 'cnnvis';
+    this.warnings = init.warnings ?? [];
   }
 
   /** Sum of all per-channel attributions (for completeness checks), or of the map when there are none. */
@@ -148,9 +158,11 @@ export class AttributionResult extends Result {
     const extra = Object.entries(this.details)
       .map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`)
       .join(', ');
+    const conv = this.convention !== 'cnnvis' ? `; ${this.convention} convention` : '';
+    const where = this.warnings.length ? 'no peak (see the warning)' : `peak ${p.value.toPrecision(3)} at x=${p.x}, y=${p.y}`;
     return `${this.method} of ${this.meta.model} for ${what} on ${this.imageName}; ${this.signed ? 'signed' : 'unsigned'} map ` +
-      `${this.map.width}×${this.map.height}, peak ${p.value.toPrecision(3)} at x=${p.x}, y=${p.y}${extra ? `; ${extra}` : ''} ` +
-      `[${this.meta.backend}, ${this.meta.timeMs} ms]`;
+      `${this.map.width}×${this.map.height}, ${where}${extra ? `; ${extra}` : ''}${conv} ` +
+      `[${this.meta.backend}, ${this.meta.timeMs} ms]${this.warnings.map((w) => `\nwarning: ${w}`).join('')}`;
   }
 
   /**
