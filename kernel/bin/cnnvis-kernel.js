@@ -22,6 +22,9 @@ if (!configPath) {
   process.exit(2);
 }
 
+// A notebook in any folder imports cnnvis: its folder's packages first, then this cnnvis' own.
+require('../dist/cli/kernelModules').resolveOwnPackages();
+
 require('../dist/kernel/main')
   .startKernel(configPath)
   .catch((err) => {

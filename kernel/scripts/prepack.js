@@ -28,6 +28,8 @@ function run(what, cmd, args, cwd) {
   console.error(`prepack: ${what}`);
   execFileSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
 }
+// First, so the lab extension's bundled third-party-licenses.json finds cnnvis' license too.
+for (const f of COPIED) fs.copyFileSync(path.join(root, f), path.join(pkg, f));
 const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
 run('tsc -b kernel', process.execPath, [tsc, '-b', 'kernel'], root);
 // npm's own JS when npm runs this script (npm_execpath), else the npm on PATH.
@@ -39,4 +41,3 @@ for (const f of ['dist/index.js', 'dist/cli/main.js', 'dist/kernel/main.js', 'as
 const ext = JSON.parse(fs.readFileSync(path.join(pkg, 'labextension', 'package.json'), 'utf8'));
 const load = ext.jupyterlab && ext.jupyterlab._build && ext.jupyterlab._build.load;
 if (!load || !fs.existsSync(path.join(pkg, 'labextension', load))) throw new Error('prepack: the lab extension build has no entry point');
-for (const f of COPIED) fs.copyFileSync(path.join(root, f), path.join(pkg, f));

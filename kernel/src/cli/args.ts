@@ -1,4 +1,5 @@
 /** A small, strict argument parser: every unknown flag or missing value is a clear CnnvisError. */
+import { closest, distance } from 'fastest-levenshtein';
 import { CnnvisError } from '../errors';
 
 export interface FlagSpec {
@@ -33,7 +34,11 @@ export function parseArgs(spec: CommandSpec, argv: string[]): Parsed {
       const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
       const f = spec.flags[name];
       if (!f) {
-        throw new CnnvisError(`unknown option --${name} for '${spec.name}'; valid: ${Object.keys(spec.flags).map((k) => '--' + k).join(', ')}`);
+        const near = nearest(name, Object.keys(spec.flags));
+        const valid = Object.keys(spec.flags).map((k) => '--' + k).join(', ');
+        throw new CnnvisError(near
+          ? `unknown option --${printable(name, 40)} for '${spec.name}'; did you mean --${near}? (valid: ${valid})`
+          : `unknown option --${printable(name, 40)} for '${spec.name}'; valid: ${valid}`);
       }
       if (f.value) {
         const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
@@ -55,10 +60,40 @@ export function parseArgs(spec: CommandSpec, argv: string[]): Parsed {
       throw new CnnvisError(`'${spec.name}' needs ${required.join(' ')}; usage: cnnvis ${usage(spec)}`);
     }
     if (positionals.length > spec.positionals.length) {
-      throw new CnnvisError(`'${spec.name}' got an unexpected argument '${positionals[spec.positionals.length]}'; usage: cnnvis ${usage(spec)}`);
+      throw new CnnvisError(`'${spec.name}' got an unexpected argument '${printable(positionals[spec.positionals.length], 60)}'; usage: cnnvis ${usage(spec)}`);
     }
   }
   return { positionals, flags };
+}
+
+/**
+ * The valid name a misspelt one most likely meant: the closest by edit distance (fastest-levenshtein),
+ * if it is close enough to be a typo (a third of the longer name's letters, at least 1 edit, at most 3;
+ * two swapped letters count as one),
+ * or a valid name that starts with what was typed (`--out` for `--ou`).
+ */
+export function nearest(typed: string, valid: readonly string[]): string | null {
+  if (!valid.length || !typed) return null;
+  const lower = typed.toLowerCase();
+  // Two swapped letters (--mdoel) count as one typo.
+  const sorted = (s: string) => [...s].sort().join('');
+  const swapped = valid.filter((v) => v.length === lower.length && sorted(v) === sorted(lower) && distance(v, lower) === 2);
+  if (swapped.length === 1) return swapped[0];
+  const best = closest(lower, valid as string[]);
+  const d = distance(lower, best);
+  if (d <= Math.min(3, Math.max(1, Math.ceil(Math.max(lower.length, best.length) / 3)))) return best;
+  const prefixed = valid.filter((v) => v.startsWith(lower));
+  return lower.length >= 2 && prefixed.length === 1 ? prefixed[0] : null;
+}
+
+/**
+ * Text from the command line or a file made safe for a one-line message: control characters and
+ * invalid UTF-8 shown as \xNN escapes, long text cut with an ellipsis.
+ */
+export function printable(text: string, max = Infinity): string {
+  // eslint-disable-next-line no-control-regex
+  const safe = text.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) => (c === '\ufffd' ? '?' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return safe.length > max ? `${safe.slice(0, max - 1)}…` : safe;
 }
 
 export function usage(spec: CommandSpec): string {

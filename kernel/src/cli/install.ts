@@ -179,6 +179,44 @@ function installLabextension(source: string, dataDir: string): string {
   return target;
 }
 
+/** The Jupyter data dir an install would use: <prefix>/share/jupyter, sys.prefix's (asks jupyter), or the user's. */
+function dataDirFor(opts: InstallOptions): string {
+  if (opts.prefix !== undefined) return path.join(path.resolve(opts.prefix), 'share', 'jupyter');
+  if (opts.sysPrefix) {
+    const jupyter = opts.jupyter === false ? null : opts.jupyter ?? findJupyter();
+    if (!jupyter) throw new CnnvisError('install: --sys-prefix needs jupyter on PATH (it is the prefix of jupyter\'s Python)');
+    const run = spawnSync(jupyter, ['--paths', '--json'], { encoding: 'utf8' });
+    const paths = run.status === 0 ? (JSON.parse(run.stdout) as { data?: string[] }).data ?? [] : [];
+    const prefixData = paths.find((d) => !d.startsWith(userJupyterDataDir()) && /share[\\/]jupyter$/.test(d));
+    if (!prefixData) throw new CnnvisError(`install: could not find the sys-prefix data dir in \`${jupyter} --paths\``);
+    return prefixData;
+  }
+  return userJupyterDataDir();
+}
+
+/**
+ * Removes what `installKernelSpec` installed with the same options: the `cnnvis` kernelspec and the
+ * @cnnvis/jupyterlab extension. Returns the directories it removed (none when nothing was there).
+ */
+export function uninstallKernelSpec(opts: InstallOptions = {}): string[] {
+  checkOptions(opts);
+  const data = dataDirFor(opts);
+  const removed: string[] = [];
+  for (const dir of [path.join(data, 'kernels', KERNEL_NAME), path.join(data, 'labextensions', ...LABEXTENSION_NAME.split('/'))]) {
+    if (!fs.existsSync(dir)) continue;
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  // An empty @cnnvis scope folder is ours too.
+  const scope = path.join(data, 'labextensions', LABEXTENSION_NAME.split('/')[0]);
+  try {
+    if (fs.readdirSync(scope).length === 0) fs.rmdirSync(scope);
+  } catch {
+    /* not there */
+  }
+  return removed;
+}
+
 /**
  * Installs (or replaces) the `cnnvis` kernelspec, and the prebuilt lab extension into the same
  * Jupyter data dir when it is built. Default target: the per-user data dir. Returns the kernel
