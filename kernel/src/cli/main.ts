@@ -8,7 +8,7 @@ import { featureMaps } from '../basics/featureMaps';
 import { filters } from '../basics/filters';
 import { predict } from '../basics/predict';
 import { summary } from '../basics/summary';
-import { backendReport } from '../engine/backend';
+import { engineInfo, versionText } from '../engine/about';
 import { CnnvisError } from '../errors';
 import { Result } from '../display/result';
 import { RESIZE_MODES, ResizeMode } from '../images/resize';
@@ -22,8 +22,8 @@ import { float32Rows } from '../explain/json';
 import { Convention } from '../explain/cam/base';
 import { filterPatterns, maximize } from '../optvis/render';
 import { htmlPage } from '../report/html';
-import { installKernelSpec } from './install';
-import { CommandSpec, commandHelp, FlagSpec, intFlag, Parsed, parseArgs, sizeFlag, usage } from './args';
+import { installKernelSpec, uninstallKernelSpec } from './install';
+import { CommandSpec, commandHelp, FlagSpec, intFlag, nearest, Parsed, parseArgs, printable, sizeFlag, usage } from './args';
 
 const MODEL: FlagSpec = { value: true, arg: '<demo|name|path|url>', help: 'model: demo (bundled), a named model (see `cnnvis models`), a TF.js folder/model.json, a Keras .h5 file, or an http(s) URL (default demo)' };
 const SIZE: FlagSpec = { value: true, arg: '<W×H>', help: 'input size for a model that takes any size: W×H or one number for a square, e.g. 320x240 (default: its Resizing layer, else the image’s own size)' };
@@ -125,8 +125,8 @@ const COMMANDS: CommandSpec[] = [
     name: 'install',
     summary: 'Install the "TypeScript (cnnvis)" Jupyter kernel spec and the JupyterLab extension (for the current user by default).',
     positionals: [],
-    flags: { user: { value: false, help: 'install for the current user (default)' }, 'sys-prefix': { value: false, help: "install into the Python environment's prefix" }, prefix: { value: true, arg: '<dir>', help: 'install under this prefix' }, help: HELP },
-    examples: ['cnnvis install', 'cnnvis install --sys-prefix'],
+    flags: { user: { value: false, help: 'install for the current user (default)' }, 'sys-prefix': { value: false, help: "install into the Python environment's prefix" }, prefix: { value: true, arg: '<dir>', help: 'install under this prefix' }, uninstall: { value: false, help: 'remove the kernel spec and the extension (from the same place)' }, help: HELP },
+    examples: ['cnnvis install', 'cnnvis install --sys-prefix', 'cnnvis install --uninstall'],
   },
 ];
 
@@ -134,7 +134,7 @@ function mainHelp(): string {
   return [
     'cnnvis: see inside convolutional networks (TensorFlow.js models)',
     '',
-    'usage: cnnvis <command> [options]      (cnnvis <command> --help for details)',
+    'usage: cnnvis <command> [options]      (cnnvis <command> --help for details; cnnvis --version)',
     '',
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`),
@@ -250,7 +250,7 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
         onSection: progress,
       });
       writeOutputs([{ file: out, content: html }]);
-      io.out(`wrote ${out} (${await backendReport()})`);
+      io.out(`wrote ${out} (${(await engineInfo()).line})`);
       return;
     }
     case 'explain': {
@@ -282,6 +282,10 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
       }
       writeOutputs(files);
       io.out(r.text());
+      // Where it went, or (nothing asked for) how to keep it.
+      io.out(files.length
+        ? `wrote ${files.map((f) => f.file).join(' and ')}`
+        : `not saved: add --out ${method.id}.png (the picture, or .html) or --json ${method.id}.json (the map's numbers)`);
       return;
     }
     case 'maximize': {
@@ -318,12 +322,30 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
       return;
     }
     case 'install': {
-      const r = installKernelSpec({ user: !p.flags['sys-prefix'] && !p.flags.prefix, sysPrefix: p.flags['sys-prefix'] === true, prefix: p.flags.prefix !== undefined ? String(p.flags.prefix) : undefined });
+      const where = { user: !p.flags['sys-prefix'] && !p.flags.prefix, sysPrefix: p.flags['sys-prefix'] === true, prefix: p.flags.prefix !== undefined ? String(p.flags.prefix) : undefined };
+      if (p.flags.uninstall) {
+        const removed = uninstallKernelSpec(where);
+        io.out(removed.length ? removed.map((d) => `removed ${d}`).join('\n') : 'nothing to remove: no cnnvis kernel spec or extension there');
+        return;
+      }
+      const r = installKernelSpec(where);
       io.out(`installed kernel spec '${r.name}' in ${r.dir}`);
       io.out(r.labextensionDir ? `installed JupyterLab extension in ${r.labextensionDir}` : 'JupyterLab extension not built (npm run build -w labextension), not installed');
       return;
     }
   }
+}
+
+/** Commands that run a model (and so say when the ONNX Runtime engine is missing). */
+const COMPUTES = new Set(['summary', 'predict', 'features', 'filters', 'report', 'explain', 'maximize']);
+
+/**
+ * One line on stderr when the ONNX Runtime engine should run but is missing: everything would run on
+ * TF.js, 5–20× slower. It names the command that installs it (never a silent fall to wasm).
+ */
+async function engineNote(io: Io): Promise<void> {
+  const info = await engineInfo();
+  if (info.missing) io.err(`cnnvis: note: ${info.line}; install it: ${info.missing.command}`);
 }
 
 /** Runs the CLI; returns the exit code (0 ok, 2 bad input, 1 internal error). */
@@ -335,20 +357,29 @@ export async function main(argv: string[], io: Io = { out: (s) => console.log(s)
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   try {
-    if (!cmd) throw new CnnvisError(`unknown command '${name}'; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    if (name === '--version' || name === '-V' || name === 'version') {
+      io.out(await versionText());
+      return 0;
+    }
+    if (!cmd) {
+      const near = nearest(name.replace(/^-+/, ''), name.startsWith('-') ? ['version', 'help'] : COMMANDS.map((c) => c.name));
+      const shown = name.startsWith('-') ? `option '${printable(name, 40)}'` : `command '${printable(name, 40)}'`;
+      throw new CnnvisError(`unknown ${shown}${near ? `; did you mean ${name.startsWith('-') ? '--' : ''}${near}?` : ''} (commands: ${COMMANDS.map((c) => c.name).join(', ')}; --version, --help)`);
+    }
     const parsed = parseArgs(cmd, rest);
     if (parsed.flags.help) {
       io.out(commandHelp(cmd));
       return 0;
     }
+    if (COMPUTES.has(cmd.name)) await engineNote(io);
     await run(cmd, parsed, io);
     return 0;
   } catch (e) {
     if (e instanceof CnnvisError) {
-      io.err(`cnnvis: ${e.message.replace(/\s*\n\s*/g, ' ')}`);
+      io.err(`cnnvis: ${printable(e.message.replace(/\s*\n\s*/g, ' '))}`);
       return 2;
     }
-    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    const msg = printable(e instanceof Error ? e.message.split('\n')[0] : String(e), 300);
     io.err(`cnnvis: internal error: ${msg}${process.env.CNNVIS_DEBUG ? '\n' + (e as Error).stack : ' (set CNNVIS_DEBUG=1 for details)'}`);
     return 1;
   }
