@@ -493,13 +493,13 @@ class Converter {
 
   private conv(): void {
     const v = this.sym(0);
-    const w = this.konst(1, 'weight');
+    const w = dilateKernel(this.konst(1, 'weight'), this.ints('dilations', [1, 1]));
     const bias = this.node.input?.[2] ? this.konst(2, 'bias') : undefined;
     if (w.dims.length !== 4) this.unsupported(`Conv with a ${w.dims.length - 2}-d kernel (supported: 2-d)`);
     const [O, Ig, kh, kw] = w.dims;
     const group = this.int('group', 1);
     const strides = this.ints('strides', [1, 1]);
-    const dil = this.ints('dilations', [1, 1]);
+    const dil = [1, 1]; // dilation is in the kernel (dilateKernel)
     const Cin = Ig * group;
     const biasData = bias ? Float32Array.from(bias.data) : undefined;
     // Kernel [kh, kw, Cin, O]: block-diagonal for grouped convolutions (exact: the other groups' weights are 0).
@@ -813,6 +813,21 @@ class Converter {
     const t = this.apply(tf.layers.zeroPadding2d({ padding: [[pads[2], pads[6]], [pads[3], pads[7]]], name: this.name() }), x);
     this.symOut(t, 'nchw', { nonneg: v.nonneg });
   }
+}
+
+/**
+ * A dilated kernel as an ordinary one with zeros between the taps (the same numbers: TF.js has no
+ * gradient for dilated convolutions).
+ */
+function dilateKernel(w: ConstTensor, dil: number[]): ConstTensor {
+  if (w.dims.length !== 4 || (dil[0] === 1 && dil[1] === 1)) return w;
+  const [O, I, kh, kw] = w.dims;
+  const [dh, dw] = dil;
+  const KH = (kh - 1) * dh + 1;
+  const KW = (kw - 1) * dw + 1;
+  const out = new Float32Array(O * I * KH * KW);
+  for (let oi = 0; oi < O * I; oi++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) out[(oi * KH + y * dh) * KW + x * dw] = w.data[(oi * kh + y) * kw + x];
+  return { dims: [O, I, KH, KW], data: out, integer: false };
 }
 
 /** True when TF's 'same' padding of an n×n input (window keff, stride s) is exactly these pads [t, l, b, r]. */
