@@ -25,9 +25,9 @@ import { htmlPage } from '../report/html';
 import { installKernelSpec, uninstallKernelSpec } from './install';
 import { CommandSpec, commandHelp, FlagSpec, intFlag, nearest, Parsed, parseArgs, printable, sizeFlag, usage } from './args';
 
-const MODEL: FlagSpec = { value: true, arg: '<demo|name|path|url>', help: 'model: demo (bundled), a named model (see `cnnvis models`), a TF.js folder/model.json, a Keras .h5 file, or an http(s) URL (default demo)' };
+const MODEL: FlagSpec = { value: true, arg: '<demo|name|path|url>', help: 'model: demo (bundled), a named model (see `cnnvis models`), a TF.js folder/model.json, a Keras .h5/.keras file, an ONNX file exported from PyTorch, or an http(s) URL (default demo)' };
 const SIZE: FlagSpec = { value: true, arg: '<W×H>', help: 'input size for a model that takes any size: W×H or one number for a square, e.g. 320x240 (default: its Resizing layer, else the image’s own size)' };
-const PREPROCESS: FlagSpec = { value: true, arg: '<mobilenet|vgg16|unit|none>', help: "input preprocessing (default: the model's own; unit = [0,1] for unknown models)" };
+const PREPROCESS: FlagSpec = { value: true, arg: '<mobilenet|vgg16|torch|unit|none>', help: "input preprocessing (default: the model's own; torch = ImageNet mean/std, the default for ONNX models; unit = [0,1] for unknown models)" };
 const RESIZE: FlagSpec = { value: true, arg: '<stretch|center-crop>', help: 'how the image is fitted to the model input (default stretch, like Keras load_img)' };
 const JSON_FLAG: FlagSpec = { value: false, help: 'print machine-readable JSON on stdout' };
 const LAYER: FlagSpec = { value: true, arg: '<name>', help: 'layer name (see `cnnvis summary`)' };
