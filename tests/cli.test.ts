@@ -116,7 +116,7 @@ test.each([
   [['predict', 'cat_dog.png', '--colour'], /unknown option --colour for 'predict'; valid: --model, --top/],
   [['predict'], /'predict' needs <image>; usage: cnnvis predict <image>/],
   [['frobnicate'], /unknown command 'frobnicate'; commands: summary, predict, features, filters, report, explain, maximize, models, install/],
-  [['summary', '--model', 'mobilenet_v1_0.25_224', '--preprocess', 'caffe'], /unknown preprocessing 'caffe'; valid: mobilenet, vgg16, unit, none/],
+  [['summary', '--model', 'mobilenet_v1_0.25_224', '--preprocess', 'caffe'], /unknown preprocessing 'caffe'; valid: mobilenet, vgg16, torch, unit, none/],
 ])('bad input %j: one line on stderr, exit code 2', async (argv, message) => {
   const r = await cli(...argv);
   expect(r.code).toBe(2);

@@ -138,7 +138,7 @@ describe('named models and the cache', () => {
     fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
     fs.symlinkSync(path.join(M25, 'group1-shard1of1.bin'), path.join(dir, 'group1-shard1of1.bin'));
     expect((await loadModel(dir)).preprocess).toBe('unit');
-    await expect(loadModel('mobilenet_v1_0.25_224', { preprocess: 'caffe' })).rejects.toThrow(/unknown preprocessing 'caffe'; valid: mobilenet, vgg16, unit, none/);
+    await expect(loadModel('mobilenet_v1_0.25_224', { preprocess: 'caffe' })).rejects.toThrow(/unknown preprocessing 'caffe'; valid: mobilenet, vgg16, torch, unit, none/);
     fs.rmSync(dir, { recursive: true });
   });
 
