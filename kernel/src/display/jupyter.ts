@@ -6,6 +6,10 @@
  * keeps the iopub writer of the running cell in `lastWriteDisplayData`; this module hands whole
  * bundles to that writer.
  *
+ * Results that show themselves (`showResult`) go through the cnnvis kernel's cell display when it is
+ * running a cell: the kernel shows such a result once, as the cell's `Out[n]` when the cell's value is
+ * that result, else as a display_data where it was computed (see kernel/src/kernel/cellOutput.ts).
+ *
  * Outside a notebook (CLI, tests, plain node) every function here is a no-op: `inNotebook()` is
  * false and `displayBundle()` returns false without sending anything. Invalid arguments (an update
  * without a display id, a value that cannot be encoded) throw a TypeError everywhere, so bugs show
@@ -142,5 +146,54 @@ export function displayBundle(data: MimeBundle, opts: DisplayOptions = {}): bool
   const transient: DisplayMessage['transient'] = {};
   if (opts.displayId) transient.display_id = opts.displayId;
   write({ data: encoded, metadata: opts.metadata ?? {}, transient }, opts.update === true);
+  return true;
+}
+
+/**
+ * The running cnnvis kernel's cell display (installed process-wide by the kernel, so every copy of
+ * cnnvis a notebook loads finds the same one).
+ */
+export interface CellDisplay {
+  /** True while a cell is running: results offered now belong to it. */
+  readonly active: boolean;
+  /**
+   * Shows `value` once in the running cell: as the cell's execute_result when it turns out to be the
+   * cell's value, else as a display_data before the next output (or when the cell ends).
+   */
+  offer(value: object, message: DisplayMessage): void;
+}
+
+const CELL_DISPLAY_KEY = Symbol.for('cnnvis.kernel.cellDisplay');
+type GlobalWithCellDisplay = typeof globalThis & { [CELL_DISPLAY_KEY]?: CellDisplay | null };
+
+/** Installs (or removes, with null) the kernel's cell display; returns the previous one. */
+export function installCellDisplay(display: CellDisplay | null): CellDisplay | null {
+  const g = globalThis as GlobalWithCellDisplay;
+  const previous = g[CELL_DISPLAY_KEY] ?? null;
+  g[CELL_DISPLAY_KEY] = display;
+  return previous;
+}
+
+function cellDisplay(): CellDisplay | null {
+  const d = (globalThis as GlobalWithCellDisplay)[CELL_DISPLAY_KEY];
+  return d && d.active ? d : null;
+}
+
+/**
+ * Shows a cnnvis object (result, explorer) that displays itself when computed. In the cnnvis kernel
+ * it is shown once per cell: as the cell's `Out[n]` when it is the cell's value, else as an output
+ * where it was computed. Elsewhere (another tslab kernel, a writer set with useDisplayWriter) it is
+ * sent at once like displayBundle. Returns true if it was (or will be) shown.
+ */
+export function showResult(value: object, data: MimeBundle, opts: { metadata?: MimeMetadata } = {}): boolean {
+  const encoded = encodeBundle(data);
+  const cell = writerOverride ? null : cellDisplay();
+  if (cell) {
+    cell.offer(value, { data: encoded, metadata: opts.metadata ?? {}, transient: {} });
+    return true;
+  }
+  const write = currentWriter();
+  if (!write) return false;
+  write({ data: encoded, metadata: opts.metadata ?? {}, transient: {} }, false);
   return true;
 }

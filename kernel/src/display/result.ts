@@ -1,13 +1,13 @@
 /**
  * Result: what every cnnvis call returns. It keeps the raw numbers, knows how to show itself
  * (image/png + text/plain, plus text/html and vega-lite where there is a table or chart), and prints
- * a one-line summary instead of dumping arrays.
+ * as one short line (toString, util.inspect) instead of dumping arrays.
  */
 import * as fs from 'fs';
 import * as util from 'util';
 import { encodePng } from '../images/encode';
 import { RGBAImage } from '../types';
-import { displayBundle, inNotebook, MimeBundle } from './jupyter';
+import { displayBundle, inNotebook, MimeBundle, showResult } from './jupyter';
 
 export const VEGA_LITE_MIME = 'application/vnd.vegalite.v5+json';
 
@@ -67,15 +67,16 @@ export abstract class Result {
     return bundle;
   }
 
-  /** True once the result has been shown in a notebook. */
-  private displayed = false;
-
-  /** Shows the result in the notebook (nothing happens outside one); returns the result. */
+  /** Shows the result in the notebook now (nothing happens outside one); returns the result. */
   show(): this {
-    const img = this.image();
-    const metadata = img ? { 'image/png': { width: img.width, height: img.height } } : undefined;
-    if (displayBundle(this.mimeBundle(), metadata ? { metadata } : {})) this.displayed = true;
+    displayBundle(this.mimeBundle(), this.displayMetadata());
     return this;
+  }
+
+  /** Display metadata: the picture's size. */
+  displayMetadata(): { metadata?: Record<string, unknown> } {
+    const img = this.image();
+    return img ? { metadata: { 'image/png': { width: img.width, height: img.height } } } : {};
   }
 
   /** Writes the picture as PNG. */
@@ -84,15 +85,31 @@ export abstract class Result {
     return file;
   }
 
-  /** The full text, or one line when the result is already on screen (a cell's last value is printed too). */
+  /** One short line: the first line of text(), shortened (what `console.log(result)` prints). */
+  toString(): string {
+    return oneLine(this.text());
+  }
+
   [util.inspect.custom](): string {
-    return this.displayed ? `${this.kind} of ${this.meta.model} (shown above; .text() for the details)` : this.text();
+    return this.toString();
   }
 }
 
-/** Shows a result when running in a notebook, unless the caller asked not to. */
+/** The first line of `text`, at most `max` characters (an ellipsis marks a cut). */
+export function oneLine(text: string, max = 160): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const first = lines[0] ?? '';
+  const line = lines.length > 1 ? `${first} …` : first;
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+/**
+ * Shows a result when running in a notebook, unless the caller asked not to. In the cnnvis kernel
+ * the result is shown once: as the cell's Out[n] when it is the cell's value (the last expression,
+ * no trailing `;`), else where it was computed (an assignment such as `const cam = await ...`).
+ */
 export function autoShow<T extends Result>(result: T, display: boolean | undefined): T {
-  if (display !== false && inNotebook()) result.show();
+  if (display !== false && inNotebook()) showResult(result, result.mimeBundle(), result.displayMetadata());
   return result;
 }
 

@@ -13,7 +13,7 @@
  * classes for a notebook reopened without a kernel, a PNG of what is shown, and a text line.
  */
 import * as tf from '@tensorflow/tfjs';
-import { MimeBundle, displayBundle } from '../display/jupyter';
+import { MimeBundle, showResult } from '../display/jupyter';
 import { encodePng } from '../images/encode';
 import { overlayHeatmap } from '../render/overlay';
 import { CnnvisError } from '../errors';
@@ -242,9 +242,18 @@ export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
     };
   }
 
-  /** Shows the explorer in the running cell. */
+  /**
+   * Shows the explorer in the running cell: the live view, a PNG of what it shows and a text line in
+   * one bundle (in the cnnvis kernel once per cell, as Out[n] when the explorer is the cell's value).
+   */
   show(): boolean {
-    return displayBundle(this.mimeBundle() as MimeBundle);
+    const picture = this.picture();
+    return showResult(this, this.mimeBundle() as MimeBundle, { metadata: { 'image/png': { width: picture.width, height: picture.height } } });
+  }
+
+  /** Explorers are live views: their state is not saved into notebooks (their snapshot is). */
+  protected override savesState(): boolean {
+    return false;
   }
 
   override toString(): string {

@@ -18,6 +18,13 @@ export type BinaryData = ArrayBufferView | ArrayBuffer;
 export interface CommSendOptions {
   metadata?: JsonObject;
   buffers?: BinaryData[];
+  /**
+   * Send with no parent request. A notebook executor (nbclient) records the widget state of the
+   * comms its cells open into the saved notebook; an explorer's state is of no use there (no static
+   * viewer can load its module, and it keeps its own snapshot), and when it is recorded nbconvert's
+   * HTML shows the dead widget instead of the PNG beside it. Front ends handle comms whatever the parent.
+   */
+  unparented?: boolean;
 }
 
 /** A comm message as a handler sees it. */
@@ -36,7 +43,7 @@ export type CommTargetHandler = (comm: Comm, open: CommMessage) => unknown;
 
 /** Where the manager sends comm messages: the kernel's iopub socket, or a fake in tests. */
 export interface CommTransport {
-  send(msgType: CommMessageType, content: JsonObject, metadata: JsonObject, buffers: Buffer[]): void;
+  send(msgType: CommMessageType, content: JsonObject, metadata: JsonObject, buffers: Buffer[], how?: { unparented?: boolean }): void;
   /** msg_id of the request whose outputs are being produced now (execute_request or comm_msg). */
   currentParentId?(): string | null;
 }
@@ -222,7 +229,8 @@ export class CommManager {
 
   /** @internal Sends through the transport; without one (no kernel) the message is dropped. */
   sendRaw(msgType: CommMessageType, content: JsonObject, opts: CommSendOptions): void {
-    this.transport?.send(msgType, content, opts.metadata ?? {}, (opts.buffers ?? []).map(toBuffer));
+    const how = opts.unparented ? { unparented: true } : undefined;
+    this.transport?.send(msgType, content, opts.metadata ?? {}, (opts.buffers ?? []).map(toBuffer), how);
   }
 }
 

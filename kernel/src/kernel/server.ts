@@ -18,7 +18,7 @@ import { createRequire } from 'module';
 import { randomUUID } from 'crypto';
 import type * as Zmq from 'zeromq';
 import { CommManager, CommMessageType, installCommManager } from './comms';
-import { CnnvisHandler } from './handler';
+import { CellIo, CnnvisHandler, ExecuteRequest } from './handler';
 import { Header, JsonObject, Message, Signer, WireError, decodeMessage, encodeMessage, newHeader } from './wire';
 
 export interface ConnectionInfo {
@@ -89,7 +89,9 @@ export class KernelServer {
   constructor(private readonly conn: ConnectionInfo, private readonly handler: CnnvisHandler) {
     this.signer = new Signer(conn.key, conn.signature_scheme);
     this.comms = new CommManager({
-      send: (msgType, content, metadata, buffers) => this.publish(msgType, content, this.outputParent(), { metadata, buffers }),
+      // A comm opened `unparented` belongs to no request (see CommSendOptions.unparented).
+      send: (msgType, content, metadata, buffers, how) =>
+        this.publish(msgType, content, how?.unparented ? null : this.outputParent(), { metadata, buffers }),
       currentParentId: () => this.outputParent()?.header.msg_id ?? null,
     });
     installCommManager(this.comms);
@@ -264,13 +266,15 @@ export class KernelServer {
   private async execute(socket: Sendable, msg: Message): Promise<void> {
     const ctx: OutputContext = { parent: msg, kind: 'execute', active: true };
     const parentNow = () => this.outputParent() ?? msg;
-    const writeStream = (name: string, text: string) => this.publish('stream', { name, text }, parentNow());
-    const writeDisplay = (data: object, update: boolean) =>
-      this.publish(update ? 'update_display_data' : 'display_data', data as JsonObject, parentNow());
-    // The context flows into tslab's execute queue and on into the cell's own async work.
+    const io: CellIo = {
+      stream: (name, text) => this.publish('stream', { name, text }, parentNow()),
+      display: (data, update) => this.publish(update ? 'update_display_data' : 'display_data', data as unknown as JsonObject, parentNow()),
+      publish: (msgType, content) => this.publish(msgType, content, parentNow()),
+    };
+    // The context flows into the execute queue and on into the cell's own async work.
     const reply = await this.outputs.run(ctx, () => {
       this.latestExecute = ctx;
-      return this.handler.handleExecute(msg.content as never, writeStream, writeDisplay as never);
+      return this.handler.execute(msg.content as unknown as ExecuteRequest, io);
     });
     ctx.active = false;
     this.reply(socket, msg, 'execute_reply', reply as unknown as JsonObject);

@@ -12,6 +12,7 @@
  *   front end asks:   {method: 'request_state'} -> 'update' with the whole state
  *   both ways:        {method: 'custom', content} with optional buffers
  */
+import * as util from 'util';
 import { Comm, CommMessage, commManager } from '../kernel/comms';
 import type { JsonObject } from '../kernel/wire';
 import {
@@ -131,7 +132,7 @@ export abstract class Widget<S extends object, V extends object = S> {
     this.comm = commManager().open(
       WIDGET_TARGET,
       { state: wire, buffer_paths },
-      { metadata: { version: WIDGET_PROTOCOL_VERSION }, buffers },
+      { metadata: { version: WIDGET_PROTOCOL_VERSION }, buffers, unparented: !this.savesState() },
     );
     this.modelId = this.comm.commId;
     widgetRegistry().set(this.modelId, this as unknown as AnyWidget);
@@ -228,6 +229,19 @@ export abstract class Widget<S extends object, V extends object = S> {
       [WIDGET_VIEW_MIME]: { ...VIEW_VERSION, model_id: this.modelId },
       'text/plain': this.toString(),
     };
+  }
+
+  /**
+   * False for widgets whose state a notebook should not save (explorers: live views with their own
+   * snapshot); their comm is opened outside the running cell, so notebook executors do not record it.
+   */
+  protected savesState(): boolean {
+    return true;
+  }
+
+  /** One line (what console.log and a cell's plain-text value show), never the internals. */
+  [util.inspect.custom](): string {
+    return this.toString();
   }
 
   toString(): string {
