@@ -29,6 +29,7 @@ import {
   setAccelEnabled,
 } from '../kernel/src/index';
 import { detectModelFile } from '../kernel/src/models/detect';
+import { deprocessTensor, preprocessTensor } from '../kernel/src/models/preprocess';
 
 jest.setTimeout(240_000);
 
@@ -245,4 +246,16 @@ withTorch('ONNX files cnnvis cannot use', () => {
     fs.copyFileSync(path.join(dir, 'tiny.onnx'), renamed);
     expect(detectModelFile(renamed).kind).toBe('onnx');
   });
+});
+
+test("the 'torch' preset is torchvision's Normalize(mean, std) after ToTensor, and deprocessing inverts it", () => {
+  const rgb = tf.tensor3d([255, 0, 128, 10, 200, 30], [1, 2, 3]);
+  const x = preprocessTensor(rgb, 'torch');
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  const want = [255, 0, 128, 10, 200, 30].map((v, i) => (v / 255 - mean[i % 3]) / std[i % 3]);
+  expectClose('torch preprocessing', x.dataSync(), want, 1e-6);
+  const back = deprocessTensor(x, 'torch');
+  expectClose('torch deprocessing', back.dataSync(), rgb.dataSync(), 1e-6);
+  tf.dispose([rgb, x, back]);
 });
