@@ -278,7 +278,7 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
         const { width, height } = r.map;
         // Full float32 precision: the fewest digits that read back to the same float32 (explain/json.ts).
         files.push({ file: p.flags.json, content: JSON.stringify({ method: r.method, model: model.name, layer: what.layer, backend: r.meta.backend, preprocess: r.meta.preprocess,
-          ...(what.class ? { class: what.class } : { channel: what.channel }), convention: r.convention, warnings: r.warnings, width, height, map: float32Rows(r.map) }) });
+          ...(what.class ? { class: what.class } : { channel: what.channel }), ...(r.convention !== 'cnnvis' ? { convention: r.convention } : {}), ...(r.warnings.length ? { warnings: r.warnings } : {}), width, height, map: float32Rows(r.map) }) });
       }
       writeOutputs(files);
       io.out(r.text());

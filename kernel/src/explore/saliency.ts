@@ -53,7 +53,8 @@ const MAX_CACHED_MAPS = 64;
 
 /** The gradient family and guided Grad-CAM (every attribution method but occlusion, which has its own explorer). */
 export function saliencyMethods(): MethodInfo[] {
-  return ATTRIBUTION_METHODS.filter((m) => m.id !== 'occlusion' && m.id !== 'rise').map((m) => ({ id: m.id, name: m.name }));
+  // Black-box (occlusion, RISE) and CAM-like (FullGrad, in the CAM explorer) methods are left to their own menus.
+  return ATTRIBUTION_METHODS.filter((m) => !['occlusion', 'rise', 'fullgrad'].includes(m.id)).map((m) => ({ id: m.id, name: m.name }));
 }
 
 function findSaliencyMethod(name: string): AttributionMethod {

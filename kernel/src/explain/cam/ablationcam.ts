@@ -54,6 +54,10 @@ export class AblationCam extends CamMethod<AblationCamOptions> {
     }
   }
 
+  override basisText(classIndex: number): string {
+    return `measures the relative drop of class ${classIndex}'s score when each channel is ablated`;
+  }
+
   /** w_k = (y − y_k) / y. */
   weights(ctx: CamContext, o: AblationCamOptions = {}): tf.Tensor {
     let y: number;

@@ -112,6 +112,11 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
     return classIndex;
   }
 
+  /** What the map is computed from, when the class's score alone does not say it (Finer-CAM, Ablation-CAM). */
+  basisText(_classIndex: number, _scores: Float32Array, _opts: O): string | undefined {
+    return undefined;
+  }
+
   /** The map before the ReLU, at the layer's resolution: Σ_c w·A by default. Runs inside tf.tidy. */
   camImage(ctx: CamContext, opts: O): tf.Tensor2D {
     const w = this.weights(ctx, opts);
@@ -188,7 +193,7 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
         meta: { model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0), preprocess: model.preprocessNote },
         method: this.name,
         layer,
-        target: explainedClass(model, classIndex, logits, this.basis),
+        target: { ...explainedClass(model, classIndex, logits, this.basis), ...basisOf(this.basisText(classIndex, logits, opts)) },
         map,
         lowRes,
         input: input.image,
@@ -255,6 +260,10 @@ export function camWarnings(method: string, pre: ArrayLike<number>, notes: reado
     return [`${method}: the map is constant (${hi.toPrecision(3)} everywhere)${why}; it ranks no pixel above another`];
   }
   return notes.length && notes.some((n) => n.startsWith('!')) ? notes.filter((n) => n.startsWith('!')).map((n) => `${method}: ${n.slice(1)}`) : [];
+}
+
+function basisOf(text: string | undefined): { basis?: string } {
+  return text === undefined ? {} : { basis: text };
 }
 
 /** Min–max scaling to [0, 1]; a constant map becomes all zeros. */

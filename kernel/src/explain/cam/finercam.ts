@@ -56,6 +56,11 @@ export class FinerCam extends CamMethod<FinerCamOptions> {
       });
   }
 
+  override basisText(classIndex: number, scores: Float32Array, o: FinerCamOptions = {}): string {
+    const j = similarClasses(scores, classIndex, o.comparisonRanks ?? [1, 2, 3]);
+    return `differentiates Σ_j p_j·(S_${classIndex} − ${o.alpha ?? 1}·S_j) / Σ_j p_j over the most similar classes j = ${j.join(', ')}`;
+  }
+
   weights(ctx: CamContext): tf.Tensor {
     return gradCamWeights(ctx);
   }
