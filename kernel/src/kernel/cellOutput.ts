@@ -62,7 +62,9 @@ export function valueBundle(value: unknown): Record<string, unknown> {
 let tsModule: typeof TS | null = null;
 function typescript(): typeof TS {
   // The TypeScript that tslab compiles cells with (cnnvis does not depend on it directly).
-  tsModule ??= createRequire(require.resolve('tslab/package.json'))('typescript') as typeof TS;
+  // tslab's own build of TypeScript (@tslab/typescript-for-tslab, its dependency): a plain 'typescript'
+  // resolves only inside the repository, where it is a dev dependency.
+  tsModule ??= createRequire(require.resolve('tslab/package.json'))('@tslab/typescript-for-tslab') as typeof TS;
   return tsModule;
 }
 
