@@ -114,6 +114,12 @@ test.each([
   [['summary', '--model', 'alexnet'], /unknown model 'alexnet': not a named model \(demo, mobilenet_v1_0.25_224/],
   [['predict', 'cat_dog.png', '--model', 'mobilenet_v1_0.25_224', '--top', 'x'], /--top must be a positive whole number, got 'x'/],
   [['predict', 'cat_dog.png', '--colour'], /unknown option --colour for 'predict'; valid: --model, --top/],
+  [['predict', 'cat_dog.png', '--mdoel', 'demo'], /^cnnvis: unknown option --mdoel for 'predict'; did you mean --model\? \(valid: --model, --top/],
+  [['explain', 'cat_dog.png', '--methd', 'saliency'], /unknown option --methd for 'explain'; did you mean --method\?/],
+  [['report', 'scene:1', '--ou', 'x.html'], /unknown option --ou for 'report'; did you mean --out\?/],
+  [['features', 'scene:1', '--chanels', '4'], /unknown option --chanels for 'features'; did you mean --channels\?/],
+  [['predcit', 'scene:1'], /unknown command 'predcit'; did you mean predict\?/],
+  [['--verison'], /unknown option '--verison'; did you mean --version\?/],
   [['predict'], /'predict' needs <image>; usage: cnnvis predict <image>/],
   [['frobnicate'], /unknown command 'frobnicate'; commands: summary, predict, features, filters, report, explain, maximize, models, install/],
   [['summary', '--model', 'mobilenet_v1_0.25_224', '--preprocess', 'caffe'], /unknown preprocessing 'caffe'; valid: mobilenet, vgg16, torch, unit, none/],
@@ -137,4 +143,94 @@ test('the installed command: exit code 2 and no stack trace on a corrupt image',
   const help = spawnSync(process.execPath, [bin, 'predict', '--help'], { encoding: 'utf8' });
   expect(help.status).toBe(0);
   expect(help.stdout).toMatch(/usage: cnnvis predict <image>/);
+});
+
+test('--version names the version and the engine that computes', async () => {
+  const r = await cli('--version');
+  expect(r.code).toBe(0);
+  const version = (JSON.parse(fs.readFileSync(path.resolve(__dirname, '../kernel/package.json'), 'utf8')) as { version: string }).version;
+  const lines = r.out.trim().split('\n');
+  expect(lines[0]).toBe(`cnnvis ${version}`);
+  const ort = (JSON.parse(fs.readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+  if (process.env.CNNVIS_ACCEL === 'off') expect(lines[1]).toBe('engine: TF.js 4.22.0 on wasm only (the ONNX Runtime engine is switched off: CNNVIS_ACCEL=off)');
+  else expect(lines[1]).toMatch(new RegExp(`^engine: ONNX Runtime ${ort.replace(/\./g, '\\.')} \\(\\d+ threads\\) for the models it compiles; TF\\.js 4\\.22\\.0 on wasm for the rest`));
+  expect(lines).toHaveLength(2);
+  expect(r.err).toBe('');
+});
+
+test('explain without --out or --json prints the one-line summary and how to save; with them, where it wrote', async () => {
+  const before = fs.readdirSync(process.cwd()).sort();
+  const r = await cli('explain', 'scene:3', '--model', 'demo', '--method', 'saliency');
+  expect(r.code).toBe(0);
+  const lines = r.out.trim().split('\n');
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(/^Saliency of demo for class \d+ '\w+'/);
+  expect(lines[1]).toBe('not saved: add --out saliency.png (the picture, or .html) or --json saliency.json (the map\'s numbers)');
+  expect(fs.readdirSync(process.cwd()).sort()).toEqual(before);
+  const png = path.join(tmp, 'sal.png');
+  const json = path.join(tmp, 'sal.json');
+  const saved = await cli('explain', 'scene:3', '--model', 'demo', '--method', 'saliency', '--out', png, '--json', json);
+  expect(saved.out.trim().split('\n')[1]).toBe(`wrote ${png} and ${json}`);
+  expect(decodeImage(fs.readFileSync(png)).width).toBeGreaterThan(0);
+  expect(JSON.parse(fs.readFileSync(json, 'utf8')).method).toBe('Saliency');
+});
+
+test('binary data never reaches an error message: weights, random bytes and control bytes in arguments', async () => {
+  const random = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 131 + seed * 17 + ((i * i) % 251)) & 255));
+  const files: Record<string, Buffer> = {
+    'weights.bin': fs.readFileSync(path.resolve(__dirname, '../kernel/assets/demo/weights.bin')),
+    'model.json': Buffer.concat([Buffer.from('{"modelTopology": "'), random(300, 1)]),
+    'garbage.h5': random(2000, 2),
+    'garbage.keras': random(2000, 3),
+    'garbage.png': Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), random(500, 4)]),
+  };
+  const dir = path.join(tmp, 'binary');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), bytes);
+  const runs = [
+    ['summary', '--model', path.join(dir, 'weights.bin')],
+    ['predict', 'scene:1', '--model', path.join(dir, 'weights.bin')],
+    ['summary', '--model', path.join(dir, 'model.json')],
+    ['summary', '--model', path.join(dir, 'garbage.h5')],
+    ['summary', '--model', path.join(dir, 'garbage.keras')],
+    ['predict', path.join(dir, 'garbage.png'), '--model', 'demo'],
+    ['explain', 'scene:1', '--model', 'demo', '--class', 'ab\u0001\u0002\u001b[31m\u00ff\ufffd'],
+    ['predict', 'scene:1', '--model', 'demo', '--\u0000\u0007bad'],
+    ['predict', 'scene:1', '\u0001\u0002extra'],
+    ['features', 'scene:1', '--model', 'demo', '--layer', 'conv\u0000\u0008'],
+  ];
+  for (const argv of runs) {
+    const r = await cli(...argv);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    // Printable text only: no C0/C1 control characters, no replacement characters, no long runs of non-ASCII.
+    // eslint-disable-next-line no-control-regex
+    expect(r.err.trim()).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/);
+    expect(r.err).not.toMatch(/[^\x20-\x7e×…–—‘’“”→]{4,}/);
+    expect(r.err.length).toBeLessThan(1500);
+  }
+});
+
+test('the report: headings name the method once, pictures are large enough to read, one predictions block, an engine line', async () => {
+  const page = path.join(tmp, 'demo-report.html');
+  const r = await cli('report', 'scene:7', '--model', 'demo', '--out', page);
+  expect(r.code).toBe(0);
+  const html = fs.readFileSync(page, 'utf8');
+  const headings = [...html.matchAll(/<h2>([^<]*)<\/h2>/g)].map((m) => m[1]);
+  expect(headings).toContain('Saliency: triangle (class 2)');
+  for (const h of headings) {
+    const [method, rest] = h.split(': ');
+    if (rest) expect(rest.toLowerCase()).not.toContain(method.toLowerCase());
+  }
+  expect(new Set(headings).size).toBe(headings.length);
+  // The demo's 64×64 input and its 266 px maps are shown enlarged by whole factors.
+  const widths = [...html.matchAll(/<img alt="[^"]*" width="(\d+)" height="(\d+)"/g)].map((m) => Number(m[1]));
+  expect(widths.length).toBeGreaterThanOrEqual(10);
+  expect(Math.min(...widths)).toBeGreaterThanOrEqual(256);
+  expect(html).toMatch(/<h2>Feature maps: block1_conv1<\/h2>\n<p class="note">[^<]*<\/p>\n<img alt="[^"]*" width="532"/);
+  expect((html.match(/cnnvis-predictions/g) ?? []).length).toBe(1);
+  expect(html).toMatch(/<h2>Top predictions<\/h2>\n<div class="row"><img [^>]*width="256"/);
+  expect(html).toContain('pre{background:#f6f6f6;padding:.6em;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}');
+  expect(html).not.toMatch(/Cannot find module|tfjs-node|Error:/);
+  expect(html).toMatch(process.env.CNNVIS_ACCEL === 'off' ? /<p>Engine: TF\.js 4\.22\.0 on wasm only/ : /<p>Engine: ONNX Runtime [\d.]+ \(\d+ threads\) for the models it compiles; TF\.js 4\.22\.0 on wasm for the rest\. Model source: demo\.<\/p>/);
 });

@@ -3,14 +3,16 @@
  * data dir, where jupyterlab_server (Debian's, through /usr/bin/python3) finds it as a federated
  * extension.
  *
- * The test of the real build needs kernel/labextension (`npm run build -w labextension`); CI builds it
- * first and requires it, elsewhere that one test is skipped when the build is absent.
+ * The test of the real build needs kernel/labextension (`npm run build -w labextension`, or `npm pack -w
+ * kernel`); it is skipped when the build is absent. tests/package.pkgtest.ts (`npm run test:package`, run
+ * by CI) always builds it, installs the packed package and checks the copy there.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { installKernelSpec, kernelJson, LABEXTENSION_NAME, labextensionEntry, labextensionSourcePath } from '../kernel/src/cli/install';
+import { installKernelSpec, kernelJson, LABEXTENSION_NAME, labextensionEntry, labextensionSourcePath, uninstallKernelSpec } from '../kernel/src/cli/install';
+import { ownPackagesDir, showAsRootNodeModules } from '../kernel/src/cli/kernelModules';
 import { main } from '../kernel/src/cli/main';
 import { JUPYTER, PYTHON } from './helpers/jupyter';
 
@@ -91,11 +93,6 @@ test('an extension directory that is not a build is refused before anything is i
 });
 
 const built = labextensionEntry(labextensionSourcePath()) !== null;
-if (!built && process.env.CI) {
-  test('the lab extension is built (CI runs npm run build -w labextension before the tests)', () => {
-    expect(labextensionEntry(labextensionSourcePath())).not.toBeNull();
-  });
-}
 
 (built ? test : test.skip)('`cnnvis install --prefix` with jupyter: the real build lands where jupyterlab_server finds it', async () => {
   const prefix = tmp();
@@ -121,4 +118,61 @@ if (!built && process.env.CI) {
   expect(staticFiles(extDir)).toEqual(staticFiles(labextensionSourcePath()));
   expect(staticFiles(extDir).filter((f) => /^remoteEntry\..+\.js$/.test(f))).toEqual([path.basename(meta.jupyterlab._build.load)]);
   expect(federatedExtensions(path.join(data, 'labextensions'))).toEqual({ [LABEXTENSION_NAME]: meta.jupyterlab._build.load });
+});
+
+test('the kernel spec runs this node and the launcher of this package, found from its own location', () => {
+  const spec = kernelJson();
+  expect(spec.argv[0]).toBe(process.execPath);
+  expect(spec.argv[1]).toBe(path.resolve(__dirname, '..', 'kernel', 'bin', 'cnnvis-kernel.js'));
+  expect(fs.existsSync(spec.argv[1])).toBe(true);
+});
+
+test('uninstall removes the kernel spec and the extension from where install put them, and nothing else', () => {
+  const prefix = tmp();
+  const r = installKernelSpec({ prefix, jupyter: false, labextension: fakeBuild('ddd') });
+  const other = path.join(prefix, 'share', 'jupyter', 'kernels', 'python3');
+  fs.mkdirSync(other, { recursive: true });
+  expect(uninstallKernelSpec({ prefix }).sort()).toEqual([r.dir, r.labextensionDir!].sort());
+  expect(fs.existsSync(r.dir)).toBe(false);
+  expect(fs.existsSync(path.join(prefix, 'share', 'jupyter', 'labextensions', '@cnnvis'))).toBe(false);
+  expect(fs.existsSync(other)).toBe(true);
+  expect(uninstallKernelSpec({ prefix })).toEqual([]);
+});
+
+test('the kernel finds cnnvis through the node_modules that holds it (in the repository: the workspace link)', () => {
+  const repo = path.resolve(__dirname, '..');
+  expect(ownPackagesDir(path.join(repo, 'kernel'))).toBe(path.join(repo, 'node_modules'));
+  const project = tmp();
+  const pkg = path.join(project, 'node_modules', 'cnnvis');
+  fs.mkdirSync(pkg, { recursive: true });
+  expect(ownPackagesDir(pkg)).toBe(path.join(project, 'node_modules'));
+  expect(ownPackagesDir(tmp())).toBeNull();
+});
+
+test("TypeScript sees cnnvis' node_modules as the root's, after every real node_modules on the way", () => {
+  const mods = tmp();
+  fs.mkdirSync(path.join(mods, 'pkg'));
+  fs.writeFileSync(path.join(mods, 'pkg', 'index.d.ts'), 'export declare const x: 1;\n');
+  const calls: string[] = [];
+  const sys = {
+    fileExists: (p: string) => (calls.push(p), fs.existsSync(p) && fs.statSync(p).isFile()),
+    directoryExists: (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory(),
+    readFile: (p: string) => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined),
+    realpath: (p: string) => p,
+    getDirectories: () => [],
+    readDirectory: () => [],
+  };
+  const undo = showAsRootNodeModules({ sys }, mods, tmp());
+  const rootModules = path.join(path.parse(process.cwd()).root, 'node_modules');
+  const virtual = path.join(rootModules, 'pkg', 'index.d.ts');
+  if (!fs.existsSync(rootModules)) expect(sys.directoryExists(rootModules)).toBe(true);
+  expect(sys.fileExists(virtual)).toBe(true);
+  expect(sys.readFile(virtual)).toBe('export declare const x: 1;\n');
+  expect(sys.realpath(virtual)).toBe(fs.realpathSync(path.join(mods, 'pkg', 'index.d.ts')));
+  // Paths elsewhere are untouched.
+  const elsewhere = path.join(tmp(), 'node_modules', 'pkg', 'index.d.ts');
+  expect(sys.fileExists(elsewhere)).toBe(false);
+  expect(calls[calls.length - 1]).toBe(elsewhere);
+  undo();
+  expect(sys.fileExists(virtual)).toBe(fs.existsSync(virtual));
 });

@@ -26,7 +26,8 @@ if (process.argv.includes('--clean')) {
 const npm = process.env.npm_execpath;
 function run(what, cmd, args, cwd) {
   console.error(`prepack: ${what}`);
-  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+  // Build logs go to stderr: stdout is npm's (`npm pack --json`).
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 2, 2] });
 }
 // First, so the lab extension's bundled third-party-licenses.json finds cnnvis' license too.
 for (const f of COPIED) fs.copyFileSync(path.join(root, f), path.join(pkg, f));

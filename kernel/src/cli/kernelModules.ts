@@ -99,10 +99,10 @@ export function resolveOwnPackages(): string | null {
   const dir = ownPackagesDir();
   if (!dir) return null;
   addNodePath(dir);
-  // tslab's TypeScript: the copy tslab itself loads.
+  // tslab's TypeScript: the copy tslab itself loads (its own build of TypeScript).
   const tslab = path.dirname(require.resolve('tslab/package.json'));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ts = require(require.resolve('typescript', { paths: [tslab] })) as { sys: TsSys };
+  const ts = require(require.resolve('@tslab/typescript-for-tslab', { paths: [tslab] })) as { sys: TsSys };
   showAsRootNodeModules(ts, dir);
   return dir;
 }

@@ -364,7 +364,8 @@ export async function main(argv: string[], io: Io = { out: (s) => console.log(s)
     if (!cmd) {
       const near = nearest(name.replace(/^-+/, ''), name.startsWith('-') ? ['version', 'help'] : COMMANDS.map((c) => c.name));
       const shown = name.startsWith('-') ? `option '${printable(name, 40)}'` : `command '${printable(name, 40)}'`;
-      throw new CnnvisError(`unknown ${shown}${near ? `; did you mean ${name.startsWith('-') ? '--' : ''}${near}?` : ''} (commands: ${COMMANDS.map((c) => c.name).join(', ')}; --version, --help)`);
+      const valid = `commands: ${COMMANDS.map((c) => c.name).join(', ')}; --version, --help`;
+      throw new CnnvisError(near ? `unknown ${shown}; did you mean ${name.startsWith('-') ? '--' : ''}${near}? (${valid})` : `unknown ${shown}; ${valid}`);
     }
     const parsed = parseArgs(cmd, rest);
     if (parsed.flags.help) {
