@@ -279,7 +279,7 @@ suite('issue 19: new methods and conventions against torch references', () => {
   test('an empty map says so (all channel weights ≤ 0) and a flat Score-CAM names the flat probabilities', async () => {
     // Class 0 of a copy whose output weights for class 0 are all negative: every Grad-CAM weight is < 0.
     const layers = spec(19);
-    const dense = layers[layers.length - 1] as { kernel: number[] };
+    const dense = layers[layers.length - 1] as unknown as { kernel: number[] };
     dense.kernel = dense.kernel.map((v, i) => (i % CLASSES === 0 ? -Math.abs(v) - 0.1 : v));
     const m = build(layers, 'negative');
     try {
