@@ -35,6 +35,11 @@ beforeAll(() => {
 
 afterAll(() => sandbox?.cleanup());
 
+/** An execute_result's number (Out[n]); null for other outputs. */
+function countOf(o: NotebookOutput): number | null {
+  return (o as NotebookOutput & { execution_count?: number | null }).execution_count ?? null;
+}
+
 function mimeText(o: NotebookOutput, mime: string): string {
   const v = o.data?.[mime];
   if (typeof v === 'string' || Array.isArray(v)) return joinText(v as string | string[]);
@@ -50,7 +55,7 @@ describe('fixture display.ipynb', () => {
 
   test('the display bridge sees the kernel (the cell ends with its value: Out[1])', () => {
     const [imports] = codeCells(nb);
-    expect((imports.outputs ?? []).map((o) => [o.output_type, o.execution_count, mimeText(o, 'text/plain')])).toEqual([['execute_result', 1, 'true']]);
+    expect((imports.outputs ?? []).map((o) => [o.output_type, countOf(o), mimeText(o, 'text/plain')])).toEqual([['execute_result', 1, 'true']]);
   });
 
   test('image/png and text/plain arrive in one bundle, with metadata', () => {
@@ -128,7 +133,7 @@ describe('fixture values.ipynb: cell values, `;`, results shown once, explorer b
     cells = codeCells(nb);
   }, NOTEBOOK_TIMEOUT_MS);
 
-  const kinds = (i: number) => (cells[i].outputs ?? []).map((o) => [o.output_type, o.execution_count ?? null]);
+  const kinds = (i: number) => (cells[i].outputs ?? []).map((o) => [o.output_type, countOf(o)]);
 
   test('cells are numbered 1, 2, 3, … in order', () => {
     expect(cells.map((c) => c.execution_count)).toEqual(cells.map((_, i) => i + 1));
