@@ -15,6 +15,7 @@ import {
   newDisplayId,
   useDisplayWriter,
 } from '../kernel/src/display/jupyter';
+import { CellOutput, MAX_PLAIN_CHARS, endsWithSemicolon, plainText, valueBundle } from '../kernel/src/kernel/cellOutput';
 import { MIN_LOG_INTERVAL_MS, MIN_UPDATE_INTERVAL_MS, Progress, escapeHtml } from '../kernel/src/display/progress';
 import { KERNEL_DISPLAY_NAME, installKernelSpec, kernelJson, kernelLauncherPath } from '../kernel/src/cli/install';
 import { JUPYTER, PYTHON, REPO_ROOT, assertKernelBuilt, createJupyterSandbox, run } from './helpers/jupyter';
@@ -130,6 +131,85 @@ describe('display bridge', () => {
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
+  });
+});
+
+describe('cell output (what a cell shows, without a kernel)', () => {
+  type Sent = [string, Record<string, unknown>];
+  const message = (text: string) => ({ data: { 'text/plain': text, 'image/png': 'iVBOR' }, metadata: { 'image/png': { width: 2, height: 1 } }, transient: {} });
+  function cell(): { out: CellOutput; sent: Sent[] } {
+    const out = new CellOutput();
+    const sent: Sent[] = [];
+    out.begin((msgType, content) => sent.push([msgType, content as Record<string, unknown>]));
+    return { out, sent };
+  }
+
+  test("a trailing ';' after the last statement suppresses the value; comments and strings do not count", () => {
+    const cases: Array<[string, boolean]> = [
+      ['1 + 1', false], ['1 + 1;', true], ['1 + 1 // one;', false], ['1 + 1; // two', true], ['1 + 1; /* x */\n', true],
+      ["const s = ';'; s", false], ['`a;${1};`', false], ['x;\n\n', true], ['', false], ['// only a comment;', false],
+      ['for (const a of [1]) { a; }', false],
+    ];
+    for (const [code, suppressed] of cases) expect([code, endsWithSemicolon(code)]).toEqual([code, suppressed]);
+  });
+
+  test('the value a result offered becomes the execute_result (Out[n]) with its own bundle, once', () => {
+    const { out, sent } = cell();
+    const r = { kind: 'result' };
+    out.offer(r, message('grad-cam'));
+    out.offer(r, message('grad-cam again')); // the same object is shown once per cell
+    out.end(r, 7);
+    expect(sent).toEqual([['execute_result', { execution_count: 7, data: message('grad-cam').data, metadata: message('grad-cam').metadata }]]);
+    expect(out.active).toBe(false);
+  });
+
+  test('an offered result that is not the value is a display_data, before the next output and before Out[n]', () => {
+    const { out, sent } = cell();
+    const a = { a: 1 };
+    out.offer(a, message('a'));
+    out.flush(); // what the kernel does before a stream or display of the cell
+    const b = { b: 2 };
+    out.offer(b, message('b'));
+    out.end(42, 3);
+    expect(sent.map(([t, c]) => [t, (c.data as Record<string, unknown>)['text/plain']])).toEqual([
+      ['display_data', 'a'],
+      ['display_data', 'b'],
+      ['execute_result', '42'],
+    ]);
+  });
+
+  test('a result shown earlier in the cell is not shown again as the value; no value, no Out', () => {
+    const { out, sent } = cell();
+    const a = { a: 1 };
+    out.offer(a, message('a'));
+    out.flush();
+    out.end(a, 1);
+    expect(sent.map(([t]) => t)).toEqual(['display_data']);
+    const second = cell();
+    second.out.offer({}, message('c'));
+    second.out.end(undefined, 2);
+    expect(second.sent.map(([t]) => t)).toEqual(['display_data']);
+  });
+
+  test('a waiting result is shown at the next turn of the event loop (a long cell does not hold it back)', async () => {
+    const { out, sent } = cell();
+    out.offer({}, message('soon'));
+    expect(sent).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent.map(([t]) => t)).toEqual(['display_data']);
+    out.end(undefined, 1);
+    expect(sent).toHaveLength(1);
+  });
+
+  test('outside a running cell nothing is offered; values get their own bundle or a bounded text', () => {
+    const out = new CellOutput();
+    out.offer({}, message('x'));
+    expect(out.active).toBe(false);
+    expect(valueBundle({ mimeBundle: () => ({ 'text/plain': 'w', 'image/png': new Uint8Array([1, 2, 3]) }) })).toEqual({ 'text/plain': 'w', 'image/png': 'AQID' });
+    expect(valueBundle(2)).toEqual({ 'text/plain': '2' });
+    expect(plainText(Promise.resolve(1))).toMatch(/^Promise .*await/);
+    expect(plainText('x'.repeat(100000)).length).toBeLessThanOrEqual(MAX_PLAIN_CHARS);
+    expect(plainText(Array.from({ length: 100000 }, (_, i) => i)).length).toBeLessThanOrEqual(MAX_PLAIN_CHARS);
   });
 });
 
