@@ -6,6 +6,7 @@
  * Updates are throttled (at most 10 per second in a notebook or a TTY); a change held back by the
  * throttle is sent when the interval ends, and `done()` always shows the final state.
  */
+import * as util from 'util';
 import { displayBundle, inNotebook, newDisplayId } from './jupyter';
 
 /** Shortest time between two notebook / TTY updates (ms): at most 10 updates per second. */
@@ -103,6 +104,11 @@ export class Progress {
     const filled = Math.round(f * BAR_WIDTH);
     const bar = '#'.repeat(filled) + '.'.repeat(BAR_WIDTH - filled);
     return `${this.label} [${bar}] ${this.count}/${this.total} ${Math.floor(f * 100)}%`;
+  }
+
+  /** One line: the text form (console.log and a cell's value). */
+  [util.inspect.custom](): string {
+    return this.text();
   }
 
   /** HTML form; every piece of text in it is escaped. */

@@ -18,6 +18,7 @@
  * the scores [B, K] are computed from them (`scores`), and a class's gradient seed on the raw logits
  * is `seed(k)` (binary: −1 for class 0, +1 for class 1).
  */
+import * as util from 'util';
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 
@@ -82,6 +83,15 @@ export class Head {
     /** A one-unit head without a sigmoid: its output is taken as the logit z of a binary classifier. */
     readonly fromLogits = false,
   ) {}
+
+  /** One line (what console.log and a notebook cell show), never the layers' internals. */
+  toString(): string {
+    return `Head(${this.kind} at '${this.output.name}', ${this.numClasses} classes${this.fused ? ', activation fused' : ''})`;
+  }
+
+  [util.inspect.custom](): string {
+    return this.toString();
+  }
 
   /** Number of classes: 2 for a binary head, else one per raw logit. */
   get numClasses(): number {
