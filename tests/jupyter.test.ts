@@ -447,6 +447,7 @@ test('kernel protocol: jupyter_kernel_test passes against the cnnvis kernel', as
       'test_cnnvis_semicolon_rule',
       'test_cnnvis_result_shown_once',
       'test_cnnvis_explorer_bundle',
+      'test_cnnvis_queued_cells_after_an_error',
       'test_execute_result',
       'test_error',
       'test_cnnvis_comm_info',

@@ -210,6 +210,21 @@ class CnnvisKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual([m["msg_type"] for m in outputs if m["msg_type"] in ("display_data", "execute_result")],
                          ["display_data", "execute_result"])
 
+    def test_cnnvis_queued_cells_after_an_error(self):
+        # Like ipykernel: requests queued behind a failing cell are aborted; with stop_on_error=False they run.
+        self.flush_channels()
+        for stop, want in ((True, ["error", "aborted", "aborted"]), (False, ["error", "ok", "ok"])):
+            ids = [self.kc.execute("await new Promise((r) => setTimeout(r, 300)); throw new Error('first fails');", stop_on_error=stop),
+                   self.kc.execute("1 + 1", stop_on_error=stop), self.kc.execute("2 + 2", stop_on_error=stop)]
+            replies = {}
+            while len(replies) < 3:
+                reply = self.kc.get_shell_msg(timeout=TIMEOUT)
+                replies[reply["parent_header"]["msg_id"]] = reply["content"]["status"]
+            self.assertEqual([replies[i] for i in ids], want)
+            self.flush_channels()
+            reply, _ = self.run_cell("3 + 3")  # the kernel runs cells again after the abort
+            self.assertEqual(reply["content"]["status"], "ok")
+
     def test_cnnvis_comm_info(self):
         # comm_info_reply (not tslab's complete_reply), valid per the 5.x schema, filtered by target.
         self.flush_channels()
