@@ -1,5 +1,6 @@
 /** Activation maximization: objectives, parameterizations, transforms, regularizers and the render loop, checked by their math. */
 import * as tf from '@tensorflow/tfjs';
+import { PNG } from 'pngjs';
 import { useDisplayWriter } from '../kernel/src/display/jupyter';
 import { initBackend } from '../kernel/src/engine/backend';
 import { loadModel } from '../kernel/src/models/load';
@@ -380,23 +381,52 @@ describe('maximize', () => {
     imgs.dispose();
   });
 
-  test('in a notebook: an updating progress bar, an updating preview image, then the result', async () => {
+  test('in a notebook: the preview image shows under the progress bar, the finished bar alone, then the result; no empty output', async () => {
     const messages: { data: Record<string, unknown>; update: boolean; id?: string }[] = [];
     const previous = useDisplayWriter((m, update) => messages.push({ data: m.data, update, id: m.transient.display_id }));
     try {
       const r = await maximize(model, 'pw_relu:1', { ...FAST, steps: 6, preview: 2, display: true, progress: true });
-      const previews = messages.filter((m) => /maximize pw_relu:1: step/.test(String(m.data['text/plain'])));
-      expect(previews.map((m) => m.data['text/plain'])).toEqual([2, 4, 6].map((k) => `maximize pw_relu:1: step ${k}`));
-      expect(previews.map((m) => m.update)).toEqual([false, true, true]);
-      expect(new Set(previews.map((m) => m.id)).size).toBe(1);
-      // Once done, the preview output is emptied: the result shows the final image.
-      expect(messages.some((m) => m.id === previews[0].id && m.update && m.data['text/plain'] === '' && !m.data['image/png'])).toBe(true);
       const bars = messages.filter((m) => String(m.data['text/html'] ?? '').includes('cnnvis-progress'));
-      expect(bars.length).toBeGreaterThanOrEqual(2);
-      expect(String(bars[bars.length - 1].data['text/plain'])).toMatch(/6\/6 100%/);
+      expect(new Set(bars.map((m) => m.id)).size).toBe(1);
+      expect(bars.map((m) => m.update)).toEqual(bars.map((_, i) => i > 0));
+      // Every preview (steps 2, 4, 6) is a picture in the bar's own output, with its caption.
+      // (Ticks of the bar in between send the picture again with it.)
+      const captionOf = (m: { data: Record<string, unknown> }) => /<figcaption[^>]*>([^<]*)</.exec(String(m.data['text/html']))?.[1];
+      const previews = bars.filter((m, i) => captionOf(m) !== undefined && (i === 0 || captionOf(bars[i - 1]) !== captionOf(m)));
+      expect(previews.map(captionOf)).toEqual([2, 4, 6].map((k) => `maximize pw_relu:1: step ${k}`));
+      // The last preview is the final pattern, as computed (the result enlarges it for display).
+      const src = /src="data:image\/png;base64,([^"]+)"/.exec(String(previews[2].data['text/html']))![1];
+      const png = PNG.sync.read(Buffer.from(src, 'base64'));
+      expect([png.width, png.height]).toEqual([r.width, r.height]);
+      expect(Buffer.from(png.data).equals(Buffer.from(toRGBA(r.pixels, r.width, r.height).data))).toBe(true);
+      // Finished: the bar alone, at 6/6; no other display id, no empty output anywhere.
+      const done = bars[bars.length - 1];
+      expect(String(done.data['text/plain'])).toMatch(/6\/6 100%$/);
+      expect(String(done.data['text/html'])).not.toContain('<img');
+      expect(messages.filter((m) => m.id !== undefined && m.id !== done.id)).toEqual([]);
+      for (const m of messages) expect(String(m.data['text/plain']).trim()).not.toBe('');
       const last = messages[messages.length - 1];
       expect(last.data['text/plain']).toBe(r.text());
       expect(typeof last.data['image/png']).toBe('string');
+    } finally {
+      useDisplayWriter(previous);
+    }
+  });
+
+  test('in a notebook without a progress bar: the preview has its own output, which ends as one line', async () => {
+    const messages: { data: Record<string, unknown>; update: boolean; id?: string }[] = [];
+    const previous = useDisplayWriter((m, update) => messages.push({ data: m.data, update, id: m.transient.display_id }));
+    try {
+      const r = await maximize(model, 'pw_relu:1', { ...FAST, steps: 5, preview: 2, display: true, progress: false });
+      const own = messages.filter((m) => m.id !== undefined);
+      expect(new Set(own.map((m) => m.id)).size).toBe(1);
+      expect(own.map((m) => [m.data['text/plain'], typeof m.data['image/png'], m.update])).toEqual([
+        ['maximize pw_relu:1: step 2', 'string', false],
+        ['maximize pw_relu:1: step 4', 'string', true],
+        ['maximize pw_relu:1: step 5', 'string', true],
+        ['maximize pw_relu:1: done, 5 steps', 'undefined', true],
+      ]);
+      expect(messages.map((m) => m.data['text/plain'])).toEqual([...own.map((m) => m.data['text/plain']), r.text()]);
     } finally {
       useDisplayWriter(previous);
     }

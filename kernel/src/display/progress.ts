@@ -1,7 +1,8 @@
 /**
  * Progress for long loops (optimisation steps, batches of images).
  *
- * In a notebook: one output (text/plain + text/html bar) updated in place through its display id.
+ * In a notebook: one output (text/plain + text/html bar) updated in place through its display id; a
+ * running loop may show a picture under the bar (`picture`), which the finished bar no longer holds.
  * In a terminal: a bar on stderr, only when stderr is a TTY or CNNVIS_PROGRESS=1; silent otherwise.
  * Updates are throttled (at most 10 per second in a notebook or a TTY); a change held back by the
  * throttle is sent when the interval ends, and `done()` always shows the final state.
@@ -19,6 +20,17 @@ const BAR_WIDTH = 30;
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A picture under the bar: the PNG inline (a data URI) and its caption, escaped. */
+function figureHtml(png: Uint8Array, size: { width: number; height: number }, text: string): string {
+  const src = `data:image/png;base64,${Buffer.from(png.buffer, png.byteOffset, png.byteLength).toString('base64')}`;
+  const caption = escapeHtml(text);
+  return (
+    '<figure class="cnnvis-progress-picture" style="margin:0.3em 0">' +
+    `<img src="${src}" width="${size.width}" height="${size.height}" alt="${caption}" style="image-rendering:pixelated">` +
+    `<figcaption style="font-family:monospace">${caption}</figcaption></figure>`
+  );
 }
 
 type Sink =
@@ -44,6 +56,8 @@ export class Progress {
   private lastShown = -Infinity;
   private pending: ReturnType<typeof setTimeout> | null = null;
   private shownOnce = false;
+  /** The picture under the bar, as HTML (encoded once; ticks re-send it with the bar). */
+  private figure: string | null = null;
 
   /** `total` is the number of steps expected; 0 means unknown (the bar then shows the count only). */
   constructor(label: string, total: number) {
@@ -80,10 +94,21 @@ export class Progress {
     }
   }
 
+  /**
+   * In a notebook: shows `png` (with a one-line caption) under the bar, at once, until the next picture;
+   * `done()` drops it, so the finished output is the bar alone. Elsewhere it does nothing.
+   */
+  picture(png: Uint8Array, size: { width: number; height: number }, caption: string): void {
+    if (this.finished || this.sink.kind !== 'notebook') return;
+    this.figure = figureHtml(png, size, String(caption).replace(/[\u0000-\u001f\u007f]/g, ' '));
+    this.show();
+  }
+
   /** Shows the final state (unthrottled) and stops further updates. Calling it again does nothing. */
   done(): void {
     if (this.finished) return;
     this.finished = true;
+    this.figure = null;
     if (this.pending) {
       clearTimeout(this.pending);
       this.pending = null;
@@ -130,7 +155,7 @@ export class Progress {
     switch (sink.kind) {
       case 'notebook':
         displayBundle(
-          { 'text/plain': this.text(), 'text/html': this.html() },
+          { 'text/plain': this.text(), 'text/html': this.html() + (this.figure ?? '') },
           { displayId: sink.displayId, update: this.shownOnce },
         );
         this.shownOnce = true;

@@ -345,24 +345,40 @@ export async function optimizeBatch(
 
 interface Preview {
   show: NonNullable<BatchHooks['onPreview']>;
-  /** Empties the preview output (the final result is displayed on its own). */
-  clear(): void;
+  /** Ends the preview without leaving an empty output (the final result is displayed on its own). */
+  finish(): void;
 }
 
-/** In a notebook: one output showing the current image(s), updated in place; undefined elsewhere. */
-function notebookPreview(title: string, width: number, height: number, nrow?: number): Preview | undefined {
+/**
+ * In a notebook: the current image(s) every few steps, undefined elsewhere. With a progress bar they
+ * show under the bar, in its output, and the finished bar drops them; without one, in an output of
+ * their own, updated in place, that ends as one line of text.
+ */
+function notebookPreview(title: string, width: number, height: number, progress: Progress | null, nrow?: number): Preview | undefined {
   if (!inNotebook()) return undefined;
+  const png = (pixels: Float32Array[]) => {
+    const tiles = pixels.map((p) => toRGBA(p, width, height));
+    const img = tiles.length === 1 ? tiles[0] : makeGrid(tiles, { nrow });
+    return { bytes: encodePng({ width: img.width, height: img.height, data: img.data }), width: img.width, height: img.height };
+  };
+  if (progress) {
+    return {
+      show: (pixels, step) => {
+        const p = png(pixels);
+        progress.picture(p.bytes, p, `${title}: step ${step + 1}`);
+      },
+      finish: () => undefined, // progress.done() shows the bar alone
+    };
+  }
   const displayId = newDisplayId();
-  let shown = false;
+  let last = -1;
   return {
     show: (pixels, step) => {
-      const tiles = pixels.map((p) => toRGBA(p, width, height));
-      const img = tiles.length === 1 ? tiles[0] : makeGrid(tiles, { nrow });
-      displayBundle({ 'image/png': encodePng({ width: img.width, height: img.height, data: img.data }), 'text/plain': `${title}: step ${step + 1}` }, { displayId, update: shown });
-      shown = true;
+      displayBundle({ 'image/png': png(pixels).bytes, 'text/plain': `${title}: step ${step + 1}` }, { displayId, update: last >= 0 });
+      last = step;
     },
-    clear: () => {
-      if (shown) displayBundle({ 'text/plain': '' }, { displayId, update: true });
+    finish: () => {
+      if (last >= 0) displayBundle({ 'text/plain': `${title}: done, ${last + 1} steps` }, { displayId, update: true });
     },
   };
 }
@@ -456,7 +472,7 @@ export async function maximize(model: CnnModel | tf.LayersModel, target: Objecti
   const objective = toObjective(target).check(m);
   const s = resolveSettings(m, options);
   const progress = options.progress === false ? null : new Progress(`maximize ${objective.description}`, s.steps);
-  const preview = options.preview === 0 ? undefined : notebookPreview(`maximize ${objective.description}`, s.width, s.height);
+  const preview = options.preview === 0 ? undefined : notebookPreview(`maximize ${objective.description}`, s.width, s.height, progress);
   let run: BatchRun;
   try {
     run = await optimizeBatch(m, objective, 1, s, transformList(options.transforms), {
@@ -466,8 +482,8 @@ export async function maximize(model: CnnModel | tf.LayersModel, target: Objecti
       previewEvery: options.preview ?? Math.max(1, Math.ceil(s.steps / 8)),
     });
   } finally {
+    preview?.finish();
     progress?.done();
-    preview?.clear();
   }
   const meta = { model: m.name, backend: tf.getBackend(), timeMs: since(t0) };
   const result = new ActivationMaxResult(meta, objective.description, s, run.pixels[0], run.values[0], run.initial[0], run.final[0], addedKernels());
@@ -541,7 +557,7 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
   const s = resolveSettings(m, options);
   const transforms = transformList(options.transforms);
   const progress = options.progress === false ? null : new Progress(`filter patterns ${layer}`, s.steps * Math.ceil(list.length / batchSize));
-  const preview = options.preview === 0 ? undefined : notebookPreview(`filter patterns ${layer}`, s.width, s.height, options.nrow);
+  const preview = options.preview === 0 ? undefined : notebookPreview(`filter patterns ${layer}`, s.width, s.height, progress, options.nrow);
   const pixels: Float32Array[] = [];
   const values: Float32Array[] = [];
   const initial: number[] = [];
@@ -561,8 +577,8 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
       final.push(...run.final);
     }
   } finally {
+    preview?.finish();
     progress?.done();
-    preview?.clear();
   }
   const meta = { model: m.name, backend: tf.getBackend(), timeMs: since(t0) };
   const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels());
