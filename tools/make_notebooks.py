@@ -711,6 +711,164 @@ find the sigmoid? 3. Build the Sequential model with an input of `[null, null, 3
 """),
 ]
 
+# Notebook 9's model: a PyTorch nn.Module exported to ONNX by tools/export_torch_mobilenet.py (see its text).
+TORCH_LOAD = """
+import * as cnnvis from 'cnnvis';
+const model = await cnnvis.loadModel(`${cnnvis.cnnvisHome()}/models/pytorch/mobilenet_v1_0.25_torch.onnx`);
+"""
+
+PYTORCH = [
+('markdown', """
+# 9 · PyTorch models (PyTorch 模型)
+
+The PyTorch article of this series loads torchvision's VGG16, registers **hooks** (钩子) on its modules to catch
+their outputs, shows one block's feature maps (特征图) channel by channel with `make_grid`, ranks the channels by
+their mean activation and lays the strongest over the photo, reads the class probabilities with a softmax, and
+finally computes Grad-CAM (类激活热力图) with a forward and a backward hook. This notebook takes the same steps on
+a PyTorch model in cnnvis: no hooks to write, because every module's output is a layer that can be named.
+
+A PyTorch model reaches cnnvis as an **ONNX** file, written by `torch.onnx.export` (PyTorch's own way to hand a
+model to other runtimes). With internet access, the article's model is three lines of Python:
+
+```python
+import torch, torchvision
+model = torchvision.models.vgg16(weights='IMAGENET1K_V1').eval()
+torch.onnx.export(model, torch.randn(1, 3, 224, 224), 'vgg16.onnx', opset_version=13)
+```
+
+and `cnnvis.loadModel('vgg16.onnx')`, with the layer names `features.0` … `features.30`. VGG16 is 528 MB, so this
+notebook uses a small pretrained network exported the same way: **MobileNet v1 (width 0.25)** written as a PyTorch
+`nn.Module` whose modules are named like torchvision's (`features.0` … `features.13`, `classifier`), holding the
+ImageNet weights of Keras' `MobileNet(alpha=0.25)` (torchvision has no MobileNet v1). `tools/export_torch_mobilenet.py`
+in the cnnvis repository builds it, copies the weights in and exports it into the model cache:
+
+```
+python3 tools/export_torch_mobilenet.py --h5 mobilenet_2_5_224_tf.h5   # Keras' MobileNet 0.25 weights file
+# wrote ~/.cache/cnnvis/models/pytorch/mobilenet_v1_0.25_torch.onnx      ($CNNVIS_HOME/models/pytorch/)
+```
+
+(`npm run notebooks` and the tests run it themselves.) Like torchvision's models, it takes pictures normalized
+with ImageNet's mean and standard deviation and returns **logits** (未归一化的分数), not probabilities.
+"""),
+('code', TORCH_LOAD),
+('markdown', """
+## The modules
+
+`summary` lists the layers under PyTorch's module paths: `features.3.pw` is the pointwise convolution of block
+`features[3]`, `features.3.pw_relu` its ReLU6; a module's own path (`features.3`, `features`) names its last layer.
+BatchNorm (批归一化) is folded into the convolution before it, as inference runtimes do. cnnvis chose the `torch`
+preprocessing (torchvision's `transforms.Normalize`) because the file is ONNX.
+"""),
+('code', """
+cnnvis.summary(model)
+"""),
+('markdown', """
+## One block's feature maps, like `make_grid`
+
+The article hooks an early block and shows every channel of its output as a grid. Here is block `features.4`
+(after its ReLU6: 64 channels of 28×28), each tile normalized on its own:
+"""),
+('code', """
+await cnnvis.featureMaps(model, 'cat_dog.png', {layer: 'features.4'})
+"""),
+('markdown', """
+## Channels ranked by mean activation
+
+The article averages each channel over its positions (`act.mean((2, 3))`) and sorts. The 16 strongest channels,
+strongest first:
+"""),
+('code', """
+const ranked = await cnnvis.featureMaps(model, 'cat_dog.png', {layer: 'features.4', channels: 16, sort: 'mean'});
+"""),
+('markdown', """
+The strongest channel, upsampled to the photo's size and laid over it. A channel of an early block with the
+largest mean is one that responds over large areas of the photo, not a detector of one object; the deeper
+blocks' channels are more selective (exercise 1).
+"""),
+('code', """
+const top5 = ranked.ranking.slice(0, 5).map(k => `${k} (${ranked.means[k].toFixed(2)})`).join(', ');
+console.log(`strongest channels of features.4 (mean activation): ${top5}`);
+new cnnvis.ImageResult(ranked.meta, ranked.overlay(), `channel ${ranked.topChannel} of features.4 over the photo`)
+"""),
+('markdown', """
+## Softmax: from logits to probabilities
+
+The model's output is 1000 logits; the article applies `torch.softmax` to read them as probabilities (概率).
+`predict` does the same and names the classes (ImageNet's, in torchvision's order):
+"""),
+('code', """
+await cnnvis.predict(model, 'cat_dog.png', {top: 5})
+"""),
+('markdown', """
+A small network (0.25 width, about 50 % top-1 accuracy on ImageNet) sees dog breeds in this photo and barely the
+cat. Another photo from `$CNNVIS_DATA`:
+"""),
+('code', """
+await cnnvis.predict(model, 'beagle.jpg', {top: 3})
+"""),
+('markdown', """
+## Grad-CAM, without writing hooks
+
+The article registers a forward hook on the last convolution block to keep its activation A and a backward hook
+to keep the gradient (梯度) of the class logit with respect to A, averages the gradient of each channel into a
+weight, sums the weighted channels and keeps the positive part. cnnvis does the same at the layer named; by
+default the last module with a spatial output, here `features` (= `features.13.pw_relu`, 7×7×256). The score is
+the logit before the softmax.
+"""),
+('code', """
+await cnnvis.gradCam(model, 'cat_dog.png', {layer: 'features'})
+"""),
+('markdown', """
+Grad-CAM is class-discriminative: for "tiger cat" (a class the model rates low here) it looks elsewhere.
+"""),
+('code', """
+await cnnvis.gradCam(model, 'cat_dog.png', {layer: 'features', label: 'tiger cat'})
+"""),
+('markdown', """
+## Guided backpropagation (导向反向传播)
+
+The gradient of the class logit with respect to the input pixels, where every ReLU passes back only positive
+gradients at positive inputs (Springenberg et al. 2015). The rule applies to the model's ReLU6 (ONNX `Clip`) as it
+does to a Keras ReLU. The regular dotted pattern is the footprint of the stride-2 convolutions, common in
+gradient maps of MobileNets.
+"""),
+('code', """
+await cnnvis.guidedBackprop(model, 'cat_dog.png')
+"""),
+('markdown', """
+## The same network from TF.js
+
+These weights came from Keras' MobileNet 0.25, which cnnvis also has as a TF.js model (`mobilenet_v1_0.25_224`,
+preprocessing [−1, 1] instead of torchvision's). The PyTorch export should give the same answer:
+"""),
+('code', """
+const fromTfjs = await cnnvis.loadModel('mobilenet_v1_0.25_224');
+const a = await cnnvis.predict(model, 'cat_dog.png', {display: false});
+const b = await cnnvis.predict(fromTfjs, 'cat_dog.png', {display: false});
+const pct = (p: number) => `${(100 * p).toFixed(1)} %`;
+console.log(`PyTorch (ONNX): ${a.predictions[0].label} ${pct(a.predictions[0].probability)}; TF.js: ${b.predictions[0].label} ${pct(b.predictions[0].probability)}`);
+console.log(`largest difference over the 1000 probabilities: ${Math.max(...a.probabilities.map((p, i) => Math.abs(p - b.probabilities[i]))).toExponential(1)}`);
+"""),
+('markdown', """
+Both give the same top class and the same probabilities up to float rounding: the export kept the network. The
+two preprocessings (torchvision's normalization, MobileNet's [−1, 1]) meet in the model's first module,
+`input_scale`, a fixed 1×1 convolution that maps one to the other.
+
+## What we learned
+
+- `torch.onnx.export` hands a PyTorch model to cnnvis; its modules keep their paths (`features.4`, `features`) as
+  layer names, so the article's hooks become a `layer` option.
+- A block's feature maps, channels ranked by mean activation, the strongest over the photo, the softmax, Grad-CAM
+  and guided backprop are the same calls for a PyTorch model as for a Keras or TF.js one.
+- torchvision-style models return logits and expect ImageNet's mean and std; cnnvis reads both from the file type.
+
+**Exercises.** 1. Show `features.1` and `features.12` with `{channels: 16, sort: 'mean'}`: how do the strongest
+channels change with depth? 2. Run Grad-CAM at `features.11` and compare it with `features`. 3. Export
+torchvision's `resnet18` (`weights='IMAGENET1K_V1'` if you have internet, random weights otherwise) and repeat the
+notebook with `layer4` as the Grad-CAM layer.
+"""),
+]
+
 NOTEBOOKS = {
     '01-model-anatomy.ipynb': ANATOMY,
     '02-feature-maps.ipynb': FEATURES,
@@ -720,6 +878,7 @@ NOTEBOOKS = {
     '06-gradients-and-sanity-check.ipynb': GRADIENTS,
     '07-live-exploration.ipynb': LIVE,
     '08-your-own-model.ipynb': OWN_MODEL,
+    '09-pytorch-models.ipynb': PYTORCH,
 }
 
 if __name__ == '__main__':

@@ -21,6 +21,22 @@ const dir = path.join(root, 'notebooks');
 const wanted = process.argv.slice(2);
 const notebooks = fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb') && (!wanted.length || wanted.includes(f))).sort();
 let failed = 0;
+// Notebook 09 loads a PyTorch model from the model cache: tools/export_torch_mobilenet.py writes it there
+// (torch, onnx and h5py in Python; Keras' MobileNet 0.25 weights, by default the shared test data's keras.h5).
+const TORCH_NOTEBOOK = '09-pytorch-models.ipynb';
+if (notebooks.includes(TORCH_NOTEBOOK)) {
+  const home = (process.env.CNNVIS_HOME || '').trim() || path.join(os.homedir(), '.cache', 'cnnvis');
+  const file = path.join(home, 'models', 'pytorch', 'mobilenet_v1_0.25_torch.onnx');
+  const python = process.env.CNNVIS_PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  if (!fs.existsSync(file)) {
+    const r = spawnSync(python, [path.join(root, 'tools', 'export_torch_mobilenet.py'), '--out', file], { encoding: 'utf8', env: { ...process.env, CNNVIS_HOME: home } });
+    if (r.status !== 0) {
+      failed++;
+      notebooks.splice(notebooks.indexOf(TORCH_NOTEBOOK), 1);
+      console.error(`FAILED ${TORCH_NOTEBOOK}: tools/export_torch_mobilenet.py could not write ${file}\n${(r.stderr || r.error || '').toString().split('\n').slice(-10).join('\n')}`);
+    }
+  }
+}
 for (const nb of notebooks) {
   const t0 = Date.now();
   const r = spawnSync(jupyter, ['nbconvert', '--to', 'notebook', '--execute', '--inplace', '--ExecutePreprocessor.kernel_name=cnnvis', '--ExecutePreprocessor.timeout=1800', nb], { cwd: dir, env, encoding: 'utf8' });
