@@ -380,7 +380,7 @@ describe.each([
     const before = tf.memory().numTensors;
     const { sections, html } = await buildReport(c.model, picture(3));
     const titles = sections.map((s) => s.title);
-    expect(titles.some((t) => /Grad-CAM: class [01] \(second class\)/.test(t))).toBe(true);
+    expect(titles.some((t) => /^Grad-CAM: class [01] \(class [01]\), the second class$/.test(t))).toBe(true);
     expect(html).toContain('class 1 = p, class 0 = 1 − p');
     expect(tf.memory().numTensors).toBe(before);
   });
