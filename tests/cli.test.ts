@@ -56,6 +56,11 @@ test('features and filters write PNG mosaics; report writes one self-contained p
   }
   expect(html).not.toMatch(/(src|href)="https?:/);
   expect((html.match(/<img /g) ?? []).length).toBeGreaterThanOrEqual(5);
+  // The faithfulness section: deletion / insertion and the confidence change always; ROAD only with --all on 224×224.
+  for (const id of ['deletion-auc', 'insertion-auc', 'average-drop', 'increase-in-confidence']) expect(html).toContain(`data-metric="${id}"`);
+  expect(html).not.toContain('data-metric="road-morf-auc"');
+  expect(html).toContain('ROAD was not computed: its imputation takes minutes on 224×224 inputs (cnnvis report --all computes it');
+  for (const section of ['Eigen-Grad-CAM: ', 'Grad-CAM element-wise: ', 'KPCA-CAM: ', 'Finer-CAM: ', 'FEM: ', 'FullGrad: ']) expect(html).toContain(section);
 });
 
 test('explain --json writes the map contract at input resolution; --out writes the picture', async () => {

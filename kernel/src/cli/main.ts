@@ -66,7 +66,7 @@ const COMMANDS: CommandSpec[] = [
     name: 'report',
     summary: 'One self-contained HTML page with everything cnnvis shows for an image and a model.',
     positionals: ['<image>'],
-    flags: { model: MODEL, layer: LAYER, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, size: SIZE, resize: RESIZE, out: { value: true, arg: '<file.html>', help: 'where to write the page (default report.html)' }, help: HELP },
+    flags: { model: MODEL, layer: LAYER, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, size: SIZE, resize: RESIZE, out: { value: true, arg: '<file.html>', help: 'where to write the page (default report.html)' }, all: { value: false, help: 'also the slow parts: ROAD above 128×128 pixels, Ablation-CAM, RISE (minutes on a 224×224 model)' }, help: HELP },
     examples: ['cnnvis report scene:7 --model demo --out report.html', 'CNNVIS_DATA=photos cnnvis report cat_dog.png --model mobilenet_v1_0.75_224'],
   },
   {
@@ -247,6 +247,7 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
         top: intFlag(p.flags.top, 'top', 5),
         layer: p.flags.layer !== undefined ? String(p.flags.layer) : undefined,
         resize,
+        all: p.flags.all === true,
         onSection: progress,
       });
       writeOutputs([{ file: out, content: html }]);

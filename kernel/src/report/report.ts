@@ -6,6 +6,16 @@ import { predict, topK } from '../basics/predict';
 import { summary } from '../basics/summary';
 import { gradCam } from '../explain/cam/gradcam';
 import { gradCamPlusPlus } from '../explain/cam/gradcampp';
+import { ablationCam } from '../explain/cam/ablationcam';
+import { eigenGradCam } from '../explain/cam/eigengradcam';
+import { gradCamElementWise } from '../explain/cam/gradcamelementwise';
+import { kpcaCam } from '../explain/cam/kpcacam';
+import { finerCam } from '../explain/cam/finercam';
+import { fem } from '../explain/cam/fem';
+import { CamOptions } from '../explain/cam/base';
+import { ExplainResult } from '../explain/explainResult';
+import { fullGrad } from '../explain/attribution/fullgrad';
+import { rise } from '../explain/attribution/rise';
 import { guidedBackprop } from '../explain/attribution/guided';
 import { saliency } from '../explain/attribution/saliency';
 import { occlusion } from '../explain/occlusion';
@@ -14,14 +24,49 @@ import { engineInfo } from '../engine/about';
 import { ImageResult } from '../display/imageResult';
 import { modelHead } from '../models/head';
 import { CnnModel } from '../models/model';
+import { CnnvisError } from '../errors';
+import { Result } from '../display/result';
 import { htmlPage, Section } from './html';
+import { faithfulness } from './faithfulness';
 
 export interface ReportOptions extends InputOptions {
   top?: number;
   /** Layer for the feature-map grid (default: the first conv layer). */
   layer?: string;
+  /**
+   * Also the slow parts: ROAD on inputs larger than 128×128 pixels, Ablation-CAM (one forward pass per
+   * channel) and RISE (4000 masked images); minutes on a 224×224 model, seconds on the demo.
+   */
+  all?: boolean;
   /** Called after each section, for progress. */
   onSection?: (title: string, done: number, total: number) => void;
+}
+
+/** Inputs up to this many pixels get ROAD without `all` (its imputation grows faster than the pixel count). */
+export const ROAD_DEFAULT_PIXELS = 128 * 128;
+
+/** A section's text when its method does not apply to the model (its one-line reason). */
+class NoteResult extends Result {
+  readonly kind = 'note';
+  constructor(
+    private readonly line: string,
+    model: string,
+  ) {
+    super({ model, backend: '-', timeMs: 0 });
+  }
+  text(): string {
+    return this.line;
+  }
+}
+
+/** A method's section, or a note saying why the method does not apply to this model. */
+async function orNote(title: string, model: CnnModel, run: () => Promise<Section>): Promise<Section> {
+  try {
+    return await run();
+  } catch (e) {
+    if (!(e instanceof CnnvisError)) throw e;
+    return { title: `${title}: not computed`, result: new NoteResult(e.message, model.name) };
+  }
 }
 
 /** What a section explains, for its heading (the method is already named before the colon): "triangle (class 2)". */
@@ -39,6 +84,20 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
   const preds = await predict(model, image, { top: opts.top ?? 5, resize, display });
   const spatial = model.spatialLayers();
   const deepest = spatial[spatial.length - 1];
+  const all = opts.all ?? false;
+  const pixels = model.inputWidth * model.inputHeight;
+  const withRoad = all || pixels <= ROAD_DEFAULT_PIXELS;
+  // The main map: Grad-CAM of the top class, shown and then evaluated.
+  let main: ExplainResult | undefined;
+  const camOpts: CamOptions = { resize, display };
+  /** A CAM variant's section (a note instead when the method does not apply). */
+  const variant = (name: string, fn: (m: CnnModel, i: ImageSource, o: CamOptions) => Promise<ExplainResult>, note: string): [string, () => Promise<Section>] => [
+    name,
+    () => orNote(name, model, async () => {
+      const r = await fn(model, image, camOpts);
+      return { title: `${name}: ${explained(r)}`, result: r, note };
+    }),
+  ];
   const steps: [string, () => Promise<Section>][] = [
     // One predictions block: the table (exact numbers, bars) beside the image the model saw.
     ['Top predictions', async () => ({ title: 'Top predictions', result: preds, picture: preds.input })],
@@ -61,6 +120,7 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
     })],
     ['Grad-CAM, top class', async () => {
       const r = await gradCam(model, image, { resize, display });
+      main = r;
       return {
         title: `Grad-CAM: ${explained(r)}`,
         result: r,
@@ -74,10 +134,30 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
       const what = modelHead(model.net).kind === 'binary' ? 'The other class of the binary classifier' : 'The same for the runner-up class';
       return { title: `Grad-CAM: ${explained(r)}, the second class`, result: r, note: `${what} (${r.target.scoreName}): a class-discriminative map looks elsewhere.` };
     }]] as [string, () => Promise<Section>][])),
+    ['Faithfulness', async () => {
+      if (!main) throw new Error('the faithfulness section needs the Grad-CAM section first');
+      const roadNote = withRoad
+        ? undefined
+        : `ROAD was not computed: its imputation takes minutes on ${model.inputWidth}×${model.inputHeight} inputs (cnnvis report --all computes it; in code: cnnvis.evaluation.road(model, image, map)).`;
+      const r = await faithfulness(model, image, main, { road: withRoad, roadNote, resize });
+      return {
+        title: `Faithfulness: the ${main.method} map of ${explained(main)}`,
+        result: r,
+        note:
+          'Does the class probability depend on the pixels the map ranks high? Deletion removes them (to black) most relevant first, insertion puts them into a blurred copy (Petsiuk et al. 2018); ' +
+          'ROAD removes them most (MoRF) or least (LeRF) relevant first and fills them by noisy linear imputation (Rong et al. 2022); Average Drop / Increase in Confidence show the image through the map (Chattopadhyay et al. 2018). Definitions: METHODS.md.',
+      };
+    }],
     ['Grad-CAM++', async () => {
       const r = await gradCamPlusPlus(model, image, { resize, display });
       return { title: `Grad-CAM++: ${explained(r)}`, result: r, note: 'Positive gradients weighted per position (Chattopadhyay et al. 2018).' };
     }],
+    variant('Eigen-Grad-CAM', eigenGradCam, 'The first principal component of gradient ⊙ activation over positions (pytorch-grad-cam).'),
+    variant('Grad-CAM element-wise', gradCamElementWise, 'Σ over channels of ReLU(gradient ⊙ activation), position by position (pytorch-grad-cam).'),
+    variant('KPCA-CAM', kpcaCam, 'The first kernel principal component of the activations (sigmoid kernel; Karmani et al. 2024).'),
+    variant('Finer-CAM', finerCam, 'Grad-CAM of the class score minus those of the most similar classes, weighted by their probabilities (Zhang et al. 2025).'),
+    variant('FEM', fem, 'Channel weights: the share of positions where a channel exceeds its mean + 2 standard deviations (Fuad et al. 2020).'),
+    ...(all ? [variant('Ablation-CAM', ablationCam, 'Channel weights: the relative drop of the class score when the channel is set to 0 (Desai & Ramaswamy 2020).')] : []),
     ['Saliency', async () => {
       const r = await saliency(model, image, { resize, display });
       return { title: `Saliency: ${explained(r)}`, result: r, note: 'The gradient of the class score with respect to the pixels, largest |value| over colour channels (Simonyan et al. 2014).' };
@@ -86,11 +166,21 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
       const r = await guidedBackprop(model, image, { resize, display });
       return { title: `Guided backpropagation: ${explained(r)}`, result: r, note: 'Backward ReLUs pass only positive gradients where the forward input was positive (Springenberg et al. 2015).' };
     }],
+    ['FullGrad', () => orNote('FullGrad', model, async () => {
+      const r = await fullGrad(model, image, { resize, display });
+      return { title: `FullGrad: ${explained(r)}`, result: r, note: 'Input gradient × input plus the bias gradients of every conv and batch-norm layer, each rectified, scaled and resized, summed (Srinivas & Fleuret 2019).' };
+    })],
     ['Occlusion', async () => {
       const patch = Math.max(4, Math.round(model.inputHeight / 7));
       const r = await occlusion(model, image, { patchSize: patch, stride: patch, resize, display, progress: false });
       return { title: `Occlusion: ${explained(r)}`, result: r, note: `Drop of the class probability when a ${patch}×${patch} gray patch covers each region (Zeiler & Fergus 2014).` };
     }],
+    ...(all
+      ? ([['RISE', () => orNote('RISE', model, async () => {
+          const r = await rise(model, image, { resize, display });
+          return { title: `RISE: ${explained(r)}`, result: r, note: 'The class probability of randomly masked copies, averaged with their masks (Petsiuk et al. 2018).' };
+        })]] as [string, () => Promise<Section>][])
+      : []),
     ['Filters', async () => {
       const f = await filters(model, { display });
       return { title: `Filters: ${f.layer}`, result: f };
