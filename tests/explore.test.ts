@@ -28,6 +28,8 @@ import { occlusion as occlusionFn } from '../kernel/src/explain/occlusion';
 import { occlusionMask } from '../kernel/src/explain/masks';
 import { insertBuffers } from '../kernel/src/widgets/schema';
 import { convBlockOutputs } from '../kernel/src/basics/featureMaps';
+import { explainMethod } from '../kernel/src/explain/registry';
+import { maxAbsDiff } from '../kernel/src/explain/eval/stats';
 
 interface Sent {
   type: string;
@@ -192,6 +194,31 @@ describe('CamExplorer', () => {
     expect(ex.closed).toBe(true);
   });
 
+  test("convention 'pytorch-grad-cam': each map equals the method's function with that convention; unknown conventions are refused", async () => {
+    const ex = await CamExplorer.open(model, IMAGE, { display: false, convention: 'pytorch-grad-cam' });
+    expect(ex.get('title')).toContain('pytorch-grad-cam convention');
+    const cls = ex.get('class_index');
+    const layer = ex.get('layer');
+    let differs = 0;
+    for (const id of ['gradcam', 'gradcampp', 'eigencam', 'scorecam', 'ablationcam', 'finercam', 'fullgrad']) {
+      const opts = { classIndex: cls, layer, display: false as const };
+      const run = explainMethod(id).run;
+      const ref = await run(model, IMAGE, { ...opts, convention: 'pytorch-grad-cam' });
+      const own = await run(model, IMAGE, opts);
+      const map = (await ex.map(id, layer, cls)).data;
+      expect([id, maxAbsDiff(map, ref.map.data)]).toEqual([id, 0]);
+      differs = Math.max(differs, maxAbsDiff(map, own.map.data));
+    }
+    // The convention changes maps (Eigen-CAM's centring, Score-CAM on logits, ...): the comparison can fail.
+    expect(differs).toBeGreaterThan(1e-3);
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { method: 'eigencam' } });
+    await ex.settled();
+    expect(ex.get('title')).toMatch(/^Eigen-CAM · demo · scene:7 · pytorch-grad-cam convention$/);
+    ex.close();
+    await expect(CamExplorer.open(model, IMAGE, { display: false, convention: 'captum' })).rejects.toThrow(/the CAM explorer has no 'captum' convention; valid for it: cnnvis, pytorch-grad-cam/);
+    await expect(CamExplorer.open(model, IMAGE, { display: false, convention: 'keras' as never })).rejects.toThrow(/unknown convention 'keras'; valid: cnnvis, pytorch-grad-cam, captum/);
+  });
+
   test('methods: the whole CAM family is offered', () => {
     const ids = explorerMethods().map((m) => m.id);
     expect(ids).toEqual(expect.arrayContaining(['gradcam', 'gradcampp', 'xgradcam', 'layercam', 'hirescam', 'cam', 'eigencam', 'scorecam']));
@@ -317,6 +344,20 @@ describe('SaliencyExplorer', () => {
       expect(ex.get('signed')).toBe(!['smoothgrad'].includes(id));
     }
     ex.close();
+  });
+
+  test("convention 'captum': Integrated Gradients as integratedGradients(..., {convention: 'captum'}), other maps unchanged", async () => {
+    const ex = await SaliencyExplorer.open(model, IMAGE, { display: false, convention: 'captum', method: 'integrated-gradients' });
+    const cls = ex.get('class_index');
+    const ref = await integratedGradients(model, IMAGE, { classIndex: cls, convention: 'captum', display: false });
+    const own = await integratedGradients(model, IMAGE, { classIndex: cls, display: false });
+    const map = (await ex.map('integrated-gradients', cls)).data;
+    expect(maxAbsDiff(map, ref.map.data)).toBe(0);
+    expect(maxAbsDiff(map, own.map.data)).toBeGreaterThan(1e-3 * maxAbsDiff(own.map.data, new Float32Array(own.map.data.length)));
+    expect(ex.get('title')).toContain('captum convention');
+    expect((await ex.map('saliency', cls)).data).toEqual((await saliencyFn(model, IMAGE, { classIndex: cls, display: false })).map.data);
+    ex.close();
+    await expect(SaliencyExplorer.open(model, IMAGE, { display: false, convention: 'pytorch-grad-cam' })).rejects.toThrow(/the saliency explorer has no 'pytorch-grad-cam' convention; valid for it: cnnvis, captum/);
   });
 
   test('recompute only what a change needs; latest value only; no tensors left behind', async () => {

@@ -7,18 +7,22 @@
  * each layer's activation for gradient-free methods, and every map computed so far (by method, layer
  * and class). A class or layer change computes one map (one backward pass for gradient methods);
  * opacity and colormap are applied in the browser and need no kernel work.
+ *
+ * `convention: 'pytorch-grad-cam'` computes every map as that library does where it differs from cnnvis
+ * (METHODS.md), exactly as `cnnvis.gradCamPlusPlus(model, image, {convention})` and the others do; the
+ * title names it. Methods outside the CAM family that have no such convention compute their own.
  */
 import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { ImageSource, InputOptions, modelFor } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError, listChoices } from '../errors';
-import { CamMethod, CamOptions, normalizeMap } from '../explain/cam/base';
+import { camMaps, CamMethod, CamOptions, checkConvention, Convention } from '../explain/cam/base';
+import { ATTRIBUTION_METHODS } from '../explain/attribution/index';
 import { activationAndLogits, layerGradients, logitsOf } from '../explain/gradients';
 import { CAM_METHODS } from '../explain/methods';
 import { explainMethod, explainMethodIds } from '../explain/registry';
 import { asCnnModel, CnnModel } from '../models/model';
-import { upsampleBilinear } from '../render/upsample';
 import {
   bytesToBase64,
   CamExplorerState,
@@ -41,6 +45,26 @@ export interface CamExplorerOptions extends InputOptions, ClassPickOptions {
   opacity?: number;
   /** Show in the notebook (default: when running in one). */
   display?: boolean;
+  /** Whose conventions the maps follow where the anchors differ: 'cnnvis' (default) or 'pytorch-grad-cam' (METHODS.md). */
+  convention?: Convention;
+}
+
+/** The conventions the CAM explorer offers (those of the CAM family). */
+export const CAM_EXPLORER_CONVENTIONS: readonly Convention[] = ['cnnvis', 'pytorch-grad-cam'];
+
+/** The conventions a registered method knows ('cnnvis' only for methods that declare none). */
+export function methodConventions(id: string): readonly Convention[] {
+  return CAM_METHODS.find((m) => m.id === id)?.conventions ?? ATTRIBUTION_METHODS.find((m) => m.id === id)?.conventions ?? ['cnnvis'];
+}
+
+/** The convention a method follows in an explorer set to `wanted`: that one where the method knows it, else 'cnnvis'. */
+export function appliedConvention(methodId: string, wanted: Convention): Convention {
+  return methodConventions(methodId).includes(wanted) ? wanted : 'cnnvis';
+}
+
+/** ' · pytorch-grad-cam convention' for a title, or nothing for cnnvis' own. */
+export function conventionTitle(c: Convention): string {
+  return c === 'cnnvis' ? '' : ` · ${c} convention`;
 }
 
 /** Every method the explorer offers: the CAM family first, then other registered methods. */
@@ -63,12 +87,22 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
   private readonly maps = new LruCache<Map2D>(MAX_CACHED_MAPS);
   private snapshotMaps: CamResultData['maps'] = [];
   private readonly topCount: number;
+  /** The convention asked for (each method follows it where it knows it). */
+  readonly convention: Convention;
   /** Number of maps computed (not taken from the cache), for tests and the curious. */
   computed = 0;
 
-  private constructor(model: CnnModel, prepared: { image: RGBImage; batch: tf.Tensor4D; name: string }, state: CamExplorerState, topCount: number, probs: Float32Array) {
+  private constructor(
+    model: CnnModel,
+    prepared: { image: RGBImage; batch: tf.Tensor4D; name: string },
+    state: CamExplorerState,
+    topCount: number,
+    probs: Float32Array,
+    convention: Convention,
+  ) {
     super(explorerSpec(EXPLORERS.cam), state, ['class_index', 'layer', 'method'], model, prepared, probs);
     this.topCount = topCount;
+    this.convention = convention;
   }
 
   /** Opens an explorer on `image`, computes the first map and the snapshot, and shows it in a notebook. */
@@ -77,6 +111,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
     const model = modelFor(m, image);
     const methods = explorerMethods();
     const method = findMethod(methods, opts.method ?? 'gradcam');
+    const convention = checkConvention(opts.convention, CAM_EXPLORER_CONVENTIONS, 'the CAM explorer');
     const layers = model.spatialLayers();
     if (!layers.length) throw new CnnvisError(`model '${model.name}' has no layer with a spatial output to explain`);
     const layer = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : layers[layers.length - 1];
@@ -86,7 +121,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
     const k = topCount(opts);
     const { prepared, probs, state: opened } = openImage(model, image, opts);
     const state: CamExplorerState = {
-      title: `${model.name} · ${prepared.name}`,
+      title: `${model.name} · ${prepared.name}${conventionTitle(convention)}`,
       ...opened,
       colormap,
       layers,
@@ -99,7 +134,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
       heatmap_height: 0,
       shown: null,
     };
-    const ex = new CamExplorer(model, prepared, state, k, probs);
+    const ex = new CamExplorer(model, prepared, state, k, probs, convention);
     await ex.start();
     await ex.prepareSnapshot();
     if (opts.display ?? true) ex.show();
@@ -117,18 +152,20 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
 
   private async computeMap(methodId: string, layer: string, classIndex: number): Promise<Map2D> {
     const cam = CAM_METHODS.find((c) => c.id === methodId);
+    const convention = appliedConvention(methodId, this.convention);
     if (!cam) {
       // Methods outside the CAM family run their own pipeline on the picture.
-      const r = await explainMethod(methodId).run(this.model, this.input, { classIndex, layer, display: false });
+      const r = await explainMethod(methodId).run(this.model, this.input, { classIndex, layer, display: false, convention });
       return r.map;
     }
     cam.check(this.model, layer);
-    const low = this.camLowRes(cam, layer, classIndex);
-    return upsampleBilinear(low, this.model.inputWidth, this.model.inputHeight);
+    const raw = this.camRaw(cam, layer, classIndex, { convention });
+    // Normalized and upsampled as the method's own function does under the convention (cam/base.ts).
+    return camMaps(raw, this.model.inputWidth, this.model.inputHeight, convention).map;
   }
 
-  /** ReLU(Σ w·A) at the layer's resolution, min–max normalized (the CAM pipeline on the kept batch). */
-  private camLowRes(cam: CamMethod<CamOptions>, layer: string, classIndex: number): Map2D {
+  /** ReLU(Σ w·A) at the layer's resolution (the CAM pipeline on the kept batch). */
+  private camRaw(cam: CamMethod<CamOptions>, layer: string, classIndex: number, opts: CamOptions): Map2D {
     let activation: tf.Tensor3D;
     let gradient: tf.Tensor3D | null = null;
     let owned = false;
@@ -140,7 +177,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
         scores = l.dataSync().slice() as Float32Array;
         l.dispose();
       }
-      const g = layerGradients(this.model, this.batch, layer, cam.scoreTarget(classIndex, scores, {}));
+      const g = layerGradients(this.model, this.batch, layer, cam.scoreTarget(classIndex, scores, opts));
       activation = tf.tidy(() => g.activation.squeeze([0]) as tf.Tensor3D);
       gradient = tf.tidy(() => g.gradient.squeeze([0]) as tf.Tensor3D);
       g.activation.dispose();
@@ -151,11 +188,11 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
       activation = this.activation(layer);
     }
     try {
-      const raw = cam.rawMap({ model: this.model, layer, classIndex, batch: this.batch, activation, gradient }, {});
+      const raw = cam.rawMap({ model: this.model, layer, classIndex, batch: this.batch, activation, gradient }, opts);
       const [h, w] = raw.shape;
       const data = raw.dataSync().slice() as Float32Array;
       raw.dispose();
-      return normalizeMap({ width: w, height: h, data });
+      return { width: w, height: h, data };
     } finally {
       if (owned) activation.dispose();
       gradient?.dispose();
@@ -196,7 +233,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
       heatmap_width: map.width,
       heatmap_height: map.height,
       shown: { class_index: cls, label: this.model.label(cls), probability: this.probabilities[cls], layer, method },
-      title: `${name} · ${this.model.name} · ${this.imageName}`,
+      title: `${name} · ${this.model.name} · ${this.imageName}${conventionTitle(appliedConvention(method, this.convention))}`,
     });
   }
 
@@ -243,7 +280,8 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
     const s = this.state;
     const shown = s.shown;
     const what = shown ? `class ${shown.class_index} '${shown.label}' (p=${shown.probability.toFixed(3)}) at ${shown.layer}` : 'nothing yet';
-    return `CamExplorer(${findMethod(s.methods, s.method).name}, ${this.model.name}, ${this.imageName}: ${what})`;
+    const conv = appliedConvention(s.method, this.convention);
+    return `CamExplorer(${findMethod(s.methods, s.method).name}, ${this.model.name}, ${this.imageName}: ${what}${conv === 'cnnvis' ? '' : `, ${conv} convention`})`;
   }
 
   protected release(): void {

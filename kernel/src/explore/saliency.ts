@@ -7,7 +7,9 @@
  * and every map computed so far (by method and class). A class or method change runs that method's
  * gradients once on the kept batch (SmoothGrad and Integrated Gradients run many in one step);
  * opacity and colormap are applied in the browser. Maps equal those of `cnnvis.saliency(...)` and
- * the other attribution functions for the same image and class.
+ * the other attribution functions for the same image and class. `convention: 'captum'` computes them as
+ * Captum does where it differs (Integrated Gradients' Gauss–Legendre rule; METHODS.md), as the functions
+ * do with the same option; the title names it for the methods it changes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageSource, InputOptions, modelFor } from '../basics/input';
@@ -18,6 +20,7 @@ import { ATTRIBUTION_METHODS, attributionMethod } from '../explain/attribution/i
 import type { GuidedGradCamOptions } from '../explain/attribution/guidedGradCam';
 import type { IntegratedGradientsOptions } from '../explain/attribution/integratedGradients';
 import { mapRange } from '../explain/attribution/result';
+import { checkConvention, Convention } from '../explain/cam/base';
 import type { SmoothGradOptions } from '../explain/attribution/smoothgrad';
 import { asCnnModel, CnnModel } from '../models/model';
 import {
@@ -32,6 +35,7 @@ import {
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ClassPickOptions, openImage, snapshotClasses, topCount } from './classes';
 import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step } from './explorer';
+import { appliedConvention, conventionTitle } from './cam';
 
 /** Options the methods take (SmoothGrad samples and sigma, Integrated Gradients steps and baseline, the guided Grad-CAM layer, batch size). */
 export type SaliencyMethodOptions = Omit<SmoothGradOptions & IntegratedGradientsOptions & GuidedGradCamOptions, keyof AttributionOptions> &
@@ -45,7 +49,12 @@ export interface SaliencyExplorerOptions extends InputOptions, ClassPickOptions 
   opacity?: number;
   methodOptions?: SaliencyMethodOptions;
   display?: boolean;
+  /** Whose conventions the maps follow where the anchors differ: 'cnnvis' (default) or 'captum' (METHODS.md). */
+  convention?: Convention;
 }
+
+/** The conventions the saliency explorer offers (Captum is the anchor with gradient attributions). */
+export const SALIENCY_EXPLORER_CONVENTIONS: readonly Convention[] = ['cnnvis', 'captum'];
 
 /** Methods whose maps a snapshot saves for every saved class (one gradient each). */
 const CHEAP = ['saliency', 'gradxinput', 'guided-backprop', 'deconvnet'];
@@ -75,20 +84,31 @@ export function saliencyBytes(map: Map2D, signed: boolean, max: number): Uint8Ar
 
 export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
   private readonly methodOptions: SaliencyMethodOptions;
+  /** The convention asked for (each method follows it where it knows it). */
+  readonly convention: Convention;
   private readonly maps = new LruCache<Map2D>(MAX_CACHED_MAPS);
   private snapshotMaps: SaliencyResultData['maps'] = [];
   /** Number of maps computed (not taken from the cache). */
   computed = 0;
 
-  private constructor(model: CnnModel, prepared: { image: RGBImage; batch: tf.Tensor4D; name: string }, state: SaliencyExplorerState, probs: Float32Array, methodOptions: SaliencyMethodOptions) {
+  private constructor(
+    model: CnnModel,
+    prepared: { image: RGBImage; batch: tf.Tensor4D; name: string },
+    state: SaliencyExplorerState,
+    probs: Float32Array,
+    methodOptions: SaliencyMethodOptions,
+    convention: Convention,
+  ) {
     super(explorerSpec(EXPLORERS.saliency), state, ['class_index', 'method'], model, prepared, probs);
     this.methodOptions = methodOptions;
+    this.convention = convention;
   }
 
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: SaliencyExplorerOptions = {}): Promise<SaliencyExplorer> {
     await initBackend();
     const model = modelFor(m, image);
     const method = findSaliencyMethod(opts.method ?? 'saliency');
+    const convention = checkConvention(opts.convention, SALIENCY_EXPLORER_CONVENTIONS, 'the saliency explorer');
     const methodOptions = { ...(opts.methodOptions ?? {}) };
     for (const x of ATTRIBUTION_METHODS) x.checkOptions(methodOptions as AttributionOptions, model);
     const colormap = checkColormap(opts.colormap ?? 'coolwarm');
@@ -96,7 +116,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
     topCount(opts);
     const { prepared, probs, state: opened } = openImage(model, image, opts);
     const state: SaliencyExplorerState = {
-      title: `${method.name} · ${model.name} · ${prepared.name}`,
+      title: `${method.name} · ${model.name} · ${prepared.name}${conventionTitle(appliedConvention(method.id, convention))}`,
       ...opened,
       colormap,
       methods: saliencyMethods(),
@@ -109,7 +129,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
       range_max: 1,
       shown: null,
     };
-    const ex = new SaliencyExplorer(model, prepared, state, probs, methodOptions);
+    const ex = new SaliencyExplorer(model, prepared, state, probs, methodOptions, convention);
     await ex.start();
     await ex.prepareSnapshot();
     if (opts.display ?? true) ex.show();
@@ -129,7 +149,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
     method.checkTarget(classIndex);
     const o = this.methodOptions;
     const ctx = attributionContext(this.model, this.batch, this.input, classIndex, classIndex, { batchSize: o.batchSize, progress: false });
-    const attr = await method.attribute(ctx, o as AttributionOptions);
+    const attr = await method.attribute(ctx, { ...o, convention: appliedConvention(method.id, this.convention) } as AttributionOptions);
     try {
       const [, H, W, C] = attr.shape;
       return reduceChannels(attr.dataSync().slice() as Float32Array, W, H, C, method.reduction);
@@ -164,7 +184,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
       heatmap_width: map.width,
       heatmap_height: map.height,
       shown: { class_index: cls, label: this.model.label(cls), probability: this.probabilities[cls], method },
-      title: `${m.name} · ${this.model.name} · ${this.imageName}`,
+      title: `${m.name} · ${this.model.name} · ${this.imageName}${conventionTitle(appliedConvention(method, this.convention))}`,
     });
   }
 
@@ -200,7 +220,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
     return {
       kind: 'saliency',
       version: RESULT_SCHEMA_VERSION,
-      title: `${this.model.name} · ${this.imageName}`,
+      title: `${this.model.name} · ${this.imageName}${conventionTitle(this.convention)}`,
       model: this.model.name,
       image: { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) },
       colormap: s.colormap,
