@@ -16,7 +16,7 @@ import { CamContext } from '../kernel/src/explain/cam/base';
 import { gradCam } from '../kernel/src/explain/cam/gradcam';
 import { channelMasks, scoreCam, ScoreCam } from '../kernel/src/explain/cam/scorecam';
 import { saliency } from '../kernel/src/explain/attribution/saliency';
-import { inputGradients, layerGradients, logitsOf, ortObjectiveGradient } from '../kernel/src/explain/gradients';
+import { inputGradients, layerGradients, logitsModel, logitsOf, ortObjectiveGradient } from '../kernel/src/explain/gradients';
 import { deletionCurve } from '../kernel/src/explain/eval/perturbation';
 import { occlusion } from '../kernel/src/explain/occlusion';
 import { HeadKind } from '../kernel/src/models/head';
@@ -377,6 +377,9 @@ describe.each([
 
   test('the report runs on a one-sigmoid model and shows both classes', async () => {
     const c = CASES.find((k) => k.name === 'binary_fused')!;
+    // The TF.js logits model (for a fused head: a linear copy with its own weights) is built once per model and
+    // kept; on the engine path the report's FullGrad is the first to build it. Counted from after it.
+    logitsModel(c.model.net);
     const before = tf.memory().numTensors;
     const { sections, html } = await buildReport(c.model, picture(3));
     const titles = sections.map((s) => s.title);
