@@ -2,7 +2,9 @@
  * The package as a user gets it, outside the repository (`npm run test:package`; .ci/run runs it):
  * `npm pack -w kernel`, `npm install <tarball>` into an empty folder, `cnnvis --version`, `cnnvis install`
  * into a temporary Jupyter data dir, and notebooks in unrelated folders (one bare, one with its own
- * node_modules) executed by Debian's nbconvert on the cnnvis kernel; then a missing engine and the
+ * node_modules) executed by Debian's nbconvert on the cnnvis kernel: numbered cells, `1 + 1` as Out[n],
+ * the demo model's prediction on the ONNX Runtime engine (checked against TF.js), an explorer's bundle
+ * (widget view, PNG, text) and that PNG in plain `nbconvert --to html`; then a missing engine and the
  * one command cnnvis prints for it, and `cnnvis install --uninstall`.
  *
  * Not part of `npm test`: installing the tarball resolves its dependencies' version ranges, which needs
@@ -12,7 +14,8 @@ import { execFileSync, spawnSync, SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { JUPYTER, PYTHON } from './helpers/jupyter';
+import { PNG } from 'pngjs';
+import { JUPYTER, NotebookCell, NotebookOutput, PYTHON, joinText } from './helpers/jupyter';
 
 jest.setTimeout(240_000);
 
@@ -82,7 +85,8 @@ test('`cnnvis --version` from any folder names the version and the ONNX Runtime 
 });
 
 /** A notebook of code cells in `dir`, run by Debian's nbconvert on the cnnvis kernel; the executed notebook. */
-function execute(dir: string, cells: string[]): { outputs: { output_type: string; text?: string | string[]; data?: Record<string, unknown>; ename?: string; evalue?: string }[]; execution_count: number | null }[] {
+type Cell = Omit<NotebookCell, 'outputs'> & { outputs: (NotebookOutput & { execution_count?: number | null })[] };
+function execute(dir: string, cells: string[]): Cell[] {
   fs.mkdirSync(dir, { recursive: true });
   const nb = {
     nbformat: 4,
@@ -93,9 +97,17 @@ function execute(dir: string, cells: string[]): { outputs: { output_type: string
   fs.writeFileSync(path.join(dir, 'nb.ipynb'), JSON.stringify(nb));
   const r = run(JUPYTER, ['nbconvert', '--to', 'notebook', '--execute', 'nb.ipynb', '--output', 'out.ipynb', '--ExecutePreprocessor.kernel_name=cnnvis', '--ExecutePreprocessor.timeout=120'], dir);
   if (r.status !== 0) throw new Error(`nbconvert failed in ${dir}:\n${r.stderr.split('\n').slice(-25).join('\n')}`);
-  return (JSON.parse(fs.readFileSync(path.join(dir, 'out.ipynb'), 'utf8')) as { cells: ReturnType<typeof execute> }).cells;
+  return (JSON.parse(fs.readFileSync(path.join(dir, 'out.ipynb'), 'utf8')) as { cells: Cell[] }).cells;
 }
 const text = (t: string | string[] | unknown) => (Array.isArray(t) ? t.join('') : String(t ?? ''));
+/** An output's text for one MIME type; throws when the output lacks it. */
+function mimeText(o: NotebookOutput, mime: string): string {
+  const v = o.data?.[mime];
+  if (typeof v === 'string' || Array.isArray(v)) return joinText(v as string | string[]);
+  throw new Error(`output has no ${mime}: ${JSON.stringify(o).slice(0, 200)}`);
+}
+const WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json';
+const RESULT_MIME_TYPE = 'application/vnd.cnnvis.result.v1+json';
 
 describe('installed into a Jupyter data dir', () => {
   let kernelDir = '';
@@ -122,24 +134,68 @@ describe('installed into a Jupyter data dir', () => {
     expect(found).toEqual(['@cnnvis/jupyterlab']);
   });
 
-  test('a notebook in an unrelated folder (no node_modules) imports cnnvis and predicts on the engine, as TF.js does', () => {
-    const cells = execute(path.join(root, 'elsewhere', 'notes'), [
-      "import * as cnnvis from 'cnnvis';",
-      "const model = await cnnvis.loadModel('demo');",
-      "const r = await cnnvis.predict(model, 'scene:3');",
-      'console.log(JSON.stringify({ top: r.predictions[0], backend: r.meta.backend }));',
-    ]);
-    for (const c of cells) expect(c.outputs.filter((o) => o.output_type === 'error')).toEqual([]);
-    const shown = cells[2].outputs.map((o) => text(o.text ?? o.data?.['text/plain'])).join('');
-    expect(shown).toMatch(/Top-5 predictions of demo for scene:3 \(wasm\+onnxruntime/);
-    const got = JSON.parse(text(cells[3].outputs.find((o) => o.output_type === 'stream')?.text)) as { top: { index: number; label: string; probability: number }; backend: string };
-    expect(got.backend).toBe('wasm+onnxruntime');
-    // The reference: the same package's command on the TF.js path.
-    const ref = JSON.parse(ok(bin, ['predict', 'scene:3', '--model', 'demo', '--json'], os.tmpdir(), { CNNVIS_ACCEL: 'off' })) as { index: number; label: string; probability: number }[];
-    expect(got.top.index).toBe(ref[0].index);
-    expect(got.top.label).toBe(ref[0].label);
-    expect(got.top.probability).toBeCloseTo(ref[0].probability, 4);
-    expect(shown).toContain(`1. ${ref[0].label}`);
+  describe('a notebook in an unrelated folder (no node_modules)', () => {
+    const dir = path.join(root, 'elsewhere', 'notes');
+    let cells: Cell[] = [];
+    beforeAll(() => {
+      cells = execute(dir, [
+        "import * as cnnvis from 'cnnvis';",
+        "const model = await cnnvis.loadModel('demo');",
+        '1 + 1',
+        "await cnnvis.predict(model, 'scene:3')",
+        "const r = await cnnvis.predict(model, 'scene:3', { display: false });\nconsole.log(JSON.stringify({ top: r.predictions[0], backend: r.meta.backend }));",
+        "await cnnvis.explore.cam(model, 'scene:3')",
+      ]);
+    });
+    const kinds = (i: number) => cells[i].outputs.map((o) => [o.output_type, o.execution_count ?? null]);
+
+    test('runs clean; cells are numbered 1..n; a value is Out[n], declarations show nothing', () => {
+      for (const c of cells) expect(c.outputs.filter((o) => o.output_type === 'error')).toEqual([]);
+      expect(cells.map((c) => c.execution_count)).toEqual(cells.map((_, i) => i + 1));
+      expect(kinds(0)).toEqual([]);
+      expect(kinds(1)).toEqual([]);
+      expect(kinds(2)).toEqual([['execute_result', 3]]);
+      expect(Object.keys(cells[2].outputs[0].data ?? {})).toEqual(['text/plain']);
+      expect(mimeText(cells[2].outputs[0], 'text/plain')).toBe('2');
+      expect(kinds(3)).toEqual([['execute_result', 4]]);
+      expect(kinds(4)).toEqual([['stream', null]]);
+      expect(kinds(5)).toEqual([['execute_result', 6]]);
+    });
+
+    test('predicts on the ONNX Runtime engine, as TF.js does', () => {
+      const shown = mimeText(cells[3].outputs[0], 'text/plain');
+      expect(shown).toMatch(/^Top-5 predictions of demo for scene:3 \(wasm\+onnxruntime/);
+      const got = JSON.parse(text(cells[4].outputs[0].text)) as { top: { index: number; label: string; probability: number }; backend: string };
+      expect(got.backend).toBe('wasm+onnxruntime');
+      // The reference: the same package's command on the TF.js path.
+      const ref = JSON.parse(ok(bin, ['predict', 'scene:3', '--model', 'demo', '--json'], os.tmpdir(), { CNNVIS_ACCEL: 'off' })) as { index: number; label: string; probability: number }[];
+      expect(got.top.index).toBe(ref[0].index);
+      expect(got.top.label).toBe(ref[0].label);
+      expect(got.top.probability).toBeCloseTo(ref[0].probability, 4);
+      expect(shown).toContain(`1. ${ref[0].label}`);
+    });
+
+    test('an explorer is Out[n]: its widget view, a PNG (its size in the metadata) and one text line, in one bundle', () => {
+      const [o] = cells[5].outputs;
+      expect(Object.keys(o.data ?? {}).sort()).toEqual([RESULT_MIME_TYPE, WIDGET_VIEW, 'image/png', 'text/plain']);
+      expect(typeof (o.data?.[WIDGET_VIEW] as { model_id?: unknown }).model_id).toBe('string');
+      const plain = mimeText(o, 'text/plain');
+      expect(plain).toMatch(/^CamExplorer\(Grad-CAM, demo, scene:3: /);
+      expect(plain).not.toContain('\n');
+      const png = PNG.sync.read(Buffer.from(mimeText(o, 'image/png'), 'base64'));
+      expect(o.metadata).toEqual({ 'image/png': { width: png.width, height: png.height } });
+      // A picture, not a blank: its pixels differ.
+      const pixels = new Set(Array.from({ length: png.width * png.height }, (_, i) => png.data.readUInt32BE(4 * i)));
+      expect(pixels.size).toBeGreaterThan(16);
+    });
+
+    test('plain `jupyter nbconvert --to html` of the executed notebook shows the PNG where the explorer was', () => {
+      const r = run(JUPYTER, ['nbconvert', '--to', 'html', 'out.ipynb'], dir);
+      if (r.status !== 0) throw new Error(`nbconvert --to html failed:\n${r.stderr}`);
+      const html = fs.readFileSync(path.join(dir, 'out.html'), 'utf8');
+      expect(html).toContain(`<img src="data:image/png;base64,${mimeText(cells[5].outputs[0], 'image/png')}`);
+      expect(html).toContain('Out[6]');
+    });
   });
 
   test("a notebook folder's own packages come first and cnnvis still resolves", () => {
@@ -156,10 +212,6 @@ describe('installed into a Jupyter data dir', () => {
     for (const c of cells) expect(c.outputs.filter((o) => o.output_type === 'error')).toEqual([]);
     expect(text(cells[1].outputs[0]?.text).trim()).toBe(`42 function ${path.join(lib, 'index.js')}`);
   });
-
-  // Helper "kernel" (issue 17 items 4-5): Out[n], execution counts and the PNG beside the widget view
-  // of an explorer, checked on this same installed package.
-  test.todo('Out[n], execution counts, an explorer with image/png beside its widget view, a picture in the nbconvert HTML');
 
   test('`cnnvis install --uninstall` removes the kernel spec and the extension', () => {
     const out = ok(bin, ['install', '--uninstall'], os.tmpdir());
