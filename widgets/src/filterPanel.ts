@@ -4,8 +4,8 @@
  * layers, one tile per channel for depthwise kernels; hover or arrow keys tell the filter, input
  * channel and norm) and, on demand, the activation-maximization patterns of the page.
  */
-import type { FilterLayerInfo, FilterMode } from 'cnnvis/dist/schema/explorers';
-import { EXPLORER_COLORMAPS } from 'cnnvis/dist/schema/explorers';
+import type { FilterLayerInfo, FilterMode, FilterScaling } from 'cnnvis/dist/schema/explorers';
+import { EXPLORER_COLORMAPS, tileColormap } from 'cnnvis/dist/schema/explorers';
 import { el, field, ownKeys, paint, ProgressLine, select, setOptions, slider } from './dom';
 import { blankPixels, blit, colorize, enlarge, Grid, Pixels, scaleFor, tileAtPoint, tileOrigin } from './pixels';
 
@@ -26,6 +26,15 @@ export interface FilterPanelState {
   weightHeight: number;
   tilesPerFilter: number;
   norms: number[];
+  /** Per filter on the page: dead (crossed out, and 'dead' in the hover text). */
+  dead: boolean[];
+  /** Scaling asked for, and the one the tiles use ('layer': bytes 0..255 are weightRange). */
+  scaling: FilterScaling;
+  weightScaling: 'layer' | 'tile';
+  weightRange: [number, number];
+  weightDiverging: boolean;
+  /** Cells in use per tile (the rest of a pointwise tile is empty). */
+  weightCells: number;
   colormap: string;
   mode: FilterMode;
   steps: number;
@@ -40,6 +49,8 @@ export interface FilterPanelHandlers {
   layer(i: number): void;
   page(p: number): void;
   colormap(name: string): void;
+  /** Absent in a saved result (the tiles are scaled in the kernel). */
+  scaling?(s: FilterScaling): void;
   /** Absent in a saved result (patterns need the kernel). */
   mode?(m: FilterMode): void;
   steps?(n: number): void;
@@ -62,11 +73,21 @@ export class FilterPanel {
   readonly patternCanvas = el('canvas', 'cnnvis-canvas cnnvis-patterns');
   readonly layerSlider = slider(0, 0, 1, 0, 'layer');
   readonly layerName = el('output', 'cnnvis-layer-name');
-  readonly prev = el('button', 'cnnvis-button', '◀ filters');
-  readonly next = el('button', 'cnnvis-button', 'filters ▶');
+  readonly prev = el('button', 'cnnvis-button', '◀');
+  readonly next = el('button', 'cnnvis-button', '▶');
   readonly pageText = el('span', 'cnnvis-page');
   readonly patternsButton = el('button', 'cnnvis-button cnnvis-toggle', 'Activation maximization');
   readonly stepsSelect = select(STEP_CHOICES.map((n) => [String(n), `${n} steps`] as const), '64', 'optimization steps');
+  readonly scalingSelect = select(
+    [
+      ['auto', 'auto (per layer for 1×1)'],
+      ['layer', 'per layer'],
+      ['tile', 'per tile'],
+    ] as const,
+    'auto',
+    'weight scaling',
+  );
+  readonly weightCaption = el('figcaption', 'cnnvis-caption');
   readonly colormapSelect = select(EXPLORER_COLORMAPS.map((c) => [c, c] as const), 'gray', 'colormap');
   readonly info = el('div', 'cnnvis-info');
   readonly patternCaption = el('figcaption', 'cnnvis-caption');
@@ -95,11 +116,11 @@ export class FilterPanel {
     const modeRow = el('div', 'cnnvis-field');
     modeRow.append(this.patternsButton, this.stepsSelect);
     const controls = el('div', 'cnnvis-controls');
-    controls.append(layerRow, pager, modeRow, field('Colormap', this.colormapSelect));
+    controls.append(layerRow, pager, modeRow, field('Scale', this.scalingSelect), field('Colormap', this.colormapSelect));
     this.patternFigure.append(this.patternCanvas, this.patternCaption);
     this.patternFigure.hidden = true;
     const weights = el('figure', 'cnnvis-figure');
-    weights.append(this.grid, el('figcaption', 'cnnvis-caption', 'weights (each tile scaled to its own range)'));
+    weights.append(this.grid, this.weightCaption);
     const body = el('div', 'cnnvis-body');
     body.append(weights, this.patternFigure);
     this.node.append(this.title, controls, this.info, body, this.progress.node);
@@ -110,6 +131,7 @@ export class FilterPanel {
     this.patternsButton.addEventListener('click', () => this.state && this.handlers.mode?.(this.state.mode === 'patterns' ? 'weights' : 'patterns'));
     this.stepsSelect.addEventListener('change', () => this.handlers.steps?.(Number(this.stepsSelect.value)));
     this.colormapSelect.addEventListener('change', () => this.handlers.colormap(this.colormapSelect.value));
+    this.scalingSelect.addEventListener('change', () => this.handlers.scaling?.(this.scalingSelect.value as FilterScaling));
     this.grid.addEventListener('mousemove', (e) => this.hover(this.tileAtEvent(e)));
     this.grid.addEventListener('mouseleave', () => this.hover(-1));
     this.grid.addEventListener('keydown', (e) => this.key(e));
@@ -122,8 +144,10 @@ export class FilterPanel {
     const i = Math.floor(tile / s.tilesPerFilter);
     const f = s.filters[i];
     const view = s.layers[s.shownLayer]?.view;
-    const where = view === 'per-input-channel' ? ` · input channel ${tile % s.tilesPerFilter}` : view === 'depthwise' ? ' (depthwise)' : ' (RGB)';
-    return `filter ${f}${where} · L2 norm ${Number(s.norms[i]).toFixed(4)}`;
+    const where =
+      view === 'per-input-channel' ? ` · input channel ${tile % s.tilesPerFilter}` : view === 'depthwise' ? ' (depthwise)' : view === 'pointwise' ? ' (1×1: a cell per input channel)' : ' (RGB)';
+    const norm = Number(s.norms[i]);
+    return `filter ${f}${where} · L2 norm ${norm !== 0 && Math.abs(norm) < 1e-3 ? norm.toExponential(2) : norm.toFixed(4)}${s.dead[i] ? ' · dead' : ''}`;
   }
 
   tileAtEvent(e: MouseEvent): number {
@@ -159,6 +183,11 @@ export class FilterPanel {
     this.layerSlider.setAttribute('aria-valuetext', text);
     const total = s.layers[s.shownLayer]?.filters ?? 0;
     this.pageText.textContent = s.filters.length ? `filters ${s.filters[0]}–${s.filters[s.filters.length - 1]} of ${total}` : '';
+    const deadCount = s.dead.filter(Boolean).length;
+    this.weightCaption.textContent =
+      (s.weightScaling === 'layer'
+        ? `weights on one scale for the layer, ${s.weightRange[0].toPrecision(3)} to ${s.weightRange[1].toPrecision(3)} (${this.tileColormap()})`
+        : 'weights (each tile scaled to its own range)') + (deadCount ? `; ${deadCount} dead filter${deadCount > 1 ? 's' : ''} crossed out` : '');
     this.prev.disabled = s.page <= 0;
     this.next.disabled = s.page >= s.pageCount - 1;
     this.patternsButton.setAttribute('aria-pressed', String(s.mode === 'patterns'));
@@ -169,6 +198,8 @@ export class FilterPanel {
     setOptions(this.stepsSelect, choices.map((n) => [String(n), `${n} steps`] as const), String(s.steps));
     this.stepsSelect.disabled = !this.handlers.steps;
     this.colormapSelect.value = s.colormap;
+    this.scalingSelect.value = s.scaling;
+    this.scalingSelect.disabled = !this.handlers.scaling;
     this.progress.show(s.status, s.progress, s.message);
     this.drawWeights();
     this.drawPatterns();
@@ -180,7 +211,26 @@ export class FilterPanel {
     const n = s.weightWidth * s.weightHeight;
     const part = s.weights.subarray(i * n * s.weightChannels, (i + 1) * n * s.weightChannels);
     if (s.weightChannels === 4) return { width: s.weightWidth, height: s.weightHeight, data: Uint8ClampedArray.from(part) };
-    return colorize(part, s.weightWidth, s.weightHeight, s.colormap, 0, 255);
+    const px = colorize(part, s.weightWidth, s.weightHeight, this.tileColormap(), 0, 255);
+    // Unused cells of a pointwise tile stay background.
+    for (let j = s.weightCells; j < n; j++) px.data.set([0, 0, 0, 255], j * 4);
+    return px;
+  }
+
+  /** The colormap single-channel tiles are drawn with (a diverging one on a signed layer scale). */
+  tileColormap(): string {
+    const s = this.state as FilterPanelState;
+    return tileColormap(s.colormap, s.weightDiverging);
+  }
+
+  /** A red cross over a dead filter's tile. */
+  private cross(px: Pixels, x: number, y: number, w: number, h: number): void {
+    const n = Math.max(w, h);
+    for (let i = 0; i < n; i++) {
+      const dx = Math.floor((i * w) / n);
+      const dy = Math.floor((i * h) / n);
+      for (const xx of [x + dx, x + w - 1 - dx]) px.data.set([255, 0, 0, 255], ((y + dy) * px.width + xx) * 4);
+    }
   }
 
   private drawWeights(): void {
@@ -201,7 +251,13 @@ export class FilterPanel {
     }
     this.grid_ = g;
     this.factor = scaleFor(Math.max(g.width, g.height), GRID_TARGET);
-    paint(this.grid, enlarge(px, this.factor));
+    const big = enlarge(px, this.factor);
+    for (let i = 0; i < count; i++) {
+      if (!s.dead[Math.floor(i / s.tilesPerFilter)]) continue;
+      const [x, y] = tileOrigin(g, i);
+      this.cross(big, x * this.factor, y * this.factor, s.weightWidth * this.factor, s.weightHeight * this.factor);
+    }
+    paint(this.grid, big);
     this.grid.setAttribute('aria-label', `weights of ${s.layers[s.shownLayer]?.name ?? ''}: ${this.pageText.textContent}; arrow keys pick a tile`);
   }
 

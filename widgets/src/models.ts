@@ -126,6 +126,7 @@ export function filterDefaults(): FilterExplorerState {
     input_channels: 8,
     mode: 'weights',
     steps: 64,
+    scaling: 'auto',
     ...emptyFilterPage(),
   };
 }

@@ -12,7 +12,7 @@
  */
 import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
-import { convLayerNames, filterStats, Kernel, kernelOf, rgbTile, sliceMap } from '../basics/filters';
+import { markDead, appliedScaling, convLayerNames, deadFilters, filterStats, filterView, Kernel, kernelOf, layerRange, pointwiseMap, rgbTile, sliceMap, tileRange } from '../basics/filters';
 import { spread } from '../basics/featureMaps';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
@@ -30,7 +30,10 @@ import {
   FilterLayerInfo,
   FilterMode,
   FilterResultData,
+  FILTER_SCALINGS,
+  FilterScaling,
   RESULT_SCHEMA_VERSION,
+  tileColormap,
 } from '../schema/explorers';
 import { Map2D, RGBAImage } from '../types';
 import { checkColormap, Explorer, explorerSpec, Step } from './explorer';
@@ -48,7 +51,12 @@ export interface FilterExplorerOptions {
   steps?: number;
   /** Pattern side in pixels (default: the model input, at most 128). */
   patternSize?: number;
-  /** Colormap of single-channel weight tiles (default 'gray'). */
+  /**
+   * 'layer': one colour scale per layer (symmetric around 0 with a diverging colormap for signed
+   * weights); 'tile': each tile its own range; 'auto' (default): 'layer' for 1×1 kernels, else 'tile'.
+   */
+  scaling?: FilterScaling;
+  /** Colormap of single-channel weight tiles (default 'gray'; on a signed layer scale 'gray' shows as 'coolwarm'). */
   colormap?: ExplorerColormap;
   display?: boolean;
 }
@@ -62,16 +70,10 @@ interface Pattern {
   value: number;
 }
 
-/** One tile's weights as bytes, 0..255 for its min..max. */
-function tileBytes(map: Map2D): Uint8Array {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of map.data) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  const span = hi - lo;
-  return Uint8Array.from(map.data, (v) => (span > 0 ? Math.round(((v - lo) / span) * 255) : 0));
+/** One tile's weights as bytes, 0..255 for min..max of `range` (unused cells 0). */
+function tileBytes(map: Map2D, range: { min: number; max: number }): Uint8Array {
+  const span = range.max - range.min;
+  return Uint8Array.from(map.data, (v) => (span > 0 && Number.isFinite(v) ? Math.round(Math.min(1, Math.max(0, (v - range.min) / span)) * 255) : 0));
 }
 
 export class FilterExplorer extends Explorer<FilterExplorerState> {
@@ -86,7 +88,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
   computed = 0;
 
   private constructor(model: CnnModel, state: FilterExplorerState, patternSize: number) {
-    super(explorerSpec(EXPLORERS.filters), state, ['layer_index', 'page', 'page_size', 'input_channels', 'mode', 'steps']);
+    super(explorerSpec(EXPLORERS.filters), state, ['layer_index', 'page', 'page_size', 'input_channels', 'mode', 'steps', 'scaling']);
     this.layerList = state.layers.map((l) => ({ ...l, shape: [...l.shape] }));
     this.model = model;
     this.patternSize = patternSize;
@@ -105,6 +107,8 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
     for (const [name, v] of [['pageSize', pageSize], ['inputChannels', inputChannels], ['steps', steps]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new CnnvisError(`${name} must be a positive integer, got ${v}`);
     }
+    const scaling = opts.scaling ?? 'auto';
+    if (!FILTER_SCALINGS.includes(scaling)) throw new CnnvisError(`unknown scaling '${scaling}'; valid: ${FILTER_SCALINGS.join(', ')}`, [...FILTER_SCALINGS]);
     const mode = opts.mode ?? 'weights';
     if (!MODES.includes(mode)) throw new CnnvisError(`unknown mode '${mode}'; valid: ${MODES.join(', ')}`, [...MODES]);
     const patternSize = opts.patternSize ?? Math.min(128, model.inputHeight, model.inputWidth);
@@ -112,8 +116,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
     const layers: FilterLayerInfo[] = names.map((name) => {
       const k = kernelOf(model.layer(name)) as Kernel;
       const [, , cin, cout] = k.shape;
-      const view = k.kind === 'depthwise' ? 'depthwise' : cin === 3 ? 'rgb' : 'per-input-channel';
-      return { name, shape: [...k.shape], view, filters: k.kind === 'depthwise' ? cin : cout };
+      return { name, shape: [...k.shape], view: filterView(k), filters: k.kind === 'depthwise' ? cin : cout };
     });
     const state: FilterExplorerState = {
       title: `filters · ${model.name}`,
@@ -131,6 +134,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
       input_channels: inputChannels,
       mode,
       steps,
+      scaling,
       ...emptyFilterPage(),
     };
     const ex = new FilterExplorer(model, state, patternSize);
@@ -160,26 +164,64 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
   }
 
   /** Weight tiles of some filters of a layer, as the views get them. */
-  weightTiles(index: number, filters: readonly number[], inputChannels: number): Pick<FilterExplorerState, 'weights' | 'weight_channels' | 'weight_width' | 'weight_height' | 'tiles_per_filter' | 'filter_norms'> {
+  weightTiles(
+    index: number,
+    filters: readonly number[],
+    inputChannels: number,
+    scaling: FilterScaling = 'auto',
+  ): Pick<
+    FilterExplorerState,
+    'weights' | 'weight_channels' | 'weight_width' | 'weight_height' | 'tiles_per_filter' | 'filter_norms' | 'filter_dead' | 'weight_scaling' | 'weight_range' | 'weight_diverging' | 'weight_cells'
+  > {
     const info = this.layerList[index];
     const k = this.kernel(index);
     const [kh, kw, cin] = k.shape;
-    const norms = filterStats(k);
+    const stats = filterStats(k);
+    const dead = deadFilters(stats.map((f) => f.norm));
+    const applied = appliedScaling(k, scaling);
+    const lr = layerRange(k);
+    const bytes = (map: Map2D) => tileBytes(map, tileRange(map, lr, applied));
     let tiles: Uint8Array[];
     let channels = 1;
     let perFilter = 1;
+    let width = kw;
+    let height = kh;
+    let cells = kw * kh;
     if (info.view === 'rgb') {
       channels = 4;
-      tiles = filters.map((f) => rgbTile(k, f).data);
+      tiles = filters.map((f) => rgbTile(k, f, applied === 'layer' ? lr : undefined).data);
     } else if (info.view === 'depthwise') {
-      tiles = filters.map((c) => tileBytes(sliceMap(k, c, 0)));
+      tiles = filters.map((c) => bytes(sliceMap(k, c, 0)));
+    } else if (info.view === 'pointwise') {
+      // A cell per input channel (all of them, up to 1024), one tile per filter.
+      cells = Math.min(cin, 1024);
+      const maps = filters.map((f) => pointwiseMap(k, f, cells));
+      width = maps.length ? maps[0].width : 1;
+      height = maps.length ? maps[0].height : 1;
+      tiles = maps.map(bytes);
     } else {
       perFilter = Math.min(cin, inputChannels);
-      tiles = filters.flatMap((f) => Array.from({ length: perFilter }, (_, c) => tileBytes(sliceMap(k, c, f))));
+      tiles = filters.flatMap((f) => Array.from({ length: perFilter }, (_, c) => bytes(sliceMap(k, c, f))));
     }
-    const weights = new Uint8Array(tiles.length * kh * kw * channels);
-    tiles.forEach((t, i) => weights.set(t, i * t.length));
-    return { weights, weight_channels: channels, weight_width: kw, weight_height: kh, tiles_per_filter: perFilter, filter_norms: filters.map((f) => norms[f].norm) };
+    const weights = new Uint8Array(tiles.reduce((a, t) => a + t.length, 0));
+    let o = 0;
+    for (const t of tiles) {
+      weights.set(t, o);
+      o += t.length;
+    }
+    return {
+      weights,
+      weight_channels: channels,
+      weight_width: width,
+      weight_height: height,
+      tiles_per_filter: perFilter,
+      filter_norms: filters.map((f) => stats[f].norm),
+      filter_dead: filters.map((f) => dead[f]),
+      weight_scaling: applied,
+      weight_range: [lr.min, lr.max],
+      weight_diverging: applied === 'layer' && lr.signed && channels === 1,
+      weight_cells: cells,
+    };
   }
 
   private patternKey(layer: string, filter: number, steps: number): string {
@@ -221,6 +263,10 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
     }
     if (out.mode !== undefined && !MODES.includes(out.mode)) throw new RangeError(`unknown mode '${out.mode}'; valid: ${MODES.join(', ')}`);
     if (out.colormap !== undefined) checkColormap(out.colormap);
+    if (out.scaling !== undefined && !FILTER_SCALINGS.includes(out.scaling)) throw new RangeError(`unknown scaling '${out.scaling}'; valid: ${FILTER_SCALINGS.join(', ')}`);
+    // Moving to another layer stops activation maximization (it is slow, and was asked for that layer):
+    // the new layer shows its weights until patterns are asked for again.
+    if (out.layer_index !== undefined && out.layer_index !== this.get('layer_index') && out.mode === undefined && this.get('mode') === 'patterns') out.mode = 'weights';
     if (out.page !== undefined || out.layer_index !== undefined || out.page_size !== undefined) {
       const index = out.layer_index ?? this.get('layer_index');
       const size = out.page_size ?? this.get('page_size');
@@ -233,20 +279,20 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
   }
 
   protected async update(step: Step): Promise<void> {
-    const { layer_index: index, page, page_size: size, input_channels: inputs, mode, steps } = this.state;
+    const { layer_index: index, page, page_size: size, input_channels: inputs, mode, steps, scaling } = this.state;
     const info = this.layerList[index];
     await step(0, `filters of ${info.name}`);
     const filters = this.pageFilters(index, page, size);
-    const weights = this.weightTiles(index, filters, inputs);
-    const showWeights = () =>
-      this.set({ ...weights, shown_layer: index, page_filters: filters, title: `filters · ${info.name} · ${this.model.name}` });
+    const weights = this.weightTiles(index, filters, inputs, scaling);
+    const title = `filters · ${info.name} · ${this.model.name}${mode === 'patterns' ? ` · activation maximization of ${info.name}` : ''}`;
+    const showWeights = () => this.set({ ...weights, shown_layer: index, page_filters: filters, title });
     if (mode === 'weights') {
       showWeights();
       return;
     }
     // The weights of the new page at once (with the old patterns hidden), then the patterns.
     if (this.get('shown_layer') !== index || this.get('page_filters').join() !== filters.join()) {
-      this.set({ ...emptyFilterPage(), ...weights, shown_layer: index, page_filters: filters });
+      this.set({ ...emptyFilterPage(), ...weights, shown_layer: index, page_filters: filters, title });
     }
     await this.makePatterns(index, filters, steps, step);
     const made = filters.map((f) => this.patternCache.get(this.patternKey(info.name, f, steps)) as Pattern);
@@ -280,7 +326,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
       layers: picked.map((i) => {
         const shown = i === s.shown_layer;
         const filters = shown ? s.page_filters : this.pageFilters(i, 0, s.page_size);
-        const w = this.weightTiles(i, filters, s.input_channels);
+        const w = this.weightTiles(i, filters, s.input_channels, s.scaling);
         const patterns =
           shown && s.pattern_filters.length
             ? { filters: s.pattern_filters, width: s.pattern_width, height: s.pattern_height, rgba: bytesToBase64(s.patterns), values: s.pattern_values }
@@ -294,6 +340,11 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
           weights: bytesToBase64(w.weights),
           channels: w.weight_channels,
           norms: w.filter_norms,
+          dead: w.filter_dead,
+          scaling: w.weight_scaling,
+          range: w.weight_range,
+          diverging: w.weight_diverging,
+          cells: w.weight_cells,
           patterns,
         };
       }),
@@ -309,11 +360,15 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
     const tiles: RGBAImage[] = Array.from({ length: count }, (_, i) => {
       const part = s.weights.subarray(i * n * s.weight_channels, (i + 1) * n * s.weight_channels);
       if (s.weight_channels === 4) return { width: s.weight_width, height: s.weight_height, data: part };
-      return applyColormap({ width: s.weight_width, height: s.weight_height, data: Float32Array.from(part) }, s.colormap, { min: 0, max: 255 });
+      const values = Float32Array.from(part, (v, j) => (j < s.weight_cells ? v : NaN));
+      return applyColormap({ width: s.weight_width, height: s.weight_height, data: values }, tileColormap(s.colormap, s.weight_diverging), { min: 0, max: 255, nanColor: [0, 0, 0, 255] });
     });
     const scale = Math.max(1, Math.round(24 / Math.max(s.weight_width, s.weight_height)));
     const nrow = s.tiles_per_filter > 1 ? s.tiles_per_filter : Math.ceil(Math.sqrt(count)); // tiles per row
-    const weights = makeGrid(tiles, { nrow, padding: 1, scale });
+    const grid = makeGrid(tiles, { nrow, padding: 1, scale });
+    tiles.forEach((_, i) => s.filter_dead[Math.floor(i / s.tiles_per_filter)] && markDead(grid, grid.layout.tiles[i]));
+    const { layout: _layout, ...weights } = grid;
+    void _layout;
     if (s.mode !== 'patterns' || !s.pattern_filters.length) return weights;
     const area = s.pattern_width * s.pattern_height * 4;
     const pats = s.pattern_filters.map((_, i) => ({ width: s.pattern_width, height: s.pattern_height, data: s.patterns.subarray(i * area, (i + 1) * area) }));

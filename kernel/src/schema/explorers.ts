@@ -193,13 +193,35 @@ export function relativeMask(values: ArrayLike<number>, threshold: number): Uint
   return out;
 }
 
+/**
+ * How filter weights are drawn. 'rgb': one colour tile per filter (3 input channels);
+ * 'per-input-channel': a row of single-channel tiles per filter; 'depthwise': one tile per channel;
+ * 'pointwise': 1×1 kernels, one tile per filter with a cell per input channel (a near-square grid).
+ */
+export type FilterView = 'rgb' | 'per-input-channel' | 'depthwise' | 'pointwise';
+
+/** Filter weight scaling: 'layer' (one scale for the layer), 'tile' (each tile its own range), 'auto' ('layer' for 1×1 kernels, else 'tile'). */
+export type FilterScaling = 'auto' | 'layer' | 'tile';
+export const FILTER_SCALINGS: readonly FilterScaling[] = ['auto', 'layer', 'tile'];
+
+/** A filter is dead when its L2 norm is below this fraction of the layer's largest filter norm. */
+export const DEAD_FILTER_RATIO = 1e-6;
+
+/**
+ * The colormap single-channel weight tiles are drawn with: on a signed layer scale (`diverging`) the
+ * sequential default 'gray' becomes the diverging 'coolwarm' (blue < 0 < red); any other choice stays.
+ * Kernel and browser use this one rule.
+ */
+export function tileColormap<T extends string>(colormap: T, diverging: boolean): T | 'coolwarm' {
+  return diverging && colormap === 'gray' ? 'coolwarm' : colormap;
+}
+
 /** One layer the filter explorer can show. */
 export interface FilterLayerInfo {
   name: string;
   /** Kernel [kh, kw, in, out] (depthwise: [kh, kw, in, multiplier]). */
   shape: [number, number, number, number];
-  /** 'rgb': one colour tile per filter (3 input channels); 'per-input-channel': a row of grey tiles per filter; 'depthwise': one grey tile per channel. */
-  view: 'rgb' | 'per-input-channel' | 'depthwise';
+  view: FilterView;
   /** Filters (output channels; depthwise: channels) to page through. */
   filters: number;
 }
@@ -221,6 +243,8 @@ export interface FilterExplorerState extends ExplorerBaseState {
   mode: FilterMode;
   /** Gradient steps of the activation maximization. */
   steps: number;
+  /** Weight scaling asked for (a control); `weight_scaling` is what the page below uses. */
+  scaling: FilterScaling;
   /** What the data below belongs to (lags the controls while computing). */
   shown_layer: number;
   page_filters: number[];
@@ -238,6 +262,18 @@ export interface FilterExplorerState extends ExplorerBaseState {
   tiles_per_filter: number;
   /** Per filter on the page: L2 norm of its weights. */
   filter_norms: number[];
+  /** Per filter on the page: dead (norm < DEAD_FILTER_RATIO × the layer's largest norm). */
+  filter_dead: boolean[];
+  /**
+   * 'layer': single-channel bytes 0..255 are `weight_range` [min, max] of the whole layer
+   * (symmetric around 0 when `weight_diverging`); 'tile': each tile's own min..max (a constant tile: the layer range).
+   */
+  weight_scaling: 'layer' | 'tile';
+  weight_range: [number, number];
+  /** The layer scale is signed and symmetric: tiles take `tileColormap(colormap, true)`. */
+  weight_diverging: boolean;
+  /** Cells in use per tile (row by row); the rest of a pointwise tile is empty. */
+  weight_cells: number;
   /** Activation-maximization images of the page's filters (RGBA, one after the other); empty in weights mode. */
   patterns: Uint8Array;
   pattern_width: number;
@@ -251,7 +287,7 @@ export interface FilterExplorerState extends ExplorerBaseState {
 /** The computed part of a FilterExplorer's state before anything is shown. */
 export function emptyFilterPage(): Pick<
   FilterExplorerState,
-  'shown_layer' | 'page_filters' | 'weights' | 'weight_channels' | 'weight_width' | 'weight_height' | 'tiles_per_filter' | 'filter_norms' | 'patterns' | 'pattern_width' | 'pattern_height' | 'pattern_filters' | 'pattern_values'
+  'shown_layer' | 'page_filters' | 'weights' | 'weight_channels' | 'weight_width' | 'weight_height' | 'tiles_per_filter' | 'filter_norms' | 'filter_dead' | 'weight_scaling' | 'weight_range' | 'weight_diverging' | 'weight_cells' | 'patterns' | 'pattern_width' | 'pattern_height' | 'pattern_filters' | 'pattern_values'
 > {
   return {
     shown_layer: -1,
@@ -262,6 +298,11 @@ export function emptyFilterPage(): Pick<
     weight_height: 0,
     tiles_per_filter: 1,
     filter_norms: [],
+    filter_dead: [],
+    weight_scaling: 'tile',
+    weight_range: [0, 1],
+    weight_diverging: false,
+    weight_cells: 0,
     patterns: new Uint8Array(0),
     pattern_width: 0,
     pattern_height: 0,
@@ -359,6 +400,12 @@ export interface FilterResultData {
       weights: string;
       channels: number;
       norms: number[];
+      /** As the FilterExplorerState fields of the same names. */
+      dead: boolean[];
+      scaling: 'layer' | 'tile';
+      range: [number, number];
+      diverging: boolean;
+      cells: number;
       patterns: { filters: number[]; width: number; height: number; rgba: string; values: number[] } | null;
     }
   >;
