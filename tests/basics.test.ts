@@ -12,6 +12,8 @@ import { encodePng } from '../kernel/src/images/encode';
 import { CnnModel } from '../kernel/src/models/model';
 import { buildReport } from '../kernel/src/report/report';
 import { LINE_HEIGHT } from '../kernel/src/render/text';
+import { colorAt } from '../kernel/src/render/colormaps';
+import { loadModel } from '../kernel/src/models/load';
 import { RGBImage } from '../kernel/src/types';
 
 /** input 6×6×3 → conv c1 (2 filters 3×3, same, relu) → GAP → dense predictions (3, softmax). */
@@ -185,4 +187,88 @@ test('images: PNG bytes and tensors are accepted as sources', async () => {
   const fromTensor = await predict(model, t, { display: false });
   t.dispose();
   expect(Array.from(fromTensor.probabilities)).toEqual(Array.from(fromPixels.probabilities));
+});
+
+describe('filters: 1×1 kernels, layer scaling, dead filters', () => {
+  // Reference colours straight from the colormap table, values straight from the layer's weights.
+  const colour = (name: string, v: number, lo: number, hi: number) => colorAt(name, (v - lo) / (hi - lo));
+
+  test("MobileNet v1 0.25's conv_pw_1 [1×1×8×16]: a cell per input channel, one diverging scale for the layer, not black", async () => {
+    const model = await loadModel('mobilenet_v1_0.25_224');
+    const w = model.layer('conv_pw_1').getWeights()[0];
+    expect(w.shape).toEqual([1, 1, 8, 16]);
+    const k = w.dataSync() as Float32Array;
+    const m = Math.max(...Array.from(k, Math.abs));
+    const r = await filters(model, { layer: 'conv_pw_1', scale: 4, display: false });
+    expect([r.view, r.scaling, r.colormap]).toEqual(['pointwise', 'layer', 'coolwarm']);
+    expect(r.range).toEqual([-m, m]);
+    const img = r.image();
+    // 16 tiles of 3×3 cells (8 used), 4 per row, cells 4 px, 1 px padding: 4·13 + 1 = 53 px.
+    expect([img.width, img.height]).toEqual([53, 53]);
+    let lit = 0;
+    for (let i = 0; i < img.width * img.height; i++) if (img.data[i * 4] + img.data[i * 4 + 1] + img.data[i * 4 + 2] > 30) lit++;
+    expect(lit).toBeGreaterThan(0.5 * img.width * img.height); // 16 · 8 cells · 16 px = 2048 of 2809
+    const px = (x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 3));
+    for (const [o, c] of [[0, 0], [5, 3], [15, 7], [9, 4], [1, 2]]) {
+      const x = 1 + (o % 4) * 13 + (c % 3) * 4 + 1;
+      const y = 1 + Math.floor(o / 4) * 13 + Math.floor(c / 3) * 4 + 2;
+      expect(px(x, y)).toEqual(colour('coolwarm', k[c * 16 + o], -m, m));
+    }
+    // The ninth cell of a tile is empty (background).
+    expect(px(1 + 2 * 4, 1 + 2 * 4)).toEqual([0, 0, 0]);
+    // This layer really has dead filters (norms ~1e-13 or less): flagged from the reference norms, and crossed out.
+    const norms = Array.from({ length: 16 }, (_, o) => Math.hypot(...Array.from({ length: 8 }, (_, c) => k[c * 16 + o])));
+    const maxNorm = Math.max(...norms);
+    const dead = norms.map((n) => n < 1e-6 * maxNorm);
+    expect(dead.filter(Boolean).length).toBeGreaterThan(0);
+    expect(dead.filter(Boolean).length).toBeLessThan(16);
+    expect(r.perFilter.map((f) => f.dead)).toEqual(dead);
+    const d = dead.indexOf(true);
+    expect(px(1 + (d % 4) * 13, 1 + Math.floor(d / 4) * 13)).toEqual([255, 0, 0]);
+    expect(px(1 + (d % 4) * 13 + 11, 1 + Math.floor(d / 4) * 13)).toEqual([255, 0, 0]);
+    expect(r.perFilter[5].norm).toBeCloseTo(Math.hypot(...Array.from({ length: 8 }, (_, c) => k[c * 16 + 5])), 6);
+    // Per-tile scaling on request: each filter's 8 weights span the whole colormap.
+    const t = await filters(model, { layer: 'conv_pw_1', scale: 4, scaling: 'tile', display: false });
+    const col = Array.from({ length: 8 }, (_, c) => k[c * 16 + 5]);
+    const [lo, hi] = [Math.min(...col), Math.max(...col)];
+    expect(t.image().data.subarray(((1 + 1 * 13 + 4 + 2) * 53 + 1 + 1 * 13 + 1) * 4, ((1 + 1 * 13 + 4 + 2) * 53 + 1 + 1 * 13 + 1) * 4 + 3)).toEqual(
+      Uint8Array.from(colour('gray', col[3], lo, hi)),
+    );
+    await expect(filters(model, { layer: 'conv_pw_1', scaling: 'global' as never, display: false })).rejects.toThrow(/unknown scaling 'global'; valid: auto, layer, tile/);
+    model.net.dispose();
+  });
+
+  test('a zeroed filter is dead: flagged, named in the text and crossed out, in 1×1 and 3×3 layers', async () => {
+    const input = tf.input({ shape: [5, 5, 3] });
+    const pw = tf.layers.conv2d({ filters: 4, kernelSize: 1, name: 'pw' }).apply(input) as tf.SymbolicTensor;
+    const c3 = tf.layers.conv2d({ filters: 3, kernelSize: 3, name: 'c3' }).apply(pw) as tf.SymbolicTensor;
+    const net = tf.model({ inputs: input, outputs: c3 });
+    for (const [name, dead] of [['pw', 2], ['c3', 1]] as const) {
+      const layer = net.getLayer(name);
+      const [kw, b] = layer.getWeights();
+      const shape = kw.shape;
+      const cout = shape[3] as number;
+      const v = Float32Array.from(kw.dataSync(), (x, i) => (i % cout === dead ? (i % 2 ? 1e-13 : 0) : x));
+      layer.setWeights([tf.tensor(v, shape), b]);
+    }
+    const model = new CnnModel(net, { name: 'deadnet', preprocess: 'unit' });
+    const red = (img: { width: number; data: Uint8Array }, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 3));
+    const pwr = await filters(model, { layer: 'pw', scale: 4, display: false });
+    expect(pwr.perFilter.map((f) => f.dead)).toEqual([false, false, true, false]);
+    expect(pwr.dead).toEqual([2]);
+    expect(pwr.text()).toMatch(/1 dead filter \(crossed out\): 2$/);
+    expect(pwr.html()).toMatch(/<td>2<\/td><td>[^<]+<\/td><td>dead<\/td>/);
+    // Tile 2 (row 1, column 0 of a 2-column grid of 2×2-cell tiles at 4 px): its diagonal is red.
+    const t2 = { x: 1, y: 1 + 9 };
+    expect(red(pwr.image(), t2.x, t2.y)).toEqual([255, 0, 0]);
+    expect(red(pwr.image(), t2.x + 7, t2.y)).toEqual([255, 0, 0]);
+    expect(red(pwr.image(), 1, 1)).not.toEqual([255, 0, 0]);
+    // 3×3 layer, per tile by default: the dead filter's tiles are constant (layer scale, grey) and crossed.
+    const c3r = await filters(model, { layer: 'c3', scale: 4, inputChannels: 4, display: false });
+    expect([c3r.view, c3r.scaling, c3r.dead]).toEqual(['per-input-channel', 'tile', [1]]);
+    const row1 = 1 + 13; // second filter's row
+    expect(red(c3r.image(), 1, row1)).toEqual([255, 0, 0]);
+    expect(red(c3r.image(), 1, 1)).not.toEqual([255, 0, 0]);
+    net.dispose();
+  });
 });
