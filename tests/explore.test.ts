@@ -541,6 +541,77 @@ describe('FilterExplorer', () => {
     tiny.net.dispose();
   });
 
+  test('1×1 layers: a cell per input channel on one signed layer scale; dead filters flagged; scaling switch; snapshot', async () => {
+    const input = tf.input({ shape: [16, 16, 3] });
+    const x1 = tf.layers.conv2d({ filters: 5, kernelSize: 3, name: 'c1' }).apply(input) as tf.SymbolicTensor;
+    const x2 = tf.layers.conv2d({ filters: 6, kernelSize: 1, name: 'pw' }).apply(x1) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(tf.layers.flatten().apply(x2) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const net = tf.model({ inputs: input, outputs: out });
+    const pw = net.getLayer('pw');
+    const [kw0, b0] = pw.getWeights();
+    // Filter 4 zeroed.
+    const k = Float32Array.from(kw0.dataSync(), (v, i) => (i % 6 === 4 ? 0 : v));
+    pw.setWeights([tf.tensor(k, kw0.shape), b0]);
+    const tiny = new CnnModel(net, { name: 'tiny', preprocess: 'unit' });
+    const ex = await FilterExplorer.open(tiny, { display: false, layer: 'pw', pageSize: 6 });
+    expect(ex.get('layers').map((l) => [l.name, l.view, l.filters])).toEqual([['c1', 'rgb', 5], ['pw', 'pointwise', 6]]);
+    const m = Math.max(...Array.from(k, Math.abs));
+    expect(ex.state).toMatchObject({ scaling: 'auto', weight_scaling: 'layer', weight_range: [-m, m], weight_diverging: true, weight_cells: 5, weight_width: 3, weight_height: 2, weight_channels: 1, tiles_per_filter: 1 });
+    expect(ex.get('filter_dead')).toEqual([false, false, false, false, true, false]);
+    // Byte j of tile f is input channel j's weight on [-m, m]; the sixth cell is empty.
+    const w = ex.get('weights');
+    expect(w.length).toBe(6 * 6);
+    for (let f = 0; f < 6; f++) {
+      for (let c = 0; c < 5; c++) expect(Math.abs(-m + (w[f * 6 + c] / 255) * 2 * m - k[c * 6 + f])).toBeLessThanOrEqual((m / 255) * 1.01);
+    }
+    expect(w[4 * 6 + 2]).toBe(128); // a zero weight sits at the middle of the scale
+    // Per tile on request: each filter's own range.
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { scaling: 'tile' } });
+    await ex.settled();
+    expect([ex.get('weight_scaling'), ex.get('weight_diverging')]).toEqual(['tile', false]);
+    expect(Array.from(ex.get('weights').subarray(6, 11))).toEqual(bytesOf({ data: Float32Array.from({ length: 5 }, (_, c) => k[c * 6 + 1]) }));
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { scaling: 'layer', layer_index: 0 } });
+    await ex.settled();
+    expect([ex.get('weight_scaling'), ex.get('weight_cells')]).toEqual(['layer', 9]);
+    const snap = ex.mimeBundle()[RESULT_MIME] as FilterResultData;
+    const spw = snap.layers.find((l) => l.name === 'pw');
+    expect(spw).toMatchObject({ view: 'pointwise', scaling: 'layer', range: [-m, m], diverging: true, cells: 5, width: 3, height: 2, dead: [false, false, false, false, true, false] });
+    ex.close();
+    tiny.net.dispose();
+  });
+
+  test('moving the layer stops activation maximization; the title names the layer the patterns are for', async () => {
+    const ex = await FilterExplorer.open(model, { display: false, pageSize: 2, steps: 2, patternSize: 16, mode: 'patterns' });
+    const first = ex.get('layers')[0].name;
+    expect(ex.get('title')).toBe(`filters · ${first} · demo · activation maximization of ${first}`);
+    expect(ex.computed).toBe(2);
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { layer_index: 1 } });
+    await ex.settled();
+    expect(ex.get('mode')).toBe('weights');
+    expect(ex.get('title')).toBe(`filters · ${ex.get('layers')[1].name} · demo`);
+    expect(ex.computed).toBe(2);
+    // Asking again on the new layer runs it there; a page change keeps it on.
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { mode: 'patterns' } });
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { page: 1 } });
+    await ex.settled();
+    expect([ex.get('mode'), ex.get('pattern_filters'), ex.get('shown_layer')]).toEqual(['patterns', [2, 3], 1]);
+    // Moved while it runs: it stops there, nothing more is made, the new layer shows its weights.
+    const made = ex.computed;
+    let moved = false;
+    ex.observe((c) => {
+      if (!moved && (c.new as number) > 0 && ex.get('status') === 'busy') {
+        moved = true;
+        fromFrontEnd(ex.modelId, { method: 'update', state: { layer_index: 2 } });
+      }
+    }, 'progress');
+    await fromFrontEnd(ex.modelId, { method: 'update', state: { page: 2 } });
+    await ex.settled();
+    expect(moved).toBe(true);
+    expect([ex.computed, ex.get('mode'), ex.get('shown_layer'), ex.get('status')]).toEqual([made, 'weights', 2, 'idle']);
+    expect(ex.get('title')).toBe(`filters · ${ex.get('layers')[2].name} · demo`);
+    ex.close();
+  });
+
   test('patterns on demand equal filterPatterns; kept; progress; cancel; latest page only; tensors flat', async () => {
     const ex = await FilterExplorer.open(model, { display: false, pageSize: 2, steps: 4, patternSize: 32 });
     expect(ex.computed).toBe(0);
