@@ -11,7 +11,7 @@ import { buildDemoModel, DEMO_CLASSES } from '../../kernel/src/models/demo';
 import { CnnModel } from '../../kernel/src/models/model';
 import { FilterExplorer } from '../../kernel/src/explore';
 import { colorAt } from '../../kernel/src/render/colormaps';
-import { FilterResultData, RESULT_MIME } from '../../kernel/src/schema/explorers';
+import { base64ToBytes, FilterResultData, RESULT_MIME } from '../../kernel/src/schema/explorers';
 import { FilterExplorerView, renderResult } from '../../widgets/src';
 import { Bridge, input, settle, viewOf } from './bridge';
 import { drawn, installCanvasShim, pixelAt } from './canvasShim';
@@ -113,5 +113,63 @@ test('a hostile model name is text (TF.js refuses such layer names); the saved r
   expect(node.querySelector('.cnnvis-layer-name')?.textContent).toBe('second [3×3×2×3] · per-input-channel');
   expect(drawn(grid)).not.toEqual(before);
   expect((node.querySelector('.cnnvis-toggle') as HTMLButtonElement).disabled).toBe(true);
+  tiny.net.dispose();
+});
+
+test('a 1×1 layer draws a cell per input channel on a diverging layer scale (not black), a dead filter crossed out, the pager as a sentence; the saved result too', async () => {
+  const input0 = tf.input({ shape: [8, 8, 3] });
+  const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 'c1' }).apply(input0) as tf.SymbolicTensor;
+  const pw = tf.layers.conv2d({ filters: 8, kernelSize: 1, name: 'pw' }).apply(c1) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(pw) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const net = tf.model({ inputs: input0, outputs: out });
+  const layer = net.getLayer('pw');
+  const [kw0, b0] = layer.getWeights();
+  const k = Float32Array.from(kw0.dataSync(), (v, i) => (i % 8 === 6 ? 0 : v));
+  layer.setWeights([tf.tensor(k, kw0.shape), b0]);
+  const tiny = new CnnModel(net, { name: 'tiny', preprocess: 'unit' });
+  const ex = await FilterExplorer.open(tiny, { display: false, layer: 'pw' });
+  const view = await viewOf<FilterExplorerView>(bridge, ex.modelId);
+  const panel = view.panel;
+  const pager = panel.pageText.parentElement as HTMLElement;
+  expect(Array.from(pager.children, (c) => c.textContent).join(' ')).toBe('◀ filters 0–7 of 8 ▶');
+  expect(panel.layerName.textContent).toBe('pw [1×1×4×8] · pointwise');
+  // 8 tiles of 2×2 cells (4 input channels), 3 per row: 1 + 3·3 = 10 px wide, 1 + 3·3 = 10 high.
+  const f = Math.min(16, Math.round(384 / 10));
+  expect([panel.grid.width, panel.grid.height]).toEqual([10 * f, 10 * f]);
+  const m = Math.max(...Array.from(k, Math.abs));
+  let lit = 0;
+  const px = drawn(panel.grid);
+  for (let i = 0; i < px.length / 4; i++) if (px[i * 4] + px[i * 4 + 1] + px[i * 4 + 2] > 30) lit++;
+  expect(lit).toBe(8 * 4 * f * f); // every cell of every tile (coolwarm has no dark colour); padding black
+  // Filter 4 (row 1, column 1), input channel 3 (cell (1, 1)): the weight's colour on [-m, m], coolwarm.
+  const w = ex.get('weights');
+  const at = (tile: number, cell: number) => [1 + (tile % 3) * 3 + (cell % 2), 1 + Math.floor(tile / 3) * 3 + Math.floor(cell / 2)];
+  const [x, y] = at(4, 3);
+  expect(pixelAt(panel.grid, x * f + 1, y * f + 1).slice(0, 3)).toEqual(colorAt('coolwarm', w[4 * 4 + 3] / 255));
+  expect(Math.abs(-m + (w[4 * 4 + 3] / 255) * 2 * m - k[3 * 8 + 4])).toBeLessThanOrEqual((m / 255) * 1.01);
+  expect(pixelAt(panel.grid, x * f + 1, y * f + 1).slice(0, 3)).not.toEqual([0, 0, 0]);
+  // Filter 6 is dead: a red cross over its tile, 'dead' when hovered, counted in the caption.
+  const [dx, dy] = at(6, 0);
+  expect(pixelAt(panel.grid, dx * f, dy * f)).toEqual([255, 0, 0, 255]);
+  panel.grid.dispatchEvent(new MouseEvent('mousemove', { clientX: dx * f + 2, clientY: dy * f + f + 2 }));
+  expect(panel.info.textContent).toMatch(/^filter 6 \(1×1: a cell per input channel\) · L2 norm 0\.0000 · dead$/);
+  expect(panel.weightCaption.textContent).toMatch(/^weights on one scale for the layer, -\S+ to \S+ \(coolwarm\); 1 dead filter crossed out$/);
+  // The scale menu asks the kernel for per-tile scaling.
+  expect(panel.scalingSelect.value).toBe('auto');
+  input(panel.scalingSelect, 'tile', 'change');
+  await settle(bridge, ex);
+  expect(ex.get('weight_scaling')).toBe('tile');
+  expect(panel.weightCaption.textContent).toMatch(/^weights \(each tile scaled to its own range\)/);
+  const snap = ex.mimeBundle()[RESULT_MIME] as FilterResultData;
+  ex.close();
+  // Saved: the same page, no kernel.
+  const node = renderResult(snap);
+  document.body.appendChild(node);
+  input(node.querySelector('input.cnnvis-slider') as HTMLInputElement, String(snap.layers.findIndex((l) => l.name === 'pw')));
+  const grid = node.querySelector('canvas.cnnvis-weights') as HTMLCanvasElement;
+  expect(pixelAt(grid, dx * f, dy * f)).toEqual([255, 0, 0, 255]);
+  const sw = base64ToBytes(snap.layers.find((l) => l.name === 'pw')?.weights as string);
+  expect(pixelAt(grid, x * f + 1, y * f + 1).slice(0, 3)).toEqual(colorAt('gray', sw[4 * 4 + 3] / 255));
+  expect((node.querySelector('select[aria-label="weight scaling"]') as HTMLSelectElement).disabled).toBe(true);
   tiny.net.dispose();
 });
