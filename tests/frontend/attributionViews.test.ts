@@ -40,7 +40,7 @@ function blend(pic: Uint8Array, heat: number, cmap: string, alpha: number, o: nu
 }
 
 test('SaliencyExplorerView: the map over the picture, signed colour bar, method and class from the controls, opacity local', async () => {
-  const ex = await SaliencyExplorer.open(model, 'scene:7', { display: false });
+  const ex = await SaliencyExplorer.open(model, 'scene:7', { display: false, displayMode: 'overlay' });
   const view = await viewOf<SaliencyExplorerView>(bridge, ex.modelId);
   const panel = view.panel;
   const pic = ex.get('image');

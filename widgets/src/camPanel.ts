@@ -5,10 +5,10 @@
  * what the user asks for; it knows nothing of kernels.
  */
 import type { ClassScore, MethodInfo } from 'cnnvis/dist/schema/explorers';
-import { EXPLORER_COLORMAPS } from 'cnnvis/dist/schema/explorers';
+import { EXPLORER_COLORMAPS, EXPLORER_DISPLAYS } from 'cnnvis/dist/schema/explorers';
 import { ClassChoice, ClassPicker } from './classPicker';
 import { el, field, paint, ProgressLine, select, setOptions, slider } from './dom';
-import { colorbar, enlarge, overlay, scaleFor } from './pixels';
+import { colorbar, enlarge, overlay, Pixels, scaleFor } from './pixels';
 
 /** A class the slider can show. */
 export type CamChoice = ClassChoice;
@@ -39,6 +39,43 @@ export interface CamPanelState {
   method: string;
   /** Colour-bar tick labels, top and bottom (default '1' and '0'). */
   scale?: [string, string];
+  /** Saliency only: map alone, over the photo, or photo | map (EXPLORER_DISPLAYS); absent: the overlay, no menu. */
+  display?: string;
+  /** The gradient image (RGBA, heatWidth × heatHeight) drawn after the map; empty or absent: none. */
+  gradient?: Uint8Array;
+  /** What the colour bar's ends mean, e.g. 'colours clipped at the 99.5th percentile of |map|'. */
+  clipNote?: string;
+}
+
+/** Labels of the display menu. */
+const DISPLAY_NAMES: Record<string, string> = { map: 'map only', overlay: 'overlay', 'side-by-side': 'side by side' };
+/** Pixels between the pictures drawn side by side. */
+const GAP = 6;
+
+/** Pictures left to right, GAP pixels apart, on white. */
+function besides(list: Pixels[]): Pixels {
+  const width = list.reduce((a, p) => a + p.width, 0) + GAP * (list.length - 1);
+  const height = Math.max(...list.map((p) => p.height));
+  const data = new Uint8ClampedArray(width * height * 4).fill(255);
+  let x0 = 0;
+  for (const p of list) {
+    for (let y = 0; y < p.height; y++) data.set(p.data.subarray(y * p.width * 4, (y + 1) * p.width * 4), (y * width + x0) * 4);
+    x0 += p.width + GAP;
+  }
+  return { width, height, data };
+}
+
+/** An RGBA picture resampled to width × height (nearest, at pixel centres). */
+function resampled(src: Uint8Array, sw: number, sh: number, width: number, height: number): Pixels {
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(sh - 1, Math.floor(((y + 0.5) * sh) / height));
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(sw - 1, Math.floor(((x + 0.5) * sw) / width));
+      data.set(src.subarray((sy * sw + sx) * 4, (sy * sw + sx) * 4 + 4), (y * width + x) * 4);
+    }
+  }
+  return { width, height, data };
 }
 
 export interface CamPanelHandlers {
@@ -47,6 +84,7 @@ export interface CamPanelHandlers {
   method?(id: string): void;
   opacity(v: number): void;
   colormap(name: string): void;
+  display?(mode: string): void;
   cancel?(): void;
 }
 
@@ -54,6 +92,11 @@ export interface CamPanelHandlers {
 export function saliencyScale(signed: boolean, max: number): [string, string] {
   const m = Number(max.toPrecision(2)).toString();
   return signed ? [`+${m}`, `−${m}`] : [m, '0'];
+}
+
+/** The note under a saliency colour bar: the ends are ± the clip value, larger values share the end colours. */
+export function clipNote(percentile: number): string {
+  return `colours clipped at the ${percentile}th percentile of |map|`;
 }
 
 /** Pixels on screen for the overlay's longer side. */
@@ -69,11 +112,14 @@ export class CamPanel {
   readonly methodSelect = select([], '', 'method');
   readonly colormapSelect = select(EXPLORER_COLORMAPS.map((c) => [c, c] as const), 'jet', 'colormap');
   readonly opacitySlider = slider(0, 1, 0.05, 0.5, 'overlay opacity');
+  readonly displaySelect = select(EXPLORER_DISPLAYS.map((d) => [d, DISPLAY_NAMES[d] ?? d] as const), 'overlay', 'display');
+  readonly clipNote = el('div', 'cnnvis-clip');
   readonly progress: ProgressLine;
   private readonly title = el('div', 'cnnvis-title');
   private state: CamPanelState | null = null;
   private readonly ticks = [el('span', '', '1'), el('span', '', '0')];
   private readonly layerRow: HTMLElement;
+  private readonly displayRow: HTMLElement;
 
   constructor(private readonly handlers: CamPanelHandlers) {
     this.progress = new ProgressLine(handlers.cancel ? () => handlers.cancel?.() : null);
@@ -84,13 +130,16 @@ export class CamPanel {
     this.colorbarCanvas.setAttribute('aria-label', 'colour bar: low at the bottom, high at the top');
     const scale = el('div', 'cnnvis-colorbar-ticks');
     scale.append(...this.ticks);
-    picture.append(scale);
+    picture.append(scale, this.clipNote);
+    this.displayRow = field('Display', this.displaySelect);
+    this.displayRow.hidden = true;
     const controls = el('div', 'cnnvis-controls');
     this.layerRow = field('Layer', this.layerSelect);
     controls.append(
       ...this.classes.controls,
       this.layerRow,
       field('Method', this.methodSelect),
+      this.displayRow,
       field('Colormap', this.colormapSelect),
       field('Opacity', this.opacitySlider),
     );
@@ -101,6 +150,7 @@ export class CamPanel {
     this.layerSelect.addEventListener('change', () => this.handlers.layer?.(this.layerSelect.value));
     this.methodSelect.addEventListener('change', () => this.handlers.method?.(this.methodSelect.value));
     this.colormapSelect.addEventListener('change', () => this.handlers.colormap(this.colormapSelect.value));
+    this.displaySelect.addEventListener('change', () => this.handlers.display?.(this.displaySelect.value));
     this.opacitySlider.addEventListener('input', () => this.handlers.opacity(Number(this.opacitySlider.value)));
   }
 
@@ -126,6 +176,10 @@ export class CamPanel {
     setOptions(this.methodSelect, s.methods.map((m) => [m.id, m.name] as const), s.method);
     this.methodSelect.disabled = s.methods.length < 2 || !this.handlers.method;
     this.colormapSelect.value = s.colormap;
+    this.displayRow.hidden = s.display === undefined || !this.handlers.display;
+    if (s.display !== undefined) this.displaySelect.value = s.display;
+    this.clipNote.textContent = s.clipNote ?? '';
+    this.clipNote.hidden = !s.clipNote;
     this.opacitySlider.value = String(s.opacity);
     this.progress.show(s.status, s.progress, s.message);
     this.draw();
@@ -135,9 +189,16 @@ export class CamPanel {
   draw(): void {
     const s = this.state;
     if (!s) return;
-    const px = overlay(s.image, s.imageWidth, s.imageHeight, s.heatmap, s.heatWidth, s.heatHeight, s.colormap, s.opacity);
+    const display = s.display ?? 'overlay';
+    const hasMap = s.heatmap.length > 0 && s.heatmap.length === s.heatWidth * s.heatHeight;
+    const px = overlay(s.image, s.imageWidth, s.imageHeight, s.heatmap, s.heatWidth, s.heatHeight, s.colormap, display === 'overlay' || !hasMap ? s.opacity : 1);
     const factor = scaleFor(Math.max(s.imageWidth, s.imageHeight), TARGET_SIZE);
-    paint(this.canvas, enlarge(px, factor));
+    const list: Pixels[] = [];
+    if (display === 'side-by-side' && hasMap) list.push(enlarge({ width: s.imageWidth, height: s.imageHeight, data: Uint8ClampedArray.from(s.image) }, factor));
+    list.push(enlarge(px, factor));
+    const g = s.gradient;
+    if (hasMap && g && g.length > 0 && g.length === s.heatWidth * s.heatHeight * 4) list.push(enlarge(resampled(g, s.heatWidth, s.heatHeight, s.imageWidth, s.imageHeight), factor));
+    paint(this.canvas, list.length === 1 ? list[0] : besides(list));
     this.canvas.setAttribute('aria-label', s.caption);
     paint(this.colorbarCanvas, colorbar(s.colormap, 12, s.imageHeight * factor));
   }

@@ -93,6 +93,9 @@ export function saliencyDefaults(): SaliencyExplorerState {
     heatmap_height: 0,
     signed: false,
     range_max: 1,
+    clip_percentile: 99.5,
+    display_mode: 'side-by-side',
+    gradient_rgba: new Uint8Array(0),
     shown: null,
   };
 }
@@ -152,6 +155,6 @@ function explorerModel(names: { model: string; view: string }, defaults: () => o
 
 export const CamExplorerModel = explorerModel(EXPLORERS.cam, camDefaults, { image: bytes, heatmap: bytes });
 export const FeatureMapExplorerModel = explorerModel(EXPLORERS.featureMaps, featureMapDefaults, { image: bytes, page_data: floats, channel_means: floats, top_data: floats });
-export const SaliencyExplorerModel = explorerModel(EXPLORERS.saliency, saliencyDefaults, { image: bytes, heatmap: bytes });
+export const SaliencyExplorerModel = explorerModel(EXPLORERS.saliency, saliencyDefaults, { image: bytes, heatmap: bytes, gradient_rgba: bytes });
 export const OcclusionExplorerModel = explorerModel(EXPLORERS.occlusion, occlusionDefaults, { image: bytes, map: floats });
 export const FilterExplorerModel = explorerModel(EXPLORERS.filters, filterDefaults, { image: bytes, weights: bytes, patterns: bytes });

@@ -16,7 +16,7 @@ import {
   ResultData,
   SaliencyResultData,
 } from 'cnnvis/dist/schema/explorers';
-import { CamPanel, CamPanelState, saliencyScale } from './camPanel';
+import { CamPanel, CamPanelState, clipNote, saliencyScale } from './camPanel';
 import { el } from './dom';
 import { FeatureMapPanel, FeatureMapPanelState } from './featureMapPanel';
 import { FilterPanel, FilterPanelState } from './filterPanel';
@@ -171,11 +171,13 @@ export class StaticSaliency extends StaticView<CamPanelState, CamPanel> {
   readonly panel: CamPanel;
   protected state: CamPanelState;
   private readonly heatmaps: Uint8Array[];
+  private readonly gradients: Uint8Array[];
   private method: string;
 
   constructor(private readonly data: SaliencyResultData) {
     super();
     this.heatmaps = data.maps.map((m) => base64ToBytes(m.heatmap));
+    this.gradients = data.maps.map((m) => (m.gradient_rgba ? base64ToBytes(m.gradient_rgba) : new Uint8Array(0)));
     const methods = [...new Set(data.maps.map((m) => m.method))];
     this.method = methods[0] ?? '';
     this.state = {
@@ -193,12 +195,15 @@ export class StaticSaliency extends StaticView<CamPanelState, CamPanel> {
       layer: '',
       methods: methods.map((id) => ({ id, name: METHOD_NAMES[id] ?? id })),
       method: this.method,
+      display: data.display_mode ?? 'overlay',
+      clipNote: clipNote(data.clip_percentile ?? 99.5),
     };
     this.panel = new CamPanel({
       position: (i) => this.show(this.method, i),
       method: (m) => this.show(m, -1),
       opacity: (v) => this.update({ opacity: v }),
       colormap: (c) => this.update({ colormap: c }),
+      display: (d) => this.update({ display: d }),
     });
     this.show(this.method, 0);
   }
@@ -219,6 +224,7 @@ export class StaticSaliency extends StaticView<CamPanelState, CamPanel> {
       top: saved.map((x) => ({ index: x.m.index, label: x.m.label, probability: x.m.probability })),
       position: p,
       heatmap: this.heatmaps[pick.i],
+      gradient: this.gradients[pick.i],
       heatWidth: m.width,
       heatHeight: m.height,
       scale: saliencyScale(m.signed, m.range_max),

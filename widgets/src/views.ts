@@ -5,7 +5,7 @@
  */
 import { DOMWidgetView } from '@jupyter-widgets/base';
 import type { CamExplorerState, ClassPickState, ExplorerBaseState, ExplorerRequest, FeatureMapExplorerState, FilterExplorerState, OcclusionExplorerState, SaliencyExplorerState } from 'cnnvis/dist/schema/explorers';
-import { CamPanel, CamPanelState, saliencyScale } from './camPanel';
+import { CamPanel, CamPanelState, clipNote, saliencyScale } from './camPanel';
 import { FeatureMapPanel, FeatureMapPanelState } from './featureMapPanel';
 import { FilterPanel, FilterPanelState } from './filterPanel';
 import { OcclusionPanel, OcclusionPanelState } from './occlusionPanel';
@@ -163,6 +163,9 @@ export function saliencyPanelState(s: SaliencyExplorerState): CamPanelState {
     methods: s.methods,
     method: s.method,
     scale: saliencyScale(s.signed, s.range_max),
+    display: s.display_mode,
+    gradient: s.gradient_rgba,
+    clipNote: clipNote(s.clip_percentile),
   };
 }
 
@@ -174,6 +177,7 @@ export class SaliencyExplorerView extends ExplorerView<SaliencyExplorerState, Ca
       method: (m) => this.change({ method: m }),
       opacity: (v) => this.change({ opacity: v }),
       colormap: (c) => this.change({ colormap: c as SaliencyExplorerState['colormap'] }),
+      display: (d) => this.change({ display_mode: d as SaliencyExplorerState['display_mode'] }),
       cancel: () => this.cancel(),
     });
   }

@@ -6,7 +6,10 @@
  * Kept from the image's forward pass: the preprocessed batch, the class probabilities (top-k list)
  * and every map computed so far (by method and class). A class or method change runs that method's
  * gradients once on the kept batch (SmoothGrad and Integrated Gradients run many in one step);
- * opacity and colormap are applied in the browser. Maps equal those of `cnnvis.saliency(...)` and
+ * opacity, colormap and display mode are applied in the browser. Colours saturate at range_max, the
+ * clip_percentile-th percentile of |map| (the colour bar says so); guided backprop and the deconvnet also
+ * send the gradient image itself (RGB, render/gradient). The display mode shows the map alone, over the
+ * photo, or photo | map (| gradient image); the PNG picture is at least 320 px wide. Maps equal those of `cnnvis.saliency(...)` and
  * the other attribution functions for the same image and class. `convention: 'captum'` computes them as
  * Captum does where it differs (Integrated Gradients' Gauss–Legendre rule; METHODS.md), as the functions
  * do with the same option; the title names it for the methods it changes.
@@ -27,12 +30,19 @@ import {
   bytesToBase64,
   EXPLORERS,
   ExplorerColormap,
+  ExplorerDisplay,
   MethodInfo,
   RESULT_SCHEMA_VERSION,
   SaliencyExplorerState,
   SaliencyResultData,
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
+import { toRGBA } from '../images/encode';
+import { resizeImage } from '../images/resize';
+import { scaleNearest } from '../render/compose';
+import { figure, FigurePanel } from '../render/figure';
+import { checkDisplayMode, CLIP_PERCENTILE, gradientImage } from '../render/gradient';
+import { overlayHeatmap } from '../render/overlay';
 import { ClassPickOptions, openImage, snapshotClasses, topCount } from './classes';
 import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step } from './explorer';
 import { appliedConvention, conventionTitle } from './cam';
@@ -49,6 +59,8 @@ export interface SaliencyExplorerOptions extends InputOptions, ClassPickOptions 
   opacity?: number;
   methodOptions?: SaliencyMethodOptions;
   display?: boolean;
+  /** 'map' (the map alone), 'overlay' (over the photo) or 'side-by-side' (photo | map | gradient image; default). */
+  displayMode?: ExplorerDisplay;
   /** Whose conventions the maps follow where the anchors differ: 'cnnvis' (default) or 'captum' (METHODS.md). */
   convention?: Convention;
 }
@@ -59,6 +71,16 @@ export const SALIENCY_EXPLORER_CONVENTIONS: readonly Convention[] = ['cnnvis', '
 /** Methods whose maps a snapshot saves for every saved class (one gradient each). */
 const CHEAP = ['saliency', 'gradxinput', 'guided-backprop', 'deconvnet'];
 const MAX_CACHED_MAPS = 64;
+/** Methods whose per-channel gradient is also shown as an image (as the papers draw it). */
+const RGB_METHODS = ['guided-backprop', 'deconvnet'];
+/** The explorer's PNG picture is at least this wide. */
+export const MIN_PICTURE_WIDTH = 320;
+
+interface ComputedMap {
+  map: Map2D;
+  /** The gradient image (RGB_METHODS with three input channels), else null. */
+  rgba: RGBAImage | null;
+}
 
 /** The gradient family and guided Grad-CAM (every attribution method but occlusion, which has its own explorer). */
 export function saliencyMethods(): MethodInfo[] {
@@ -86,7 +108,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
   private readonly methodOptions: SaliencyMethodOptions;
   /** The convention asked for (each method follows it where it knows it). */
   readonly convention: Convention;
-  private readonly maps = new LruCache<Map2D>(MAX_CACHED_MAPS);
+  private readonly maps = new LruCache<ComputedMap>(MAX_CACHED_MAPS);
   private snapshotMaps: SaliencyResultData['maps'] = [];
   /** Number of maps computed (not taken from the cache). */
   computed = 0;
@@ -113,6 +135,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
     for (const x of ATTRIBUTION_METHODS) x.checkOptions(methodOptions as AttributionOptions, model);
     const colormap = checkColormap(opts.colormap ?? 'coolwarm');
     const opacity = checkUnit('opacity', opts.opacity ?? 0.6);
+    const displayMode = checkDisplayMode(opts.displayMode ?? 'side-by-side');
     topCount(opts);
     const { prepared, probs, state: opened } = openImage(model, image, opts);
     const state: SaliencyExplorerState = {
@@ -127,6 +150,9 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
       heatmap_height: 0,
       signed: false,
       range_max: 1,
+      clip_percentile: CLIP_PERCENTILE,
+      display_mode: displayMode,
+      gradient_rgba: new Uint8Array(0),
       shown: null,
     };
     const ex = new SaliencyExplorer(model, prepared, state, probs, methodOptions, convention);
@@ -138,6 +164,15 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
 
   /** The raw map (input size; signed for the 'sum' methods) of a method for a class; cached. */
   async map(methodId: string, classIndex: number): Promise<Map2D> {
+    return (await this.computed_(methodId, classIndex)).map;
+  }
+
+  /** The gradient image (RGBA, input size) of guided backprop or the deconvnet for a class; null for other methods. */
+  async gradientImage(methodId: string, classIndex: number): Promise<RGBAImage | null> {
+    return (await this.computed_(methodId, classIndex)).rgba;
+  }
+
+  private computed_(methodId: string, classIndex: number): Promise<ComputedMap> {
     return this.maps.getOrMake(`${methodId}\u0000${classIndex}`, async () => {
       const map = await this.computeMap(findSaliencyMethod(methodId), classIndex);
       this.computed++;
@@ -145,14 +180,16 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
     });
   }
 
-  private async computeMap(method: AttributionMethod, classIndex: number): Promise<Map2D> {
+  private async computeMap(method: AttributionMethod, classIndex: number): Promise<ComputedMap> {
     method.checkTarget(classIndex);
     const o = this.methodOptions;
     const ctx = attributionContext(this.model, this.batch, this.input, classIndex, classIndex, { batchSize: o.batchSize, progress: false });
     const attr = await method.attribute(ctx, { ...o, convention: appliedConvention(method.id, this.convention) } as AttributionOptions);
     try {
       const [, H, W, C] = attr.shape;
-      return reduceChannels(attr.dataSync().slice() as Float32Array, W, H, C, method.reduction);
+      const raw = attr.dataSync().slice() as Float32Array;
+      const rgba = RGB_METHODS.includes(method.id) && C === 3 ? gradientImage(raw, W, H, CLIP_PERCENTILE) : null;
+      return { map: reduceChannels(raw, W, H, C, method.reduction), rgba };
     } finally {
       attr.dispose();
     }
@@ -163,6 +200,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
     if (changes.method !== undefined) changes = { ...changes, method: findSaliencyMethod(changes.method).id };
     if (changes.opacity !== undefined) checkUnit('opacity', changes.opacity, RangeError);
     if (changes.colormap !== undefined) checkColormap(changes.colormap);
+    if (changes.display_mode !== undefined) checkDisplayMode(changes.display_mode, RangeError);
     return changes;
   }
 
@@ -177,10 +215,11 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
     const { class_index: cls, method } = this.state;
     const m = findSaliencyMethod(method);
     await step(-1, `${m.name} for ${this.model.label(cls)}`);
-    const map = await this.map(method, cls);
+    const { map, rgba } = await this.computed_(method, cls);
     await step(1, 'drawing');
     this.set({
       ...this.encoded(method, map),
+      gradient_rgba: rgba ? rgba.data : new Uint8Array(0),
       heatmap_width: map.width,
       heatmap_height: map.height,
       shown: { class_index: cls, label: this.model.label(cls), probability: this.probabilities[cls], method },
@@ -197,7 +236,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
       // A costly current method (SmoothGrad, IG, guided Grad-CAM) is saved for the shown class only.
       const classes = CHEAP.includes(id) ? snapshotClasses(this.state) : [this.state.class_index];
       for (const index of classes) {
-        const map = await this.map(id, index);
+        const { map, rgba } = await this.computed_(id, index);
         const e = this.encoded(id, map);
         out.push({
           method: id,
@@ -209,6 +248,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
           heatmap: bytesToBase64(e.heatmap),
           width: map.width,
           height: map.height,
+          ...(rgba ? { gradient_rgba: bytesToBase64(rgba.data) } : {}),
         });
       }
     }
@@ -225,13 +265,38 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
       image: { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) },
       colormap: s.colormap,
       opacity: s.opacity,
+      clip_percentile: s.clip_percentile,
+      display_mode: s.display_mode,
       maps: this.snapshotMaps,
     };
   }
 
+  /**
+   * What the view shows, as one picture at least MIN_PICTURE_WIDTH px wide: the title over the panels of
+   * the display mode (map | over the photo | photo and map side by side, then the gradient image when
+   * there is one), each enlarged by one whole factor (nearest neighbour), a colour bar under the map
+   * labelled with its clip value (±range_max when signed).
+   */
   picture(): RGBAImage {
     const s = this.state;
-    return overlayPicture(s, s.heatmap, s.heatmap_width, s.heatmap_height, s.opacity);
+    const photo: RGBAImage = { width: s.image_width, height: s.image_height, data: s.image };
+    if (s.heatmap.length === 0) return scaleNearest(photo, Math.max(1, Math.ceil(MIN_PICTURE_WIDTH / Math.max(1, photo.width))));
+    const heat: Map2D = { width: s.heatmap_width, height: s.heatmap_height, data: Float32Array.from(s.heatmap, (v) => v / 255) };
+    const colour = (alpha: number) => overlayHeatmap(photo, heat, { alpha, colormap: s.colormap, min: 0, max: 1 });
+    const colorbar = { colormap: s.colormap, min: s.signed ? -s.range_max : 0, max: s.range_max, ends: true };
+    const images: RGBAImage[] = [];
+    if (s.display_mode === 'side-by-side') images.push(photo);
+    images.push(s.display_mode === 'overlay' ? overlayPicture(s, s.heatmap, s.heatmap_width, s.heatmap_height, s.opacity) : colour(1));
+    const barAt = images.length - 1;
+    if (s.gradient_rgba.length === s.heatmap_width * s.heatmap_height * 4 && s.gradient_rgba.length > 0) {
+      const g: RGBAImage = { width: s.heatmap_width, height: s.heatmap_height, data: s.gradient_rgba };
+      images.push(g.width === photo.width && g.height === photo.height ? g : toRGBA(resizeImage(g, photo.width, photo.height, { interpolation: 'bilinear' })));
+    }
+    const gap = 6;
+    const widths = images.reduce((a, im) => a + im.width, 0);
+    const factor = Math.max(1, Math.ceil((MIN_PICTURE_WIDTH - gap * (images.length - 1)) / widths));
+    const panels: FigurePanel[] = images.map((im, i) => ({ image: scaleNearest(im, factor), ...(i === barAt ? { colorbar } : {}) }));
+    return figure(s.title, panels, { gap, minSize: 1 });
   }
 
   summary(): string {

@@ -179,6 +179,15 @@ export interface ColorbarLegendOptions {
   /** Text scale. Default 1. */
   scale?: number;
   background?: RGBA;
+  /** Label the bar's ends (and 0 between them when it is inside) with their exact values (3 significant digits) instead of round ticks: a clipped map's clip value. */
+  ends?: boolean;
+}
+
+/** Labels at min, (0,) max with their values to 3 significant digits; falls back to round ticks when they do not fit. */
+function endLabels(min: number, max: number, length: number, scale: number): TickLabel[] | null {
+  const values = min < 0 && max > 0 ? [min, 0, max] : [min, max];
+  const labels = placeLabels(values, values.map((v) => (v === 0 ? '0' : String(Number(v.toPrecision(3))))), min, max, length, scale);
+  return separated(labels, length, 4 * scale) ? labels : null;
 }
 
 /**
@@ -192,7 +201,7 @@ export function colorbarLegend(name: string, options: ColorbarLegendOptions): RG
   const min = options.min ?? 0;
   const max = options.max ?? 1;
   const bar = colorbar(name, { width: options.width, height: barHeight, min, max });
-  const labels = tickLabels(min, max, options.width, { ticks: options.ticks, scale });
+  const labels = (options.ends && max > min ? endLabels(min, max, options.width, scale) : null) ?? tickLabels(min, max, options.width, { ticks: options.ticks, scale });
   const mark = 2;
   const labelTop = barHeight + mark + 1;
   const out = blank(options.width, labelTop + LINE_HEIGHT * scale + 1, options.background ?? [255, 255, 255, 255]);

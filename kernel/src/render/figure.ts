@@ -12,7 +12,7 @@ import { textBlock } from './text';
 export interface FigurePanel {
   image: RGBImage | RGBAImage;
   /** A colour bar under the panel, for the value range the panel's colours stand for. */
-  colorbar?: { colormap: string; min: number; max: number; ticks?: number };
+  colorbar?: { colormap: string; min: number; max: number; ticks?: number; /** Label the ends with their exact values (see colorbarLegend). */ ends?: boolean };
 }
 
 export interface FigureOptions {
@@ -62,7 +62,7 @@ export function figure(title: string, panels: readonly FigurePanel[], options: F
   const drawn = panels.map((p) => scaleNearest(p.image, scale));
   const legends = panels.map((p, i) =>
     p.colorbar
-      ? colorbarLegend(p.colorbar.colormap, { width: drawn[i].width, min: p.colorbar.min, max: p.colorbar.max, ticks: p.colorbar.ticks, scale: textScale, background })
+      ? colorbarLegend(p.colorbar.colormap, { width: drawn[i].width, min: p.colorbar.min, max: p.colorbar.max, ticks: p.colorbar.ticks, ends: p.colorbar.ends, scale: textScale, background })
       : null,
   );
   const bodyWidth = drawn.reduce((s, im) => s + im.width, 0) + gap * (drawn.length - 1);

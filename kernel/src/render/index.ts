@@ -7,3 +7,4 @@ export * from './overlay';
 export * from './colorbar';
 export * from './compose';
 export * from './figure';
+export * from './gradient';

@@ -24,6 +24,10 @@ export const RESULT_SCHEMA_VERSION = 1;
 export const EXPLORER_COLORMAPS = ['viridis', 'magma', 'jet', 'gray', 'coolwarm'] as const;
 export type ExplorerColormap = (typeof EXPLORER_COLORMAPS)[number];
 
+/** How an attribution map is shown: alone, over the photo, or photo | map side by side (then the gradient image, when there is one). */
+export const EXPLORER_DISPLAYS = ['map', 'overlay', 'side-by-side'] as const;
+export type ExplorerDisplay = (typeof EXPLORER_DISPLAYS)[number];
+
 export type Normalization = 'global' | 'per-tile';
 export const NORMALIZATIONS: readonly Normalization[] = ['global', 'per-tile'];
 
@@ -159,8 +163,17 @@ export interface SaliencyExplorerState extends ExplorerBaseState, ClassPickState
   heatmap_height: number;
   /** Whether the shown map is signed (diverging colours centred on 0). */
   signed: boolean;
-  /** The colour range's end: |value| that maps to 0 or 255 (a high percentile of |map|). */
+  /** The colour range's end: |value| that maps to 0 or 255 (the clip_percentile-th percentile of |map|; larger values saturate). */
   range_max: number;
+  /** The percentile of |map| range_max is (the colour bar names it). */
+  clip_percentile: number;
+  /** Map only, map over the photo, or photo | map (| gradient image). */
+  display_mode: ExplorerDisplay;
+  /**
+   * The gradient image of the shown map (guided backprop, deconvnet): RGBA, heatmap_width × heatmap_height,
+   * each channel 0.5 + (g − mean) / (2s) of the per-channel gradient (render/gradient); empty for other methods.
+   */
+  gradient_rgba: Uint8Array;
   shown: { class_index: number; label: string; probability: number; method: string } | null;
 }
 
@@ -365,7 +378,22 @@ export interface SaliencyResultData {
   colormap: ExplorerColormap;
   opacity: number;
   /** Precomputed maps: per method, per class (highest probability first); bytes as in SaliencyExplorerState. */
-  maps: Array<ClassScore & { method: string; signed: boolean; range_max: number; heatmap: string; width: number; height: number }>;
+  maps: Array<
+    ClassScore & {
+      method: string;
+      signed: boolean;
+      range_max: number;
+      heatmap: string;
+      width: number;
+      height: number;
+      /** The gradient image (RGBA, width × height, base64) for guided backprop and the deconvnet; absent otherwise. */
+      gradient_rgba?: string;
+    }
+  >;
+  /** The percentile of |map| each range_max is; absent in older snapshots (99.5). */
+  clip_percentile?: number;
+  /** How the snapshot first shows the maps; absent in older snapshots ('overlay'). */
+  display_mode?: ExplorerDisplay;
 }
 
 export interface OcclusionResultData {

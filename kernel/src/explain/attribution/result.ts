@@ -6,7 +6,8 @@ import { autoShow, Result, ResultMeta } from '../../display/result';
 import { toRGBA } from '../../images/encode';
 import { applyColormap } from '../../render/colormaps';
 import { figure, FigurePanel } from '../../render/figure';
-import { percentile } from '../../render/normalize';
+import { CLIP_PERCENTILE, clipValue, DisplayMode, gradientImage } from '../../render/gradient';
+import { overlayHeatmap } from '../../render/overlay';
 import { Map2D, RGBAImage, RGBImage } from '../../types';
 import { ExplainedClass } from '../targets';
 
@@ -46,23 +47,12 @@ export interface AttributionResultInit {
   warnings?: string[];
 }
 
-/** Percentile used for the colour range: a few extreme pixels would otherwise wash out the rest. */
-const RANGE_PERCENTILE = 99.5;
-
-function absPercentile(data: ArrayLike<number>, p: number): number {
-  const abs = new Float32Array(data.length);
-  let top = 0;
-  for (let i = 0; i < data.length; i++) {
-    abs[i] = Math.abs(data[i]);
-    if (abs[i] > top && abs[i] < Infinity) top = abs[i];
-  }
-  const v = percentile(abs, p);
-  return v > 0 ? v : top;
-}
+/** Percentile of |map| used for the colour range: a few extreme pixels would otherwise wash out the rest (render/gradient). */
+const RANGE_PERCENTILE = CLIP_PERCENTILE;
 
 /** The colour range of a map: [−m, m] when signed, [0, m] otherwise (m a high percentile of |map|). */
 export function mapRange(map: Map2D, signed: boolean): { min: number; max: number } {
-  const m = absPercentile(map.data, RANGE_PERCENTILE) || 1;
+  const m = clipValue(map.data, RANGE_PERCENTILE) || 1;
   return signed ? { min: -m, max: m } : { min: 0, max: m };
 }
 
@@ -134,18 +124,19 @@ export class AttributionResult extends Result {
     return toRGBA(applyColormap(this.map, colormap, this.range()));
   }
 
-  /** The per-channel attributions as an RGB picture: 0.5 + v / (2m) per channel, grey where 0. */
+  /** |value| where the picture's colours saturate: the RANGE_PERCENTILE-th percentile of |map| (1 for an all-zero map). */
+  clip(): number {
+    return this.range().max;
+  }
+
+  /**
+   * The per-channel attributions as an RGB picture — for guided backprop and the deconvnet, the gradient
+   * image itself: 0.5 + (g − mean) / (2s) per channel, s the 99.5th percentile of |g − mean| (render/gradient).
+   */
   rgb(): RGBAImage | null {
     const c = this.channels;
     if (!c || this.channelCount !== 3) return null;
-    const m = absPercentile(c, RANGE_PERCENTILE) || 1;
-    const n = this.map.width * this.map.height;
-    const data = new Uint8Array(n * 4);
-    for (let i = 0; i < n; i++) {
-      for (let k = 0; k < 3; k++) data[i * 4 + k] = Math.round(255 * Math.min(1, Math.max(0, 0.5 + c[i * 3 + k] / (2 * m))));
-      data[i * 4 + 3] = 255;
-    }
-    return { width: this.map.width, height: this.map.height, data };
+    return gradientImage(c, this.map.width, this.map.height, RANGE_PERCENTILE);
   }
 
   text(): string {
@@ -166,12 +157,21 @@ export class AttributionResult extends Result {
   }
 
   /**
-   * Input | map with a colour bar | (per-channel colours, for guided backprop and the deconvnet), under a
-   * title; small models' panels enlarged by a whole factor so they are at least 224 px (see render/figure).
+   * The picture under a title: `display` 'side-by-side' (default) input | map with a colour bar, 'map' the
+   * map alone, 'overlay' the map over the input (opacity 0.6); then the gradient image for guided backprop
+   * and the deconvnet. The colour bar's ends are labelled with the clip value (±clip() when signed), beyond
+   * which the colours saturate. Small models' panels are enlarged by a whole factor to at least 224 px.
    */
-  override image(): RGBAImage {
+  override image(options: { display?: DisplayMode } = {}): RGBAImage {
+    const display = options.display ?? 'side-by-side';
     const r = this.range();
-    const panels: FigurePanel[] = [{ image: this.input }, { image: this.heatmap(), colorbar: { colormap: this.colormap, min: r.min, max: r.max } }];
+    const colorbar = { colormap: this.colormap, min: r.min, max: r.max, ends: true };
+    const panels: FigurePanel[] =
+      display === 'map'
+        ? [{ image: this.heatmap(), colorbar }]
+        : display === 'overlay'
+          ? [{ image: overlayHeatmap(this.input, this.map, { alpha: 0.6, colormap: this.colormap, min: r.min, max: r.max }), colorbar }]
+          : [{ image: this.input }, { image: this.heatmap(), colorbar }];
     const rgb = this.rgbPanel ? this.rgb() : null;
     if (rgb) panels.push({ image: rgb });
     const t = this.target;
