@@ -1,6 +1,7 @@
 /**
  * Filters (卷积核): a conv layer's kernels as pictures — first-layer kernels as RGB tiles, deeper ones
- * per input channel in gray, depthwise kernels one per channel — and weight statistics.
+ * per input channel in gray, depthwise kernels one per channel, 1×1 kernels as one tile per filter with
+ * a cell per input channel on one diverging scale for the layer; dead filters crossed out — and weight statistics.
  */
 import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';

@@ -5,10 +5,12 @@
  *   const ex = await cnnvis.explore.filters(model);
  *
  * Weights: first-layer (3 input channels) filters as RGB tiles, deeper filters as a row of grey
- * tiles per input channel, depthwise kernels one tile per channel — like `cnnvis.filters`. Each
+ * tiles per input channel, depthwise kernels one tile per channel, 1×1 kernels one tile per filter
+ * with a cell per input channel — like `cnnvis.filters` (same scaling rule, dead filters flagged). Each
  * layer's kernel is read once. Patterns: switching to 'patterns' optimizes one image per filter on
  * the page (`filterPatterns`), with progress and cancel between steps; while the layer or page
- * slider moves only the latest page is optimized, and every pattern made is kept.
+ * slider moves only the latest page is optimized, and every pattern made is kept. Moving to another
+ * layer stops it (back to weights) until patterns are asked for there.
  */
 import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
