@@ -18,6 +18,7 @@
  * the scores [B, K] are computed from them (`scores`), and a class's gradient seed on the raw logits
  * is `seed(k)` (binary: −1 for class 0, +1 for class 1).
  */
+import { INFERENCE_IDENTITY } from './layerClasses';
 import * as util from 'util';
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
@@ -25,18 +26,7 @@ import { CnnvisError } from '../errors';
 export type HeadKind = 'softmax' | 'binary' | 'multilabel' | 'linear';
 
 /** Layers that leave values unchanged in meaning at inference (walked over to find the activation). */
-const PASS_THROUGH = new Set([
-  'Reshape',
-  'Flatten',
-  'Dropout',
-  'SpatialDropout1D',
-  'SpatialDropout2D',
-  'GaussianNoise',
-  'GaussianDropout',
-  'AlphaDropout',
-  'ActivityRegularization',
-  'Identity',
-]);
+const PASS_THROUGH: ReadonlySet<string> = new Set(['Reshape', 'Flatten', ...INFERENCE_IDENTITY]);
 
 function activationName(layer: tf.layers.Layer): string | undefined {
   if (layer.getClassName() === 'Softmax') return 'softmax';

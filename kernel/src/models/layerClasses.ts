@@ -84,6 +84,14 @@ export const IDENTITY_AT_INFERENCE = [
   'Identity',
 ] as const;
 
+/**
+ * Every layer class whose output is its input at inference: the ones above and TF.js' own dropout and
+ * noise layers. The engine, the head walk and the in-model preprocessing check all read this one list.
+ */
+export const INFERENCE_IDENTITY: ReadonlySet<string> = new Set([
+  ...IDENTITY_AT_INFERENCE, 'Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout',
+]);
+
 for (const name of IDENTITY_AT_INFERENCE) {
   // One class per Keras name, so that getClassName() and model summaries show the Keras name.
   const cls = { [name]: class extends InferenceIdentity {} }[name] as unknown as { className: string };

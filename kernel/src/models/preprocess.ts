@@ -1,4 +1,5 @@
 /** Model input preprocessing: each model family's pixel convention, applied to an RGB image. */
+import { INFERENCE_IDENTITY } from './layerClasses';
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { PREPROCESS_NAMES, PreprocessName, RGBImage } from '../types';
@@ -67,11 +68,6 @@ export function deprocessTensor(x: tf.Tensor, mode: PreprocessName): tf.Tensor {
   });
 }
 
-/** Layers that do nothing to an image at inference (augmentation, noise, dropout). */
-const INFERENCE_IDENTITY = new Set([
-  'RandomFlip', 'RandomRotation', 'RandomZoom', 'RandomTranslation', 'RandomContrast', 'RandomBrightness',
-  'RandomWidth', 'RandomHeight', 'GaussianNoise', 'GaussianDropout', 'Dropout', 'SpatialDropout2D', 'AlphaDropout',
-]);
 /** Layers that change an image's size but not its pixel scale. */
 const RESIZE = new Set(['Resizing', 'CenterCrop', 'RandomCrop']);
 

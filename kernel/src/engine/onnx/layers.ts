@@ -17,6 +17,7 @@
  * kernel (ONNX Runtime's ConvTranspose is several times slower than its Conv); strided ones use
  * ConvTranspose.
  */
+import { INFERENCE_IDENTITY } from '../../models/layerClasses';
 import * as tf from '@tensorflow/tfjs';
 import { AttrValue, DT, GraphSpec, InitSpec, NodeSpec } from './proto';
 
@@ -470,48 +471,13 @@ export interface LayerKernel {
 }
 
 const B = 'b';
-/** Layers whose output is their input at inference (dropout, noise, augmentation, regularization). */
-const IDENTITY = new Set([
-  'InputLayer',
-  'Dropout',
-  'SpatialDropout1D',
-  'SpatialDropout2D',
-  'GaussianNoise',
-  'GaussianDropout',
-  'AlphaDropout',
-  'ActivityRegularization',
-  'RandomFlip',
-  'RandomRotation',
-  'RandomZoom',
-  'RandomTranslation',
-  'RandomContrast',
-  'RandomBrightness',
-  'RandomGrayscale',
-  'RandomHue',
-  'RandomSaturation',
-  'RandomSharpness',
-  'RandomColorJitter',
-  'RandomColorDegeneration',
-  'RandomPosterization',
-  'RandomInvert',
-  'RandomErasing',
-  'RandomGaussianBlur',
-  'RandomPerspective',
-  'RandomShear',
-  'RandomElasticTransform',
-  'Solarization',
-  'AugMix',
-  'RandAugment',
-  'CutMix',
-  'MixUp',
-  'SpatialDropout3D',
-  'Identity',
-]);
 /**
  * Layers that are the identity when their output size equals their input size (RandomHeight/Width:
  * models/layerClasses.ts makes them the identity at inference, as in Keras; TF.js' own resize).
  */
 const SAME_SIZE_IDENTITY = new Set(['Resizing', 'CenterCrop', 'RandomCrop', 'RandomHeight', 'RandomWidth']);
+/** Layers whose output is their input at inference (dropout, noise, augmentation, regularization). */
+const IDENTITY = new Set(['InputLayer', ...[...INFERENCE_IDENTITY].filter((c) => !SAME_SIZE_IDENTITY.has(c))]);
 
 /** Every layer kind the engine compiles (for messages). */
 export const SUPPORTED_LAYERS = [
