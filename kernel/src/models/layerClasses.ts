@@ -164,22 +164,39 @@ function positiveInt(v: unknown, what: string, layer: string, cls: string): numb
 
 const toFloat = (x: tf.Tensor) => (x.dtype === 'float32' ? x : tf.cast(x, 'float32'));
 
-/** Keras Resizing: optional crop or pad to the target aspect ratio, then bilinear / nearest resize. */
-class Resizing extends tf.layers.Layer {
-  static className = 'Resizing';
-  private readonly own: Config;
+/**
+ * A layer that outputs images of a fixed height × width (Resizing, CenterCrop, RandomCrop): the size and
+ * channels-last checks, the output shape and the config they share.
+ */
+abstract class TargetSizeLayer extends tf.layers.Layer {
+  protected readonly own: Config;
   readonly height: number;
   readonly width: number;
+  constructor(args: Config, kind: string) {
+    super(args as LayerArgs);
+    this.own = ownConfig(args);
+    this.height = positiveInt(args.height, 'height', this.name, kind);
+    this.width = positiveInt(args.width, 'width', this.name, kind);
+    channelsLast(this.name, kind, args.dataFormat);
+  }
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return imageOutputShape(inputShape, this.height, this.width);
+  }
+  override getConfig(): Config {
+    return { ...this.own, height: this.height, width: this.width, ...super.getConfig() };
+  }
+}
+
+/** Keras Resizing: optional crop or pad to the target aspect ratio, then bilinear / nearest resize. */
+class Resizing extends TargetSizeLayer {
+  static className = 'Resizing';
   readonly interpolation: 'bilinear' | 'nearest';
   readonly cropToAspectRatio: boolean;
   readonly padToAspectRatio: boolean;
   readonly fillValue: number;
   readonly antialias: boolean;
   constructor(args: Config) {
-    super(args as LayerArgs);
-    this.own = ownConfig(args);
-    this.height = positiveInt(args.height, 'height', this.name, 'Resizing');
-    this.width = positiveInt(args.width, 'width', this.name, 'Resizing');
+    super(args, 'Resizing');
     const interp = args.interpolation ?? 'bilinear';
     if (!same(interp, 'bilinear') && !same(interp, 'nearest')) {
       throw new CnnvisError(`layer '${this.name}' (Resizing) uses interpolation '${String(interp)}'; TF.js resizes with bilinear or nearest only`);
@@ -189,10 +206,6 @@ class Resizing extends tf.layers.Layer {
     this.padToAspectRatio = Boolean(args.padToAspectRatio);
     this.fillValue = typeof args.fillValue === 'number' ? args.fillValue : 0;
     this.antialias = Boolean(args.antialias);
-    channelsLast(this.name, 'Resizing', args.dataFormat);
-  }
-  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
-    return imageOutputShape(inputShape, this.height, this.width);
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
@@ -207,32 +220,15 @@ class Resizing extends tf.layers.Layer {
     });
   }
   override getConfig(): Config {
-    return {
-      ...this.own,
-      height: this.height,
-      width: this.width,
-      interpolation: this.interpolation,
-      cropToAspectRatio: this.cropToAspectRatio,
-      ...super.getConfig(),
-    };
+    return { ...super.getConfig(), interpolation: this.interpolation, cropToAspectRatio: this.cropToAspectRatio };
   }
 }
 
 /** Keras CenterCrop: a centred slice when the input is large enough, else crop-to-aspect and resize. */
-class CenterCrop extends tf.layers.Layer {
+class CenterCrop extends TargetSizeLayer {
   static className = 'CenterCrop';
-  private readonly own: Config;
-  readonly height: number;
-  readonly width: number;
   constructor(args: Config) {
-    super(args as LayerArgs);
-    this.own = ownConfig(args);
-    this.height = positiveInt(args.height, 'height', this.name, 'CenterCrop');
-    this.width = positiveInt(args.width, 'width', this.name, 'CenterCrop');
-    channelsLast(this.name, 'CenterCrop', args.dataFormat);
-  }
-  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
-    return imageOutputShape(inputShape, this.height, this.width);
+    super(args, 'CenterCrop');
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
@@ -244,32 +240,16 @@ class CenterCrop extends tf.layers.Layer {
       return resize(aspectCrop(x, this.height, this.width), this.height, this.width, 'bilinear');
     });
   }
-  override getConfig(): Config {
-    return { ...this.own, height: this.height, width: this.width, ...super.getConfig() };
-  }
 }
 
 /** Keras RandomCrop at inference: crop to the target aspect ratio, centred, and resize (bilinear). */
-class RandomCrop extends tf.layers.Layer {
+class RandomCrop extends TargetSizeLayer {
   static className = 'RandomCrop';
-  private readonly own: Config;
-  readonly height: number;
-  readonly width: number;
   constructor(args: Config) {
-    super(args as LayerArgs);
-    this.own = ownConfig(args);
-    this.height = positiveInt(args.height, 'height', this.name, 'RandomCrop');
-    this.width = positiveInt(args.width, 'width', this.name, 'RandomCrop');
-    channelsLast(this.name, 'RandomCrop', args.dataFormat);
-  }
-  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
-    return imageOutputShape(inputShape, this.height, this.width);
+    super(args, 'RandomCrop');
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => resize(aspectCrop(toFloat(single(inputs)), this.height, this.width), this.height, this.width, 'bilinear'));
-  }
-  override getConfig(): Config {
-    return { ...this.own, height: this.height, width: this.width, ...super.getConfig() };
   }
 }
 
