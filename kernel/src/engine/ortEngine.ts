@@ -1,0 +1,284 @@
+/**
+ * The engine over ONNX Runtime (engine.ts), for models the ONNX compiler runs (engine/onnx/net.ts,
+ * OrtNet). Values between layers stay in the runtime's layout (NCHW); this file converts them to and
+ * from TF's (NHWC) at the interface, turns targets into seeds at the logits or at a layer, and passes
+ * the ReLU rule to the backward graphs.
+ *
+ * Every call runs through `onEngine`: when the model does not run here (a tapped layer off the path to
+ * the logits, a target it cannot seed) the call is answered by the TF.js engine; when the runtime fails
+ * on the model, the model moves to TF.js for good and the call is answered there.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError } from '../errors';
+import { Head, modelHead } from '../models/head';
+import { ChannelTarget, Engine, Gradients, INPUT, isChannelTarget, LOGITS, ReluRule, ScoreTarget } from './engine';
+import { engineLabel, Forward, fromTensor, onEngine, OrtNet, sumValues, toTensor } from './onnx/net';
+import { OrtValue } from './onnx/runtime';
+import { TfjsEngine } from './tfjs';
+
+/** Images per forward+backward pass on ONNX Runtime: every layer value of a pass is kept until its backward. */
+const ORT_GRADIENT_BATCH = 4;
+
+export class OrtEngine implements Engine {
+  readonly kind = 'onnxruntime';
+
+  constructor(
+    readonly net: tf.LayersModel,
+    /** Answers what this engine cannot. */
+    readonly tfjs: TfjsEngine,
+  ) {}
+
+  label(backend: string): string {
+    return engineLabel(backend, this.net);
+  }
+
+  forward(x: tf.Tensor4D, layers: readonly string[]): { taps: tf.Tensor[]; logits: tf.Tensor2D } {
+    return (
+      onEngine(this.net, (ort) => {
+        if (!layers.every((l) => ort.has(l))) return undefined;
+        // Keyed by the input tensor: a gradient of the same input next re-uses the pass.
+        const fw = ort.forward(x, layers, x);
+        return { taps: layers.map((l) => toTensor(fw.get(l))), logits: logitsTensor(ort, fw) };
+      }) ?? this.tfjs.forward(x, layers)
+    );
+  }
+
+  /** The named layers' outputs and the model's own output (the head's softmax / sigmoid applied). */
+  outputs(x: tf.Tensor4D, layers: readonly string[]): { taps: tf.Tensor[]; output: tf.Tensor } {
+    return (
+      onEngine(this.net, (ort) => {
+        if (!layers.every((n) => ort.has(n))) return undefined;
+        const fw = ort.forward(x, layers);
+        const taps = layers.map((n) => toTensor(fw.get(n)));
+        // The engine stops at the raw logits; the head's softmax / sigmoid gives the model's output.
+        const output = tf.tidy(() => modelHead(this.net).activate(toTensor(fw.get(ort.logitsName))));
+        return { taps, output };
+      }) ?? this.tfjs.outputs(x, layers)
+    );
+  }
+
+  logits(batch: tf.Tensor4D, batchSize = 32): tf.Tensor2D {
+    return (
+      onEngine(this.net, (ort) => {
+        const B = batch.shape[0];
+        const parts: Float32Array[] = [];
+        let K = 0;
+        for (let i0 = 0; i0 < B; i0 += batchSize) {
+          const x = i0 === 0 && batchSize >= B ? batch : batch.slice([i0], [Math.min(batchSize, B - i0)]);
+          // One image: keep the whole pass (keyed by the tensor), so a gradient of the same input next
+          // (an explanation right after its prediction) does not run the forward pass again.
+          const fw = B === 1 ? ort.forward(x, 'all', batch) : ort.forward(x, []);
+          const l = logitsData(ort, fw);
+          K = l.K;
+          parts.push(l.data);
+          if (x !== batch) x.dispose();
+        }
+        const all = new Float32Array(B * K);
+        let o = 0;
+        for (const p of parts) {
+          all.set(p, o);
+          o += p.length;
+        }
+        return tf.tensor2d(all, [B, K]);
+      }) ?? this.tfjs.logits(batch, batchSize)
+    );
+  }
+
+  backward(x: tf.Tensor4D, target: ScoreTarget | ChannelTarget, to: string, rule: ReluRule = 'gradient'): Gradients {
+    const channel = isChannelTarget(target) ? target : null;
+    return (
+      onEngine(this.net, (ort) => {
+        if (channel && !ort.has(channel.layer)) return undefined;
+        if (to === INPUT) return inputBackward(ort, x, target, rule);
+        if (!ort.has(to)) return undefined;
+        // Keyed by the input tensor: the same image again (a new class in an explorer) re-uses every
+        // layer value of its forward pass and only runs the backward graphs above the layer.
+        const fw = ort.forward(x, 'all', x, undefined, channel ? [to, channel.layer] : [to]);
+        const s = channel ? channelSeed(fw.get(channel.layer), channel) : logitSeed(ort, fw, target as ScoreTarget);
+        const g = ort.backward(fw, channel ? channel.layer : ort.logitsName, s.seed, to, rule);
+        return { activation: toTensor(fw.get(to)), gradient: toTensor(g), logits: logitsTensor(ort, fw), score: s.score };
+      }) ?? this.tfjs.backward(x, target, to, rule)
+    );
+  }
+
+  objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D): { scores: Float32Array; dx: tf.Tensor4D } {
+    return (
+      onEngine(this.net, (ort) => (layers.some((l) => l !== LOGITS && !ort.has(l)) ? undefined : objectiveBackward(ort, x, layers, score))) ??
+      this.tfjs.objectiveGradient(x, layers, score)
+    );
+  }
+}
+
+/** NCHW → NHWC order (TF's flattening order) of a 4-d value; other values as they are. */
+function nhwcData(v: OrtValue, inverse = false): Float32Array {
+  const d = v.data as Float32Array;
+  if (v.dims.length !== 4 || (v.dims[2] === 1 && v.dims[3] === 1)) return d;
+  const [B, C, H, W] = v.dims;
+  const out = new Float32Array(d.length);
+  for (let b = 0; b < B; b++)
+    for (let c = 0; c < C; c++)
+      for (let p = 0; p < H * W; p++) {
+        const nchw = (b * C + c) * H * W + p;
+        const nhwc = (b * H * W + p) * C + c;
+        if (inverse) out[nchw] = d[nhwc];
+        else out[nhwc] = d[nchw];
+      }
+  return out;
+}
+
+/** The raw logits of a pass as [B, R] in TF's order (a 4-d logits layer is flattened like TF's reshape). */
+function rawData(ort: OrtNet, fw: Forward): { data: Float32Array; B: number; R: number } {
+  const l = fw.get(ort.logitsName);
+  return { data: nhwcData(l), B: l.dims[0], R: l.data.length / l.dims[0] };
+}
+
+/** The class scores of a pass as [B, K] (the head applied to the raw logits). */
+function logitsData(ort: OrtNet, fw: Forward): { data: Float32Array; B: number; K: number } {
+  const { data, B } = rawData(ort, fw);
+  const scores = modelHead(ort.net).scoresData(data);
+  return { data: scores, B, K: scores.length / B };
+}
+
+function logitsTensor(ort: OrtNet, fw: Forward): tf.Tensor2D {
+  const { data, B, K } = logitsData(ort, fw);
+  return tf.tensor2d(data, [B, K]);
+}
+
+function rawTensor(ort: OrtNet, fw: Forward): tf.Tensor2D {
+  const { data, B, R } = rawData(ort, fw);
+  return tf.tensor2d(data, [B, R]);
+}
+
+/**
+ * d score / d (raw logits) for a target and the score. A class: the head's seed per image (one-hot;
+ * binary: −1 for class 0, +1 for class 1); a function of the class scores: its gradient through the head.
+ */
+function logitSeed(ort: OrtNet, fw: Forward, target: ScoreTarget): { seed: OrtValue; score: number } {
+  const head: Head = modelHead(ort.net);
+  const dims = fw.get(ort.logitsName).dims;
+  const { data, B, R } = rawData(ort, fw);
+  const asSeed = (flat: Float32Array): OrtValue => ({ data: nhwcData({ data: flat, dims }, true), dims });
+  if (typeof target === 'function') {
+    const raw = tf.tensor2d(data, [B, R]);
+    const { value, grad } = tf.valueAndGrad((z: tf.Tensor) => target(head.scores(z)))(raw);
+    const out = { seed: asSeed(grad.dataSync() as Float32Array), score: value.dataSync()[0] };
+    tf.dispose([raw, value, grad]);
+    return out;
+  }
+  const one = head.seed(target);
+  const scores = head.scoresData(data);
+  const K = head.numClasses;
+  const seed = new Float32Array(B * R);
+  let score = 0;
+  for (let b = 0; b < B; b++) {
+    seed.set(one, b * R);
+    score += scores[b * K + target];
+  }
+  return { seed: asSeed(seed), score };
+}
+
+/** d (channel score) / d (layer output) in the internal layout, and the summed score. */
+function channelSeed(v: OrtValue, t: ChannelTarget): { seed: OrtValue; score: number } {
+  const [B, C] = v.dims;
+  const per = v.data.length / (B * C);
+  const data = v.data as Float32Array;
+  const seed = new Float32Array(data.length);
+  let score = 0;
+  for (let b = 0; b < B; b++) {
+    const o = (b * C + t.channel) * per;
+    if (t.reduce === 'sum') {
+      for (let k = 0; k < per; k++) {
+        seed[o + k] = 1;
+        score += data[o + k];
+      }
+    } else {
+      let m = -Infinity;
+      for (let k = 0; k < per; k++) m = Math.max(m, data[o + k]);
+      // Like TF's max: every position holding the maximum gets the gradient.
+      for (let k = 0; k < per; k++) if (data[o + k] === m) seed[o + k] = 1;
+      score += m;
+    }
+  }
+  return { seed: { data: seed, dims: v.dims }, score };
+}
+
+/** d score / d input, ORT_GRADIENT_BATCH images per pass. */
+function inputBackward(ort: OrtNet, batch: tf.Tensor4D, target: ScoreTarget | ChannelTarget, rule: ReluRule): Gradients {
+  const B = batch.shape[0];
+  const grads: tf.Tensor[] = [];
+  const logits: tf.Tensor2D[] = [];
+  let score = 0;
+  try {
+    for (let i0 = 0; i0 < B; i0 += ORT_GRADIENT_BATCH) {
+      const n = Math.min(ORT_GRADIENT_BATCH, B - i0);
+      const x = n === B ? batch : batch.slice([i0], [n]);
+      const fw = ort.forward(x, 'all', x === batch ? batch : undefined, undefined, isChannelTarget(target) ? [target.layer] : []);
+      if (x !== batch) x.dispose();
+      let s: { seed: OrtValue; score: number };
+      let from = ort.logitsName;
+      if (isChannelTarget(target)) {
+        s = channelSeed(fw.get(target.layer), target);
+        from = target.layer;
+      } else {
+        s = logitSeed(ort, fw, target);
+      }
+      score += s.score;
+      grads.push(toTensor(ort.backward(fw, from, s.seed, ort.inputName, rule)));
+      logits.push(logitsTensor(ort, fw));
+    }
+    const gradient = (grads.length === 1 ? grads[0].clone() : tf.concat(grads, 0)) as tf.Tensor4D;
+    const l = (logits.length === 1 ? logits[0].clone() : tf.concat(logits, 0)) as tf.Tensor2D;
+    return { gradient, logits: l, score };
+  } finally {
+    tf.dispose([...grads, ...logits]);
+  }
+}
+
+/**
+ * One forward pass of `x`, the objective's per-image scores from the named layers' outputs (in TF.js),
+ * and d(sum of scores)/dx from one backward pass seeded at every named layer.
+ */
+function objectiveBackward(
+  ort: OrtNet,
+  x: tf.Tensor4D,
+  layers: readonly string[],
+  score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D,
+): { scores: Float32Array; dx: tf.Tensor4D } {
+  const names = layers.map((l) => (l === LOGITS ? ort.logitsName : l));
+  // Only as deep as the deepest layer the objective reads.
+  const deepest = names.reduce((a, n) => (ort.indexOf(n) > ort.indexOf(a) ? n : a), names[0]);
+  const fw = ort.forward(x, 'all', undefined, deepest, names);
+  // The logits are read raw; the head turns them into class scores inside the differentiated function.
+  const head = modelHead(ort.net);
+  const acts = layers.map((l, i) => (l === LOGITS ? rawTensor(ort, fw) : toTensor(fw.get(names[i]))));
+  try {
+    const get = (layer: string) => {
+      const i = layers.indexOf(layer);
+      if (i < 0) throw new CnnvisError(`objective read layer '${layer}' that it did not declare`);
+      return acts[i];
+    };
+    let scores: Float32Array = new Float32Array(0);
+    const grads = tf.grads((...as: tf.Tensor[]) => {
+      const s = score((layer) => {
+        const i = layers.indexOf(layer);
+        const a = as[i] ?? get(layer);
+        return layer === LOGITS ? head.scores(a) : a;
+      });
+      scores = Float32Array.from(s.dataSync());
+      return s.sum() as tf.Scalar;
+    })(acts);
+    const seeds = new Map<string, OrtValue>();
+    grads.forEach((g, i) => {
+      const dims = fw.get(names[i]).dims;
+      // Logits seeds are [B, R] in TF order; the engine's logits value may be 4-d NCHW.
+      const v = layers[i] === LOGITS ? { data: nhwcData({ data: g.dataSync() as Float32Array, dims }, true), dims } : fromTensor(g);
+      const prev = seeds.get(names[i]);
+      seeds.set(names[i], prev ? sumValues(prev, v) : v);
+    });
+    tf.dispose(grads);
+    const dx = toTensor(ort.backwardFrom(fw, seeds, ort.inputName)) as tf.Tensor4D;
+    return { scores, dx };
+  } finally {
+    tf.dispose(acts);
+  }
+}
