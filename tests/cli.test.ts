@@ -239,3 +239,33 @@ test('the report: headings name the method once, pictures are large enough to re
   expect(html).not.toMatch(/Cannot find module|tfjs-node|Error:/);
   expect(html).toMatch(process.env.CNNVIS_ACCEL === 'off' ? /<p>Engine: TF\.js 4\.22\.0 on wasm only/ : /<p>Engine: ONNX Runtime [\d.]+ \(\d+ threads\) for the models it compiles; TF\.js 4\.22\.0 on wasm for the rest\. Model source: demo\.<\/p>/);
 });
+
+test('--help lists every method of the registry by kind; explain --help gives each summary and the flags it reads', async () => {
+  const { explainMethods } = await import('../kernel/src/explain/registry');
+  const help = await cli('--help');
+  expect(help.code).toBe(0);
+  for (const kind of ['cam', 'attribution', 'perturbation'] as const) {
+    const line = help.out.split('\n').find((l) => l.trim().startsWith(`${kind}:`));
+    expect(line?.trim().split(/:\s+/)[1].split(', ')).toEqual(explainMethods([kind]).map((m) => m.id));
+  }
+  expect(explainMethods().map((m) => m.kind)).toContain('perturbation');
+  const ex = await cli('explain', '--help');
+  expect(ex.code).toBe(0);
+  for (const m of explainMethods()) expect(ex.out).toContain(`  ${m.id.padEnd(20)}  ${m.name}: ${m.summary}`);
+  expect(ex.out).toMatch(/--top-n <n> +scorecam: use only/);
+  expect(ex.out).toMatch(/--steps <n> +integrated-gradients: number of steps/);
+  expect(ex.out).toMatch(/--patch <px> +occlusion: patch size/);
+});
+
+test('flag grammar: --flag=value, -h, a missing value, a value on a switch', async () => {
+  const { parseArgs } = await import('../kernel/src/cli/args');
+  const spec = { name: 't', summary: '', positionals: ['<image>'], examples: [], run: async () => undefined,
+    flags: { top: { value: true, arg: '<n>', help: '' }, json: { value: false, help: '' }, help: { value: false, help: '' } } };
+  expect(parseArgs(spec, ['a.png', '--top=3', '--json'])).toEqual({ positionals: ['a.png'], flags: { top: '3', json: true } });
+  expect(parseArgs(spec, ['-5', '--top', '2'])).toEqual({ positionals: ['-5'], flags: { top: '2' } });
+  expect(parseArgs(spec, ['-h']).flags.help).toBe(true);
+  expect(() => parseArgs(spec, ['a.png', '--top'])).toThrow('option --top needs a value <n>');
+  expect(() => parseArgs(spec, ['a.png', '--top', '--json'])).toThrow('option --top needs a value <n>');
+  expect(() => parseArgs(spec, ['a.png', '--json=1'])).toThrow('option --json takes no value');
+  expect(() => parseArgs(spec, ['a.png', 'b.png'])).toThrow("'t' got an unexpected argument 'b.png'; usage: cnnvis t <image> [--top <n>] [--json]");
+});

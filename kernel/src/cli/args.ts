@@ -1,4 +1,9 @@
-/** A small, strict argument parser: every unknown flag or missing value is a clear CnnvisError. */
+/**
+ * The command-line grammar on node's `util.parseArgs` (tokens, non-strict), with cnnvis' own checks
+ * on top so that every unknown flag or missing value is one clear CnnvisError that suggests the
+ * flag that was probably meant.
+ */
+import { parseArgs as parseArgv } from 'util';
 import { closest, distance } from 'fastest-levenshtein';
 import { CnnvisError } from '../errors';
 
@@ -10,6 +15,11 @@ export interface FlagSpec {
   arg?: string;
 }
 
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
 export interface CommandSpec {
   name: string;
   summary: string;
@@ -17,6 +27,11 @@ export interface CommandSpec {
   positionals: string[];
   flags: Record<string, FlagSpec>;
   examples: string[];
+  /** Extra help text after the options (e.g. the method list). */
+  more?: () => string[];
+  /** Runs a model (so the CLI says first when the ONNX Runtime engine is missing). */
+  computes?: boolean;
+  run: (p: Parsed, io: Io) => Promise<void>;
 }
 
 export interface Parsed {
@@ -25,13 +40,22 @@ export interface Parsed {
 }
 
 export function parseArgs(spec: CommandSpec, argv: string[]): Parsed {
+  const options = Object.fromEntries(
+    Object.entries(spec.flags).map(([k, f]) => [k, k === 'help' ? { type: 'boolean' as const, short: 'h' } : { type: f.value ? ('string' as const) : ('boolean' as const) }]),
+  );
+  const { tokens } = parseArgv({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   const positionals: string[] = [];
   const flags: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+  let shortAt = -1;
+  for (const t of tokens) {
+    if (t.kind === 'positional') {
+      positionals.push(t.value);
+    } else if (t.kind === 'option' && !t.rawName.startsWith('--') && t.name !== 'help') {
+      // A dash word other than -h ('-5', '-x') is an argument, as the shell gave it.
+      if (t.index !== shortAt) positionals.push(argv[t.index]);
+      shortAt = t.index;
+    } else if (t.kind === 'option') {
+      const name = t.name;
       const f = spec.flags[name];
       if (!f) {
         const near = nearest(name, Object.keys(spec.flags));
@@ -41,17 +65,13 @@ export function parseArgs(spec: CommandSpec, argv: string[]): Parsed {
           : `unknown option --${printable(name, 40)} for '${spec.name}'; valid: ${valid}`);
       }
       if (f.value) {
-        const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-        if (v === undefined || (eq < 0 && v.startsWith('--'))) throw new CnnvisError(`option --${name} needs a value ${f.arg ?? ''}`.trim());
-        flags[name] = v;
+        // parseArgs takes the next word as the value even when it is a flag: `--top --json` misses a value.
+        if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new CnnvisError(`option --${name} needs a value ${f.arg ?? ''}`.trim());
+        flags[name] = t.value;
       } else {
-        if (eq > 0) throw new CnnvisError(`option --${name} takes no value`);
+        if (t.inlineValue) throw new CnnvisError(`option --${name} takes no value`);
         flags[name] = true;
       }
-    } else if (a === '-h') {
-      flags.help = true;
-    } else {
-      positionals.push(a);
     }
   }
   if (!flags.help) {
@@ -109,6 +129,7 @@ export function commandHelp(spec: CommandSpec): string {
   for (const [k, f] of Object.entries(spec.flags)) {
     lines.push(`  --${(k + (f.arg ? ' ' + f.arg : '')).padEnd(w)}  ${f.help}`);
   }
+  if (spec.more) lines.push('', ...spec.more());
   if (spec.examples.length) lines.push('', 'examples:', ...spec.examples.map((e) => `  ${e}`));
   return lines.join('\n');
 }

@@ -17,13 +17,13 @@ import { CnnModel } from '../models/model';
 import { isCached, modelCacheDir, NAMED_MODELS } from '../models/registry';
 import { cnnvisHome, writeFileAtomic } from '../models/cache';
 import { buildReport } from '../report/report';
-import { explainMethod, explainMethodIds, explanationTarget } from '../explain/registry';
+import { explainMethod, explainMethods, explanationTarget, METHOD_KINDS, MethodOption } from '../explain/registry';
 import { float32Rows } from '../explain/json';
 import { Convention } from '../explain/cam/base';
 import { filterPatterns, maximize } from '../optvis/render';
 import { htmlPage } from '../report/html';
 import { installKernelSpec, uninstallKernelSpec } from './install';
-import { CommandSpec, commandHelp, FlagSpec, intFlag, nearest, Parsed, parseArgs, printable, sizeFlag, usage } from './args';
+import { CommandSpec, commandHelp, FlagSpec, intFlag, Io, nearest, Parsed, parseArgs, printable, sizeFlag, usage } from './args';
 
 const MODEL: FlagSpec = { value: true, arg: '<demo|name|path|url>', help: 'model: demo (bundled), a named model (see `cnnvis models`), a TF.js folder/model.json, a Keras .h5/.keras file, an ONNX file exported from PyTorch, or an http(s) URL (default demo)' };
 const SIZE: FlagSpec = { value: true, arg: '<W×H>', help: 'input size for a model that takes any size: W×H or one number for a square, e.g. 320x240 (default: its Resizing layer, else the image’s own size)' };
@@ -33,102 +33,21 @@ const JSON_FLAG: FlagSpec = { value: false, help: 'print machine-readable JSON o
 const LAYER: FlagSpec = { value: true, arg: '<name>', help: 'layer name (see `cnnvis summary`)' };
 const HELP: FlagSpec = { value: false, help: 'show this help' };
 
-const COMMANDS: CommandSpec[] = [
-  {
-    name: 'summary',
-    summary: 'Print the model summary (layers, output shapes, parameters), like Keras model.summary().',
-    positionals: [],
-    flags: { model: MODEL, preprocess: PREPROCESS, size: SIZE, json: { value: false, help: 'print [{name, className, outputShape, params}] as JSON' }, help: HELP },
-    examples: ['cnnvis summary --model demo', 'cnnvis summary --model mobilenet_v1_0.25_224 --json'],
-  },
-  {
-    name: 'predict',
-    summary: 'Top-k predictions with labels and probabilities.',
-    positionals: ['<image>'],
-    flags: { model: MODEL, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, size: SIZE, resize: RESIZE, json: { value: false, help: 'print [{index, label, probability}] as JSON' }, out: { value: true, arg: '<file.html>', help: 'write the predictions as an HTML page' }, help: HELP },
-    examples: ['cnnvis predict scene:3 --model demo', 'cnnvis predict cat_dog.png --model mobilenet_v1_0.75_224 --top 3 --json'],
-  },
-  {
-    name: 'features',
-    summary: 'Feature maps of one layer as a grid of channels.',
-    positionals: ['<image>'],
-    flags: { model: MODEL, layer: LAYER, channels: { value: true, arg: '<n>', help: 'how many channels (default all, at most 256)' }, sort: { value: true, arg: '<index|mean>', help: 'tile order (default index; mean = strongest first)' }, preprocess: PREPROCESS, size: SIZE, resize: RESIZE, json: { value: false, help: 'print {layer, height, width, channels, means, ranking} as JSON' }, out: { value: true, arg: '<file.png|file.html>', help: 'write the grid' }, help: HELP },
-    examples: ['cnnvis features scene:3 --model demo --layer block1_conv1 --out maps.png'],
-  },
-  {
-    name: 'filters',
-    summary: 'Convolution kernels as pictures (first layer in RGB, deeper layers per input channel) and weight statistics.',
-    positionals: [],
-    flags: { model: MODEL, layer: LAYER, preprocess: PREPROCESS, size: SIZE, json: { value: false, help: 'print {layer, className, shape, stats, perFilter} as JSON' }, out: { value: true, arg: '<file.png|file.html>', help: 'write the mosaic' }, help: HELP },
-    examples: ['cnnvis filters --model demo --out filters.png'],
-  },
-  {
-    name: 'report',
-    summary: 'One self-contained HTML page with everything cnnvis shows for an image and a model.',
-    positionals: ['<image>'],
-    flags: { model: MODEL, layer: LAYER, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, size: SIZE, resize: RESIZE, out: { value: true, arg: '<file.html>', help: 'where to write the page (default report.html)' }, all: { value: false, help: 'also the slow parts: ROAD above 128×128 pixels, Ablation-CAM, RISE (minutes on a 224×224 model)' }, help: HELP },
-    examples: ['cnnvis report scene:7 --model demo --out report.html', 'CNNVIS_DATA=photos cnnvis report cat_dog.png --model mobilenet_v1_0.75_224'],
-  },
-  {
-    name: 'explain',
-    summary: 'Explain a class (or one hidden channel): a heatmap over the image by the CAM family, gradients or occlusion.',
-    positionals: ['<image>'],
-    flags: {
-      model: MODEL,
-      method: { value: true, arg: '<name>', help: `${explainMethodIds().join(', ')} (default gradcam; METHODS.md defines each)` },
-      convention: { value: true, arg: '<cnnvis|pytorch-grad-cam|captum>', help: "follow an anchor library's convention where it differs from cnnvis' (METHODS.md; default cnnvis)" },
-      class: { value: true, arg: '<index|label>', help: "class to explain: an index or a label ('tabby' finds 'tabby'); default top-1" },
-      layer: LAYER,
-      target: { value: true, arg: '<layer:channel>', help: 'gradient methods and deconvnet: explain one channel of a hidden layer instead of a class' },
-      'top-n': { value: true, arg: '<n>', help: 'scorecam: use only the n channels with the largest variance' },
-      steps: { value: true, arg: '<n>', help: 'integrated-gradients: number of steps (default 50)' },
-      samples: { value: true, arg: '<n>', help: 'smoothgrad: number of noisy samples (default 25); rise: number of masks (default 4000)' },
-      patch: { value: true, arg: '<px>', help: 'occlusion: patch size (default input size / 8)' },
-      stride: { value: true, arg: '<px>', help: 'occlusion: stride (default half the patch)' },
-      preprocess: PREPROCESS, size: SIZE,
-      resize: RESIZE,
-      out: { value: true, arg: '<file.png|file.html>', help: 'write overlay | map | colour bar' },
-      json: { value: true, arg: '<file.json>', help: 'write {method, model, layer, backend, preprocess, class: {index, label, score} (or channel), width, height, map} (map: rows at input resolution)' },
-      help: HELP,
-    },
-    examples: ['cnnvis explain scene:3 --model demo --method gradcam --out gradcam.png', 'cnnvis explain cat_dog.png --model mobilenet_v1_0.75_224 --class tiger_cat --json map.json'],
-  },
-  {
-    name: 'maximize',
-    summary: 'Activation maximization: the input a channel (or class) responds to most, by gradient ascent from noise.',
-    positionals: [],
-    flags: {
-      model: MODEL,
-      layer: LAYER,
-      channel: { value: true, arg: '<n>', help: 'channel of --layer to maximize' },
-      channels: { value: true, arg: '<n>', help: 'instead of --channel: the first n channels of --layer, as a mosaic' },
-      class: { value: true, arg: '<index>', help: 'maximize a class logit instead of a channel' },
-      steps: { value: true, arg: '<n>', help: 'gradient steps (default 128)' },
-      size: { value: true, arg: '<px>', help: 'image size (default: the model input size)' },
-      param: { value: true, arg: '<fourier|pixel>', help: 'image parameterization (default fourier, with decorrelated colour)' },
-      seed: { value: true, arg: '<n>', help: 'random seed (default 0)' },
-      preprocess: PREPROCESS,
-      out: { value: true, arg: '<file.png|file.html>', help: 'write the pattern (or the mosaic)' },
-      json: { value: false, help: 'print {objective, initialValue, finalValue, values, settings} as JSON' },
-      help: HELP,
-    },
-    examples: ['cnnvis maximize --model demo --layer block3_conv2 --channel 5 --out pattern.png', 'cnnvis maximize --model mobilenet_v1_0.25_224 --class 130 --steps 64 --size 128'],
-  },
-  {
-    name: 'models',
-    summary: 'List the named models and whether each is in the cache ($CNNVIS_HOME).',
-    positionals: [],
-    flags: { json: JSON_FLAG, help: HELP },
-    examples: ['cnnvis models'],
-  },
-  {
-    name: 'install',
-    summary: 'Install the "TypeScript (cnnvis)" Jupyter kernel spec and the JupyterLab extension (for the current user by default).',
-    positionals: [],
-    flags: { user: { value: false, help: 'install for the current user (default)' }, 'sys-prefix': { value: false, help: "install into the Python environment's prefix" }, prefix: { value: true, arg: '<dir>', help: 'install under this prefix' }, uninstall: { value: false, help: 'remove the kernel spec and the extension (from the same place)' }, help: HELP },
-    examples: ['cnnvis install', 'cnnvis install --sys-prefix', 'cnnvis install --uninstall'],
-  },
-];
+/** A method-specific explain flag; its help names the methods that read it (from the method registry). */
+function methodFlag(option: MethodOption, arg: string, help: string): FlagSpec {
+  const ids = explainMethods().filter((m) => m.options.includes(option)).map((m) => m.id);
+  return { value: true, arg, help: `${ids.join(', ')}: ${help}` };
+}
+
+/** Every explanation method by kind, with its summary (from the method registry). */
+function methodList(): string[] {
+  const all = explainMethods();
+  const w = Math.max(...all.map((m) => m.id.length));
+  return METHOD_KINDS.flatMap((kind) => {
+    const ms = all.filter((m) => m.kind === kind);
+    return ms.length ? [`${kind} methods:`, ...ms.map((m) => `  ${m.id.padEnd(w)}  ${m.name}: ${m.summary}${m.aliases.length ? ` (also ${m.aliases.join(', ')})` : ''}`)] : [];
+  });
+}
 
 function mainHelp(): string {
   return [
@@ -139,15 +58,13 @@ function mainHelp(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`),
     '',
+    'explain methods (cnnvis explain --method <id>; cnnvis explain --help describes each):',
+    ...METHOD_KINDS.map((kind) => `  ${(kind + ':').padEnd(13)} ${explainMethods([kind]).map((m) => m.id).join(', ')}`),
+    '',
     'images: a PNG/JPEG path, a file name in $CNNVIS_DATA, or scene:<seed> (a generated scene for the demo model)',
     'environment: CNNVIS_HOME (model cache, default ~/.cache/cnnvis), CNNVIS_DATA (image folder),',
     '             CNNVIS_BACKEND (tensorflow|wasm|cpu), CNNVIS_OFFLINE=1 (never download)',
   ].join('\n');
-}
-
-interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
 }
 
 async function modelFrom(p: Parsed): Promise<CnnModel> {
@@ -199,24 +116,50 @@ function writeOutputs(files: Array<{ file: string; content: Uint8Array | string 
   }
 }
 
-async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
-  const json = p.flags.json === true; // explain takes --json <file> instead
-  const resize = resizeFrom(p);
-  checkOutName(cmd.name === 'report' ? undefined : p.flags.out, cmd.name !== 'predict');
-  switch (cmd.name) {
-    case 'summary': {
+/**
+ * One line on stderr when the ONNX Runtime engine should run but is missing: everything would run on
+ * TF.js, 5–20× slower. It names the command that installs it (never a silent fall to wasm).
+ */
+async function engineNote(io: Io): Promise<void> {
+  const info = await engineInfo();
+  if (info.missing) io.err(`cnnvis: note: ${info.line}; install it: ${info.missing.command}`);
+}
+
+const COMMANDS: CommandSpec[] = [
+  {
+    name: 'summary',
+    summary: 'Print the model summary (layers, output shapes, parameters), like Keras model.summary().',
+    positionals: [],
+    flags: { model: MODEL, preprocess: PREPROCESS, size: SIZE, json: { value: false, help: 'print [{name, className, outputShape, params}] as JSON' }, help: HELP },
+    examples: ['cnnvis summary --model demo', 'cnnvis summary --model mobilenet_v1_0.25_224 --json'],
+    computes: true,
+    run: async (p, io) => {
       const s = summary(await modelFrom(p), { display: false });
-      io.out(json ? JSON.stringify(s.layers.map((l) => ({ name: l.name, className: l.className, outputShape: l.outputShape, params: l.params })), null, 1) : s.text());
-      return;
-    }
-    case 'predict': {
+      io.out(p.flags.json === true ? JSON.stringify(s.layers.map((l) => ({ name: l.name, className: l.className, outputShape: l.outputShape, params: l.params })), null, 1) : s.text());
+    },
+  },
+  {
+    name: 'predict',
+    summary: 'Top-k predictions with labels and probabilities.',
+    positionals: ['<image>'],
+    flags: { model: MODEL, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, size: SIZE, resize: RESIZE, json: { value: false, help: 'print [{index, label, probability}] as JSON' }, out: { value: true, arg: '<file.html>', help: 'write the predictions as an HTML page' }, help: HELP },
+    examples: ['cnnvis predict scene:3 --model demo', 'cnnvis predict cat_dog.png --model mobilenet_v1_0.75_224 --top 3 --json'],
+    computes: true,
+    run: async (p, io) => {
       const model = await modelFrom(p);
-      const r = await predict(model, p.positionals[0], { top: intFlag(p.flags.top, 'top', 5), resize, display: false });
+      const r = await predict(model, p.positionals[0], { top: intFlag(p.flags.top, 'top', 5), resize: resizeFrom(p), display: false });
       if (p.flags.out) writeOutputs([{ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: predictions for ${r.imageName}`, false) }]);
-      io.out(json ? JSON.stringify(r.predictions, null, 1) : r.text());
-      return;
-    }
-    case 'features': {
+      io.out(p.flags.json === true ? JSON.stringify(r.predictions, null, 1) : r.text());
+    },
+  },
+  {
+    name: 'features',
+    summary: 'Feature maps of one layer as a grid of channels.',
+    positionals: ['<image>'],
+    flags: { model: MODEL, layer: LAYER, channels: { value: true, arg: '<n>', help: 'how many channels (default all, at most 256)' }, sort: { value: true, arg: '<index|mean>', help: 'tile order (default index; mean = strongest first)' }, preprocess: PREPROCESS, size: SIZE, resize: RESIZE, json: { value: false, help: 'print {layer, height, width, channels, means, ranking} as JSON' }, out: { value: true, arg: '<file.png|file.html>', help: 'write the grid' }, help: HELP },
+    examples: ['cnnvis features scene:3 --model demo --layer block1_conv1 --out maps.png'],
+    computes: true,
+    run: async (p, io) => {
       const model = await modelFrom(p);
       const sort = p.flags.sort;
       if (sort !== undefined && sort !== 'index' && sort !== 'mean') throw new CnnvisError(`--sort must be index or mean, got '${String(sort)}'`);
@@ -224,21 +167,35 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
         layer: p.flags.layer !== undefined ? String(p.flags.layer) : undefined,
         channels: p.flags.channels !== undefined ? intFlag(p.flags.channels, 'channels', 256) : undefined,
         sort: sort as 'index' | 'mean' | undefined,
-        resize,
+        resize: resizeFrom(p),
         display: false,
       });
       if (p.flags.out) writeOutputs([{ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: feature maps of ${r.layer}`, true) }]);
-      io.out(json ? JSON.stringify({ model: model.name, layer: r.layer, height: r.height, width: r.width, channels: r.channels, means: Array.from(r.means), ranking: r.ranking }) : r.text());
-      return;
-    }
-    case 'filters': {
+      io.out(p.flags.json === true ? JSON.stringify({ model: model.name, layer: r.layer, height: r.height, width: r.width, channels: r.channels, means: Array.from(r.means), ranking: r.ranking }) : r.text());
+    },
+  },
+  {
+    name: 'filters',
+    summary: 'Convolution kernels as pictures (first layer in RGB, deeper layers per input channel) and weight statistics.',
+    positionals: [],
+    flags: { model: MODEL, layer: LAYER, preprocess: PREPROCESS, size: SIZE, json: { value: false, help: 'print {layer, className, shape, stats, perFilter} as JSON' }, out: { value: true, arg: '<file.png|file.html>', help: 'write the mosaic' }, help: HELP },
+    examples: ['cnnvis filters --model demo --out filters.png'],
+    computes: true,
+    run: async (p, io) => {
       const model = await modelFrom(p);
       const r = await filters(model, { layer: p.flags.layer !== undefined ? String(p.flags.layer) : undefined, display: false });
       if (p.flags.out) writeOutputs([{ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: filters of ${r.layer}`, true) }]);
-      io.out(json ? JSON.stringify({ model: model.name, layer: r.layer, className: r.className, shape: r.shape, view: r.view, stats: r.stats, perFilter: r.perFilter }) : r.text());
-      return;
-    }
-    case 'report': {
+      io.out(p.flags.json === true ? JSON.stringify({ model: model.name, layer: r.layer, className: r.className, shape: r.shape, view: r.view, stats: r.stats, perFilter: r.perFilter }) : r.text());
+    },
+  },
+  {
+    name: 'report',
+    summary: 'One self-contained HTML page with everything cnnvis shows for an image and a model.',
+    positionals: ['<image>'],
+    flags: { model: MODEL, layer: LAYER, top: { value: true, arg: '<n>', help: 'how many classes (default 5)' }, preprocess: PREPROCESS, size: SIZE, resize: RESIZE, out: { value: true, arg: '<file.html>', help: 'where to write the page (default report.html)' }, all: { value: false, help: 'also the slow parts: ROAD above 128×128 pixels, Ablation-CAM, RISE (minutes on a 224×224 model)' }, help: HELP },
+    examples: ['cnnvis report scene:7 --model demo --out report.html', 'CNNVIS_DATA=photos cnnvis report cat_dog.png --model mobilenet_v1_0.75_224'],
+    computes: true,
+    run: async (p, io) => {
       const model = await modelFrom(p);
       const out = String(p.flags.out ?? 'report.html');
       if (!/\.html?$/i.test(out)) throw new CnnvisError(`--out '${out}': the report is an .html file`);
@@ -246,15 +203,40 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
       const { html } = await buildReport(model, p.positionals[0], {
         top: intFlag(p.flags.top, 'top', 5),
         layer: p.flags.layer !== undefined ? String(p.flags.layer) : undefined,
-        resize,
+        resize: resizeFrom(p),
         all: p.flags.all === true,
         onSection: progress,
       });
       writeOutputs([{ file: out, content: html }]);
       io.out(`wrote ${out} (${(await engineInfo()).line})`);
-      return;
-    }
-    case 'explain': {
+    },
+  },
+  {
+    name: 'explain',
+    summary: 'Explain a class (or one hidden channel): a heatmap over the image by the CAM family, gradients or occlusion.',
+    positionals: ['<image>'],
+    flags: {
+      model: MODEL,
+      method: { value: true, arg: '<name>', help: 'the method: an id, its name or an alias, listed below (default gradcam; METHODS.md defines each)' },
+      convention: { value: true, arg: '<cnnvis|pytorch-grad-cam|captum>', help: "follow an anchor library's convention where it differs from cnnvis' (METHODS.md; default cnnvis)" },
+      class: { value: true, arg: '<index|label>', help: "class to explain: an index or a label ('tabby' finds 'tabby'); default top-1" },
+      layer: LAYER,
+      target: methodFlag('target', '<layer:channel>', 'explain one channel of a hidden layer instead of a class'),
+      'top-n': methodFlag('topN', '<n>', 'use only the n channels with the largest variance'),
+      steps: methodFlag('steps', '<n>', 'number of steps (default 50)'),
+      samples: methodFlag('samples', '<n>', 'number of noisy samples (smoothgrad, default 25) or of masks (rise, default 4000)'),
+      patch: methodFlag('patchSize', '<px>', 'patch size (default input size / 8)'),
+      stride: methodFlag('stride', '<px>', 'stride (default half the patch)'),
+      preprocess: PREPROCESS, size: SIZE,
+      resize: RESIZE,
+      out: { value: true, arg: '<file.png|file.html>', help: 'write overlay | map | colour bar' },
+      json: { value: true, arg: '<file.json>', help: 'write {method, model, layer, backend, preprocess, class: {index, label, score} (or channel), width, height, map} (map: rows at input resolution)' },
+      help: HELP,
+    },
+    more: methodList,
+    examples: ['cnnvis explain scene:3 --model demo --method gradcam --out gradcam.png', 'cnnvis explain cat_dog.png --model mobilenet_v1_0.75_224 --class tiger_cat --json map.json'],
+    computes: true,
+    run: async (p, io) => {
       const model = await modelFrom(p);
       const method = explainMethod(String(p.flags.method ?? 'gradcam'));
       const cls = p.flags.class === undefined ? {} : /^\d+$/.test(String(p.flags.class)) ? { classIndex: Number(p.flags.class) } : { label: String(p.flags.class) };
@@ -269,7 +251,7 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
         patchSize: num('patch'),
         stride: num('stride'),
         convention: p.flags.convention !== undefined ? (String(p.flags.convention) as Convention) : undefined,
-        resize,
+        resize: resizeFrom(p),
         display: false,
       });
       const what = explanationTarget(r);
@@ -287,9 +269,30 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
       io.out(files.length
         ? `wrote ${files.map((f) => f.file).join(' and ')}`
         : `not saved: add --out ${method.id}.png (the picture, or .html) or --json ${method.id}.json (the map's numbers)`);
-      return;
-    }
-    case 'maximize': {
+    },
+  },
+  {
+    name: 'maximize',
+    summary: 'Activation maximization: the input a channel (or class) responds to most, by gradient ascent from noise.',
+    positionals: [],
+    flags: {
+      model: MODEL,
+      layer: LAYER,
+      channel: { value: true, arg: '<n>', help: 'channel of --layer to maximize' },
+      channels: { value: true, arg: '<n>', help: 'instead of --channel: the first n channels of --layer, as a mosaic' },
+      class: { value: true, arg: '<index>', help: 'maximize a class logit instead of a channel' },
+      steps: { value: true, arg: '<n>', help: 'gradient steps (default 128)' },
+      size: { value: true, arg: '<px>', help: 'image size (default: the model input size)' },
+      param: { value: true, arg: '<fourier|pixel>', help: 'image parameterization (default fourier, with decorrelated colour)' },
+      seed: { value: true, arg: '<n>', help: 'random seed (default 0)' },
+      preprocess: PREPROCESS,
+      out: { value: true, arg: '<file.png|file.html>', help: 'write the pattern (or the mosaic)' },
+      json: { value: false, help: 'print {objective, initialValue, finalValue, values, settings} as JSON' },
+      help: HELP,
+    },
+    examples: ['cnnvis maximize --model demo --layer block3_conv2 --channel 5 --out pattern.png', 'cnnvis maximize --model mobilenet_v1_0.25_224 --class 130 --steps 64 --size 128'],
+    computes: true,
+    run: async (p, io) => {
       const model = await modelFrom(p);
       const num = (name: string, min = 1) => {
         const v = p.flags[name];
@@ -307,22 +310,34 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
       if (layer !== undefined && p.flags.channels !== undefined) {
         const r = await filterPatterns(model, layer, { ...opts, channels: num('channels') });
         if (p.flags.out) writeOutputs([{ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: filter patterns of ${layer}`, true) }]);
-        io.out(json ? JSON.stringify({ layer, initialValues: r.initialValues, finalValues: r.finalValues, settings: r.settings }) : r.text());
+        io.out(p.flags.json === true ? JSON.stringify({ layer, initialValues: r.initialValues, finalValues: r.finalValues, settings: r.settings }) : r.text());
         return;
       }
       if (layer !== undefined && p.flags.channel === undefined) throw new CnnvisError('maximize --layer needs --channel N (or --channels N for a mosaic)');
       const target = hasClass ? { classIndex: model.checkClass(num('class', 0) as number) } : { layer: layer as string, channel: num('channel', 0) as number };
       const r = await maximize(model, target, opts);
       if (p.flags.out) writeOutputs([{ file: String(p.flags.out), content: outContent(String(p.flags.out), r, `${model.name}: activation maximization`, true) }]);
-      io.out(json ? JSON.stringify({ objective: hasClass ? `class ${target.classIndex}` : `${layer}:${p.flags.channel}`, initialValue: r.initialValue, finalValue: r.finalValue, values: Array.from(r.values), settings: r.settings }) : r.text());
-      return;
-    }
-    case 'models': {
+      io.out(p.flags.json === true ? JSON.stringify({ objective: hasClass ? `class ${target.classIndex}` : `${layer}:${p.flags.channel}`, initialValue: r.initialValue, finalValue: r.finalValue, values: Array.from(r.values), settings: r.settings }) : r.text());
+    },
+  },
+  {
+    name: 'models',
+    summary: 'List the named models and whether each is in the cache ($CNNVIS_HOME).',
+    positionals: [],
+    flags: { json: JSON_FLAG, help: HELP },
+    examples: ['cnnvis models'],
+    run: async (p, io) => {
       const rows = Object.values(NAMED_MODELS).map((m) => ({ name: m.name, cached: isCached(m), dir: m.kind === 'demo' ? 'bundled' : modelCacheDir(m.name), description: m.description }));
-      io.out(json ? JSON.stringify(rows, null, 1) : [`cache: ${cnnvisHome()}`, ...rows.map((r) => `${r.name.padEnd(22)} ${r.cached ? 'ready   ' : 'missing '} ${r.description}`)].join('\n'));
-      return;
-    }
-    case 'install': {
+      io.out(p.flags.json === true ? JSON.stringify(rows, null, 1) : [`cache: ${cnnvisHome()}`, ...rows.map((r) => `${r.name.padEnd(22)} ${r.cached ? 'ready   ' : 'missing '} ${r.description}`)].join('\n'));
+    },
+  },
+  {
+    name: 'install',
+    summary: 'Install the "TypeScript (cnnvis)" Jupyter kernel spec and the JupyterLab extension (for the current user by default).',
+    positionals: [],
+    flags: { user: { value: false, help: 'install for the current user (default)' }, 'sys-prefix': { value: false, help: "install into the Python environment's prefix" }, prefix: { value: true, arg: '<dir>', help: 'install under this prefix' }, uninstall: { value: false, help: 'remove the kernel spec and the extension (from the same place)' }, help: HELP },
+    examples: ['cnnvis install', 'cnnvis install --sys-prefix', 'cnnvis install --uninstall'],
+    run: async (p, io) => {
       const where = { user: !p.flags['sys-prefix'] && !p.flags.prefix, sysPrefix: p.flags['sys-prefix'] === true, prefix: p.flags.prefix !== undefined ? String(p.flags.prefix) : undefined };
       if (p.flags.uninstall) {
         const removed = uninstallKernelSpec(where);
@@ -332,22 +347,9 @@ async function run(cmd: CommandSpec, p: Parsed, io: Io): Promise<void> {
       const r = installKernelSpec(where);
       io.out(`installed kernel spec '${r.name}' in ${r.dir}`);
       io.out(r.labextensionDir ? `installed JupyterLab extension in ${r.labextensionDir}` : 'JupyterLab extension not built (npm run build -w labextension), not installed');
-      return;
-    }
-  }
-}
-
-/** Commands that run a model (and so say when the ONNX Runtime engine is missing). */
-const COMPUTES = new Set(['summary', 'predict', 'features', 'filters', 'report', 'explain', 'maximize']);
-
-/**
- * One line on stderr when the ONNX Runtime engine should run but is missing: everything would run on
- * TF.js, 5–20× slower. It names the command that installs it (never a silent fall to wasm).
- */
-async function engineNote(io: Io): Promise<void> {
-  const info = await engineInfo();
-  if (info.missing) io.err(`cnnvis: note: ${info.line}; install it: ${info.missing.command}`);
-}
+    },
+  },
+];
 
 /** Runs the CLI; returns the exit code (0 ok, 2 bad input, 1 internal error). */
 export async function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): Promise<number> {
@@ -373,8 +375,10 @@ export async function main(argv: string[], io: Io = { out: (s) => console.log(s)
       io.out(commandHelp(cmd));
       return 0;
     }
-    if (COMPUTES.has(cmd.name)) await engineNote(io);
-    await run(cmd, parsed, io);
+    if (cmd.computes) await engineNote(io);
+    checkOutName(cmd.name === 'report' ? undefined : parsed.flags.out, cmd.name !== 'predict');
+    resizeFrom(parsed);
+    await cmd.run(parsed, io);
     return 0;
   } catch (e) {
     if (e instanceof CnnvisError) {

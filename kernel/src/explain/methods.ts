@@ -1,5 +1,4 @@
-/** All CAM methods by id, for the CLI and for code that picks a method by name. */
-import { CnnvisError } from '../errors';
+/** All CAM methods as objects, in registry order (registry.ts describes and finds them). */
 import { CamMethod, CamOptions } from './cam/base';
 import { AblationCam } from './cam/ablationcam';
 import { Cam } from './cam/cam';
@@ -15,6 +14,7 @@ import { KpcaCam } from './cam/kpcacam';
 import { LayerCam } from './cam/layercam';
 import { ScoreCam } from './cam/scorecam';
 import { XGradCam } from './cam/xgradcam';
+import { findMethod } from './registry';
 
 export const CAM_METHODS: readonly CamMethod<CamOptions>[] = [
   new GradCam(),
@@ -33,10 +33,8 @@ export const CAM_METHODS: readonly CamMethod<CamOptions>[] = [
   new Fem(),
 ];
 
-/** A method by id ('gradcam', 'gradcampp', …) or display name ('Grad-CAM++'), case-insensitive. */
+/** A CAM method by id ('gradcam', 'gradcampp', …), display name ('Grad-CAM++') or alias (registry.ts findMethod). */
 export function camMethod(name: string): CamMethod<CamOptions> {
-  const key = name.toLowerCase().replace(/[^a-z+]/g, '').replace(/\+\+/g, 'pp');
-  const m = CAM_METHODS.find((x) => x.id === key || x.name.toLowerCase().replace(/[^a-z+]/g, '').replace(/\+\+/g, 'pp') === key);
-  if (!m) throw new CnnvisError(`unknown CAM method '${name}'; methods: ${CAM_METHODS.map((x) => x.id).join(', ')}`, CAM_METHODS.map((x) => x.id));
-  return m;
+  const id = findMethod(name, { kinds: ['cam'], family: 'CAM method' }).id;
+  return CAM_METHODS.find((m) => m.id === id) as CamMethod<CamOptions>;
 }

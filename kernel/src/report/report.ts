@@ -4,22 +4,8 @@ import { filters } from '../basics/filters';
 import { ImageSource, InputOptions } from '../basics/input';
 import { predict, topK } from '../basics/predict';
 import { summary } from '../basics/summary';
-import { gradCam } from '../explain/cam/gradcam';
-import { gradCamPlusPlus } from '../explain/cam/gradcampp';
-import { ablationCam } from '../explain/cam/ablationcam';
-import { eigenGradCam } from '../explain/cam/eigengradcam';
-import { gradCamElementWise } from '../explain/cam/gradcamelementwise';
-import { kpcaCam } from '../explain/cam/kpcacam';
-import { finerCam } from '../explain/cam/finercam';
-import { fem } from '../explain/cam/fem';
-import { CamOptions } from '../explain/cam/base';
 import { ExplainResult } from '../explain/explainResult';
-import { fullGrad } from '../explain/attribution/fullgrad';
-import { rise } from '../explain/attribution/rise';
-import { guidedBackprop } from '../explain/attribution/guided';
-import { saliency } from '../explain/attribution/saliency';
-import { occlusion } from '../explain/occlusion';
-import { explanationTarget } from '../explain/registry';
+import { explainMethod, ExplainOptions, explanationTarget } from '../explain/registry';
 import { engineInfo } from '../engine/about';
 import { ImageResult } from '../display/imageResult';
 import { modelHead } from '../models/head';
@@ -89,16 +75,22 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
   const withRoad = all || pixels <= ROAD_DEFAULT_PIXELS;
   // The main map: Grad-CAM of the top class, shown and then evaluated.
   let main: ExplainResult | undefined;
-  const camOpts: CamOptions = { resize, display };
+  type Step = [string, () => Promise<Section>];
+  /**
+   * A method's section from the registry: heading `title: what it explains`, the note under it; with
+   * `orNote`, a note instead when the method does not apply to the model.
+   */
+  const method = (title: string, id: string, note: string, o: { orNote?: boolean; opts?: ExplainOptions } = {}): Step => {
+    const section = async (): Promise<Section> => {
+      const r = await explainMethod(id).run(model, image, { ...o.opts, resize, display });
+      return { title: `${title}: ${explained(r)}`, result: r, note };
+    };
+    return [title, o.orNote ? () => orNote(title, model, section) : section];
+  };
   /** A CAM variant's section (a note instead when the method does not apply). */
-  const variant = (name: string, fn: (m: CnnModel, i: ImageSource, o: CamOptions) => Promise<ExplainResult>, note: string): [string, () => Promise<Section>] => [
-    name,
-    () => orNote(name, model, async () => {
-      const r = await fn(model, image, camOpts);
-      return { title: `${name}: ${explained(r)}`, result: r, note };
-    }),
-  ];
-  const steps: [string, () => Promise<Section>][] = [
+  const variant = (title: string, id: string, note: string): Step => method(title, id, note, { orNote: true });
+  const patch = Math.max(4, Math.round(model.inputHeight / 7));
+  const steps: Step[] = [
     // One predictions block: the table (exact numbers, bars) beside the image the model saw.
     ['Top predictions', async () => ({ title: 'Top predictions', result: preds, picture: preds.input })],
     ['Model summary', async () => ({ title: 'Model summary', result: summary(model, { display }) })],
@@ -119,7 +111,7 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
       note: 'First 8 channels of conv blocks spread over the depth; the top row is the input.',
     })],
     ['Grad-CAM, top class', async () => {
-      const r = await gradCam(model, image, { resize, display });
+      const r = (await explainMethod('gradcam').run(model, image, { resize, display })) as ExplainResult;
       main = r;
       return {
         title: `Grad-CAM: ${explained(r)}`,
@@ -130,10 +122,10 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
     // A model with one class (a single softmax unit) has no runner-up.
     ...(preds.probabilities.length < 2 ? [] : ([['Grad-CAM, second class', async () => {
       const second = topK(preds.probabilities, 2, (i) => model.label(i))[1];
-      const r = await gradCam(model, image, { classIndex: second.index, resize, display });
+      const r = (await explainMethod('gradcam').run(model, image, { classIndex: second.index, resize, display })) as ExplainResult;
       const what = modelHead(model.net).kind === 'binary' ? 'The other class of the binary classifier' : 'The same for the runner-up class';
       return { title: `Grad-CAM: ${explained(r)}, the second class`, result: r, note: `${what} (${r.target.scoreName}): a class-discriminative map looks elsewhere.` };
-    }]] as [string, () => Promise<Section>][])),
+    }]] as Step[])),
     ['Faithfulness', async () => {
       if (!main) throw new Error('the faithfulness section needs the Grad-CAM section first');
       const roadNote = withRoad
@@ -148,39 +140,18 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
           'ROAD removes them most (MoRF) or least (LeRF) relevant first and fills them by noisy linear imputation (Rong et al. 2022); Average Drop / Increase in Confidence show the image through the map (Chattopadhyay et al. 2018). Definitions: METHODS.md.',
       };
     }],
-    ['Grad-CAM++', async () => {
-      const r = await gradCamPlusPlus(model, image, { resize, display });
-      return { title: `Grad-CAM++: ${explained(r)}`, result: r, note: 'Positive gradients weighted per position (Chattopadhyay et al. 2018).' };
-    }],
-    variant('Eigen-Grad-CAM', eigenGradCam, 'The first principal component of gradient ⊙ activation over positions (pytorch-grad-cam).'),
-    variant('Grad-CAM element-wise', gradCamElementWise, 'Σ over channels of ReLU(gradient ⊙ activation), position by position (pytorch-grad-cam).'),
-    variant('KPCA-CAM', kpcaCam, 'The first kernel principal component of the activations (sigmoid kernel; Karmani et al. 2024).'),
-    variant('Finer-CAM', finerCam, 'Grad-CAM of the class score minus those of the most similar classes, weighted by their probabilities (Zhang et al. 2025).'),
-    variant('FEM', fem, 'Channel weights: the share of positions where a channel exceeds its mean + 2 standard deviations (Fuad et al. 2020).'),
-    ...(all ? [variant('Ablation-CAM', ablationCam, 'Channel weights: the relative drop of the class score when the channel is set to 0 (Desai & Ramaswamy 2020).')] : []),
-    ['Saliency', async () => {
-      const r = await saliency(model, image, { resize, display });
-      return { title: `Saliency: ${explained(r)}`, result: r, note: 'The gradient of the class score with respect to the pixels, largest |value| over colour channels (Simonyan et al. 2014).' };
-    }],
-    ['Guided backpropagation', async () => {
-      const r = await guidedBackprop(model, image, { resize, display });
-      return { title: `Guided backpropagation: ${explained(r)}`, result: r, note: 'Backward ReLUs pass only positive gradients where the forward input was positive (Springenberg et al. 2015).' };
-    }],
-    ['FullGrad', () => orNote('FullGrad', model, async () => {
-      const r = await fullGrad(model, image, { resize, display });
-      return { title: `FullGrad: ${explained(r)}`, result: r, note: 'Input gradient × input plus the bias gradients of every conv and batch-norm layer, each rectified, scaled and resized, summed (Srinivas & Fleuret 2019).' };
-    })],
-    ['Occlusion', async () => {
-      const patch = Math.max(4, Math.round(model.inputHeight / 7));
-      const r = await occlusion(model, image, { patchSize: patch, stride: patch, resize, display, progress: false });
-      return { title: `Occlusion: ${explained(r)}`, result: r, note: `Drop of the class probability when a ${patch}×${patch} gray patch covers each region (Zeiler & Fergus 2014).` };
-    }],
-    ...(all
-      ? ([['RISE', () => orNote('RISE', model, async () => {
-          const r = await rise(model, image, { resize, display });
-          return { title: `RISE: ${explained(r)}`, result: r, note: 'The class probability of randomly masked copies, averaged with their masks (Petsiuk et al. 2018).' };
-        })]] as [string, () => Promise<Section>][])
-      : []),
+    method('Grad-CAM++', 'gradcampp', 'Positive gradients weighted per position (Chattopadhyay et al. 2018).'),
+    variant('Eigen-Grad-CAM', 'eigengradcam', 'The first principal component of gradient ⊙ activation over positions (pytorch-grad-cam).'),
+    variant('Grad-CAM element-wise', 'gradcamelementwise', 'Σ over channels of ReLU(gradient ⊙ activation), position by position (pytorch-grad-cam).'),
+    variant('KPCA-CAM', 'kpcacam', 'The first kernel principal component of the activations (sigmoid kernel; Karmani et al. 2024).'),
+    variant('Finer-CAM', 'finercam', 'Grad-CAM of the class score minus those of the most similar classes, weighted by their probabilities (Zhang et al. 2025).'),
+    variant('FEM', 'fem', 'Channel weights: the share of positions where a channel exceeds its mean + 2 standard deviations (Fuad et al. 2020).'),
+    ...(all ? [variant('Ablation-CAM', 'ablationcam', 'Channel weights: the relative drop of the class score when the channel is set to 0 (Desai & Ramaswamy 2020).')] : []),
+    method('Saliency', 'saliency', 'The gradient of the class score with respect to the pixels, largest |value| over colour channels (Simonyan et al. 2014).'),
+    method('Guided backpropagation', 'guided-backprop', 'Backward ReLUs pass only positive gradients where the forward input was positive (Springenberg et al. 2015).'),
+    method('FullGrad', 'fullgrad', 'Input gradient × input plus the bias gradients of every conv and batch-norm layer, each rectified, scaled and resized, summed (Srinivas & Fleuret 2019).', { orNote: true }),
+    method('Occlusion', 'occlusion', `Drop of the class probability when a ${patch}×${patch} gray patch covers each region (Zeiler & Fergus 2014).`, { opts: { patchSize: patch, stride: patch, progress: false } }),
+    ...(all ? [method('RISE', 'rise', 'The class probability of randomly masked copies, averaged with their masks (Petsiuk et al. 2018).', { orNote: true })] : []),
     ['Filters', async () => {
       const f = await filters(model, { display });
       return { title: `Filters: ${f.layer}`, result: f };

@@ -1,6 +1,6 @@
-/** The attribution methods (gradient family and occlusion) by id, for the CLI and code that picks one by name. */
-import { CnnvisError } from '../../errors';
+/** The attribution methods (gradient family, occlusion, RISE) as objects, in registry order (registry.ts describes and finds them). */
 import { Occlusion } from '../occlusion';
+import { findMethod } from '../registry';
 import { AttributionMethod, AttributionOptions } from './base';
 import { GradientXInput } from './gradxinput';
 import { Deconvnet, GuidedBackprop } from './guided';
@@ -24,16 +24,8 @@ export const ATTRIBUTION_METHODS: readonly AttributionMethod<AttributionOptions>
   new Rise(),
 ];
 
-const ALIASES: Record<string, string> = { ig: 'integrated-gradients', guided: 'guided-backprop', 'gradient-x-input': 'gradxinput', 'grad-x-input': 'gradxinput' };
-
-/** A method by id ('saliency', 'integrated-gradients', …), alias ('ig') or display name, case-insensitive. */
+/** An attribution or perturbation method by id ('saliency', 'integrated-gradients', …), alias ('ig') or display name (registry.ts findMethod). */
 export function attributionMethod(name: string): AttributionMethod<AttributionOptions> {
-  const key = (s: string) => s.toLowerCase().replace(/[^a-z]/g, '');
-  const k = key(ALIASES[name.toLowerCase()] ?? name);
-  const m = ATTRIBUTION_METHODS.find((x) => key(x.id) === k || key(x.name) === k);
-  if (!m) {
-    const ids = ATTRIBUTION_METHODS.map((x) => x.id);
-    throw new CnnvisError(`unknown attribution method '${name}'; methods: ${ids.join(', ')}`, ids);
-  }
-  return m;
+  const id = findMethod(name, { kinds: ['attribution', 'perturbation'], family: 'attribution method' }).id;
+  return ATTRIBUTION_METHODS.find((m) => m.id === id) as AttributionMethod<AttributionOptions>;
 }
