@@ -147,6 +147,8 @@ export interface BenchModel {
   maxLayer: string;
   /** Spatial layers the feature-map explorer switches between in the layer-change timing. */
   exploreLayers: string[];
+  /** The convolution whose filters the activation-maximization page row optimizes (the filter explorer's layer). */
+  pageLayer: string;
 }
 
 /** One benchmark model with random weights. */
@@ -158,6 +160,7 @@ export function benchModel(name: BenchModelName): BenchModel {
       model: new CnnModel(net, { name: 'vgg16', preprocess: 'vgg16' }),
       camLayer: 'block5_conv3',
       maxLayer: 'block4_conv3',
+      pageLayer: 'block4_conv3',
       exploreLayers: ['block1_conv2', 'block3_conv3', 'block5_conv3', 'block2_pool', 'block4_conv1'],
     };
   }
@@ -168,6 +171,7 @@ export function benchModel(name: BenchModelName): BenchModel {
       model: new CnnModel(net, { name: 'resnet50', preprocess: 'vgg16' }),
       camLayer: 'conv5_block3_out',
       maxLayer: 'conv4_block6_out',
+      pageLayer: 'conv4_block6_2_conv',
       exploreLayers: ['conv1_relu', 'conv2_block3_out', 'conv3_block4_out', 'conv4_block6_out', 'conv5_block3_out'],
     };
   }
@@ -177,6 +181,7 @@ export function benchModel(name: BenchModelName): BenchModel {
     model: new CnnModel(net, { name: 'mobilenetv2', preprocess: 'mobilenet' }),
     camLayer: 'out_relu',
     maxLayer: 'block_13_expand_relu',
+    pageLayer: 'block_13_expand',
     exploreLayers: ['Conv1_relu', 'block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu', 'out_relu'],
   };
 }

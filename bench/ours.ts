@@ -26,7 +26,7 @@ import {
   tf,
 } from 'cnnvis';
 import { BenchModel, benchModel, BenchModelName, BENCH_MODELS } from './models';
-import { BenchMethod, BENCH_METHODS, BenchSettings, KernelTime, SideReport, SideResult } from './settings';
+import { BenchMethod, BENCH_METHODS, BenchSettings, KernelTime, scaleCalls, ScalePoint, SCALE_SIZES, SideReport, SideResult } from './settings';
 
 /** A smooth, seeded test picture (different seeds give different images). */
 export function testImage(seed: number, size = 224): RGBImage {
@@ -173,6 +173,55 @@ const RUNNERS: Record<BenchMethod, Runner> = {
     );
     return { ...r, n: s.slowRepeats, note: `${s.scoreCamChannels} channels of ${camLayer}, batch ${s.batchSize}` };
   },
+  activation_max_page: async ({ model, pageLayer }, s) => {
+    // One page of patterns as the filter explorer computes it (its filters in one batch); each
+    // timed call asks for a new page, so nothing comes from its pattern cache.
+    const ex = await explore.FilterExplorer.open(model, {
+      layer: pageLayer,
+      pageSize: s.pageFilters,
+      steps: s.pageSteps,
+      patternSize: s.pagePatternSize,
+      display: false,
+    });
+    try {
+      const r = await timeCalls(s.slowRepeats, 0, async (i) => {
+        const before = ex.computed;
+        ex.set({ mode: 'patterns', page: i });
+        await ex.settled();
+        if (ex.get('status') === 'error') throw new Error(`filter explorer: ${ex.get('message')}`);
+        if (ex.computed - before !== s.pageFilters) throw new Error(`filter explorer made ${ex.computed - before} patterns, expected ${s.pageFilters}`);
+      });
+      return { ...r, n: s.slowRepeats, note: `FilterExplorer, a page of ${s.pageFilters} filters of ${pageLayer}, ${s.pageSteps} steps at ${s.pagePatternSize}×${s.pagePatternSize}` };
+    } finally {
+      ex.close();
+    }
+  },
+  scaling: async ({ model, camLayer }, s) => {
+    const t0 = performance.now();
+    const points: ScalePoint[] = [];
+    const predict = (images: RGBImage[]) => {
+      const parts = images.map((im) => prepareInput(model, im).batch);
+      const batch = parts.length === 1 ? parts[0] : (tf.concat(parts) as tf.Tensor4D);
+      const l = logitsOf(model, batch, images.length);
+      l.dataSync();
+      tf.dispose([l, batch, ...parts]);
+    };
+    // cnnvis has no batched Grad-CAM: one call per image, as a user would write it.
+    const cams = async (images: RGBImage[]) => {
+      for (const im of images) await gradCam(model, im, { layer: camLayer, classIndex: 3, display: false });
+    };
+    for (const n of SCALE_SIZES.filter((k) => k <= s.scaleMax)) {
+      const images = Array.from({ length: n }, (_, k) => testImage(2000 + k));
+      const calls = scaleCalls(n, s.repeats);
+      for (const [task, fn] of [['predict', async (ims: RGBImage[]) => predict(ims)], ['gradcam', cams]] as const) {
+        await fn(images.slice(0, 1)); // warm-up (one image)
+        const r = await timeCalls(calls, 0, () => fn(images));
+        points.push({ task, images: n, seconds: r.seconds, calls });
+        log(`${task} x${n}: ${r.seconds.toFixed(3)} s (${(n / r.seconds).toFixed(1)} images/s)`);
+      }
+    }
+    return { seconds: (performance.now() - t0) / 1000, n: 1, points, note: `predictions (logitsOf, one batch) and Grad-CAM (one gradCam call per image) of ${SCALE_SIZES.filter((k) => k <= s.scaleMax).join(', ')} images` };
+  },
   activation_max: async ({ model, maxLayer }, s) => {
     const r = await timeCalls(s.slowRepeats, 0, (i) =>
       maximize(model, `${maxLayer}:0`, { steps: s.actmaxSteps, size: s.actmaxSize, seed: i, display: false, progress: false }),
@@ -192,6 +241,12 @@ function engineName(model?: tf.LayersModel): string {
   // Forward and gradient passes of a model the ONNX Runtime engine compiles run there.
   const why = model ? ortUnsupportedReason(model) : 'no model';
   return why ? `${name}; onnxruntime ${accelStatus()}${model && accelStatus().startsWith('onnxruntime') ? ` (not for this model: ${why})` : ''}` : `${name} + ${accelStatus()}`;
+}
+
+/** Threads of the heavy work: ONNX Runtime's intra-op threads when it runs the model, else 1 (TF.js wasm here has none). */
+function engineThreads(model: tf.LayersModel): number {
+  const m = /^onnxruntime \((\d+) threads?\)/.exec(accelStatus());
+  return m && !ortUnsupportedReason(model) ? Number(m[1]) : 1;
 }
 
 async function main(): Promise<void> {
@@ -222,6 +277,7 @@ async function main(): Promise<void> {
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     buildPeakRssBytes,
     engine: engineName(bm.model.net),
+    threads: engineThreads(bm.model.net),
   };
   process.stdout.write(`BENCH_REPORT ${JSON.stringify(report)}\n`);
 }

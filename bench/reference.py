@@ -1,6 +1,10 @@
 """PyTorch reference side of `npm run bench` for one model, in its own process.
 
     /usr/bin/python3 bench/reference.py <model> '<settings json>' [method,method,...]
+    /usr/bin/python3 bench/reference.py --export <model> <file.onnx>
+
+Threads: BENCH_THREADS (set by bench/run.ts to the number ours uses) → torch.set_num_threads; run.ts
+also sets OMP_NUM_THREADS and MKL_NUM_THREADS to it. The report states the count torch ran with.
 
 Builds VGG16, ResNet50 (v1.5) or MobileNetV2 in plain torch (random init; the same shapes as the
 TF.js builders in bench/models.ts) and times the same work as bench/ours.ts, written the way the
@@ -17,11 +21,19 @@ usual PyTorch tools compute it (with torch.autograd, written here, not taken fro
 - scorecam: pytorch-grad-cam ScoreCAM style, on the same number of top-variance channels.
 - activation_max: lucent style — Fourier parameterization with colour decorrelation, pad/jitter/
   scale/rotate/jitter, resize to 224, channel objective, normalized gradient ascent.
+- activation_max_page: the same for one page of filters at once (a batch, image k maximizing filter k
+  of the layer), as the filter explorer computes a page.
+- scaling: predictions (no grad) and Grad-CAM of 1, 4, 16, 64 images, each size as one batch.
+
+--export writes the model (the same architecture and seeded random weights) as one ONNX graph with
+constant weights (torch.onnx.export, eval mode, constant folding, a dynamic batch axis) for the
+ONNX Runtime floor (bench/floor.ts).
 
 Prints `BENCH_REPORT <json>` (SideReport, see bench/settings.ts); progress goes to stderr.
 """
 import json
 import math
+import os
 import resource
 import statistics
 import sys
@@ -74,7 +86,7 @@ class Bottleneck(nn.Module):
         self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
         self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
+        self.conv2 = owner.name(f"{name}_2_conv", nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False))
         self.bn2 = nn.BatchNorm2d(width)
         self.relu2 = nn.ReLU()
         self.conv3 = nn.Conv2d(width, width * 4, 1, bias=False)
@@ -119,7 +131,10 @@ class InvertedResidual(nn.Module):
         hidden = cin * t
         layers = []
         if t != 1:
-            layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), owner.name(f"{prefix}expand_relu", nn.ReLU6())]
+            layers += [
+                owner.name(f"{prefix}expand", nn.Conv2d(cin, hidden, 1, bias=False)), nn.BatchNorm2d(hidden),
+                owner.name(f"{prefix}expand_relu", nn.ReLU6()),
+            ]
         layers += [
             nn.Conv2d(hidden, hidden, 3, stride=stride, padding=1, groups=hidden, bias=False), nn.BatchNorm2d(hidden),
             owner.name(f"{prefix}depthwise_relu", nn.ReLU6()),
@@ -162,12 +177,16 @@ def init_weights(model):
     return model
 
 
-# Per model: (constructor, CAM layer, activation-maximization layer, input preprocessing).
+# Per model: (constructor, CAM layer, activation-maximization layer, input preprocessing, filter-page
+# layer: a convolution as the filter explorer lists it; VGG16's Keras conv includes its ReLU).
 MODELS = {
-    "vgg16": (VGG16, "block5_conv3", "block4_conv3", "caffe"),
-    "resnet50": (ResNet50, "conv5_block3_out", "conv4_block6_out", "caffe"),
-    "mobilenetv2": (MobileNetV2, "out_relu", "block_13_expand_relu", "tf"),
+    "vgg16": (VGG16, "block5_conv3", "block4_conv3", "caffe", "block4_conv3"),
+    "resnet50": (ResNet50, "conv5_block3_out", "conv4_block6_out", "caffe", "conv4_block6_2_conv"),
+    "mobilenetv2": (MobileNetV2, "out_relu", "block_13_expand_relu", "tf", "block_13_expand"),
 }
+
+# Image counts of the scaling table (the settings' scaleMax keeps the sizes up to it).
+SCALE_SIZES = [1, 4, 16, 64]
 
 CAFFE_MEAN_BGR = torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
 
@@ -214,7 +233,7 @@ def normalize01(m):
 
 class Bench:
     def __init__(self, name, settings):
-        ctor, self.cam_layer, self.max_layer, self.mode = MODELS[name]
+        ctor, self.cam_layer, self.max_layer, self.mode, self.page_layer = MODELS[name]
         self.model = init_weights(ctor()).eval()
         self.layers = self.model.by_name
         self.s = settings
@@ -362,16 +381,18 @@ class Bench:
             cam = F.interpolate(cam[None, None], size=x.shape[2:], mode="bilinear", align_corners=False)
             return normalize01(cam[0, 0]).numpy()
 
-    def activation_max(self, i, channel=0):
-        steps, size = self.s["actmaxSteps"], self.s["actmaxSize"]
-        gen = torch.Generator().manual_seed(i)
+    def ascent(self, layer, channels, steps, size, seed):
+        """Lucent-style gradient ascent of a batch of images, image k on channel channels[k] of `layer`."""
+        b = len(channels)
+        gen = torch.Generator().manual_seed(seed)
         fy = torch.fft.fftfreq(size)[:, None]
         fx = torch.fft.rfftfreq(size)[None, :]
         scale = 1.0 / torch.sqrt(fx * fx + fy * fy).clamp_min(1.0 / size) / size
-        spectrum = (torch.randn(1, 3, size, size // 2 + 1, 2, generator=gen) * 0.01).requires_grad_(True)
+        spectrum = (torch.randn(b, 3, size, size // 2 + 1, 2, generator=gen) * 0.01).requires_grad_(True)
         color = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
         color = color / color.norm(dim=0).max()
-        hook = Hook(self.layers[self.max_layer])
+        hook = Hook(self.layers[layer])
+        index = torch.tensor(channels)
 
         def image():
             spec = torch.view_as_complex(spectrum) * scale
@@ -386,7 +407,7 @@ class Bench:
             s = [0.95, 0.975, 1.0, 1.025, 1.05][torch.randint(0, 5, (1,), generator=gen).item()]
             r = math.radians(torch.randint(-5, 6, (1,), generator=gen).item())
             theta = torch.tensor([[math.cos(r) / s, -math.sin(r) / s, 0.0], [math.sin(r) / s, math.cos(r) / s, 0.0]])[None]
-            grid = F.affine_grid(theta, list(img.shape), align_corners=False)
+            grid = F.affine_grid(theta.expand(b, 2, 3), list(img.shape), align_corners=False)
             img = F.grid_sample(img, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
             dy, dx = torch.randint(-4, 5, (2,), generator=gen).tolist()
             return torch.roll(img, (dy, dx), (2, 3))
@@ -395,20 +416,80 @@ class Bench:
             for _ in range(steps):
                 seen = F.interpolate(transform(image()), size=(224, 224), mode="bilinear", align_corners=False)
                 self.model(preprocess(seen * 255, self.mode))
-                score = hook.value[:, channel].mean()
+                act = hook.value[torch.arange(b), index]  # [b, h, w]: image k's own channel
+                score = act.mean((1, 2)).sum()
                 (g,) = torch.autograd.grad(score, spectrum)
                 with torch.no_grad():
-                    spectrum += 0.05 * g / (g.pow(2).mean().sqrt() + 1e-12)
+                    rms = g.pow(2).mean(tuple(range(1, g.dim())), keepdim=True).sqrt()
+                    spectrum += 0.05 * g / (rms + 1e-12)
         finally:
             hook.remove()
         return image().detach().numpy()
 
+    def activation_max(self, i, channel=0):
+        return self.ascent(self.max_layer, [channel], self.s["actmaxSteps"], self.s["actmaxSize"], i)
+
+    def activation_max_page(self, i):
+        n = self.s["pageFilters"]
+        return self.ascent(self.page_layer, list(range(n)), self.s["pageSteps"], self.s["pagePatternSize"], i)
+
+    def predict_batch(self, raw):
+        with torch.no_grad():
+            return self.model(preprocess(raw, self.mode)).numpy()
+
+    def gradcam_batch(self, raw, cls=3):
+        """Grad-CAM of every image of a batch in one forward and one backward pass."""
+        x = preprocess(raw, self.mode)
+        hook = Hook(self.layers[self.cam_layer])
+        try:
+            logits = self.model(x)
+            a = hook.value
+            (g,) = torch.autograd.grad(logits[:, cls].sum(), a)
+        finally:
+            hook.remove()
+        with torch.no_grad():
+            w = g.mean((2, 3), keepdim=True)
+            cam = F.relu((w * a).sum(1, keepdim=True))
+            cam = F.interpolate(cam, size=x.shape[2:], mode="bilinear", align_corners=False)
+            lo = cam.amin((2, 3), keepdim=True)
+            hi = cam.amax((2, 3), keepdim=True)
+            return torch.where(hi > lo, (cam - lo) / (hi - lo).clamp_min(1e-12), torch.zeros_like(cam)).numpy()
+
+    def scaling(self):
+        """Seconds for N images as one batch, per task and N (pictures made before timing)."""
+        points = []
+        for n in [k for k in SCALE_SIZES if k <= self.s["scaleMax"]]:
+            raw = torch.cat([test_image(2000 + k) for k in range(n)])
+            calls = scale_calls(n, self.s["repeats"])
+            for task, fn in (("predict", self.predict_batch), ("gradcam", self.gradcam_batch)):
+                fn(raw[:1])  # warm-up (one image)
+                seconds = time_calls(lambda _i: fn(raw), calls, 0)
+                points.append({"task": task, "images": n, "seconds": seconds, "calls": calls})
+                print(f"[reference] {task} x{n}: {seconds:.3f} s ({n / seconds:.1f} images/s)", file=sys.stderr, flush=True)
+        return points
+
+
+def scale_calls(n, repeats):
+    """Timed calls of an N-image batch: enough for about 16 images, at least one, at most `repeats`."""
+    return max(1, min(repeats, -(-16 // n)))
+
+
+def export_onnx(name, path):
+    """The model (same seeded weights as a benchmark run) as one ONNX graph with constant weights."""
+    ctor = MODELS[name][0]
+    model = init_weights(ctor()).eval()
+    x = torch.zeros(1, 3, 224, 224)
+    torch.onnx.export(
+        model, x, path, export_params=True, do_constant_folding=True, opset_version=13,
+        input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+    )
+
 
 FAST = {"forward", "gradcam", "saliency", "guided_backprop"}
-SLOW = {"integrated_gradients", "smoothgrad", "occlusion", "scorecam", "activation_max"}
+SLOW = {"integrated_gradients", "smoothgrad", "occlusion", "scorecam", "activation_max", "activation_max_page"}
 REPEATED = {"gradcam_class_change"}
 ALL = ["forward", "gradcam", "gradcam_class_change", "saliency", "guided_backprop",
-       "integrated_gradients", "smoothgrad", "occlusion", "scorecam", "activation_max"]
+       "integrated_gradients", "smoothgrad", "occlusion", "scorecam", "activation_max", "activation_max_page", "scaling"]
 
 
 def time_calls(fn, n, warmup):
@@ -422,18 +503,35 @@ def time_calls(fn, n, warmup):
     return statistics.median(times)
 
 
+def set_threads():
+    """torch.set_num_threads(BENCH_THREADS) when run.ts gives the count; the count torch runs with."""
+    n = os.environ.get("BENCH_THREADS")
+    if n:
+        torch.set_num_threads(int(n))
+    return torch.get_num_threads()
+
+
 def main():
+    if sys.argv[1] == "--export":
+        export_onnx(sys.argv[2], sys.argv[3])
+        return
     name, settings_json = sys.argv[1], sys.argv[2]
     settings = json.loads(settings_json)
     methods = sys.argv[3].split(",") if len(sys.argv) > 3 and sys.argv[3] else ALL
+    threads = set_threads()
     t0 = time.perf_counter()
     bench = Bench(name, settings)
-    engine = f"torch {torch.__version__} ({torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''})"
+    engine = f"torch {torch.__version__} ({threads} thread{'s' if threads != 1 else ''})"
     print(f"[reference] {name}: built in {time.perf_counter() - t0:.1f} s on {engine}", file=sys.stderr, flush=True)
     results = []
     for method in methods:
         if method not in ALL:
             continue  # no reference for this one (e.g. the feature-map explorer)
+        if method == "scaling":
+            t1 = time.perf_counter()
+            points = bench.scaling()
+            results.append({"model": name, "method": method, "seconds": time.perf_counter() - t1, "n": 1, "points": points})
+            continue
         fn = getattr(bench, method)
         if method in FAST:
             n, warmup = settings["repeats"], 1
@@ -450,6 +548,7 @@ def main():
         "results": results,
         "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "engine": engine,
+        "threads": threads,
     }
     print("BENCH_REPORT " + json.dumps(report), flush=True)
 

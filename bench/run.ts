@@ -6,17 +6,22 @@
  *   npm run bench -- --json out.json   # also {results: [{model, method, ours_s, reference_s, ratio}], ...}
  *   npm run bench -- --models vgg16 --methods gradcam,saliency --profile --md /tmp/b.md
  *   npm run bench -- --models vgg16 --set igSteps=50,smoothSamples=25,occlusionPatch=14   # the issue's settings
+ *   CNNVIS_THREADS=1 npm run bench -- --quick   # both sides on one thread (or --threads 1)
  *
- * Each model runs in its own processes, one after the other: ours (bench/dist/ours.js, TF.js), then
- * the reference (bench/reference.py, PyTorch; skipped with a note when no python3 with torch is
- * found — BENCH_PYTHON picks the interpreter). Both get the same settings (bench/settings.ts).
+ * Each model runs in its own processes, one after the other: ours (bench/dist/ours.js), the
+ * reference (bench/reference.py, PyTorch; skipped with a note when no python3 with torch is found —
+ * BENCH_PYTHON picks the interpreter), then the floor (bench/dist/floor.js: the reference model
+ * exported whole to ONNX, in a plain onnxruntime-node session). All get the same settings
+ * (bench/settings.ts) and the same threads: CNNVIS_THREADS (default: the cores) is ours' ONNX
+ * Runtime intra-op count, torch.set_num_threads + OMP_NUM_THREADS on the reference, the floor's
+ * intra-op count. The benchmark refuses to compare sides that ran on different thread counts.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { BENCH_MODELS, BenchModelName } from './models';
-import { BENCH_METHODS, BenchMethod, BenchSettings, FULL_SETTINGS, QUICK_MODELS, QUICK_SETTINGS, SideReport, SideResult } from './settings';
+import { BENCH_METHODS, BenchMethod, BenchSettings, FloorReport, FULL_SETTINGS, QUICK_MODELS, QUICK_SETTINGS, ScalePoint, SideReport } from './settings';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const GiB = 1024 ** 3;
@@ -31,10 +36,29 @@ interface Args {
   reference: boolean;
   /** Settings overrides from --set key=value,... */
   overrides: Partial<BenchSettings>;
+  /** Threads of every side: --threads, else CNNVIS_THREADS, else the cores. */
+  threads: number;
+}
+
+/** A positive whole number of threads, or a clear error naming where it came from. */
+function threadCount(v: string, from: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1) throw new Error(`${from} must be a positive whole number of threads, got '${v}'`);
+  return n;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, md: path.join(ROOT, 'BENCHMARKS.md'), models: [...BENCH_MODELS], methods: [...BENCH_METHODS], profile: false, reference: true, overrides: {} };
+  const env = process.env.CNNVIS_THREADS;
+  const a: Args = {
+    quick: false,
+    md: path.join(ROOT, 'BENCHMARKS.md'),
+    models: [...BENCH_MODELS],
+    methods: [...BENCH_METHODS],
+    profile: false,
+    reference: true,
+    overrides: {},
+    threads: env !== undefined && env !== '' ? threadCount(env, 'CNNVIS_THREADS') : Math.max(1, os.cpus().length),
+  };
   let modelsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -48,6 +72,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--md') a.md = path.resolve(value());
     else if (flag === '--profile') a.profile = true;
     else if (flag === '--no-reference') a.reference = false;
+    else if (flag === '--threads') a.threads = threadCount(value(), '--threads');
     else if (flag === '--set') {
       for (const kv of value().split(',')) {
         const [k, v] = kv.split('=');
@@ -64,7 +89,7 @@ function parseArgs(argv: string[]): Args {
     } else if (flag === '--methods') {
       a.methods = value().split(',') as BenchMethod[];
       for (const m of a.methods) if (!(BENCH_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method '${m}'; methods: ${BENCH_METHODS.join(', ')}`);
-    } else throw new Error(`unknown option '${flag}'; options: --quick, --json <file>, --md <file>, --models a,b, --methods a,b, --set key=n,..., --profile, --no-reference`);
+    } else throw new Error(`unknown option '${flag}'; options: --quick, --json <file>, --md <file>, --models a,b, --methods a,b, --set key=n,..., --threads n, --profile, --no-reference`);
   }
   if (a.quick && !modelsGiven) a.models = [...QUICK_MODELS];
   return a;
@@ -80,25 +105,70 @@ function findPython(): { exe: string | null; why: string } {
   return { exe: null, why: `no python3 with torch found (tried ${candidates.join(', ')})` };
 }
 
-/** Runs one side for one model; its stderr (progress) passes through. */
-function runSide(cmd: string, args: string[]): SideReport {
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
-  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('BENCH_REPORT '));
+/** Runs one side's process; its stderr (progress) passes through; returns the JSON after `tag`. */
+function runProcess<T>(cmd: string, args: string[], env: Record<string, string>, tag = 'BENCH_REPORT'): T {
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(`${tag} `));
   if (r.status !== 0 || !line) throw new Error(`${cmd} ${args[0]} ${args[1]} failed (exit ${r.status ?? r.signal})`);
-  return JSON.parse(line.slice('BENCH_REPORT '.length)) as SideReport;
+  return JSON.parse(line.slice(tag.length + 1)) as T;
+}
+
+/** Stops the benchmark with one line: the sides did not run on the same number of threads. */
+function refuse(message: string): never {
+  process.stderr.write(`bench: refusing to compare: ${message}\n`);
+  process.exit(2);
+}
+
+/** Where exported reference models are kept between runs (never in the repository). */
+function exportDir(): string {
+  return process.env.BENCH_CACHE ?? path.join(os.tmpdir(), 'cnnvis-bench-onnx');
+}
+
+/**
+ * The floor for one model: the reference exported whole (once per torch version, kept in
+ * exportDir()) and timed in a plain ONNX Runtime session. Null with the reason when it fails.
+ */
+function runFloor(python: string, torchWhy: string, model: string, settings: BenchSettings, parts: string[], threads: number): { report: FloorReport | null; why: string } {
+  try {
+    const dir = exportDir();
+    fs.mkdirSync(dir, { recursive: true });
+    const version = (/torch ([^ )]+)/.exec(torchWhy)?.[1] ?? 'torch').replace(/[^\w.+-]/g, '_');
+    const file = path.join(dir, `${model}-torch${version}.onnx`);
+    if (!fs.existsSync(file)) {
+      process.stderr.write(`bench: exporting ${model} to ${file}\n`);
+      const tmp = `${file}.${process.pid}.tmp`;
+      const r = spawnSync(python, [path.join(ROOT, 'bench', 'reference.py'), '--export', model, tmp], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
+      if (r.status !== 0) throw new Error(`torch.onnx.export of ${model} failed (exit ${r.status ?? r.signal})`);
+      fs.renameSync(tmp, file);
+    }
+    const report = runProcess<FloorReport>(process.execPath, [path.join(__dirname, 'floor.js'), file, String(threads), JSON.stringify(settings), parts.join(',')], {}, 'BENCH_FLOOR');
+    return { report, why: '' };
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`bench: no ONNX Runtime floor for ${model}: ${why}\n`);
+    return { report: null, why };
+  }
 }
 
 interface Target {
   text: string;
-  met: (ours: number, ratio: number | null) => boolean;
+  /** `ratio`: ours / PyTorch; `floorRatio`: ours / the ONNX Runtime floor (forward only). */
+  met: (ours: number, ratio: number | null, floorRatio: number | null) => boolean;
 }
 
-const ratioAtMost = (r: number): Target => ({ text: `ratio ≤ ${r}`, met: (_o, ratio) => ratio !== null && ratio <= r });
+const ratioAtMost = (r: number): Target => ({ text: `≤ ${r.toFixed(1)}× PyTorch`, met: (_o, ratio) => ratio !== null && ratio <= r });
 
-/** The issue's targets (stated for VGG16; shown for every model). */
+/** The forward pass against the whole-model ONNX Runtime floor. */
+const FLOOR_TARGET = 1.5;
+
+/** Issue 16's targets, on every model at equal threads. */
 const TARGETS: Partial<Record<BenchMethod, Target>> = {
+  forward: {
+    text: `≤ 1.0× PyTorch, ≤ ${FLOOR_TARGET}× floor`,
+    met: (_o, ratio, floor) => ratio !== null && ratio <= 1 && floor !== null && floor <= FLOOR_TARGET,
+  },
   gradcam: ratioAtMost(1),
-  gradcam_class_change: { text: '≤ 50 ms and ratio ≤ 0.05', met: (o, ratio) => o <= 0.05 && ratio !== null && ratio <= 0.05 },
+  gradcam_class_change: { text: '≤ 50 ms', met: (o) => o <= 0.05 },
   featuremap_layer_change: { text: '≤ 100 ms', met: (o) => o <= 0.1 },
   saliency: ratioAtMost(1),
   guided_backprop: ratioAtMost(1),
@@ -120,6 +190,7 @@ const REFERENCE_NAMES: Partial<Record<BenchMethod, string>> = {
   occlusion: 'Captum Occlusion-style',
   scorecam: 'pytorch-grad-cam ScoreCAM-style',
   activation_max: 'lucent render_vis-style',
+  activation_max_page: 'lucent render_vis-style, the page as one batch',
 };
 
 export interface BenchRow {
@@ -128,10 +199,28 @@ export interface BenchRow {
   ours_s: number;
   reference_s: number | null;
   ratio: number | null;
+  /** Forward rows: one pass of the exported reference model in a plain ONNX Runtime session, and ours / it. */
+  ort_whole_model_s?: number | null;
+  floor_ratio?: number | null;
   target: string | null;
   met: boolean | null;
   tensors_per_call: number | null;
   note: string;
+}
+
+/** One cell of the scaling table, both sides (and the floor for predictions). */
+export interface ScaleRow {
+  model: string;
+  task: ScalePoint['task'];
+  images: number;
+  ours_s: number;
+  reference_s: number | null;
+  ort_whole_model_s: number | null;
+  ours_images_per_s: number;
+  reference_images_per_s: number | null;
+  ort_whole_model_images_per_s: number | null;
+  /** ours / PyTorch, seconds. */
+  ratio: number | null;
 }
 
 function fmtSeconds(s: number | null): string {
@@ -153,55 +242,121 @@ function main(): void {
   const args = parseArgs(process.argv.slice(2));
   const settings: BenchSettings = { ...(args.quick ? QUICK_SETTINGS : FULL_SETTINGS), ...args.overrides };
   const py = args.reference ? findPython() : { exe: null, why: 'skipped (--no-reference)' };
+  const threads = args.threads;
   const started = new Date();
   const loadStart = loadLine();
-  process.stderr.write(`bench: models ${args.models.join(', ')}; reference: ${py.why}; load average ${loadStart}\n`);
+  process.stderr.write(`bench: models ${args.models.join(', ')}; ${threads} thread(s) on every side; reference: ${py.why}; load average ${loadStart}\n`);
   const ours: SideReport[] = [];
   const refs: SideReport[] = [];
+  const floors = new Map<string, { report: FloorReport | null; why: string }>();
+  const floorParts = ['forward', 'scaling'].filter((m) => args.methods.includes(m as BenchMethod));
   const t0 = performance.now();
   for (const model of args.models) {
     const oursArgs = [path.join(__dirname, 'ours.js'), model, JSON.stringify(settings), args.methods.join(',')];
     if (args.profile) oursArgs.push('--profile');
-    ours.push(runSide(process.execPath, oursArgs));
-    if (py.exe) refs.push(runSide(py.exe, [path.join(ROOT, 'bench', 'reference.py'), model, JSON.stringify(settings), args.methods.join(',')]));
+    const o = runProcess<SideReport>(process.execPath, oursArgs, { CNNVIS_THREADS: String(threads) });
+    ours.push(o);
+    if (!py.exe) continue;
+    if (o.threads !== threads) {
+      refuse(`ours ran ${model} on ${o.threads} thread(s) (${o.engine}) but the reference would run on ${threads}; set CNNVIS_THREADS=${o.threads} (or --threads ${o.threads}) so both sides use the same`);
+    }
+    const n = String(threads);
+    const ref = runProcess<SideReport>(py.exe, [path.join(ROOT, 'bench', 'reference.py'), model, JSON.stringify(settings), args.methods.join(',')], {
+      BENCH_THREADS: n,
+      OMP_NUM_THREADS: n,
+      MKL_NUM_THREADS: n,
+    });
+    if (ref.threads !== o.threads) refuse(`ours ran ${model} on ${o.threads} thread(s) but torch on ${ref.threads} (torch.set_num_threads(${threads}) did not hold)`);
+    refs.push(ref);
+    if (floorParts.length) floors.set(model, runFloor(py.exe, py.why, model, settings, floorParts, threads));
   }
   const minutes = (performance.now() - t0) / 60000;
   const loadEnd = loadLine();
 
   const rows: BenchRow[] = [];
+  const scaleRows: ScaleRow[] = [];
   for (const rep of ours) {
     const ref = refs.find((r) => r.model === rep.model);
+    const floor = floors.get(rep.model)?.report ?? null;
     for (const r of rep.results) {
-      const theirs = ref?.results.find((x) => x.method === r.method)?.seconds ?? null;
-      const ratio = theirs ? r.seconds / theirs : null;
+      const theirs = ref?.results.find((x) => x.method === r.method) ?? null;
+      if (r.method === 'scaling') {
+        for (const p of r.points ?? []) {
+          const rs = theirs?.points?.find((q) => q.task === p.task && q.images === p.images)?.seconds ?? null;
+          const fs_ = p.task === 'predict' ? floor?.points.find((q) => q.images === p.images)?.seconds ?? null : null;
+          scaleRows.push({
+            model: rep.model,
+            task: p.task,
+            images: p.images,
+            ours_s: p.seconds,
+            reference_s: rs,
+            ort_whole_model_s: fs_,
+            ours_images_per_s: p.images / p.seconds,
+            reference_images_per_s: rs ? p.images / rs : null,
+            ort_whole_model_images_per_s: fs_ ? p.images / fs_ : null,
+            ratio: rs ? p.seconds / rs : null,
+          });
+        }
+        continue;
+      }
+      const ratio = theirs ? r.seconds / theirs.seconds : null;
       const target = TARGETS[r.method];
-      rows.push({
+      const row: BenchRow = {
         model: r.model,
         method: r.method,
         ours_s: r.seconds,
-        reference_s: theirs,
+        reference_s: theirs?.seconds ?? null,
         ratio,
         target: target?.text ?? null,
-        met: target ? target.met(r.seconds, ratio) : null,
+        met: null,
         tensors_per_call: r.tensorsPerCall ?? null,
         note: r.note ?? '',
-      });
+      };
+      if (r.method === 'forward') {
+        row.ort_whole_model_s = floor?.forwardSeconds ?? null;
+        row.floor_ratio = row.ort_whole_model_s ? r.seconds / row.ort_whole_model_s : null;
+      }
+      row.met = target ? target.met(r.seconds, ratio, row.floor_ratio ?? null) : null;
+      rows.push(row);
     }
   }
 
-  // Console table.
-  const head = ['model', 'method', 'ours', 'PyTorch', 'ratio', 'target', 'met', 'tensors/call'];
-  const body = rows.map((r) => [r.model, r.method, fmtSeconds(r.ours_s), fmtSeconds(r.reference_s), fmtRatio(r.ratio), r.target ?? '', r.met === null ? '' : r.met ? 'yes' : 'NO', r.tensors_per_call === null ? '—' : String(r.tensors_per_call)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  console.log(line(head));
-  for (const b of body) console.log(line(b));
+  // Console tables.
+  const table = (head: string[], body: string[][]) => {
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+    console.log(line(head));
+    for (const b of body) console.log(line(b));
+  };
+  table(
+    ['model', 'method', 'ours', 'PyTorch', 'ratio', 'ORT floor', 'ours/floor', 'target', 'met', 'tensors/call'],
+    rows.map((r) => [
+      r.model,
+      r.method,
+      fmtSeconds(r.ours_s),
+      fmtSeconds(r.reference_s),
+      fmtRatio(r.ratio),
+      r.method === 'forward' ? fmtSeconds(r.ort_whole_model_s ?? null) : '',
+      r.method === 'forward' ? fmtRatio(r.floor_ratio ?? null) : '',
+      r.target ?? '',
+      r.met === null ? '' : r.met ? 'yes' : 'NO',
+      r.tensors_per_call === null ? '—' : String(r.tensors_per_call),
+    ]),
+  );
+  if (scaleRows.length) {
+    console.log('');
+    table(
+      ['model', 'task', 'images', 'ours img/s', 'PyTorch img/s', 'ORT floor img/s', 'ours/PyTorch'],
+      scaleRows.map((r) => [r.model, r.task, String(r.images), fmtRate(r.ours_images_per_s), fmtRate(r.reference_images_per_s), fmtRate(r.ort_whole_model_images_per_s), fmtRatio(r.ratio)]),
+    );
+  }
   for (const rep of ours) {
     const ref = refs.find((r) => r.model === rep.model);
     console.log(`peak RSS ${rep.model}: ours ${(rep.peakRssBytes / GiB).toFixed(2)} GiB${ref ? `, PyTorch ${(ref.peakRssBytes / GiB).toFixed(2)} GiB` : ''}`);
   }
-  console.log(`${minutes.toFixed(1)} min; load average at start ${loadStart}, at end ${loadEnd}`);
+  console.log(`${threads} thread(s) each side; ${minutes.toFixed(1)} min; load average at start ${loadStart}, at end ${loadEnd}`);
 
+  const refThreads = refs.length ? refs[0].threads : null;
   const machine = {
     cpus: os.cpus().length,
     cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -209,67 +364,136 @@ function main(): void {
     node: process.version,
     ours: ours[0]?.engine ?? '',
     reference: refs[0]?.engine ?? py.why,
+    oursThreads: ours[0]?.threads ?? threads,
+    referenceThreads: refThreads,
     loadStart,
     loadEnd,
     started: started.toISOString(),
     minutes: Math.round(minutes * 10) / 10,
     mode: args.quick ? 'quick' : 'full',
   };
-  const peaks = ours.map((o) => ({ model: o.model, ours_bytes: o.peakRssBytes, ours_build_bytes: o.buildPeakRssBytes ?? null, reference_bytes: refs.find((r) => r.model === o.model)?.peakRssBytes ?? null }));
+  const peaks = ours.map((o) => {
+    const ref = refs.find((r) => r.model === o.model);
+    const floor = floors.get(o.model)?.report ?? null;
+    return {
+      model: o.model,
+      ours_bytes: o.peakRssBytes,
+      ours_build_bytes: o.buildPeakRssBytes ?? null,
+      reference_bytes: ref?.peakRssBytes ?? null,
+      ort_whole_model_bytes: floor?.peakRssBytes ?? null,
+      target: "≤ PyTorch's",
+      met: ref ? o.peakRssBytes <= ref.peakRssBytes : null,
+    };
+  });
   if (args.json) {
-    fs.writeFileSync(args.json, JSON.stringify({ results: rows, peak_rss: peaks, machine, settings }, null, 2) + '\n');
+    const out = {
+      threads: { ours: machine.oursThreads, reference: refThreads },
+      results: rows,
+      scaling: scaleRows,
+      peak_rss: peaks,
+      machine,
+      settings,
+    };
+    fs.writeFileSync(args.json, JSON.stringify(out, null, 2) + '\n');
     console.log(`wrote ${args.json}`);
   }
-  fs.writeFileSync(args.md, markdown(rows, ours, refs, machine, settings, args));
+  fs.writeFileSync(args.md, markdown(rows, scaleRows, ours, refs, floors, machine, settings, args));
   console.log(`wrote ${args.md}`);
 }
 
-function markdown(rows: BenchRow[], ours: SideReport[], refs: SideReport[], machine: Record<string, string | number>, s: BenchSettings, args: Args): string {
+function fmtRate(r: number | null): string {
+  return r === null ? '—' : r < 10 ? r.toFixed(2) : r.toFixed(1);
+}
+
+function markdown(
+  rows: BenchRow[],
+  scaleRows: ScaleRow[],
+  ours: SideReport[],
+  refs: SideReport[],
+  floors: Map<string, { report: FloorReport | null; why: string }>,
+  machine: Record<string, string | number | null>,
+  s: BenchSettings,
+  args: Args,
+): string {
   const out: string[] = [];
   out.push('# Benchmarks', '');
   out.push(
     `Generated by \`npm run bench${args.quick ? ' -- --quick' : ''}\` (bench/run.ts) on ${String(machine.started).slice(0, 16).replace('T', ' ')} UTC, ` +
-      `${machine.mode} run, ${machine.minutes} min. Ours and the PyTorch reference ran one after the other in the same run, ` +
-      'each model in its own processes; times are medians of the timed calls (fast methods after one warm-up call).',
+      `${machine.mode} run, ${machine.minutes} min. Ours, the PyTorch reference and the ONNX Runtime floor ran one after the other in the same run, ` +
+      'each model in its own processes, on the same number of threads; times are medians of the timed calls (fast methods after one warm-up call).',
     '',
   );
   out.push(
     'Run it: `npm run bench` (all models, every method, then this file), `npm run bench -- --quick` (MobileNetV2, small settings), ' +
-      '`--json <file>` for `{results: [{model, method, ours_s, reference_s, ratio}]}`, `--profile` for the kernel lists, ' +
-      '`--models` / `--methods` / `--set key=n` to narrow or change the work (e.g. `--set igSteps=50,smoothSamples=25,occlusionPatch=14` for the issue\'s counts). ' +
-      'The reference needs python3 with torch (Debian: python3-torch; `BENCH_PYTHON` picks the interpreter).',
+      '`--json <file>` for `{threads: {ours, reference}, results: [{model, method, ours_s, reference_s, ratio, ort_whole_model_s, floor_ratio}], scaling: [...]}`, ' +
+      '`--md <file>` to write this page elsewhere, `--profile` for the kernel lists, ' +
+      '`--models` / `--methods` / `--set key=n` to narrow or change the work (e.g. `--set igSteps=50,smoothSamples=25,occlusionPatch=14` for the issue\'s counts), ' +
+      '`CNNVIS_THREADS=n` or `--threads n` for the threads of every side (default: the cores). ' +
+      'The reference needs python3 with torch (Debian: python3-torch; `BENCH_PYTHON` picks the interpreter); the floor exports its models to ' +
+      '`BENCH_CACHE` (default: the system temp directory, `cnnvis-bench-onnx/`).',
     '',
   );
   out.push('## Machine', '');
   out.push(`- ${machine.cpus} CPUs (${machine.cpu}), ${machine.memoryGiB} GiB RAM, Node ${machine.node}`);
+  out.push(
+    `- threads: ours ${machine.oursThreads} (ONNX Runtime intra-op threads; the TF.js wasm parts run on 1), ` +
+      `reference ${machine.referenceThreads ?? '—'} (torch.set_num_threads and OMP_NUM_THREADS), ` +
+      `ONNX Runtime floor ${machine.oursThreads} (intra-op threads)`,
+  );
   out.push(`- ours: ${machine.ours}; reference: ${machine.reference}`);
+  out.push(
+    '- floor: the reference model exported whole with `torch.onnx.export` (eval mode, constant weights, constant folding) and run in a plain ' +
+      "onnxruntime-node session (graph optimizations 'all', sequential), input prepared beforehand: the speed of cnnvis' own runtime on one graph",
+  );
   out.push(`- load average (1, 5, 15 min) at start: ${machine.loadStart}; at end: ${machine.loadEnd}`, '');
-  out.push('## Settings (both sides)', '');
+  out.push('## Settings (every side)', '');
   out.push(
     `Random-init weights (He-uniform), 224×224 inputs, class 3. Batches of ${s.batchSize} for the batched methods; ` +
       `integrated gradients ${s.igSteps} steps (trapezoid, ${s.igSteps + 1} gradients, black baseline); SmoothGrad ${s.smoothSamples} samples; ` +
       `occlusion ${s.occlusionPatch}×${s.occlusionPatch} windows at stride ${s.occlusionPatch}; Score-CAM on the ${s.scoreCamChannels} top-variance channels; ` +
-      `activation maximization ${s.actmaxSteps} steps at ${s.actmaxSize}×${s.actmaxSize} (Fourier, decorrelated colour, pad/jitter/scale/rotate/jitter). ` +
+      `activation maximization ${s.actmaxSteps} steps at ${s.actmaxSize}×${s.actmaxSize} (Fourier, decorrelated colour, pad/jitter/scale/rotate/jitter); ` +
+      `per page: the filter explorer's page of ${s.pageFilters} filters, ${s.pageSteps} steps at ${s.pagePatternSize}×${s.pagePatternSize}. ` +
       `Fast methods: median of ${s.repeats}; slow ones: ${s.slowRepeats} call(s); explorer changes: median of ${Math.max(5, s.repeats)}.`,
     '',
   );
-  for (const model of [...new Set(rows.map((r) => r.model))]) {
+  out.push(
+    'Targets (issue 16): every method ≤ 1.0× PyTorch, activation maximization included; a forward pass ≤ 1.5× the ONNX Runtime floor; ' +
+      "a class change in the CAM explorer ≤ 50 ms; a layer change in the feature-map explorer ≤ 100 ms; peak memory ≤ PyTorch's for the same sequence.",
+    '',
+  );
+  for (const model of [...new Set([...rows.map((r) => r.model), ...scaleRows.map((r) => r.model)])]) {
     out.push(`## ${model}`, '');
-    out.push('| method | ours | PyTorch | ours / PyTorch | target | met | tensors / call | PyTorch computation | ours: what |');
-    out.push('|---|---:|---:|---:|---|---|---:|---|---|');
-    for (const r of rows.filter((x) => x.model === model)) {
-      out.push(
-        `| ${r.method} | ${fmtSeconds(r.ours_s)} | ${fmtSeconds(r.reference_s)} | ${fmtRatio(r.ratio)} | ${r.target ?? ''} | ` +
-          `${r.met === null ? '' : r.met ? 'yes' : '**no**'} | ${r.tensors_per_call ?? '—'} | ${REFERENCE_NAMES[r.method] ?? '—'} | ${r.note} |`,
-      );
+    const mine = rows.filter((x) => x.model === model);
+    if (mine.length) {
+      out.push('| method | ours | PyTorch | ours / PyTorch | ONNX Runtime floor | ours / floor | target | met | tensors / call | PyTorch computation | ours: what |');
+      out.push('|---|---:|---:|---:|---:|---:|---|---|---:|---|---|');
+      for (const r of mine) {
+        const fwd = r.method === 'forward';
+        out.push(
+          `| ${r.method} | ${fmtSeconds(r.ours_s)} | ${fmtSeconds(r.reference_s)} | ${fmtRatio(r.ratio)} | ` +
+            `${fwd ? fmtSeconds(r.ort_whole_model_s ?? null) : ''} | ${fwd ? fmtRatio(r.floor_ratio ?? null) : ''} | ${r.target ?? ''} | ` +
+            `${r.met === null ? '' : r.met ? 'yes' : '**no**'} | ${r.tensors_per_call ?? '—'} | ${REFERENCE_NAMES[r.method] ?? '—'} | ${r.note} |`,
+        );
+      }
+    }
+    const floor = floors.get(model);
+    if (floor && !floor.report) out.push('', `No ONNX Runtime floor for this model: ${floor.why}.`);
+    const scale = scaleRows.filter((x) => x.model === model);
+    if (scale.length) {
+      out.push('', 'Throughput as work grows (images per second; each count as one batch on PyTorch and the floor; ours: predictions as one batch, Grad-CAM one call per image):', '');
+      out.push('| task | images | ours | PyTorch | ONNX Runtime floor | ours / PyTorch (time) |');
+      out.push('|---|---:|---:|---:|---:|---:|');
+      for (const r of scale) {
+        out.push(`| ${r.task === 'predict' ? 'predictions' : 'Grad-CAM'} | ${r.images} | ${fmtRate(r.ours_images_per_s)} | ${fmtRate(r.reference_images_per_s)} | ${r.task === 'predict' ? fmtRate(r.ort_whole_model_images_per_s) : ''} | ${fmtRatio(r.ratio)} |`);
+      }
     }
     const o = ours.find((x) => x.model === model);
     const ref = refs.find((x) => x.model === model);
     if (o) {
       const gib = o.peakRssBytes / GiB;
-      const limit = model === 'vgg16' ? ` (target ≤ 2 GiB: ${gib <= 2 ? 'met' : '**not met**'})` : '';
       const build = o.buildPeakRssBytes ? ` (${(o.buildPeakRssBytes / GiB).toFixed(2)} GiB of it already after building and randomizing the model)` : '';
-      out.push('', `Peak RSS: ours ${gib.toFixed(2)} GiB${build}${limit}; PyTorch ${ref ? `${(ref.peakRssBytes / GiB).toFixed(2)} GiB` : '—'}.`);
+      const target = ref ? ` (target ≤ PyTorch's: ${o.peakRssBytes <= ref.peakRssBytes ? 'met' : '**not met**'})` : '';
+      out.push('', `Peak RSS: ours ${gib.toFixed(2)} GiB${build}; PyTorch ${ref ? `${(ref.peakRssBytes / GiB).toFixed(2)} GiB` : '—'}${target}.`);
     }
     const profiled = o?.results.filter((r) => r.kernels?.length) ?? [];
     if (profiled.length) {

@@ -16,6 +16,8 @@ export const BENCH_METHODS = [
   'occlusion',
   'scorecam',
   'activation_max',
+  'activation_max_page',
+  'scaling',
 ] as const;
 export type BenchMethod = (typeof BENCH_METHODS)[number];
 
@@ -41,6 +43,22 @@ export interface BenchSettings {
   /** Activation maximization: steps and image side (Fourier parameterization, standard transforms). */
   actmaxSteps: number;
   actmaxSize: number;
+  /** Activation maximization per page: the filter explorer's page of this many filters (one batch)… */
+  pageFilters: number;
+  /** …optimized for this many steps… */
+  pageSteps: number;
+  /** …at this pattern side (the explorer's default: the model input, at most 128). */
+  pagePatternSize: number;
+  /** The scaling table's largest image count (of 1, 4, 16, 64). */
+  scaleMax: number;
+}
+
+/** Image counts of the scaling table (predictions and Grad-CAM of N images; up to `scaleMax`). */
+export const SCALE_SIZES = [1, 4, 16, 64] as const;
+
+/** Timed calls of an N-image batch: enough for about 16 images, at least one, at most `repeats`. */
+export function scaleCalls(images: number, repeats: number): number {
+  return Math.max(1, Math.min(repeats, Math.ceil(16 / images)));
 }
 
 /**
@@ -60,6 +78,10 @@ export const FULL_SETTINGS: BenchSettings = {
   scoreCamChannels: 32,
   actmaxSteps: 20,
   actmaxSize: 150,
+  pageFilters: 8,
+  pageSteps: 32,
+  pagePatternSize: 128,
+  scaleMax: 64,
 };
 
 /** `--quick`: MobileNetV2 only, smaller settings; minutes, not tens of minutes. */
@@ -73,6 +95,10 @@ export const QUICK_SETTINGS: BenchSettings = {
   scoreCamChannels: 16,
   actmaxSteps: 10,
   actmaxSize: 150,
+  pageFilters: 8,
+  pageSteps: 8,
+  pagePatternSize: 128,
+  scaleMax: 16,
 };
 
 export const QUICK_MODELS: BenchModelName[] = ['mobilenetv2'];
@@ -91,6 +117,26 @@ export interface SideResult {
   note?: string;
   /** With --profile (ours): the kernels that took the most time in one call. */
   kernels?: KernelTime[];
+  /** Method `scaling`: seconds per batch size and task (its `seconds` is the whole section's time). */
+  points?: ScalePoint[];
+}
+
+/** One cell of the scaling table: N images of one task, the median seconds of `calls` timed calls. */
+export interface ScalePoint {
+  task: 'predict' | 'gradcam';
+  images: number;
+  seconds: number;
+  calls: number;
+}
+
+/** What bench/floor.ts reports: whole-model ONNX Runtime on the exported reference model. */
+export interface FloorReport {
+  threads: number;
+  /** One image, median seconds (null when not asked for). */
+  forwardSeconds: number | null;
+  /** Predictions of N images as one batch. */
+  points: ScalePoint[];
+  peakRssBytes: number;
 }
 
 /** Total time of one kernel in one profiled call. */
@@ -111,4 +157,9 @@ export interface SideReport {
   buildPeakRssBytes?: number;
   /** Backend / threads, e.g. 'wasm (simd, 1 thread)' or 'torch 1.13 (1 thread)'. */
   engine: string;
+  /**
+   * Threads of the side's heavy work: ours, ONNX Runtime's intra-op threads when the engine runs the
+   * model (else 1: TF.js wasm has no threads here); the reference, torch.get_num_threads().
+   */
+  threads: number;
 }
