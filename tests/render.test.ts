@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../kernel/src/engine/backend';
 import { Map2D, RGBAImage, RGBImage } from '../kernel/src/types';
 import { applyColormap, colorAt, COLORMAPS, colormapNames, getColormap } from '../kernel/src/render/colormaps';
-import { finiteRange, normalizeMap, percentile, resolveRange, resolveRangeAll } from '../kernel/src/render/normalize';
+import { extent, finiteRange, normalizeMap, percentile, resolveRange, resolveRangeAll } from '../kernel/src/render/normalize';
 import { resizeMapNearest, upsampleBilinear } from '../kernel/src/render/upsample';
 import { gridLayout, makeGrid, mapsFromHWC, tileAt } from '../kernel/src/render/grid';
 import { maskImage, overlayHeatmap } from '../kernel/src/render/overlay';
@@ -112,6 +112,20 @@ describe('colormaps', () => {
 });
 
 describe('normalize', () => {
+  test('extent: min, max and the first index of the max in one pass, NaN skipped; empty has none', () => {
+    const data = Float32Array.from({ length: 257 }, (_, i) => Math.sin(i * 0.37) * 5 + ((i * 7919) % 13) / 13);
+    data[40] = NaN;
+    const finite = Array.from(data).filter((v) => !Number.isNaN(v));
+    const e = extent(data);
+    expect(e.min).toBe(Math.min(...finite));
+    expect(e.max).toBe(Math.max(...finite));
+    expect(e.argMax).toBe(Array.from(data).indexOf(e.max));
+    expect(extent([2, 7, 1, 7]).argMax).toBe(1);
+    expect(extent([NaN, 3, 3]).argMax).toBe(1);
+    expect(extent([-Infinity, -Infinity]).argMax).toBe(0);
+    expect(extent([])).toEqual({ min: Infinity, max: -Infinity, argMax: -1 });
+  });
+
   it('finite ranges and numpy-style percentiles', () => {
     expect(finiteRange([NaN, 3, -Infinity, -2, Infinity])).toEqual({ min: -2, max: 3 });
     expect(finiteRange([NaN])).toBeNull();

@@ -118,7 +118,7 @@ function writeOutputs(files: Array<{ file: string; content: Uint8Array | string 
 
 /**
  * One line on stderr when the ONNX Runtime engine should run but is missing: everything would run on
- * TF.js, 5–20× slower. It names the command that installs it (never a silent fall to wasm).
+ * TF.js, much slower. It names the command that installs it (never a silent fall to wasm).
  */
 async function engineNote(io: Io): Promise<void> {
   const info = await engineInfo();

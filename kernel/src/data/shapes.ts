@@ -318,10 +318,3 @@ export function generateBatch(startSeed: number, n: number, options: { size?: nu
   const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), k).toFloat()) as tf.Tensor2D;
   return { xs, ys, labels, boxes };
 }
-
-/** Converts a scene image to a [1, size, size, 3] tensor in [0, 1]. */
-export function sceneToTensor(image: RGBImage): tf.Tensor4D {
-  const f = new Float32Array(image.data.length);
-  for (let i = 0; i < f.length; i++) f[i] = image.data[i] / 255;
-  return tf.tensor4d(f, [1, image.height, image.width, 3]);
-}

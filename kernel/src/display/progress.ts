@@ -17,6 +17,11 @@ export const MIN_LOG_INTERVAL_MS = 1000;
 
 const BAR_WIDTH = 30;
 
+/** Lets queued I/O (notebook display messages, stderr, widget messages) go out between steps of a long loop. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

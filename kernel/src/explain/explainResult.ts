@@ -2,6 +2,7 @@
 import { autoShow, Result, ResultMeta } from '../display/result';
 import { toRGBA } from '../images/encode';
 import { applyColormap } from '../render/colormaps';
+import { extent } from '../render/normalize';
 import { overlayHeatmap } from '../render/overlay';
 import { figure } from '../render/figure';
 import { Map2D, RGBAImage, RGBImage } from '../types';
@@ -66,10 +67,8 @@ export class ExplainResult extends Result {
 
   /** Where the map is highest, in input pixels. */
   peak(): { x: number; y: number; value: number } {
-    const d = this.map.data;
-    let best = 0;
-    for (let i = 1; i < d.length; i++) if (d[i] > d[best]) best = i;
-    return { x: best % this.map.width, y: Math.floor(best / this.map.width), value: d[best] };
+    const best = Math.max(0, extent(this.map.data).argMax);
+    return { x: best % this.map.width, y: Math.floor(best / this.map.width), value: this.map.data[best] };
   }
 
   /** The heatmap blended over the input picture. */

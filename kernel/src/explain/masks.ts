@@ -3,6 +3,7 @@
  * thresholded occlusion mask), and the picture with everything else covered.
  */
 import { CnnvisError } from '../errors';
+import { extent } from '../render/normalize';
 import { maskImage } from '../render/overlay';
 import { Map2D, RGBImage } from '../types';
 import { AttributionResult } from './attribution/result';
@@ -30,8 +31,7 @@ export function thresholdMask(map: Map2D, threshold: number, opts: { relative?: 
   if (!Number.isFinite(threshold)) throw new CnnvisError(`threshold must be a finite number, got ${threshold}`);
   let cut = threshold;
   if (opts.relative) {
-    let hi = -Infinity;
-    for (const v of map.data) if (v > hi) hi = v;
+    const hi = extent(map.data).max;
     if (!(hi > 0)) throw new CnnvisError(`a relative threshold needs a map with positive values; its maximum is ${hi}`);
     cut = threshold * hi;
   }

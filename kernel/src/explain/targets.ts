@@ -5,6 +5,7 @@
 import { CnnvisError, listChoices } from '../errors';
 import { modelHead } from '../models/head';
 import { CnnModel } from '../models/model';
+import { extent } from '../render/normalize';
 
 export interface TargetOptions {
   /** Class index (0-based). */
@@ -112,7 +113,5 @@ export function resolveClass(model: CnnModel, opts: TargetOptions, logits: Float
   }
   if (fromLabel !== undefined) return fromLabel;
   if (!logits) throw new CnnvisError('no class given and no model output to take the top-1 class from');
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-  return best;
+  return Math.max(0, extent(logits).argMax);
 }

@@ -4,8 +4,25 @@ import { CnnvisError } from '../errors';
 import type { RGBAImage, RGBImage } from '../types';
 import { channelsOf } from './pixels';
 
-/** Adds an alpha channel (0..255, default opaque). */
-export function toRGBA(img: RGBImage | RGBAImage, alpha = 255): RGBAImage {
+/**
+ * An RGBA image from an RGB(A) image (alpha 0..255, default opaque), or from [H, W, 3] floats in
+ * [0, 1] (clamped, scaled to bytes, opaque).
+ */
+export function toRGBA(img: RGBImage | RGBAImage, alpha?: number): RGBAImage;
+export function toRGBA(pixels: Float32Array, width: number, height: number): RGBAImage;
+export function toRGBA(src: RGBImage | RGBAImage | Float32Array, a = 255, height?: number): RGBAImage {
+  if (src instanceof Float32Array) {
+    const width = a;
+    const n = width * (height as number);
+    const data = new Uint8Array(n * 4);
+    for (let p = 0; p < n; p++) {
+      for (let c = 0; c < 3; c++) data[p * 4 + c] = Math.round(Math.min(1, Math.max(0, src[p * 3 + c])) * 255);
+      data[p * 4 + 3] = 255;
+    }
+    return { width, height: height as number, data };
+  }
+  const img = src;
+  const alpha = a;
   if (!Number.isInteger(alpha) || alpha < 0 || alpha > 255) {
     throw new CnnvisError(`alpha must be an integer in 0..255, got ${alpha}`);
   }

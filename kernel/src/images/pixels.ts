@@ -3,6 +3,7 @@
  * the float → byte rule used for pixels and tensors.
  */
 import { CnnvisError } from '../errors';
+import { extent } from '../render/normalize';
 import type { RGBAImage, RGBImage } from '../types';
 
 /** An RGB colour, 0..255 per channel. */
@@ -61,16 +62,12 @@ export function compositeRGBA(rgba: ArrayLike<number>, pixels: number, backgroun
  * it is model input, not an image. NaN is rejected too.
  */
 export function floatScale(data: ArrayLike<number>, what: string): number {
-  let min = Infinity;
-  let max = -Infinity;
   for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (!Number.isFinite(v)) {
-      throw new CnnvisError(`${what} contains ${v} at index ${i}; pixel values must be finite numbers in [0, 255] or [0, 1]`);
+    if (!Number.isFinite(data[i])) {
+      throw new CnnvisError(`${what} contains ${data[i]} at index ${i}; pixel values must be finite numbers in [0, 255] or [0, 1]`);
     }
-    if (v < min) min = v;
-    if (v > max) max = v;
   }
+  const { min, max } = extent(data);
   if (min < -0.05) {
     throw new CnnvisError(
       `${what} has values in [${min.toPrecision(4)}, ${max.toPrecision(4)}], which looks like preprocessed ` +

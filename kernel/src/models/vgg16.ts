@@ -28,7 +28,7 @@ export interface Vgg16Options {
   fcUnits?: number;
   /**
    * Initial weights. 'zeros' (default) is for loading weights next: it skips Keras' random
-   * initializers, which take about 150 s for the full VGG16 on wasm. 'random' uses Keras' defaults
+   * initializers, which are slow for a model of VGG16's size. 'random' uses Keras' defaults
    * (Glorot-uniform kernels, zero biases), like `VGG16(weights=None)`.
    */
   initWeights?: 'zeros' | 'random';
@@ -45,8 +45,6 @@ export const VGG16_FEATURE_LAYERS: readonly string[] = BLOCK_CONVS.flatMap((n, b
   ...Array.from({ length: n }, (_, i) => `block${b + 1}_conv${i + 1}`),
   `block${b + 1}_pool`,
 ]);
-/** Names of the top layers. */
-export const VGG16_TOP_LAYERS: readonly string[] = ['flatten', 'fc1', 'fc2', 'predictions'];
 
 function positiveInt(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {

@@ -25,6 +25,25 @@ export interface RangeOptions {
   percentile?: number;
 }
 
+/**
+ * The smallest and largest value and the first index of the largest, in one pass; NaN is skipped.
+ * An empty (or all-NaN) array gives min = Infinity, max = -Infinity, argMax = -1.
+ */
+export function extent(data: ArrayLike<number>): { min: number; max: number; argMax: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  let argMax = -1;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v < min) min = v;
+    if (v > max || (argMax < 0 && v === max)) {
+      max = v;
+      argMax = i;
+    }
+  }
+  return { min, max, argMax };
+}
+
 /** Smallest and largest finite values, or null when there are none. */
 export function finiteRange(data: ArrayLike<number>): Range | null {
   let min = Infinity;

@@ -14,6 +14,7 @@ import { CnnvisError } from '../../errors';
 import { CnnModel } from '../../models/model';
 import { modelHead } from '../../models/head';
 import { mulberry32 } from '../../random';
+import { extent } from '../../render/normalize';
 import { ChannelTarget, logitsOf } from '../gradients';
 import { ScoreBasis } from '../targets';
 import { AttributionContext, attributionFunction, AttributionMethod, AttributionOptions } from './base';
@@ -101,10 +102,9 @@ export class Rise extends AttributionMethod<RiseOptions> {
         const masked = tf.tidy(() => tf.add(tf.mul(masks, ctx.batch), tf.mul(tf.sub(1, masks), value)) as tf.Tensor4D);
         const logits = logitsOf(ctx.model, masked, ctx.batchSize);
         const p = tf.tidy(() => head.probabilities(logits).slice([0, cls], [b, 1]).reshape([b]));
-        for (const v of p.dataSync()) {
-          lo = Math.min(lo, v);
-          hi = Math.max(hi, v);
-        }
+        const r = extent(p.dataSync());
+        lo = Math.min(lo, r.min);
+        hi = Math.max(hi, r.max);
         const [nextNum, nextDen] = tf.tidy(() => [tf.add(num, tf.sum(tf.mul(masks, p.reshape([b, 1, 1, 1])), 0)), tf.add(den, tf.sum(masks, 0))]);
         tf.dispose([num, den, masks, masked, logits, p]);
         num = nextNum;

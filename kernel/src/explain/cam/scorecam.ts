@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
 import { modelHead } from '../../models/head';
+import { extent } from '../../render/normalize';
 import { logitsOf } from '../gradients';
 import { ScoreBasis } from '../targets';
 import { CamContext, camFunction, CamMethod, CamOptions } from './base';
@@ -90,19 +91,9 @@ export class ScoreCam extends CamMethod<ScoreCamOptions> {
       logits.dispose();
     }
     const w = tf.tidy(() => tf.softmax(tf.tensor1d(scores)).dataSync() as Float32Array);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of w) {
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
+    const { min: lo, max: hi } = extent(w);
     if (channels.length > 1 && hi - lo < 1e-3 / channels.length) {
-      let slo = Infinity;
-      let shi = -Infinity;
-      for (const v of scores) {
-        slo = Math.min(slo, v);
-        shi = Math.max(shi, v);
-      }
+      const { min: slo, max: shi } = extent(scores);
       const what = onLogits ? 'class logits' : 'class probabilities';
       ctx.notes?.push(
         `!the ${channels.length} channel weights are all ≈ 1/${channels.length}: the masked inputs' ${what} are flat (${slo.toPrecision(4)} … ${shi.toPrecision(4)}), ` +

@@ -14,6 +14,7 @@ import { initBackend } from '../../engine/backend';
 import { CnnvisError } from '../../errors';
 import { modelHead } from '../../models/head';
 import { CnnModel } from '../../models/model';
+import { extent } from '../../render/normalize';
 import { upsampleBilinear } from '../../render/upsample';
 import { Map2D } from '../../types';
 import { logitsOf } from '../gradients';
@@ -37,13 +38,8 @@ export interface ConfidenceChange {
 function unitMap(map: Map2D, model: CnnModel): Float32Array {
   if (map.data.length !== map.width * map.height) throw new CnnvisError(`map data has ${map.data.length} values but ${map.width}×${map.height} needs ${map.width * map.height}`);
   const d = map.width === model.inputWidth && map.height === model.inputHeight ? Float32Array.from(map.data) : upsampleBilinear(map, model.inputWidth, model.inputHeight).data;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of d) {
-    if (Number.isNaN(v)) throw new CnnvisError('the map has NaN values');
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
+  if (d.some(Number.isNaN)) throw new CnnvisError('the map has NaN values');
+  const { min: lo, max: hi } = extent(d);
   if (lo >= 0 && hi <= 1) return d;
   const span = hi - lo;
   return d.map((v) => (span > 0 ? (v - lo) / span : 0));

@@ -4,6 +4,7 @@
  * uses 15 px on ImageNet-sized images). A constant map points nowhere and is a miss.
  */
 import { CnnvisError } from '../../errors';
+import { extent } from '../../render/normalize';
 import { Map2D } from '../../types';
 
 /** A box in map pixels: columns x … x + w − 1, rows y … y + h − 1. */
@@ -38,12 +39,8 @@ export function pointingGame(map: Map2D, box: PixelBox, opts: PointingOptions = 
   if (!(box.w > 0 && box.h > 0) || box.x + box.w <= 0 || box.y + box.h <= 0 || box.x >= width || box.y >= height) {
     throw new CnnvisError(`box ${JSON.stringify(box)} does not overlap the ${width}×${height} map`);
   }
-  let best = 0;
-  let lo = data[0];
-  for (let i = 1; i < data.length; i++) {
-    if (data[i] > data[best]) best = i;
-    if (data[i] < lo) lo = data[i];
-  }
+  const { min: lo, argMax } = extent(data);
+  const best = Math.max(0, argMax);
   const x = best % width;
   const y = Math.floor(best / width);
   const value = data[best];
