@@ -79,7 +79,7 @@ export const FULL_SETTINGS: BenchSettings = {
   actmaxSteps: 20,
   actmaxSize: 150,
   pageFilters: 8,
-  pageSteps: 32,
+  pageSteps: 16,
   pagePatternSize: 128,
   scaleMax: 64,
 };
