@@ -15,6 +15,7 @@ import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../kernel/src/engine/backend';
+import { mulberry32 } from '../kernel/src/random';
 import { IMAGES, MODELS, SHARED, requireShared } from './helpers/shared';
 
 const SEED = Number(process.env.CNNVIS_FUZZ_SEED ?? 20240611);
@@ -23,22 +24,10 @@ const CASE_LIMIT_MS = 15000;
 
 // ------------------------------------------------------------------------------------------ random
 
-/** mulberry32: a small seeded generator; the same seed gives the same cases on every machine. */
-function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Rng {
   private next: () => number;
   constructor(seed: number) {
-    this.next = rngFrom(seed);
+    this.next = mulberry32(seed); // the same seed gives the same cases on every machine
   }
   float(): number {
     return this.next();

@@ -1,6 +1,8 @@
 /**
- * Which class an explanation is about: a class index, a label text (forgiving: case, '_' and '-'
- * do not matter, a whole word is enough when it picks one label) or, by default, the top-1 class.
+ * What an explanation (or an objective) is about: a class index, a label text (forgiving: case, '_'
+ * and '-' do not matter, a whole word is enough when it picks one label), one channel of a hidden
+ * layer ('layer:channel') or, by default, the top-1 class. `Target` is the one type for all of them
+ * and `parseLayerChannel` the one reader of 'layer:channel'.
  */
 import { CnnvisError, listChoices } from '../errors';
 import { modelHead } from '../models/head';
@@ -12,6 +14,45 @@ export interface TargetOptions {
   classIndex?: number;
   /** Label text, e.g. 'tiger_cat', 'tiger cat' or 'mastiff' when that names one class. */
   label?: string;
+}
+
+/** One channel of a layer. */
+export interface LayerChannel {
+  layer: string;
+  channel: number;
+}
+
+/** What an explanation or objective is about: a class (by index or label), or one channel of a layer. */
+export type Target = { kind: 'class'; index: number } | { kind: 'label'; label: string } | ({ kind: 'channel' } & LayerChannel);
+
+/** Every way a target may be written: a class index, a Target, {classIndex}, {label}, {layer, channel} or 'layer:channel'. */
+export type TargetSpec = number | string | Target | { classIndex: number } | { label: string } | LayerChannel;
+
+/**
+ * Reads 'layer:channel' (the layer name may itself contain ':'; the channel is the whole number after
+ * the last one). `what` and `example` word the error, e.g. ('objective', 'conv2d_1:7').
+ */
+export function parseLayerChannel(text: string, what = 'target', example = 'conv1:0'): LayerChannel {
+  const i = text.lastIndexOf(':');
+  const layer = i > 0 ? text.slice(0, i).trim() : '';
+  const ch = i > 0 ? text.slice(i + 1).trim() : '';
+  if (!layer || !/^\d+$/.test(ch)) {
+    throw new CnnvisError(`${what} '${text}' is not 'layer:channel' (e.g. '${example}'); give a layer name and a channel number`);
+  }
+  return { layer, channel: Number(ch) };
+}
+
+/** Any written target as a Target; a string is read as 'layer:channel'. */
+export function toTarget(spec: TargetSpec): Target {
+  if (typeof spec === 'number') return { kind: 'class', index: spec };
+  if (typeof spec === 'string') return { kind: 'channel', ...parseLayerChannel(spec) };
+  if (spec && typeof spec === 'object') {
+    if ('kind' in spec) return spec;
+    if ('classIndex' in spec) return { kind: 'class', index: spec.classIndex };
+    if ('label' in spec) return { kind: 'label', label: spec.label };
+    if ('layer' in spec && 'channel' in spec) return { kind: 'channel', layer: spec.layer, channel: spec.channel };
+  }
+  throw new CnnvisError(`unknown target ${JSON.stringify(spec)}; give a class index, {label}, 'layer:channel' or {layer, channel}`);
 }
 
 /** The class an explanation is computed for. */
