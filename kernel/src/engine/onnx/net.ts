@@ -324,11 +324,6 @@ export class OrtNet {
     return fw;
   }
 
-  /** Raw logits of a forward pass (pre-softmax / pre-sigmoid; the engine's layout, see models/head.ts). */
-  logits(fw: Forward): Float32Array {
-    return fw.get(this.logitsName).data as Float32Array;
-  }
-
   /**
    * Gradient of a seed at layer `from` (d score / d output of `from`, internal layout) with respect to
    * the output of layer `to` (or the input, `to` = the input layer's name). Needs a complete forward.
@@ -413,7 +408,9 @@ export class OrtNet {
    * The model from its input to its logits as one ONNX graph: every layer's (or chain's) forward graph,
    * renamed and wired together, so a pass that keeps nothing but the logits (batched forward work:
    * occlusion, Score-CAM, predictions of several images) is one call with no values copied out between
-   * layers. Large weights stay fed from where they live; Dense graphs get zero rows for their backward half.
+   * layers. With `all`, every value a backward pass reads is an output too, and large weights stay fed
+   * from where they live; the logits-only graph has its weights as constants (the runtime's own copy;
+   * large Dense kernels stay fed, see converters/dense.ts).
    */
   private wholeGraph(all: boolean, end = this.nodes.length - 1): { graph: OrtGraph; feeds: Record<string, OrtValue>; kept: string[] } {
     const hit = all ? this.wholeAll.get(end) : this.whole;
@@ -435,10 +432,13 @@ export class OrtNet {
         continue;
       }
       const ch = fusedAt.get(n.name);
-      const spec = ch ? ch.kernel.forward!() : n.kernel.both ? n.kernel.both() : n.kernel.forward!();
+      const kernel = (ch ?? n).kernel;
       const wire: Record<string, string> = {};
       n.inputs.forEach((l, i) => (wire[`x${i}`] = value.get(l)!));
-      const out = c.part(spec, wire, (name, dims) => ch?.kernel.feeds?.[name] ?? (name === 'rule' ? { data: RULE_COEFFS.gradient, dims: [3] } : zeroRows(dims)));
+      // The logits-only graph embeds the weights: the runtime folds batch norms into convolutions, fuses
+      // activations, pre-packs kernels and picks its blocked layout. Graphs whose values feed gradient
+      // masks keep them fed, so those values round as the layer graphs (and TF.js) compute them.
+      const out = c.part(kernel.forward!(!all), wire, (name) => kernel.feeds![name]);
       value.set(ch ? ch.end : n.name, out('y'));
     }
     if (!all) return (this.whole = { ...c.build([{ name: 'logits', value: value.get(this.logitsName)!, dims: this.dims(this.logitsName) }]), kept: [this.logitsName] });
