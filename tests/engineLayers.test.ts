@@ -13,7 +13,6 @@ import * as tf from '@tensorflow/tfjs';
 import { backendReport, initBackend } from '../kernel/src/engine/backend';
 import { ortNet, ortUnsupportedReason, OrtNet } from '../kernel/src/engine/onnx/net';
 import { OrtGraph, setAccelEnabled } from '../kernel/src/engine/onnx/runtime';
-import { withReluRule } from '../kernel/src/explain/attribution/reluRules';
 import { activationAndLogits, inputGradients, layerGradients, logitsOf } from '../kernel/src/explain/gradients';
 import { CnnModel } from '../kernel/src/models/model';
 import { loadKerasH5 } from '../kernel/src/models/keras';
@@ -110,7 +109,7 @@ function checkModel(m: CnnModel, x: tf.Tensor4D, layers: string[]): void {
   for (const target of targets) {
     for (const rule of [undefined, 'guided', 'deconvnet'] as const) {
       const r = both(() => {
-        const g = rule ? withReluRule(m.net, rule, () => inputGradients(m, x, target)).value : inputGradients(m, x, target);
+        const g = inputGradients(m, x, target, rule);
         g.logits.dispose();
         return g.gradient;
       });
@@ -124,7 +123,7 @@ function checkModel(m: CnnModel, x: tf.Tensor4D, layers: string[]): void {
   const calls = () => {
     tf.dispose(logitsOf(m, x));
     for (const layer of layers) tf.dispose(Object.values(layerGradients(m, x, layer, 1)).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
-    const g = withReluRule(m.net, 'guided', () => inputGradients(m, x, { layer: layers[0], channel: 1, reduce: 'max' })).value;
+    const g = inputGradients(m, x, { layer: layers[0], channel: 1, reduce: 'max' }, 'guided');
     tf.dispose([g.gradient, g.logits]);
   };
   calls();

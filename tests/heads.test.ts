@@ -16,12 +16,13 @@ import { CamContext } from '../kernel/src/explain/cam/base';
 import { gradCam } from '../kernel/src/explain/cam/gradcam';
 import { channelMasks, scoreCam, ScoreCam } from '../kernel/src/explain/cam/scorecam';
 import { saliency } from '../kernel/src/explain/attribution/saliency';
-import { inputGradients, layerGradients, logitsModel, logitsOf, ortObjectiveGradient } from '../kernel/src/explain/gradients';
+import { inputGradients, layerGradients, logitsModel, logitsOf } from '../kernel/src/explain/gradients';
+import { engineFor } from '../kernel/src/engine';
 import { deletionCurve } from '../kernel/src/explain/eval/perturbation';
 import { occlusion } from '../kernel/src/explain/occlusion';
 import { HeadKind } from '../kernel/src/models/head';
 import { CnnModel } from '../kernel/src/models/model';
-import { classLogit, LOGITS } from '../kernel/src/optvis/objectives';
+import { classLogit } from '../kernel/src/optvis/objectives';
 import { evaluateObjective } from '../kernel/src/optvis/render';
 import { seededFloats } from '../kernel/src/random';
 import { buildReport } from '../kernel/src/report/report';
@@ -284,7 +285,7 @@ describe.each([
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  test('binary: dz/dA at the pooled layer is ±W/(h·w), and ortObjectiveGradient agrees with inputGradients', () => {
+  test('binary: dz/dA at the pooled layer is ±W/(h·w), and the engine objective gradient agrees with inputGradients', () => {
     const c = CASES.find((k) => k.name === 'binary_fused')!;
     const before = tf.memory().numTensors;
     const x = images(1, 31);
@@ -298,7 +299,7 @@ describe.each([
     }
     if (engine) {
       const obj = classLogit(0);
-      const r = ortObjectiveGradient(c.model, x, obj.layers, (get) => obj.scores(get), LOGITS)!;
+      const r = engineFor(c.model.net).objectiveGradient(x, obj.layers, (get) => obj.scores(get));
       expect(r).not.toBeNull();
       expect(r.scores[0]).toBeCloseTo(c.scores(x)[0], 4);
       const g = inputGradients(c.model, x, 0);

@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../kernel/src/engine/backend';
 import { ortNet, ortUnsupportedReason } from '../kernel/src/engine/onnx/net';
 import { ortRuntime, setAccelEnabled } from '../kernel/src/engine/onnx/runtime';
-import { withReluRule } from '../kernel/src/explain/attribution/reluRules';
 import { activationAndLogits, ChannelTarget, inputGradients, layerGradients, logitsOf, ScoreTarget } from '../kernel/src/explain/gradients';
 import { CnnModel } from '../kernel/src/models/model';
 import { maximize } from '../kernel/src/optvis/render';
@@ -150,7 +149,7 @@ test('input gradients equal TF.js for the plain, guided and deconvnet rules, cla
   for (const target of targets) {
     for (const rule of [undefined, 'guided', 'deconvnet'] as const) {
       const run = () => {
-        const g = rule ? withReluRule(m.net, rule, () => inputGradients(m, x, target)).value : inputGradients(m, x, target);
+        const g = inputGradients(m, x, target, rule);
         g.logits.dispose();
         return g;
       };
@@ -232,7 +231,7 @@ test('large weights fed on every run, and backward passes cut to one filter, giv
     for (const rule of [undefined, 'guided', 'deconvnet'] as const) {
       const cut0 = ort.runs.cut;
       const r = both(() => {
-        const g = rule ? withReluRule(m.net, rule, () => inputGradients(m, x, target)).value : inputGradients(m, x, target);
+        const g = inputGradients(m, x, target, rule);
         g.logits.dispose();
         return g.gradient;
       });
@@ -292,7 +291,7 @@ test('the engine path leaves no tensors behind', () => {
     tf.dispose(logitsOf(m, x));
     const a = activationAndLogits(m, x, 'c3');
     const lg = layerGradients(m, x, 'add', 2);
-    const ig = withReluRule(m.net, 'guided', () => inputGradients(m, x, { layer: 'c3', channel: 1, reduce: 'max' })).value;
+    const ig = inputGradients(m, x, { layer: 'c3', channel: 1, reduce: 'max' }, 'guided');
     tf.dispose([a.activation, a.logits, lg.activation, lg.gradient, lg.logits, ig.gradient, ig.logits]);
   };
   call();

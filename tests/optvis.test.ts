@@ -5,6 +5,7 @@ import { useDisplayWriter } from '../kernel/src/display/jupyter';
 import { initBackend } from '../kernel/src/engine/backend';
 import { loadModel } from '../kernel/src/models/load';
 import { CnnModel } from '../kernel/src/models/model';
+import { modelHead } from '../kernel/src/models/head';
 import {
   channel,
   channels,
@@ -20,7 +21,6 @@ import {
   jitter,
   l2Penalty,
   layerMean,
-  logitsSource,
   maximize,
   MaximizeOptions,
   neuron,
@@ -137,7 +137,7 @@ describe('objectives', () => {
     const sm = tf.layers.activation({ activation: 'softmax', name: 'sm' }).apply(d) as tf.SymbolicTensor;
     const m2 = new CnnModel(tf.model({ inputs: input, outputs: sm }), { preprocess: 'unit' });
     expect(m2.softmax).toBe(true);
-    expect(logitsSource(m2).layer).toBe('scores');
+    expect(modelHead(m2.net).logitsLayer.name).toBe('scores');
     const small = noiseImages(1, 8, 8, 2);
     const want = tf.tidy(() => (tf.model({ inputs: input, outputs: d }).predict(small) as tf.Tensor).dataSync()[2]);
     expect(evaluateObjective(m2, { classIndex: 2 }, small)[0]).toBeCloseTo(want, 5);
@@ -434,7 +434,7 @@ describe('maximize', () => {
 
   test('MobileNet: a channel and a class logit rise in a few steps (input gradients work on this backend)', async () => {
     const mobilenet = await loadModel('mobilenet_v1_0.25_224');
-    expect(logitsSource(mobilenet).layer).toBe('reshape_2'); // conv_preds → reshape_2 → act_softmax
+    expect(modelHead(mobilenet.net).logitsLayer.name).toBe('reshape_2'); // conv_preds → reshape_2 → act_softmax
     const opts = { steps: 4, size: 64, display: false, progress: false, lr: 0.15, transforms: [jitter(2)] };
     const r = await maximize(mobilenet, { classIndex: 130 }, opts);
     const c = await maximize(mobilenet, 'conv_pw_5_relu:2', opts);

@@ -9,8 +9,8 @@
  * In a notebook every call shows its result inline; the returned object keeps the raw numbers.
  */
 export { initBackend, backendName, backendReport } from './engine/backend';
-export { accelStatus, setAccelEnabled } from './engine/onnx/runtime';
-export { ortUnsupportedReason } from './engine/onnx/net';
+export { accelStatus, setAccelEnabled, ortUnsupportedReason, engineFor } from './engine';
+export type { Engine, ReluRule } from './engine';
 export { CnnvisError } from './errors';
 export * from './types';
 

@@ -2,7 +2,7 @@
  * Feature maps (特征图): every channel of a layer as a grid, several layers side by side, channels
  * ranked by mean activation, and the strongest channel overlaid on the image.
  */
-import { engineLabel } from '../engine/onnx/net';
+import { engineFor } from '../engine';
 import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend';
@@ -178,7 +178,7 @@ export async function featureMaps(m: CnnModel | tf.LayersModel, image: ImageSour
     colormap: opts.colormap ?? 'viridis',
     scale: opts.scale ?? gridScale(shown.length, nrow, w, h, { padding: 2 }),
   });
-  const result = new FeatureMapResult({ model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0), preprocess: model.preprocessNote }, layer, h, w, c, data, means, ranking, shown, input.image, grid, nrow);
+  const result = new FeatureMapResult({ model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, layer, h, w, c, data, means, ranking, shown, input.image, grid, nrow);
   return autoShow(result, opts.display);
 }
 
@@ -259,5 +259,5 @@ export async function layerOutputs(m: CnnModel | tf.LayersModel, image: ImageSou
   const shownInput = side <= tile ? scaleNearest(input.image, Math.floor(tile / side)) : toRGBA(resizeImage(input.image, tile, tile, { interpolation: 'bilinear' }));
   const inputRow = labelled(pad(shownInput, 2, [0, 0, 0, 0]), ['input', `${model.inputHeight}x${model.inputWidth}`]);
   const picture = vconcat([inputRow, ...rows], 4);
-  return autoShow(new LayerOutputsResult({ model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0), preprocess: model.preprocessNote }, info, n, picture), opts.display);
+  return autoShow(new LayerOutputsResult({ model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, info, n, picture), opts.display);
 }

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend';
 import { modelHead } from '../models/head';
-import { engineLabel, ortNet } from '../engine/onnx/net';
+import { engineFor } from '../engine';
 import { logitsOf } from '../explain/gradients';
 import { CnnvisError } from '../errors';
 import { escapeHtml } from '../display/progress';
@@ -122,14 +122,9 @@ export function topK(probs: Float32Array, k: number, label: (i: number) => strin
  */
 export function classProbabilities(model: CnnModel, batch: tf.Tensor4D): Float32Array {
   const head = modelHead(model.net);
-  // On the engine: its class scores through the head (a one-image pass is kept for the explanation that follows).
-  if (ortNet(model.net)) {
-    return tf.tidy(() => {
-      const scores = logitsOf(model, batch);
-      return head.probabilities(scores).dataSync() as Float32Array;
-    }).slice();
-  }
-  return tf.tidy(() => head.probabilitiesFromOutput(model.net.predict(batch) as tf.Tensor).dataSync() as Float32Array).slice();
+  // The class scores through the head (on ONNX Runtime the engine keeps a one-image pass for a
+  // gradient of the same input).
+  return tf.tidy(() => head.probabilities(logitsOf(model, batch)).dataSync() as Float32Array).slice();
 }
 
 /** How the probabilities are computed, for heads other than a plain softmax (which needs no note). */
@@ -155,6 +150,6 @@ export async function predict(m: CnnModel | tf.LayersModel, image: ImageSource, 
     throw new CnnvisError(`model '${model.name}' produced NaN or Inf outputs for ${input.name}; check its weights and the input`);
   }
   const predictions = topK(probs, Math.min(top, probs.length), (i) => model.label(i));
-  const result = new PredictionResult({ model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0), preprocess: model.preprocessNote }, predictions, probs, input.image, input.name, headNote(model));
+  const result = new PredictionResult({ model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, predictions, probs, input.image, input.name, headNote(model));
   return autoShow(result, opts.display);
 }

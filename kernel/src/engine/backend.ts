@@ -101,8 +101,3 @@ export async function backendReport(): Promise<string> {
   const off = engineFallbacks();
   return `${tfjs}; forward and gradient passes of the models it compiles on ${ort}${off.length ? `; ${off.join('; ')}` : ''}`;
 }
-
-/** Test hook: forget the chosen backend so the next initBackend() chooses again. */
-export function resetBackendChoice(): void {
-  ready = null;
-}

@@ -79,6 +79,11 @@ export interface Engine {
    */
   backward(x: tf.Tensor4D, target: ScoreTarget | ChannelTarget, to: string, rule?: ReluRule): Gradients;
   /**
+   * The class scores [B, K] when layer `layer` outputs `replacement` [B, ...layer shape] instead of its
+   * own activation, for B copies of the one-image `x` (or a batch of B): what Ablation-CAM measures.
+   */
+  scoresWithLayerOutput(x: tf.Tensor4D, layer: string, replacement: tf.Tensor): tf.Tensor2D;
+  /**
    * For activation maximization: the per-image scores `score(get)` computes (in TF.js) from the named
    * layers' outputs (LOGITS for the class scores), and d(sum of scores)/dx. The caller disposes `dx`.
    */

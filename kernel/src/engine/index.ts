@@ -9,6 +9,8 @@ import { OrtEngine } from './ortEngine';
 import { TfjsEngine } from './tfjs';
 
 export * from './engine';
+export { accelStatus, setAccelEnabled } from './onnx/runtime';
+export { ortUnsupportedReason } from './onnx/net';
 
 /** The engines of a model: the model's own, then its ONNX Runtime one once it compiles. */
 interface Engines {

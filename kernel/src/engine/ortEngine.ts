@@ -47,7 +47,7 @@ export class OrtEngine implements Engine {
   outputs(x: tf.Tensor4D, layers: readonly string[]): { taps: tf.Tensor[]; output: tf.Tensor } {
     return (
       onEngine(this.net, (ort) => {
-        if (!layers.every((n) => ort.has(n))) return undefined;
+        if (x.rank !== 4 || !layers.every((n) => ort.has(n))) return undefined;
         const fw = ort.forward(x, layers);
         const taps = layers.map((n) => toTensor(fw.get(n)));
         // The engine stops at the raw logits; the head's softmax / sigmoid gives the model's output.
@@ -99,6 +99,11 @@ export class OrtEngine implements Engine {
         return { activation: toTensor(fw.get(to)), gradient: toTensor(g), logits: logitsTensor(ort, fw), score: s.score };
       }) ?? this.tfjs.backward(x, target, to, rule)
     );
+  }
+
+  /** On TF.js: the runtime's graphs have no way to feed a layer. */
+  scoresWithLayerOutput(x: tf.Tensor4D, layer: string, replacement: tf.Tensor): tf.Tensor2D {
+    return this.tfjs.scoresWithLayerOutput(x, layer, replacement);
   }
 
   objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D): { scores: Float32Array; dx: tf.Tensor4D } {

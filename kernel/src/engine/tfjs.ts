@@ -81,6 +81,19 @@ export function logitsModel(net: tf.LayersModel, layers: readonly string[] = [])
   return m;
 }
 
+/**
+ * Runs the model once (under the caller's tape when there is one) for the named layers' outputs and the
+ * raw logits; a layer whose output is the raw logits (a linear head's output) is read once.
+ */
+function runLogits(net: tf.LayersModel, layers: readonly string[], x: tf.Tensor4D, batchSize?: number): { taps: tf.Tensor[]; raw: tf.Tensor } {
+  const logits = logitsHead(net).logits;
+  const own = layers.filter((n) => getLayer(net, n).output !== logits);
+  const out = logitsModel(net, own).predict(x, batchSize === undefined ? {} : { batchSize }) as tf.Tensor | tf.Tensor[];
+  const list = Array.isArray(out) ? out : [out];
+  const raw = list[own.length];
+  return { taps: layers.map((n) => (own.includes(n) ? list[own.indexOf(n)] : raw)), raw };
+}
+
 /** Makes a fused-activation layer's linear copy use the original's current weights. */
 export function syncHead(net: tf.LayersModel): void {
   const lc = logitsHead(net).linearCopy;
@@ -165,9 +178,9 @@ export class TfjsEngine implements Engine {
   forward(x: tf.Tensor4D, layers: readonly string[]): { taps: tf.Tensor[]; logits: tf.Tensor2D } {
     syncHead(this.net);
     return tf.tidy(() => {
-      const out = logitsModel(this.net, layers).predict(x) as tf.Tensor | tf.Tensor[];
-      const list = Array.isArray(out) ? out : [out];
-      return { taps: list.slice(0, layers.length), logits: this.scores(list[layers.length]) };
+      const { taps, raw } = runLogits(this.net, layers, x);
+      // (Each tap its own tensor: the caller disposes them one by one.)
+      return { taps: taps.map((t) => (t === raw ? t.clone() : t)), logits: this.scores(raw) };
     });
   }
 
@@ -179,7 +192,7 @@ export class TfjsEngine implements Engine {
 
   logits(x: tf.Tensor4D, batchSize = 32): tf.Tensor2D {
     syncHead(this.net);
-    return tf.tidy(() => this.scores(logitsModel(this.net).predict(x, { batchSize }) as tf.Tensor));
+    return tf.tidy(() => this.scores(runLogits(this.net, [], x, batchSize).raw));
   }
 
   backward(x: tf.Tensor4D, target: ScoreTarget | ChannelTarget, to: string, rule: ReluRule = 'gradient'): Gradients {
@@ -189,18 +202,16 @@ export class TfjsEngine implements Engine {
 
   private inputBackward(x: tf.Tensor4D, target: ScoreTarget | ChannelTarget): Gradients {
     const channel = isChannelTarget(target) ? target : null;
-    const m = logitsModel(this.net, channel ? [channel.layer] : []);
     syncHead(this.net);
     ensureInputGradients();
     let logits: tf.Tensor2D | null = null;
     let result: { value: tf.Scalar; grad: tf.Tensor };
     try {
       result = tf.valueAndGrad((xx: tf.Tensor4D) => {
-        const outs = m.predict(xx) as tf.Tensor | tf.Tensor[];
-        const list = Array.isArray(outs) ? outs : [outs];
-        const l = tf.keep(this.scores(list[list.length - 1]));
+        const { taps, raw } = runLogits(this.net, channel ? [channel.layer] : [], xx);
+        const l = tf.keep(this.scores(raw));
         logits = l;
-        if (channel) return channelScores(list[0], channel).sum() as tf.Scalar;
+        if (channel) return channelScores(taps[0], channel).sum() as tf.Scalar;
         return scoreOf(l, target as ScoreTarget);
       })(x);
     } catch (e) {
@@ -216,7 +227,6 @@ export class TfjsEngine implements Engine {
   private layerBackward(x: tf.Tensor4D, target: ScoreTarget | ChannelTarget, layer: string): Gradients {
     const L = getLayer(this.net, layer);
     const channel = isChannelTarget(target) ? target : null;
-    const m = logitsModel(this.net, channel ? [channel.layer] : []);
     syncHead(this.net);
     ensureInputGradients();
     const z = tf.zeros([x.shape[0], ...layerOutputShape(L)]);
@@ -235,11 +245,10 @@ export class TfjsEngine implements Engine {
         },
         () =>
           tf.valueAndGrad((_zz: tf.Tensor) => {
-            const outs = m.predict(x) as tf.Tensor | tf.Tensor[];
-            const list = Array.isArray(outs) ? outs : [outs];
-            const l = tf.keep(this.scores(list[list.length - 1]));
+            const { taps, raw } = runLogits(this.net, channel ? [channel.layer] : [], x);
+            const l = tf.keep(this.scores(raw));
             logits = l;
-            if (channel) return channelScores(list[0], channel).sum() as tf.Scalar;
+            if (channel) return channelScores(taps[0], channel).sum() as tf.Scalar;
             return scoreOf(l, target as ScoreTarget);
           })(z),
       );
@@ -256,28 +265,50 @@ export class TfjsEngine implements Engine {
     }
   }
 
+  scoresWithLayerOutput(batch: tf.Tensor4D, layer: string, replacement: tf.Tensor): tf.Tensor2D {
+    const L = getLayer(this.net, layer);
+    const B = replacement.shape[0] as number;
+    const m = logitsModel(this.net);
+    syncHead(this.net);
+    return tf.tidy(() => {
+      const x = batch.shape[0] === B ? batch : (tf.tile(batch, [B, 1, 1, 1]) as tf.Tensor4D);
+      return withForwardHook(
+        L,
+        (out) => {
+          if (out.shape.some((d, i) => d !== replacement.shape[i])) {
+            throw new CnnvisError(`layer '${layer}' produced shape [${out.shape.join(', ')}], the replacement has [${replacement.shape.join(', ')}]`);
+          }
+          return replacement;
+        },
+        () => this.scores(m.predict(x, { batchSize: B }) as tf.Tensor),
+      );
+    });
+  }
+
   objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D): { scores: Float32Array; dx: tf.Tensor4D } {
     ensureInputGradients();
     const names = layers.filter((l) => l !== LOGITS);
-    const m = logitsModel(this.net, names);
     syncHead(this.net);
     let scores: Float32Array = new Float32Array(0);
     // The layers in their gradient-friendly forms for the pass (fastLayers.ts).
     const { value, grad } = withFastLayers(this.net, () =>
       tf.valueAndGrad((xx: tf.Tensor4D) => {
-        const outs = m.predict(xx) as tf.Tensor | tf.Tensor[];
-        const list = Array.isArray(outs) ? outs : [outs];
+        const { taps, raw } = runLogits(this.net, names, xx);
         const s = score((layer) => {
-          if (layer === LOGITS) return this.scores(list[names.length]);
+          if (layer === LOGITS) return this.scores(raw);
           const i = names.indexOf(layer);
           if (i < 0) throw new CnnvisError(`objective read layer '${layer}' that it did not declare`);
-          return list[i];
+          return taps[i];
         });
         scores = Float32Array.from(s.dataSync());
         return s.sum() as tf.Scalar;
       })(x),
     );
     value.dispose();
-    return { scores, dx: grad as tf.Tensor4D };
+    // A constant, like the other engine's: a caller differentiating through x (the render loop's
+    // chain rule) must not differentiate this gradient computation again.
+    const dx = tf.tensor4d(grad.dataSync() as Float32Array, grad.shape as [number, number, number, number]);
+    grad.dispose();
+    return { scores, dx };
   }
 }

@@ -32,7 +32,7 @@ function storage(t: tf.Tensor): Float32Array | null {
   return null;
 }
 
-/** The engine watches a variable by giving it its own `assign` (engine/onnx/net.ts, weightsVersion). */
+/** The ONNX Runtime engine watches a variable by giving it its own `assign` (it rebuilds its graphs after a change). */
 function watched(v: tf.Variable): boolean {
   return Object.prototype.hasOwnProperty.call(v, 'assign');
 }

@@ -6,4 +6,4 @@ export * from './regularizers';
 export * from './render';
 export { Rng } from './rng';
 export { ensureInputGradients, addedKernels } from '../engine/wasmGradients';
-export { withFastLayers } from './fastLayers';
+export { withFastLayers } from '../engine/fastLayers';

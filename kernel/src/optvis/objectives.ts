@@ -1,18 +1,17 @@
 /**
  * Objectives for activation maximization: values that say what to make large. An objective maps the
- * activations of one forward pass (over a tapModel with every layer it needs) to one score per batch
+ * activations of one forward pass (the engine's taps of every layer it needs) to one score per batch
  * item. Objectives compose: `a.add(b)`, `a.sub(b)`, `a.scale(w)`, `a.neg()`, `sum([...])`; the string
  * `'layer:channel'` is shorthand for `channel(layer, channel)`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
-import { modelHead } from '../models/head';
 import { CnnModel } from '../models/model';
-import { layerOutputShape, tapModel } from '../taps';
-import { rawLogitsFrom } from '../explain/gradients';
+import { layerOutputShape } from '../taps';
+import { engineFor, LOGITS } from '../engine';
 
 /** The pseudo layer name under which objectives read the class scores (pre-softmax logits; see models/head.ts). */
-export const LOGITS = '@logits';
+export { LOGITS };
 
 /** Reads a tapped layer's output, [B, ...shape] (or the logits [B, K] under LOGITS). */
 export type ActivationGetter = (layer: string) => tf.Tensor;
@@ -203,63 +202,22 @@ export function toObjective(spec: ObjectiveSpec): Objective {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Evaluation: one forward pass over a tap model with every layer the objective needs.
+// Evaluation: one forward pass on the model's engine with every layer the objective needs.
 
-interface LogitsSource {
-  /** The layer whose output leads to the class scores. */
-  layer: string;
-  /** Output of that layer → class scores [B, K]. */
-  toLogits: (t: tf.Tensor) => tf.Tensor2D;
-}
-
-const logitSources = new WeakMap<tf.LayersModel, LogitsSource>();
-
-/**
- * Where a model's class scores come from (models/head.ts). With the softmax or sigmoid in a separate
- * layer, or a linear head: the raw logits layer. With the activation fused into the last Dense or
- * Conv layer: that layer's input, through a linear copy of the layer (its weights synced).
- */
-export function logitsSource(model: CnnModel): LogitsSource {
-  const net = model.net;
-  const hit = logitSources.get(net);
-  if (hit) return hit;
-  const head = modelHead(net);
-  let src: LogitsSource;
-  if (!head.fused) {
-    src = { layer: head.logitsLayer.name, toLogits: (t) => head.scores(t) };
-  } else {
-    const inbound = head.logitsLayer.inboundNodes[0].inboundLayers;
-    if (inbound.length !== 1) throw new CnnvisError(`model '${model.name}' computes its logits in '${head.logitsLayer.name}' from ${inbound.length} layers; cnnvis cannot read its pre-activation scores`);
-    src = { layer: inbound[0].name, toLogits: (t) => head.scores(rawLogitsFrom(net, t)) };
-  }
-  logitSources.set(net, src);
-  return src;
-}
-
-/**
- * Runs the model once on a preprocessed batch and returns the objective's scores [B]. Works inside
- * tf.grad (the tape sees the whole computation).
- */
+/** Runs the model once on a preprocessed batch and returns the objective's scores [B]. */
 export function objectiveScores(model: CnnModel, objective: Objective, batch: tf.Tensor4D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const needLogits = objective.layers.includes(LOGITS);
-    const src = needLogits ? logitsSource(model) : null;
-    const names = objective.layers.filter((l) => l !== LOGITS);
-    const tapNames = src && !names.includes(src.layer) ? [...names, src.layer] : names;
-    // The model's own outputs come with every tap model: read those from there instead of tapping twice.
-    const outNames = model.net.outputs.map((o) => o.sourceLayer.name);
-    const taps = tapNames.filter((n) => !outNames.includes(n));
-    const m = tapModel(model.net, taps);
-    const outs = m.apply(batch, { training: false }) as tf.Tensor | tf.Tensor[];
-    const list = Array.isArray(outs) ? outs : [outs];
-    const read = (layer: string): tf.Tensor => {
-      const o = outNames.indexOf(layer);
-      if (o >= 0) return list[taps.length + o];
-      const i = taps.indexOf(layer);
-      if (i < 0) throw new CnnvisError(`objective read layer '${layer}' that it did not declare`);
-      return list[i];
-    };
-    const get: ActivationGetter = (layer) => (layer === LOGITS ? src!.toLogits(read(src!.layer)) : read(layer));
-    return objective.scores(get);
-  });
+  const names = objective.layers.filter((l) => l !== LOGITS);
+  const { taps, logits } = engineFor(model.net).forward(batch, names);
+  try {
+    return tf.tidy(() =>
+      objective.scores((layer) => {
+        if (layer === LOGITS) return logits;
+        const i = names.indexOf(layer);
+        if (i < 0) throw new CnnvisError(`objective read layer '${layer}' that it did not declare`);
+        return taps[i];
+      }),
+    );
+  } finally {
+    tf.dispose([...taps, logits]);
+  }
 }

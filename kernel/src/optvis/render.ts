@@ -22,15 +22,13 @@ import { enlarge } from '../render/compose';
 import { makeGrid } from '../render/grid';
 import { layerOutputShape } from '../taps';
 import { RGBAImage } from '../types';
-import { channels as channelsObjective, LOGITS, Objective, objectiveScores, ObjectiveSpec, toObjective } from './objectives';
-import { ortNet } from '../engine/onnx/net';
-import { ortObjectiveGradient } from '../explain/gradients';
+import { channels as channelsObjective, Objective, objectiveScores, ObjectiveSpec, toObjective } from './objectives';
+import { engineFor } from '../engine';
 import { makeParam, Param, PARAM_NAMES, ParamName } from './param';
 import { blur3, checkWeights, penalty, RegularizerWeights } from './regularizers';
 import { Rng } from './rng';
 import { applyTransforms, resizeLinear, standardTransforms, Transform } from './transforms';
 import { addedKernels, ensureInputGradients } from '../engine/wasmGradients';
-import { withFastLayers } from './fastLayers';
 
 export type OptimizerName = 'normalized' | 'adam';
 
@@ -242,32 +240,12 @@ export async function optimizeBatch(
   const stepper = new Stepper(s, param.variables);
   const values = Array.from({ length: batch }, () => new Float32Array(s.steps));
   const n = s.height * s.width * 3;
-  // On ONNX Runtime (where the model compiles): forward and backward passes there, the objective and
-  // the transforms / parameterization / penalties in TF.js, joined by the chain rule: the gradient
+  // Forward and backward passes of the model on its engine (engine/engine.ts); the objective, the
+  // transforms, the parameterization and the penalties in TF.js, joined by the chain rule: the gradient
   // of sum(x · dScore/dx) with dScore/dx held constant is the objective's gradient.
-  // (Asked on every step: a model the engine fails on moves to TF.js, and the run continues there.)
-  const onEngine = () => ortNet(net) !== null && objective.layers.every((l) => l === LOGITS || ortNet(net)!.has(l));
-  const engineScores = (x: tf.Tensor4D) => {
-    const r = ortObjectiveGradient(model, x, objective.layers, (get) => objective.scores(get), LOGITS);
-    if (!r) throw new EngineLeft();
-    return r;
-  };
-  const clean = (): number[] => {
-    if (onEngine()) {
-      const x = tf.tidy(() => toModelInput(model, param.image()));
-      try {
-        const r = engineScores(x);
-        tf.dispose(r.dx);
-        return Array.from(r.scores);
-      } catch (e) {
-        if (!(e instanceof EngineLeft)) throw e;
-      } finally {
-        x.dispose();
-      }
-    }
-    return withFastLayers(net, () => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, param.image())).dataSync())));
-  };
-  const engineStep = (i: number): Float32Array => {
+  const engine = engineFor(net);
+  const clean = (): number[] => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, param.image())).dataSync()));
+  const step = (i: number): Float32Array => {
     const blurred = s.regularizers.blur > 0 ? tf.tidy(() => blur3(param.image())) : null;
     let now = new Float32Array(batch);
     let run: ReturnType<typeof tf.variableGrads>;
@@ -275,7 +253,7 @@ export async function optimizeBatch(
       run = tf.variableGrads(() => {
         const img = param.image();
         const x = toModelInput(model, applyTransforms(img, transforms, rng));
-        const r = engineScores(x);
+        const r = engine.objectiveGradient(x, objective.layers, (get) => objective.scores(get));
         now = r.scores;
         const surrogate = tf.sum(tf.mul(x, r.dx));
         r.dx.dispose();
@@ -292,36 +270,6 @@ export async function optimizeBatch(
     for (let b = 0; b < batch; b++) values[b][i] = now[b];
     return now;
   };
-  const onEngineStep = (i: number): Float32Array | null => {
-    try {
-      return engineStep(i);
-    } catch (e) {
-      if (e instanceof EngineLeft) return null;
-      throw e;
-    }
-  };
-  const step = (i: number): Float32Array =>
-    (onEngine() ? onEngineStep(i) : null) ?? withFastLayers(net, () => {
-      const blurred = s.regularizers.blur > 0 ? tf.tidy(() => blur3(param.image())) : null;
-      let scores: tf.Tensor | null = null;
-      const { value, grads } = tf.variableGrads(() => {
-        const img = param.image();
-        const seen = applyTransforms(img, transforms, rng);
-        const sc = objectiveScores(model, objective, toModelInput(model, seen));
-        scores = tf.keep(sc);
-        return sc.sub(penalty(img, s.regularizers, blurred)).sum() as tf.Scalar;
-      }, param.variables);
-      blurred?.dispose();
-      value.dispose();
-      const kept = scores as unknown as tf.Tensor;
-      const now = Float32Array.from(kept.dataSync());
-      kept.dispose();
-      const list = param.variables.map((v) => grads[v.name]);
-      stepper.step(list);
-      for (const g of list) g.dispose();
-      for (let b = 0; b < batch; b++) values[b][i] = now[b];
-      return now;
-    });
   try {
     const initial = clean();
     for (let i = 0; i < s.steps; i++) {
@@ -584,6 +532,3 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
   const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels());
   return autoShow(result, options.display);
 }
-
-/** The engine stopped running the model mid-run (it failed on it; see engine/onnx/net.ts onEngine): continue on TF.js. */
-class EngineLeft extends Error {}

@@ -11,7 +11,8 @@
  */
 import { canonicalLayer } from '../../models/flatten';
 import * as tf from '@tensorflow/tfjs';
-import { engineLabel } from '../../engine/onnx/net';
+import { engineFor, ReluRule } from '../../engine';
+import { reluSites } from '../../engine/reluRules';
 import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
 import { since } from '../../display/result';
 import { initBackend } from '../../engine/backend';
@@ -22,7 +23,6 @@ import { activationAndLogits, ChannelTarget, channelScores, checkChannelTarget, 
 import { explainedClass, resolveClass, ScoreBasis, TargetOptions } from '../targets';
 import { checkConvention, Convention } from '../cam/base';
 import { mapVaries } from '../explainResult';
-import { ReluRule, withReluRule } from './reluRules';
 import { AttributionResult, AttributionTarget, autoShow, ChannelReduction } from './result';
 
 export interface AttributionOptions extends TargetOptions, InputOptions {
@@ -109,16 +109,11 @@ export function attributionContext(
     batchSize: opts.batchSize ?? 16,
     progress: opts.progress ?? true,
     details: {},
-    gradient: (x, rule) => {
-      const run = () => {
-        const g = inputGradients(model, x, target);
-        g.logits.dispose();
-        return g.gradient;
-      };
-      if (!rule) return run();
-      const { value, sites } = withReluRule(model.net, rule, run);
-      ctx.details.reluSites = sites;
-      return value;
+    gradient: (x, rule = 'gradient') => {
+      const g = inputGradients(model, x, target, rule);
+      g.logits.dispose();
+      if (rule !== 'gradient') ctx.details.reluSites = reluSites(model.net).length;
+      return g.gradient;
     },
     scores: (x) => scoresOf(model, x, target),
   };
@@ -218,7 +213,7 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
         ? { kind: 'channel', layer: channel.layer, channel: channel.channel, reduce: channel.reduce, value: channelValue }
         : { kind: 'class', ...explainedClass(model, classIndex as number, logits, this.basis) };
       const result = new AttributionResult({
-        meta: { model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0), preprocess: model.preprocessNote },
+        meta: { model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote },
         method: this.name,
         target: tgt,
         map,

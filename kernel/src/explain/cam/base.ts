@@ -14,7 +14,7 @@
  */
 import { canonicalLayer } from '../../models/flatten';
 import * as tf from '@tensorflow/tfjs';
-import { engineLabel } from '../../engine/onnx/net';
+import { engineFor } from '../../engine';
 import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
 import { autoShow, since } from '../../display/result';
 import { initBackend } from '../../engine/backend';
@@ -190,7 +190,7 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
       const rawData = preData.map((v) => (v > 0 ? v : 0));
       const { lowRes, map } = camMaps({ width: w, height: h, data: rawData }, model.inputWidth, model.inputHeight, convention);
       const result = new ExplainResult({
-        meta: { model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0), preprocess: model.preprocessNote },
+        meta: { model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote },
         method: this.name,
         layer,
         target: { ...explainedClass(model, classIndex, logits, this.basis), ...basisOf(this.basisText(classIndex, logits, opts)) },

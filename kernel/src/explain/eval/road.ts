@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
-import { engineLabel } from '../../engine/onnx/net';
+import { engineFor } from '../../engine';
 import { initBackend } from '../../engine/backend';
 import { Result, since } from '../../display/result';
 import { CnnvisError } from '../../errors';
@@ -248,7 +248,7 @@ export async function road(m: CnnModel | tf.LayersModel, image: ImageSource, map
     };
     const morf = curve('ROAD MoRF');
     const lerf = curve('ROAD LeRF');
-    return new RoadResult({ model: model.name, backend: engineLabel(backend, model.net), timeMs: since(t0), preprocess: model.preprocessNote }, morf, lerf, noise);
+    return new RoadResult({ model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, morf, lerf, noise);
   } finally {
     input.batch.dispose();
   }
