@@ -113,6 +113,18 @@ export function autoShow<T extends Result>(result: T, display: boolean | undefin
   return result;
 }
 
+/**
+ * A notebook function from a computing one: `compute` runs with `display: false` (it never shows
+ * anything), and its result is then offered to the notebook once (autoShow), unless the caller said
+ * `display: false`. Computing stays separate from showing; the notebook functions, the registry's
+ * `run` and the explorers all compute through the same `compute`.
+ */
+export function showing<M, I, O extends { display?: boolean }, R extends Result>(
+  compute: (model: M, input: I, opts: O) => Promise<R>,
+): (model: M, input: I, opts?: O) => Promise<R> {
+  return async (model, input, opts) => autoShow(await compute(model, input, { ...opts, display: false } as O), opts?.display);
+}
+
 /** Milliseconds since `t0` (performance.now based). */
 export function since(t0: number): number {
   return Math.round((performance.now() - t0) * 10) / 10;

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageSource, InputOptions } from '../basics/input';
+import { showing } from '../display/result';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
 import { ATTRIBUTION_METHODS } from './attribution';
@@ -41,6 +42,7 @@ export interface ExplainOptions extends InputOptions {
   progress?: boolean;
 }
 
+/** Computes the map and offers it to the notebook unless `display: false` (display/result.ts showing). */
 export type ExplainFn = (model: CnnModel | tf.LayersModel, image: ImageSource, opts?: ExplainOptions) => Promise<ExplainResult | AttributionResult>;
 
 /** cam: a weighted sum of a layer's feature maps; attribution: gradients at the input; perturbation: the score's change under masked inputs. */
@@ -113,7 +115,7 @@ function builtIn(m: CamMethod<CamOptions> | AttributionMethod<AttributionOptions
     options: d.options ?? [],
     summary: d.summary,
     conventions: m.conventions,
-    run: (model, image, opts) => m.explain(model, image, opts),
+    run: showing((model, image, opts: ExplainOptions): Promise<ExplainResult | AttributionResult> => m.explain(model, image, opts)),
   };
 }
 

@@ -59,10 +59,14 @@ export function bilinearTaps(src: number, dst: number): { lo: Int32Array; hi: In
   return { lo, hi, frac };
 }
 
-function resizeBilinear(src: Uint8Array, sw: number, sh: number, c: number, dw: number, dh: number): Uint8Array {
-  const out = new Uint8Array(dw * dh * c);
+/**
+ * Bilinear resampling of interleaved c-channel rows (half-pixel centres, no antialiasing) into `out`:
+ * rounded when `out` holds bytes, exact when it holds floats.
+ */
+export function resampleBilinear<T extends Uint8Array | Float32Array>(src: ArrayLike<number>, sw: number, sh: number, c: number, dw: number, dh: number, out: T): T {
   const tx = bilinearTaps(sw, dw);
   const ty = bilinearTaps(sh, dh);
+  const bytes = out instanceof Uint8Array;
   let o = 0;
   for (let y = 0; y < dh; y++) {
     const r0 = ty.lo[y] * sw;
@@ -77,11 +81,16 @@ function resizeBilinear(src: Uint8Array, sw: number, sh: number, c: number, dw: 
       for (let k = 0; k < c; k++) {
         const top = src[a + k] + (src[b + k] - src[a + k]) * fx;
         const bottom = src[d + k] + (src[e + k] - src[d + k]) * fx;
-        out[o++] = Math.round(top + (bottom - top) * fy);
+        const v = top + (bottom - top) * fy;
+        out[o++] = bytes ? Math.round(v) : v;
       }
     }
   }
   return out;
+}
+
+function resizeBilinear(src: Uint8Array, sw: number, sh: number, c: number, dw: number, dh: number): Uint8Array {
+  return resampleBilinear(src, sw, sh, c, dw, dh, new Uint8Array(dw * dh * c));
 }
 
 /** Box-filter weights: output i covers source interval [i·s, (i+1)·s), s = src/dst. */

@@ -6,7 +6,7 @@
  */
 import { CnnvisError } from '../errors';
 import type { Map2D } from '../types';
-import { bilinearTaps } from '../images/resize';
+import { resampleBilinear } from '../images/resize';
 
 function checkTarget(map: Map2D, width: number, height: number): void {
   for (const [v, what] of [
@@ -23,27 +23,8 @@ function checkTarget(map: Map2D, width: number, height: number): void {
 /** Bilinear resize of a map to width × height (half-pixel centres; works for down- and upscaling). */
 export function upsampleBilinear(map: Map2D, width: number, height: number): Map2D {
   checkTarget(map, width, height);
-  const src = map.data;
-  const sw = map.width;
-  const tx = bilinearTaps(map.width, width);
-  const ty = bilinearTaps(map.height, height);
-  const out = new Float32Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const r0 = ty.lo[y] * sw;
-    const r1 = ty.hi[y] * sw;
-    const fy = ty.frac[y];
-    for (let x = 0; x < width; x++) {
-      const fx = tx.frac[x];
-      const tl = src[r0 + tx.lo[x]];
-      const tr = src[r0 + tx.hi[x]];
-      const bl = src[r1 + tx.lo[x]];
-      const br = src[r1 + tx.hi[x]];
-      const top = tl + (tr - tl) * fx;
-      const bottom = bl + (br - bl) * fx;
-      out[y * width + x] = top + (bottom - top) * fy;
-    }
-  }
-  return { width, height, data: out };
+  const data = resampleBilinear(map.data, map.width, map.height, 1, width, height, new Float32Array(width * height));
+  return { width, height, data };
 }
 
 /** Nearest-neighbour resize of a map (pixel-centre sampling, as for images). */

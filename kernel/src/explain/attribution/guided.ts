@@ -7,23 +7,33 @@
  * strongest activation back to pixels, as in the paper.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ReluRule } from '../gradients';
 import { AttributionContext, attributionFunction, AttributionMethod } from './base';
 
-export class GuidedBackprop extends AttributionMethod {
-  readonly name = 'Guided Backpropagation';
-  readonly id = 'guided-backprop';
+/** The input gradient under one ReLU backward rule, shown as an RGB panel. */
+class RuleGradient extends AttributionMethod {
   override readonly rgbPanel = true;
+  constructor(
+    readonly name: string,
+    readonly id: string,
+    private readonly rule: ReluRule,
+  ) {
+    super();
+  }
   attribute(ctx: AttributionContext): tf.Tensor4D {
-    return ctx.gradient(ctx.batch, 'guided');
+    return ctx.gradient(ctx.batch, this.rule);
   }
 }
 
-export class Deconvnet extends AttributionMethod {
-  readonly name = 'Deconvnet';
-  readonly id = 'deconvnet';
-  override readonly rgbPanel = true;
-  attribute(ctx: AttributionContext): tf.Tensor4D {
-    return ctx.gradient(ctx.batch, 'deconvnet');
+export class GuidedBackprop extends RuleGradient {
+  constructor() {
+    super('Guided Backpropagation', 'guided-backprop', 'guided');
+  }
+}
+
+export class Deconvnet extends RuleGradient {
+  constructor() {
+    super('Deconvnet', 'deconvnet', 'deconvnet');
   }
 }
 

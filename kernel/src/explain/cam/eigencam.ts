@@ -9,8 +9,8 @@
  * cnnvis' rule (LAPACK's choice is not a defined convention: METHODS.md).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ScoreBasis } from '../targets';
-import { CamContext, camFunction, CamMethod, CamOptions, CamTensors } from './base';
+import { CamContext, camFunction, CamOptions, CamTensors } from './base';
+import { ActivationCam } from './weights';
 
 export interface EigenCamOptions extends CamOptions {
   /** Centre each channel over the positions before the SVD (default false; true under 'pytorch-grad-cam'). */
@@ -49,11 +49,9 @@ export function eigenCamWeights(t: Pick<CamTensors, 'activation'>, iterations = 
   });
 }
 
-export class EigenCam extends CamMethod<EigenCamOptions> {
+export class EigenCam extends ActivationCam<EigenCamOptions> {
   readonly name = 'Eigen-CAM';
   readonly id = 'eigencam';
-  override readonly usesGradients = false;
-  override readonly basis: ScoreBasis = 'none';
   weights(ctx: CamContext): tf.Tensor {
     return eigenCamWeights(ctx);
   }

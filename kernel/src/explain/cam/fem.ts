@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
-import { ScoreBasis } from '../targets';
-import { CamContext, camFunction, CamMethod, CamOptions } from './base';
+import { CamContext, camFunction, CamOptions } from './base';
+import { ActivationCam } from './weights';
 
 export interface FemOptions extends CamOptions {
   /** Threshold in standard deviations above each channel's mean (default 2). */
@@ -22,11 +22,9 @@ export function femWeights(activation: tf.Tensor3D, k = 2): tf.Tensor1D {
   });
 }
 
-export class Fem extends CamMethod<FemOptions> {
+export class Fem extends ActivationCam<FemOptions> {
   readonly name = 'FEM';
   readonly id = 'fem';
-  override readonly usesGradients = false;
-  override readonly basis: ScoreBasis = 'none';
   override checkOptions(o: FemOptions): void {
     if (o.k !== undefined && !Number.isFinite(o.k)) throw new CnnvisError(`k must be a number (standard deviations), got ${o.k}`);
   }

@@ -11,8 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
 import { mulberry32 } from '../../random';
-import { ScoreBasis } from '../targets';
-import { CamContext, camFunction, CamMethod, CamOptions } from './base';
+import { CamContext, camFunction, CamOptions } from './base';
+import { ActivationCam } from './weights';
 
 export type KpcaKernel = 'sigmoid' | 'rbf' | 'poly' | 'linear' | 'cosine';
 const KERNELS: readonly KpcaKernel[] = ['sigmoid', 'rbf', 'poly', 'linear', 'cosine'];
@@ -101,11 +101,9 @@ export function topEigenpair(k: tf.Tensor2D, seed = 1, maxIterations = 2000, tol
   return { value: second.value + first.value, vector };
 }
 
-export class KpcaCam extends CamMethod<KpcaCamOptions> {
+export class KpcaCam extends ActivationCam<KpcaCamOptions> {
   readonly name = 'KPCA-CAM';
   readonly id = 'kpcacam';
-  override readonly usesGradients = false;
-  override readonly basis: ScoreBasis = 'none';
 
   override checkOptions(o: KpcaCamOptions): void {
     if (o.kernel !== undefined && !KERNELS.includes(o.kernel)) throw new CnnvisError(`unknown kernel '${String(o.kernel)}'; kernels: ${KERNELS.join(', ')}`, [...KERNELS]);

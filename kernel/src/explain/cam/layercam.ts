@@ -1,17 +1,14 @@
-/** LayerCAM (Jiang et al. 2021): every position weighted by its own positive gradient. */
+/**
+ * LayerCAM (Jiang et al. 2021): every position weighted by its own positive gradient: per-position
+ * weights ReLU(g), so the map is ReLU(Σ_k ReLU(g^k)·A^k).
+ */
 import * as tf from '@tensorflow/tfjs';
-import { CamContext, camFunction, CamMethod, CamTensors, needGradient } from './base';
+import { camFunction } from './base';
+import { GradientCam } from './weights';
 
-/** Per-position weights [h, w, c]: ReLU(g); the map is ReLU(Σ_k ReLU(g^k)·A^k). */
-export function layerCamWeights(t: CamTensors): tf.Tensor3D {
-  return tf.tidy(() => tf.relu(needGradient(t, 'LayerCAM')) as tf.Tensor3D);
-}
-
-export class LayerCam extends CamMethod {
-  readonly name = 'LayerCAM';
-  readonly id = 'layercam';
-  weights(ctx: CamContext): tf.Tensor {
-    return layerCamWeights(ctx);
+export class LayerCam extends GradientCam {
+  constructor() {
+    super('LayerCAM', 'layercam', (g) => tf.relu(g));
   }
 }
 

@@ -1,21 +1,14 @@
 /** XGrad-CAM (Fu et al. 2020): gradients averaged with the activation as weights. */
 import * as tf from '@tensorflow/tfjs';
-import { CamContext, camFunction, CamMethod, CamTensors, needGradient } from './base';
+import { camFunction, CamTensors } from './base';
+import { GradientCam } from './weights';
 
-/** w_k = Σ_ij A_ij^k · g_ij^k / (Σ_ij A_ij^k + ε). */
-export function xGradCamWeights(t: CamTensors, eps = 1e-7): tf.Tensor1D {
-  return tf.tidy(() => {
-    const num = tf.sum(tf.mul(t.activation, needGradient(t, 'XGrad-CAM')), [0, 1]);
-    return tf.div(num, tf.add(tf.sum(t.activation, [0, 1]), eps)) as tf.Tensor1D;
-  });
-}
-
-export class XGradCam extends CamMethod {
-  readonly name = 'XGrad-CAM';
-  readonly id = 'xgradcam';
-  weights(ctx: CamContext): tf.Tensor {
-    return xGradCamWeights(ctx);
+/** w_k = Σ_ij A_ij^k · g_ij^k / (Σ_ij A_ij^k + ε), ε = 1e-7. */
+export class XGradCam extends GradientCam {
+  constructor() {
+    super('XGrad-CAM', 'xgradcam', (g, a) => tf.div(tf.sum(tf.mul(a, g), [0, 1]), tf.add(tf.sum(a, [0, 1]), 1e-7)));
   }
 }
 
+export const xGradCamWeights = (t: CamTensors): tf.Tensor1D => new XGradCam().weights(t) as tf.Tensor1D;
 export const xGradCam = camFunction(new XGradCam());

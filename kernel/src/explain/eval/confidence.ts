@@ -15,10 +15,10 @@ import { CnnvisError } from '../../errors';
 import { modelHead } from '../../models/head';
 import { CnnModel } from '../../models/model';
 import { extent } from '../../render/normalize';
-import { upsampleBilinear } from '../../render/upsample';
 import { Map2D } from '../../types';
 import { logitsOf } from '../gradients';
 import { resolveClass, TargetOptions } from '../targets';
+import { mapAtInputSize } from './perturbation';
 
 export interface ConfidenceChange {
   classIndex: number;
@@ -36,8 +36,7 @@ export interface ConfidenceChange {
 
 /** The map as weights in [0, 1] at input size (min–max scaled when it leaves [0, 1]). */
 function unitMap(map: Map2D, model: CnnModel): Float32Array {
-  if (map.data.length !== map.width * map.height) throw new CnnvisError(`map data has ${map.data.length} values but ${map.width}×${map.height} needs ${map.width * map.height}`);
-  const d = map.width === model.inputWidth && map.height === model.inputHeight ? Float32Array.from(map.data) : upsampleBilinear(map, model.inputWidth, model.inputHeight).data;
+  const d = mapAtInputSize(map, model);
   if (d.some(Number.isNaN)) throw new CnnvisError('the map has NaN values');
   const { min: lo, max: hi } = extent(d);
   if (lo >= 0 && hi <= 1) return d;

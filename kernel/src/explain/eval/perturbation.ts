@@ -54,7 +54,7 @@ export interface PerturbationCurve {
 }
 
 /** A map as one score per input pixel: the map itself, or a bilinear resize when it has another size. */
-function mapAtInputSize(map: Map2D, model: CnnModel): Float32Array {
+export function mapAtInputSize(map: Map2D, model: CnnModel): Float32Array {
   if (map.data.length !== map.width * map.height) throw new CnnvisError(`map data has ${map.data.length} values but ${map.width}×${map.height} needs ${map.width * map.height}`);
   if (map.width === model.inputWidth && map.height === model.inputHeight) return Float32Array.from(map.data);
   return upsampleBilinear(map, model.inputWidth, model.inputHeight).data;
