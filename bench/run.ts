@@ -233,6 +233,16 @@ function fmtRatio(r: number | null): string {
   return r === null ? '—' : r < 0.1 ? r.toFixed(3) : r.toFixed(2);
 }
 
+/**
+ * A machine already busy when the run starts: other processes take threads from every side, and
+ * unevenly (PyTorch's OpenMP pool suffers far more than ONNX Runtime's), so its ratios mean nothing.
+ */
+function busyAtStart(): string | null {
+  const load = os.loadavg()[0];
+  const cpus = Math.max(1, os.cpus().length);
+  return load > 0.5 * cpus ? `the machine was busy at the start (1-min load average ${load.toFixed(2)} on ${cpus} CPUs): other work took threads from the sides unevenly, so these times and ratios do not say whether a target is met; rerun on an idle machine` : null;
+}
+
 function loadLine(): string {
   const [a, b, c] = os.loadavg();
   return `${a.toFixed(2)}, ${b.toFixed(2)}, ${c.toFixed(2)}`;
@@ -245,6 +255,8 @@ function main(): void {
   const threads = args.threads;
   const started = new Date();
   const loadStart = loadLine();
+  const busy = busyAtStart();
+  if (busy) process.stderr.write(`bench: warning: ${busy}\n`);
   process.stderr.write(`bench: models ${args.models.join(', ')}; ${threads} thread(s) on every side; reference: ${py.why}; load average ${loadStart}\n`);
   const ours: SideReport[] = [];
   const refs: SideReport[] = [];
@@ -355,6 +367,7 @@ function main(): void {
     console.log(`peak RSS ${rep.model}: ours ${(rep.peakRssBytes / GiB).toFixed(2)} GiB${ref ? `, PyTorch ${(ref.peakRssBytes / GiB).toFixed(2)} GiB` : ''}`);
   }
   console.log(`${threads} thread(s) each side; ${minutes.toFixed(1)} min; load average at start ${loadStart}, at end ${loadEnd}`);
+  if (busy) console.log(`WARNING: ${busy}`);
 
   const refThreads = refs.length ? refs[0].threads : null;
   const machine = {
@@ -371,6 +384,7 @@ function main(): void {
     started: started.toISOString(),
     minutes: Math.round(minutes * 10) / 10,
     mode: args.quick ? 'quick' : 'full',
+    busy,
   };
   const peaks = ours.map((o) => {
     const ref = refs.find((r) => r.model === o.model);
@@ -446,6 +460,7 @@ function markdown(
       "onnxruntime-node session (graph optimizations 'all', sequential), input prepared beforehand: the speed of cnnvis' own runtime on one graph",
   );
   out.push(`- load average (1, 5, 15 min) at start: ${machine.loadStart}; at end: ${machine.loadEnd}`, '');
+  if (machine.busy) out.push(`**Not a valid run:** ${machine.busy}.`, '');
   out.push('## Settings (every side)', '');
   out.push(
     `Random-init weights (He-uniform), 224×224 inputs, class 3. Batches of ${s.batchSize} for the batched methods; ` +
@@ -509,4 +524,9 @@ function markdown(
   return out.join('\n');
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+}
