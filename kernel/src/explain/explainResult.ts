@@ -1,4 +1,9 @@
-/** ExplainResult: what every CAM method returns — the map, the class, the layer and a picture. */
+/**
+ * The explanation results. MapResult holds what every explanation has (the method, the map at input
+ * size, the picture it explains, colours, convention, warnings); ExplainResult is what every CAM
+ * method returns — the map in [0, 1], the class, the layer and a picture. AttributionResult
+ * (attribution/result.ts) is the other kind: raw, possibly signed maps.
+ */
 import { autoShow, Result, ResultMeta } from '../display/result';
 import { toRGBA } from '../images/encode';
 import { applyColormap } from '../render/colormaps';
@@ -10,59 +15,69 @@ import { ExplainedClass } from './targets';
 
 export { autoShow };
 
-export interface ExplainResultInit {
+export interface MapResultInit {
   meta: ResultMeta;
   /** Method display name, e.g. 'Grad-CAM'. */
   method: string;
-  layer: string;
-  target: ExplainedClass;
-  /** The map at input size, values in [0, 1]. */
+  /** The map at input size. */
   map: Map2D;
-  /** The map at the layer's resolution, values in [0, 1]. */
-  lowRes: Map2D;
   /** The picture as the model saw it. */
   input: RGBImage;
   imageName: string;
   colormap?: string;
-  alpha?: number;
   /** The convention the map follows ('cnnvis' unless asked: METHODS.md). */
   convention?: string;
   /** Why the map may mean nothing (empty, constant, flat weights); empty when it has structure. */
   warnings?: string[];
 }
 
-export class ExplainResult extends Result {
-  readonly kind = 'explanation';
+export abstract class MapResult extends Result {
   readonly method: string;
-  readonly layer: string;
-  /** The explained class: index, label, probability (`score`), its score (`logit`, named by `scoreName`) and what the map uses. */
-  readonly target: ExplainedClass;
-  /** Heatmap at input size (H × W, Float32, values in [0, 1]). */
+  /** The map at input size (H × W, Float32). */
   readonly map: Map2D;
-  /** Heatmap at the layer's own resolution, in [0, 1]. */
-  readonly lowRes: Map2D;
   readonly input: RGBImage;
   readonly imageName: string;
   readonly colormap: string;
-  readonly alpha: number;
   /** The convention the map follows: 'cnnvis' (default) or an anchor's (METHODS.md). */
   readonly convention: string;
   /** Why the map may mean nothing (empty, constant, flat weights); empty when it has structure. */
   readonly warnings: string[];
 
-  constructor(init: ExplainResultInit) {
+  constructor(init: MapResultInit, colormap: string) {
     super(init.meta);
     this.method = init.method;
-    this.layer = init.layer;
-    this.target = init.target;
     this.map = init.map;
-    this.lowRes = init.lowRes;
     this.input = init.input;
     this.imageName = init.imageName;
-    this.colormap = init.colormap ?? 'jet';
-    this.alpha = init.alpha ?? 0.5;
+    this.colormap = init.colormap ?? colormap;
     this.convention = init.convention ?? 'cnnvis';
     this.warnings = init.warnings ?? [];
+  }
+}
+
+export interface ExplainResultInit extends MapResultInit {
+  layer: string;
+  target: ExplainedClass;
+  /** The map at the layer's resolution, values in [0, 1]. */
+  lowRes: Map2D;
+  alpha?: number;
+}
+
+export class ExplainResult extends MapResult {
+  readonly kind = 'explanation';
+  readonly layer: string;
+  /** The explained class: index, label, probability (`score`), its score (`logit`, named by `scoreName`) and what the map uses. */
+  readonly target: ExplainedClass;
+  /** Heatmap at the layer's own resolution, in [0, 1]. */
+  readonly lowRes: Map2D;
+  readonly alpha: number;
+
+  constructor(init: ExplainResultInit) {
+    super(init, 'jet');
+    this.layer = init.layer;
+    this.target = init.target;
+    this.lowRes = init.lowRes;
+    this.alpha = init.alpha ?? 0.5;
   }
 
   /** Where the map is highest, in input pixels. */

@@ -2,13 +2,14 @@
  * AttributionResult: what every gradient-family method and occlusion return — raw per-pixel numbers
  * (signed where the method is signed), the per-channel attributions, the target and a picture.
  */
-import { autoShow, Result, ResultMeta } from '../../display/result';
+import { autoShow } from '../../display/result';
 import { toRGBA } from '../../images/encode';
 import { applyColormap } from '../../render/colormaps';
 import { figure, FigurePanel } from '../../render/figure';
 import { CLIP_PERCENTILE, clipValue, DisplayMode, gradientImage } from '../../render/gradient';
 import { overlayHeatmap } from '../../render/overlay';
-import { Map2D, RGBAImage, RGBImage } from '../../types';
+import { Map2D, RGBAImage } from '../../types';
+import { MapResult, MapResultInit } from '../explainResult';
 import { ExplainedClass } from '../targets';
 
 export { autoShow };
@@ -21,9 +22,7 @@ export type AttributionTarget =
 /** How the per-channel attributions become one map per pixel. */
 export type ChannelReduction = 'absmax' | 'sum';
 
-export interface AttributionResultInit {
-  meta: ResultMeta;
-  method: string;
+export interface AttributionResultInit extends MapResultInit {
   target: AttributionTarget;
   /** H × W map: signed (sum over channels) or unsigned (max |·| over channels). */
   map: Map2D;
@@ -32,19 +31,12 @@ export interface AttributionResultInit {
   channelCount: number;
   reduction: ChannelReduction | 'none';
   signed: boolean;
-  input: RGBImage;
-  imageName: string;
-  colormap?: string;
   /** Show a third panel with the per-channel attributions as colours (guided backprop, deconvnet). */
   rgbPanel?: boolean;
   /** Method-specific numbers worth printing (steps, samples, completeness gap …). */
   details?: Record<string, number | string>;
   /** The map at the method's own resolution (occlusion grid), when it differs from the input's. */
   lowRes?: Map2D;
-  /** The convention the map follows ('cnnvis' unless asked: METHODS.md). */
-  convention?: string;
-  /** Why the map may mean nothing (constant, …); empty when it has structure. */
-  warnings?: string[];
 }
 
 /** Percentile of |map| used for the colour range: a few extreme pixels would otherwise wash out the rest (render/gradient). */
@@ -56,46 +48,29 @@ export function mapRange(map: Map2D, signed: boolean): { min: number; max: numbe
   return signed ? { min: -m, max: m } : { min: 0, max: m };
 }
 
-export class AttributionResult extends Result {
+export class AttributionResult extends MapResult {
   readonly kind = 'attribution';
-  readonly method: string;
   readonly target: AttributionTarget;
-  /** Attribution per pixel at input size (raw values, see `signed`). */
-  readonly map: Map2D;
-  /** Per-channel attributions [H, W, C] (raw), or null. */
+  /** Per-channel attributions [H, W, C] (raw), or null. The map (`map`) holds raw values, see `signed`. */
   readonly channels: Float32Array | null;
   readonly channelCount: number;
   readonly reduction: ChannelReduction | 'none';
   /** True when `map` has meaningful signs (drawn with a diverging colormap centred on 0). */
   readonly signed: boolean;
-  readonly input: RGBImage;
-  readonly imageName: string;
-  readonly colormap: string;
   readonly rgbPanel: boolean;
   readonly details: Record<string, number | string>;
   readonly lowRes: Map2D | null;
-  /** The convention the map follows: 'cnnvis' (default) or an anchor's (METHODS.md). */
-  readonly convention: string;
-  /** Why the map may mean nothing; empty when it has structure. */
-  readonly warnings: string[];
 
   constructor(init: AttributionResultInit) {
-    super(init.meta);
-    this.method = init.method;
+    super(init, init.signed ? 'coolwarm' : 'gray');
     this.target = init.target;
-    this.map = init.map;
     this.channels = init.channels;
     this.channelCount = init.channelCount;
     this.reduction = init.reduction;
     this.signed = init.signed;
-    this.input = init.input;
-    this.imageName = init.imageName;
-    this.colormap = init.colormap ?? (init.signed ? 'coolwarm' : 'gray');
     this.rgbPanel = init.rgbPanel ?? false;
     this.details = init.details ?? {};
     this.lowRes = init.lowRes ?? null;
-    this.convention = init.convention ?? 'cnnvis';
-    this.warnings = init.warnings ?? [];
   }
 
   /** Sum of all per-channel attributions (for completeness checks), or of the map when there are none. */

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
 import { initBackend } from '../../engine/backend';
 import { CnnvisError } from '../../errors';
-import { asCnnModel, CnnModel } from '../../models/model';
+import { CnnModel } from '../../models/model';
 import { imageToBatch } from '../../models/preprocess';
 import { upsampleBilinear } from '../../render/upsample';
 import { Map2D, RGBImage } from '../../types';
