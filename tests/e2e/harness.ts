@@ -12,7 +12,8 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
-import { Browser, chromium, ConsoleMessage, Page } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { Browser, chromium, ConsoleMessage, Locator, Page } from 'playwright-core';
 import { installKernelSpec } from '../../kernel/src/cli/install';
 import { assertKernelBuilt, JUPYTER, PYTHON, REPO_ROOT } from '../helpers/jupyter';
 
@@ -226,4 +227,163 @@ export async function openBrowser(dirs: RunDirs): Promise<BrowserSession> {
     },
     close: () => browser.close(),
   };
+}
+
+// ---- Driving the notebook: what the tests read from the app (window.cnnvisLab, see app/index.js) ----
+
+/** Generous: a first cell loads a model and the kernel compiles TypeScript on a shared 2-core machine. */
+export const COMPUTE_TIMEOUT = 180000;
+
+interface KernelLike {
+  name: string;
+  status: string;
+  connectionStatus: string;
+  info: Promise<unknown>;
+  requestExecute(content: { code: string; silent?: boolean; store_history?: boolean }): {
+    onIOPub: (msg: { header: { msg_type: string }; content: { name?: string; text?: string } }) => void;
+    done: Promise<unknown>;
+  };
+}
+interface NotebookPanelLike {
+  close(): void;
+  context: { path: string; model: { dirty: boolean } };
+  sessionContext: { isReady: boolean; ready: Promise<void>; session: { kernel: KernelLike | null } | null; shutdown(): Promise<void> };
+}
+interface LabLike {
+  commands: { execute(id: string, args?: Record<string, unknown>): Promise<unknown> };
+  shell: { currentWidget: NotebookPanelLike | null };
+}
+declare const window: Window & { cnnvisLab: LabLike };
+
+/** A notebook on the cnnvis kernel with these code cells. */
+export function notebookOf(sources: string[]): { nbformat: number; nbformat_minor: number; metadata: Record<string, unknown>; cells: Record<string, unknown>[] } {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: 'cnnvis', display_name: 'TypeScript (cnnvis)', language: 'typescript' },
+      language_info: { name: 'typescript' },
+    },
+    cells: sources.map((source) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null })),
+  };
+}
+
+/** A canvas' pixels, read back as PNG. */
+export async function canvasPixels(canvas: Locator): Promise<PNG> {
+  const url = await canvas.evaluate((c) => (c as HTMLCanvasElement).toDataURL('image/png'));
+  return PNG.sync.read(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
+}
+
+/** Fraction of pixels that differ (1 when the sizes differ). */
+export function changedFraction(a: PNG, b: PNG): number {
+  if (a.width !== b.width || a.height !== b.height) return 1;
+  let changed = 0;
+  for (let i = 0; i < a.data.length; i += 4) {
+    if (a.data[i] !== b.data[i] || a.data[i + 1] !== b.data[i + 1] || a.data[i + 2] !== b.data[i + 2]) changed++;
+  }
+  return changed / (a.width * a.height);
+}
+
+/** Waits until the explorer's progress line reports idle (live views report busy while the kernel computes). */
+export async function waitIdle(explorer: Locator): Promise<void> {
+  await explorer.locator('.cnnvis-progress[data-status="idle"]').waitFor({ timeout: COMPUTE_TIMEOUT });
+}
+
+/** Focuses a range input and presses ArrowRight (or another key), as a keyboard user moves a slider by one step. */
+export async function stepSlider(page: Page, slider: Locator, key = 'ArrowRight'): Promise<void> {
+  await slider.focus();
+  await page.keyboard.press(key);
+}
+
+/** Presses ArrowRight on a range input `times` times. */
+export async function stepSliderTimes(page: Page, slider: Locator, times: number): Promise<void> {
+  await slider.focus();
+  for (let i = 0; i < times; i++) await page.keyboard.press('ArrowRight');
+}
+
+export async function expectEventually(check: () => Promise<boolean>, what: string, timeout = COMPUTE_TIMEOUT): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+export async function waitForText(loc: Locator, differentFrom: string): Promise<string> {
+  await expectEventually(async () => ((await loc.textContent()) ?? '') !== differentFrom, `text of ${loc} to change from '${differentFrom}'`);
+  return (await loc.textContent()) ?? '';
+}
+
+/** Opens the lab (fresh workspace) and waits until it is restored. */
+export async function openLab(page: Page, url: string): Promise<void> {
+  await page.goto(`${url}/lab?reset`);
+  await page.locator('body[data-cnnvis-lab="restored"]').waitFor({ state: 'attached', timeout: 60000 });
+}
+
+export async function openNotebook(page: Page, file: string): Promise<void> {
+  await page.evaluate((p) => window.cnnvisLab.commands.execute('docmanager:open', { path: p, factory: 'Notebook' }), file);
+  await page.waitForFunction((p) => window.cnnvisLab.shell.currentWidget?.context.path === p, file);
+}
+
+/** Waits for a connected cnnvis kernel that answered kernel_info and is idle (a cell run earlier is dropped). */
+export async function waitForKernel(page: Page): Promise<void> {
+  const connected = () =>
+    page.waitForFunction(
+      () => {
+        const panel = window.cnnvisLab.shell.currentWidget;
+        const kernel = panel?.sessionContext.session?.kernel;
+        return !!panel?.sessionContext.isReady && kernel?.name === 'cnnvis' && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+      },
+      undefined,
+      { timeout: 60000, polling: 250 },
+    );
+  await connected();
+  await page.evaluate(async () => {
+    await window.cnnvisLab.shell.currentWidget?.sessionContext.session?.kernel?.info;
+  });
+  await connected();
+  await page.locator('.jp-Notebook .jp-Cell').first().waitFor();
+}
+
+/**
+ * Runs `code` on the current notebook's kernel over its connection (no cell, nothing in the notebook)
+ * and returns the JSON it prints on a line starting with '@@'.
+ */
+export async function kernelJson<T>(page: Page, code: string): Promise<T> {
+  const out = await page.evaluate(async (c) => {
+    const kernel = window.cnnvisLab.shell.currentWidget?.sessionContext.session?.kernel;
+    if (!kernel) throw new Error('no kernel');
+    let text = '';
+    const future = kernel.requestExecute({ code: c, silent: false, store_history: false });
+    future.onIOPub = (msg) => {
+      if (msg.header.msg_type === 'stream' && msg.content.name === 'stdout') text += msg.content.text ?? '';
+    };
+    await future.done;
+    return text;
+  }, code);
+  const line = out.split('\n').find((l) => l.startsWith('@@'));
+  if (!line) throw new Error(`no @@ line from the kernel for ${code}: ${out}`);
+  return JSON.parse(line.slice(2)) as T;
+}
+
+/** Shuts the current notebook's kernel down (the toolbar then says No Kernel). */
+export async function shutdownKernel(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const panel = window.cnnvisLab.shell.currentWidget;
+    if (!panel) throw new Error('no current notebook');
+    await panel.sessionContext.ready;
+    await panel.sessionContext.shutdown();
+  });
+}
+
+/** Saves the current notebook from the keyboard and waits until it is clean. */
+export async function saveNotebook(page: Page): Promise<void> {
+  await page.locator('.jp-Notebook').first().click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('Control+s');
+  await page.waitForFunction(() => window.cnnvisLab.shell.currentWidget?.context.model.dirty === false);
+}
+
+/** Closes the current notebook. */
+export async function closeNotebook(page: Page): Promise<void> {
+  await page.evaluate(() => window.cnnvisLab.shell.currentWidget?.close());
 }

@@ -14,41 +14,38 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { PNG } from 'pngjs';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator } from 'playwright-core';
 import { RESULT_MIME } from '../../kernel/src/schema/explorers';
 import { Notebook } from '../helpers/jupyter';
-import { BrowserSession, checkPrerequisites, createRunDirs, LabServer, openBrowser, sleep, startLabServer } from './harness';
+import {
+  BrowserSession,
+  canvasPixels,
+  changedFraction,
+  checkPrerequisites,
+  closeNotebook,
+  COMPUTE_TIMEOUT,
+  createRunDirs,
+  expectEventually,
+  kernelJson,
+  LabServer,
+  openBrowser,
+  openLab,
+  openNotebook,
+  saveNotebook,
+  shutdownKernel,
+  startLabServer,
+  stepSlider,
+  stepSliderTimes,
+  waitForKernel,
+  waitForText,
+  waitIdle,
+} from './harness';
 
 const MODEL = 'mobilenet_v1_0.25_224';
 const IMAGE = 'cat_dog.png';
 const NOTEBOOK = 'explorers.ipynb';
 /** The occlusion step runs on the bundled demo model (64×64, 8 px patches, stride 4: 225 patches) and a generated scene. */
 const OCCLUSION_IMAGE = 'scene:7';
-/** Generous: the first cell loads the model and the kernel compiles TypeScript on a shared 2-core machine. */
-const COMPUTE_TIMEOUT = 180000;
-
-/** The parts of the JupyterLab app (window.cnnvisLab, see app/index.js) the test reads. */
-interface KernelLike {
-  name: string;
-  status: string;
-  connectionStatus: string;
-  info: Promise<unknown>;
-  requestExecute(content: { code: string; silent?: boolean; store_history?: boolean }): {
-    onIOPub: (msg: { header: { msg_type: string }; content: { name?: string; text?: string } }) => void;
-    done: Promise<unknown>;
-  };
-}
-interface NotebookPanelLike {
-  close(): void;
-  context: { path: string; model: { dirty: boolean } };
-  sessionContext: { isReady: boolean; ready: Promise<void>; session: { kernel: KernelLike | null } | null; shutdown(): Promise<void> };
-}
-interface LabLike {
-  commands: { execute(id: string, args?: Record<string, unknown>): Promise<unknown> };
-  shell: { currentWidget: NotebookPanelLike | null };
-}
-declare const window: Window & { cnnvisLab: LabLike };
 
 function notebookJson(): Notebook {
   const code = (source: string) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null });
@@ -75,92 +72,6 @@ function notebookJson(): Notebook {
   };
 }
 
-/** A canvas' pixels, read back as PNG. */
-async function canvasPixels(canvas: Locator): Promise<PNG> {
-  const url = await canvas.evaluate((c) => (c as HTMLCanvasElement).toDataURL('image/png'));
-  return PNG.sync.read(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
-}
-
-/** Fraction of pixels that differ (1 when the sizes differ). */
-function changedFraction(a: PNG, b: PNG): number {
-  if (a.width !== b.width || a.height !== b.height) return 1;
-  let changed = 0;
-  for (let i = 0; i < a.data.length; i += 4) {
-    if (a.data[i] !== b.data[i] || a.data[i + 1] !== b.data[i + 1] || a.data[i + 2] !== b.data[i + 2]) changed++;
-  }
-  return changed / (a.width * a.height);
-}
-
-/** Waits until the explorer's progress line reports idle (live views report busy while the kernel computes). */
-async function waitIdle(explorer: Locator): Promise<void> {
-  await explorer.locator('.cnnvis-progress[data-status="idle"]').waitFor({ timeout: COMPUTE_TIMEOUT });
-}
-
-/** Focuses a range input and presses ArrowRight, as a keyboard user moves a slider by one step. */
-async function stepSlider(page: Page, slider: Locator): Promise<void> {
-  await slider.focus();
-  await page.keyboard.press('ArrowRight');
-}
-
-async function waitForText(loc: Locator, differentFrom: string): Promise<string> {
-  await expectEventually(async () => ((await loc.textContent()) ?? '') !== differentFrom, `text of ${loc} to change from '${differentFrom}'`);
-  return (await loc.textContent()) ?? '';
-}
-
-async function expectEventually(check: () => Promise<boolean>, what: string, timeout = COMPUTE_TIMEOUT): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-async function openNotebook(page: Page, file: string): Promise<void> {
-  await page.evaluate((p) => window.cnnvisLab.commands.execute('docmanager:open', { path: p, factory: 'Notebook' }), file);
-  await page.waitForFunction((p) => window.cnnvisLab.shell.currentWidget?.context.path === p, file);
-}
-
-/** Waits for a connected cnnvis kernel that answered kernel_info and is idle (a cell run earlier is dropped). */
-async function waitForKernel(page: Page): Promise<void> {
-  const connected = () =>
-    page.waitForFunction(
-      () => {
-        const panel = window.cnnvisLab.shell.currentWidget;
-        const kernel = panel?.sessionContext.session?.kernel;
-        return !!panel?.sessionContext.isReady && kernel?.name === 'cnnvis' && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
-      },
-      undefined,
-      { timeout: 60000, polling: 250 },
-    );
-  await connected();
-  await page.evaluate(async () => {
-    await window.cnnvisLab.shell.currentWidget?.sessionContext.session?.kernel?.info;
-  });
-  await connected();
-  await page.locator('.jp-Notebook .jp-Cell').first().waitFor();
-}
-
-/**
- * Runs `code` on the current notebook's kernel over its connection (no cell, nothing in the notebook)
- * and returns the JSON it prints on a line starting with '@@'.
- */
-async function kernelJson<T>(page: Page, code: string): Promise<T> {
-  const out = await page.evaluate(async (c) => {
-    const kernel = window.cnnvisLab.shell.currentWidget?.sessionContext.session?.kernel;
-    if (!kernel) throw new Error('no kernel');
-    let text = '';
-    const future = kernel.requestExecute({ code: c, silent: false, store_history: false });
-    future.onIOPub = (msg) => {
-      if (msg.header.msg_type === 'stream' && msg.content.name === 'stdout') text += msg.content.text ?? '';
-    };
-    await future.done;
-    return text;
-  }, code);
-  const line = out.split('\n').find((l) => l.startsWith('@@'));
-  if (!line) throw new Error(`no @@ line from the kernel for ${code}: ${out}`);
-  return JSON.parse(line.slice(2)) as T;
-}
-
 /** The OcclusionExplorer's count of occlusion runs and forward passes, and the threshold the kernel has. */
 interface OcclusionCounts {
   runs: number;
@@ -175,22 +86,6 @@ async function keptPercent(view: Locator): Promise<number> {
   const m = /keeps ([\d.]+)% of the pixels/.exec(text);
   if (!m) throw new Error(`no 'keeps N%' in the occlusion info line: '${text}'`);
   return Number(m[1]);
-}
-
-/** Presses ArrowRight on a range input `times` times. */
-async function stepSliderTimes(page: Page, slider: Locator, times: number): Promise<void> {
-  await slider.focus();
-  for (let i = 0; i < times; i++) await page.keyboard.press('ArrowRight');
-}
-
-/** Shuts the current notebook's kernel down (the toolbar then says No Kernel). */
-async function shutdownKernel(page: Page): Promise<void> {
-  await page.evaluate(async () => {
-    const panel = window.cnnvisLab.shell.currentWidget;
-    if (!panel) throw new Error('no current notebook');
-    await panel.sessionContext.ready;
-    await panel.sessionContext.shutdown();
-  });
 }
 
 describe('cnnvis explorers in JupyterLab 4', () => {
@@ -215,8 +110,7 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     const { page, errors, screenshot } = session!;
     const { url, dirs, getJson } = server!;
 
-    await page.goto(`${url}/lab?reset`);
-    await page.locator('body[data-cnnvis-lab="restored"]').waitFor({ state: 'attached', timeout: 60000 });
+    await openLab(page, url);
     await openNotebook(page, NOTEBOOK);
     await waitForKernel(page);
     await screenshot('notebook-open');
@@ -325,16 +219,14 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     await screenshot('occlusion-live-next-class');
 
     // Save from the keyboard; the file on disk then holds both results.
-    await page.locator('.jp-Notebook').first().click({ position: { x: 5, y: 5 } });
-    await page.keyboard.press('Control+s');
-    await page.waitForFunction(() => window.cnnvisLab.shell.currentWidget?.context.model.dirty === false);
+    await saveNotebook(page);
     const saved = JSON.parse(fs.readFileSync(path.join(dirs.root, NOTEBOOK), 'utf8')) as Notebook;
     const kinds = saved.cells.flatMap((c) => (c.outputs ?? []).map((o) => (o.data?.[RESULT_MIME] as { kind?: string } | undefined)?.kind)).filter(Boolean);
     expect(kinds).toEqual(['cam', 'feature-maps', 'occlusion']);
 
     // Shut the kernel down and close the notebook; the server then runs no kernel.
     await shutdownKernel(page);
-    await page.evaluate(() => window.cnnvisLab.shell.currentWidget?.close());
+    await closeNotebook(page);
     await expectEventually(async () => (await getJson<unknown[]>('/api/kernels')).length === 0, 'no kernels on the server', 30000);
 
     // Reopen. Opening starts a fresh kernel (which never had the explorers); it is shut down at once,
