@@ -38,35 +38,34 @@ export function activationOf(layer: tf.layers.Layer): Act {
 const SELU_ALPHA = 1.6732632423543772;
 const SELU_SCALE = 1.0507009873554805;
 
+/** Activations that are one ONNX operator of their input, with its attributes. */
+const ONE_OP: Partial<Record<Act, [string, Record<string, { float: number }>?]>> = {
+  relu: ['Relu'],
+  sigmoid: ['Sigmoid'],
+  tanh: ['Tanh'],
+  elu: ['Elu', { alpha: { float: 1 } }],
+  celu: ['Elu', { alpha: { float: 1 } }],
+  selu: ['Selu', { alpha: { float: SELU_ALPHA }, gamma: { float: SELU_SCALE } }],
+  softplus: ['Softplus'],
+  softsign: ['Softsign'],
+  // TF.js (Keras 2): clip(0.2·x + 0.5, 0, 1).
+  hardSigmoid: ['HardSigmoid', { alpha: { float: 0.2 }, beta: { float: 0.5 } }],
+  leakyRelu: ['LeakyRelu', { alpha: { float: 0.2 } }],
+  exponential: ['Exp'],
+};
+
 export function applyAct(b: Builder, x: string, act: Act, rank: number): string {
+  const one = ONE_OP[act];
+  if (one) return b.one(one[0], [x], one[1]);
   switch (act) {
     case 'linear':
       return x;
-    case 'relu':
-      return b.one('Relu', [x]);
     case 'relu6':
       return b.one('Clip', [x, b.scalar(0), b.scalar(6)]);
-    case 'sigmoid':
-      return b.one('Sigmoid', [x]);
-    case 'tanh':
-      return b.one('Tanh', [x]);
     case 'softmax':
-      if (rank !== 2) throw new Unsupported('softmax over a feature map');
-      return b.one('Softmax', [x], { axis: 1 });
-    case 'elu':
-      return b.one('Elu', [x], { alpha: { float: 1 } });
-    case 'selu':
-      return b.one('Selu', [x], { alpha: { float: SELU_ALPHA }, gamma: { float: SELU_SCALE } });
-    case 'softplus':
-      return b.one('Softplus', [x]);
-    case 'softsign':
-      return b.one('Softsign', [x]);
     case 'logSoftmax':
-      if (rank !== 2) throw new Unsupported('log-softmax over a feature map');
-      return b.one('LogSoftmax', [x], { axis: 1 });
-    case 'hardSigmoid':
-      // TF.js (Keras 2): clip(0.2·x + 0.5, 0, 1).
-      return b.one('HardSigmoid', [x], { alpha: { float: 0.2 }, beta: { float: 0.5 } });
+      if (rank !== 2) throw new Unsupported(`${act === 'softmax' ? 'softmax' : 'log-softmax'} over a feature map`);
+      return b.one(act === 'softmax' ? 'Softmax' : 'LogSoftmax', [x], { axis: 1 });
     case 'hardSigmoidKeras3':
       // relu6(x + 3) / 6, in TF.js' order of float operations.
       return hardSigmoid3(b, x);
@@ -76,12 +75,6 @@ export function applyAct(b: Builder, x: string, act: Act, rank: number): string 
     case 'swish':
     case 'silu':
       return b.one('Mul', [x, b.one('Sigmoid', [x])]);
-    case 'celu':
-      return b.one('Elu', [x], { alpha: { float: 1 } });
-    case 'leakyRelu':
-      return b.one('LeakyRelu', [x], { alpha: { float: 0.2 } });
-    case 'exponential':
-      return b.one('Exp', [x]);
     case 'hardTanh':
       return b.one('Clip', [x, b.scalar(-1), b.scalar(1)]);
     case 'logSigmoid':
@@ -106,6 +99,8 @@ export function applyAct(b: Builder, x: string, act: Act, rank: number): string 
       return b.one('Mul', [b.one('Mul', [x, b.scalar(0.5)]), b.one('Add', [b.scalar(1), b.one('Tanh', [geluNewArg(b, x)])])]);
     case 'mish':
       return b.one('Mul', [x, b.one('Tanh', [b.one('Softplus', [x])])]);
+    default:
+      throw new Error(`cnnvis: activation '${act}' has no forward graph`);
   }
 }
 

@@ -326,6 +326,13 @@ export class LayerContext {
     return { outDims: internalDims(this.ins[0]), identity: true, saved: [], usesRule: false };
   }
 
+  /** The forward graph of a one-input layer: y = fwd(x0), with `extra` inputs besides x0. */
+  forwardSpec(embed: boolean | undefined, fwd: (b: Builder) => string, extra: Port[] = []): GraphSpec {
+    const b = new Builder(embed);
+    b.output(fwd(b), 'y');
+    return b.spec([...this.io(['x0'], this.inDims), ...extra], this.yOut);
+  }
+
   /**
    * A one-input layer whose graphs are one expression each: `fwd` computes y from x0, `bwd` the input's
    * gradient from g and the `saved` values (x0, y).
@@ -335,11 +342,7 @@ export class LayerContext {
       outDims: this.outDims,
       saved,
       usesRule,
-      forward: (embed) => {
-        const b = new Builder(embed);
-        b.output(fwd(b), 'y');
-        return b.spec(this.io(['x0'], this.inDims), this.yOut);
-      },
+      forward: (embed) => this.forwardSpec(embed, fwd),
       backward: (rule) => {
         const b = new Builder();
         b.output(bwd(b, rule), 'gx0');

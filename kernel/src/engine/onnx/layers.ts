@@ -6,7 +6,7 @@
  * gradients under the ReLU rules in activation.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { activations, leakyRelu, elu, thresholdedRelu, prelu } from './converters/activations';
+import { activations, prelu, reluVariants } from './converters/activations';
 import { convolutions } from './converters/conv';
 import { dense } from './converters/dense';
 import { identity, sameSize } from './converters/identity';
@@ -32,7 +32,7 @@ export function registerConverter(c: Converter): void {
 }
 
 for (const c of [
-  convolutions, dense, batchNormalization, activations, leakyRelu, prelu, elu, thresholdedRelu, pooling, globalPooling,
+  convolutions, dense, batchNormalization, activations, reluVariants, prelu, pooling, globalPooling,
   upSampling, zeroPadding, cropping, reshape, merge, concatenate, rescaling, normalization, identity, sameSize,
 ]) {
   registerConverter(c);

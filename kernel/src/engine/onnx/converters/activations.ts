@@ -95,28 +95,22 @@ export const activations: Converter = {
   },
 };
 
-export const leakyRelu: Converter = {
-  classes: ['LeakyReLU'],
-  convert: (ctx) => leaky(ctx, (ctx.cfg.alpha ?? ctx.cfg.negativeSlope ?? ctx.cfg.negative_slope ?? 0.3) as number),
-};
-
-export const elu: Converter = {
-  classes: ['ELU'],
+/** Keras' ReLU variants with one setting: LeakyReLU (alpha), ELU (alpha) and ThresholdedReLU (theta). */
+export const reluVariants: Converter = {
+  classes: ['LeakyReLU', 'ELU', 'ThresholdedReLU'],
   convert(ctx: LayerContext): LayerKernel {
-    const alpha = (ctx.cfg.alpha ?? 1) as number;
-    return ctx.unary(
-      ['x'],
-      (b) => b.one('Elu', ['x0'], { alpha: { float: alpha } }),
-      // x ≤ 0: alpha·e^x.
-      (b) => b.one('Where', [b.one('Greater', ['x0', b.scalar(0)]), 'g', b.one('Mul', ['g', b.one('Mul', [b.one('Exp', ['x0']), b.scalar(alpha)])])]),
-    );
-  },
-};
-
-export const thresholdedRelu: Converter = {
-  classes: ['ThresholdedReLU'],
-  convert(ctx: LayerContext): LayerKernel {
-    const theta = (ctx.cfg.theta ?? 1) as number;
+    const { cls, cfg } = ctx;
+    if (cls === 'LeakyReLU') return leaky(ctx, (cfg.alpha ?? cfg.negativeSlope ?? cfg.negative_slope ?? 0.3) as number);
+    if (cls === 'ELU') {
+      const alpha = (cfg.alpha ?? 1) as number;
+      return ctx.unary(
+        ['x'],
+        (b) => b.one('Elu', ['x0'], { alpha: { float: alpha } }),
+        // x ≤ 0: alpha·e^x.
+        (b) => b.one('Where', [b.one('Greater', ['x0', b.scalar(0)]), 'g', b.one('Mul', ['g', b.one('Mul', [b.one('Exp', ['x0']), b.scalar(alpha)])])]),
+      );
+    }
+    const theta = (cfg.theta ?? 1) as number;
     return ctx.unary(
       ['x'],
       (b) => b.one('Mul', ['x0', b.one('Cast', [b.one('Greater', ['x0', b.scalar(theta)])], { to: DT.FLOAT })]),

@@ -109,11 +109,7 @@ export const convolutions: Converter = {
       outDims,
       saved,
       usesRule,
-      forward: (embed) => {
-        const b = new Builder(embed);
-        b.output(applyAct(b, pre(b), act, rank), 'y');
-        return b.spec([...ctx.io(['x0'], inDims), ...(embed ? [] : bnInputs)], ctx.yOut);
-      },
+      forward: (embed) => ctx.forwardSpec(embed, (b) => applyAct(b, pre(b), act, rank), embed ? [] : bnInputs),
       backward: (rule) => {
         const b = new Builder();
         let gp = actBackward(b, 'g', 'y', act, rule, FROM_INPUT.has(act) ? pre(b) : undefined);

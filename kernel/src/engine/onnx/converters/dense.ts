@@ -50,11 +50,7 @@ export const dense: Converter = {
       outDims,
       saved,
       usesRule,
-      forward: (embed) => {
-        const b = new Builder(embed);
-        b.output(y(b, w(b)), 'y');
-        return b.spec(ctx.io(['x0'], inDims), ctx.yOut);
-      },
+      forward: (embed) => ctx.forwardSpec(embed, (b) => y(b, w(b))),
       both: () => {
         const b = new Builder();
         const wb = w(b);

@@ -1,0 +1,229 @@
+/**
+ * The ONNX engine's compiler below the model level: the protobuf the graphs are written as (onnx-proto),
+ * the converter registry (a converter added for a custom layer class), and which weights a graph embeds
+ * as constants (the logits-only whole-model graph) or feeds on every run (the layer graphs of gradient
+ * passes), with the numbers checked against TF.js and hand-computed values.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { onnx } from 'onnx-proto';
+import { initBackend } from '../kernel/src/engine/backend';
+import { layerKernel, registerConverter, supportedLayers } from '../kernel/src/engine/onnx/layers';
+import { ortNet, ortUnsupportedReason, toTensor } from '../kernel/src/engine/onnx/net';
+import { DT, GraphSpec, modelBytes } from '../kernel/src/engine/onnx/proto';
+import { ortRuntime, OrtGraph } from '../kernel/src/engine/onnx/runtime';
+import { seededFloats } from '../kernel/src/random';
+
+type L = tf.SymbolicTensor;
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+const onOrt = ortRuntime() ? test : test.skip;
+
+function setRandomWeights(net: tf.LayersModel, seed: number): void {
+  let k = seed;
+  for (const layer of net.layers) {
+    const ws = layer.getWeights();
+    if (!ws.length) continue;
+    const bn = layer.getClassName() === 'BatchNormalization';
+    layer.setWeights(
+      ws.map((w) => {
+        const v = seededFloats(w.size, k++, -0.5, 0.5);
+        // Batch-norm variances (and here every batch-norm weight) stay positive.
+        if (bn) for (let i = 0; i < v.length; i++) v[i] = Math.abs(v[i]) + 0.5;
+        return tf.tensor(v, w.shape);
+      }),
+    );
+  }
+}
+
+function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]));
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+  }
+  return err / scale;
+}
+
+test('onnx-proto writes every attribute kind, initializer and symbolic dimension as given', () => {
+  const w = Float32Array.of(1, -2, 0.5, 4, 3, -1);
+  const shape = BigInt64Array.from([-1, 3], (v) => BigInt(v));
+  const spec: GraphSpec = {
+    name: 'g',
+    nodes: [
+      { op: 'Gemm', inputs: ['x', 'w'], outputs: ['t'], attrs: { alpha: { float: 2 }, transB: 1 } },
+      { op: 'Pad', inputs: ['t', 'p'], outputs: ['u'], attrs: { mode: 'constant' } },
+      { op: 'Reshape', inputs: ['u', 's'], outputs: ['y'], attrs: { perm: [3, 1, 2], scales: { floats: [0.25, 8] } } },
+    ],
+    initializers: [
+      { name: 'w', dims: [3, 2], type: DT.FLOAT, raw: new Uint8Array(w.buffer) },
+      { name: 's', dims: [2], type: DT.INT64, raw: new Uint8Array(shape.buffer) },
+    ],
+    inputs: [{ name: 'x', type: DT.FLOAT, dims: ['batch', 2] }],
+    outputs: [{ name: 'y', type: DT.FLOAT, dims: ['batch', 3] }],
+  };
+  const m = onnx.ModelProto.decode(modelBytes(spec));
+  expect([Number(m.irVersion), m.opsetImport.map((o) => [o.domain, Number(o.version)])]).toEqual([8, [['', 17]]]);
+  const g = m.graph!;
+  expect(g.node.map((n) => [n.opType, n.input, n.output])).toEqual([
+    ['Gemm', ['x', 'w'], ['t']],
+    ['Pad', ['t', 'p'], ['u']],
+    ['Reshape', ['u', 's'], ['y']],
+  ]);
+  const AT = onnx.AttributeProto.AttributeType;
+  const attrs = g.node.flatMap((n) => n.attribute.map((a) => [a.name, a.type, a.f, Number(a.i), new TextDecoder().decode(a.s), a.ints.map(Number), a.floats]));
+  expect(attrs).toEqual([
+    ['alpha', AT.FLOAT, 2, 0, '', [], []],
+    ['transB', AT.INT, 0, 1, '', [], []],
+    ['mode', AT.STRING, 0, 0, 'constant', [], []],
+    ['perm', AT.INTS, 0, 0, '', [3, 1, 2], []],
+    ['scales', AT.FLOATS, 0, 0, '', [], [0.25, 8]],
+  ]);
+  expect(g.initializer.map((t) => [t.name, t.dims.map(Number), t.dataType])).toEqual([
+    ['w', [3, 2], DT.FLOAT],
+    ['s', [2], DT.INT64],
+  ]);
+  const raw = g.initializer[0].rawData!;
+  expect(Array.from(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)))).toEqual(Array.from(w));
+  const dims = (v: onnx.IValueInfoProto) => v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
+  expect([dims(g.input[0]), dims(g.output[0])]).toEqual([
+    ['batch', 2],
+    ['batch', 3],
+  ]);
+});
+
+onOrt('the runtime computes a written graph: 2·x·Wᵀ + b by hand', () => {
+  // Gemm with a float attribute, an int attribute and a broadcast bias.
+  const W = Float32Array.of(1, -2, 0.5, 4, 3, -1); // [3, 2]
+  const bias = Float32Array.of(0.25, -0.5, 1);
+  const spec: GraphSpec = {
+    name: 'gemm',
+    nodes: [{ op: 'Gemm', inputs: ['x', 'w', 'c'], outputs: ['y'], attrs: { alpha: { float: 2 }, transB: 1 } }],
+    initializers: [
+      { name: 'w', dims: [3, 2], type: DT.FLOAT, raw: new Uint8Array(W.buffer) },
+      { name: 'c', dims: [3], type: DT.FLOAT, raw: new Uint8Array(bias.buffer) },
+    ],
+    inputs: [{ name: 'x', type: DT.FLOAT, dims: ['b', 2] }],
+    outputs: [{ name: 'y', type: DT.FLOAT, dims: ['b', 3] }],
+  };
+  const g = new OrtGraph(spec);
+  const x = Float32Array.of(1, 2, -3, 0.5);
+  const y = g.run({ x: { data: x, dims: [2, 2] } }).y;
+  const want: number[] = [];
+  for (let r = 0; r < 2; r++) for (let o = 0; o < 3; o++) want.push(2 * (x[r * 2] * W[o * 2] + x[r * 2 + 1] * W[o * 2 + 1]) + bias[o]);
+  expect(y.dims).toEqual([2, 3]);
+  expect(Array.from(y.data as Float32Array)).toEqual(want.map(Math.fround));
+  g.dispose();
+});
+
+/** A 3×3 convolution with a 1.2 MB kernel, batch norm, ReLU6, global pooling, a 1 MiB Dense kernel and a fused softmax. */
+function wide(): tf.LayersModel {
+  const l = tf.layers;
+  const input = tf.input({ shape: [10, 10, 3] });
+  let x = l.conv2d({ filters: 128, kernelSize: 1, name: 'c1' }).apply(input) as L;
+  x = l.conv2d({ filters: 256, kernelSize: 3, padding: 'same', name: 'c2' }).apply(x) as L;
+  x = l.batchNormalization({ name: 'bn' }).apply(x) as L;
+  x = l.reLU({ maxValue: 6, name: 'relu6' }).apply(x) as L;
+  x = l.globalAveragePooling2d({ name: 'gap' }).apply(x) as L;
+  x = l.dense({ units: 1024, activation: 'relu', name: 'fc' }).apply(x) as L;
+  x = l.dense({ units: 7, activation: 'softmax', name: 'probs' }).apply(x) as L;
+  const net = tf.model({ inputs: input, outputs: x });
+  setRandomWeights(net, 11);
+  return net;
+}
+
+onOrt('the logits-only graph has the weights as constants (a large Dense kernel stays fed); layer graphs feed them; both equal TF.js', () => {
+  const net = wide();
+  const conv = net.getLayer('c2');
+  const fold = { bn: { s: new Float32Array(256).fill(2), t: new Float32Array(256).fill(1) }, act: 'relu6' as const };
+  const embedded = layerKernel(conv, false, fold).forward!(true);
+  const fed = layerKernel(conv, false, fold).forward!(false);
+  const kernelBytes = 3 * 3 * 128 * 256 * 4;
+  const initBytes = (s: GraphSpec) => s.initializers.reduce((a, t) => a + t.raw.byteLength, 0);
+  // Embedded: kernel, bias, the batch norm's s and t and ReLU6's two bounds inline, nothing fed; fed: the kernel and s, t are inputs.
+  expect([Object.keys(embedded.bound ?? {}).length, embedded.inputs.map((i) => i.name), initBytes(embedded)]).toEqual([0, ['x0'], kernelBytes + 256 * 4 * 3 + 2 * 4]);
+  expect([Object.values(fed.bound ?? {}).map((b) => b.dims), fed.inputs.map((i) => i.name).slice(0, 3)]).toEqual([[[256, 128, 3, 3]], ['x0', 'bn_s', 'bn_t']]);
+  const denseFwd = layerKernel(net.getLayer('fc')).forward!(true);
+  expect(Object.values(denseFwd.bound ?? {}).map((b) => b.dims)).toEqual([[256, 1024]]);
+
+  const ort = ortNet(net)!;
+  expect(ort).not.toBeNull();
+  const x = tf.tensor4d(seededFloats(3 * 10 * 10 * 3, 5, -1, 1), [3, 10, 10, 3]);
+  const runs0 = ort.runs.forward;
+  // One runtime call: the logits-only graph.
+  const whole = ort.forward(x, [ort.logitsName]).get(ort.logitsName);
+  expect(ort.runs.forward - runs0).toBe(1);
+  // Layer by layer (asking for an inner layer's value), with fed weights.
+  const layered = ort.forward(x, ['relu6', ort.logitsName]).get(ort.logitsName);
+  expect(ort.runs.forward - runs0).toBeGreaterThan(3);
+  // TF.js: the logits are the input of the fused softmax.
+  const logitsModel = tf.model({ inputs: net.inputs, outputs: net.getLayer('fc').output as L });
+  const ref = tf.tidy(() => {
+    const h = logitsModel.predict(x) as tf.Tensor;
+    const [k, b] = net.getLayer('probs').getWeights();
+    return tf.add(tf.matMul(h, k), b);
+  });
+  const want = ref.dataSync();
+  expect(whole.dims).toEqual([3, 7]);
+  expect(maxRelErr(whole.data as Float32Array, want)).toBeLessThan(2e-5);
+  expect(maxRelErr(layered.data as Float32Array, want)).toBeLessThan(2e-5);
+  tf.dispose([x, ref]);
+  net.dispose();
+});
+
+/** A custom TF.js layer: y = 3·x − 1. */
+class Affine3 extends tf.layers.Layer {
+  static className = 'CnnvisTestAffine3';
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => tf.sub(tf.mul(Array.isArray(inputs) ? inputs[0] : inputs, 3), 1));
+  }
+}
+tf.serialization.registerClass(Affine3);
+
+onOrt('a converter registered for a custom layer class compiles models with it: logits and input gradients equal TF.js', () => {
+  const make = () => {
+    const input = tf.input({ shape: [6, 6, 2] });
+    let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', name: 'c' }).apply(input) as L;
+    x = new Affine3({ name: 'aff' }).apply(x) as L;
+    x = tf.layers.flatten({}).apply(x) as L;
+    x = tf.layers.dense({ units: 3, name: 'out' }).apply(x) as L;
+    const net = tf.model({ inputs: input, outputs: x });
+    setRandomWeights(net, 3);
+    return net;
+  };
+  const before = make();
+  expect(ortUnsupportedReason(before)).toMatch(/layer 'aff' is a CnnvisTestAffine3, which the engine does not compile; it compiles Conv2D, /);
+  registerConverter({
+    classes: ['CnnvisTestAffine3'],
+    convert: (ctx) =>
+      ctx.unary(
+        [],
+        (b) => b.one('Sub', [b.one('Mul', ['x0', b.scalar(3)]), b.scalar(1)]),
+        (b) => b.one('Mul', ['g', b.scalar(3)]),
+      ),
+  });
+  expect(supportedLayers()).toContain('CnnvisTestAffine3');
+  const net = make();
+  expect(ortUnsupportedReason(net)).toBe('');
+  const ort = ortNet(net)!;
+  const x = tf.tensor4d(seededFloats(2 * 6 * 6 * 2, 9, -1, 1), [2, 6, 6, 2]);
+  const fw = ort.forward(x, 'all');
+  const logits = fw.get(ort.logitsName);
+  const ref = net.predict(x) as tf.Tensor;
+  expect(maxRelErr(logits.data as Float32Array, ref.dataSync())).toBeLessThan(1e-5);
+  // d(logit 1, summed over the batch) / d input, against TF.js' gradient.
+  const seed = new Float32Array(2 * 3);
+  seed[1] = seed[4] = 1;
+  const gx = toTensor(ort.backward(fw, ort.logitsName, { data: seed, dims: [2, 3] }, ort.inputName));
+  const pick = tf.tensor2d(seed, [2, 3]);
+  const want = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(net.predict(t) as tf.Tensor, pick)))(x);
+  expect(gx.shape).toEqual(want.shape);
+  expect(maxRelErr(gx.dataSync(), want.dataSync())).toBeLessThan(1e-5);
+  expect(tf.max(tf.abs(want)).dataSync()[0]).toBeGreaterThan(0);
+  tf.dispose([x, ref, gx, want, pick]);
+  before.dispose();
+  net.dispose();
+});
