@@ -17,6 +17,7 @@
  * intra-op count. The benchmark refuses to compare sides that ran on different thread counts.
  */
 import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -133,8 +134,12 @@ function runFloor(python: string, torchWhy: string, model: string, settings: Ben
     const dir = exportDir();
     fs.mkdirSync(dir, { recursive: true });
     const version = (/torch ([^ )]+)/.exec(torchWhy)?.[1] ?? 'torch').replace(/[^\w.+-]/g, '_');
-    const file = path.join(dir, `${model}-torch${version}.onnx`);
+    // Keyed by torch's version and the reference's source, so a changed architecture is exported again.
+    const source = createHash('sha1').update(fs.readFileSync(path.join(ROOT, 'bench', 'reference.py'))).digest('hex').slice(0, 10);
+    const file = path.join(dir, `${model}-torch${version}-${source}.onnx`);
     if (!fs.existsSync(file)) {
+      // Exports of an older reference or torch go (VGG16's is half a gigabyte).
+      for (const f of fs.readdirSync(dir)) if (f.startsWith(`${model}-torch`) && f.endsWith('.onnx')) fs.rmSync(path.join(dir, f), { force: true });
       process.stderr.write(`bench: exporting ${model} to ${file}\n`);
       const tmp = `${file}.${process.pid}.tmp`;
       const r = spawnSync(python, [path.join(ROOT, 'bench', 'reference.py'), '--export', model, tmp], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
