@@ -3,10 +3,11 @@
  *
  *   npm run bench                      # VGG16, ResNet50, MobileNetV2; every method; writes BENCHMARKS.md
  *   npm run bench -- --quick           # MobileNetV2 only, small settings (a few minutes)
- *   npm run bench -- --json out.json   # also {results: [{model, method, ours_s, reference_s, ratio}], ...}
+ *   npm run bench -- --json out.json   # also {threads: {ours, reference}, results: [{model, method, ours_s,
+ *                                      #   reference_s, ratio, ort_whole_model_s, floor_ratio}], scaling: [...], ...}
  *   npm run bench -- --models vgg16 --methods gradcam,saliency --profile --md /tmp/b.md
  *   npm run bench -- --models vgg16 --set igSteps=50,smoothSamples=25,occlusionPatch=14   # the issue's settings
- *   CNNVIS_THREADS=1 npm run bench -- --quick   # both sides on one thread (or --threads 1)
+ *   CNNVIS_THREADS=1 npm run bench -- --quick   # every side on one thread (or --threads 1)
  *
  * Each model runs in its own processes, one after the other: ours (bench/dist/ours.js), the
  * reference (bench/reference.py, PyTorch; skipped with a note when no python3 with torch is found —
