@@ -462,7 +462,7 @@ class Bench:
             raw = torch.cat([test_image(2000 + k) for k in range(n)])
             calls = scale_calls(n, self.s["repeats"])
             for task, fn in (("predict", self.predict_batch), ("gradcam", self.gradcam_batch)):
-                fn(raw[:1])  # warm-up (one image)
+                fn(raw)  # warm-up at the timed batch size
                 seconds = time_calls(lambda _i: fn(raw), calls, 0)
                 points.append({"task": task, "images": n, "seconds": seconds, "calls": calls})
                 print(f"[reference] {task} x{n}: {seconds:.3f} s ({n / seconds:.1f} images/s)", file=sys.stderr, flush=True)
