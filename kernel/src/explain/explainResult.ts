@@ -4,7 +4,7 @@
  * method returns — the map in [0, 1], the class, the layer and a picture. AttributionResult
  * (attribution/result.ts) is the other kind: raw, possibly signed maps.
  */
-import { autoShow, Result, ResultMeta } from '../display/result';
+import { Result, ResultMeta } from '../display/result';
 import { toRGBA } from '../images/encode';
 import { applyColormap } from '../render/colormaps';
 import { extent } from '../render/normalize';
@@ -12,8 +12,6 @@ import { overlayHeatmap } from '../render/overlay';
 import { figure } from '../render/figure';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ExplainedClass } from './targets';
-
-export { autoShow };
 
 export interface MapResultInit {
   meta: ResultMeta;
