@@ -30,6 +30,13 @@ import { insertBuffers } from '../kernel/src/widgets/schema';
 import { convBlockOutputs } from '../kernel/src/basics/featureMaps';
 import { explainMethod } from '../kernel/src/explain/registry';
 import { maxAbsDiff } from '../kernel/src/explain/eval/stats';
+import { loadModel } from '../kernel/src/models/load';
+import { gradCamPlusPlus } from '../kernel/src/explain/cam/gradcampp';
+import { DEFAULT_SNAPSHOT_BYTES, ExplorerSnapshotMessage } from '../kernel/src/schema/explorers';
+import { Explorer } from '../kernel/src/explore/explorer';
+import { saliencyBytes } from '../kernel/src/explore/saliency';
+import * as path from 'path';
+import { IMAGES } from './helpers/shared';
 
 interface Sent {
   type: string;
@@ -574,8 +581,12 @@ describe('FilterExplorer', () => {
     await ex.settled();
     expect([ex.get('weight_scaling'), ex.get('weight_cells')]).toEqual(['layer', 9]);
     const snap = ex.mimeBundle()[RESULT_MIME] as FilterResultData;
+    // The snapshot keeps each page as it was last shown: pw per tile, c1 on the layer scale.
     const spw = snap.layers.find((l) => l.name === 'pw');
-    expect(spw).toMatchObject({ view: 'pointwise', scaling: 'layer', range: [-m, m], diverging: true, cells: 5, width: 3, height: 2, dead: [false, false, false, false, true, false] });
+    expect(spw).toMatchObject({ view: 'pointwise', scaling: 'tile', range: [-m, m], diverging: false, cells: 5, width: 3, height: 2, dead: [false, false, false, false, true, false] });
+    expect(Array.from(base64ToBytes(spw?.weights as string).subarray(6, 11))).toEqual(bytesOf({ data: Float32Array.from({ length: 5 }, (_, c) => k[c * 6 + 1]) }));
+    expect(snap.layers.find((l) => l.name === 'c1')).toMatchObject({ scaling: 'layer', cells: 9 });
+    expect(snap.layers[snap.shown as number].name).toBe('c1');
     ex.close();
     tiny.net.dispose();
   });
@@ -655,8 +666,166 @@ describe('FilterExplorer', () => {
     expect(ex.computed - 2).toBeLessThanOrEqual(4);
     expect(ex.get('status')).toBe('idle');
     const snap = ex.mimeBundle()[RESULT_MIME] as FilterResultData;
-    expect(snap.layers[0].patterns?.filters).toEqual([12, 13]);
+    expect(snap.layers[snap.shown as number].patterns?.filters).toEqual([12, 13]);
     expect(tf.memory().numTensors).toBe(t0);
     ex.close();
+  });
+});
+
+describe('snapshots keep what was explored', () => {
+  /** The snapshot messages (ExplorerSnapshotMessage) sent to the front end of model `id`. */
+  const snapshotsOf = (id: string) =>
+    sent
+      .filter((x) => x.type === 'comm_msg' && x.content.comm_id === id && data(x).method === 'custom')
+      .map((x) => data(x).content as unknown as ExplorerSnapshotMessage)
+      .filter((m) => m.event === 'snapshot');
+  /** Waits for the snapshot the explorer sends after the last change. */
+  const nextSnapshot = async (ex: Explorer<never>, id: string) => {
+    await ex.settled();
+    const n = ex.snapshotsSent;
+    for (let t = 0; t < 100 && ex.snapshotsSent === n; t++) await new Promise((r) => setTimeout(r, 20));
+    const all = snapshotsOf(id);
+    return all[all.length - 1].data;
+  };
+  const CAT_DOG = path.join(IMAGES, 'cat_dog.png');
+  const TIGER_CAT = 282;
+
+  test('MobileNet CAM: every class (one found by search), layer and method computed is saved, equal to the functions; the budget keeps the latest', async () => {
+    const mobilenet = await loadModel('mobilenet_v1_0.25_224');
+    expect(mobilenet.label(TIGER_CAT)).toBe('tiger_cat');
+    const ex = await CamExplorer.open(mobilenet, CAT_DOG, { display: false, topK: 3 });
+    const id = ex.modelId;
+    expect(ex.snapshotBudget).toBe(DEFAULT_SNAPSHOT_BYTES);
+    const last = ex.get('layer');
+    const other = 'conv_pw_11_relu';
+    expect(ex.get('layers')).toContain(other);
+    // tiger cat is not among the top 3: the user found it with the search box (the slider sends its index).
+    expect(ex.get('top').map((t) => t.index)).not.toContain(TIGER_CAT);
+    for (const change of [{ class_index: TIGER_CAT }, { layer: other }, { method: 'gradcampp' }]) {
+      await fromFrontEnd(id, { method: 'update', state: change });
+      await ex.settled();
+    }
+    const bundle = await nextSnapshot(ex as unknown as Explorer<never>, id);
+    const snap = bundle[RESULT_MIME] as CamResultData;
+    expect(Buffer.from(bundle['image/png'] as string, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    expect(bundle['text/plain']).toMatch(/^CamExplorer\(Grad-CAM\+\+, mobilenet_v1_0.25_224, cat_dog.png: class 282 'tiger_cat'/);
+    const keys = snap.maps.map((m) => `${m.method} ${m.layer} ${m.index}`);
+    const top = ex.get('top').map((t) => t.index);
+    expect(keys).toEqual([...top.map((i) => `gradcam ${last} ${i}`), `gradcam ${last} ${TIGER_CAT}`, `gradcam ${other} ${TIGER_CAT}`, `gradcampp ${other} ${TIGER_CAT}`]);
+    expect(snap.shown).toBe(keys.length - 1);
+    expect(snap.methods).toEqual([{ id: 'gradcam', name: 'Grad-CAM' }, { id: 'gradcampp', name: 'Grad-CAM++' }]);
+    expect(snap.saved).toMatchObject({ budget: DEFAULT_SNAPSHOT_BYTES, count: keys.length, dropped: [] });
+    // Each saved map is the library's function on the same image, class and layer.
+    const refs = [
+      [snap.maps[3], await gradCam(mobilenet, CAT_DOG, { classIndex: TIGER_CAT, display: false })],
+      [snap.maps[4], await gradCam(mobilenet, CAT_DOG, { classIndex: TIGER_CAT, layer: other, display: false })],
+      [snap.maps[5], await gradCamPlusPlus(mobilenet, CAT_DOG, { classIndex: TIGER_CAT, layer: other, display: false })],
+    ] as const;
+    for (const [m, ref] of refs) expectMapBytes(base64ToBytes(m.heatmap), ref.map.data);
+    expect(base64ToBytes(snap.maps[4].heatmap)).not.toEqual(base64ToBytes(snap.maps[3].heatmap));
+    // The mimeBundle (Out[n] when re-shown) is the same snapshot.
+    expect(ex.mimeBundle()[RESULT_MIME]).toEqual(snap);
+
+    // A budget of two maps: the latest two are kept, the note names what was dropped.
+    const per = JSON.stringify(snap.maps[5]).length;
+    ex.snapshotBudget = 2 * per + 10;
+    const small = (await nextSnapshot(ex as unknown as Explorer<never>, id))[RESULT_MIME] as CamResultData;
+    expect(small.maps.map((m) => `${m.method} ${m.layer} ${m.index}`)).toEqual(keys.slice(-2));
+    expect(small.saved?.bytes).toBeLessThanOrEqual(2 * per + 10);
+    expect(small.saved?.dropped).toHaveLength(4);
+    expect(small.saved?.dropped[3]).toBe(`Grad-CAM at ${last} for class 282 'tiger_cat'`);
+    expect(small.shown).toBe(1);
+    // Going back to a dropped map saves it again as the latest.
+    await fromFrontEnd(id, { method: 'update', state: { method: 'gradcam', layer: last } });
+    const again = (await nextSnapshot(ex as unknown as Explorer<never>, id))[RESULT_MIME] as CamResultData;
+    expect(again.maps.map((m) => `${m.method} ${m.layer} ${m.index}`)).toEqual([keys[5], keys[3]]);
+    expect(again.saved?.dropped).not.toContain(`Grad-CAM at ${last} for class 282 'tiger_cat'`);
+    expect(() => (ex.snapshotBudget = -1)).toThrow(/snapshot must be a byte budget/);
+    ex.close();
+    await expect(CamExplorer.open(mobilenet, CAT_DOG, { display: false, snapshot: 1.5 })).rejects.toThrow(/snapshot must be a byte budget.*got 1.5/);
+  });
+
+  test('MobileNet filters: every conv layer (conv_dw_1 too) and each page shown, with patterns, their steps and values', async () => {
+    const mobilenet = await loadModel('mobilenet_v1_0.25_224');
+    const ex = await FilterExplorer.open(mobilenet, { display: false, pageSize: 4, patternSize: 32, steps: 3 });
+    const id = ex.modelId;
+    const names = convLayerNames(mobilenet);
+    expect(names).toContain('conv_dw_1');
+    let snap = ex.mimeBundle()[RESULT_MIME] as FilterResultData;
+    expect(snap.layers.map((l) => l.name)).toEqual(names);
+    expect(snap.layers.every((l) => l.page === 0 && l.patterns === null)).toBe(true);
+    const dw = names.indexOf('conv_dw_1');
+    for (const change of [{ layer_index: dw }, { page: 1 }, { mode: 'patterns' }]) {
+      await fromFrontEnd(id, { method: 'update', state: change });
+      await ex.settled();
+    }
+    const values = ex.get('pattern_values');
+    expect(ex.get('pattern_filters')).toEqual([4, 5, 6, 7]);
+    // Back to weights: the page keeps its patterns in the snapshot.
+    await fromFrontEnd(id, { method: 'update', state: { mode: 'weights' } });
+    snap = (await nextSnapshot(ex as unknown as Explorer<never>, id))[RESULT_MIME] as FilterResultData;
+    const pages = snap.layers.filter((l) => l.name === 'conv_dw_1');
+    expect(pages.map((l) => [l.page, l.page_filters])).toEqual([[0, [0, 1, 2, 3]], [1, [4, 5, 6, 7]]]);
+    const saved = pages[1];
+    expect(snap.layers[snap.shown as number]).toBe(saved);
+    expect(saved.patterns).toMatchObject({ filters: [4, 5, 6, 7], steps: 3, width: 32, height: 32, values });
+    expect(base64ToBytes(saved.patterns?.rgba as string).length).toBe(4 * 32 * 32 * 4);
+    // The weights are the depthwise kernels' channels 4..7 (one byte per weight over each tile's range).
+    const ref = ex.weightTiles(dw, [4, 5, 6, 7], 8, 'auto');
+    expect(base64ToBytes(saved.weights)).toEqual(ref.weights);
+    const k = mobilenet.layer('conv_dw_1').getWeights()[0].dataSync() as Float32Array; // [3, 3, 8, 1]
+    const tile5 = Array.from({ length: 9 }, (_, j) => k[j * 8 + 5]);
+    const lo = Math.min(...tile5);
+    const hi = Math.max(...tile5);
+    expect(Array.from(base64ToBytes(saved.weights).subarray(9, 18))).toEqual(tile5.map((v) => Math.round(((v - lo) / (hi - lo)) * 255)));
+    expect(saved.norms[1]).toBeCloseTo(Math.hypot(...tile5), 5);
+    expect(snap.saved?.count).toBe(names.length + 1);
+    ex.close();
+  });
+
+  test('feature maps, saliency and occlusion save every page, method and geometry shown', async () => {
+    const fm = await FeatureMapExplorer.open(model, IMAGE, { display: false, pageSize: 8 });
+    const last = fm.get('layers').length - 1;
+    for (const change of [{ layer_index: last }, { page: 1 }]) {
+      await fromFrontEnd(fm.modelId, { method: 'update', state: change });
+      await fm.settled();
+    }
+    const fsnap = fm.mimeBundle()[RESULT_MIME] as FeatureMapResultData;
+    const lastName = fm.get('layers')[last].name;
+    const lastPages = fsnap.layers.filter((l) => l.name === lastName);
+    expect(lastPages.map((l) => [l.page, l.channels[0]])).toEqual([[0, 0], [1, 8]]);
+    expect(fsnap.layers[fsnap.shown as number]).toBe(lastPages[1]);
+    expect(fsnap.page_size).toBe(8);
+    fm.close();
+
+    const sal = await SaliencyExplorer.open(model, IMAGE, { display: false, topK: 2, methodOptions: { samples: 4, steps: 4 } });
+    const cls = DEMO_CLASSES.findIndex((_, i) => !sal.get('top').some((t) => t.index === i));
+    for (const change of [{ method: 'smoothgrad' }, { class_index: cls }]) {
+      await fromFrontEnd(sal.modelId, { method: 'update', state: change });
+      await sal.settled();
+    }
+    const ssnap = sal.mimeBundle()[RESULT_MIME] as SaliencyResultData;
+    const shown = ssnap.maps[ssnap.shown as number];
+    expect([shown.method, shown.index]).toEqual(['smoothgrad', cls]);
+    expect(ssnap.maps.filter((m) => m.method === 'smoothgrad').map((m) => m.index)).toEqual([sal.get('top')[0].index, cls]);
+    expect(ssnap.methods?.find((m) => m.id === 'smoothgrad')?.name).toBe('SmoothGrad');
+    // The saved map is the map sent to the live view: SmoothGrad's raw map over its clipped range.
+    const ref = await sal.map('smoothgrad', cls);
+    expect(base64ToBytes(shown.heatmap)).toEqual(frontEndState(sal.modelId).heatmap);
+    expect(shown.range_max).toBe(sal.get('range_max'));
+    expect(base64ToBytes(shown.heatmap)).toEqual(saliencyBytes(ref, shown.signed, shown.range_max));
+    sal.close();
+
+    const occ = await OcclusionExplorer.open(model, IMAGE, { display: false, patchSize: 16, stride: 8, topK: 2 });
+    await fromFrontEnd(occ.modelId, { method: 'update', state: { patch_size: 32, stride: 16 } });
+    await occ.settled();
+    const osnap = occ.mimeBundle()[RESULT_MIME] as OcclusionResultData;
+    expect(osnap.maps.map((m) => [m.index, m.patch_size, m.stride])).toEqual([
+      ...occ.get('top').map((t) => [t.index, 16, 8]),
+      [occ.get('class_index'), 32, 16],
+    ]);
+    const oref = await occlusionFn(model, IMAGE, { classIndex: occ.get('class_index'), patchSize: 32, stride: 16, display: false });
+    expect(base64ToFloats(osnap.maps[osnap.shown as number].map)).toEqual(oref.map.data);
+    occ.close();
   });
 });

@@ -84,10 +84,11 @@ function structure(node: Element): string[] {
 /** Every string under the keys that carry names (titles, labels, layer and model names...) replaced by payloads. */
 const NAME_KEYS = new Set(['title', 'model', 'label', 'name', 'layer', 'method', 'caption', 'message', 'labels', 'classes', 'layers']);
 /**
- * Keys whose text is also an identity (a saliency snapshot groups its maps by `method`): the same
- * clean text gets the same payload, so the snapshot keeps its shape (as many methods as before).
+ * Keys whose text is also an identity (saved views group their maps by `method` and `layer`, their
+ * pages by layer `name`): the same clean text gets the same payload, so the snapshot keeps its shape
+ * (as many methods and layers as before).
  */
-const ID_KEYS = new Set(['method']);
+const ID_KEYS = new Set(['method', 'layer', 'name']);
 function poison<T>(value: T, inName = false, counter = { i: 0 }, ids = new Map<string, string>(), isId = false): T {
   if (typeof value === 'string') {
     if (!inName) return value;

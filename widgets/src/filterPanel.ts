@@ -2,7 +2,9 @@
  * The filter explorer's face, shared by the live view and the static renderer: a layer slider over
  * the conv layers, filter pages, a weights grid (RGB tiles, a row of grey tiles per filter for deeper
  * layers, one tile per channel for depthwise kernels; hover or arrow keys tell the filter, input
- * channel and norm) and, on demand, the activation-maximization patterns of the page.
+ * channel and norm) and, on demand, the activation-maximization patterns of the page. Under each grid,
+ * one label per filter in the grid's columns: its L2 norm (and 'dead') under the weights, its pattern's
+ * final objective value under the patterns.
  */
 import type { FilterLayerInfo, FilterMode, FilterScaling } from 'cnnvis/dist/schema/explorers';
 import { EXPLORER_COLORMAPS, tileColormap } from 'cnnvis/dist/schema/explorers';
@@ -60,6 +62,24 @@ export interface FilterPanelHandlers {
 const GRID_TARGET = 384;
 const STEP_CHOICES = [16, 32, 64, 128, 256];
 
+/** A norm or objective value in a few characters (exponent for tiny ones). */
+export function shortValue(v: number): string {
+  const n = Number(v);
+  return n !== 0 && Math.abs(n) < 1e-3 ? n.toExponential(2) : Math.abs(n) >= 1e4 ? n.toExponential(2) : n.toFixed(Math.abs(n) >= 100 ? 1 : 3);
+}
+
+/** Fills `list` with one label per filter, laid out in `cols` columns as wide as the grid's tiles. */
+function fillValues(list: HTMLElement, labels: Array<{ text: string; dead?: boolean }>, cols: number, tilePx: number): void {
+  list.replaceChildren(
+    ...labels.map((l) => {
+      const item = el('li', l.dead ? 'cnnvis-filter-value cnnvis-dead' : 'cnnvis-filter-value', l.text);
+      return item;
+    }),
+  );
+  list.style.gridTemplateColumns = `repeat(${Math.max(1, cols)}, ${Math.max(1, Math.round(tilePx))}px)`;
+  list.hidden = labels.length === 0;
+}
+
 /** A grid with a fixed number of columns (a row per filter), or near-square. */
 function layout(count: number, cols: number, tileWidth: number, tileHeight: number, pad = 1): Grid {
   const c = Math.max(1, Math.min(count, cols));
@@ -91,6 +111,9 @@ export class FilterPanel {
   readonly colormapSelect = select(EXPLORER_COLORMAPS.map((c) => [c, c] as const), 'gray', 'colormap');
   readonly info = el('div', 'cnnvis-info');
   readonly patternCaption = el('figcaption', 'cnnvis-caption');
+  /** One label per filter under the weights (norm, dead) and under the patterns (objective value). */
+  readonly weightValues = el('ol', 'cnnvis-filter-values');
+  readonly patternValues = el('ol', 'cnnvis-filter-values');
   readonly progress: ProgressLine;
   private readonly title = el('div', 'cnnvis-title');
   private readonly patternFigure = el('figure', 'cnnvis-figure');
@@ -117,10 +140,10 @@ export class FilterPanel {
     modeRow.append(this.patternsButton, this.stepsSelect);
     const controls = el('div', 'cnnvis-controls');
     controls.append(layerRow, pager, modeRow, field('Scale', this.scalingSelect), field('Colormap', this.colormapSelect));
-    this.patternFigure.append(this.patternCanvas, this.patternCaption);
+    this.patternFigure.append(this.patternCanvas, this.patternValues, this.patternCaption);
     this.patternFigure.hidden = true;
     const weights = el('figure', 'cnnvis-figure');
-    weights.append(this.grid, this.weightCaption);
+    weights.append(this.grid, this.weightValues, this.weightCaption);
     const body = el('div', 'cnnvis-body');
     body.append(weights, this.patternFigure);
     this.node.append(this.title, controls, this.info, body, this.progress.node);
@@ -147,7 +170,9 @@ export class FilterPanel {
     const where =
       view === 'per-input-channel' ? ` · input channel ${tile % s.tilesPerFilter}` : view === 'depthwise' ? ' (depthwise)' : view === 'pointwise' ? ' (1×1: a cell per input channel)' : ' (RGB)';
     const norm = Number(s.norms[i]);
-    return `filter ${f}${where} · L2 norm ${norm !== 0 && Math.abs(norm) < 1e-3 ? norm.toExponential(2) : norm.toFixed(4)}${s.dead[i] ? ' · dead' : ''}`;
+    const p = s.mode === 'patterns' ? s.patternFilters.indexOf(f) : -1;
+    const objective = p >= 0 && s.patternValues[p] !== undefined ? ` · pattern objective ${shortValue(s.patternValues[p])}` : '';
+    return `filter ${f}${where} · L2 norm ${norm !== 0 && Math.abs(norm) < 1e-3 ? norm.toExponential(2) : norm.toFixed(4)}${s.dead[i] ? ' · dead' : ''}${objective}`;
   }
 
   tileAtEvent(e: MouseEvent): number {
@@ -194,8 +219,10 @@ export class FilterPanel {
     this.patternsButton.disabled = !this.handlers.mode;
     // The explorer may have been opened with a count the menu does not list: offer it too, so the
     // menu never shows blank and never sends a value it was not given.
+    // A saved view without a step count (weights only, or an older snapshot) hides the menu.
     const choices = STEP_CHOICES.includes(s.steps) || !(s.steps > 0) ? STEP_CHOICES : [...STEP_CHOICES, s.steps].sort((a, b) => a - b);
-    setOptions(this.stepsSelect, choices.map((n) => [String(n), `${n} steps`] as const), String(s.steps));
+    setOptions(this.stepsSelect, choices.map((n) => [String(n), `${n} steps`] as const), String(s.steps > 0 ? s.steps : 64));
+    this.stepsSelect.hidden = !(s.steps > 0);
     this.stepsSelect.disabled = !this.handlers.steps;
     this.colormapSelect.value = s.colormap;
     this.scalingSelect.value = s.scaling;
@@ -240,6 +267,7 @@ export class FilterPanel {
     if (!count) {
       this.grid_ = null;
       paint(this.grid, blankPixels(1, 1));
+      fillValues(this.weightValues, [], 1, 1);
       return;
     }
     const cols = s.tilesPerFilter > 1 ? s.tilesPerFilter : Math.ceil(Math.sqrt(count));
@@ -259,6 +287,14 @@ export class FilterPanel {
     }
     paint(this.grid, big);
     this.grid.setAttribute('aria-label', `weights of ${s.layers[s.shownLayer]?.name ?? ''}: ${this.pageText.textContent}; arrow keys pick a tile`);
+    // A row of tiles per filter: one label per row; otherwise one per tile, in the grid's columns.
+    const rows = s.tilesPerFilter > 1;
+    fillValues(
+      this.weightValues,
+      s.filters.map((f, i) => ({ text: `${f}: ‖w‖ ${shortValue(s.norms[i])}${s.dead[i] ? ' dead' : ''}`, dead: s.dead[i] })),
+      rows ? 1 : g.cols,
+      rows ? g.width * this.factor : (s.weightWidth + g.pad) * this.factor,
+    );
   }
 
   private drawPatterns(): void {
@@ -273,7 +309,14 @@ export class FilterPanel {
       const [x, y] = tileOrigin(g, i);
       blit(px, { width: s.patternWidth, height: s.patternHeight, data: Uint8ClampedArray.from(s.patterns.subarray(i * area, (i + 1) * area)) }, x, y);
     }
-    paint(this.patternCanvas, enlarge(px, scaleFor(Math.max(g.width, g.height), GRID_TARGET)));
+    const factor = scaleFor(Math.max(g.width, g.height), GRID_TARGET);
+    paint(this.patternCanvas, enlarge(px, factor));
+    fillValues(
+      this.patternValues,
+      s.patternFilters.map((f, i) => ({ text: `${f}: ${shortValue(s.patternValues[i])}`, dead: s.dead[s.filters.indexOf(f)] })),
+      g.cols,
+      (s.patternWidth + g.pad) * factor,
+    );
     const mean = s.patternValues.reduce((a, b) => a + b, 0) / Math.max(1, s.patternValues.length);
     this.patternCaption.textContent = `activation maximization of filters ${s.patternFilters[0]}–${s.patternFilters[count - 1]} (mean objective ${mean.toFixed(3)})`;
     this.patternCanvas.setAttribute('aria-label', this.patternCaption.textContent);

@@ -1,5 +1,5 @@
 /** @cnnvis/widgets: the explorers' front end (models, views, panels) and the static result renderer. */
-export { EXPLORER_MODULE as MODULE_NAME, EXPLORER_MODULE_VERSION as MODULE_VERSION, RESULT_MIME } from 'cnnvis/dist/schema/explorers';
+export { EXPLORER_MODULE as MODULE_NAME, EXPLORER_MODULE_VERSION as MODULE_VERSION, RESULT_MIME, SNAPSHOT_EVENT } from 'cnnvis/dist/schema/explorers';
 export { CamExplorerModel, FeatureMapExplorerModel, SaliencyExplorerModel, OcclusionExplorerModel, FilterExplorerModel, camDefaults, featureMapDefaults, saliencyDefaults, occlusionDefaults, filterDefaults } from './models';
 export { ExplorerView, CamExplorerView, FeatureMapExplorerView, SaliencyExplorerView, OcclusionExplorerView, FilterExplorerView, camPanelState, featureMapPanelState, saliencyPanelState, occlusionPanelState, filterPanelState } from './views';
 export { CamPanel } from './camPanel';

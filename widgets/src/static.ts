@@ -1,20 +1,25 @@
 /**
  * Static results (RESULT_MIME): a snapshot saved in the notebook, explored in the browser with no
- * kernel. The CAM and occlusion snapshots switch between their precomputed classes, the saliency
- * snapshot between its precomputed methods and classes, the feature-map snapshot between its
- * precomputed layers, the filter snapshot between its layers' first pages. Colormap, opacity,
- * normalization and the occlusion threshold work as in the live view.
+ * kernel. A snapshot holds what was explored in the live view (the maps or pages computed there,
+ * within its size budget); the saved view offers exactly those: the CAM snapshot its methods, layers
+ * and classes, the saliency snapshot its methods and classes, the occlusion snapshot its classes and
+ * patch geometries, the feature-map and filter snapshots their layers and pages (filters with the
+ * patterns that were made). It opens on what the live view showed when saved. Colormap, opacity,
+ * normalization, display mode and the occlusion threshold work as in the live view. A line under the
+ * panel says how much of the budget the snapshot takes and what it dropped.
  */
 import {
   base64ToBytes,
   base64ToFloats,
   CamResultData,
+  ClassScore,
   FeatureMapResultData,
   FilterResultData,
   OcclusionResultData,
   RESULT_SCHEMA_VERSION,
   ResultData,
   SaliencyResultData,
+  snapshotNote,
 } from 'cnnvis/dist/schema/explorers';
 import { CamPanel, CamPanelState, clipNote, saliencyScale } from './camPanel';
 import { el } from './dom';
@@ -24,12 +29,35 @@ import { OcclusionPanel, OcclusionPanelState } from './occlusionPanel';
 
 /** The status fields of a saved result's panel state. */
 function savedStatus(title: string) {
-  return { title, status: 'idle' as const, progress: 0, message: '' };
+  return { title: `${title} (saved)`, status: 'idle' as const, progress: 0, message: '' };
 }
 
 /** The status and photo fields of a saved result's panel state. */
 function savedImage(title: string, image: { width: number; height: number; rgba: string }) {
   return { ...savedStatus(title), image: base64ToBytes(image.rgba), imageWidth: image.width, imageHeight: image.height };
+}
+
+/** Distinct values in first-seen order. */
+function distinct<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+/**
+ * The saved entry closest to what is asked for: the first that matches every key, else the first that
+ * matches the most keys in order of importance (an entry always exists: a snapshot saves at least one).
+ */
+function closest<E>(entries: readonly E[], wanted: Array<(e: E) => boolean>): number {
+  for (let n = wanted.length; n > 0; n--) {
+    const i = entries.findIndex((e) => wanted.slice(0, n).every((ok) => ok(e)));
+    if (i >= 0) return i;
+  }
+  return 0;
+}
+
+/** Where a snapshot opens: the entry the live view showed when saved (0 in older snapshots). */
+function opening(data: { shown?: number }, count: number): number {
+  const i = data.shown ?? 0;
+  return Number.isInteger(i) && i >= 0 && i < count ? i : 0;
 }
 
 /** A saved result drawn with a live panel: the panel redraws from a state its controls change locally. */
@@ -43,66 +71,270 @@ abstract class StaticView<PS, P extends { node: HTMLElement; render(state: PS): 
   }
 }
 
-export class StaticCam extends StaticView<CamPanelState, CamPanel> {
+/** A saved class map (CAM or saliency): its class, and its method and layer where it has them. */
+type SavedMap = ClassScore & { method?: string; layer?: string; width: number; height: number };
+
+/**
+ * A saved CAM or saliency explorer: the method, layer and class menus offer the saved maps; moving one
+ * shows the saved map closest to the others' values (the same class where saved).
+ */
+abstract class StaticMaps<M extends SavedMap> extends StaticView<CamPanelState, CamPanel> {
   readonly panel: CamPanel;
   protected state: CamPanelState;
   private readonly heatmaps: Uint8Array[];
+  protected current = 0;
 
-  constructor(private readonly data: CamResultData) {
+  protected constructor(
+    protected readonly maps: M[],
+    image: { width: number; height: number; rgba: string },
+    title: string,
+    colormap: string,
+    opacity: number,
+    private readonly names: Record<string, string>,
+    extra: Partial<CamPanelState>,
+  ) {
     super();
-    this.heatmaps = data.maps.map((m) => base64ToBytes(m.heatmap));
+    this.heatmaps = maps.map((m) => base64ToBytes((m as unknown as { heatmap: string }).heatmap));
     this.state = {
-      ...savedImage(`${data.title} (saved: ${data.maps.length} classes)`, data.image),
+      ...savedImage(title, image),
       heatmap: new Uint8Array(0),
       heatWidth: 0,
       heatHeight: 0,
-      colormap: data.colormap,
-      opacity: data.opacity,
-      choices: data.maps.map((m) => ({ index: m.index, label: m.label, probability: m.probability })),
+      colormap,
+      opacity,
+      choices: [],
       position: 0,
       caption: '',
-      top: data.maps.map((m) => ({ index: m.index, label: m.label, probability: m.probability })),
-      layers: [data.layer],
-      layer: data.layer,
-      methods: [{ id: data.method, name: data.method }],
-      method: data.method,
+      top: [],
+      layers: [],
+      layer: '',
+      methods: [],
+      method: '',
+      ...extra,
     };
     this.panel = new CamPanel({
-      position: (i) => this.show(i),
+      position: (p) => this.pick(this.method(this.current), this.layer(this.current), this.state.choices[p]?.index ?? -1),
+      layer: (l) => this.pick(this.method(this.current), l, this.maps[this.current].index),
+      method: (id) => this.pick(id, this.layer(this.current), this.maps[this.current].index),
       opacity: (v) => this.update({ opacity: v }),
       colormap: (c) => this.update({ colormap: c }),
+      display: extra.display !== undefined ? (d) => this.update({ display: d }) : undefined,
     });
-    this.show(0);
   }
 
-  private show(i: number): void {
-    if (i < 0 || i >= this.data.maps.length) return;
-    const m = this.data.maps[i];
+  protected abstract method(i: number): string;
+  protected abstract layer(i: number): string;
+  /** Panel fields of saved map i besides the heat map (scale, gradient image, caption). */
+  protected abstract extra(i: number): Partial<CamPanelState>;
+
+  private pick(method: string, layer: string, index: number): void {
+    this.show(closest(this.maps, [(m) => this.method(this.maps.indexOf(m)) === method, (m) => this.layer(this.maps.indexOf(m)) === layer, (m) => m.index === index]));
+  }
+
+  protected show(i: number): void {
+    const m = this.maps[i];
+    if (!m) return;
+    this.current = i;
+    const method = this.method(i);
+    const layer = this.layer(i);
+    const same = this.maps.filter((x, k) => this.method(k) === method && this.layer(k) === layer);
+    const classes = distinct(same.map((x) => x.index))
+      .map((index) => same.find((x) => x.index === index) as M)
+      .sort((a, b) => b.probability - a.probability)
+      .map((x) => ({ index: x.index, label: x.label, probability: x.probability }));
+    const methods = distinct(this.maps.map((_, k) => this.method(k)));
+    const layers = layer ? distinct(this.maps.map((_, k) => k).filter((k) => this.method(k) === method).map((k) => this.layer(k))) : [];
     this.update({
-      position: i,
+      methods: methods.map((id) => ({ id, name: this.names[id] ?? id })),
+      method,
+      layers,
+      layer,
+      choices: classes,
+      top: classes,
+      position: classes.findIndex((c) => c.index === m.index),
       heatmap: this.heatmaps[i],
       heatWidth: m.width,
       heatHeight: m.height,
-      caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · ${this.data.layer}`,
+      ...this.extra(i),
     });
   }
+}
 
+export class StaticCam extends StaticMaps<CamResultData['maps'][number]> {
+  constructor(private readonly data: CamResultData) {
+    const names: Record<string, string> = Object.fromEntries((data.methods ?? []).map((m) => [m.id, m.name]));
+    super(data.maps, data.image, data.title, data.colormap, data.opacity, names, {});
+    this.show(opening(data, data.maps.length));
+  }
+
+  protected method(i: number): string {
+    return this.data.maps[i].method ?? this.data.method;
+  }
+
+  protected layer(i: number): string {
+    return this.data.maps[i].layer ?? this.data.layer;
+  }
+
+  protected extra(i: number): Partial<CamPanelState> {
+    const m = this.data.maps[i];
+    return { caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · ${this.layer(i)}` };
+  }
+}
+
+/** A saved saliency explorer: its methods and classes, each pair that was saved. */
+export class StaticSaliency extends StaticMaps<SaliencyResultData['maps'][number]> {
+  private readonly gradients: Uint8Array[];
+
+  constructor(private readonly data: SaliencyResultData) {
+    const names: Record<string, string> = Object.fromEntries((data.methods ?? []).map((m) => [m.id, m.name]));
+    super(data.maps, data.image, data.title, data.colormap, data.opacity, names, {
+      display: data.display_mode ?? 'overlay',
+      clipNote: clipNote(data.clip_percentile ?? 99.5),
+    });
+    this.gradients = data.maps.map((m) => (m.gradient_rgba ? base64ToBytes(m.gradient_rgba) : new Uint8Array(0)));
+    this.show(opening(data, data.maps.length));
+  }
+
+  protected method(i: number): string {
+    return this.data.maps[i].method;
+  }
+
+  protected layer(): string {
+    return '';
+  }
+
+  protected extra(i: number): Partial<CamPanelState> {
+    const m = this.data.maps[i];
+    const name = this.data.methods?.find((x) => x.id === m.method)?.name ?? m.method;
+    return {
+      gradient: this.gradients[i],
+      scale: saliencyScale(m.signed, m.range_max),
+      caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · ${name}`,
+    };
+  }
+}
+
+/** A saved occlusion explorer: its classes at each saved patch size and stride; any threshold. */
+export class StaticOcclusion extends StaticView<OcclusionPanelState, OcclusionPanel> {
+  readonly panel: OcclusionPanel;
+  protected state: OcclusionPanelState;
+  private readonly maps: Float32Array[];
+  private current = 0;
+
+  constructor(private readonly data: OcclusionResultData) {
+    super();
+    this.maps = data.maps.map((m) => base64ToFloats(m.map));
+    this.state = {
+      ...savedImage(data.title, data.image),
+      map: new Float32Array(0),
+      mapWidth: 0,
+      mapHeight: 0,
+      colormap: data.colormap,
+      opacity: data.opacity,
+      threshold: data.threshold,
+      patchSize: data.patch_size,
+      stride: data.stride,
+      choices: [],
+      position: 0,
+      caption: '',
+      top: [],
+    };
+    const geometries = distinct(data.maps.map((_, i) => this.geometry(i).join()));
+    const several = geometries.length > 1;
+    this.panel = new OcclusionPanel({
+      position: (p) => this.pick(this.geometry(this.current), this.state.choices[p]?.index ?? -1),
+      // Patch and stride move over the saved geometries only (the nearest saved one).
+      patchSize: several ? (v) => this.near(v, 0) : undefined,
+      stride: several ? (v) => this.near(v, 1) : undefined,
+      threshold: (v) => this.update({ threshold: v }),
+      opacity: (v) => this.update({ opacity: v }),
+      colormap: (c) => this.update({ colormap: c }),
+    });
+    this.show(opening(data, data.maps.length));
+  }
+
+  private geometry(i: number): [number, number] {
+    const m = this.data.maps[i];
+    return [m.patch_size ?? this.data.patch_size, m.stride ?? this.data.stride];
+  }
+
+  /** The saved geometry nearest to `v` in patch size (k = 0) or stride (k = 1), the other kept where saved. */
+  private near(v: number, k: 0 | 1): void {
+    const now = this.geometry(this.current);
+    const options = distinct(this.data.maps.map((_, i) => this.geometry(i)[k]));
+    const best = options.reduce((a, b) => (Math.abs(b - v) < Math.abs(a - v) ? b : a), options[0]);
+    const want: [number, number] = k === 0 ? [best, now[1]] : [now[0], best];
+    const index = this.data.maps[this.current].index;
+    this.show(closest(this.data.maps, [(m) => this.geometry(this.data.maps.indexOf(m))[k] === best, (m) => this.geometry(this.data.maps.indexOf(m)).join() === want.join(), (m) => m.index === index]));
+  }
+
+  private pick(geometry: [number, number], index: number): void {
+    this.show(closest(this.data.maps, [(m) => this.geometry(this.data.maps.indexOf(m)).join() === geometry.join(), (m) => m.index === index]));
+  }
+
+  private show(i: number): void {
+    const m = this.data.maps[i];
+    if (!m) return;
+    this.current = i;
+    const [patch, stride] = this.geometry(i);
+    const same = this.data.maps.filter((_, k) => this.geometry(k).join() === `${patch},${stride}`);
+    const classes = same.map((x) => ({ index: x.index, label: x.label, probability: x.probability })).sort((a, b) => b.probability - a.probability);
+    this.update({
+      choices: classes,
+      top: classes,
+      position: classes.findIndex((c) => c.index === m.index),
+      patchSize: patch,
+      stride,
+      map: this.maps[i],
+      mapWidth: m.width,
+      mapHeight: m.height,
+      caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · patch ${patch} stride ${stride}`,
+    });
+  }
+}
+
+/** Saved pages (feature maps, filters) by layer: the layers in saved order, each layer's pages. */
+class SavedPages<E extends { name: string }> {
+  readonly names: string[];
+  constructor(readonly pages: readonly E[]) {
+    this.names = distinct(pages.map((p) => p.name));
+  }
+
+  /** The pages of layer `k` (its index in `names`). */
+  of(k: number): E[] {
+    return this.pages.filter((p) => p.name === this.names[k]);
+  }
+
+  /** Layer index and page position of saved page i. */
+  where(i: number): { layer: number; page: number } {
+    const p = this.pages[i];
+    const layer = this.names.indexOf(p.name);
+    return { layer, page: this.of(layer).indexOf(p) };
+  }
+
+  /** Saved page index of layer k's page at position p (clamped). */
+  at(k: number, p: number): number {
+    const list = this.of(k);
+    return this.pages.indexOf(list[Math.min(Math.max(0, p), list.length - 1)]);
+  }
 }
 
 export class StaticFeatureMaps extends StaticView<FeatureMapPanelState, FeatureMapPanel> {
   readonly panel: FeatureMapPanel;
   protected state: FeatureMapPanelState;
   private readonly pages: Float32Array[];
+  private readonly saved: SavedPages<FeatureMapResultData['layers'][number]>;
 
   constructor(private readonly data: FeatureMapResultData) {
     super();
+    this.saved = new SavedPages(data.layers);
     this.pages = data.layers.map((l) => {
       const b = base64ToBytes(l.data);
       return Float32Array.from(b, (v) => l.min + (v / 255) * (l.max - l.min));
     });
     this.state = {
-      ...savedImage(`${data.title} (saved: ${data.layers.length} layers, first channels)`, data.image),
-      layers: data.layers.map((l) => ({ name: l.name, shape: l.shape })),
+      ...savedImage(data.title, data.image),
+      layers: this.saved.names.map((name) => ({ name, shape: (data.layers.find((l) => l.name === name) as FeatureMapResultData['layers'][number]).shape })),
       layerIndex: 0,
       shownLayer: 0,
       page: 0,
@@ -121,18 +353,19 @@ export class StaticFeatureMaps extends StaticView<FeatureMapPanelState, FeatureM
       showTop: false,
     };
     this.panel = new FeatureMapPanel({
-      layer: (i) => this.show(i),
-      page: () => undefined,
+      layer: (k) => this.show(this.saved.at(k, 0)),
+      page: (p) => this.show(this.saved.at(this.state.layerIndex, p)),
       colormap: (c) => this.update({ colormap: c }),
       normalization: (n) => this.update({ normalization: n }),
       showTop: (on) => this.update({ showTop: on }),
     });
-    this.show(0);
+    this.show(opening(data, data.layers.length));
   }
 
   private show(i: number): void {
     const l = this.data.layers[i];
     if (!l) return;
+    const { layer, page } = this.saved.where(i);
     const area = l.width * l.height;
     // The top channel among the saved ones.
     let best = 0;
@@ -140,8 +373,10 @@ export class StaticFeatureMaps extends StaticView<FeatureMapPanelState, FeatureM
       if (l.means[ch] > l.means[l.channels[best]]) best = k;
     });
     this.update({
-      layerIndex: i,
-      shownLayer: i,
+      layerIndex: layer,
+      shownLayer: layer,
+      page,
+      pageCount: this.saved.of(layer).length,
       channels: l.channels,
       data: this.pages[i],
       tileWidth: l.width,
@@ -153,145 +388,23 @@ export class StaticFeatureMaps extends StaticView<FeatureMapPanelState, FeatureM
       topData: this.pages[i].subarray(best * area, (best + 1) * area),
     });
   }
-
 }
 
-const METHOD_NAMES: Record<string, string> = {
-  saliency: 'Saliency',
-  gradxinput: 'Gradient × Input',
-  'guided-backprop': 'Guided Backpropagation',
-  deconvnet: 'Deconvnet',
-  smoothgrad: 'SmoothGrad',
-  'integrated-gradients': 'Integrated Gradients',
-  'guided-gradcam': 'Guided Grad-CAM',
-};
-
-/** A saved saliency explorer: its methods and classes, each pair that was precomputed. */
-export class StaticSaliency extends StaticView<CamPanelState, CamPanel> {
-  readonly panel: CamPanel;
-  protected state: CamPanelState;
-  private readonly heatmaps: Uint8Array[];
-  private readonly gradients: Uint8Array[];
-  private method: string;
-
-  constructor(private readonly data: SaliencyResultData) {
-    super();
-    this.heatmaps = data.maps.map((m) => base64ToBytes(m.heatmap));
-    this.gradients = data.maps.map((m) => (m.gradient_rgba ? base64ToBytes(m.gradient_rgba) : new Uint8Array(0)));
-    const methods = [...new Set(data.maps.map((m) => m.method))];
-    this.method = methods[0] ?? '';
-    this.state = {
-      ...savedImage(`${data.title} (saved: ${data.maps.length} maps)`, data.image),
-      heatmap: new Uint8Array(0),
-      heatWidth: 0,
-      heatHeight: 0,
-      colormap: data.colormap,
-      opacity: data.opacity,
-      choices: [],
-      position: 0,
-      caption: '',
-      top: [],
-      layers: [],
-      layer: '',
-      methods: methods.map((id) => ({ id, name: METHOD_NAMES[id] ?? id })),
-      method: this.method,
-      display: data.display_mode ?? 'overlay',
-      clipNote: clipNote(data.clip_percentile ?? 99.5),
-    };
-    this.panel = new CamPanel({
-      position: (i) => this.show(this.method, i),
-      method: (m) => this.show(m, -1),
-      opacity: (v) => this.update({ opacity: v }),
-      colormap: (c) => this.update({ colormap: c }),
-      display: (d) => this.update({ display: d }),
-    });
-    this.show(this.method, 0);
-  }
-
-  /** Shows a method's map for the class at `position` among its saved classes (-1: the class shown now, if saved). */
-  private show(method: string, position: number): void {
-    const saved = this.data.maps.map((m, i) => ({ m, i })).filter((x) => x.m.method === method);
-    if (!saved.length) return;
-    const now = this.state.choices[this.state.position]?.index;
-    const p = position >= 0 ? position : Math.max(0, saved.findIndex((x) => x.m.index === now));
-    const pick = saved[p];
-    if (!pick) return;
-    this.method = method;
-    const m = pick.m;
-    this.update({
-      method,
-      choices: saved.map((x) => ({ index: x.m.index, label: x.m.label, probability: x.m.probability })),
-      top: saved.map((x) => ({ index: x.m.index, label: x.m.label, probability: x.m.probability })),
-      position: p,
-      heatmap: this.heatmaps[pick.i],
-      gradient: this.gradients[pick.i],
-      heatWidth: m.width,
-      heatHeight: m.height,
-      scale: saliencyScale(m.signed, m.range_max),
-      caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · ${METHOD_NAMES[method] ?? method}`,
-    });
-  }
-
-}
-
-/** A saved occlusion explorer: its classes at the saved patch size and stride; any threshold. */
-export class StaticOcclusion extends StaticView<OcclusionPanelState, OcclusionPanel> {
-  readonly panel: OcclusionPanel;
-  protected state: OcclusionPanelState;
-  private readonly maps: Float32Array[];
-
-  constructor(private readonly data: OcclusionResultData) {
-    super();
-    this.maps = data.maps.map((m) => base64ToFloats(m.map));
-    const scores = data.maps.map((m) => ({ index: m.index, label: m.label, probability: m.probability }));
-    this.state = {
-      ...savedImage(`${data.title} (saved: ${data.maps.length} classes)`, data.image),
-      map: new Float32Array(0),
-      mapWidth: 0,
-      mapHeight: 0,
-      colormap: data.colormap,
-      opacity: data.opacity,
-      threshold: data.threshold,
-      patchSize: data.patch_size,
-      stride: data.stride,
-      choices: scores,
-      position: 0,
-      caption: '',
-      top: scores,
-    };
-    this.panel = new OcclusionPanel({
-      position: (i) => this.show(i),
-      threshold: (v) => this.update({ threshold: v }),
-      opacity: (v) => this.update({ opacity: v }),
-      colormap: (c) => this.update({ colormap: c }),
-    });
-    this.show(0);
-  }
-
-  private show(i: number): void {
-    const m = this.data.maps[i];
-    if (!m) return;
-    this.update({
-      position: i,
-      map: this.maps[i],
-      mapWidth: m.width,
-      mapHeight: m.height,
-      caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · patch ${this.data.patch_size} stride ${this.data.stride}`,
-    });
-  }
-
-}
-
-/** A saved filter explorer: one page of weights per saved layer, and the patterns that were made. */
+/** A saved filter explorer: the pages of weights that were saved, with the patterns that were made. */
 export class StaticFilters extends StaticView<FilterPanelState, FilterPanel> {
   readonly panel: FilterPanel;
   protected state: FilterPanelState;
+  private readonly saved: SavedPages<FilterResultData['layers'][number]>;
 
   constructor(private readonly data: FilterResultData) {
     super();
+    this.saved = new SavedPages(data.layers);
     this.state = {
-      ...savedStatus(`${data.title} (saved: ${data.layers.length} layers, one page each)`),
-      layers: data.layers.map((l) => ({ name: l.name, shape: l.shape, view: l.view, filters: l.filters })),
+      ...savedStatus(data.title),
+      layers: this.saved.names.map((name) => {
+        const l = data.layers.find((x) => x.name === name) as FilterResultData['layers'][number];
+        return { name: l.name, shape: l.shape, view: l.view, filters: l.filters };
+      }),
       layerIndex: 0,
       shownLayer: 0,
       page: 0,
@@ -319,20 +432,24 @@ export class StaticFilters extends StaticView<FilterPanelState, FilterPanel> {
       patternValues: [],
     };
     this.panel = new FilterPanel({
-      layer: (i) => this.show(i),
-      page: () => undefined,
+      layer: (k) => this.show(this.saved.at(k, 0)),
+      page: (p) => this.show(this.saved.at(this.state.layerIndex, p)),
       colormap: (c) => this.update({ colormap: c }),
     });
-    this.show(Math.max(0, data.layers.findIndex((l) => l.patterns)));
+    // Older snapshots have no `shown`: open on a layer with patterns if there is one.
+    this.show(data.shown !== undefined ? opening(data, data.layers.length) : Math.max(0, data.layers.findIndex((l) => l.patterns)));
   }
 
   private show(i: number): void {
     const l = this.data.layers[i];
     if (!l) return;
+    const { layer, page } = this.saved.where(i);
     const p = l.patterns;
     this.update({
-      layerIndex: i,
-      shownLayer: i,
+      layerIndex: layer,
+      shownLayer: layer,
+      page,
+      pageCount: this.saved.of(layer).length,
       filters: l.page_filters,
       weights: base64ToBytes(l.weights),
       weightChannels: l.channels,
@@ -347,6 +464,7 @@ export class StaticFilters extends StaticView<FilterPanelState, FilterPanel> {
       weightDiverging: l.diverging ?? false,
       weightCells: l.cells ?? l.width * l.height,
       mode: p ? 'patterns' : 'weights',
+      steps: p?.steps ?? 0,
       patterns: p ? base64ToBytes(p.rgba) : new Uint8Array(0),
       patternWidth: p?.width ?? 0,
       patternHeight: p?.height ?? 0,
@@ -354,8 +472,10 @@ export class StaticFilters extends StaticView<FilterPanelState, FilterPanel> {
       patternValues: p?.values ?? [],
     });
   }
-
 }
+
+/** What a saved snapshot's entries are called in its budget note. */
+const NOUNS: Record<ResultData['kind'], string> = { cam: 'map', saliency: 'map', occlusion: 'map', 'feature-maps': 'page', filters: 'page' };
 
 /** Renders a result bundle into a new element; unknown kinds or versions get a plain message. */
 export function renderResult(data: ResultData): HTMLElement {
@@ -369,6 +489,11 @@ export function renderResult(data: ResultData): HTMLElement {
   else if (data.kind === 'saliency') host.append(new StaticSaliency(data).panel.node);
   else if (data.kind === 'occlusion') host.append(new StaticOcclusion(data).panel.node);
   else if (data.kind === 'filters') host.append(new StaticFilters(data).panel.node);
-  else host.append(el('div', 'cnnvis-note', `unknown cnnvis result kind ${JSON.stringify((data as { kind?: unknown }).kind)}`));
+  else {
+    host.append(el('div', 'cnnvis-note', `unknown cnnvis result kind ${JSON.stringify((data as { kind?: unknown }).kind)}`));
+    return host;
+  }
+  const note = snapshotNote(data.saved, NOUNS[data.kind]);
+  if (note) host.append(el('div', 'cnnvis-note cnnvis-saved', note));
   return host;
 }

@@ -1,10 +1,22 @@
 /**
  * Front-end views of the explorers: each maps its model's state to a panel and the panel's requests
  * back to the model (ExplorerView.change sends them to the kernel). Opacity and colormap are redrawn here
- * at once; the kernel is only asked for what needs its computation.
+ * at once; the kernel is only asked for what needs its computation. Snapshots the kernel sends
+ * (what has been explored) go up the DOM as SNAPSHOT_EVENT for the notebook output to keep.
  */
 import { DOMWidgetView } from '@jupyter-widgets/base';
-import type { CamExplorerState, ClassPickState, ExplorerBaseState, ExplorerRequest, FeatureMapExplorerState, FilterExplorerState, OcclusionExplorerState, SaliencyExplorerState } from 'cnnvis/dist/schema/explorers';
+import type {
+  CamExplorerState,
+  ClassPickState,
+  ExplorerBaseState,
+  ExplorerRequest,
+  ExplorerSnapshotMessage,
+  FeatureMapExplorerState,
+  FilterExplorerState,
+  OcclusionExplorerState,
+  SaliencyExplorerState,
+} from 'cnnvis/dist/schema/explorers';
+import { SNAPSHOT_EVENT } from 'cnnvis/dist/schema/explorers';
 import { CamPanel, CamPanelState, clipNote, saliencyScale } from './camPanel';
 import { FeatureMapPanel, FeatureMapPanelState } from './featureMapPanel';
 import { FilterPanel, FilterPanelState } from './filterPanel';
@@ -28,7 +40,15 @@ export abstract class ExplorerView<S, PS, P extends { node: HTMLElement; render(
     this.el.classList.add('cnnvis-widget');
     this.el.appendChild(this.panel.node);
     this.listenTo(this.model, 'change', () => this.update());
+    this.listenTo(this.model, 'msg:custom', (content: unknown) => this.received(content));
     this.update();
+  }
+
+  /** A snapshot from the kernel goes up the DOM as SNAPSHOT_EVENT, for the output that holds this view to save. */
+  private received(content: unknown): void {
+    const m = content as ExplorerSnapshotMessage | null;
+    if (m?.event !== 'snapshot' || typeof m.data !== 'object' || m.data === null) return;
+    this.el.dispatchEvent(new CustomEvent(SNAPSHOT_EVENT, { bubbles: true, detail: m.data }));
   }
 
   override update(): void {

@@ -34,9 +34,14 @@ import {
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ClassPickOptions, openImage, snapshotClasses, topCount } from './classes';
-import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step, unitBytes } from './explorer';
+import { checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step, unitBytes } from './explorer';
+
+/** One saved map of a CAM snapshot. */
+type CamEntry = CamResultData['maps'][number];
 
 export interface CamExplorerOptions extends InputOptions, ClassPickOptions {
+  /** Byte budget of the saved snapshot's maps (default DEFAULT_SNAPSHOT_BYTES); beyond it the latest are kept. */
+  snapshot?: number;
   /** Default: the method's default layer (the last with a spatial output). */
   layer?: string;
   /** Method id or name (default 'gradcam'). */
@@ -82,10 +87,9 @@ function toBytes(map: Map2D): Uint8Array {
   return unitBytes(map.data);
 }
 
-export class CamExplorer extends ImageExplorer<CamExplorerState> {
+export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
   private readonly activations = new Map<string, tf.Tensor3D>();
   private readonly maps = new LruCache<Map2D>(MAX_CACHED_MAPS);
-  private snapshotMaps: CamResultData['maps'] = [];
   private readonly topCount: number;
   /** The convention asked for (each method follows it where it knows it). */
   readonly convention: Convention;
@@ -119,6 +123,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
     const colormap = checkColormap(opts.colormap ?? 'jet');
     const opacity = checkUnit('opacity', opts.opacity ?? 0.5);
     const k = topCount(opts);
+    const budget = checkSnapshotBudget(opts.snapshot);
     const { prepared, probs, state: opened } = openImage(model, image, opts);
     const state: CamExplorerState = {
       title: `${model.name} · ${prepared.name}${conventionTitle(convention)}`,
@@ -135,6 +140,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
       shown: null,
     };
     const ex = new CamExplorer(model, prepared, state, k, probs, convention);
+    ex.saved.budget = budget;
     await ex.start();
     await ex.prepareSnapshot();
     if (opts.display ?? true) ex.show();
@@ -235,28 +241,37 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
       shown: { class_index: cls, label: this.model.label(cls), probability: this.probabilities[cls], layer, method },
       title: `${name} · ${this.model.name} · ${this.imageName}${conventionTitle(appliedConvention(method, this.convention))}`,
     });
+    this.save(method, layer, cls, map);
   }
 
-  /** Precomputes the snapshot's maps: the top classes and the shown one, with the current method and layer. */
+  /** Saves a map into the snapshot (as the latest). */
+  private save(method: string, layer: string, index: number, map: Map2D): void {
+    const name = findMethod(this.get('methods'), method).name;
+    const label = this.model.label(index);
+    this.saved.add(`${method}\u0000${layer}\u0000${index}`, `${name} at ${layer} for class ${index} '${label}'`, {
+      method,
+      layer,
+      index,
+      label,
+      probability: this.probabilities[index],
+      heatmap: bytesToBase64(toBytes(map)),
+      width: map.width,
+      height: map.height,
+    });
+  }
+
+  /** Saves the top classes' maps and the shown one (current method and layer) into the snapshot, highest probability first. */
   async prepareSnapshot(): Promise<void> {
     const { method, layer } = this.state;
-    const out: CamResultData['maps'] = [];
-    for (const index of snapshotClasses(this.state)) {
-      const map = await this.map(method, layer, index);
-      out.push({
-        index,
-        label: this.model.label(index),
-        probability: this.probabilities[index],
-        heatmap: bytesToBase64(toBytes(map)),
-        width: map.width,
-        height: map.height,
-      });
-    }
-    this.snapshotMaps = out;
+    for (const index of snapshotClasses(this.state)) this.save(method, layer, index, await this.map(method, layer, index));
   }
 
   snapshot(): CamResultData {
     const s = this.state;
+    const maps = this.saved.entries();
+    const shown = s.shown;
+    const at = shown ? maps.findIndex((m) => m.method === shown.method && m.layer === shown.layer && m.index === shown.class_index) : -1;
+    const ids = [...new Set(maps.map((m) => m.method as string))];
     return {
       kind: 'cam',
       version: RESULT_SCHEMA_VERSION,
@@ -267,7 +282,10 @@ export class CamExplorer extends ImageExplorer<CamExplorerState> {
       image: { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) },
       colormap: s.colormap,
       opacity: s.opacity,
-      maps: this.snapshotMaps,
+      maps,
+      methods: ids.map((id) => findMethod(s.methods, id)),
+      shown: at >= 0 ? at : maps.length - 1,
+      saved: this.saved.info(),
     };
   }
 

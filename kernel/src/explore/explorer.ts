@@ -9,8 +9,11 @@
  * - a 'cancel' message from the front end stops the running computation (status 'cancelled');
  * - slow steps report progress in [0, 1] through the synced state (the front end draws the bar).
  *
- * Display: the live widget view, the static result bundle (RESULT_MIME) with precomputed layers or
- * classes for a notebook reopened without a kernel, a PNG of what is shown, and a text line.
+ * Display: the live widget view, the static result bundle (RESULT_MIME) for a notebook reopened
+ * without a kernel, a PNG of what is shown, and a text line. The bundle holds what was explored: every
+ * map or page the live view showed goes into a SnapshotStore (within the `snapshot` byte budget, the
+ * latest kept), and after each change the explorer sends the new bundle to the front end
+ * (ExplorerSnapshotMessage), which writes it into the notebook's output.
  */
 import * as tf from '@tensorflow/tfjs';
 import { MimeBundle, showResult } from '../display/jupyter';
@@ -18,7 +21,19 @@ import { encodePng } from '../images/encode';
 import { overlayHeatmap } from '../render/overlay';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
-import { RESULT_MIME, EXPLORER_COLORMAPS, EXPLORER_MODULE, EXPLORER_MODULE_VERSION, ExplorerBaseState, ExplorerColormap, ExplorerRequest, ResultData } from '../schema/explorers';
+import {
+  DEFAULT_SNAPSHOT_BYTES,
+  RESULT_MIME,
+  EXPLORER_COLORMAPS,
+  EXPLORER_MODULE,
+  EXPLORER_MODULE_VERSION,
+  ExplorerBaseState,
+  ExplorerColormap,
+  ExplorerRequest,
+  ExplorerSnapshotMessage,
+  ResultData,
+  SnapshotInfo,
+} from '../schema/explorers';
 import { RGBAImage, RGBImage } from '../types';
 import { Widget } from '../widgets/widget';
 import { ModelSpec } from '../widgets/schema';
@@ -88,6 +103,85 @@ export class LruCache<V> {
   }
 }
 
+/** The `snapshot` option: the byte budget of a snapshot's saved maps/pages, checked. */
+export function checkSnapshotBudget(v: number | undefined, E: new (m: string) => Error = CnnvisError): number {
+  const b = v ?? DEFAULT_SNAPSHOT_BYTES;
+  if (!Number.isInteger(b) || b < 0) throw new E(`snapshot must be a byte budget (a whole number >= 0, default ${DEFAULT_SNAPSHOT_BYTES}), got ${v}`);
+  return b;
+}
+
+/**
+ * What a snapshot saves of what was explored: entries (a map, a page) by key, oldest first, within a
+ * byte budget (the size of their JSON). Adding a key again makes it the latest; beyond the budget
+ * the oldest are dropped (their description kept for the saved view's note). The latest entry is
+ * always kept, so a saved view always has something to show.
+ */
+export class SnapshotStore<E> {
+  private readonly items = new Map<string, { entry: E; bytes: number; what: string }>();
+  private readonly droppedWhat: string[] = [];
+  private total = 0;
+
+  constructor(private budgetBytes: number = DEFAULT_SNAPSHOT_BYTES) {}
+
+  get budget(): number {
+    return this.budgetBytes;
+  }
+
+  /** A new budget (bytes); the oldest entries beyond it are dropped now. */
+  set budget(bytes: number) {
+    this.budgetBytes = checkSnapshotBudget(bytes, RangeError);
+    this.trim();
+  }
+
+  /** Saves `entry` under `key` as the latest; `what` names it in the note if it is dropped later. */
+  add(key: string, what: string, entry: E): void {
+    this.remove(key);
+    const bytes = JSON.stringify(entry).length;
+    this.items.set(key, { entry, bytes, what });
+    this.total += bytes;
+    const again = this.droppedWhat.indexOf(what);
+    if (again >= 0) this.droppedWhat.splice(again, 1);
+    this.trim();
+  }
+
+  get(key: string): E | undefined {
+    return this.items.get(key)?.entry;
+  }
+
+  has(key: string): boolean {
+    return this.items.has(key);
+  }
+
+  /** The saved entries, oldest first. */
+  entries(): E[] {
+    return [...this.items.values()].map((x) => x.entry);
+  }
+
+  keys(): string[] {
+    return [...this.items.keys()];
+  }
+
+  /** Budget, size, count and what was dropped (for the snapshot's `saved`). */
+  info(): SnapshotInfo {
+    return { budget: this.budgetBytes, bytes: this.total, count: this.items.size, dropped: [...this.droppedWhat] };
+  }
+
+  private remove(key: string): void {
+    const old = this.items.get(key);
+    if (!old) return;
+    this.total -= old.bytes;
+    this.items.delete(key);
+  }
+
+  private trim(): void {
+    while (this.total > this.budgetBytes && this.items.size > 1) {
+      const [key, oldest] = this.items.entries().next().value as [string, { what: string }];
+      this.remove(key);
+      this.droppedWhat.push(oldest.what);
+    }
+  }
+}
+
 /** Values in [0, 1] as bytes 0..255 (how heat maps travel). */
 export function unitBytes(values: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(values.length);
@@ -136,7 +230,17 @@ export interface Step {
 /** A Step that reports nothing and never stops (computations run outside a refresh). */
 export const quietStep: Step = Object.assign(async () => undefined, { now: () => undefined });
 
-export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
+/** State keys that say what is running, not what is shown (their changes do not resend the snapshot). */
+const STATUS_KEYS = new Set<PropertyKey>(['status', 'progress', 'message']);
+
+export abstract class Explorer<S extends ExplorerBaseState, E = unknown> extends Widget<S> {
+  /** What the snapshot saves of what was explored (maps, pages), within its byte budget. */
+  protected readonly saved = new SnapshotStore<E>();
+  /** Milliseconds after the last change before the snapshot is sent to the front end. */
+  static snapshotDelay = 150;
+  /** Snapshot bundles sent to the front end (for tests and the curious). */
+  snapshotsSent = 0;
+  private snapshotTimer: NodeJS.Timeout | null = null;
   private generation = 0;
   /** The generation a cancel started (no computation runs under it). */
   private cancelledAt = -1;
@@ -148,7 +252,50 @@ export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
     super(spec, state);
     // Not coalesced: every change starts a newer generation at once, which stops the older one.
     this.observe(() => this.refresh(), watched);
+    // Any change of what is shown (a computed map, a colormap, an opacity) resends the snapshot.
+    this.observe((change) => {
+      if (!STATUS_KEYS.has(change.name)) this.scheduleSnapshot();
+    });
     this.onMsg((content) => this.handleRequest(content as ExplorerRequest));
+    this.comm.onClose(() => this.stopSnapshots());
+  }
+
+  /** The byte budget of the snapshot's saved maps/pages (the `snapshot` option); setting it drops the oldest beyond it. */
+  get snapshotBudget(): number {
+    return this.saved.budget;
+  }
+  set snapshotBudget(bytes: number) {
+    this.saved.budget = bytes;
+    this.scheduleSnapshot();
+  }
+
+  /** Sends the snapshot bundle to the front end shortly (changes in a burst send one). */
+  protected scheduleSnapshot(): void {
+    if (this.closed || this.snapshotTimer) return;
+    this.snapshotTimer = setTimeout(() => {
+      this.snapshotTimer = null;
+      if (this.get('status') === 'busy') return; // the refresh's end resends it
+      this.sendSnapshot();
+    }, Explorer.snapshotDelay);
+    this.snapshotTimer.unref?.();
+  }
+
+  /** Sends the snapshot bundle now (ExplorerSnapshotMessage): RESULT_MIME, image/png (base64), text/plain. */
+  sendSnapshot(): void {
+    this.stopSnapshots();
+    if (this.closed) return;
+    const bundle = this.mimeBundle();
+    const data: Record<string, unknown> = {};
+    for (const [mime, v] of Object.entries(bundle)) {
+      data[mime] = v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : v;
+    }
+    this.send({ event: 'snapshot', data } satisfies ExplorerSnapshotMessage);
+    this.snapshotsSent++;
+  }
+
+  private stopSnapshots(): void {
+    if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = null;
   }
 
   /** Brings what is shown up to date with the controls; resolves when done (or superseded). */
@@ -161,7 +308,10 @@ export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
           now: (p: number, message: string) => this.stepNow(gen, p, message),
         });
         await this.update(step);
-        if (gen === this.generation) this.set({ status: 'idle', progress: 1, message: '' } as Partial<S>);
+        if (gen === this.generation) {
+          this.set({ status: 'idle', progress: 1, message: '' } as Partial<S>);
+          this.scheduleSnapshot();
+        }
       } catch (e) {
         if (e instanceof Superseded) {
           // Stopped by a cancel (not by a newer request, which reports for itself).
@@ -216,6 +366,11 @@ export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
     this.set({ status: 'busy', progress, message } as Partial<S>);
   }
 
+  override close(): void {
+    this.stopSnapshots();
+    super.close();
+  }
+
   private handleRequest(req: ExplorerRequest): void {
     if (req && req.event === 'cancel') this.cancel();
     else throw new TypeError(`${this.constructor.name}: unknown request ${JSON.stringify(req)}`);
@@ -266,7 +421,7 @@ export abstract class Explorer<S extends ExplorerBaseState> extends Widget<S> {
  * class probabilities of its forward pass, and frees the batch and the subclass's caches (`release`)
  * when it is closed from either side.
  */
-export abstract class ImageExplorer<S extends ExplorerBaseState> extends Explorer<S> {
+export abstract class ImageExplorer<S extends ExplorerBaseState, E = unknown> extends Explorer<S, E> {
   readonly input: RGBImage;
   readonly imageName: string;
   protected readonly batch: tf.Tensor4D;

@@ -32,9 +32,14 @@ import {
 } from '../schema/explorers';
 import { runTaps } from '../taps';
 import { RGBAImage } from '../types';
-import { Explorer, explorerSpec, rgbaBytes, Step } from './explorer';
+import { checkSnapshotBudget, Explorer, explorerSpec, rgbaBytes, Step } from './explorer';
+
+/** One saved page of a feature-map snapshot. */
+type FeatureMapEntry = FeatureMapResultData['layers'][number];
 
 export interface FeatureMapExplorerOptions extends InputOptions {
+  /** Byte budget of the saved snapshot's pages (default DEFAULT_SNAPSHOT_BYTES); beyond it the latest are kept. */
+  snapshot?: number;
   /** First layer shown (default: the first conv block output). */
   layer?: string;
   /** Channels per page (default 16). */
@@ -44,7 +49,7 @@ export interface FeatureMapExplorerOptions extends InputOptions {
   display?: boolean;
 }
 
-/** The snapshot keeps this many layers, one page each, tiles at most this big. */
+/** The snapshot starts with this many layers' first pages; saved tiles are at most this big. */
 const SNAPSHOT_LAYERS = 12;
 const SNAPSHOT_TILE = 32;
 
@@ -88,7 +93,7 @@ export function channelPlanes(layer: LayerData, channels: readonly number[], str
   return { data: out, w, h };
 }
 
-export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
+export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState, FeatureMapEntry> {
   readonly model: CnnModel;
   readonly imageName: string;
   private readonly layerData: LayerData[];
@@ -113,6 +118,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
     if (!EXPLORER_COLORMAPS.includes(colormap)) throw new CnnvisError(`unknown colormap '${colormap}'; colormaps: ${EXPLORER_COLORMAPS.join(', ')}`, [...EXPLORER_COLORMAPS]);
     const normalization = opts.normalization ?? 'per-tile';
     if (!NORMALIZATIONS.includes(normalization)) throw new CnnvisError(`unknown normalization '${normalization}'; valid: ${NORMALIZATIONS.join(', ')}`, [...NORMALIZATIONS]);
+    const budget = checkSnapshotBudget(opts.snapshot);
     const input = prepareInput(model, image, opts);
     let layerData: LayerData[];
     try {
@@ -147,6 +153,8 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
       ...emptyFeatureMapPage(),
     };
     const ex = new FeatureMapExplorer(model, input.name, layerData, state);
+    ex.saved.budget = budget;
+    ex.prepareSnapshot();
     await ex.start();
     if (opts.display ?? true) ex.show();
     return ex;
@@ -208,17 +216,53 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
       top_data: channelPlanes(layer, [top]).data,
       title: `${this.get('layers')[index].name} · ${this.model.name} · ${this.imageName}`,
     });
+    this.save(index, page);
+  }
+
+  /**
+   * Saves the first page of the conv blocks' outputs (after BN and activation), spread over the depth
+   * (all spatial layers when the model has no conv blocks), so a saved notebook shows the depth even
+   * when little was explored.
+   */
+  private prepareSnapshot(): void {
+    const names = this.get('layers').map((l) => l.name);
+    const blocks = convBlockOutputs(this.model).map((n) => names.indexOf(n)).filter((i) => i >= 0);
+    for (const i of spread(blocks.length ? blocks : this.layerData.map((_, k) => k), SNAPSHOT_LAYERS)) this.save(i, 0);
+  }
+
+  /** Saves a page of a layer into the snapshot (as the latest): tiles subsampled to SNAPSHOT_TILE, bytes over the layer's range. */
+  private save(index: number, page: number): void {
+    const l = this.layerData[index];
+    const info = this.get('layers')[index];
+    const size = this.get('page_size');
+    const channels: number[] = [];
+    for (let k = page * size; k < Math.min(l.c, (page + 1) * size); k++) channels.push(k);
+    const stride = Math.max(1, Math.ceil(Math.max(l.h, l.w) / SNAPSHOT_TILE));
+    const planes = channelPlanes(l, channels, stride);
+    const span = l.max - l.min;
+    const bytes = Uint8Array.from(planes.data, (v) => (span > 0 ? Math.round(((v - l.min) / span) * 255) : 0));
+    const what = `${info.name} channels ${channels[0] ?? 0}–${channels[channels.length - 1] ?? 0}`;
+    this.saved.add(`${index}\u0000${page}\u0000${size}`, what, {
+      name: info.name,
+      shape: info.shape,
+      page,
+      channels,
+      width: planes.w,
+      height: planes.h,
+      data: bytesToBase64(bytes),
+      means: Array.from(l.means),
+      min: l.min,
+      max: l.max,
+    });
   }
 
   snapshot(): FeatureMapResultData {
     const s = this.state;
-    // The conv blocks' outputs (after BN and activation), spread over the depth; all spatial layers when
-    // the model has no conv blocks. The first one is what a reopened notebook shows first.
-    const names = s.layers.map((l) => l.name);
-    const blocks = convBlockOutputs(this.model).map((n) => names.indexOf(n)).filter((i) => i >= 0);
-    const picked = spread(blocks.length ? blocks : this.layerData.map((_, i) => i), SNAPSHOT_LAYERS);
-    if (!picked.includes(s.shown_layer) && s.shown_layer >= 0) picked.push(s.shown_layer);
-    picked.sort((a, b) => a - b);
+    // In model order (layer, then page); the budget dropped the oldest.
+    const order = new Map(s.layers.map((l, i) => [l.name, i]));
+    const layers = this.saved.entries().sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0) || (a.page ?? 0) - (b.page ?? 0));
+    const shownName = s.layers[s.shown_layer]?.name;
+    const at = layers.findIndex((l) => l.name === shownName && l.channels[0] === s.page_channels[0]);
     return {
       kind: 'feature-maps',
       version: RESULT_SCHEMA_VERSION,
@@ -227,25 +271,10 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState> {
       image: { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) },
       colormap: s.colormap,
       normalization: s.normalization,
-      layers: picked.map((i) => {
-        const l = this.layerData[i];
-        const channels = Array.from({ length: Math.min(l.c, s.page_size) }, (_, k) => k);
-        const stride = Math.max(1, Math.ceil(Math.max(l.h, l.w) / SNAPSHOT_TILE));
-        const planes = channelPlanes(l, channels, stride);
-        const span = l.max - l.min;
-        const bytes = Uint8Array.from(planes.data, (v) => (span > 0 ? Math.round(((v - l.min) / span) * 255) : 0));
-        return {
-          name: s.layers[i].name,
-          shape: s.layers[i].shape,
-          channels,
-          width: planes.w,
-          height: planes.h,
-          data: bytesToBase64(bytes),
-          means: Array.from(l.means),
-          min: l.min,
-          max: l.max,
-        };
-      }),
+      page_size: s.page_size,
+      layers,
+      shown: at >= 0 ? at : layers.length - 1,
+      saved: this.saved.info(),
     };
   }
 

@@ -15,7 +15,6 @@
 import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { markDead, appliedScaling, convLayerNames, deadFilters, filterStats, filterView, Kernel, kernelOf, layerRange, pointwiseMap, rgbTile, sliceMap, tileRange } from '../basics/filters';
-import { spread } from '../basics/featureMaps';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { assertFiniteLayerWeights } from '../models/finite';
@@ -38,9 +37,14 @@ import {
   tileColormap,
 } from '../schema/explorers';
 import { Map2D, RGBAImage } from '../types';
-import { checkColormap, Explorer, explorerSpec, Step } from './explorer';
+import { checkColormap, checkSnapshotBudget, Explorer, explorerSpec, Step } from './explorer';
+
+/** One saved page of a filter snapshot. */
+type FilterEntry = FilterResultData['layers'][number];
 
 export interface FilterExplorerOptions {
+  /** Byte budget of the saved snapshot's pages (default DEFAULT_SNAPSHOT_BYTES); beyond it the latest are kept. */
+  snapshot?: number;
   /** First layer shown (default: the first conv layer). */
   layer?: string;
   /** Filters per page (default 16). */
@@ -63,8 +67,6 @@ export interface FilterExplorerOptions {
   display?: boolean;
 }
 
-/** The snapshot keeps this many layers, one page of weights each. */
-const SNAPSHOT_LAYERS = 12;
 const MODES: readonly FilterMode[] = ['weights', 'patterns'];
 
 interface Pattern {
@@ -78,7 +80,7 @@ function tileBytes(map: Map2D, range: { min: number; max: number }): Uint8Array 
   return Uint8Array.from(map.data, (v) => (span > 0 && Number.isFinite(v) ? Math.round(Math.min(1, Math.max(0, (v - range.min) / span)) * 255) : 0));
 }
 
-export class FilterExplorer extends Explorer<FilterExplorerState> {
+export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
   readonly model: CnnModel;
   private readonly kernelCache = new Map<string, Kernel>();
   // (Not named like a state key: state keys are properties of the widget.)
@@ -109,6 +111,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
     for (const [name, v] of [['pageSize', pageSize], ['inputChannels', inputChannels], ['steps', steps]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new CnnvisError(`${name} must be a positive integer, got ${v}`);
     }
+    const budget = checkSnapshotBudget(opts.snapshot);
     const scaling = opts.scaling ?? 'auto';
     if (!FILTER_SCALINGS.includes(scaling)) throw new CnnvisError(`unknown scaling '${scaling}'; valid: ${FILTER_SCALINGS.join(', ')}`, [...FILTER_SCALINGS]);
     const mode = opts.mode ?? 'weights';
@@ -140,6 +143,9 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
       ...emptyFilterPage(),
     };
     const ex = new FilterExplorer(model, state, patternSize);
+    ex.saved.budget = budget;
+    // Every conv layer's first page of weights, so a saved notebook shows each layer (the explored pages come later).
+    layers.forEach((_, i) => ex.save(i, ex.pageFilters(i, 0, pageSize), 0));
     await ex.start();
     if (opts.display ?? true) ex.show();
     return ex;
@@ -290,6 +296,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
     const showWeights = () => this.set({ ...weights, shown_layer: index, page_filters: filters, title });
     if (mode === 'weights') {
       showWeights();
+      this.save(index, filters, page);
       return;
     }
     // The weights of the new page at once (with the old patterns hidden), then the patterns.
@@ -312,44 +319,59 @@ export class FilterExplorer extends Explorer<FilterExplorerState> {
       pattern_values: made.map((p) => p.value),
     });
     showWeights();
+    this.save(index, filters, page);
+  }
+
+  /**
+   * Saves a page into the snapshot, as the latest: its weights as now scaled and, when shown (or saved
+   * before for the same filters), its patterns with their objective values and steps.
+   */
+  private save(index: number, filters: number[], page: number): void {
+    const s = this.state;
+    const info = this.layerList[index];
+    const key = `${index}\u0000${filters.join(',')}`;
+    const w = this.weightTiles(index, filters, s.input_channels, s.scaling);
+    const shownPatterns = s.mode === 'patterns' && s.shown_layer === index && s.pattern_filters.join() === filters.join() && s.pattern_filters.length > 0;
+    const patterns = shownPatterns
+      ? { filters: s.pattern_filters, width: s.pattern_width, height: s.pattern_height, rgba: bytesToBase64(s.patterns), values: s.pattern_values, steps: s.steps }
+      : (this.saved.get(key)?.patterns ?? null);
+    const what = `${info.name} filters ${filters[0] ?? 0}–${filters[filters.length - 1] ?? 0}${patterns ? ' with patterns' : ''}`;
+    this.saved.add(key, what, {
+      ...info,
+      page,
+      page_filters: filters,
+      tiles_per_filter: w.tiles_per_filter,
+      width: w.weight_width,
+      height: w.weight_height,
+      weights: bytesToBase64(w.weights),
+      channels: w.weight_channels,
+      norms: w.filter_norms,
+      dead: w.filter_dead,
+      scaling: w.weight_scaling,
+      range: w.weight_range,
+      diverging: w.weight_diverging,
+      cells: w.weight_cells,
+      patterns,
+    });
   }
 
   snapshot(): FilterResultData {
     const s = this.state;
-    const picked = spread(s.layers.map((_, i) => i), SNAPSHOT_LAYERS);
-    if (s.shown_layer >= 0 && !picked.includes(s.shown_layer)) picked.push(s.shown_layer);
-    picked.sort((a, b) => a - b);
+    // In model order (layer, then page); the budget dropped the oldest.
+    const order = new Map(this.layerList.map((l, i) => [l.name, i]));
+    const layers = this.saved.entries().sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0) || (a.page_filters[0] ?? 0) - (b.page_filters[0] ?? 0));
+    const shownName = this.layerList[s.shown_layer]?.name;
+    const at = layers.findIndex((l) => l.name === shownName && l.page_filters.join() === s.page_filters.join());
     return {
       kind: 'filters',
       version: RESULT_SCHEMA_VERSION,
       title: `filters · ${this.model.name}`,
       model: this.model.name,
       colormap: s.colormap,
-      layers: picked.map((i) => {
-        const shown = i === s.shown_layer;
-        const filters = shown ? s.page_filters : this.pageFilters(i, 0, s.page_size);
-        const w = this.weightTiles(i, filters, s.input_channels, s.scaling);
-        const patterns =
-          shown && s.pattern_filters.length
-            ? { filters: s.pattern_filters, width: s.pattern_width, height: s.pattern_height, rgba: bytesToBase64(s.patterns), values: s.pattern_values }
-            : null;
-        return {
-          ...s.layers[i],
-          page_filters: filters,
-          tiles_per_filter: w.tiles_per_filter,
-          width: w.weight_width,
-          height: w.weight_height,
-          weights: bytesToBase64(w.weights),
-          channels: w.weight_channels,
-          norms: w.filter_norms,
-          dead: w.filter_dead,
-          scaling: w.weight_scaling,
-          range: w.weight_range,
-          diverging: w.weight_diverging,
-          cells: w.weight_cells,
-          patterns,
-        };
-      }),
+      page_size: s.page_size,
+      layers,
+      shown: at >= 0 ? at : layers.length - 1,
+      saved: this.saved.info(),
     };
   }
 

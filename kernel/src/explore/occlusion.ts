@@ -31,9 +31,14 @@ import {
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ClassPickOptions, openImage, snapshotClasses, topCount } from './classes';
-import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, quietStep, Step } from './explorer';
+import { checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, quietStep, Step } from './explorer';
+
+/** One saved map of an occlusion snapshot. */
+type OcclusionEntry = OcclusionResultData['maps'][number];
 
 export interface OcclusionExplorerOptions extends InputOptions, ClassPickOptions {
+  /** Byte budget of the saved snapshot's maps (default DEFAULT_SNAPSHOT_BYTES); beyond it the latest are kept. */
+  snapshot?: number;
   /** Square patch side in input pixels (default: input size / 8). */
   patchSize?: number;
   /** Step between patches (default: half the patch). */
@@ -71,10 +76,9 @@ function probabilitiesOf(model: CnnModel, x: tf.Tensor4D): Float32Array {
   return out;
 }
 
-export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState> {
+export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, OcclusionEntry> {
   private readonly batchSize: number;
   private readonly runs = new LruCache<OcclusionRun>(MAX_CACHED_RUNS);
-  private snapshotMaps: OcclusionResultData['maps'] = [];
   /** Occlusion runs done (each a forward pass per patch position). */
   runsDone = 0;
   /** Occluded images passed forward so far. */
@@ -98,6 +102,7 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState> {
     const opacity = checkUnit('opacity', opts.opacity ?? 0.5);
     const threshold = checkUnit('threshold', opts.threshold ?? 0.5);
     topCount(opts);
+    const budget = checkSnapshotBudget(opts.snapshot);
     const { prepared, probs, state: opened } = openImage(model, image, opts);
     const state: OcclusionExplorerState = {
       title: `Occlusion · ${model.name} · ${prepared.name}`,
@@ -113,6 +118,7 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState> {
       shown: null,
     };
     const ex = new OcclusionExplorer(model, prepared, state, probs, batchSize);
+    ex.saved.budget = budget;
     await ex.start();
     ex.prepareSnapshot();
     if (opts.display ?? true) ex.show();
@@ -186,6 +192,23 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState> {
       map_height: map.height,
       shown: { class_index: cls, label: this.model.label(cls), probability: run.base[cls], patch_size: patch, stride, patches: run.ys.length * run.xs.length },
     });
+    this.save(run, cls, patch, stride);
+  }
+
+  /** Saves a class's map of a run into the snapshot, as the latest. */
+  private save(run: OcclusionRun, index: number, patch: number, stride: number): void {
+    const map = this.mapOf(run, index);
+    const label = this.model.label(index);
+    this.saved.add(`${index}\u0000${patch}\u0000${stride}`, `class ${index} '${label}' at patch ${patch} stride ${stride}`, {
+      index,
+      label,
+      probability: run.base[index],
+      map: floatsToBase64(map.data),
+      width: map.width,
+      height: map.height,
+      patch_size: patch,
+      stride,
+    });
   }
 
   /** The shown map's mask at the current threshold (1 = kept), at input size. */
@@ -194,19 +217,19 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState> {
     return { width: s.map_width, height: s.map_height, data: Float32Array.from(relativeMask(s.map, s.threshold)) };
   }
 
-  /** Saves the shown geometry's maps for the top classes and the shown one (no new forward pass). */
+  /** Saves the shown geometry's maps for the top classes and the shown one into the snapshot (no new forward pass). */
   prepareSnapshot(): void {
     const s = this.state;
     const run = this.runs.get(`${s.patch_size}\u0000${s.stride}`);
     if (!run) return;
-    this.snapshotMaps = snapshotClasses(s).map((index) => {
-      const map = this.mapOf(run, index);
-      return { index, label: this.model.label(index), probability: run.base[index], map: floatsToBase64(map.data), width: map.width, height: map.height };
-    });
+    for (const index of snapshotClasses(s)) this.save(run, index, s.patch_size, s.stride);
   }
 
   snapshot(): OcclusionResultData {
     const s = this.state;
+    const maps = this.saved.entries();
+    const shown = s.shown;
+    const at = shown ? maps.findIndex((m) => m.index === shown.class_index && m.patch_size === shown.patch_size && m.stride === shown.stride) : -1;
     return {
       kind: 'occlusion',
       version: RESULT_SCHEMA_VERSION,
@@ -218,7 +241,9 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState> {
       threshold: s.threshold,
       patch_size: s.patch_size,
       stride: s.stride,
-      maps: this.snapshotMaps,
+      maps,
+      shown: at >= 0 ? at : maps.length - 1,
+      saved: this.saved.info(),
     };
   }
 

@@ -44,14 +44,19 @@ import { figure, FigurePanel } from '../render/figure';
 import { checkDisplayMode, CLIP_PERCENTILE, gradientImage } from '../render/gradient';
 import { overlayHeatmap } from '../render/overlay';
 import { ClassPickOptions, openImage, snapshotClasses, topCount } from './classes';
-import { checkColormap, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step } from './explorer';
+import { checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step } from './explorer';
 import { appliedConvention, conventionTitle } from './cam';
 
 /** Options the methods take (SmoothGrad samples and sigma, Integrated Gradients steps and baseline, the guided Grad-CAM layer, batch size). */
 export type SaliencyMethodOptions = Omit<SmoothGradOptions & IntegratedGradientsOptions & GuidedGradCamOptions, keyof AttributionOptions> &
   Pick<AttributionOptions, 'batchSize'>;
 
+/** One saved map of a saliency snapshot. */
+type SaliencyEntry = SaliencyResultData['maps'][number];
+
 export interface SaliencyExplorerOptions extends InputOptions, ClassPickOptions {
+  /** Byte budget of the saved snapshot's maps (default DEFAULT_SNAPSHOT_BYTES); beyond it the latest are kept. */
+  snapshot?: number;
   /** Method id or name (default 'saliency'); see saliencyMethods(). */
   method?: string;
   /** Default 'coolwarm' (diverging, centred on 0 for signed maps). */
@@ -104,12 +109,11 @@ export function saliencyBytes(map: Map2D, signed: boolean, max: number): Uint8Ar
   return out;
 }
 
-export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
+export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState, SaliencyEntry> {
   private readonly methodOptions: SaliencyMethodOptions;
   /** The convention asked for (each method follows it where it knows it). */
   readonly convention: Convention;
   private readonly maps = new LruCache<ComputedMap>(MAX_CACHED_MAPS);
-  private snapshotMaps: SaliencyResultData['maps'] = [];
   /** Number of maps computed (not taken from the cache). */
   computed = 0;
 
@@ -137,6 +141,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
     const opacity = checkUnit('opacity', opts.opacity ?? 0.6);
     const displayMode = checkDisplayMode(opts.displayMode ?? 'side-by-side');
     topCount(opts);
+    const budget = checkSnapshotBudget(opts.snapshot);
     const { prepared, probs, state: opened } = openImage(model, image, opts);
     const state: SaliencyExplorerState = {
       title: `${method.name} · ${model.name} · ${prepared.name}${conventionTitle(appliedConvention(method.id, convention))}`,
@@ -156,6 +161,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
       shown: null,
     };
     const ex = new SaliencyExplorer(model, prepared, state, probs, methodOptions, convention);
+    ex.saved.budget = budget;
     await ex.start();
     await ex.prepareSnapshot();
     if (opts.display ?? true) ex.show();
@@ -225,38 +231,44 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
       shown: { class_index: cls, label: this.model.label(cls), probability: this.probabilities[cls], method },
       title: `${m.name} · ${this.model.name} · ${this.imageName}${conventionTitle(appliedConvention(method, this.convention))}`,
     });
+    this.save(method, cls, { map, rgba });
   }
 
-  /** Precomputes the snapshot: the one-gradient methods and the current one, for the top classes and the shown one. */
+  /** Saves a map (and its gradient image) into the snapshot, as the latest. */
+  private save(method: string, index: number, { map, rgba }: ComputedMap): void {
+    const e = this.encoded(method, map);
+    const label = this.model.label(index);
+    this.saved.add(`${method}\u0000${index}`, `${findSaliencyMethod(method).name} for class ${index} '${label}'`, {
+      method,
+      index,
+      label,
+      probability: this.probabilities[index],
+      signed: e.signed,
+      range_max: e.range_max,
+      heatmap: bytesToBase64(e.heatmap),
+      width: map.width,
+      height: map.height,
+      ...(rgba ? { gradient_rgba: bytesToBase64(rgba.data) } : {}),
+    });
+  }
+
+  /**
+   * Saves the one-gradient methods' maps for the top classes and the shown one into the snapshot (a
+   * costly current method — SmoothGrad, IG, guided Grad-CAM — for the shown class only).
+   */
   async prepareSnapshot(): Promise<void> {
-    const current = this.state.method;
-    const out: SaliencyResultData['maps'] = [];
-    const methods = [...new Set([current, ...CHEAP])];
-    for (const id of methods) {
-      // A costly current method (SmoothGrad, IG, guided Grad-CAM) is saved for the shown class only.
-      const classes = CHEAP.includes(id) ? snapshotClasses(this.state) : [this.state.class_index];
-      for (const index of classes) {
-        const { map, rgba } = await this.computed_(id, index);
-        const e = this.encoded(id, map);
-        out.push({
-          method: id,
-          index,
-          label: this.model.label(index),
-          probability: this.probabilities[index],
-          signed: e.signed,
-          range_max: e.range_max,
-          heatmap: bytesToBase64(e.heatmap),
-          width: map.width,
-          height: map.height,
-          ...(rgba ? { gradient_rgba: bytesToBase64(rgba.data) } : {}),
-        });
-      }
+    const { method: current, class_index: cls } = this.state;
+    for (const id of [...new Set([current, ...CHEAP])]) {
+      const classes = CHEAP.includes(id) ? snapshotClasses(this.state) : [cls];
+      for (const index of classes) this.save(id, index, await this.computed_(id, index));
     }
-    this.snapshotMaps = out;
   }
 
   snapshot(): SaliencyResultData {
     const s = this.state;
+    const maps = this.saved.entries();
+    const shown = s.shown;
+    const at = shown ? maps.findIndex((m) => m.method === shown.method && m.index === shown.class_index) : -1;
     return {
       kind: 'saliency',
       version: RESULT_SCHEMA_VERSION,
@@ -267,7 +279,10 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState> {
       opacity: s.opacity,
       clip_percentile: s.clip_percentile,
       display_mode: s.display_mode,
-      maps: this.snapshotMaps,
+      maps,
+      methods: [...new Set(maps.map((m) => m.method))].map((id) => ({ id, name: findSaliencyMethod(id).name })),
+      shown: at >= 0 ? at : maps.length - 1,
+      saved: this.saved.info(),
     };
   }
 

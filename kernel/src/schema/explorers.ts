@@ -327,11 +327,51 @@ export function emptyFilterPage(): Pick<
 /** Custom messages from the front end to an explorer. */
 export type ExplorerRequest = { event: 'cancel' };
 
-/** Custom messages from an explorer to the front end. */
-export type ExplorerNotice = { event: 'computed'; what: string; ms: number };
+/**
+ * The custom message an explorer sends after each change the user made: the output bundle
+ * (RESULT_MIME snapshot, image/png as base64, text/plain) of what has been explored so far. The front
+ * end writes it into the notebook output, so a saved notebook keeps what its author saw.
+ */
+export type ExplorerSnapshotMessage = { event: 'snapshot'; data: Record<string, unknown> };
+
+/** The DOM event (bubbling, `detail` = the bundle) a live view dispatches with each snapshot it receives; the notebook renderer writes it into the output. */
+export const SNAPSHOT_EVENT = 'cnnvis-snapshot';
+
+/** The default size budget of a snapshot's saved maps/pages (bytes of their JSON; the `snapshot` option). */
+export const DEFAULT_SNAPSHOT_BYTES = 4_000_000;
+
+/** What a snapshot holds of what was explored and what its size budget dropped. */
+export interface SnapshotInfo {
+  /** The budget: bytes of JSON the saved maps/pages may take (the `snapshot` option). */
+  budget: number;
+  /** Bytes of JSON the saved maps/pages take. */
+  bytes: number;
+  /** Maps (or pages) saved. */
+  count: number;
+  /** What the budget dropped, oldest first (the latest computed are kept). */
+  dropped: string[];
+}
+
+/** One line on a saved snapshot: how much it holds of its budget and what was dropped. */
+export function snapshotNote(info: SnapshotInfo | undefined, noun: string): string {
+  if (!info) return '';
+  const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e5 ? 2 : 1)} MB`;
+  const head = `Saved ${info.count} ${noun}${info.count === 1 ? '' : 's'} (${mb(info.bytes)} of the ${mb(info.budget)} snapshot budget).`;
+  if (!info.dropped.length) return head;
+  const list = info.dropped.length > 3 ? `${info.dropped.slice(-3).join('; ')} and ${info.dropped.length - 3} more` : info.dropped.join('; ');
+  return `${head} Dropped the ${info.dropped.length} oldest to stay within it: ${list}.`;
+}
+
+/** Fields every snapshot has besides its data: the map (page) shown when it was saved and the budget note. */
+export interface SavedPart {
+  /** Index in `maps` (`layers`) of what the live view showed when saved; absent in older snapshots (0). */
+  shown?: number;
+  /** Budget and drops; absent in older snapshots. */
+  saved?: SnapshotInfo;
+}
 
 /** Static snapshots, rendered client-side without a kernel. Arrays are base64 in JSON. */
-export interface CamResultData {
+export interface CamResultData extends SavedPart {
   kind: 'cam';
   version: typeof RESULT_SCHEMA_VERSION;
   title: string;
@@ -341,11 +381,16 @@ export interface CamResultData {
   image: { width: number; height: number; rgba: string };
   colormap: ExplorerColormap;
   opacity: number;
-  /** One precomputed map per class, highest probability first. */
-  maps: Array<ClassScore & { heatmap: string; width: number; height: number }>;
+  /**
+   * The maps computed in the live view (the top classes first, then each method / layer / class shown),
+   * oldest first; `method` (an id) and `layer` absent in older snapshots mean the top-level ones.
+   */
+  maps: Array<ClassScore & { heatmap: string; width: number; height: number; method?: string; layer?: string }>;
+  /** Names of the methods in `maps`; absent in older snapshots. */
+  methods?: MethodInfo[];
 }
 
-export interface FeatureMapResultData {
+export interface FeatureMapResultData extends SavedPart {
   kind: 'feature-maps';
   version: typeof RESULT_SCHEMA_VERSION;
   title: string;
@@ -353,10 +398,14 @@ export interface FeatureMapResultData {
   image: { width: number; height: number; rgba: string };
   colormap: ExplorerColormap;
   normalization: Normalization;
-  /** One precomputed page per layer. */
+  /** Channels per page; absent in older snapshots. */
+  page_size?: number;
+  /** Pages: one of each conv block at open, then every page shown in the live view (a layer may have several). */
   layers: Array<{
     name: string;
     shape: [number, number, number];
+    /** Page number (channels page × page_size on); absent in older snapshots (0). */
+    page?: number;
     channels: number[];
     /** Tile size (may be smaller than the layer's: snapshots are subsampled to stay small). */
     width: number;
@@ -369,7 +418,7 @@ export interface FeatureMapResultData {
   }>;
 }
 
-export interface SaliencyResultData {
+export interface SaliencyResultData extends SavedPart {
   kind: 'saliency';
   version: typeof RESULT_SCHEMA_VERSION;
   title: string;
@@ -377,7 +426,9 @@ export interface SaliencyResultData {
   image: { width: number; height: number; rgba: string };
   colormap: ExplorerColormap;
   opacity: number;
-  /** Precomputed maps: per method, per class (highest probability first); bytes as in SaliencyExplorerState. */
+  /** Names of the methods in `maps`; absent in older snapshots. */
+  methods?: MethodInfo[];
+  /** Maps: the one-gradient methods for the top classes at open, then every method / class shown; bytes as in SaliencyExplorerState. */
   maps: Array<
     ClassScore & {
       method: string;
@@ -396,7 +447,7 @@ export interface SaliencyResultData {
   display_mode?: ExplorerDisplay;
 }
 
-export interface OcclusionResultData {
+export interface OcclusionResultData extends SavedPart {
   kind: 'occlusion';
   version: typeof RESULT_SCHEMA_VERSION;
   title: string;
@@ -407,19 +458,26 @@ export interface OcclusionResultData {
   threshold: number;
   patch_size: number;
   stride: number;
-  /** One map per class (highest probability first), float32 drops, any threshold applies client-side. */
-  maps: Array<ClassScore & { map: string; width: number; height: number }>;
+  /**
+   * Maps (float32 drops; any threshold applies client-side): the top classes at open, then every class /
+   * patch size / stride shown; `patch_size` and `stride` absent in older snapshots mean the top-level ones.
+   */
+  maps: Array<ClassScore & { map: string; width: number; height: number; patch_size?: number; stride?: number }>;
 }
 
-export interface FilterResultData {
+export interface FilterResultData extends SavedPart {
   kind: 'filters';
   version: typeof RESULT_SCHEMA_VERSION;
   title: string;
   model: string;
   colormap: ExplorerColormap;
-  /** One precomputed page per layer (weights; patterns where they were computed). */
+  /** Filters per page; absent in older snapshots. */
+  page_size?: number;
+  /** Pages: the first of every conv layer at open, then every page shown (weights; patterns where made). */
   layers: Array<
     FilterLayerInfo & {
+      /** Page number; absent in older snapshots (0). */
+      page?: number;
       page_filters: number[];
       tiles_per_filter: number;
       width: number;
@@ -434,7 +492,8 @@ export interface FilterResultData {
       range: [number, number];
       diverging: boolean;
       cells: number;
-      patterns: { filters: number[]; width: number; height: number; rgba: string; values: number[] } | null;
+      /** `steps`: the optimization steps the patterns ran (absent in older snapshots). */
+      patterns: { filters: number[]; width: number; height: number; rgba: string; values: number[]; steps?: number } | null;
     }
   >;
 }
