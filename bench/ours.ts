@@ -28,8 +28,25 @@ import {
 import { BenchModel, benchModel, BenchModelName, BENCH_MODELS } from './models';
 import { BenchMethod, BENCH_METHODS, BenchSettings, KernelTime, scaleCalls, ScalePoint, SCALE_SIZES, SideReport, SideResult } from './settings';
 
-/** A smooth, seeded test picture (different seeds give different images). */
+const pictures = new Map<string, RGBImage>();
+
+/** A smooth, seeded test picture (different seeds give different images), made once per seed. */
 export function testImage(seed: number, size = 224): RGBImage {
+  const key = `${seed}:${size}`;
+  let im = pictures.get(key);
+  if (!im) pictures.set(key, (im = makeTestImage(seed, size)));
+  return im;
+}
+
+/**
+ * The pictures the timed calls use, made beforehand on both sides: a method's time is the model's work
+ * from a picture, not the making of the picture.
+ */
+export function makeTestImages(repeats: number): void {
+  for (let base = 100; base <= 1000; base += 100) for (let i = -2; i <= Math.max(repeats, 5) + 1; i++) testImage(base + i);
+}
+
+function makeTestImage(seed: number, size: number): RGBImage {
   const data = new Uint8Array(size * size * 3);
   const f = [0.7, 1.3, 2.1].map((v) => v + (seed % 7) * 0.11);
   for (let y = 0; y < size; y++) {
@@ -259,6 +276,7 @@ async function main(): Promise<void> {
   const methods = (methodList ? methodList.split(',') : [...BENCH_METHODS]) as BenchMethod[];
   for (const m of methods) if (!(BENCH_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method '${m}'`);
   await initBackend();
+  makeTestImages(settings.repeats);
   const t0 = performance.now();
   const bm = benchModel(name as BenchModelName);
   log(`${name}: built with random weights in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${engineName(bm.model.net)}`);
