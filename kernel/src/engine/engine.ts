@@ -22,8 +22,6 @@ import * as tf from '@tensorflow/tfjs';
 /** The backward rule at ReLUs: the plain gradient, guided backpropagation, or the deconvnet's. */
 export type ReluRule = 'gradient' | 'guided' | 'deconvnet';
 
-export const RELU_RULES: readonly ReluRule[] = ['gradient', 'guided', 'deconvnet'];
-
 /**
  * A class index (its score, summed over the batch) or any scalar of the class scores [B, K].
  */
