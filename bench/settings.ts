@@ -151,8 +151,10 @@ export interface SideReport {
   side: 'ours' | 'reference';
   model: string;
   results: SideResult[];
-  /** Peak resident memory of the process, bytes. */
+  /** Peak resident memory of the process over every method but the scaling table, bytes. */
   peakRssBytes: number;
+  /** With the scaling table (run last): the process' peak at the end, bytes. */
+  scalingPeakRssBytes?: number;
   /** Ours: the peak right after the model was built and randomized, bytes. */
   buildPeakRssBytes?: number;
   /** Backend / threads, e.g. 'wasm (simd, 1 thread)' or 'torch 1.13 (1 thread)'. */
