@@ -35,6 +35,7 @@ import { gradCamPlusPlus } from '../kernel/src/explain/cam/gradcampp';
 import { DEFAULT_SNAPSHOT_BYTES, ExplorerSnapshotMessage } from '../kernel/src/schema/explorers';
 import { Explorer } from '../kernel/src/explore/explorer';
 import { saliencyBytes } from '../kernel/src/explore/saliency';
+import { scoreCam } from '../kernel/src/explain/cam/scorecam';
 import * as path from 'path';
 import { IMAGES } from './helpers/shared';
 
@@ -827,5 +828,51 @@ describe('snapshots keep what was explored', () => {
     const oref = await occlusionFn(model, IMAGE, { classIndex: occ.get('class_index'), patchSize: 32, stride: 16, display: false });
     expect(base64ToFloats(osnap.maps[osnap.shown as number].map)).toEqual(oref.map.data);
     occ.close();
+  });
+});
+
+describe('explorer options as the functions take them', () => {
+  test('preprocess, methodOptions, layer and fill reach the maps: each equals the function with the same options', async () => {
+    // The bare network (cnnvis would guess 'unit'); 'none' feeds the 0..255 pixels as they are.
+    const bare = model.net;
+    const none = new CnnModel(bare, { name: 'demo', preprocess: 'none', labels: { names: [...DEMO_CLASSES], source: 'test' } });
+    const cam = await CamExplorer.open(bare, IMAGE, { display: false, preprocess: 'none', classIndex: 3, method: 'scorecam', methodOptions: { topN: 4 } });
+    expect(cam.model.preprocess).toBe('none');
+    const ref = await scoreCam(none, IMAGE, { classIndex: 3, topN: 4, display: false });
+    expectMapBytes(cam.get('heatmap'), ref.map.data);
+    // topN changes the map: the option was used.
+    const all = await scoreCam(none, IMAGE, { classIndex: 3, display: false });
+    expect(maxAbsDiff(ref.map.data, all.map.data)).toBeGreaterThan(0.01);
+    cam.close();
+    // Under the guessed 'unit' the forward pass differs: other class probabilities.
+    const unit = await CamExplorer.open(bare, IMAGE, { display: false, classIndex: 3 });
+    expect(unit.model.preprocess).toBe('unit');
+    expect(maxAbsDiff(unit.probabilities, cam.probabilities)).toBeGreaterThan(1e-3);
+    unit.close();
+    await expect(CamExplorer.open(bare, IMAGE, { display: false, preprocess: 'imagenet' })).rejects.toThrow(/unknown preprocessing 'imagenet'; valid: mobilenet, vgg16, torch, unit, none/);
+
+    const fm = await FeatureMapExplorer.open(bare, IMAGE, { display: false, preprocess: 'none', layer: 'block1_conv1' });
+    const input = prepareInput(none, IMAGE);
+    const act = layerActivation(none, input.batch, 'block1_conv1');
+    input.batch.dispose();
+    expect(fm.get('channel_means')[0]).toBeCloseTo(act.data.filter((_, i) => i % act.c === 0).reduce((a, b) => a + b, 0) / (act.h * act.w), 3);
+    fm.close();
+
+    // The saliency explorer's layer is guided Grad-CAM's.
+    const sal = await SaliencyExplorer.open(model, IMAGE, { display: false, method: 'guided-gradcam', layer: 'block2_conv2', classIndex: 1 });
+    const gg = await guidedGradCam(model, IMAGE, { classIndex: 1, layer: 'block2_conv2', display: false });
+    expect((await sal.map('guided-gradcam', 1)).data).toEqual(gg.map.data);
+    const ggLast = await guidedGradCam(model, IMAGE, { classIndex: 1, display: false });
+    expect(maxAbsDiff(gg.map.data, ggLast.map.data)).toBeGreaterThan(0);
+    sal.close();
+
+    // Occlusion with the image's mean colour as the fill.
+    const occ = await OcclusionExplorer.open(model, IMAGE, { display: false, patchSize: 16, stride: 16, fill: 'mean', classIndex: 2 });
+    const oref = await occlusionFn(model, IMAGE, { classIndex: 2, patchSize: 16, stride: 16, fill: 'mean', display: false });
+    expect(occ.get('map')).toEqual(oref.map.data);
+    const gray = await occlusionFn(model, IMAGE, { classIndex: 2, patchSize: 16, stride: 16, display: false });
+    expect(maxAbsDiff(gray.map.data, oref.map.data)).toBeGreaterThan(0);
+    occ.close();
+    await expect(OcclusionExplorer.open(model, IMAGE, { display: false, fill: 'noise' as never })).rejects.toThrow(/unknown fill 'noise'; valid: gray, mean, blur/);
   });
 });

@@ -14,7 +14,7 @@
  */
 import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
-import { ImageSource, InputOptions, modelFor } from '../basics/input';
+import { ImageSource } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError, listChoices } from '../errors';
 import { camMaps, CamMethod, CamOptions, checkConvention, Convention } from '../explain/cam/base';
@@ -33,13 +33,18 @@ import {
   RESULT_SCHEMA_VERSION,
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
-import { ClassPickOptions, openImage, snapshotClasses, topCount } from './classes';
+import type { ScoreCamOptions } from '../explain/cam/scorecam';
+import type { AblationCamOptions } from '../explain/cam/ablationcam';
+import type { EigenCamOptions } from '../explain/cam/eigencam';
+import type { KpcaCamOptions } from '../explain/cam/kpcacam';
+import type { FinerCamOptions } from '../explain/cam/finercam';
+import { ClassPickOptions, ExplorerInputOptions, explorerModel, openImage, snapshotClasses, topCount } from './classes';
 import { checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step, unitBytes } from './explorer';
 
 /** One saved map of a CAM snapshot. */
 type CamEntry = CamResultData['maps'][number];
 
-export interface CamExplorerOptions extends InputOptions, ClassPickOptions {
+export interface CamExplorerOptions extends ExplorerInputOptions, ClassPickOptions {
   /** Byte budget of the saved snapshot's maps (default DEFAULT_SNAPSHOT_BYTES); beyond it the latest are kept. */
   snapshot?: number;
   /** Default: the method's default layer (the last with a spatial output). */
@@ -52,7 +57,12 @@ export interface CamExplorerOptions extends InputOptions, ClassPickOptions {
   display?: boolean;
   /** Whose conventions the maps follow where the anchors differ: 'cnnvis' (default) or 'pytorch-grad-cam' (METHODS.md). */
   convention?: Convention;
+  /** The methods' own options, as their functions take them (Score-CAM topN / batchSize, Ablation-CAM ablationValue, Eigen-CAM center, KPCA-CAM kernel…). */
+  methodOptions?: CamMethodOptions;
 }
+
+/** Options of the CAM methods besides the common ones, passed to each method that takes them. */
+export type CamMethodOptions = Omit<ScoreCamOptions & AblationCamOptions & EigenCamOptions & KpcaCamOptions & FinerCamOptions, keyof CamOptions>;
 
 /** The conventions the CAM explorer offers (those of the CAM family). */
 export const CAM_EXPLORER_CONVENTIONS: readonly Convention[] = ['cnnvis', 'pytorch-grad-cam'];
@@ -93,6 +103,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
   private readonly topCount: number;
   /** The convention asked for (each method follows it where it knows it). */
   readonly convention: Convention;
+  private readonly methodOptions: CamMethodOptions;
   /** Number of maps computed (not taken from the cache), for tests and the curious. */
   computed = 0;
 
@@ -103,16 +114,18 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
     topCount: number,
     probs: Float32Array,
     convention: Convention,
+    methodOptions: CamMethodOptions,
   ) {
     super(explorerSpec(EXPLORERS.cam), state, ['class_index', 'layer', 'method'], model, prepared, probs);
     this.topCount = topCount;
     this.convention = convention;
+    this.methodOptions = methodOptions;
   }
 
   /** Opens an explorer on `image`, computes the first map and the snapshot, and shows it in a notebook. */
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: CamExplorerOptions = {}): Promise<CamExplorer> {
     await initBackend();
-    const model = modelFor(m, image);
+    const model = explorerModel(m, image, opts);
     const methods = explorerMethods();
     const method = findMethod(methods, opts.method ?? 'gradcam');
     const convention = checkConvention(opts.convention, CAM_EXPLORER_CONVENTIONS, 'the CAM explorer');
@@ -139,7 +152,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
       heatmap_height: 0,
       shown: null,
     };
-    const ex = new CamExplorer(model, prepared, state, k, probs, convention);
+    const ex = new CamExplorer(model, prepared, state, k, probs, convention, { ...(opts.methodOptions ?? {}) });
     ex.saved.budget = budget;
     await ex.start();
     await ex.prepareSnapshot();
@@ -161,11 +174,11 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
     const convention = appliedConvention(methodId, this.convention);
     if (!cam) {
       // Methods outside the CAM family run their own pipeline on the picture.
-      const r = await explainMethod(methodId).run(this.model, this.input, { classIndex, layer, display: false, convention });
+      const r = await explainMethod(methodId).run(this.model, this.input, { ...this.methodOptions, classIndex, layer, display: false, convention });
       return r.map;
     }
     cam.check(this.model, layer);
-    const raw = this.camRaw(cam, layer, classIndex, { convention });
+    const raw = this.camRaw(cam, layer, classIndex, { ...this.methodOptions, convention });
     // Normalized and upsampled as the method's own function does under the convention (cam/base.ts).
     return camMaps(raw, this.model.inputWidth, this.model.inputHeight, convention).map;
   }

@@ -5,10 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { classProbabilities, topK } from '../basics/predict';
-import { ImageSource, InputOptions, prepareInput } from '../basics/input';
+import { ImageSource, InputOptions, modelFor, prepareInput } from '../basics/input';
 import { CnnvisError } from '../errors';
 import { resolveClass } from '../explain/targets';
-import { CnnModel } from '../models/model';
+import { asCnnModel, CnnModel } from '../models/model';
+import { parsePreprocess } from '../models/preprocess';
+import type { PreprocessName } from '../types';
 import { ClassPickState, ClassScore } from '../schema/explorers';
 import { rgbaBytes } from './explorer';
 
@@ -17,6 +19,24 @@ export interface ClassPickOptions {
   label?: string;
   /** How many classes the top list, the chart and the saved snapshot hold (default 5). */
   topK?: number;
+}
+
+/** How an explorer's image is read, as the functions take it: resize mode and, for a model cnnvis cannot infer, its preprocessing. */
+export interface ExplorerInputOptions extends InputOptions {
+  /** The model's preprocessing (mobilenet | vgg16 | torch | unit | none), as `loadModel(…, {preprocess})` takes it; default: the model's own. */
+  preprocess?: PreprocessName | string;
+}
+
+/** The model an explorer runs: `m` with the asked preprocessing (when given), at the image's size for a model of any size. */
+export function explorerModel(m: CnnModel | tf.LayersModel, image: ImageSource | null, opts: ExplorerInputOptions): CnnModel {
+  let model = asCnnModel(m);
+  if (opts.preprocess !== undefined) {
+    const p = parsePreprocess(String(opts.preprocess));
+    if (p !== model.preprocess) {
+      model = new CnnModel(model.original, { name: model.name, source: model.source, labels: model.labels, labelsNote: model.labelsNote, preprocess: p });
+    }
+  }
+  return image === null ? model : modelFor(model, image);
 }
 
 /** The top-k count of the options, checked. */

@@ -11,7 +11,7 @@
 import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { convBlockOutputs, defaultFeatureLayer, spread } from '../basics/featureMaps';
-import { ImageSource, InputOptions, modelFor, prepareInput } from '../basics/input';
+import { ImageSource, prepareInput } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { asCnnModel, CnnModel } from '../models/model';
@@ -33,11 +33,12 @@ import {
 import { runTaps } from '../taps';
 import { RGBAImage } from '../types';
 import { checkSnapshotBudget, Explorer, explorerSpec, rgbaBytes, Step } from './explorer';
+import { ExplorerInputOptions, explorerModel } from './classes';
 
 /** One saved page of a feature-map snapshot. */
 type FeatureMapEntry = FeatureMapResultData['layers'][number];
 
-export interface FeatureMapExplorerOptions extends InputOptions {
+export interface FeatureMapExplorerOptions extends ExplorerInputOptions {
   /** Byte budget of the saved snapshot's pages (default DEFAULT_SNAPSHOT_BYTES); beyond it the latest are kept. */
   snapshot?: number;
   /** First layer shown (default: the first conv block output). */
@@ -107,7 +108,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState, Featur
 
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: FeatureMapExplorerOptions = {}): Promise<FeatureMapExplorer> {
     await initBackend();
-    const model = modelFor(m, image);
+    const model = explorerModel(m, image, opts);
     const names = model.spatialLayers();
     if (!names.length) throw new CnnvisError(`model '${model.name}' has no layer with a spatial output to show as feature maps`);
     const first = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : defaultFeatureLayer(model);

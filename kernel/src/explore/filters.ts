@@ -38,11 +38,14 @@ import {
 } from '../schema/explorers';
 import { Map2D, RGBAImage } from '../types';
 import { checkColormap, checkSnapshotBudget, Explorer, explorerSpec, Step } from './explorer';
+import { ExplorerInputOptions, explorerModel } from './classes';
 
 /** One saved page of a filter snapshot. */
 type FilterEntry = FilterResultData['layers'][number];
 
 export interface FilterExplorerOptions {
+  /** The model's preprocessing (how activation-maximization patterns are fed to it; see loadModel); default: the model's own. */
+  preprocess?: ExplorerInputOptions['preprocess'];
   /** Byte budget of the saved snapshot's pages (default DEFAULT_SNAPSHOT_BYTES); beyond it the latest are kept. */
   snapshot?: number;
   /** First layer shown (default: the first conv layer). */
@@ -100,7 +103,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
 
   static async open(m: CnnModel | tf.LayersModel, opts: FilterExplorerOptions = {}): Promise<FilterExplorer> {
     await initBackend();
-    const model = asCnnModel(m);
+    const model = explorerModel(m, null, opts);
     const names = convLayerNames(model);
     if (!names.length) throw new CnnvisError(`model '${model.name}' has no convolution layer with a 4-D kernel`);
     const first = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : names[0];

@@ -8,15 +8,15 @@
  * every class's probability for every patch, so a class change needs no forward pass; only a new
  * patch size or stride runs again. The threshold makes the mask and the masked picture from the
  * kept map — in the browser, and here for the PNG — and never recomputes the map. Maps equal those
- * of `cnnvis.occlusion(model, image, {classIndex, patchSize, stride})` (gray fill).
+ * of `cnnvis.occlusion(model, image, {classIndex, patchSize, stride, fill})` (fill and blurSigma as it takes them).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ImageSource, InputOptions, modelFor } from '../basics/input';
+import { ImageSource } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { logitsOf } from '../explain/gradients';
 import { modelHead } from '../models/head';
-import { Occlusion, occludedBatch, spreadPatches } from '../explain/occlusion';
+import { Occlusion, occludedBatch, OcclusionFill, spreadPatches } from '../explain/occlusion';
 import { asCnnModel, CnnModel } from '../models/model';
 import { hconcat } from '../render/compose';
 import {
@@ -30,13 +30,13 @@ import {
   RESULT_SCHEMA_VERSION,
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
-import { ClassPickOptions, openImage, snapshotClasses, topCount } from './classes';
+import { ClassPickOptions, ExplorerInputOptions, explorerModel, openImage, snapshotClasses, topCount } from './classes';
 import { checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, quietStep, Step } from './explorer';
 
 /** One saved map of an occlusion snapshot. */
 type OcclusionEntry = OcclusionResultData['maps'][number];
 
-export interface OcclusionExplorerOptions extends InputOptions, ClassPickOptions {
+export interface OcclusionExplorerOptions extends ExplorerInputOptions, ClassPickOptions {
   /** Byte budget of the saved snapshot's maps (default DEFAULT_SNAPSHOT_BYTES); beyond it the latest are kept. */
   snapshot?: number;
   /** Square patch side in input pixels (default: input size / 8). */
@@ -49,6 +49,10 @@ export interface OcclusionExplorerOptions extends InputOptions, ClassPickOptions
   opacity?: number;
   /** Occluded images per forward pass (default 16). */
   batchSize?: number;
+  /** What covers a patch, as cnnvis.occlusion takes it: 'gray' (default), 'mean' (the image's mean colour) or 'blur'. */
+  fill?: OcclusionFill;
+  /** Blur σ in pixels for fill 'blur' (default: patch size / 2). */
+  blurSigma?: number;
   display?: boolean;
 }
 
@@ -65,6 +69,7 @@ interface OcclusionRun {
 }
 
 const MAX_CACHED_RUNS = 8;
+const FILLS: readonly OcclusionFill[] = ['gray', 'mean', 'blur'];
 const occlusionMethod = new Occlusion();
 
 /** Class probabilities of a batch (the model's head: models/head.ts), [B × classes] (how occlusion scores classes). */
@@ -78,20 +83,29 @@ function probabilitiesOf(model: CnnModel, x: tf.Tensor4D): Float32Array {
 
 export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, OcclusionEntry> {
   private readonly batchSize: number;
+  private readonly fill: { fill: OcclusionFill; blurSigma?: number };
   private readonly runs = new LruCache<OcclusionRun>(MAX_CACHED_RUNS);
   /** Occlusion runs done (each a forward pass per patch position). */
   runsDone = 0;
   /** Occluded images passed forward so far. */
   forwards = 0;
 
-  private constructor(model: CnnModel, prepared: { image: RGBImage; batch: tf.Tensor4D; name: string }, state: OcclusionExplorerState, probs: Float32Array, batchSize: number) {
+  private constructor(
+    model: CnnModel,
+    prepared: { image: RGBImage; batch: tf.Tensor4D; name: string },
+    state: OcclusionExplorerState,
+    probs: Float32Array,
+    batchSize: number,
+    fill: { fill: OcclusionFill; blurSigma?: number },
+  ) {
     super(explorerSpec(EXPLORERS.occlusion), state, ['class_index', 'patch_size', 'stride'], model, prepared, probs);
     this.batchSize = batchSize;
+    this.fill = fill;
   }
 
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: OcclusionExplorerOptions = {}): Promise<OcclusionExplorer> {
     await initBackend();
-    const model = modelFor(m, image);
+    const model = explorerModel(m, image, opts);
     const side = Math.min(model.inputHeight, model.inputWidth);
     const patch = opts.patchSize ?? Math.max(1, Math.round(side / 8));
     const stride = opts.stride ?? Math.max(1, Math.floor(patch / 2));
@@ -101,6 +115,9 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, Occ
     const colormap = checkColormap(opts.colormap ?? 'jet');
     const opacity = checkUnit('opacity', opts.opacity ?? 0.5);
     const threshold = checkUnit('threshold', opts.threshold ?? 0.5);
+    const fill = { fill: opts.fill ?? 'gray', ...(opts.blurSigma !== undefined ? { blurSigma: opts.blurSigma } : {}) };
+    if (!FILLS.includes(fill.fill)) throw new CnnvisError(`unknown fill '${fill.fill}'; valid: ${FILLS.join(', ')}`, [...FILLS]);
+    if (fill.blurSigma !== undefined && !(fill.blurSigma > 0)) throw new CnnvisError(`blurSigma must be a positive number of pixels, got ${fill.blurSigma}`);
     topCount(opts);
     const budget = checkSnapshotBudget(opts.snapshot);
     const { prepared, probs, state: opened } = openImage(model, image, opts);
@@ -117,7 +134,7 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, Occ
       map_height: 0,
       shown: null,
     };
-    const ex = new OcclusionExplorer(model, prepared, state, probs, batchSize);
+    const ex = new OcclusionExplorer(model, prepared, state, probs, batchSize, fill);
     ex.saved.budget = budget;
     await ex.start();
     ex.prepareSnapshot();
@@ -128,7 +145,7 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, Occ
   /** The occlusion run for a patch size and stride (cached); `step` reports progress and stops it when superseded. */
   private async run(patch: number, stride: number, step: Step): Promise<OcclusionRun> {
     return this.runs.getOrMake(`${patch}\u0000${stride}`, async () => {
-      const plan = occlusionMethod.plan(this.model, this.batch, this.input, { patchSize: patch, stride });
+      const plan = occlusionMethod.plan(this.model, this.batch, this.input, { patchSize: patch, stride, ...this.fill });
       const k = this.model.numClasses;
       try {
         const base = probabilitiesOf(this.model, this.batch);

@@ -15,7 +15,7 @@
  * do with the same option; the title names it for the methods it changes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ImageSource, InputOptions, modelFor } from '../basics/input';
+import { ImageSource } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { attributionContext, AttributionMethod, AttributionOptions, reduceChannels } from '../explain/attribution/base';
@@ -43,7 +43,7 @@ import { scaleNearest } from '../render/compose';
 import { figure, FigurePanel } from '../render/figure';
 import { checkDisplayMode, CLIP_PERCENTILE, gradientImage } from '../render/gradient';
 import { overlayHeatmap } from '../render/overlay';
-import { ClassPickOptions, openImage, snapshotClasses, topCount } from './classes';
+import { ClassPickOptions, ExplorerInputOptions, explorerModel, openImage, snapshotClasses, topCount } from './classes';
 import { checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step } from './explorer';
 import { appliedConvention, conventionTitle } from './cam';
 
@@ -54,7 +54,7 @@ export type SaliencyMethodOptions = Omit<SmoothGradOptions & IntegratedGradients
 /** One saved map of a saliency snapshot. */
 type SaliencyEntry = SaliencyResultData['maps'][number];
 
-export interface SaliencyExplorerOptions extends InputOptions, ClassPickOptions {
+export interface SaliencyExplorerOptions extends ExplorerInputOptions, ClassPickOptions {
   /** Byte budget of the saved snapshot's maps (default DEFAULT_SNAPSHOT_BYTES); beyond it the latest are kept. */
   snapshot?: number;
   /** Method id or name (default 'saliency'); see saliencyMethods(). */
@@ -68,6 +68,8 @@ export interface SaliencyExplorerOptions extends InputOptions, ClassPickOptions 
   displayMode?: ExplorerDisplay;
   /** Whose conventions the maps follow where the anchors differ: 'cnnvis' (default) or 'captum' (METHODS.md). */
   convention?: Convention;
+  /** Guided Grad-CAM's layer, as guidedGradCam takes it (the same as methodOptions.layer). */
+  layer?: string;
 }
 
 /** The conventions the saliency explorer offers (Captum is the anchor with gradient attributions). */
@@ -132,10 +134,10 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState, Salie
 
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: SaliencyExplorerOptions = {}): Promise<SaliencyExplorer> {
     await initBackend();
-    const model = modelFor(m, image);
+    const model = explorerModel(m, image, opts);
     const method = findSaliencyMethod(opts.method ?? 'saliency');
     const convention = checkConvention(opts.convention, SALIENCY_EXPLORER_CONVENTIONS, 'the saliency explorer');
-    const methodOptions = { ...(opts.methodOptions ?? {}) };
+    const methodOptions = { ...(opts.layer !== undefined ? { layer: opts.layer } : {}), ...(opts.methodOptions ?? {}) };
     for (const x of ATTRIBUTION_METHODS) x.checkOptions(methodOptions as AttributionOptions, model);
     const colormap = checkColormap(opts.colormap ?? 'coolwarm');
     const opacity = checkUnit('opacity', opts.opacity ?? 0.6);
