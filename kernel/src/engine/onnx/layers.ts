@@ -16,10 +16,12 @@ import { globalPooling, pooling } from './converters/pooling';
 import { cropping, reshape, upSampling, zeroPadding } from './converters/reshape';
 import { Converter, Fold, LayerContext, LayerKernel, Unsupported } from './graph';
 
-export { Act, ACTIVATIONS } from './activation';
+export { ACTIVATIONS } from './activation';
+export type { Act } from './activation';
 export { reluLayerAct } from './converters/activations';
 export { bnAffine } from './converters/normalization';
-export { Fold, internalDims, LayerKernel, Rule, Saved, Unsupported } from './graph';
+export { internalDims, Unsupported } from './graph';
+export type { Fold, LayerKernel, Rule, Saved } from './graph';
 
 const registry = new Map<string, Converter>();
 /** Converters in the order the list of compiled layers names them. */
