@@ -18,59 +18,48 @@ import { AttributionResult } from '../kernel/src/explain/attribution/result';
 import { saliency } from '../kernel/src/explain/attribution/saliency';
 import { smoothGrad } from '../kernel/src/explain/attribution/smoothgrad';
 import { gradCam } from '../kernel/src/explain/cam/gradcam';
-import { logitsOf } from '../kernel/src/explain/gradients';
 import { loadModel } from '../kernel/src/models/load';
 import { CnnModel } from '../kernel/src/models/model';
 import { RGBImage } from '../kernel/src/types';
 import { seededFloats } from '../kernel/src/random';
 import { pearson as corr } from '../kernel/src/explain/eval/stats';
+import { centralDifference, maxAbs } from './helpers/compare';
+import { chain, logitAt, seedLayers } from './helpers/nets';
 
 const seeded = seededFloats;
 
 /** input 8×8×3 (mobilenet preprocessing: black is −1, not 0) → c1 conv 3×3×4 same tanh → c2 conv 3×3×5 valid tanh → GAP → dense 3 softmax. Smooth, so finite differences are exact enough. */
 function smoothNet(): CnnModel {
   const input = tf.input({ shape: [8, 8, 3], name: 'img' });
-  let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'tanh', name: 'c1' }).apply(input) as tf.SymbolicTensor;
-  x = tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'valid', activation: 'tanh', name: 'c2' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dense({ units: 3, activation: 'softmax', name: 'out' }).apply(x) as tf.SymbolicTensor;
-  const net = tf.model({ inputs: input, outputs: x, name: 'smooth' });
-  for (const [name, seed, scale] of [['c1', 11, 0.8], ['c2', 21, 0.8], ['out', 31, 2]] as const) {
-    const l = net.getLayer(name);
-    l.setWeights(l.getWeights().map((w, i) => tf.tensor(seeded(w.size, seed + i, -scale, scale), w.shape)));
-  }
+  const output = chain(input, [
+    tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'tanh', name: 'c1' }),
+    tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'valid', activation: 'tanh', name: 'c2' }),
+    tf.layers.globalAveragePooling2d({ name: 'gap' }),
+    tf.layers.dense({ units: 3, activation: 'softmax', name: 'out' }),
+  ]);
+  const net = tf.model({ inputs: input, outputs: output, name: 'smooth' });
+  seedLayers(net, [['c1', 11, 0.8], ['c2', 21, 0.8], ['out', 31, 2]]);
   return new CnnModel(net, { name: 'smooth', preprocess: 'mobilenet', labels: { names: ['a', 'b', 'c'], source: 'test' } });
 }
 
 /** Like smoothNet but with ReLUs (a conv with activation 'relu', a ReLU6 layer) and a 1×1 conv head. */
 function reluNet(): CnnModel {
   const input = tf.input({ shape: [8, 8, 3], name: 'img' });
-  let x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1' }).apply(input) as tf.SymbolicTensor;
-  x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', name: 'c2' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.reLU({ maxValue: 6, name: 'c2_relu' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dense({ units: 3, activation: 'softmax', name: 'out' }).apply(x) as tf.SymbolicTensor;
-  const net = tf.model({ inputs: input, outputs: x, name: 'relunet' });
-  for (const [name, seed, scale] of [['c1', 5, 0.6], ['c2', 6, 0.6], ['out', 7, 2]] as const) {
-    const l = net.getLayer(name);
-    l.setWeights(l.getWeights().map((w, i) => tf.tensor(seeded(w.size, seed + i, -scale, scale), w.shape)));
-  }
+  const output = chain(input, [
+    tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1' }),
+    tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', name: 'c2' }),
+    tf.layers.reLU({ maxValue: 6, name: 'c2_relu' }),
+    tf.layers.globalAveragePooling2d({ name: 'gap' }),
+    tf.layers.dense({ units: 3, activation: 'softmax', name: 'out' }),
+  ]);
+  const net = tf.model({ inputs: input, outputs: output, name: 'relunet' });
+  seedLayers(net, [['c1', 5, 0.6], ['c2', 6, 0.6], ['out', 7, 2]]);
   return new CnnModel(net, { name: 'relunet', preprocess: 'mobilenet', labels: { names: ['red', 'green', 'blue'], source: 'test' } });
 }
 
 function picture(seed = 42, size = 8): RGBImage {
   return { width: size, height: size, data: new Uint8Array(seeded(size * size * 3, seed, 0, 255).map(Math.round)) };
 }
-
-/** The logit of class k for a preprocessed input given as a flat array. */
-function logitAt(model: CnnModel, v: Float32Array, k: number): number {
-  const t = tf.tensor4d(v, [1, model.inputHeight, model.inputWidth, model.inputChannels]);
-  const l = logitsOf(model, t);
-  const r = l.dataSync()[k];
-  tf.dispose([t, l]);
-  return r;
-}
-
 
 beforeAll(async () => {
   await initBackend();
@@ -87,17 +76,11 @@ test('saliency equals central finite differences of the class logit; map = max |
   expect(r.signed).toBe(false);
   const g = r.channels as Float32Array;
   expect(g.length).toBe(8 * 8 * 3);
-  const maxAbs = Math.max(...Array.from(g).map(Math.abs));
-  expect(maxAbs).toBeGreaterThan(1e-2);
-  const eps = 1e-2;
+  const scale = maxAbs(g);
+  expect(scale).toBeGreaterThan(1e-2);
   for (const u of seeded(10, 99, 0, 1)) {
     const i = Math.floor(u * xs.length);
-    const plus = xs.slice();
-    const minus = xs.slice();
-    plus[i] += eps;
-    minus[i] -= eps;
-    const fd = (logitAt(model, plus, 2) - logitAt(model, minus, 2)) / (2 * eps);
-    expect(Math.abs(g[i] - fd)).toBeLessThan(0.01 * maxAbs);
+    expect(Math.abs(g[i] - centralDifference((v) => logitAt(model, v, 2), xs, i, 1e-2))).toBeLessThan(0.01 * scale);
   }
   for (let p = 0; p < 64; p++) expect(r.map.data[p]).toBeCloseTo(Math.max(Math.abs(g[p * 3]), Math.abs(g[p * 3 + 1]), Math.abs(g[p * 3 + 2])), 6);
   // Gradient × input is the same gradient times the preprocessed pixels, summed over channels.
@@ -124,17 +107,11 @@ test('a channel target differentiates one feature map (sum or max) of a hidden l
     expect(r.target).toMatchObject({ kind: 'channel', layer: 'c1', channel: 3, reduce });
     if (r.target.kind === 'channel') expect(r.target.value).toBeCloseTo(channelScore(xs, reduce), 4);
     const g = r.channels as Float32Array;
-    const maxAbs = Math.max(...Array.from(g).map(Math.abs));
-    expect(maxAbs).toBeGreaterThan(1e-3);
-    const eps = 1e-3;
+    const scale = maxAbs(g);
+    expect(scale).toBeGreaterThan(1e-3);
     for (const u of seeded(6, 3, 0, 1)) {
       const i = Math.floor(u * xs.length);
-      const plus = xs.slice();
-      const minus = xs.slice();
-      plus[i] += eps;
-      minus[i] -= eps;
-      const fd = (channelScore(plus, reduce) - channelScore(minus, reduce)) / (2 * eps);
-      expect(Math.abs(g[i] - fd)).toBeLessThan(0.02 * maxAbs);
+      expect(Math.abs(g[i] - centralDifference((v) => channelScore(v, reduce), xs, i, 1e-3))).toBeLessThan(0.02 * scale);
     }
     if (reduce === 'max') {
       // The max of a 3×3 conv channel depends on one 3×3×3 input window only.
@@ -219,10 +196,10 @@ test('SmoothGrad with sigma → 0 equals saliency; seeded noise does not depend 
   const zero = await smoothGrad(model, img, { classIndex: 1, sigma: 0, samples: 3, display: false });
   const tiny = await smoothGrad(model, img, { classIndex: 1, sigma: 1e-6, samples: 5, display: false });
   const g = s.channels as Float32Array;
-  const maxAbs = Math.max(...Array.from(g).map(Math.abs));
+  const scale = maxAbs(g);
   for (let i = 0; i < g.length; i++) {
-    expect(Math.abs((zero.channels as Float32Array)[i] - g[i])).toBeLessThan(1e-6 * Math.max(1, maxAbs));
-    expect(Math.abs((tiny.channels as Float32Array)[i] - g[i])).toBeLessThan(1e-3 * maxAbs);
+    expect(Math.abs((zero.channels as Float32Array)[i] - g[i])).toBeLessThan(1e-6 * Math.max(1, scale));
+    expect(Math.abs((tiny.channels as Float32Array)[i] - g[i])).toBeLessThan(1e-3 * scale);
   }
   const a = await smoothGrad(model, img, { classIndex: 1, sigma: 0.2, samples: 6, seed: 4, batchSize: 4, display: false });
   const b = await smoothGrad(model, img, { classIndex: 1, sigma: 0.2, samples: 6, seed: 4, batchSize: 6, display: false });
@@ -230,8 +207,8 @@ test('SmoothGrad with sigma → 0 equals saliency; seeded noise does not depend 
   const da = a.channels as Float32Array;
   for (let i = 0; i < da.length; i++) expect((b.channels as Float32Array)[i]).toBeCloseTo(da[i], 5);
   // The noise matters at sigma 0.2: the result is not the plain gradient, and another seed differs.
-  expect(Math.max(...Array.from(da).map((v, i) => Math.abs(v - g[i])))).toBeGreaterThan(0.01 * maxAbs);
-  expect(Math.max(...Array.from(da).map((v, i) => Math.abs(v - (c.channels as Float32Array)[i])))).toBeGreaterThan(1e-4 * maxAbs);
+  expect(Math.max(...Array.from(da).map((v, i) => Math.abs(v - g[i])))).toBeGreaterThan(0.01 * scale);
+  expect(Math.max(...Array.from(da).map((v, i) => Math.abs(v - (c.channels as Float32Array)[i])))).toBeGreaterThan(1e-4 * scale);
 });
 
 test('Integrated Gradients: Riemann weights; completeness within 1% at 128 steps (both rules, three baselines)', async () => {

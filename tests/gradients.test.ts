@@ -6,13 +6,11 @@ import { activationAndLogits, inputGradients, layerGradients, logitsOf } from '.
 import { findLabel, resolveClass } from '../kernel/src/explain/targets';
 import { CnnModel } from '../kernel/src/models/model';
 import { seededFloats } from '../kernel/src/random';
+import { centralDifference, expectNoTensorLeak, maxAbs } from './helpers/compare';
+import { chain, logitAt, seedLayers } from './helpers/nets';
 
 /** Deterministic pseudo-random numbers in [-scale, scale). */
 const seeded = (n: number, seed: number, scale = 1): Float32Array => seededFloats(n, seed, -scale, scale);
-
-function setSeeded(layer: tf.layers.Layer, seed: number, scale: number): void {
-  layer.setWeights(layer.getWeights().map((w, i) => tf.tensor(seeded(w.size, seed + i, scale), w.shape)));
-}
 
 /**
  * input 8×8×3 → c1 conv 3×3×4 same tanh → c2 conv 3×3×5 valid tanh → GAP → dense 3 → softmax.
@@ -20,19 +18,16 @@ function setSeeded(layer: tf.layers.Layer, seed: number, scale: number): void {
  */
 function smallNet(fused: boolean): CnnModel {
   const input = tf.input({ shape: [8, 8, 3], name: 'img' });
-  let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'tanh', name: 'c1' }).apply(input) as tf.SymbolicTensor;
-  x = tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'valid', activation: 'tanh', name: 'c2' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  if (fused) {
-    x = tf.layers.dense({ units: 3, activation: 'softmax', name: 'out' }).apply(x) as tf.SymbolicTensor;
-  } else {
-    x = tf.layers.dense({ units: 3, name: 'out' }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.activation({ activation: 'softmax', name: 'probs' }).apply(x) as tf.SymbolicTensor;
-  }
-  const net = tf.model({ inputs: input, outputs: x, name: fused ? 'small_fused' : 'small' });
-  setSeeded(net.getLayer('c1'), 11, 0.6);
-  setSeeded(net.getLayer('c2'), 21, 0.6);
-  setSeeded(net.getLayer('out'), 31, 1.5);
+  const output = chain(input, [
+    tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'tanh', name: 'c1' }),
+    tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'valid', activation: 'tanh', name: 'c2' }),
+    tf.layers.globalAveragePooling2d({ name: 'gap' }),
+    ...(fused
+      ? [tf.layers.dense({ units: 3, activation: 'softmax', name: 'out' })]
+      : [tf.layers.dense({ units: 3, name: 'out' }), tf.layers.activation({ activation: 'softmax', name: 'probs' })]),
+  ]);
+  const net = tf.model({ inputs: input, outputs: output, name: fused ? 'small_fused' : 'small' });
+  seedLayers(net, [['c1', 11, 0.6], ['c2', 21, 0.6], ['out', 31, 1.5]]);
   return new CnnModel(net, { name: net.name, preprocess: 'none', labels: { names: ['tabby cat', 'tiger cat', 'dog'], source: 'test' } });
 }
 
@@ -124,21 +119,13 @@ test('dLogit/dA at a layer agrees with central finite differences of the hand-bu
     expect(g.gradient.shape).toEqual([1, 8, 8, 4]);
     const a = g.activation.dataSync().slice() as Float32Array;
     const grad = g.gradient.dataSync();
-    const maxAbs = Math.max(...Array.from(grad).map(Math.abs));
-    expect(maxAbs).toBeGreaterThan(1e-3);
+    const scale = maxAbs(grad);
+    expect(scale).toBeGreaterThan(1e-3);
     // The score reported is the logit of the class.
     expect(g.score).toBeCloseTo(g.logits.dataSync()[cls], 5);
     const f = (v: Float32Array) => tf.tidy(() => (tail.predict(tf.tensor4d(v, [1, 8, 8, 4])) as tf.Tensor).dataSync()[cls]);
-    const eps = 1e-2;
     const probes = Array.from(seeded(8, 100 + cls, 1)).map((r) => Math.floor(((r + 1) / 2) * a.length));
-    for (const i of probes) {
-      const plus = a.slice();
-      const minus = a.slice();
-      plus[i] += eps;
-      minus[i] -= eps;
-      const fd = (f(plus) - f(minus)) / (2 * eps);
-      expect(relErr(grad[i], fd, 0.05 * maxAbs)).toBeLessThan(1e-2);
-    }
+    for (const i of probes) expect(relErr(grad[i], centralDifference(f, a, i, 1e-2), 0.05 * scale)).toBeLessThan(1e-2);
     tf.dispose([g.activation, g.gradient, g.logits]);
   }
   tail.dispose();
@@ -153,23 +140,10 @@ test('dLogit/dInput agrees with central finite differences', () => {
   const xs = x.dataSync().slice() as Float32Array;
   const { gradient, logits } = inputGradients(model, x, 1);
   const grad = gradient.dataSync();
-  const maxAbs = Math.max(...Array.from(grad).map(Math.abs));
-  const f = (v: Float32Array) => {
-    const t = tf.tensor4d(v, [1, 8, 8, 3]);
-    const l = logitsOf(model, t);
-    const r = l.dataSync()[1];
-    tf.dispose([t, l]);
-    return r;
-  };
-  const eps = 1e-2;
+  const scale = maxAbs(grad);
   for (const r of seeded(8, 77, 1)) {
     const i = Math.floor(((r + 1) / 2) * xs.length);
-    const plus = xs.slice();
-    const minus = xs.slice();
-    plus[i] += eps;
-    minus[i] -= eps;
-    const fd = (f(plus) - f(minus)) / (2 * eps);
-    expect(relErr(grad[i], fd, 0.05 * maxAbs)).toBeLessThan(1e-2);
+    expect(relErr(grad[i], centralDifference((v) => logitAt(model, v, 1), xs, i, 1e-2), 0.05 * scale)).toBeLessThan(1e-2);
   }
   tf.dispose([x, gradient, logits]);
 });
@@ -191,19 +165,15 @@ test('a function target differentiates any scalar of the logits (top-1 = max log
   tf.dispose([activation, logits, byMax.activation, byMax.gradient, byMax.logits, byIndex.activation, byIndex.gradient, byIndex.logits, x]);
 });
 
-test('gradient taps leave no tensors behind', () => {
+test('gradient taps leave no tensors behind', async () => {
   const model = smallNet(true);
   const x = inputBatch();
-  const run = () => {
+  await expectNoTensorLeak(() => {
     const g = layerGradients(model, x, 'c1', 0);
     tf.dispose([g.activation, g.gradient, g.logits]);
     const i = inputGradients(model, x, 2);
     tf.dispose([i.gradient, i.logits]);
-  };
-  run();
-  const before = tf.memory().numTensors;
-  for (let k = 0; k < 5; k++) run();
-  expect(tf.memory().numTensors).toBe(before);
+  }, 5);
   x.dispose();
 });
 

@@ -16,45 +16,14 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { RGBImage } from '../kernel/src/types';
 import { CnnModel, featureMaps, gradCam, initBackend, loadModel, occlusion, predict, prepareInput, readImage, saliency, setAccelEnabled } from '../kernel/src/index';
+import { onPath, PATHS } from './helpers/accel';
+import { finiteNonConstant, maxAbsDiff, near } from './helpers/compare';
+import { SHARED } from './helpers/shared';
 
-const SHARED = process.env.CNNVIS_SHARED ?? path.resolve(__dirname, '../../shared');
 const WILD = path.join(SHARED, 'data', 'wild');
 const HAVE = fs.existsSync(path.join(WILD, 'PROVENANCE.md'));
 const PY = '/usr/bin/python3';
 const off = { display: false } as const;
-const PATHS = ['engine', 'tfjs'] as const;
-type PathName = (typeof PATHS)[number];
-
-async function onPath<T>(p: PathName, fn: () => Promise<T>): Promise<T> {
-  setAccelEnabled(p === 'engine');
-  try {
-    return await fn();
-  } finally {
-    setAccelEnabled(true);
-  }
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let d = 0;
-  for (let i = 0; i < b.length; i++) d = Math.max(d, Number.isFinite(a[i]) ? Math.abs(a[i] - b[i]) : Infinity);
-  return d;
-}
-
-function near(what: string, err: number, tol: number): void {
-  if (!(err <= tol)) throw new Error(`${what}: error ${err.toExponential(3)} > ${tol}`);
-}
-
-function finiteNonConstant(what: string, v: ArrayLike<number>): void {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) throw new Error(`${what}: non-finite value at ${i}`);
-    lo = Math.min(lo, v[i]);
-    hi = Math.max(hi, v[i]);
-  }
-  if (!(hi > lo)) throw new Error(`${what}: constant map (${lo})`);
-}
 
 /** The methods every real model must run with usable maps, on both paths. */
 async function explainsEverything(m: CnnModel, image: string, innerLayer: string): Promise<void> {

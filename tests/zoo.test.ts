@@ -42,6 +42,8 @@ import {
 import { ensureInputGradients } from '../kernel/src/engine/wasmGradients';
 import { mulberry32 } from '../kernel/src/random';
 import { Map2D, RGBImage } from '../kernel/src/types';
+import { both, onPath, PATHS } from './helpers/accel';
+import { centralDifference, expectNoTensorLeak, maxAbsDiff, near, relErr } from './helpers/compare';
 import {
   buildZoo,
   leafLayers,
@@ -55,8 +57,6 @@ import {
 
 const ZOO = buildZoo();
 const NAMES = [...ZOO.keys()];
-const PATHS = ['engine', 'tfjs'] as const;
-type PathName = (typeof PATHS)[number];
 const off = { display: false } as const;
 
 beforeAll(async () => {
@@ -68,23 +68,6 @@ beforeAll(async () => {
 
 afterEach(() => setAccelEnabled(true));
 
-/** Runs fn with the engine on (default) or off (the pure TF.js path). */
-async function onPath<T>(p: PathName, fn: () => Promise<T> | T): Promise<T> {
-  setAccelEnabled(p === 'engine');
-  try {
-    return await fn();
-  } finally {
-    setAccelEnabled(true);
-  }
-}
-
-/** Both paths, the engine first. */
-async function both<T>(fn: () => Promise<T> | T): Promise<{ engine: T; tfjs: T }> {
-  const engine = await onPath('engine', fn);
-  const tfjs = await onPath('tfjs', fn);
-  return { engine, tfjs };
-}
-
 /** What the user passes: the tf.LayersModel itself; an any-size model with the size to run at. */
 function userModel(z: ZooModel): tf.LayersModel | CnnModel {
   return z.name === 'any_size' ? new CnnModel(z.net, { size: z.size }) : z.net;
@@ -94,45 +77,9 @@ function picture(z: ZooModel, seed = 7): RGBImage {
   return zooPicture(z.size[0], z.size[1], seed + z.name.length);
 }
 
-/** max |a − b| / max(|b|, floor). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-6): number {
-  if (a.length !== b.length) return Infinity;
-  let d = 0;
-  let s = floor;
-  for (let i = 0; i < b.length; i++) {
-    if (!Number.isFinite(a[i])) return Infinity;
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return d / s;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let d = 0;
-  for (let i = 0; i < b.length; i++) d = Math.max(d, Number.isFinite(a[i]) ? Math.abs(a[i] - b[i]) : Infinity);
-  return d;
-}
-
-/** Fails with the model, what was compared and the error (jest shows the message). */
-function near(what: string, err: number, tol: number): void {
-  if (!(err <= tol)) throw new Error(`${what}: error ${err.toExponential(3)} > ${tol}`);
-}
-
 function sameMap(what: string, a: Map2D, b: Map2D, tol = 2e-3): void {
   if (a.width !== b.width || a.height !== b.height) throw new Error(`${what}: map ${a.width}×${a.height} vs ${b.width}×${b.height}`);
   near(what, maxAbsDiff(a.data, b.data), tol);
-}
-
-function finiteNonConstant(what: string, v: ArrayLike<number>): void {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) throw new Error(`${what}: non-finite value at ${i}`);
-    lo = Math.min(lo, v[i]);
-    hi = Math.max(hi, v[i]);
-  }
-  if (!(hi > lo)) throw new Error(`${what}: constant map (${lo})`);
 }
 
 /** The classes to explain: the top class and another (for a binary head: both). */
@@ -334,7 +281,7 @@ describe.each(NAMES)('%s', (name) => {
       }
       if (z.small) {
         const g = res.engine.channels as Float32Array;
-        const v = r.x.dataSync().slice();
+        const v = r.x.dataSync().slice() as Float32Array;
         // Two step sizes: a ReLU or max-pool kink within one step of the point spoils that difference only.
         const steps = z.preprocess === 'none' ? [0.1, 0.25, 1] : [2.5e-4, 1e-3, 4e-3];
         const score = (arr: Float32Array) =>
@@ -347,11 +294,7 @@ describe.each(NAMES)('%s', (name) => {
         for (const j of picks) {
           let best = Infinity;
           for (const eps of steps) {
-            const plus = Float32Array.from(v);
-            const minus = Float32Array.from(v);
-            plus[j] += eps;
-            minus[j] -= eps;
-            const fd = (score(plus) - score(minus)) / (2 * eps);
+            const fd = centralDifference(score, v, j, eps);
             best = Math.min(best, Math.abs(fd - g[j]));
             scale = Math.max(scale, Math.abs(fd));
           }
@@ -481,10 +424,8 @@ describe.each(NAMES)('%s', (name) => {
       await occlusion(userModel(z), img, { ...off, patchSize: z.size[0] / 2 });
       await maximize(userModel(z), { layer: z.probe.layer, channel: 0 }, { steps: 2, display: false, progress: false, preview: 0 });
     };
-    await both(round); // warm-up: flattening, engine compilation
-    const before = tf.memory().numTensors;
-    await both(round);
-    expect(tf.memory().numTensors).toBe(before);
+    // The first round warms up: flattening, engine compilation.
+    await expectNoTensorLeak(() => both(round), 1);
   });
 });
 

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../../kernel/src/random';
 import { RGBImage } from '../../kernel/src/types';
+import { chain } from './nets';
 
 type Sym = tf.SymbolicTensor;
 type Layer = tf.layers.Layer;
@@ -145,6 +146,26 @@ function chainRefs(net: tf.LayersModel, probeIdx: number, splitIdx: number, prob
   };
 }
 
+/** What a chain model's entry states besides its layers; the references come from chainRefs. */
+interface ChainEntry extends Omit<ZooModel, 'net' | 'logits' | 'probe' | 'split'> {
+  /** The model's own name (tf.model / tf.sequential). */
+  netName?: string;
+  /** Functional API: the input the layers are applied to. Without it, a Sequential (the first layer has inputShape). */
+  input?: Sym;
+  /** seedWeights' seed and head gain. */
+  seed: [number, number];
+  /** chainRefs' probe and split indices. */
+  refs: [number, number];
+}
+
+/** A chain model (Sequential, or functional when an input is given) with seeded weights and its references. */
+function chainModel(entry: ChainEntry, layers: Layer[]): ZooModel {
+  const { netName, input, seed, refs, ...meta } = entry;
+  const net = input ? tf.model({ inputs: input, outputs: chain(input, layers), name: netName }) : tf.sequential({ name: netName, layers });
+  seedWeights(net, ...seed);
+  return { ...meta, net, ...chainRefs(net, ...refs) };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The models
 
@@ -170,87 +191,79 @@ function mnistSequential(): ZooModel {
 /** The same network written with tf.model, weights copied from mnist_seq. */
 function mnistTwin(seq: tf.LayersModel): ZooModel {
   const input = tf.input({ shape: [28, 28, 1] });
-  let x: Sym = input;
-  for (const l of mnistTutorialLayers().map((l) => l)) {
-    // A fresh layer of the same config (inputShape only matters for the Sequential).
-    x = l.apply(x) as Sym;
-  }
-  const net = tf.model({ inputs: input, outputs: x, name: 'mnist_functional_twin' });
+  // Fresh layers of the same config (inputShape only matters for the Sequential).
+  const net = tf.model({ inputs: input, outputs: chain(input, mnistTutorialLayers()), name: 'mnist_functional_twin' });
   copyWeights(seq, net);
   return { name: 'mnist_seq_twin', what: 'functional twin of mnist_seq (same weights)', net, head: 'softmax', classes: 10, size: [28, 28], channels: 1, preprocess: 'unit', small: false, ...chainRefs(net, 0, 2) };
 }
 
 /** Keras' "simple MNIST convnet" example, functional: conv32 → pool → conv64 → pool → flatten → dropout → dense. */
 function mnistFunctional(): ZooModel {
-  const inputs = tf.input({ shape: [28, 28, 1] });
-  let x = L.conv2d({ filters: 6, kernelSize: 3, activation: 'relu' }).apply(inputs) as Sym;
-  x = L.maxPooling2d({ poolSize: 2 }).apply(x) as Sym;
-  x = L.conv2d({ filters: 8, kernelSize: 3, activation: 'relu' }).apply(x) as Sym;
-  x = L.maxPooling2d({ poolSize: 2 }).apply(x) as Sym;
-  x = L.flatten().apply(x) as Sym;
-  x = L.dropout({ rate: 0.5 }).apply(x) as Sym;
-  const outputs = L.dense({ units: 10, activation: 'softmax' }).apply(x) as Sym;
-  const net = tf.model({ inputs, outputs, name: 'mnist_functional' });
-  seedWeights(net, 2, 2);
-  return { name: 'mnist_functional', what: 'Keras simple MNIST convnet, functional API, with Dropout', net, head: 'softmax', classes: 10, size: [28, 28], channels: 1, preprocess: 'unit', small: false, ...chainRefs(net, 2, 3) };
+  return chainModel({ name: 'mnist_functional', what: 'Keras simple MNIST convnet, functional API, with Dropout', head: 'softmax', classes: 10, size: [28, 28], channels: 1, preprocess: 'unit', small: false, netName: 'mnist_functional', input: tf.input({ shape: [28, 28, 1] }), seed: [2, 2], refs: [2, 3] }, [
+    L.conv2d({ filters: 6, kernelSize: 3, activation: 'relu' }),
+    L.maxPooling2d({ poolSize: 2 }),
+    L.conv2d({ filters: 8, kernelSize: 3, activation: 'relu' }),
+    L.maxPooling2d({ poolSize: 2 }),
+    L.flatten(),
+    L.dropout({ rate: 0.5 }),
+    L.dense({ units: 10, activation: 'softmax' }),
+  ]);
 }
 
 /** CIFAR-10 style Sequential: conv-BN-LeakyReLU ×2, pool, dropout, conv-BN-ELU, GlobalMaxPooling2D, dense softmax. */
 function cifarBn(): ZooModel {
-  const net = tf.sequential({
-    name: 'cifar_bn',
-    layers: [
-      L.conv2d({ inputShape: [32, 32, 3], filters: 8, kernelSize: 3, padding: 'same', useBias: false, name: 'conv1' }),
-      L.batchNormalization({ name: 'bn1' }),
-      L.leakyReLU({ alpha: 0.1, name: 'lrelu1' }),
-      L.conv2d({ filters: 8, kernelSize: 3, padding: 'same', name: 'conv2' }),
-      L.batchNormalization({ name: 'bn2' }),
-      L.leakyReLU({ name: 'lrelu2' }),
-      L.maxPooling2d({ poolSize: 2, name: 'pool1' }),
-      L.dropout({ rate: 0.25, name: 'drop1' }),
-      L.conv2d({ filters: 12, kernelSize: 3, padding: 'same', name: 'conv3' }),
-      L.batchNormalization({ name: 'bn3' }),
-      L.elu({ name: 'elu3' }),
-      L.globalMaxPooling2d({ name: 'gmp' }),
-      L.dropout({ rate: 0.5, name: 'drop2' }),
-      L.dense({ units: 10, activation: 'softmax', name: 'predictions' }),
-    ],
-  });
-  seedWeights(net, 3, 2);
-  return { name: 'cifar_bn', what: 'CIFAR-10 Sequential with BatchNormalization, Dropout, LeakyReLU, ELU, GlobalMaxPooling2D', net, head: 'softmax', classes: 10, size: [32, 32], channels: 3, preprocess: 'unit', small: false, ...chainRefs(net, 2, 10) };
+  return chainModel({ name: 'cifar_bn', what: 'CIFAR-10 Sequential with BatchNormalization, Dropout, LeakyReLU, ELU, GlobalMaxPooling2D', head: 'softmax', classes: 10, size: [32, 32], channels: 3, preprocess: 'unit', small: false, netName: 'cifar_bn', seed: [3, 2], refs: [2, 10] }, [
+    L.conv2d({ inputShape: [32, 32, 3], filters: 8, kernelSize: 3, padding: 'same', useBias: false, name: 'conv1' }),
+    L.batchNormalization({ name: 'bn1' }),
+    L.leakyReLU({ alpha: 0.1, name: 'lrelu1' }),
+    L.conv2d({ filters: 8, kernelSize: 3, padding: 'same', name: 'conv2' }),
+    L.batchNormalization({ name: 'bn2' }),
+    L.leakyReLU({ name: 'lrelu2' }),
+    L.maxPooling2d({ poolSize: 2, name: 'pool1' }),
+    L.dropout({ rate: 0.25, name: 'drop1' }),
+    L.conv2d({ filters: 12, kernelSize: 3, padding: 'same', name: 'conv3' }),
+    L.batchNormalization({ name: 'bn3' }),
+    L.elu({ name: 'elu3' }),
+    L.globalMaxPooling2d({ name: 'gmp' }),
+    L.dropout({ rate: 0.5, name: 'drop2' }),
+    L.dense({ units: 10, activation: 'softmax', name: 'predictions' }),
+  ]);
 }
 
 /** Separable and depthwise convolutions (MobileNet/Xception style), functional, ReLU6, GAP. */
 function separable(): ZooModel {
-  const inputs = tf.input({ shape: [24, 24, 3], name: 'image' });
-  let x = L.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', name: 'stem' }).apply(inputs) as Sym;
-  x = L.reLU({ maxValue: 6, name: 'stem_relu' }).apply(x) as Sym;
-  x = L.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthMultiplier: 1, name: 'dw1' }).apply(x) as Sym;
-  x = L.batchNormalization({ name: 'dw1_bn' }).apply(x) as Sym;
-  x = L.reLU({ maxValue: 6, name: 'dw1_relu' }).apply(x) as Sym;
-  x = L.separableConv2d({ filters: 12, kernelSize: 3, padding: 'same', activation: 'relu', name: 'sep1' }).apply(x) as Sym;
-  x = L.separableConv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', depthMultiplier: 2, activation: 'relu', name: 'sep2' }).apply(x) as Sym;
-  x = L.globalAveragePooling2d({ name: 'gap' }).apply(x) as Sym;
-  const outputs = L.dense({ units: 6, activation: 'softmax', name: 'probs' }).apply(x) as Sym;
-  const net = tf.model({ inputs, outputs, name: 'separable_net' });
-  seedWeights(net, 4, 2);
-  return { name: 'separable', what: 'SeparableConv2D + DepthwiseConv2D + BN + ReLU6 + GAP (functional)', net, head: 'softmax', classes: 6, size: [24, 24], channels: 3, preprocess: 'unit', small: true, ...chainRefs(net, 3, 6) };
+  return chainModel({ name: 'separable', what: 'SeparableConv2D + DepthwiseConv2D + BN + ReLU6 + GAP (functional)', head: 'softmax', classes: 6, size: [24, 24], channels: 3, preprocess: 'unit', small: true, netName: 'separable_net', input: tf.input({ shape: [24, 24, 3], name: 'image' }), seed: [4, 2], refs: [3, 6] }, [
+    L.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', name: 'stem' }),
+    L.reLU({ maxValue: 6, name: 'stem_relu' }),
+    L.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthMultiplier: 1, name: 'dw1' }),
+    L.batchNormalization({ name: 'dw1_bn' }),
+    L.reLU({ maxValue: 6, name: 'dw1_relu' }),
+    L.separableConv2d({ filters: 12, kernelSize: 3, padding: 'same', activation: 'relu', name: 'sep1' }),
+    L.separableConv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', depthMultiplier: 2, activation: 'relu', name: 'sep2' }),
+    L.globalAveragePooling2d({ name: 'gap' }),
+    L.dense({ units: 6, activation: 'softmax', name: 'probs' }),
+  ]);
 }
 
 /** A MobileNetV2-like base (inverted residual with Add), applied to `x`; `out_relu` is its last layer. */
-function mobileBase(x: Sym): Sym {
-  x = L.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'Conv1' }).apply(x) as Sym;
-  x = L.batchNormalization({ name: 'bn_Conv1' }).apply(x) as Sym;
-  x = L.reLU({ maxValue: 6, name: 'Conv1_relu' }).apply(x) as Sym;
-  let y = L.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, name: 'block_1_depthwise' }).apply(x) as Sym;
-  y = L.batchNormalization({ name: 'block_1_depthwise_BN' }).apply(y) as Sym;
-  y = L.reLU({ maxValue: 6, name: 'block_1_depthwise_relu' }).apply(y) as Sym;
-  y = L.conv2d({ filters: 8, kernelSize: 1, useBias: false, name: 'block_1_project' }).apply(y) as Sym;
-  y = L.batchNormalization({ name: 'block_1_project_BN' }).apply(y) as Sym;
-  x = L.add({ name: 'block_1_add' }).apply([x, y]) as Sym;
-  x = L.conv2d({ filters: 16, kernelSize: 1, useBias: false, name: 'Conv_1' }).apply(x) as Sym;
-  x = L.batchNormalization({ name: 'Conv_1_bn' }).apply(x) as Sym;
-  return L.reLU({ maxValue: 6, name: 'out_relu' }).apply(x) as Sym;
+function mobileBase(input: Sym): Sym {
+  const x = chain(input, [
+    L.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'Conv1' }),
+    L.batchNormalization({ name: 'bn_Conv1' }),
+    L.reLU({ maxValue: 6, name: 'Conv1_relu' }),
+  ]);
+  const y = chain(x, [
+    L.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, name: 'block_1_depthwise' }),
+    L.batchNormalization({ name: 'block_1_depthwise_BN' }),
+    L.reLU({ maxValue: 6, name: 'block_1_depthwise_relu' }),
+    L.conv2d({ filters: 8, kernelSize: 1, useBias: false, name: 'block_1_project' }),
+    L.batchNormalization({ name: 'block_1_project_BN' }),
+  ]);
+  return chain(L.add({ name: 'block_1_add' }).apply([x, y]) as Sym, [
+    L.conv2d({ filters: 16, kernelSize: 1, useBias: false, name: 'Conv_1' }),
+    L.batchNormalization({ name: 'Conv_1_bn' }),
+    L.reLU({ maxValue: 6, name: 'out_relu' }),
+  ]);
 }
 
 /**
@@ -326,112 +339,87 @@ function teachable(): ZooModel {
 
 /** Cat vs dog as in the Keras/TF.js articles: Sequential ending in Dense(1, sigmoid). */
 function sigmoidHead(): ZooModel {
-  const net = tf.sequential({
-    name: 'cats_vs_dogs',
-    layers: [
-      L.conv2d({ inputShape: [16, 16, 3], filters: 4, kernelSize: 3, activation: 'relu' }),
-      L.maxPooling2d({ poolSize: 2 }),
-      L.conv2d({ filters: 6, kernelSize: 3, activation: 'relu' }),
-      L.flatten(),
-      L.dense({ units: 1, activation: 'sigmoid' }),
-    ],
-  });
-  seedWeights(net, 7, 1.5);
-  return { name: 'sigmoid', what: 'one sigmoid unit (binary classifier), Sequential', net, head: 'sigmoid', classes: 2, size: [16, 16], channels: 3, preprocess: 'unit', small: true, ...chainRefs(net, 0, 2) };
+  return chainModel({ name: 'sigmoid', what: 'one sigmoid unit (binary classifier), Sequential', head: 'sigmoid', classes: 2, size: [16, 16], channels: 3, preprocess: 'unit', small: true, netName: 'cats_vs_dogs', seed: [7, 1.5], refs: [0, 2] }, [
+    L.conv2d({ inputShape: [16, 16, 3], filters: 4, kernelSize: 3, activation: 'relu' }),
+    L.maxPooling2d({ poolSize: 2 }),
+    L.conv2d({ filters: 6, kernelSize: 3, activation: 'relu' }),
+    L.flatten(),
+    L.dense({ units: 1, activation: 'sigmoid' }),
+  ]);
 }
 
 /** A head without activation (trained with from_logits=True): outputs are logits. */
 function linearHead(): ZooModel {
-  const inputs = tf.input({ shape: [16, 16, 3] });
-  let x = L.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'features' }).apply(inputs) as Sym;
-  x = L.averagePooling2d({ poolSize: 2, name: 'avg' }).apply(x) as Sym;
-  x = L.conv2d({ filters: 8, kernelSize: 3, activation: 'tanh', name: 'features2' }).apply(x) as Sym;
-  x = L.flatten({ name: 'flat' }).apply(x) as Sym;
-  const outputs = L.dense({ units: 5, name: 'logits' }).apply(x) as Sym;
-  const net = tf.model({ inputs, outputs, name: 'logits_net' });
-  seedWeights(net, 8, 2);
-  return { name: 'linear', what: 'linear logits head (from_logits=True), functional', net, head: 'linear', classes: 5, size: [16, 16], channels: 3, preprocess: 'unit', small: true, ...chainRefs(net, 0, 2) };
+  return chainModel({ name: 'linear', what: 'linear logits head (from_logits=True), functional', head: 'linear', classes: 5, size: [16, 16], channels: 3, preprocess: 'unit', small: true, netName: 'logits_net', input: tf.input({ shape: [16, 16, 3] }), seed: [8, 2], refs: [0, 2] }, [
+    L.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'features' }),
+    L.averagePooling2d({ poolSize: 2, name: 'avg' }),
+    L.conv2d({ filters: 8, kernelSize: 3, activation: 'tanh', name: 'features2' }),
+    L.flatten({ name: 'flat' }),
+    L.dense({ units: 5, name: 'logits' }),
+  ]);
 }
 
 /** Dense(4) followed by a separate Activation('softmax') layer, Sequential. */
 function activationSoftmax(): ZooModel {
-  const net = tf.sequential({
-    layers: [
-      L.conv2d({ inputShape: [20, 20, 3], filters: 6, kernelSize: 3, strides: 2, activation: 'relu' }),
-      L.conv2d({ filters: 8, kernelSize: 3, activation: 'relu' }),
-      L.globalAveragePooling2d({}),
-      L.dense({ units: 4 }),
-      L.activation({ activation: 'softmax' }),
-    ],
-  });
-  seedWeights(net, 9, 2);
-  // The last layer with weights gets headGain; the Activation layer has none.
-  const refs = chainRefs(net, 0, 1);
-  const dense = net.layers[3];
-  const pre = subModel(net.inputs, net.layers[2].output as Sym);
-  return { name: 'activation_softmax', what: "Dense then Activation('softmax'), Sequential", net, head: 'softmax', classes: 4, size: [20, 20], channels: 3, preprocess: 'unit', small: true, ...refs, logits: (x) => tf.tidy(() => preActivation(dense, pre.predict(x) as tf.Tensor)) };
+  // The last layer with weights (the Dense) gets headGain; the Activation layer has none.
+  const z = chainModel({ name: 'activation_softmax', what: "Dense then Activation('softmax'), Sequential", head: 'softmax', classes: 4, size: [20, 20], channels: 3, preprocess: 'unit', small: true, seed: [9, 2], refs: [0, 1] }, [
+    L.conv2d({ inputShape: [20, 20, 3], filters: 6, kernelSize: 3, strides: 2, activation: 'relu' }),
+    L.conv2d({ filters: 8, kernelSize: 3, activation: 'relu' }),
+    L.globalAveragePooling2d({}),
+    L.dense({ units: 4 }),
+    L.activation({ activation: 'softmax' }),
+  ]);
+  const dense = z.net.layers[3];
+  const pre = subModel(z.net.inputs, z.net.layers[2].output as Sym);
+  return { ...z, logits: (x) => tf.tidy(() => preActivation(dense, pre.predict(x) as tf.Tensor)) };
 }
 
 /** The Keras image-classification tutorial: Rescaling(1/255) first, the model takes 0–255 pixels. */
 function rescaling(): ZooModel {
-  const net = tf.sequential({
-    name: 'flowers_tutorial',
-    layers: [
-      L.rescaling({ inputShape: [20, 20, 3], scale: 1 / 255, name: 'rescaling' }),
-      L.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv2d' }),
-      L.maxPooling2d({ name: 'max_pooling2d' }),
-      L.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv2d_1' }),
-      L.maxPooling2d({ name: 'max_pooling2d_1' }),
-      L.flatten({ name: 'flatten' }),
-      L.dense({ units: 16, activation: 'relu', name: 'dense' }),
-      L.dense({ units: 5, name: 'outputs' }),
-    ],
-  });
-  seedWeights(net, 10, 2);
-  return { name: 'rescaling', what: 'Rescaling(1/255) inside a Sequential (Keras tutorial), linear head', net, head: 'linear', classes: 5, size: [20, 20], channels: 3, preprocess: 'none', small: false, ...chainRefs(net, 1, 3) };
+  return chainModel({ name: 'rescaling', what: 'Rescaling(1/255) inside a Sequential (Keras tutorial), linear head', head: 'linear', classes: 5, size: [20, 20], channels: 3, preprocess: 'none', small: false, netName: 'flowers_tutorial', seed: [10, 2], refs: [1, 3] }, [
+    L.rescaling({ inputShape: [20, 20, 3], scale: 1 / 255, name: 'rescaling' }),
+    L.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv2d' }),
+    L.maxPooling2d({ name: 'max_pooling2d' }),
+    L.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv2d_1' }),
+    L.maxPooling2d({ name: 'max_pooling2d_1' }),
+    L.flatten({ name: 'flatten' }),
+    L.dense({ units: 16, activation: 'relu', name: 'dense' }),
+    L.dense({ units: 5, name: 'outputs' }),
+  ]);
 }
 
 /** Fully convolutional: input [null, null, 3], GlobalAveragePooling, runs at any size. */
 function anySize(): ZooModel {
-  const inputs = tf.input({ shape: [null, null, 3], name: 'any' });
-  let x = L.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'fc_conv1' }).apply(inputs) as Sym;
-  x = L.maxPooling2d({ poolSize: 2, name: 'fc_pool' }).apply(x) as Sym;
-  x = L.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'fc_conv2' }).apply(x) as Sym;
-  x = L.globalAveragePooling2d({ name: 'fc_gap' }).apply(x) as Sym;
-  const outputs = L.dense({ units: 4, activation: 'softmax', name: 'fc_probs' }).apply(x) as Sym;
-  const net = tf.model({ inputs, outputs, name: 'any_size' });
-  seedWeights(net, 11, 3);
-  return { name: 'any_size', what: 'any-size input [null, null, 3] with GlobalAveragePooling2D', net, head: 'softmax', classes: 4, size: [18, 26], channels: 3, preprocess: 'unit', small: true, ...chainRefs(net, 0, 2) };
+  return chainModel({ name: 'any_size', what: 'any-size input [null, null, 3] with GlobalAveragePooling2D', head: 'softmax', classes: 4, size: [18, 26], channels: 3, preprocess: 'unit', small: true, netName: 'any_size', input: tf.input({ shape: [null, null, 3], name: 'any' }), seed: [11, 3], refs: [0, 2] }, [
+    L.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'fc_conv1' }),
+    L.maxPooling2d({ poolSize: 2, name: 'fc_pool' }),
+    L.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'fc_conv2' }),
+    L.globalAveragePooling2d({ name: 'fc_gap' }),
+    L.dense({ units: 4, activation: 'softmax', name: 'fc_probs' }),
+  ]);
 }
 
 /** A non-square input, 40×64 (height × width). */
 function nonSquare(): ZooModel {
-  const net = tf.sequential({
-    name: 'wide',
-    layers: [
-      L.conv2d({ inputShape: [40, 64, 3], filters: 6, kernelSize: [3, 5], strides: 2, padding: 'same', activation: 'relu', name: 'wide_conv1' }),
-      L.maxPooling2d({ poolSize: [2, 2], name: 'wide_pool' }),
-      L.conv2d({ filters: 8, kernelSize: 3, padding: 'valid', activation: 'relu', name: 'wide_conv2' }),
-      L.flatten({ name: 'wide_flat' }),
-      L.dense({ units: 3, activation: 'softmax', name: 'wide_probs' }),
-    ],
-  });
-  seedWeights(net, 12, 2);
-  return { name: 'non_square', what: 'non-square 40×64 input, Sequential', net, head: 'softmax', classes: 3, size: [40, 64], channels: 3, preprocess: 'unit', small: false, ...chainRefs(net, 0, 2) };
+  return chainModel({ name: 'non_square', what: 'non-square 40×64 input, Sequential', head: 'softmax', classes: 3, size: [40, 64], channels: 3, preprocess: 'unit', small: false, netName: 'wide', seed: [12, 2], refs: [0, 2] }, [
+    L.conv2d({ inputShape: [40, 64, 3], filters: 6, kernelSize: [3, 5], strides: 2, padding: 'same', activation: 'relu', name: 'wide_conv1' }),
+    L.maxPooling2d({ poolSize: [2, 2], name: 'wide_pool' }),
+    L.conv2d({ filters: 8, kernelSize: 3, padding: 'valid', activation: 'relu', name: 'wide_conv2' }),
+    L.flatten({ name: 'wide_flat' }),
+    L.dense({ units: 3, activation: 'softmax', name: 'wide_probs' }),
+  ]);
 }
 
 /** Grayscale 12×12×1 (an eye-state-like net: conv, batch norm, ReLU) with two softmax classes. */
 function grayscale(): ZooModel {
-  const inputs = tf.input({ shape: [12, 12, 1], name: 'gray' });
-  let x = L.conv2d({ filters: 4, kernelSize: 3, name: 'g_conv1' }).apply(inputs) as Sym;
-  x = L.batchNormalization({ name: 'g_bn' }).apply(x) as Sym;
-  x = L.activation({ activation: 'relu', name: 'g_relu' }).apply(x) as Sym;
-  x = L.conv2d({ filters: 6, kernelSize: 3, strides: 2, activation: 'relu', name: 'g_conv2' }).apply(x) as Sym;
-  x = L.flatten({ name: 'g_flat' }).apply(x) as Sym;
-  const outputs = L.dense({ units: 2, activation: 'softmax', name: 'g_probs' }).apply(x) as Sym;
-  const net = tf.model({ inputs, outputs, name: 'grayscale' });
-  seedWeights(net, 23, 2);
-  return { name: 'grayscale', what: 'grayscale input (1 channel), 2-way softmax', net, head: 'softmax', classes: 2, size: [12, 12], channels: 1, preprocess: 'unit', small: true, ...chainRefs(net, 1, 3) };
+  return chainModel({ name: 'grayscale', what: 'grayscale input (1 channel), 2-way softmax', head: 'softmax', classes: 2, size: [12, 12], channels: 1, preprocess: 'unit', small: true, netName: 'grayscale', input: tf.input({ shape: [12, 12, 1], name: 'gray' }), seed: [23, 2], refs: [1, 3] }, [
+    L.conv2d({ filters: 4, kernelSize: 3, name: 'g_conv1' }),
+    L.batchNormalization({ name: 'g_bn' }),
+    L.activation({ activation: 'relu', name: 'g_relu' }),
+    L.conv2d({ filters: 6, kernelSize: 3, strides: 2, activation: 'relu', name: 'g_conv2' }),
+    L.flatten({ name: 'g_flat' }),
+    L.dense({ units: 2, activation: 'softmax', name: 'g_probs' }),
+  ]);
 }
 
 /** U-Net-like encoder/decoder: Conv2DTranspose, UpSampling2D, Concatenate skips, then a classifier head. */
