@@ -70,19 +70,11 @@ function px(img: RGBImage, x: number, y: number): number[] {
 }
 
 describe('decoding the test photos', () => {
+  // width, height
   const expected: Record<string, [number, number]> = {
-    'cat_dog.png': [224, 224],
-    'dogs_group.png': [347, 342],
-    'puppies.jpg': [1600, 1200],
-    'eagle.jpg': [773, 512],
-    'kitten.jpg': [480, 360],
-    'chelsea_cat.png': [451, 300],
-    'coffee.png': [600, 400],
-    'beagle.jpg': [227, 227],
-    'hummingbird.jpg': [224, 224],
-    'panda.jpg': [414, 414],
-    'elephant.jpg': [224, 224],
-    'sports_car.jpg': [224, 224],
+    'cat_dog.png': [224, 224], 'dogs_group.png': [347, 342], 'puppies.jpg': [1600, 1200], 'eagle.jpg': [773, 512],
+    'kitten.jpg': [480, 360], 'chelsea_cat.png': [451, 300], 'coffee.png': [600, 400], 'beagle.jpg': [227, 227],
+    'hummingbird.jpg': [224, 224], 'panda.jpg': [414, 414], 'elephant.jpg': [224, 224], 'sports_car.jpg': [224, 224],
   };
   const files = fs.readdirSync(DATA).filter((f) => /\.(png|jpg)$/.test(f));
   const decoded = new Map<string, RGBImage>();

@@ -9,25 +9,15 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { installKernelSpec, kernelJson, LABEXTENSION_NAME, labextensionEntry, labextensionSourcePath, uninstallKernelSpec } from '../kernel/src/cli/install';
 import { ownPackagesDir, showAsRootNodeModules } from '../kernel/src/cli/kernelModules';
 import { main } from '../kernel/src/cli/main';
+import { restoreEnvAfterEach, tmpDirs, withEnv } from './helpers/env';
 import { JUPYTER, PYTHON } from './helpers/jupyter';
 
-const tmpDirs: string[] = [];
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-install-'));
-  tmpDirs.push(d);
-  return d;
-}
-const savedDataDir = process.env.JUPYTER_DATA_DIR;
-afterAll(() => tmpDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-afterEach(() => {
-  if (savedDataDir === undefined) delete process.env.JUPYTER_DATA_DIR;
-  else process.env.JUPYTER_DATA_DIR = savedDataDir;
-});
+const tmp = tmpDirs('cnnvis-install-');
+restoreEnvAfterEach('JUPYTER_DATA_DIR');
 
 /** A minimal prebuilt extension: package.json naming its entry chunk, and that chunk. */
 function fakeBuild(hash: string): string {
@@ -97,15 +87,10 @@ const built = labextensionEntry(labextensionSourcePath()) !== null;
 (built ? test : test.skip)('`cnnvis install --prefix` with jupyter: the real build lands where jupyterlab_server finds it', async () => {
   const prefix = tmp();
   const out: string[] = [];
-  const env = { ...process.env };
   // main() finds jupyter on PATH: make it Debian's, as the other Jupyter tests use.
-  process.env.PATH = `${path.dirname(JUPYTER)}${path.delimiter}${process.env.PATH ?? ''}`;
-  let code: number;
-  try {
-    code = await main(['install', '--prefix', prefix], { out: (s) => out.push(s), err: (s) => out.push(s) });
-  } finally {
-    process.env.PATH = env.PATH;
-  }
+  const code = await withEnv({ PATH: `${path.dirname(JUPYTER)}${path.delimiter}${process.env.PATH ?? ''}` }, () =>
+    main(['install', '--prefix', prefix], { out: (s) => out.push(s), err: (s) => out.push(s) }),
+  );
   expect(code).toBe(0);
   const data = path.join(prefix, 'share', 'jupyter');
   const extDir = path.join(data, 'labextensions', '@cnnvis', 'jupyterlab');

@@ -2,9 +2,7 @@
  * Keras HDF5 loading: the real Keras 2.2.4 MobileNet file against its TF.js conversion, and small
  * files written by tests/fixtures/make_keras_h5.py (h5py) with outputs computed by numpy.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import * as jpeg from 'jpeg-js';
@@ -14,30 +12,21 @@ import { CnnvisError } from '../kernel/src/errors';
 import { openH5 } from '../kernel/src/models/hdf5';
 import { loadKerasH5, loadKerasWeightsH5, normalizeKerasConfig } from '../kernel/src/models/keras';
 import { loadTfjsLayersModel } from '../kernel/src/models/tfjs';
+import { generatedFixtures, pythonHasH5py } from './helpers/pyFixtures';
 
 const SHARED = process.env.CNNVIS_SHARED ?? path.resolve(__dirname, '../../shared');
 const KERAS_H5 = path.join(SHARED, 'data/models/keras_mobilenet_0.25_224_h5/keras.h5');
 const TFJS_DIR = path.join(SHARED, 'data/models/mobilenet_v1_0.25_224');
 const IMAGES = path.join(SHARED, 'data/images');
 
-const PY = '/usr/bin/python3';
-const hasH5py = spawnSync(PY, ['-c', 'import h5py, numpy'], { stdio: 'ignore' }).status === 0;
-if (!hasH5py) console.warn(`SKIPPING fixture tests: ${PY} cannot import h5py and numpy (apt install python3-h5py)`);
+const hasH5py = pythonHasH5py('fixture tests');
 const withFixtures = hasH5py ? describe : describe.skip;
 
-let fixtures = '';
 beforeAll(async () => {
   await initBackend();
-  if (!hasH5py) return;
-  fixtures = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-keras-'));
-  const r = spawnSync(PY, [path.join(__dirname, 'fixtures/make_keras_h5.py'), fixtures], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`fixture generator failed: ${r.stderr}`);
 });
-afterAll(() => {
-  if (fixtures) fs.rmSync(fixtures, { recursive: true, force: true });
-});
-
-const fx = (name: string) => path.join(fixtures, name);
+const fixtures = generatedFixtures('make_keras_h5.py', 'cnnvis-keras-', hasH5py);
+const fx = (name: string) => path.join(fixtures(), name);
 
 async function expectCnnvisError(p: Promise<unknown> | (() => unknown), pattern: RegExp): Promise<void> {
   let err: unknown;
@@ -225,7 +214,7 @@ withFixtures('small Keras files written by h5py', () => {
       /plain\.h5' is an HDF5 file but not a Keras model: it has no model_config attribute and no model_weights group \/ layer_names/,
     );
     await expectCnnvisError(loadKerasH5(fx('vgg_small_old.h5')), /holds only weights .*loadKerasWeightsH5/);
-    await expectCnnvisError(loadKerasH5(path.join(fixtures, 'nope.h5')), /nope\.h5' does not exist/);
+    await expectCnnvisError(loadKerasH5(fx('nope.h5')), /nope\.h5' does not exist/);
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
     await expectCnnvisError(loadKerasWeightsH5(model, fx('plain.h5')), /not a Keras model/);
     model.dispose();

@@ -18,6 +18,9 @@ import { kerasSnakeCase, loadKeras3 } from '../kernel/src/models/keras3';
 import { labelsFromLabelsTxt } from '../kernel/src/models/labels';
 import { loadModel } from '../kernel/src/models/load';
 import { detectTeachableMachine } from '../kernel/src/models/teachable';
+import { maxAbsDiff } from './helpers/compare';
+import { thrown } from './helpers/errors';
+import { generatedFixtures, PY, pythonHasH5py } from './helpers/pyFixtures';
 
 const SHARED = process.env.CNNVIS_SHARED ?? path.resolve(__dirname, '../../shared');
 const WILD = path.join(SHARED, 'data/wild');
@@ -26,9 +29,7 @@ const RICE = path.join(WILD, 'rice_leaf_tm_tfjs');
 const EYE = path.join(WILD, 'eye_state_h5/model.keras');
 const GENERATOR = path.join(__dirname, 'fixtures/make_keras3.py');
 
-const PY = '/usr/bin/python3';
-const hasH5py = spawnSync(PY, ['-c', 'import h5py, numpy'], { stdio: 'ignore' }).status === 0;
-if (!hasH5py) console.warn(`SKIPPING Keras 3 fixture tests: ${PY} cannot import h5py and numpy (apt install python3-h5py)`);
+const hasH5py = pythonHasH5py('Keras 3 fixture tests');
 const withFixtures = hasH5py ? describe : describe.skip;
 const withWild = fs.existsSync(POTATO) ? describe : describe.skip;
 
@@ -36,42 +37,19 @@ interface Encoded {
   shape: number[];
   values: number[];
 }
-let fixtures = '';
 let expected: Record<string, Record<string, Encoded>> = {};
+const fixtures = generatedFixtures('make_keras3.py', 'cnnvis-keras3-', hasH5py);
 beforeAll(async () => {
   await initBackend();
-  fixtures = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-keras3-'));
-  if (!hasH5py) return;
-  const r = spawnSync(PY, [GENERATOR, fixtures], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`fixture generator failed: ${r.stderr}`);
-  expected = JSON.parse(fs.readFileSync(path.join(fixtures, 'expected.json'), 'utf8'));
-});
-afterAll(() => {
-  if (fixtures) fs.rmSync(fixtures, { recursive: true, force: true });
+  if (hasH5py) expected = JSON.parse(fs.readFileSync(path.join(fixtures(), 'expected.json'), 'utf8'));
 });
 
-const fx = (name: string) => path.join(fixtures, name);
+const fx = (name: string) => path.join(fixtures(), name);
 const tensorOf = (e: Encoded) => tf.tensor(e.values, e.shape, 'float32');
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-async function errorOf(p: Promise<unknown> | (() => unknown)): Promise<Error> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 /** A clean user error: CnnvisError, one line, no control characters (no file bytes). */
 async function expectCleanError(p: Promise<unknown> | (() => unknown), pattern: RegExp): Promise<void> {
-  const e = await errorOf(p);
+  const e = await thrown(p);
   expect(e).toBeInstanceOf(CnnvisError);
   expect(e.message).toMatch(pattern);
   expect(e.message).not.toMatch(/[\x00-\x1f\x7f]/);

@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../kernel/src/engine/backend';
@@ -11,17 +10,23 @@ import { loadModel } from '../kernel/src/models/load';
 import { endsInSoftmax } from '../kernel/src/models/model';
 import { ensureCached, modelInCache, NamedModel } from '../kernel/src/models/registry';
 import { loadTfjsLayersModel } from '../kernel/src/models/tfjs';
+import { tmpDirs, withEnv } from './helpers/env';
 import { MODELS, requireShared } from './helpers/shared';
 
 const M25 = path.join(MODELS, 'mobilenet_v1_0.25_224');
 const M75 = path.join(MODELS, 'mobilenet_v1_0.75_224');
 
-function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-models-'));
+const tmpDir = tmpDirs('cnnvis-models-');
+
+interface Served {
+  url: string;
+  /** The request URLs, in order. */
+  hits: string[];
+  close: () => Promise<void>;
 }
 
 /** Serves a folder on 127.0.0.1; `truncate` cuts every body in half after announcing its full length. */
-function serve(dir: string, opts: { truncate?: boolean } = {}): Promise<{ url: string; hits: string[]; close: () => Promise<void> }> {
+function serve(dir: string, opts: { truncate?: boolean } = {}): Promise<Served> {
   const hits: string[] = [];
   const server = http.createServer((req, res) => {
     const file = path.join(dir, decodeURIComponent((req.url ?? '/').split('?')[0]));
@@ -147,25 +152,30 @@ describe('named models and the cache', () => {
   });
 
   test('offline with an empty cache: the error says which file to put where', async () => {
-    const home = process.env.CNNVIS_HOME;
-    process.env.CNNVIS_HOME = tmpDir();
-    try {
+    const home = tmpDir();
+    await withEnv({ CNNVIS_HOME: home }, async () => {
       await expect(loadModel('mobilenet_v1_0.50_224')).rejects.toThrow(
-        new RegExp(`model 'mobilenet_v1_0.50_224' is not in the cache.*put model.json and the weight shards it lists, from https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_0.50_224/model.json .*into ${process.env.CNNVIS_HOME}/models/mobilenet_v1_0.50_224/`),
+        new RegExp(`model 'mobilenet_v1_0.50_224' is not in the cache.*put model.json and the weight shards it lists, from https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_0.50_224/model.json .*into ${home}/models/mobilenet_v1_0.50_224/`),
       );
       await expect(loadModel('vgg16')).rejects.toThrow(/put vgg16_weights_tf_dim_ordering_tf_kernels.h5, from https:.*into .*models\/vgg16\//);
-    } finally {
-      process.env.CNNVIS_HOME = home;
-    }
+    });
   });
 
+  /** Runs fn online with an empty cache and a server of `dir` (closed afterwards). */
+  async function withServedCache(dir: string, opts: { truncate?: boolean }, fn: (srv: Served, home: string) => Promise<void>): Promise<void> {
+    const home = tmpDir();
+    await withEnv({ CNNVIS_HOME: home, CNNVIS_OFFLINE: undefined }, async () => {
+      const srv = await serve(dir, opts);
+      try {
+        await fn(srv, home);
+      } finally {
+        await srv.close();
+      }
+    });
+  }
+
   test('downloads a tfjs model once into the cache, then works offline', async () => {
-    const home = process.env.CNNVIS_HOME;
-    const offline = process.env.CNNVIS_OFFLINE;
-    process.env.CNNVIS_HOME = tmpDir();
-    delete process.env.CNNVIS_OFFLINE;
-    const srv = await serve(M25);
-    try {
+    await withServedCache(M25, {}, async (srv) => {
       const spec: NamedModel = { name: 'tiny', kind: 'tfjs-layers', description: 'test', url: `${srv.url}/model.json`, preprocess: 'mobilenet', labels: 'imagenet' };
       const dir = await ensureCached(spec);
       expect(fs.readdirSync(dir).sort()).toEqual(['group1-shard1of1.bin', 'model.json']);
@@ -175,37 +185,22 @@ describe('named models and the cache', () => {
       await ensureCached(spec);
       expect(srv.hits.length).toBe(hits);
       expect((await loadTfjsLayersModel(dir)).countParams()).toBe(475544);
-    } finally {
-      await srv.close();
-      process.env.CNNVIS_HOME = home;
-      process.env.CNNVIS_OFFLINE = offline;
-    }
+    });
   });
 
   test('an interrupted download leaves nothing that loads as a model', async () => {
-    const home = process.env.CNNVIS_HOME;
-    const offline = process.env.CNNVIS_OFFLINE;
-    process.env.CNNVIS_HOME = tmpDir();
-    delete process.env.CNNVIS_OFFLINE;
-    const srv = await serve(M25, { truncate: true });
-    try {
+    await withServedCache(M25, { truncate: true }, async (srv, home) => {
       const spec: NamedModel = { name: 'cut', kind: 'tfjs-layers', description: 'test', url: `${srv.url}/model.json`, preprocess: 'unit', labels: 'imagenet' };
       await expect(ensureCached(spec)).rejects.toThrow(/not in the cache and could not be downloaded/);
-      const dir = path.join(process.env.CNNVIS_HOME as string, 'models', 'cut');
+      const dir = path.join(home, 'models', 'cut');
       const left = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
       expect(left).not.toContain('model.json');
       expect(left.filter((f) => f.includes('.part'))).toEqual([]);
-    } finally {
-      await srv.close();
-      process.env.CNNVIS_HOME = home;
-      process.env.CNNVIS_OFFLINE = offline;
-    }
+    });
   });
 
   test('downloads check hashes and refuse other URL schemes', async () => {
-    const offline = process.env.CNNVIS_OFFLINE;
-    delete process.env.CNNVIS_OFFLINE;
-    try {
+    await withEnv({ CNNVIS_OFFLINE: undefined }, async () => {
       const dir = tmpDir();
       const src = `file://${path.join(M25, 'model.json')}`;
       await expect(downloadTo(src, path.join(dir, 'x.json'), { md5: '0'.repeat(32) })).rejects.toThrow(/md5 is [0-9a-f]{32}, expected 0{32}/);
@@ -214,8 +209,6 @@ describe('named models and the cache', () => {
       expect(fs.readdirSync(dir)).toEqual(['x.json']);
       await expect(fetchChecked('ftp://example.invalid/model.json')).rejects.toThrow(/only http, https and file URLs are allowed/);
       await expect(fetchChecked('/etc/passwd')).rejects.toThrow(/not a URL/);
-    } finally {
-      process.env.CNNVIS_OFFLINE = offline;
-    }
+    });
   });
 });

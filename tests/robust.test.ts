@@ -12,7 +12,6 @@ import { featureMaps } from '../kernel/src/basics/featureMaps';
 import { filters, weightStats } from '../kernel/src/basics/filters';
 import { predict } from '../kernel/src/basics/predict';
 import { layerWeights, summary } from '../kernel/src/basics/summary';
-import { main } from '../kernel/src/cli/main';
 import { initBackend } from '../kernel/src/engine/backend';
 import { CnnvisError } from '../kernel/src/errors';
 import { gradCam } from '../kernel/src/explain/cam/gradcam';
@@ -25,6 +24,8 @@ import { maximize } from '../kernel/src/optvis/render';
 import { buildReport } from '../kernel/src/report/report';
 import { RESULT_MIME } from '../kernel/src/schema/explorers';
 import { RGBImage } from '../kernel/src/types';
+import { cli } from './helpers/cli';
+import { thrown } from './helpers/errors';
 import { MODELS, requireShared } from './helpers/shared';
 
 const PAYLOADS = ['<img src=x onerror=alert(1)>', '</script><script>alert(1)</script>', '"><svg onload=alert(1)>'];
@@ -44,22 +45,6 @@ function net(names: { relu?: string; gap?: string; model?: string } = {}): tf.La
 
 function image(): RGBImage {
   return { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).map((_, i) => (i * 53) % 256) };
-}
-
-async function thrown(p: Promise<unknown> | (() => unknown)): Promise<Error> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error, none was thrown');
-}
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
-  return { code, out, err };
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-robust-'));

@@ -3,18 +3,15 @@
  * files are small VGG-shaped fixtures written by tests/fixtures/make_keras_h5.py (h5py), with the
  * expected outputs computed by numpy there; the real 528 MB file is too big for tests.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../kernel/src/engine/backend';
 import { CnnvisError } from '../kernel/src/errors';
 import { buildVgg16, loadVgg16Weights, Vgg16Options } from '../kernel/src/models/vgg16';
+import { generatedFixtures, pythonHasH5py } from './helpers/pyFixtures';
 
-const PY = '/usr/bin/python3';
-const hasH5py = spawnSync(PY, ['-c', 'import h5py, numpy'], { stdio: 'ignore' }).status === 0;
-if (!hasH5py) console.warn(`SKIPPING fixture tests: ${PY} cannot import h5py and numpy (apt install python3-h5py)`);
+const hasH5py = pythonHasH5py('fixture tests');
 const withFixtures = hasH5py ? describe : describe.skip;
 
 const KERAS_VGG16_LAYERS = [
@@ -39,18 +36,11 @@ interface VggFixture {
   checksums: Record<string, Array<[number, number]>>;
 }
 
-let fixtures = '';
+const fixtures = generatedFixtures('make_keras_h5.py', 'cnnvis-vgg-', hasH5py);
 let fx: VggFixture;
 beforeAll(async () => {
   await initBackend();
-  if (!hasH5py) return;
-  fixtures = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-vgg-'));
-  const r = spawnSync(PY, [path.join(__dirname, 'fixtures/make_keras_h5.py'), fixtures], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`fixture generator failed: ${r.stderr}`);
-  fx = JSON.parse(fs.readFileSync(path.join(fixtures, 'vgg_small.json'), 'utf8'));
-});
-afterAll(() => {
-  if (fixtures) fs.rmSync(fixtures, { recursive: true, force: true });
+  if (hasH5py) fx = JSON.parse(fs.readFileSync(path.join(fixtures(), 'vgg_small.json'), 'utf8'));
 });
 
 function errorOf(fn: () => unknown): Error {
@@ -153,7 +143,7 @@ withFixtures('loadVgg16Weights on Keras-layout weights files', () => {
 
   test.each(['vgg_small_old.h5', 'vgg_small_new.h5'])('%s: every layer gets its weights; output matches numpy', async (file) => {
     const m = build();
-    const report = await loadVgg16Weights(m, path.join(fixtures, file));
+    const report = await loadVgg16Weights(m, path.join(fixtures(), file));
     const withWeights = KERAS_VGG16_LAYERS.filter((n) => /conv|fc|predictions/.test(n));
     expect(report.loaded.map((l) => l.layer)).toEqual(withWeights);
     expect(report.ignoredInFile).toEqual([]);
@@ -195,7 +185,7 @@ withFixtures('loadVgg16Weights on Keras-layout weights files', () => {
 
   test('logits (linear classifier) match numpy for every class', async () => {
     const m = build({ classifierActivation: 'linear' });
-    await loadVgg16Weights(m, path.join(fixtures, 'vgg_small_old.h5'));
+    await loadVgg16Weights(m, path.join(fixtures(), 'vgg_small_old.h5'));
     const x = tf.tensor4d(fx.input, [1, ...fx.inputShape]);
     const logits = Array.from((m.predict(x) as tf.Tensor).dataSync());
     logits.forEach((v, i) => expect(Math.abs(v - fx.logits[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(fx.logits[i]))));
@@ -204,7 +194,7 @@ withFixtures('loadVgg16Weights on Keras-layout weights files', () => {
   });
 
   test('the no-top file fits includeTop: false, and is refused for a model with the top', async () => {
-    const notop = path.join(fixtures, 'vgg_small_notop.h5');
+    const notop = path.join(fixtures(), 'vgg_small_notop.h5');
     const m = build({ includeTop: false });
     const report = await loadVgg16Weights(m, notop);
     expect(report.loaded).toHaveLength(13);
@@ -219,13 +209,13 @@ withFixtures('loadVgg16Weights on Keras-layout weights files', () => {
 
     // A full file onto a no-top model: the top layers are ignored and reported.
     const m2 = build({ includeTop: false });
-    const r2 = await loadVgg16Weights(m2, path.join(fixtures, 'vgg_small_old.h5'));
+    const r2 = await loadVgg16Weights(m2, path.join(fixtures(), 'vgg_small_old.h5'));
     expect(r2.ignoredInFile).toEqual(['fc1', 'fc2', 'predictions']);
     m2.dispose();
   });
 
   test('mismatches name the layer and both shapes', async () => {
-    const file = path.join(fixtures, 'vgg_small_old.h5');
+    const file = path.join(fixtures(), 'vgg_small_old.h5');
     const wide = build({ filters: [4, 4, 8, 8, 16] });
     expect((await rejectionOf(loadVgg16Weights(wide, file))).message).toMatch(
       /layer 'block5_conv1' weight 'block5_conv1\/kernel': the file has 'block5_conv1_W_1:0' with shape \[3,3,8,8\] but the model expects \[3,3,8,16\]/,
@@ -237,10 +227,10 @@ withFixtures('loadVgg16Weights on Keras-layout weights files', () => {
     );
     big.dispose();
     const m = build();
-    expect((await rejectionOf(loadVgg16Weights(m, path.join(fixtures, 'tiny_k2.h5')))).message).toMatch(
+    expect((await rejectionOf(loadVgg16Weights(m, path.join(fixtures(), 'tiny_k2.h5')))).message).toMatch(
       /not a VGG16 weights file: it has no layers block1_conv1, .*its layers are: input_1, conv, bn, gap, dense/,
     );
-    expect((await rejectionOf(loadVgg16Weights(m, path.join(fixtures, 'plain.h5')))).message).toMatch(
+    expect((await rejectionOf(loadVgg16Weights(m, path.join(fixtures(), 'plain.h5')))).message).toMatch(
       /is an HDF5 file but not a Keras weights file/,
     );
     m.dispose();
