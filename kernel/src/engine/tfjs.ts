@@ -59,26 +59,35 @@ export function logitsHead(net: tf.LayersModel): LogitsHead {
   return head;
 }
 
-const logitModels = new WeakMap<tf.LayersModel, Map<string, tf.LayersModel>>();
+const tappedModels = new WeakMap<tf.LayersModel, Map<string, tf.LayersModel>>();
+
+/**
+ * A model over the same graph (sharing its weights) whose outputs are the named layers' outputs
+ * followed by the raw logits ('logits') or the model's own outputs ('outputs'). Cached per model, kind
+ * and layer list.
+ */
+function tapped(net: tf.LayersModel, layers: readonly string[], kind: 'logits' | 'outputs'): tf.LayersModel {
+  const key = `${kind}\u0000${layers.join('\u0000')}`;
+  let perNet = tappedModels.get(net);
+  if (!perNet) {
+    perNet = new Map();
+    tappedModels.set(net, perNet);
+  }
+  const hit = perNet.get(key);
+  if (hit) return hit;
+  const taps = layers.map((n) => getLayer(net, n).output as tf.SymbolicTensor);
+  const finals = kind === 'logits' ? [logitsHead(net).logits] : net.outputs;
+  const m = tf.model({ inputs: net.inputs, outputs: [...taps, ...finals] });
+  perNet.set(key, m);
+  return m;
+}
 
 /**
  * A model over the same graph with outputs [...named layers' outputs, raw logits] (cached). Sync the
  * linear copy (if any) with `syncHead` before running it.
  */
 export function logitsModel(net: tf.LayersModel, layers: readonly string[] = []): tf.LayersModel {
-  const key = layers.join('\u0000');
-  let perNet = logitModels.get(net);
-  if (!perNet) {
-    perNet = new Map();
-    logitModels.set(net, perNet);
-  }
-  const hit = perNet.get(key);
-  if (hit) return hit;
-  const head = logitsHead(net);
-  const taps = layers.map((n) => getLayer(net, n).output as tf.SymbolicTensor);
-  const m = tf.model({ inputs: net.inputs, outputs: [...taps, head.logits] });
-  perNet.set(key, m);
-  return m;
+  return tapped(net, layers, 'logits');
 }
 
 /**
@@ -100,25 +109,9 @@ export function syncHead(net: tf.LayersModel): void {
   if (lc) lc.copy.setWeights(lc.original.getWeights());
 }
 
-const tapCache = new WeakMap<tf.LayersModel, Map<string, tf.LayersModel>>();
-
-/**
- * A model over the same graph whose outputs are the named layers' outputs followed by the model's own
- * output(s). Cached per model and layer list; it shares weights with the original.
- */
+/** A model over the same graph whose outputs are the named layers' outputs followed by the model's own output(s) (cached). */
 export function tapModel(net: tf.LayersModel, layerNames: readonly string[]): tf.LayersModel {
-  const key = layerNames.join('\u0000');
-  let perModel = tapCache.get(net);
-  if (!perModel) {
-    perModel = new Map();
-    tapCache.set(net, perModel);
-  }
-  const hit = perModel.get(key);
-  if (hit) return hit;
-  const tapped = layerNames.map((n) => getLayer(net, n).output as tf.SymbolicTensor);
-  const m = tf.model({ inputs: net.inputs, outputs: [...tapped, ...net.outputs] });
-  perModel.set(key, m);
-  return m;
+  return tapped(net, layerNames, 'outputs');
 }
 
 type CallFn = tf.layers.Layer['call'];
