@@ -67,14 +67,14 @@ test('onnx-proto writes every attribute kind, initializer and symbolic dimension
   };
   const m = onnx.ModelProto.decode(modelBytes(spec));
   expect([Number(m.irVersion), m.opsetImport.map((o) => [o.domain, Number(o.version)])]).toEqual([8, [['', 17]]]);
-  const g = m.graph!;
+  const g = m.graph as onnx.GraphProto;
   expect(g.node.map((n) => [n.opType, n.input, n.output])).toEqual([
     ['Gemm', ['x', 'w'], ['t']],
     ['Pad', ['t', 'p'], ['u']],
     ['Reshape', ['u', 's'], ['y']],
   ]);
   const AT = onnx.AttributeProto.AttributeType;
-  const attrs = g.node.flatMap((n) => n.attribute.map((a) => [a.name, a.type, a.f, Number(a.i), new TextDecoder().decode(a.s), a.ints.map(Number), a.floats]));
+  const attrs = g.node.flatMap((n) => (n.attribute ?? []).map((a) => [a.name, a.type, a.f, Number(a.i), new TextDecoder().decode(a.s ?? new Uint8Array(0)), (a.ints ?? []).map(Number), a.floats]));
   expect(attrs).toEqual([
     ['alpha', AT.FLOAT, 2, 0, '', [], []],
     ['transB', AT.INT, 0, 1, '', [], []],
@@ -82,7 +82,7 @@ test('onnx-proto writes every attribute kind, initializer and symbolic dimension
     ['perm', AT.INTS, 0, 0, '', [3, 1, 2], []],
     ['scales', AT.FLOATS, 0, 0, '', [], [0.25, 8]],
   ]);
-  expect(g.initializer.map((t) => [t.name, t.dims.map(Number), t.dataType])).toEqual([
+  expect(g.initializer.map((t) => [t.name, (t.dims ?? []).map(Number), t.dataType])).toEqual([
     ['w', [3, 2], DT.FLOAT],
     ['s', [2], DT.INT64],
   ]);
@@ -154,10 +154,10 @@ onOrt('the logits-only graph has the weights as constants (a large Dense kernel 
   const x = tf.tensor4d(seededFloats(3 * 10 * 10 * 3, 5, -1, 1), [3, 10, 10, 3]);
   const runs0 = ort.runs.forward;
   // One runtime call: the logits-only graph.
-  const whole = ort.forward(x, [ort.logitsName]).get(ort.logitsName);
+  const whole = ort.forward(x).get(ort.logitsName);
   expect(ort.runs.forward - runs0).toBe(1);
   // Layer by layer (asking for an inner layer's value), with fed weights.
-  const layered = ort.forward(x, ['relu6', ort.logitsName]).get(ort.logitsName);
+  const layered = ort.forward(x, { layers: ['relu6'] }).get(ort.logitsName);
   expect(ort.runs.forward - runs0).toBeGreaterThan(3);
   // TF.js: the logits are the input of the fused softmax.
   const logitsModel = tf.model({ inputs: net.inputs, outputs: net.getLayer('fc').output as L });
@@ -177,7 +177,7 @@ onOrt('the logits-only graph has the weights as constants (a large Dense kernel 
 /** A custom TF.js layer: y = 3·x − 1. */
 class Affine3 extends tf.layers.Layer {
   static className = 'CnnvisTestAffine3';
-  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => tf.sub(tf.mul(Array.isArray(inputs) ? inputs[0] : inputs, 3), 1));
   }
 }
@@ -210,7 +210,7 @@ onOrt('a converter registered for a custom layer class compiles models with it: 
   expect(ortUnsupportedReason(net)).toBe('');
   const ort = ortNet(net)!;
   const x = tf.tensor4d(seededFloats(2 * 6 * 6 * 2, 9, -1, 1), [2, 6, 6, 2]);
-  const fw = ort.forward(x, 'all');
+  const fw = ort.forward(x, { complete: true });
   const logits = fw.get(ort.logitsName);
   const ref = net.predict(x) as tf.Tensor;
   expect(maxRelErr(logits.data as Float32Array, ref.dataSync())).toBeLessThan(1e-5);

@@ -37,7 +37,7 @@ export class OrtEngine implements Engine {
       onEngine(this.net, (ort) => {
         if (!layers.every((l) => ort.has(l))) return undefined;
         // Keyed by the input tensor: a gradient of the same input next re-uses the pass.
-        const fw = ort.forward(x, layers, x);
+        const fw = ort.forward(x, { layers, key: x });
         return { taps: layers.map((l) => toTensor(fw.get(l))), logits: logitsTensor(ort, fw) };
       }) ?? this.tfjs.forward(x, layers)
     );
@@ -48,7 +48,7 @@ export class OrtEngine implements Engine {
     return (
       onEngine(this.net, (ort) => {
         if (x.rank !== 4 || !layers.every((n) => ort.has(n))) return undefined;
-        const fw = ort.forward(x, layers);
+        const fw = ort.forward(x, { layers });
         const taps = layers.map((n) => toTensor(fw.get(n)));
         // The engine stops at the raw logits; the head's softmax / sigmoid gives the model's output.
         const output = tf.tidy(() => modelHead(this.net).activate(toTensor(fw.get(ort.logitsName))));
@@ -67,7 +67,7 @@ export class OrtEngine implements Engine {
           const x = i0 === 0 && batchSize >= B ? batch : batch.slice([i0], [Math.min(batchSize, B - i0)]);
           // One image: keep the whole pass (keyed by the tensor), so a gradient of the same input next
           // (an explanation right after its prediction) does not run the forward pass again.
-          const fw = B === 1 ? ort.forward(x, 'all', batch) : ort.forward(x, []);
+          const fw = ort.forward(x, B === 1 ? { complete: true, key: batch } : {});
           const l = logitsData(ort, fw);
           K = l.K;
           parts.push(l.data);
@@ -93,7 +93,7 @@ export class OrtEngine implements Engine {
         if (!ort.has(to)) return undefined;
         // Keyed by the input tensor: the same image again (a new class in an explorer) re-uses every
         // layer value of its forward pass and only runs the backward graphs above the layer.
-        const fw = ort.forward(x, 'all', x, undefined, channel ? [to, channel.layer] : [to]);
+        const fw = ort.forward(x, { complete: true, key: x, layers: channel ? [to, channel.layer] : [to] });
         const s = channel ? channelSeed(fw.get(channel.layer), channel) : logitSeed(ort, fw, target as ScoreTarget);
         const g = ort.backward(fw, channel ? channel.layer : ort.logitsName, s.seed, to, rule);
         return { activation: toTensor(fw.get(to)), gradient: toTensor(g), logits: logitsTensor(ort, fw), score: s.score };
@@ -217,7 +217,7 @@ function inputBackward(ort: OrtNet, batch: tf.Tensor4D, target: ScoreTarget | Ch
     for (let i0 = 0; i0 < B; i0 += ORT_GRADIENT_BATCH) {
       const n = Math.min(ORT_GRADIENT_BATCH, B - i0);
       const x = n === B ? batch : batch.slice([i0], [n]);
-      const fw = ort.forward(x, 'all', x === batch ? batch : undefined, undefined, isChannelTarget(target) ? [target.layer] : []);
+      const fw = ort.forward(x, { complete: true, key: x === batch ? batch : undefined, layers: isChannelTarget(target) ? [target.layer] : [] });
       if (x !== batch) x.dispose();
       let s: { seed: OrtValue; score: number };
       let from = ort.logitsName;
@@ -252,7 +252,7 @@ function objectiveBackward(
   const names = layers.map((l) => (l === LOGITS ? ort.logitsName : l));
   // Only as deep as the deepest layer the objective reads.
   const deepest = names.reduce((a, n) => (ort.indexOf(n) > ort.indexOf(a) ? n : a), names[0]);
-  const fw = ort.forward(x, 'all', undefined, deepest, names);
+  const fw = ort.forward(x, { complete: true, upTo: deepest, layers: names });
   // The logits are read raw; the head turns them into class scores inside the differentiated function.
   const head = modelHead(ort.net);
   const acts = layers.map((l, i) => (l === LOGITS ? rawTensor(ort, fw) : toTensor(fw.get(names[i]))));

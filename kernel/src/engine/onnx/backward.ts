@@ -1,0 +1,108 @@
+/**
+ * Backward passes from seeds at any layers (the logits for a class, a feature map's channel) down to a
+ * layer or the input, under a ReLU rule: one seed runs a composed graph in one runtime call; several
+ * seeds, or a seed at a convolution that reaches only a few of its channels, go layer by layer.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError } from '../../errors';
+import { GraphCache } from './caches';
+import { composeBackward } from './compose';
+import { Fold, layerKernel, Rule } from './layers';
+import { Plan } from './plan';
+import { OrtValue } from './runtime';
+import { activeChannels, Forward, pickChannels, ruleValue, sumValues, zeros } from './values';
+
+/** The few output channels of convolution `layer` that gradient `g` reaches, or null (not a convolution, or not that sparse). */
+function cutChannels(plan: Plan, layer: tf.layers.Layer, g: OrtValue): number[] | null {
+  // (Not a convolution whose activation's gradient reads its input: a cut pass is fed only its output.)
+  if (layer.getClassName() !== 'Conv2D' || plan.node(layer.name).kernel.saved.includes('x') || g.dims.length !== 4 || layer.name === plan.logitsName || g.dims[1] < 16) return null;
+  return activeChannels(g, g.dims[1] / 4);
+}
+
+/**
+ * The input gradient of a convolution (alone or first in a chain) whose output gradient `g` is zero in
+ * all but a few channels — an objective or target on one filter: its backward graph on just those
+ * channels (`keep`, from cutChannels), a fraction of the work. Null when the layer is not a plain
+ * convolution or `g` not that sparse.
+ */
+function cutBackward(plan: Plan, cache: GraphCache, layer: tf.layers.Layer, fold: Fold | undefined, g: OrtValue, y: OrtValue | undefined, rule: Rule, keep = cutChannels(plan, layer, g)): OrtValue | null {
+  if (!keep) return null;
+  const k = cache.cutGraphs(layer.name, keep, () => layerKernel(layer, false, fold, keep));
+  const feeds: Record<string, OrtValue> = { g: pickChannels(g, keep) };
+  if (k.kernel.feeds) feeds.bn_s = k.kernel.feeds.bn_s;
+  if (k.kernel.saved.includes('y')) feeds.y = pickChannels(y!, keep);
+  cache.runs.backward++;
+  cache.runs.cut++;
+  return k.backward(rule).run(feeds, ['gx0']).gx0;
+}
+
+/**
+ * Gradient of the seeds (d score / d output of each seed's layer, internal layout; their gradients add
+ * up where the paths meet) with respect to the output of layer `to` (or the input, `to` = the input
+ * layer's name). Needs a complete forward pass.
+ */
+export function runBackward(plan: Plan, cache: GraphCache, fw: Forward, seeds: Map<string, OrtValue>, to: string, rule: Rule): OrtValue {
+  if (!fw.complete) throw new Error('cnnvis: backward pass needs a complete forward pass');
+  const i1 = plan.indexOf(to);
+  for (const from of seeds.keys()) {
+    const i = plan.indexOf(from);
+    if (i < 0 || i1 < 0 || i1 > i) throw new CnnvisError(`no backward path from layer '${from}' to '${to}'`);
+    if (i > fw.reached) throw new Error(`cnnvis: the forward pass stopped before layer '${from}'`);
+  }
+  if (i1 < 0) throw new CnnvisError(`no backward path to layer '${to}'`);
+  if (seeds.size === 1) {
+    // One seed: the whole backward pass in one runtime call; a seed at a convolution that reaches only a
+    // few of its channels first runs that layer cut to them.
+    const [[from, seed]] = [...seeds];
+    const ch = plan.chainOf.get(from);
+    const chain = ch && ch.end === from ? ch : undefined;
+    const first = plan.node(chain ? chain.members[0] : from);
+    const keep = cutChannels(plan, first.layer, seed);
+    if (keep) {
+      // The seed's convolution on its few channels, then the rest of the pass from below it.
+      if (plan.indexOf(first.name) > i1 && first.inputs.length === 1) {
+        const gx = cutBackward(plan, cache, first.layer, chain?.fold, seed, fw.get(from), rule, keep)!;
+        return first.inputs[0] === to ? gx : runBackward(plan, cache, fw, new Map([[first.inputs[0], gx]]), to, rule);
+      }
+    } else {
+      const key = `${from}\u0000${to}\u0000${rule}`;
+      const w = cache.wholeBack.has(key) ? cache.wholeBack.get(key)! : cache.wholeBack.set(key, composeBackward(plan, from, to, rule));
+      if (!w) return zeros([fw.batch, ...plan.dims(to)]);
+      const feeds: Record<string, OrtValue> = { seed, ...w.feeds };
+      w.values.forEach((layer, k) => (feeds[`v${k}`] = fw.get(layer)));
+      cache.runs.backward++;
+      return w.graph.run(feeds, ['gx']).gx;
+    }
+  }
+  const grads = plan.walkBack(seeds, i1, sumValues, {
+    chain: (ch, g) => {
+      const cut = cutBackward(plan, cache, plan.node(ch.members[0]).layer, ch.fold, g, ch.kernel.saved.includes('y') ? fw.get(ch.end) : undefined, rule);
+      if (cut) return cut;
+      // The whole chain in one graph, from its output's gradient to its input's.
+      const feeds: Record<string, OrtValue> = { g };
+      if (ch.kernel.feeds) feeds.bn_s = ch.kernel.feeds.bn_s;
+      if (ch.kernel.saved.includes('y')) feeds.y = fw.get(ch.end);
+      cache.runs.backward++;
+      return cache.graphs(ch.id, ch.kernel).backward(rule).run(feeds, ['gx0']).gx0;
+    },
+    layer: (n, g) => {
+      const cut = cutBackward(plan, cache, n.layer, undefined, g, n.kernel.saved.includes('y') ? fw.get(n.name) : undefined, rule);
+      if (cut) return [cut];
+      const feeds: Record<string, OrtValue> = { g };
+      for (const s of n.kernel.saved) {
+        if (s === 'x') n.inputs.forEach((p, k) => (feeds[`x${k}`] = fw.get(p)));
+        else feeds[n.kernel.both ? 'ys' : 'y'] = fw.get(n.name);
+      }
+      if (n.kernel.both) {
+        // The both-directions graph with an empty forward half.
+        feeds.x0 = { data: new Float32Array(0), dims: [0, ...plan.dims(n.inputs[0])] };
+        if (n.kernel.usesRule) feeds.rule = ruleValue(rule);
+      }
+      const outs = cache.graphs(n.name, n.kernel).backward(rule).run(feeds, n.inputs.map((_, k) => `gx${k}`));
+      cache.runs.backward++;
+      return n.inputs.map((_, k) => outs[`gx${k}`]);
+    },
+  });
+  // A seed that does not depend on `to`: a zero gradient.
+  return grads.get(to) ?? zeros([fw.batch, ...plan.dims(to)]);
+}

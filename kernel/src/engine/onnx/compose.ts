@@ -1,0 +1,145 @@
+/**
+ * Layer graphs joined into one graph per kind of pass, so a pass is one runtime call with no values
+ * copied out between layers: the forward pass up to the logits (or up to a layer, with every value a
+ * backward pass reads as an output), and the backward pass from one seed to one layer.
+ */
+import { Chain, Plan } from './plan';
+import { Rule } from './layers';
+import { DT, GraphSpec, InitSpec, NodeSpec } from './proto';
+import { OrtGraph, OrtValue } from './runtime';
+import { ruleValue, zeroRows } from './values';
+import { WholeBackward, WholeForward } from './caches';
+
+/**
+ * Joins layer graphs into one: each part's values get their own prefix; its inputs are wired to values
+ * of the whole graph or become inputs of the whole, fed on every run with constant values.
+ */
+class Composer {
+  private readonly nodes: NodeSpec[] = [];
+  private readonly initializers: InitSpec[] = [];
+  private readonly inputs: GraphSpec['inputs'] = [];
+  private readonly bound: NonNullable<GraphSpec['bound']> = {};
+  private readonly feeds: Record<string, OrtValue> = {};
+  private parts = 0;
+
+  /** An input of the whole graph fed by the caller (dims without the batch); returns its name. */
+  input(name: string, dims: number[]): string {
+    this.inputs.push({ name, type: DT.FLOAT, dims: ['b', ...dims] });
+    return name;
+  }
+
+  /**
+   * Adds a layer graph. `wire` gives whole-graph values for some of its inputs; its bound weights stay
+   * bound; its other inputs are fed `constant(name, dims)`, their symbolic dims renamed by `batchDims`.
+   * Returns the whole-graph name of its values.
+   */
+  part(spec: GraphSpec, wire: Record<string, string>, constant: (name: string, dims: (number | string)[]) => OrtValue, batchDims: Record<string, string> = {}): (name: string) => string {
+    const p = `p${this.parts++}_`;
+    const rename = new Map<string, string>(Object.entries(wire));
+    for (const i of spec.inputs) {
+      if (rename.has(i.name)) continue;
+      rename.set(i.name, p + i.name);
+      this.inputs.push({ ...i, name: p + i.name, dims: i.dims.map((d) => (typeof d === 'string' ? (batchDims[d] ?? d) : d)) });
+      if (spec.bound?.[i.name]) this.bound[p + i.name] = spec.bound[i.name];
+      else this.feeds[p + i.name] = constant(i.name, i.dims);
+    }
+    const re = (v: string) => (v === '' ? '' : (rename.get(v) ?? p + v));
+    for (const t of spec.initializers) this.initializers.push({ ...t, name: re(t.name) });
+    for (const nd of spec.nodes) this.nodes.push({ ...nd, inputs: nd.inputs.map(re), outputs: nd.outputs.map(re), name: undefined });
+    return re;
+  }
+
+  /** a + b, a new value. */
+  add(a: string, b: string): string {
+    const out = `sum${this.nodes.length}`;
+    this.nodes.push({ op: 'Add', inputs: [a, b], outputs: [out] });
+    return out;
+  }
+
+  /** The compiled graph with the given outputs, and the constant feeds of its runs. */
+  build(outputs: { name: string; value: string; dims: number[] }[]): { graph: OrtGraph; feeds: Record<string, OrtValue> } {
+    for (const o of outputs) this.nodes.push({ op: 'Identity', inputs: [o.value], outputs: [o.name] });
+    const graph = new OrtGraph({
+      name: 'cnnvis-composed',
+      bound: this.bound,
+      nodes: this.nodes,
+      initializers: this.initializers,
+      inputs: this.inputs,
+      outputs: outputs.map((o) => ({ name: o.name, type: DT.FLOAT, dims: ['b', ...o.dims] })),
+    });
+    return { graph, feeds: this.feeds };
+  }
+}
+
+/**
+ * The model from its input to its logits (or to node index `end`) as one graph: every layer's (or
+ * chain's) forward graph, renamed and wired together. With `all`, every value a backward pass reads is
+ * an output (chains give only their end; identities alias), and large weights stay fed from where they
+ * live; the logits-only graph has its weights as constants: the runtime folds batch norms into
+ * convolutions, fuses activations, pre-packs kernels and picks its blocked layout (at the price of its
+ * own copy; large Dense kernels stay fed, see converters/dense.ts). Graphs whose values feed gradient
+ * masks keep batch norms unfolded, so those values round as the layer graphs compute them.
+ */
+export function composeForward(plan: Plan, all: boolean, end: number): WholeForward {
+  const c = new Composer();
+  const value = new Map<string, string>([[plan.inputName, c.input('x', plan.dims(plan.inputName))]]);
+  // Chains that end by `end` run fused, as in the layer-by-layer pass.
+  const { chains, inner } = plan.chainsUpTo(end);
+  const fusedAt = new Map<string, Chain>(chains.map((ch) => [ch.members[0], ch]));
+  for (const n of plan.nodes.slice(1, end + 1)) {
+    if (inner.has(n.name)) continue;
+    if (n.kernel.identity) {
+      value.set(n.name, value.get(n.inputs[0])!);
+      continue;
+    }
+    const ch = fusedAt.get(n.name);
+    const kernel = (ch ?? n).kernel;
+    const wire: Record<string, string> = {};
+    n.inputs.forEach((l, i) => (wire[`x${i}`] = value.get(l)!));
+    const out = c.part(kernel.forward!(!all), wire, (name) => kernel.feeds![name]);
+    value.set(ch ? ch.end : n.name, out('y'));
+  }
+  if (!all) return { ...c.build([{ name: 'logits', value: value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) }]), kept: [plan.logitsName] };
+  const kept = [...value.keys()].filter((name) => name !== plan.inputName && !plan.node(name).kernel.identity);
+  return { ...c.build(kept.map((name, k) => ({ name: `o${k}`, value: value.get(name)!, dims: plan.dims(name) }))), kept };
+}
+
+/** The spec of a layer's (or chain's) backward graph for `rule`. */
+function backwardSpec(kernel: Chain['kernel'], rule: Rule): GraphSpec {
+  return kernel.backward!(kernel.usesRule ? rule : 'gradient');
+}
+
+/**
+ * The backward pass from `from` to `to` under `rule` as one graph composed from the layer graphs the
+ * layer-by-layer loop would run (chains whole, gradients of a value used twice added): inputs the
+ * seed and the forward values they read (`v{k}`: the layers in `values`), output the gradient at `to`.
+ * Null when no gradient reaches `to`.
+ */
+export function composeBackward(plan: Plan, from: string, to: string, rule: Rule): WholeBackward | null {
+  const c = new Composer();
+  const saved = new Map<string, string>();
+  const valueOf = (layer: string) => {
+    if (!saved.has(layer)) saved.set(layer, c.input(`v${saved.size}`, plan.dims(layer)));
+    return saved.get(layer)!;
+  };
+  const grads = plan.walkBack(new Map([[from, c.input('seed', plan.dims(from))]]), plan.indexOf(to), (a, b) => c.add(a, b), {
+    chain: (ch, g) => {
+      const wire: Record<string, string> = { g };
+      if (ch.kernel.saved.includes('y')) wire.y = valueOf(ch.end);
+      return c.part(backwardSpec(ch.kernel, rule), wire, (name) => ch.kernel.feeds![name])('gx0');
+    },
+    layer: (n, g) => {
+      const wire: Record<string, string> = { g };
+      for (const s of n.kernel.saved) {
+        if (s === 'x') n.inputs.forEach((p, k) => (wire[`x${k}`] = valueOf(p)));
+        else wire[n.kernel.both ? 'ys' : 'y'] = valueOf(n.name);
+      }
+      const spec = n.kernel.both ? n.kernel.both() : backwardSpec(n.kernel, rule);
+      // A Dense graph runs its backward half here: its gradient batch is the pass's, its forward half empty.
+      const out = c.part(spec, wire, (name, dims) => (name === 'rule' ? ruleValue(rule) : zeroRows(dims)), n.kernel.both ? { b: 'none', bg: 'b' } : {});
+      return n.inputs.map((_, k) => out(`gx${k}`));
+    },
+  });
+  const g = grads.get(to);
+  return g ? { ...c.build([{ name: 'gx', value: g, dims: plan.dims(to) }]), values: [...saved.keys()] } : null;
+}

@@ -1,0 +1,104 @@
+/**
+ * Forward passes: layer by layer (each layer's or chain's graph, values between them in JS memory), or
+ * in one runtime call through a composed graph when nothing between layers is asked for.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CnnvisError } from '../../errors';
+import { GraphCache, WholeForward } from './caches';
+import { composeForward } from './compose';
+import { Plan } from './plan';
+import { OrtValue } from './runtime';
+import { Forward, ruleValue, Saved } from './values';
+
+export interface ForwardOptions {
+  /** Layers whose outputs the pass returns (the logits always). */
+  layers?: readonly string[];
+  /** Keep every value a backward pass reads (a complete pass), not only `layers` and the logits. */
+  complete?: boolean;
+  /** A key (e.g. the input tensor) under which a complete pass is kept, and found again. */
+  key?: unknown;
+  /** The last layer to compute (default: the logits). */
+  upTo?: string;
+}
+
+/** The composed forward graph up to node index `end` (`all`: every value as an output), cached. */
+function wholeGraph(plan: Plan, cache: GraphCache, all: boolean, end: number): WholeForward {
+  if (!all) return (cache.whole ??= composeForward(plan, false, end));
+  return cache.wholeAll.get(end) ?? cache.wholeAll.set(end, composeForward(plan, true, end));
+}
+
+/** Runs the model on an NHWC batch (see ForwardOptions). */
+export function runForward(plan: Plan, cache: GraphCache, x: tf.Tensor4D, opts: ForwardOptions = {}): Forward {
+  const { layers = [], complete = false, key, upTo } = opts;
+  const last = plan.nodes.length - 1;
+  const end = upTo === undefined ? last : plan.indexOf(upTo);
+  if (end < 0) throw new CnnvisError(`layer '${upTo}' is not on the path from the input to the logits`);
+  const need = complete && upTo ? [...layers, upTo] : layers;
+  const kept = cache.last;
+  if (key !== undefined && kept?.key === key && (!complete || kept.fw.complete) && kept.fw.reached >= end && need.every((k) => kept.fw.values.has(k))) return kept.fw;
+  // A pass that will replace the kept one lets it go first (a VGG16 pass of four images keeps
+  // 250 MB; batched methods would otherwise hold two).
+  if (key !== undefined && complete) cache.last = null;
+  // Chains run fused unless a member other than the last is asked for or the pass stops inside one.
+  const asked = new Set(need);
+  const { chains, inner } = plan.chainsUpTo(end);
+  const fused = new Set<string>();
+  for (const ch of chains) if (!ch.members.slice(0, -1).some((m) => asked.has(m))) for (const m of ch.members.slice(1)) fused.add(m);
+  const B = x.shape[0];
+  const input = tf.tidy(() => (x.rank === 4 ? tf.transpose(x, [0, 3, 1, 2]) : x));
+  const values = new Map<string, Saved>();
+  values.set(plan.inputName, { y: { data: input.dataSync() as Float32Array, dims: input.shape } });
+  input.dispose();
+  // The model in one runtime call: only the logits, or every value a backward pass reads up to `end`
+  // for one image (for a batch, the runtime would hold every value while they are copied out:
+  // 2 × 250 MB for four VGG16 images).
+  if (complete ? B === 1 && fused.size === inner.size : end === last && layers.every((k) => k === plan.logitsName)) {
+    const w = wholeGraph(plan, cache, complete, end);
+    const outs = w.graph.run({ x: values.get(plan.inputName)!.y, ...w.feeds }, complete ? w.kept.map((_, k) => `o${k}`) : ['logits']);
+    cache.runs.forward++;
+    if (!complete) return new Forward(B, new Map([[plan.logitsName, { y: outs.logits }]]), false, end);
+    w.kept.forEach((name, k) => values.set(name, { y: outs[`o${k}`] }));
+    for (const n of plan.nodes.slice(1, end + 1)) if (n.kernel.identity) values.set(n.name, values.get(n.inputs[0])!);
+    const fw = new Forward(B, values, true, end);
+    if (key !== undefined) cache.last = { key, fw };
+    return fw;
+  }
+  const wanted = new Set(complete ? [] : [...layers, plan.logitsName]);
+  const remaining = new Map<string, number>();
+  for (const [k, v] of plan.consumers) remaining.set(k, v.length);
+  for (const n of plan.nodes.slice(1, end + 1)) {
+    if (fused.has(n.name)) continue; // computed with its chain's first layer
+    const ins = n.inputs.map((p) => values.get(p)!.y);
+    const ch = plan.chains.get(n.name);
+    if (ch && fused.has(ch.members[1])) {
+      const y = cache.graphs(ch.id, ch.kernel).forward().run({ x0: ins[0], ...ch.kernel.feeds }, ['y']).y;
+      values.set(ch.end, { y });
+      cache.runs.forward++;
+    } else if (n.kernel.identity) {
+      values.set(n.name, { y: ins[0] });
+    } else {
+      const feeds: Record<string, OrtValue> = {};
+      ins.forEach((v, i) => (feeds[`x${i}`] = v));
+      if (n.kernel.both) {
+        // The both-directions graph with an empty backward half.
+        const none = { data: new Float32Array(0), dims: [0, ...n.kernel.outDims] };
+        feeds.g = none;
+        if (n.kernel.saved.length) feeds.ys = none;
+        if (n.kernel.usesRule) feeds.rule = ruleValue('gradient');
+      }
+      values.set(n.name, { y: cache.graphs(n.name, n.kernel).forward().run(feeds, ['y']).y });
+      cache.runs.forward++;
+    }
+    if (!complete) {
+      // Drop values nobody needs any more (a forward-only pass of a batch keeps little).
+      for (const p of n.inputs) {
+        const r = (remaining.get(p) ?? 1) - 1;
+        remaining.set(p, r);
+        if (r === 0 && !wanted.has(p)) values.delete(p);
+      }
+    }
+  }
+  const fw = new Forward(B, values, complete, end);
+  if (key !== undefined && complete) cache.last = { key, fw };
+  return fw;
+}
