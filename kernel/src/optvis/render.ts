@@ -10,7 +10,7 @@
  * item (divided by its RMS) or fed to Adam, and added. Runs are deterministic for a seed.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Progress } from '../display/progress';
+import { Progress, yieldToEventLoop } from '../display/progress';
 import { displayBundle, inNotebook, newDisplayId } from '../display/jupyter';
 import { autoShow, Result, ResultMeta, since } from '../display/result';
 import { encodePng } from '../images/encode';
@@ -208,11 +208,6 @@ export interface BatchHooks {
   /** Called every `previewEvery` steps with the current images ([H, W, 3] floats per item). */
   onPreview?: (pixels: Float32Array[], step: number) => void;
   previewEvery?: number;
-}
-
-/** Lets queued I/O (notebook display messages, stderr) go out between steps. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function splitItems(all: Float32Array, batch: number, n: number): Float32Array[] {
