@@ -1,15 +1,19 @@
-/** The attribution methods (gradient family, occlusion, RISE) as objects, in registry order (registry.ts describes and finds them). */
-import { Occlusion } from '../occlusion';
+/**
+ * The attribution methods (gradient family, occlusion, RISE): as objects, in registry order
+ * (registry.ts describes and finds them), and as the notebook functions with their option types that
+ * the package exports (index.ts).
+ */
+import { Occlusion, occlusion, OcclusionOptions } from '../occlusion';
 import { findMethod } from '../registry';
 import { AttributionMethod, AttributionOptions } from './base';
-import { GradientXInput } from './gradxinput';
-import { Deconvnet, GuidedBackprop } from './guided';
-import { FullGrad } from './fullgrad';
-import { GuidedGradCam } from './guidedGradCam';
-import { IntegratedGradients } from './integratedGradients';
-import { Rise } from './rise';
-import { Saliency } from './saliency';
-import { SmoothGrad } from './smoothgrad';
+import { GradientXInput, gradientXInput } from './gradxinput';
+import { Deconvnet, deconvnet, GuidedBackprop, guidedBackprop } from './guided';
+import { FullGrad, fullGrad } from './fullgrad';
+import { GuidedGradCam, guidedGradCam, GuidedGradCamOptions } from './guidedGradCam';
+import { IntegratedGradients, integratedGradients, IntegratedGradientsOptions } from './integratedGradients';
+import { Rise, rise, RiseOptions } from './rise';
+import { Saliency, saliency } from './saliency';
+import { SmoothGrad, smoothGrad, SmoothGradOptions } from './smoothgrad';
 
 export const ATTRIBUTION_METHODS: readonly AttributionMethod<AttributionOptions>[] = [
   new Saliency(),
@@ -29,3 +33,6 @@ export function attributionMethod(name: string): AttributionMethod<AttributionOp
   const id = findMethod(name, { kinds: ['attribution', 'perturbation'], family: 'attribution method' }).id;
   return ATTRIBUTION_METHODS.find((m) => m.id === id) as AttributionMethod<AttributionOptions>;
 }
+
+export { saliency, gradientXInput, guidedBackprop, deconvnet, smoothGrad, integratedGradients, guidedGradCam, occlusion, fullGrad, rise };
+export type { SmoothGradOptions, IntegratedGradientsOptions, GuidedGradCamOptions, OcclusionOptions, RiseOptions };
