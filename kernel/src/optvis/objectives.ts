@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
 import { layerOutputShape } from '../taps';
+import { parseLayerChannel } from '../explain/targets';
 import { engineFor, LOGITS } from '../engine';
 
 /** The pseudo layer name under which objectives read the class scores (pre-softmax logits; see models/head.ts). */
@@ -179,13 +180,8 @@ export function sum(list: readonly (Objective | string)[]): Objective {
 
 /** Parses `'layer:channel'` (the layer name may itself contain ':'; the channel is after the last one). */
 export function parseObjective(text: string): Objective {
-  const i = text.lastIndexOf(':');
-  const layer = text.slice(0, i).trim();
-  const ch = text.slice(i + 1).trim();
-  if (i < 0 || !layer || !/^\d+$/.test(ch)) {
-    throw new CnnvisError(`cannot read objective '${text}'; write 'layer:channel', e.g. 'conv2d_1:7'`);
-  }
-  return channel(layer, Number(ch));
+  const t = parseLayerChannel(text, 'objective', 'conv2d_1:7');
+  return channel(t.layer, t.channel);
 }
 
 /** What maximize() accepts as a target. */

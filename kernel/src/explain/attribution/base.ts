@@ -20,7 +20,7 @@ import { CnnvisError } from '../../errors';
 import { asCnnModel, CnnModel } from '../../models/model';
 import { Map2D, RGBImage } from '../../types';
 import { activationAndLogits, ChannelTarget, channelScores, checkChannelTarget, inputGradients, logitsOf } from '../gradients';
-import { explainedClass, resolveClass, ScoreBasis, TargetOptions } from '../targets';
+import { explainedClass, parseLayerChannel, resolveClass, ScoreBasis, TargetOptions } from '../targets';
 import { checkConvention, Convention } from '../cam/base';
 import { mapVaries } from '../explainResult';
 import { AttributionResult, AttributionTarget, autoShow, ChannelReduction } from './result';
@@ -77,13 +77,8 @@ export interface AttributionContext {
 
 /** Parses 'layer:channel' and checks it against the model. */
 export function parseChannelTarget(model: CnnModel, text: string, reduce: 'sum' | 'max' = 'sum'): ChannelTarget {
-  const i = text.lastIndexOf(':');
-  const layer = i > 0 ? text.slice(0, i) : '';
-  const ch = i > 0 ? text.slice(i + 1).trim() : '';
-  if (!layer || !/^\d+$/.test(ch)) {
-    throw new CnnvisError(`target '${text}' is not 'layer:channel' (e.g. '${model.spatialLayers().slice(-1)[0] ?? 'conv1'}:0'); give a layer name and a channel number`);
-  }
-  const t: ChannelTarget = { layer: canonicalLayer(model.net, layer), channel: Number(ch), reduce };
+  const parts = parseLayerChannel(text, 'target', `${model.spatialLayers().slice(-1)[0] ?? 'conv1'}:0`);
+  const t: ChannelTarget = { layer: canonicalLayer(model.net, parts.layer), channel: parts.channel, reduce };
   checkChannelTarget(model, t);
   return t;
 }
