@@ -19,6 +19,8 @@ import { loadKerasH5 } from '../kernel/src/models/keras';
 import { flattenModel } from '../kernel/src/models/flatten';
 import '../kernel/src/models/layerClasses';
 import { seededFloats } from '../kernel/src/random';
+import { bothSync as both } from './helpers/accel';
+import { relErr as arrayRelErr } from './helpers/compare';
 
 beforeAll(async () => {
   await initBackend();
@@ -53,29 +55,10 @@ function registered(className: string, config: object): tf.layers.Layer {
   return new Cls(config);
 }
 
-/** max |a − b| / max |b| (0 when both are 0). */
+/** max |a − b| / max |b| of two tensors of the same shape. */
 function relErr(a: tf.Tensor, b: tf.Tensor): number {
   expect(a.shape).toEqual(b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < x.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - y[i]));
-    s = Math.max(s, Math.abs(y[i]));
-  }
-  return s === 0 ? d : d / s;
-}
-
-/** The same computation on ONNX Runtime and on TF.js. */
-function both<T>(fn: () => T): { ort: T; tfjs: T } {
-  const ort = fn();
-  setAccelEnabled(false);
-  try {
-    return { ort, tfjs: fn() };
-  } finally {
-    setAccelEnabled(true);
-  }
+  return arrayRelErr(a.dataSync(), b.dataSync(), Number.MIN_VALUE);
 }
 
 function batch(n: number, shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor4D {
@@ -92,18 +75,18 @@ function checkModel(m: CnnModel, x: tf.Tensor4D, layers: string[]): void {
   expect(ortUnsupportedReason(m.net)).toBe('');
   expect(ortNet(m.net)).not.toBeNull();
   const lg = both(() => logitsOf(m, x));
-  expect(relErr(lg.ort, lg.tfjs)).toBeLessThan(TOL);
-  tf.dispose([lg.ort, lg.tfjs]);
+  expect(relErr(lg.engine, lg.tfjs)).toBeLessThan(TOL);
+  tf.dispose([lg.engine, lg.tfjs]);
   for (const layer of layers) {
     const a = both(() => activationAndLogits(m, x, layer));
-    expect([layer, 'output', relErr(a.ort.activation, a.tfjs.activation) < TOL]).toEqual([layer, 'output', true]);
+    expect([layer, 'output', relErr(a.engine.activation, a.tfjs.activation) < TOL]).toEqual([layer, 'output', true]);
     // A layer that does nothing to these inputs would prove nothing.
     expect([layer, 'nonzero', a.tfjs.activation.abs().max().dataSync()[0] > 0]).toEqual([layer, 'nonzero', true]);
-    tf.dispose([a.ort.activation, a.ort.logits, a.tfjs.activation, a.tfjs.logits]);
+    tf.dispose([a.engine.activation, a.engine.logits, a.tfjs.activation, a.tfjs.logits]);
     const g = both(() => layerGradients(m, x, layer, 1));
-    expect([layer, 'gradient', relErr(g.ort.gradient, g.tfjs.gradient) < TOL]).toEqual([layer, 'gradient', true]);
+    expect([layer, 'gradient', relErr(g.engine.gradient, g.tfjs.gradient) < TOL]).toEqual([layer, 'gradient', true]);
     expect([layer, 'gradient nonzero', g.tfjs.gradient.abs().max().dataSync()[0] > 0]).toEqual([layer, 'gradient nonzero', true]);
-    tf.dispose([g.ort.gradient, g.ort.activation, g.ort.logits, g.tfjs.gradient, g.tfjs.activation, g.tfjs.logits]);
+    tf.dispose([g.engine.gradient, g.engine.activation, g.engine.logits, g.tfjs.gradient, g.tfjs.activation, g.tfjs.logits]);
   }
   const targets = [2, ...layers.map((layer) => ({ layer, channel: 1, reduce: 'sum' as const }))];
   for (const target of targets) {
@@ -115,8 +98,8 @@ function checkModel(m: CnnModel, x: tf.Tensor4D, layers: string[]): void {
       });
       const label = [JSON.stringify(target), rule ?? 'gradient'];
       expect([...label, r.tfjs.abs().max().dataSync()[0] > 0]).toEqual([...label, true]);
-      expect([...label, relErr(r.ort, r.tfjs) < TOL]).toEqual([...label, true]);
-      tf.dispose([r.ort, r.tfjs]);
+      expect([...label, relErr(r.engine, r.tfjs) < TOL]).toEqual([...label, true]);
+      tf.dispose([r.engine, r.tfjs]);
     }
   }
   // No leaks on the engine path (the TF.js path above has built and cached its own tap models).
@@ -231,7 +214,7 @@ const eyeFile = path.join(shared, 'data/wild/eye_state_h5/model.keras');
   const m = new CnnModel(net, { name: 'eye', preprocess: 'none' });
   const xb = batch(2, (net.inputs[0].shape.slice(1) as number[]), 41, 0, 1);
   const lg = both(() => logitsOf(m, xb));
-  expect(relErr(lg.ort, lg.tfjs)).toBeLessThan(TOL);
+  expect(relErr(lg.engine, lg.tfjs)).toBeLessThan(TOL);
   const probs = net.predict(xb) as tf.Tensor;
   const conv = net.layers.filter((ly) => ly.getClassName() === 'Conv2D').pop()!.name;
   const g = both(() => {
@@ -239,9 +222,9 @@ const eyeFile = path.join(shared, 'data/wild/eye_state_h5/model.keras');
     r.logits.dispose();
     return r.gradient;
   });
-  expect(relErr(g.ort, g.tfjs)).toBeLessThan(TOL);
+  expect(relErr(g.engine, g.tfjs)).toBeLessThan(TOL);
   expect(ortUnsupportedReason(net)).toBe('');
-  tf.dispose([xb, lg.ort, lg.tfjs, probs, g.ort, g.tfjs]);
+  tf.dispose([xb, lg.engine, lg.tfjs, probs, g.engine, g.tfjs]);
 });
 
 test('ThresholdedReLU (no TF.js gradient to compare) gives TF.js outputs on the engine', () => {
@@ -255,13 +238,13 @@ test('ThresholdedReLU (no TF.js gradient to compare) gives TF.js outputs on the 
   const m = new CnnModel(net, { name: 'thr', preprocess: 'none' });
   const xb = batch(2, [5, 5, 3], 71);
   const a = both(() => activationAndLogits(m, xb, 'thr'));
-  expect(relErr(a.ort.activation, a.tfjs.activation)).toBeLessThan(TOL);
-  expect(relErr(a.ort.logits, a.tfjs.logits)).toBeLessThan(TOL);
+  expect(relErr(a.engine.activation, a.tfjs.activation)).toBeLessThan(TOL);
+  expect(relErr(a.engine.logits, a.tfjs.logits)).toBeLessThan(TOL);
   // Some values are cut, some kept.
   const v = a.tfjs.activation.dataSync();
   expect(v.some((t) => t === 0) && v.some((t) => t > 0.1)).toBe(true);
   expect(ortUnsupportedReason(net)).toBe('');
-  tf.dispose([xb, a.ort.activation, a.ort.logits, a.tfjs.activation, a.tfjs.logits]);
+  tf.dispose([xb, a.engine.activation, a.engine.logits, a.tfjs.activation, a.tfjs.logits]);
 });
 
 test('a Sequential model that was never built: the engine gives a reason instead of throwing', () => {

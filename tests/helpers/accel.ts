@@ -20,3 +20,15 @@ export async function both<T>(fn: () => Promise<T> | T): Promise<{ engine: T; tf
   const tfjs = await onPath('tfjs', fn);
   return { engine, tfjs };
 }
+
+/** The same synchronous computation on the engine, then on TF.js. */
+export function bothSync<T>(fn: () => T): { engine: T; tfjs: T } {
+  setAccelEnabled(true);
+  const engine = fn();
+  setAccelEnabled(false);
+  try {
+    return { engine, tfjs: fn() };
+  } finally {
+    setAccelEnabled(true);
+  }
+}
