@@ -3,8 +3,7 @@
  * (/usr/bin/python3) acts as the front end against the real kernel process
  * (tests/python/test_cnnvis_comms.py).
  */
-import * as path from 'path';
-import { PYTHON, REPO_ROOT, assertKernelBuilt, createJupyterSandbox, run } from './helpers/jupyter';
+import { runKernelUnittest } from './helpers/jupyter';
 
 const EXPECTED = [
   'test_widget_open_state_layout_style_and_display',
@@ -25,20 +24,10 @@ const EXPECTED = [
 ];
 
 test('comms and widgets: jupyter_client as the front end', async () => {
-  assertKernelBuilt();
-  const sandbox = createJupyterSandbox();
-  try {
-    const result = await run(PYTHON, ['-m', 'unittest', '-v', 'test_cnnvis_comms'], {
-      cwd: path.join(REPO_ROOT, 'tests', 'python'),
-      env: { ...sandbox.env, CNNVIS_KERNEL_NAME: sandbox.kernelName },
-      timeoutMs: 110000,
-    });
-    const report = result.stderr;
-    if (result.code !== 0) throw new Error(`comm tests failed:\n${report}`);
-    // The kernel's own stderr (its error log) is interleaved with unittest's report.
-    for (const name of EXPECTED) expect(report).toContain(`${name} (test_cnnvis_comms.CommsTest.${name}) ... `);
-    expect(report).toMatch(new RegExp(`^Ran ${EXPECTED.length} tests in [\\d.]+s\\s+OK\\s*$`, 'm'));
-  } finally {
-    sandbox.cleanup();
-  }
+  const result = await runKernelUnittest('test_cnnvis_comms', 110000);
+  const report = result.stderr;
+  if (result.code !== 0) throw new Error(`comm tests failed:\n${report}`);
+  // The kernel's own stderr (its error log) is interleaved with unittest's report.
+  for (const name of EXPECTED) expect(report).toContain(`${name} (test_cnnvis_comms.CommsTest.${name}) ... `);
+  expect(report).toMatch(new RegExp(`^Ran ${EXPECTED.length} tests in [\\d.]+s\\s+OK\\s*$`, 'm'));
 });

@@ -14,6 +14,7 @@ import {
 import { registerWasmConvGradients } from '../kernel/src/engine/wasmConvGrads';
 import { DEMO_SEEDS, evaluateDemo } from '../kernel/src/models/demoTraining';
 import { CnnvisError } from '../kernel/src/errors';
+import { forEachConvTap } from './helpers/convTaps';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -142,20 +143,13 @@ describe('wasm convolution gradients used for training', () => {
     const [OH, OW] = [dy[0].length, dy[0][0].length];
     const dx = new Float64Array(B * H * W * C);
     const dw = new Float64Array(KH * KW * C * O);
-    for (let b = 0; b < B; b++)
-      for (let oy = 0; oy < OH; oy++)
-        for (let ox = 0; ox < OW; ox++)
-          for (let i = 0; i < KH; i++)
-            for (let j = 0; j < KW; j++) {
-              const yy = oy * stride + i - padTop;
-              const xx = ox * stride + j - padLeft;
-              if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
-              for (let c = 0; c < C; c++)
-                for (let o = 0; o < O; o++) {
-                  dw[((i * KW + j) * C + c) * O + o] += x[b][yy][xx][c] * dy[b][oy][ox][o];
-                  dx[((b * H + yy) * W + xx) * C + c] += w[i][j][c][o] * dy[b][oy][ox][o];
-                }
-            }
+    forEachConvTap({ batch: B, inH: H, inW: W, outH: OH, outW: OW, kh: KH, kw: KW, stride, padTop, padLeft }, (b, oy, ox, i, j, yy, xx) => {
+      for (let c = 0; c < C; c++)
+        for (let o = 0; o < O; o++) {
+          dw[((i * KW + j) * C + c) * O + o] += x[b][yy][xx][c] * dy[b][oy][ox][o];
+          dx[((b * H + yy) * W + xx) * C + c] += w[i][j][c][o] * dy[b][oy][ox][o];
+        }
+    });
     return { dx, dw };
   }
 

@@ -10,7 +10,6 @@
  * interleaved, and checks responsiveness, final state, observer order, that the occlusion explorer
  * ran no new occlusion, tensor count and memory.
  */
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { CommManager, installCommManager } from '../kernel/src/kernel/comms';
 import type { JsonObject } from '../kernel/src/kernel/wire';
@@ -18,7 +17,7 @@ import * as W from '../kernel/src/widgets';
 import { FeatureMapExplorer } from '../kernel/src/explore';
 import { buildDemoModel, DEMO_CLASSES } from '../kernel/src/models/demo';
 import { CnnModel } from '../kernel/src/models/model';
-import { PYTHON, REPO_ROOT, assertKernelBuilt, createJupyterSandbox, run } from './helpers/jupyter';
+import { runKernelUnittest } from './helpers/jupyter';
 
 interface Sent {
   type: string;
@@ -119,20 +118,10 @@ describe('malformed updates in-process', () => {
 });
 
 test('the real kernel: 1000 updates to three explorers with malformed messages interleaved', async () => {
-  assertKernelBuilt();
-  const sandbox = createJupyterSandbox();
-  try {
-    const result = await run(PYTHON, ['-m', 'unittest', '-v', 'test_cnnvis_flood'], {
-      cwd: path.join(REPO_ROOT, 'tests', 'python'),
-      env: { ...sandbox.env, CNNVIS_KERNEL_NAME: sandbox.kernelName },
-      timeoutMs: 400000,
-    });
-    if (result.code !== 0) throw new Error(`flood test failed:\n${result.stdout}\n${result.stderr.slice(-20000)}`);
-    const line = result.stdout.split('\n').find((l) => l.startsWith('flood: '));
-    expect(line).toBeDefined();
-    console.log(line);
-    expect(result.stderr).toMatch(/^Ran 1 test in [\d.]+s\s+OK\s*$/m);
-  } finally {
-    sandbox.cleanup();
-  }
+  const result = await runKernelUnittest('test_cnnvis_flood', 400000);
+  if (result.code !== 0) throw new Error(`flood test failed:\n${result.stdout}\n${result.stderr.slice(-20000)}`);
+  const line = result.stdout.split('\n').find((l) => l.startsWith('flood: '));
+  expect(line).toBeDefined();
+  console.log(line);
+  expect(result.stderr).toMatch(/^Ran 1 test in [\d.]+s\s+OK\s*$/m);
 }, 420000);

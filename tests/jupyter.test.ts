@@ -18,7 +18,8 @@ import {
 import { CellOutput, MAX_PLAIN_CHARS, endsWithSemicolon, plainText, valueBundle } from '../kernel/src/kernel/cellOutput';
 import { MIN_LOG_INTERVAL_MS, MIN_UPDATE_INTERVAL_MS, Progress, escapeHtml } from '../kernel/src/display/progress';
 import { KERNEL_DISPLAY_NAME, installKernelSpec, kernelJson, kernelLauncherPath } from '../kernel/src/cli/install';
-import { JUPYTER, PYTHON, REPO_ROOT, assertKernelBuilt, createJupyterSandbox, run } from './helpers/jupyter';
+import { restoreEnvAfterEach, tmpDirs } from './helpers/env';
+import { JUPYTER, REPO_ROOT, assertKernelBuilt, runKernelUnittest } from './helpers/jupyter';
 
 interface Sent {
   message: DisplayMessage;
@@ -320,12 +321,10 @@ describe('Progress in a terminal', () => {
     return written;
   }
   const savedTTY = Object.getOwnPropertyDescriptor(process.stderr, 'isTTY');
-  const savedEnv = process.env.CNNVIS_PROGRESS;
+  restoreEnvAfterEach('CNNVIS_PROGRESS');
   afterEach(() => {
     if (savedTTY) Object.defineProperty(process.stderr, 'isTTY', savedTTY);
     else delete (process.stderr as { isTTY?: boolean }).isTTY;
-    if (savedEnv === undefined) delete process.env.CNNVIS_PROGRESS;
-    else process.env.CNNVIS_PROGRESS = savedEnv;
   });
 
   test('on a TTY: one line redrawn in place, newline at the end', () => {
@@ -369,18 +368,8 @@ describe('Progress in a terminal', () => {
 });
 
 describe('kernelspec installer', () => {
-  const tmpDirs: string[] = [];
-  const tmp = () => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnvis-install-'));
-    tmpDirs.push(d);
-    return d;
-  };
-  const savedDataDir = process.env.JUPYTER_DATA_DIR;
-  afterAll(() => tmpDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-  afterEach(() => {
-    if (savedDataDir === undefined) delete process.env.JUPYTER_DATA_DIR;
-    else process.env.JUPYTER_DATA_DIR = savedDataDir;
-  });
+  const tmp = tmpDirs('cnnvis-install-');
+  restoreEnvAfterEach('JUPYTER_DATA_DIR');
 
   test('kernel.json runs the cnnvis launcher with this node', () => {
     expect(kernelJson()).toEqual({
@@ -425,39 +414,29 @@ describe('kernelspec installer', () => {
 });
 
 test('kernel protocol: jupyter_kernel_test passes against the cnnvis kernel', async () => {
-  assertKernelBuilt(['display/jupyter.ts']);
-  const sandbox = createJupyterSandbox();
-  try {
-    const result = await run(PYTHON, ['-m', 'unittest', '-v', 'test_cnnvis_kernel'], {
-      cwd: path.join(REPO_ROOT, 'tests', 'python'),
-      env: { ...sandbox.env, CNNVIS_KERNEL_NAME: sandbox.kernelName },
-      timeoutMs: 110000,
-    });
-    const report = result.stderr;
-    if (result.code !== 0) throw new Error(`jupyter_kernel_test failed:\n${report}`);
-    for (const name of [
-      'test_kernel_info',
-      'test_execute_stdout',
-      'test_execute_stderr',
-      'test_display_data',
-      'test_is_complete',
-      'test_cnnvis_bundle_then_update',
-      'test_cnnvis_failed_cell_reports_error',
-      'test_cnnvis_execute_input_and_counts',
-      'test_cnnvis_semicolon_rule',
-      'test_cnnvis_result_shown_once',
-      'test_cnnvis_explorer_bundle',
-      'test_cnnvis_queued_cells_after_an_error',
-      'test_execute_result',
-      'test_error',
-      'test_cnnvis_comm_info',
-      'test_completion',
-      'test_inspect',
-      'test_execute_stdout',
-    ]) {
-      expect(report).toMatch(new RegExp(`${name} .*\\.\\.\\. ok$`, 'm'));
-    }
-  } finally {
-    sandbox.cleanup();
+  const result = await runKernelUnittest('test_cnnvis_kernel', 110000);
+  const report = result.stderr;
+  if (result.code !== 0) throw new Error(`jupyter_kernel_test failed:\n${report}`);
+  for (const name of [
+    'test_kernel_info',
+    'test_execute_stdout',
+    'test_execute_stderr',
+    'test_display_data',
+    'test_is_complete',
+    'test_cnnvis_bundle_then_update',
+    'test_cnnvis_failed_cell_reports_error',
+    'test_cnnvis_execute_input_and_counts',
+    'test_cnnvis_semicolon_rule',
+    'test_cnnvis_result_shown_once',
+    'test_cnnvis_explorer_bundle',
+    'test_cnnvis_queued_cells_after_an_error',
+    'test_execute_result',
+    'test_error',
+    'test_cnnvis_comm_info',
+    'test_completion',
+    'test_inspect',
+    'test_execute_stdout',
+  ]) {
+    expect(report).toMatch(new RegExp(`${name} .*\\.\\.\\. ok$`, 'm'));
   }
 });

@@ -41,6 +41,7 @@ import {
   withFastLayers,
 } from '../kernel/src/optvis';
 import { toRGBA } from '../kernel/src/optvis/render';
+import { forEachConvTap } from './helpers/convTaps';
 
 /**
  * input 24×24×3 → c1 (conv 3×3, 8, relu) → dw (depthwise 3×3 stride 2, linear) → pw (conv 1×1, 12, linear)
@@ -482,17 +483,9 @@ describe('wasm input-gradient kernels', () => {
     const [b, H, W, C] = [x.length, x[0].length, x[0][0].length, x[0][0][0].length];
     const [kh, kw, , mult] = [f.length, f[0].length, f[0][0].length, f[0][0][0].length];
     const out = x.map((img) => img.map((row) => row.map((px) => px.map(() => 0))));
-    for (let n = 0; n < b; n++)
-      for (let i = 0; i < wts[0].length; i++)
-        for (let j = 0; j < wts[0][0].length; j++)
-          for (let c = 0; c < C; c++)
-            for (let m = 0; m < mult; m++)
-              for (let u = 0; u < kh; u++)
-                for (let v = 0; v < kw; v++) {
-                  const y = i * stride + u - padTop;
-                  const xx = j * stride + v - padLeft;
-                  if (y >= 0 && y < H && xx >= 0 && xx < W) out[n][y][xx][c] += f[u][v][c][m] * wts[n][i][j][c * mult + m];
-                }
+    forEachConvTap({ batch: b, inH: H, inW: W, outH: wts[0].length, outW: wts[0][0].length, kh, kw, stride, padTop, padLeft }, (n, i, j, u, v, y, xx) => {
+      for (let c = 0; c < C; c++) for (let m = 0; m < mult; m++) out[n][y][xx][c] += f[u][v][c][m] * wts[n][i][j][c * mult + m];
+    });
     return out;
   }
 

@@ -151,7 +151,7 @@ export function createJupyterSandbox(): JupyterSandbox {
   }
 }
 
-interface RunResult {
+export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -191,6 +191,24 @@ export function run(
       resolve({ code, signal, stdout, stderr, timedOut });
     });
   });
+}
+
+/**
+ * Runs a unittest module of tests/python (`python -m unittest -v`, from that folder) against the cnnvis
+ * kernel in a fresh sandbox (kernel/dist brought up to date first); removes the sandbox afterwards.
+ */
+export async function runKernelUnittest(module: string, timeoutMs: number): Promise<RunResult> {
+  assertKernelBuilt();
+  const sandbox = createJupyterSandbox();
+  try {
+    return await run(PYTHON, ['-m', 'unittest', '-v', module], {
+      cwd: path.join(REPO_ROOT, 'tests', 'python'),
+      env: { ...sandbox.env, CNNVIS_KERNEL_NAME: sandbox.kernelName },
+      timeoutMs,
+    });
+  } finally {
+    sandbox.cleanup();
+  }
 }
 
 function outputText(o: NotebookOutput): string {

@@ -4,79 +4,34 @@ Driven from tests/comms.test.ts (kernelspec in a sandbox, JUPYTER_PATH set, cwd 
 cells resolve `cnnvis`). One kernel serves the whole class; each test uses its own widgets.
 """
 import json
-import os
-import queue
 import time
 import unittest
 import uuid
 
-from jupyter_client.manager import start_new_kernel
+from kernel_session import KernelTestCase
 
-KERNEL_NAME = os.environ.get("CNNVIS_KERNEL_NAME", "cnnvis")
-TIMEOUT = 30
+TIMEOUT = KernelTestCase.TIMEOUT
 SETUP = "import * as W from 'cnnvis/dist/widgets';\nconst T: any = {};\n"
 
 
-class CommsTest(unittest.TestCase):
+class CommsTest(KernelTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.km, cls.kc = start_new_kernel(kernel_name=KERNEL_NAME, startup_timeout=60)
+        super().setUpClass()
         # Globals shared by the tests' cells (each cell is its own module in tslab).
         cls.run_ok(SETUP)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.kc.stop_channels()
-        cls.km.shutdown_kernel(now=False)
 
     # ------------------------------------------------------------------ helpers
 
     @classmethod
-    def drain_iopub(cls, until_idle_of, timeout=TIMEOUT):
-        """iopub messages up to (and including) the idle status answering `until_idle_of`."""
-        got = []
-        deadline = time.monotonic() + timeout
-        while True:
-            msg = cls.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-            got.append(msg)
-            if (msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
-                    and msg["parent_header"].get("msg_id") == until_idle_of):
-                return got
-
-    @classmethod
-    def execute(cls, code):
-        msg_id = cls.kc.execute(code)
-        reply = cls.kc.get_shell_msg(timeout=TIMEOUT)
-        while reply["parent_header"].get("msg_id") != msg_id:
-            reply = cls.kc.get_shell_msg(timeout=TIMEOUT)
-        return reply, cls.drain_iopub(msg_id)
-
-    @classmethod
-    def run_ok(cls, code):
-        reply, msgs = cls.execute(code)
-        if reply["content"]["status"] != "ok":
-            raise AssertionError(f"cell failed: {reply['content']}\n{code}")
-        return msgs
-
-    @classmethod
-    def stdout_of(cls, msgs):
-        return "".join(m["content"]["text"] for m in msgs
-                       if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
-
-    @classmethod
     def eval_json(cls, expr):
         """Value of a TypeScript expression, through JSON on stdout."""
-        out = cls.stdout_of(cls.run_ok(f"console.log('@@' + JSON.stringify({expr}));"))
-        line = [l for l in out.splitlines() if l.startswith("@@")][-1]
-        return json.loads(line[2:])
+        return cls.eval_cell(f"console.log('@@' + JSON.stringify({expr}));")
 
     @classmethod
     def send_shell(cls, msg_type, content, buffers=None, wait=True):
-        msg = cls.kc.session.msg(msg_type, content)
-        if buffers:
-            msg["buffers"] = buffers
-        cls.kc.shell_channel.send(msg)
-        return cls.drain_iopub(msg["header"]["msg_id"]) if wait else msg["header"]["msg_id"]
+        msg_id = cls.send(msg_type, content, buffers)
+        return cls.drain_iopub(msg_id) if wait else msg_id
 
     def comm_msg(self, comm_id, data, buffers=None, wait=True):
         return self.send_shell("comm_msg", {"comm_id": comm_id, "data": data}, buffers, wait)

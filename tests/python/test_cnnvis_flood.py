@@ -14,17 +14,14 @@ Driven from tests/flood.test.ts (kernelspec in a sandbox, JUPYTER_PATH set, cwd 
 """
 import hashlib
 import hmac
-import json
-import os
 import time
 import unittest
 import uuid
 
-from jupyter_client.manager import start_new_kernel
 from jupyter_client.session import Session
 
-KERNEL_NAME = os.environ.get("CNNVIS_KERNEL_NAME", "cnnvis")
-TIMEOUT = 60
+from kernel_session import KernelTestCase
+
 VALID = 1000
 #: Then this many CAM updates PACE seconds apart (a fast slider drag), so that maps get computed.
 PACED = 300
@@ -83,10 +80,12 @@ T.gc(); T.gc();
 CAM_METHODS = ["gradcam", "gradcampp", "xgradcam", "layercam", "hirescam"]
 
 
-class FloodTest(unittest.TestCase):
+class FloodTest(KernelTestCase):
+    TIMEOUT = 60
+
     @classmethod
     def setUpClass(cls):
-        cls.km, cls.kc = start_new_kernel(kernel_name=KERNEL_NAME, startup_timeout=60)
+        super().setUpClass()
         cls.info = cls.eval_cell(SETUP)
         cls.methods = [m for m in CAM_METHODS if m in cls.info["methods"]]
         # Values continue from burst to burst, so consecutive updates always change something.
@@ -94,44 +93,7 @@ class FloodTest(unittest.TestCase):
         cls.cam_count = 0
         cls.occ_count = 0
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.kc.stop_channels()
-        cls.km.shutdown_kernel(now=False)
-
     # ------------------------------------------------------------------ helpers
-
-    @classmethod
-    def drain_iopub(cls, until_idle_of, timeout=TIMEOUT):
-        got = []
-        pending = set(until_idle_of)
-        deadline = time.monotonic() + timeout
-        while pending:
-            msg = cls.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-            got.append(msg)
-            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                pending.discard(msg["parent_header"].get("msg_id"))
-        return got
-
-    @classmethod
-    def eval_cell(cls, code):
-        msg_id = cls.kc.execute(code)
-        reply = cls.kc.get_shell_msg(timeout=TIMEOUT)
-        while reply["parent_header"].get("msg_id") != msg_id:
-            reply = cls.kc.get_shell_msg(timeout=TIMEOUT)
-        msgs = cls.drain_iopub([msg_id])
-        if reply["content"]["status"] != "ok":
-            raise AssertionError(f"cell failed: {reply['content']}\n{code}")
-        out = "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
-        return json.loads([l for l in out.splitlines() if l.startswith("@@")][-1][2:])
-
-    @classmethod
-    def send(cls, msg_type, content, buffers=None):
-        msg = cls.kc.session.msg(msg_type, content)
-        if buffers:
-            msg["buffers"] = buffers
-        cls.kc.shell_channel.send(msg)
-        return msg["header"]["msg_id"]
 
     @classmethod
     def send_undecodable(cls):
