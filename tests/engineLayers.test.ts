@@ -21,6 +21,7 @@ import '../kernel/src/models/layerClasses';
 import { seededFloats } from '../kernel/src/random';
 import { bothSync as both } from './helpers/accel';
 import { relErr as arrayRelErr } from './helpers/compare';
+import { randomizeSigned as randomize } from './helpers/nets';
 
 beforeAll(async () => {
   await initBackend();
@@ -30,22 +31,6 @@ type L = tf.SymbolicTensor;
 const l = tf.layers;
 const TOL = 1e-4;
 
-/** Small signed weights; batch-norm and normalization variances positive. */
-function randomize(net: tf.LayersModel, seed: number): void {
-  let k = seed;
-  for (const layer of net.layers) {
-    const ws = layer.getWeights();
-    if (!ws.length) continue;
-    layer.setWeights(
-      ws.map((w, i) => {
-        const v = seededFloats(w.size, k++, -0.5, 0.5);
-        const name = layer.getClassName();
-        if (name === 'BatchNormalization' || (name === 'Normalization' && i === 1)) for (let j = 0; j < v.length; j++) v[j] = Math.abs(v[j]) + 0.5;
-        return tf.tensor(v, w.shape);
-      }),
-    );
-  }
-}
 
 /** A layer of a class registered with TF.js' serialization (models/layerClasses.ts' Keras classes). */
 function registered(className: string, config: object): tf.layers.Layer {

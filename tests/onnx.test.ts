@@ -14,27 +14,12 @@ import { maximize } from '../kernel/src/optvis/render';
 import { seededFloats } from '../kernel/src/random';
 import { bothSync as both } from './helpers/accel';
 import { relErr as arrayRelErr } from './helpers/compare';
+import { randomizeSigned as randomize } from './helpers/nets';
 
 beforeAll(async () => {
   await initBackend();
 });
 
-function randomize(net: tf.LayersModel, seed: number): void {
-  let k = seed;
-  for (const layer of net.layers) {
-    const ws = layer.getWeights();
-    if (!ws.length) continue;
-    layer.setWeights(
-      ws.map((w) => {
-        const name = layer.getClassName();
-        // Batch-norm variances must stay positive; other weights are small signed values.
-        const v = seededFloats(w.size, k++, -0.5, 0.5);
-        if (name === 'BatchNormalization') for (let i = 0; i < v.length; i++) v[i] = Math.abs(v[i]) + 0.5;
-        return tf.tensor(v, w.shape);
-      }),
-    );
-  }
-}
 
 type L = tf.SymbolicTensor;
 /**

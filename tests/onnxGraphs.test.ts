@@ -12,6 +12,7 @@ import { ortNet, ortUnsupportedReason, toTensor } from '../kernel/src/engine/onn
 import { DT, GraphSpec, modelBytes } from '../kernel/src/engine/onnx/proto';
 import { ortRuntime, OrtGraph } from '../kernel/src/engine/onnx/runtime';
 import { seededFloats } from '../kernel/src/random';
+import { randomizeSigned } from './helpers/nets';
 
 type L = tf.SymbolicTensor;
 
@@ -21,22 +22,6 @@ beforeAll(async () => {
 
 const onOrt = ortRuntime() ? test : test.skip;
 
-function setRandomWeights(net: tf.LayersModel, seed: number): void {
-  let k = seed;
-  for (const layer of net.layers) {
-    const ws = layer.getWeights();
-    if (!ws.length) continue;
-    const bn = layer.getClassName() === 'BatchNormalization';
-    layer.setWeights(
-      ws.map((w) => {
-        const v = seededFloats(w.size, k++, -0.5, 0.5);
-        // Batch-norm variances (and here every batch-norm weight) stay positive.
-        if (bn) for (let i = 0; i < v.length; i++) v[i] = Math.abs(v[i]) + 0.5;
-        return tf.tensor(v, w.shape);
-      }),
-    );
-  }
-}
 
 function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let scale = 0;
@@ -131,7 +116,7 @@ function wide(): tf.LayersModel {
   x = l.dense({ units: 1024, activation: 'relu', name: 'fc' }).apply(x) as L;
   x = l.dense({ units: 7, activation: 'softmax', name: 'probs' }).apply(x) as L;
   const net = tf.model({ inputs: input, outputs: x });
-  setRandomWeights(net, 11);
+  randomizeSigned(net, 11);
   return net;
 }
 
@@ -191,7 +176,7 @@ onOrt('a converter registered for a custom layer class compiles models with it: 
     x = tf.layers.flatten({}).apply(x) as L;
     x = tf.layers.dense({ units: 3, name: 'out' }).apply(x) as L;
     const net = tf.model({ inputs: input, outputs: x });
-    setRandomWeights(net, 3);
+    randomizeSigned(net, 3);
     return net;
   };
   const before = make();

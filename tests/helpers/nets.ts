@@ -25,3 +25,23 @@ export function logitAt(model: CnnModel, v: Float32Array, k: number): number {
   tf.dispose([t, l]);
   return r;
 }
+
+/**
+ * Every weight of the model uniform in [−0.5, 0.5) from seededFloats (seeds seed, seed + 1, … in layer
+ * order); batch-norm weights and normalization variances |v| + 0.5 (positive).
+ */
+export function randomizeSigned(net: tf.LayersModel, seed: number): void {
+  let k = seed;
+  for (const layer of net.layers) {
+    const ws = layer.getWeights();
+    if (!ws.length) continue;
+    const name = layer.getClassName();
+    layer.setWeights(
+      ws.map((w, i) => {
+        const v = seededFloats(w.size, k++, -0.5, 0.5);
+        if (name === 'BatchNormalization' || (name === 'Normalization' && i === 1)) for (let j = 0; j < v.length; j++) v[j] = Math.abs(v[j]) + 0.5;
+        return tf.tensor(v, w.shape);
+      }),
+    );
+  }
+}
