@@ -7,20 +7,13 @@
 import type { ClassScore, MethodInfo } from 'cnnvis/dist/schema/explorers';
 import { EXPLORER_COLORMAPS, EXPLORER_DISPLAYS } from 'cnnvis/dist/schema/explorers';
 import { ClassChoice, ClassPicker } from './classPicker';
-import { el, field, paint, ProgressLine, select, setOptions, slider } from './dom';
+import { el, field, paint, ProgressLine, select, setOptions, slider, type PanelImage, type PanelStatus } from './dom';
 import { colorbar, enlarge, overlay, Pixels, scaleFor } from './pixels';
 
 /** A class the slider can show. */
 export type CamChoice = ClassChoice;
 
-export interface CamPanelState {
-  title: string;
-  status: string;
-  progress: number;
-  message: string;
-  image: Uint8Array;
-  imageWidth: number;
-  imageHeight: number;
+export interface CamPanelState extends PanelStatus, PanelImage {
   heatmap: Uint8Array;
   heatWidth: number;
   heatHeight: number;

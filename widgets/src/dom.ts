@@ -91,6 +91,21 @@ export function setOptions(s: HTMLSelectElement, options: ReadonlyArray<readonly
 }
 
 /** A progress bar with a cancel button and a message line. */
+/** What every panel shows of a computation: its title and status line. */
+export interface PanelStatus {
+  title: string;
+  status: string;
+  progress: number;
+  message: string;
+}
+
+/** The photo a panel draws on (RGBA bytes). */
+export interface PanelImage {
+  image: Uint8Array;
+  imageWidth: number;
+  imageHeight: number;
+}
+
 export class ProgressLine {
   readonly node = el('div', 'cnnvis-progress');
   private readonly bar = el('progress', 'cnnvis-progress-bar');

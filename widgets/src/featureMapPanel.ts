@@ -6,17 +6,10 @@
  */
 import type { LayerInfo, Normalization } from 'cnnvis/dist/schema/explorers';
 import { EXPLORER_COLORMAPS, NORMALIZATIONS } from 'cnnvis/dist/schema/explorers';
-import { el, field, ownKeys, paint, ProgressLine, select, slider } from './dom';
+import { el, field, ownKeys, paint, ProgressLine, select, slider, type PanelImage, type PanelStatus } from './dom';
 import { blankPixels, blit, colorbar, colorize, enlarge, gridFor, Grid, overlay, rangeOf, scaleFor, tileAtPoint, tileOrigin } from './pixels';
 
-export interface FeatureMapPanelState {
-  title: string;
-  status: string;
-  progress: number;
-  message: string;
-  image: Uint8Array;
-  imageWidth: number;
-  imageHeight: number;
+export interface FeatureMapPanelState extends PanelStatus, PanelImage {
   layers: LayerInfo[];
   layerIndex: number;
   /** The layer the page data belongs to. */

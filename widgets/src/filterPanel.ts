@@ -8,14 +8,10 @@
  */
 import type { FilterLayerInfo, FilterMode, FilterScaling } from 'cnnvis/dist/schema/explorers';
 import { EXPLORER_COLORMAPS, tileColormap } from 'cnnvis/dist/schema/explorers';
-import { el, field, ownKeys, paint, ProgressLine, select, setOptions, slider } from './dom';
+import { el, field, ownKeys, paint, ProgressLine, select, setOptions, slider, type PanelStatus } from './dom';
 import { blankPixels, blit, colorize, enlarge, Grid, Pixels, scaleFor, tileAtPoint, tileOrigin } from './pixels';
 
-export interface FilterPanelState {
-  title: string;
-  status: string;
-  progress: number;
-  message: string;
+export interface FilterPanelState extends PanelStatus {
   layers: FilterLayerInfo[];
   layerIndex: number;
   shownLayer: number;

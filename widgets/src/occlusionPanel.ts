@@ -7,17 +7,10 @@
 import type { ClassScore } from 'cnnvis/dist/schema/explorers';
 import { EXPLORER_COLORMAPS, relativeMask } from 'cnnvis/dist/schema/explorers';
 import { ClassChoice, ClassPicker } from './classPicker';
-import { el, field, paint, ProgressLine, select, slider } from './dom';
+import { el, field, paint, ProgressLine, select, slider, type PanelImage, type PanelStatus } from './dom';
 import { colorbar, enlarge, overlay, Pixels, scaleFor } from './pixels';
 
-export interface OcclusionPanelState {
-  title: string;
-  status: string;
-  progress: number;
-  message: string;
-  image: Uint8Array;
-  imageWidth: number;
-  imageHeight: number;
+export interface OcclusionPanelState extends PanelStatus, PanelImage {
   /** Probability drop per pixel, mapWidth × mapHeight. */
   map: Float32Array;
   mapWidth: number;

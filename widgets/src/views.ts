@@ -87,8 +87,8 @@ function classPart(s: ClassPickState) {
   return { choices: s.classes.map((label, index) => ({ index, label })), position: s.class_index, top: s.top };
 }
 
-export function camPanelState(s: CamExplorerState): CamPanelState {
-  const shown = s.shown;
+/** The heat-map part of the CAM and saliency panels: status, photo, map bytes, colours and the class picker. */
+function heatmapPart(s: CamExplorerState | SaliencyExplorerState) {
   return {
     ...statusPart(s),
     ...imagePart(s),
@@ -98,6 +98,13 @@ export function camPanelState(s: CamExplorerState): CamPanelState {
     colormap: s.colormap,
     opacity: s.opacity,
     ...classPart(s),
+  };
+}
+
+export function camPanelState(s: CamExplorerState): CamPanelState {
+  const shown = s.shown;
+  return {
+    ...heatmapPart(s),
     caption: shown ? `class ${shown.class_index} · ${shown.label} · p=${shown.probability.toFixed(3)} · ${shown.layer}` : '',
     layers: s.layers,
     layer: s.layer,
@@ -169,14 +176,7 @@ export function saliencyPanelState(s: SaliencyExplorerState): CamPanelState {
   const shown = s.shown;
   const methodName = (id: string) => s.methods.find((m) => m.id === id)?.name ?? id;
   return {
-    ...statusPart(s),
-    ...imagePart(s),
-    heatmap: s.heatmap,
-    heatWidth: s.heatmap_width,
-    heatHeight: s.heatmap_height,
-    colormap: s.colormap,
-    opacity: s.opacity,
-    ...classPart(s),
+    ...heatmapPart(s),
     caption: shown ? `class ${shown.class_index} · ${shown.label} · p=${shown.probability.toFixed(3)} · ${methodName(shown.method)}` : '',
     layers: [],
     layer: '',

@@ -22,15 +22,15 @@ import { ATTRIBUTION_METHODS } from '../explain/attribution/index';
 import { activationAndLogits, layerGradients, logitsOf } from '../explain/gradients';
 import { CAM_METHODS } from '../explain/methods';
 import { explainMethod, explainMethodIds } from '../explain/registry';
-import { asCnnModel, CnnModel } from '../models/model';
+import { CnnModel } from '../models/model';
 import {
   bytesToBase64,
+  camDefaults,
   CamExplorerState,
   CamResultData,
   EXPLORERS,
   ExplorerColormap,
   MethodInfo,
-  RESULT_SCHEMA_VERSION,
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import type { ScoreCamOptions } from '../explain/cam/scorecam';
@@ -127,31 +127,19 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
     await initBackend();
     const model = explorerModel(m, image, opts);
     const methods = explorerMethods();
-    const method = findMethod(methods, opts.method ?? 'gradcam');
+    const method = findMethod(methods, opts.method ?? camDefaults().method);
     const convention = checkConvention(opts.convention, CAM_EXPLORER_CONVENTIONS, 'the CAM explorer');
     const layers = model.spatialLayers();
     if (!layers.length) throw new CnnvisError(`model '${model.name}' has no layer with a spatial output to explain`);
     const layer = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : layers[layers.length - 1];
     model.spatialLayer(layer);
-    const colormap = checkColormap(opts.colormap ?? 'jet');
-    const opacity = checkUnit('opacity', opts.opacity ?? 0.5);
+    const d = camDefaults();
+    const colormap = checkColormap(opts.colormap ?? d.colormap);
+    const opacity = checkUnit('opacity', opts.opacity ?? d.opacity);
     const k = topCount(opts);
     const budget = checkSnapshotBudget(opts.snapshot);
     const { prepared, probs, state: opened } = openImage(model, image, opts);
-    const state: CamExplorerState = {
-      title: `${model.name} · ${prepared.name}${conventionTitle(convention)}`,
-      ...opened,
-      colormap,
-      layers,
-      layer,
-      methods,
-      method: method.id,
-      opacity,
-      heatmap: new Uint8Array(0),
-      heatmap_width: 0,
-      heatmap_height: 0,
-      shown: null,
-    };
+    const state: CamExplorerState = { ...d, title: `${model.name} · ${prepared.name}${conventionTitle(convention)}`, ...opened, colormap, layers, layer, methods, method: method.id, opacity };
     const ex = new CamExplorer(model, prepared, state, k, probs, convention, { ...(opts.methodOptions ?? {}) });
     ex.saved.budget = budget;
     await ex.start();
@@ -254,14 +242,15 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
       shown: { class_index: cls, label: this.model.label(cls), probability: this.probabilities[cls], layer, method },
       title: `${name} · ${this.model.name} · ${this.imageName}${conventionTitle(appliedConvention(method, this.convention))}`,
     });
-    this.save(method, layer, cls, map);
+    this.save(method, layer, cls, map, true);
   }
 
   /** Saves a map into the snapshot (as the latest). */
-  private save(method: string, layer: string, index: number, map: Map2D): void {
+  private save(method: string, layer: string, index: number, map: Map2D, shown = false): void {
     const name = findMethod(this.get('methods'), method).name;
     const label = this.model.label(index);
-    this.saved.add(`${method}\u0000${layer}\u0000${index}`, `${name} at ${layer} for class ${index} '${label}'`, {
+    const key = `${method}\u0000${layer}\u0000${index}`;
+    this.keep(key, `${name} at ${layer} for class ${index} '${label}'`, {
       method,
       layer,
       index,
@@ -270,7 +259,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
       heatmap: bytesToBase64(toBytes(map)),
       width: map.width,
       height: map.height,
-    });
+    }, shown);
   }
 
   /** Saves the top classes' maps and the shown one (current method and layer) into the snapshot, highest probability first. */
@@ -281,24 +270,15 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
 
   snapshot(): CamResultData {
     const s = this.state;
-    const maps = this.saved.entries();
-    const shown = s.shown;
-    const at = shown ? maps.findIndex((m) => m.method === shown.method && m.layer === shown.layer && m.index === shown.class_index) : -1;
-    const ids = [...new Set(maps.map((m) => m.method as string))];
+    const { entries: maps, ...head } = this.savedPart('cam', s.title);
     return {
-      kind: 'cam',
-      version: RESULT_SCHEMA_VERSION,
-      title: s.title,
-      model: this.model.name,
+      ...head,
       method: findMethod(s.methods, s.method).name,
       layer: s.layer,
-      image: { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) },
-      colormap: s.colormap,
+      image: this.savedImage(),
       opacity: s.opacity,
       maps,
-      methods: ids.map((id) => findMethod(s.methods, id)),
-      shown: at >= 0 ? at : maps.length - 1,
-      saved: this.saved.info(),
+      methods: [...new Set(maps.map((m) => m.method as string))].map((id) => findMethod(s.methods, id)),
     };
   }
 

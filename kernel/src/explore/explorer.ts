@@ -25,12 +25,13 @@ import {
   DEFAULT_SNAPSHOT_BYTES,
   RESULT_MIME,
   EXPLORER_COLORMAPS,
-  EXPLORER_MODULE,
-  EXPLORER_MODULE_VERSION,
+  explorerIdentity,
   ExplorerBaseState,
   ExplorerColormap,
   ExplorerRequest,
   ExplorerSnapshotMessage,
+  bytesToBase64,
+  RESULT_SCHEMA_VERSION,
   ResultData,
   SnapshotInfo,
 } from '../schema/explorers';
@@ -45,14 +46,7 @@ export class Superseded extends Error {
 
 /** The model identity of an explorer in the front-end module. */
 export function explorerSpec(names: { model: string; view: string }): ModelSpec {
-  return {
-    _model_name: names.model,
-    _model_module: EXPLORER_MODULE,
-    _model_module_version: EXPLORER_MODULE_VERSION,
-    _view_name: names.view,
-    _view_module: EXPLORER_MODULE,
-    _view_module_version: EXPLORER_MODULE_VERSION,
-  };
+  return explorerIdentity(names);
 }
 
 /** RGB (or RGBA) picture as RGBA bytes. */
@@ -157,6 +151,11 @@ export class SnapshotStore<E> {
     return [...this.items.values()].map((x) => x.entry);
   }
 
+  /** The saved entries with their keys, oldest first. */
+  keyed(): Array<{ key: string; entry: E }> {
+    return [...this.items.entries()].map(([key, x]) => ({ key, entry: x.entry }));
+  }
+
   keys(): string[] {
     return [...this.items.keys()];
   }
@@ -234,8 +233,11 @@ export const quietStep: Step = Object.assign(async () => undefined, { now: () =>
 const STATUS_KEYS = new Set<PropertyKey>(['status', 'progress', 'message']);
 
 export abstract class Explorer<S extends ExplorerBaseState, E = unknown> extends Widget<S> {
+  abstract readonly model: CnnModel;
   /** What the snapshot saves of what was explored (maps, pages), within its byte budget. */
   protected readonly saved = new SnapshotStore<E>();
+  /** The key of the saved entry the live view shows (the saved view opens there). */
+  private shownKey: string | null = null;
   /** Milliseconds after the last change before the snapshot is sent to the front end. */
   static snapshotDelay = 150;
   /** Snapshot bundles sent to the front end (for tests and the curious). */
@@ -267,6 +269,38 @@ export abstract class Explorer<S extends ExplorerBaseState, E = unknown> extends
   set snapshotBudget(bytes: number) {
     this.saved.budget = bytes;
     this.scheduleSnapshot();
+  }
+
+  /** Saves an entry (a map, a page) into the snapshot as the latest; `shown`: the live view shows it now. */
+  protected keep(key: string, what: string, entry: E, shown: boolean): void {
+    this.saved.add(key, what, entry);
+    if (shown) this.shownKey = key;
+  }
+
+  /**
+   * What every snapshot has: kind, version, title, model name and colormap, the saved entries (in saved
+   * order, or sorted by `order`), the index of the one shown (else the latest) and the budget note.
+   */
+  protected savedPart<K extends ResultData['kind']>(kind: K, title: string, order?: (a: E, b: E) => number) {
+    const keyed = this.saved.keyed();
+    if (order) keyed.sort((a, b) => order(a.entry, b.entry));
+    const at = keyed.findIndex((x) => x.key === this.shownKey);
+    return {
+      kind,
+      version: RESULT_SCHEMA_VERSION as typeof RESULT_SCHEMA_VERSION,
+      title,
+      model: this.model.name,
+      colormap: this.get('colormap'),
+      entries: keyed.map((x) => x.entry),
+      shown: at >= 0 ? at : keyed.length - 1,
+      saved: this.saved.info(),
+    };
+  }
+
+  /** The picture in a snapshot (base64 RGBA). */
+  protected savedImage(): { width: number; height: number; rgba: string } {
+    const s = this.state;
+    return { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) };
   }
 
   /** Sends the snapshot bundle to the front end shortly (changes in a burst send one). */

@@ -14,25 +14,23 @@ import { convBlockOutputs, defaultFeatureLayer, spread } from '../basics/feature
 import { ImageSource, prepareInput } from '../basics/input';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
-import { asCnnModel, CnnModel } from '../models/model';
+import { CnnModel } from '../models/model';
 import { applyColormap } from '../render/colormaps';
 import { makeGrid } from '../render/grid';
 import {
   bytesToBase64,
-  emptyFeatureMapPage,
-  EXPLORER_COLORMAPS,
   EXPLORERS,
+  featureMapDefaults,
   ExplorerColormap,
   FeatureMapExplorerState,
   FeatureMapResultData,
   LayerInfo,
   Normalization,
   NORMALIZATIONS,
-  RESULT_SCHEMA_VERSION,
 } from '../schema/explorers';
 import { runTaps } from '../taps';
 import { RGBAImage } from '../types';
-import { checkSnapshotBudget, Explorer, explorerSpec, rgbaBytes, Step } from './explorer';
+import { checkColormap, checkSnapshotBudget, Explorer, explorerSpec, rgbaBytes, Step } from './explorer';
 import { ExplorerInputOptions, explorerModel } from './classes';
 
 /** One saved page of a feature-map snapshot. */
@@ -113,11 +111,11 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState, Featur
     if (!names.length) throw new CnnvisError(`model '${model.name}' has no layer with a spatial output to show as feature maps`);
     const first = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : defaultFeatureLayer(model);
     model.spatialLayer(first);
-    const pageSize = opts.pageSize ?? 16;
+    const d = featureMapDefaults();
+    const pageSize = opts.pageSize ?? d.page_size;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new CnnvisError(`pageSize must be a positive integer, got ${pageSize}`);
-    const colormap = opts.colormap ?? 'viridis';
-    if (!EXPLORER_COLORMAPS.includes(colormap)) throw new CnnvisError(`unknown colormap '${colormap}'; colormaps: ${EXPLORER_COLORMAPS.join(', ')}`, [...EXPLORER_COLORMAPS]);
-    const normalization = opts.normalization ?? 'per-tile';
+    const colormap = checkColormap(opts.colormap ?? d.colormap);
+    const normalization = opts.normalization ?? d.normalization;
     if (!NORMALIZATIONS.includes(normalization)) throw new CnnvisError(`unknown normalization '${normalization}'; valid: ${NORMALIZATIONS.join(', ')}`, [...NORMALIZATIONS]);
     const budget = checkSnapshotBudget(opts.snapshot);
     const input = prepareInput(model, image, opts);
@@ -138,10 +136,8 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState, Featur
     }
     const layers: LayerInfo[] = names.map((name, i) => ({ name, shape: [layerData[i].h, layerData[i].w, layerData[i].c] }));
     const state: FeatureMapExplorerState = {
+      ...d,
       title: `${model.name} · ${input.name}`,
-      status: 'idle',
-      progress: 0,
-      message: '',
       image: rgbaBytes(input.image),
       image_width: input.image.width,
       image_height: input.image.height,
@@ -151,7 +147,6 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState, Featur
       page: 0,
       page_size: pageSize,
       normalization,
-      ...emptyFeatureMapPage(),
     };
     const ex = new FeatureMapExplorer(model, input.name, layerData, state);
     ex.saved.budget = budget;
@@ -186,9 +181,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState, Featur
       if (!Number.isInteger(page)) throw new RangeError(`page must be an integer, got ${page}`);
       out.page = Math.min(Math.max(0, page), pages - 1);
     }
-    if (out.colormap !== undefined && !EXPLORER_COLORMAPS.includes(out.colormap)) {
-      throw new RangeError(`unknown colormap '${out.colormap}'; colormaps: ${EXPLORER_COLORMAPS.join(', ')}`);
-    }
+    if (out.colormap !== undefined) checkColormap(out.colormap, RangeError);
     if (out.normalization !== undefined && !NORMALIZATIONS.includes(out.normalization)) {
       throw new RangeError(`unknown normalization '${out.normalization}'; valid: ${NORMALIZATIONS.join(', ')}`);
     }
@@ -217,7 +210,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState, Featur
       top_data: channelPlanes(layer, [top]).data,
       title: `${this.get('layers')[index].name} · ${this.model.name} · ${this.imageName}`,
     });
-    this.save(index, page);
+    this.save(index, page, true);
   }
 
   /**
@@ -232,7 +225,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState, Featur
   }
 
   /** Saves a page of a layer into the snapshot (as the latest): tiles subsampled to SNAPSHOT_TILE, bytes over the layer's range. */
-  private save(index: number, page: number): void {
+  private save(index: number, page: number, shown = false): void {
     const l = this.layerData[index];
     const info = this.get('layers')[index];
     const size = this.get('page_size');
@@ -243,7 +236,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState, Featur
     const span = l.max - l.min;
     const bytes = Uint8Array.from(planes.data, (v) => (span > 0 ? Math.round(((v - l.min) / span) * 255) : 0));
     const what = `${info.name} channels ${channels[0] ?? 0}–${channels[channels.length - 1] ?? 0}`;
-    this.saved.add(`${index}\u0000${page}\u0000${size}`, what, {
+    this.keep(`${index}\u0000${page}\u0000${size}`, what, {
       name: info.name,
       shape: info.shape,
       page,
@@ -254,29 +247,15 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState, Featur
       means: Array.from(l.means),
       min: l.min,
       max: l.max,
-    });
+    }, shown);
   }
 
   snapshot(): FeatureMapResultData {
     const s = this.state;
     // In model order (layer, then page); the budget dropped the oldest.
     const order = new Map(s.layers.map((l, i) => [l.name, i]));
-    const layers = this.saved.entries().sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0) || (a.page ?? 0) - (b.page ?? 0));
-    const shownName = s.layers[s.shown_layer]?.name;
-    const at = layers.findIndex((l) => l.name === shownName && l.channels[0] === s.page_channels[0]);
-    return {
-      kind: 'feature-maps',
-      version: RESULT_SCHEMA_VERSION,
-      title: `${this.model.name} · ${this.imageName}`,
-      model: this.model.name,
-      image: { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) },
-      colormap: s.colormap,
-      normalization: s.normalization,
-      page_size: s.page_size,
-      layers,
-      shown: at >= 0 ? at : layers.length - 1,
-      saved: this.saved.info(),
-    };
+    const { entries: layers, ...head } = this.savedPart('feature-maps', `${this.model.name} · ${this.imageName}`, (a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0) || (a.page ?? 0) - (b.page ?? 0));
+    return { ...head, image: this.savedImage(), normalization: s.normalization, page_size: s.page_size, layers };
   }
 
   picture(): RGBAImage {

@@ -18,7 +18,7 @@ import { markDead, appliedScaling, convLayerNames, deadFilters, filterStats, fil
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
 import { assertFiniteLayerWeights } from '../models/finite';
-import { asCnnModel, CnnModel } from '../models/model';
+import { CnnModel } from '../models/model';
 import { filterPatterns, toRGBA } from '../optvis/render';
 import { applyColormap } from '../render/colormaps';
 import { makeGrid } from '../render/grid';
@@ -27,13 +27,13 @@ import {
   emptyFilterPage,
   EXPLORERS,
   ExplorerColormap,
+  filterDefaults,
   FilterExplorerState,
   FilterLayerInfo,
   FilterMode,
   FilterResultData,
   FILTER_SCALINGS,
   FilterScaling,
-  RESULT_SCHEMA_VERSION,
   tileColormap,
 } from '../schema/explorers';
 import { Map2D, RGBAImage } from '../types';
@@ -108,16 +108,17 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
     if (!names.length) throw new CnnvisError(`model '${model.name}' has no convolution layer with a 4-D kernel`);
     const first = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : names[0];
     if (!names.includes(first)) throw new CnnvisError(`layer '${first}' has no convolution kernel; conv layers: ${names.join(', ')}`, names);
-    const pageSize = opts.pageSize ?? 16;
-    const inputChannels = opts.inputChannels ?? 8;
-    const steps = opts.steps ?? 64;
+    const d = filterDefaults();
+    const pageSize = opts.pageSize ?? d.page_size;
+    const inputChannels = opts.inputChannels ?? d.input_channels;
+    const steps = opts.steps ?? d.steps;
     for (const [name, v] of [['pageSize', pageSize], ['inputChannels', inputChannels], ['steps', steps]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new CnnvisError(`${name} must be a positive integer, got ${v}`);
     }
     const budget = checkSnapshotBudget(opts.snapshot);
-    const scaling = opts.scaling ?? 'auto';
+    const scaling = opts.scaling ?? d.scaling;
     if (!FILTER_SCALINGS.includes(scaling)) throw new CnnvisError(`unknown scaling '${scaling}'; valid: ${FILTER_SCALINGS.join(', ')}`, [...FILTER_SCALINGS]);
-    const mode = opts.mode ?? 'weights';
+    const mode = opts.mode ?? d.mode;
     if (!MODES.includes(mode)) throw new CnnvisError(`unknown mode '${mode}'; valid: ${MODES.join(', ')}`, [...MODES]);
     const patternSize = opts.patternSize ?? Math.min(128, model.inputHeight, model.inputWidth);
     if (!Number.isInteger(patternSize) || patternSize < 8 || patternSize > 1024) throw new CnnvisError(`patternSize must be whole pixels in 8..1024, got ${patternSize}`);
@@ -127,14 +128,9 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
       return { name, shape: [...k.shape], view: filterView(k), filters: k.kind === 'depthwise' ? cin : cout };
     });
     const state: FilterExplorerState = {
+      ...d,
       title: `filters · ${model.name}`,
-      status: 'idle',
-      progress: 0,
-      message: '',
-      image: new Uint8Array(0),
-      image_width: 0,
-      image_height: 0,
-      colormap: checkColormap(opts.colormap ?? 'gray'),
+      colormap: checkColormap(opts.colormap ?? d.colormap),
       layers,
       layer_index: names.indexOf(first),
       page: 0,
@@ -143,7 +139,6 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
       mode,
       steps,
       scaling,
-      ...emptyFilterPage(),
     };
     const ex = new FilterExplorer(model, state, patternSize);
     ex.saved.budget = budget;
@@ -299,7 +294,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
     const showWeights = () => this.set({ ...weights, shown_layer: index, page_filters: filters, title });
     if (mode === 'weights') {
       showWeights();
-      this.save(index, filters, page);
+      this.save(index, filters, page, true);
       return;
     }
     // The weights of the new page at once (with the old patterns hidden), then the patterns.
@@ -322,14 +317,14 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
       pattern_values: made.map((p) => p.value),
     });
     showWeights();
-    this.save(index, filters, page);
+    this.save(index, filters, page, true);
   }
 
   /**
    * Saves a page into the snapshot, as the latest: its weights as now scaled and, when shown (or saved
    * before for the same filters), its patterns with their objective values and steps.
    */
-  private save(index: number, filters: number[], page: number): void {
+  private save(index: number, filters: number[], page: number, shown = false): void {
     const s = this.state;
     const info = this.layerList[index];
     const key = `${index}\u0000${filters.join(',')}`;
@@ -339,7 +334,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
       ? { filters: s.pattern_filters, width: s.pattern_width, height: s.pattern_height, rgba: bytesToBase64(s.patterns), values: s.pattern_values, steps: s.steps }
       : (this.saved.get(key)?.patterns ?? null);
     const what = `${info.name} filters ${filters[0] ?? 0}–${filters[filters.length - 1] ?? 0}${patterns ? ' with patterns' : ''}`;
-    this.saved.add(key, what, {
+    this.keep(key, what, {
       ...info,
       page,
       page_filters: filters,
@@ -355,27 +350,14 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
       diverging: w.weight_diverging,
       cells: w.weight_cells,
       patterns,
-    });
+    }, shown);
   }
 
   snapshot(): FilterResultData {
-    const s = this.state;
     // In model order (layer, then page); the budget dropped the oldest.
     const order = new Map(this.layerList.map((l, i) => [l.name, i]));
-    const layers = this.saved.entries().sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0) || (a.page_filters[0] ?? 0) - (b.page_filters[0] ?? 0));
-    const shownName = this.layerList[s.shown_layer]?.name;
-    const at = layers.findIndex((l) => l.name === shownName && l.page_filters.join() === s.page_filters.join());
-    return {
-      kind: 'filters',
-      version: RESULT_SCHEMA_VERSION,
-      title: `filters · ${this.model.name}`,
-      model: this.model.name,
-      colormap: s.colormap,
-      page_size: s.page_size,
-      layers,
-      shown: at >= 0 ? at : layers.length - 1,
-      saved: this.saved.info(),
-    };
+    const { entries: layers, ...head } = this.savedPart('filters', `filters · ${this.model.name}`, (a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0) || (a.page_filters[0] ?? 0) - (b.page_filters[0] ?? 0));
+    return { ...head, page_size: this.get('page_size'), layers };
   }
 
   /** Weight tiles (a row per filter in the per-input-channel view) and, when made, the patterns beside them. */

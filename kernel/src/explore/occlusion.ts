@@ -17,17 +17,16 @@ import { CnnvisError } from '../errors';
 import { logitsOf } from '../explain/gradients';
 import { modelHead } from '../models/head';
 import { Occlusion, occludedBatch, OcclusionFill, spreadPatches } from '../explain/occlusion';
-import { asCnnModel, CnnModel } from '../models/model';
+import { CnnModel } from '../models/model';
 import { hconcat } from '../render/compose';
 import {
-  bytesToBase64,
   EXPLORERS,
   ExplorerColormap,
   floatsToBase64,
+  occlusionDefaults,
   OcclusionExplorerState,
   OcclusionResultData,
   relativeMask,
-  RESULT_SCHEMA_VERSION,
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ClassPickOptions, ExplorerInputOptions, explorerModel, openImage, snapshotClasses, topCount } from './classes';
@@ -112,28 +111,17 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, Occ
     checkGeometry(model, patch, stride);
     const batchSize = opts.batchSize ?? 16;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new CnnvisError(`batchSize must be a positive integer, got ${batchSize}`);
-    const colormap = checkColormap(opts.colormap ?? 'jet');
-    const opacity = checkUnit('opacity', opts.opacity ?? 0.5);
-    const threshold = checkUnit('threshold', opts.threshold ?? 0.5);
+    const d = occlusionDefaults();
+    const colormap = checkColormap(opts.colormap ?? d.colormap);
+    const opacity = checkUnit('opacity', opts.opacity ?? d.opacity);
+    const threshold = checkUnit('threshold', opts.threshold ?? d.threshold);
     const fill = { fill: opts.fill ?? 'gray', ...(opts.blurSigma !== undefined ? { blurSigma: opts.blurSigma } : {}) };
     if (!FILLS.includes(fill.fill)) throw new CnnvisError(`unknown fill '${fill.fill}'; valid: ${FILLS.join(', ')}`, [...FILLS]);
     if (fill.blurSigma !== undefined && !(fill.blurSigma > 0)) throw new CnnvisError(`blurSigma must be a positive number of pixels, got ${fill.blurSigma}`);
     topCount(opts);
     const budget = checkSnapshotBudget(opts.snapshot);
     const { prepared, probs, state: opened } = openImage(model, image, opts);
-    const state: OcclusionExplorerState = {
-      title: `Occlusion · ${model.name} · ${prepared.name}`,
-      ...opened,
-      colormap,
-      patch_size: patch,
-      stride,
-      threshold,
-      opacity,
-      map: new Float32Array(0),
-      map_width: 0,
-      map_height: 0,
-      shown: null,
-    };
+    const state: OcclusionExplorerState = { ...d, title: `Occlusion · ${model.name} · ${prepared.name}`, ...opened, colormap, patch_size: patch, stride, threshold, opacity };
     const ex = new OcclusionExplorer(model, prepared, state, probs, batchSize, fill);
     ex.saved.budget = budget;
     await ex.start();
@@ -209,14 +197,14 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, Occ
       map_height: map.height,
       shown: { class_index: cls, label: this.model.label(cls), probability: run.base[cls], patch_size: patch, stride, patches: run.ys.length * run.xs.length },
     });
-    this.save(run, cls, patch, stride);
+    this.save(run, cls, patch, stride, true);
   }
 
   /** Saves a class's map of a run into the snapshot, as the latest. */
-  private save(run: OcclusionRun, index: number, patch: number, stride: number): void {
+  private save(run: OcclusionRun, index: number, patch: number, stride: number, shown = false): void {
     const map = this.mapOf(run, index);
     const label = this.model.label(index);
-    this.saved.add(`${index}\u0000${patch}\u0000${stride}`, `class ${index} '${label}' at patch ${patch} stride ${stride}`, {
+    this.keep(`${index}\u0000${patch}\u0000${stride}`, `class ${index} '${label}' at patch ${patch} stride ${stride}`, {
       index,
       label,
       probability: run.base[index],
@@ -225,7 +213,7 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, Occ
       height: map.height,
       patch_size: patch,
       stride,
-    });
+    }, shown);
   }
 
   /** The shown map's mask at the current threshold (1 = kept), at input size. */
@@ -244,24 +232,8 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, Occ
 
   snapshot(): OcclusionResultData {
     const s = this.state;
-    const maps = this.saved.entries();
-    const shown = s.shown;
-    const at = shown ? maps.findIndex((m) => m.index === shown.class_index && m.patch_size === shown.patch_size && m.stride === shown.stride) : -1;
-    return {
-      kind: 'occlusion',
-      version: RESULT_SCHEMA_VERSION,
-      title: `Occlusion · ${this.model.name} · ${this.imageName}`,
-      model: this.model.name,
-      image: { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) },
-      colormap: s.colormap,
-      opacity: s.opacity,
-      threshold: s.threshold,
-      patch_size: s.patch_size,
-      stride: s.stride,
-      maps,
-      shown: at >= 0 ? at : maps.length - 1,
-      saved: this.saved.info(),
-    };
+    const { entries: maps, ...head } = this.savedPart('occlusion', `Occlusion · ${this.model.name} · ${this.imageName}`);
+    return { ...head, image: this.savedImage(), opacity: s.opacity, threshold: s.threshold, patch_size: s.patch_size, stride: s.stride, maps };
   }
 
   /** Map over the picture | the masked picture (black where the mask is 0). */

@@ -25,14 +25,14 @@ import type { IntegratedGradientsOptions } from '../explain/attribution/integrat
 import { mapRange } from '../explain/attribution/result';
 import { checkConvention, Convention } from '../explain/cam/base';
 import type { SmoothGradOptions } from '../explain/attribution/smoothgrad';
-import { asCnnModel, CnnModel } from '../models/model';
+import { CnnModel } from '../models/model';
 import {
   bytesToBase64,
   EXPLORERS,
   ExplorerColormap,
   ExplorerDisplay,
   MethodInfo,
-  RESULT_SCHEMA_VERSION,
+  saliencyDefaults,
   SaliencyExplorerState,
   SaliencyResultData,
 } from '../schema/explorers';
@@ -135,32 +135,27 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState, Salie
   static async open(m: CnnModel | tf.LayersModel, image: ImageSource, opts: SaliencyExplorerOptions = {}): Promise<SaliencyExplorer> {
     await initBackend();
     const model = explorerModel(m, image, opts);
-    const method = findSaliencyMethod(opts.method ?? 'saliency');
+    const method = findSaliencyMethod(opts.method ?? saliencyDefaults().method);
     const convention = checkConvention(opts.convention, SALIENCY_EXPLORER_CONVENTIONS, 'the saliency explorer');
     const methodOptions = { ...(opts.layer !== undefined ? { layer: opts.layer } : {}), ...(opts.methodOptions ?? {}) };
     for (const x of ATTRIBUTION_METHODS) x.checkOptions(methodOptions as AttributionOptions, model);
-    const colormap = checkColormap(opts.colormap ?? 'coolwarm');
-    const opacity = checkUnit('opacity', opts.opacity ?? 0.6);
-    const displayMode = checkDisplayMode(opts.displayMode ?? 'side-by-side');
+    const d = saliencyDefaults();
+    const colormap = checkColormap(opts.colormap ?? d.colormap);
+    const opacity = checkUnit('opacity', opts.opacity ?? d.opacity);
+    const displayMode = checkDisplayMode(opts.displayMode ?? d.display_mode);
     topCount(opts);
     const budget = checkSnapshotBudget(opts.snapshot);
     const { prepared, probs, state: opened } = openImage(model, image, opts);
     const state: SaliencyExplorerState = {
+      ...d,
       title: `${method.name} · ${model.name} · ${prepared.name}${conventionTitle(appliedConvention(method.id, convention))}`,
       ...opened,
       colormap,
       methods: saliencyMethods(),
       method: method.id,
       opacity,
-      heatmap: new Uint8Array(0),
-      heatmap_width: 0,
-      heatmap_height: 0,
-      signed: false,
-      range_max: 1,
       clip_percentile: CLIP_PERCENTILE,
       display_mode: displayMode,
-      gradient_rgba: new Uint8Array(0),
-      shown: null,
     };
     const ex = new SaliencyExplorer(model, prepared, state, probs, methodOptions, convention);
     ex.saved.budget = budget;
@@ -233,14 +228,14 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState, Salie
       shown: { class_index: cls, label: this.model.label(cls), probability: this.probabilities[cls], method },
       title: `${m.name} · ${this.model.name} · ${this.imageName}${conventionTitle(appliedConvention(method, this.convention))}`,
     });
-    this.save(method, cls, { map, rgba });
+    this.save(method, cls, { map, rgba }, true);
   }
 
   /** Saves a map (and its gradient image) into the snapshot, as the latest. */
-  private save(method: string, index: number, { map, rgba }: ComputedMap): void {
+  private save(method: string, index: number, { map, rgba }: ComputedMap, shown = false): void {
     const e = this.encoded(method, map);
     const label = this.model.label(index);
-    this.saved.add(`${method}\u0000${index}`, `${findSaliencyMethod(method).name} for class ${index} '${label}'`, {
+    this.keep(`${method}\u0000${index}`, `${findSaliencyMethod(method).name} for class ${index} '${label}'`, {
       method,
       index,
       label,
@@ -251,7 +246,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState, Salie
       width: map.width,
       height: map.height,
       ...(rgba ? { gradient_rgba: bytesToBase64(rgba.data) } : {}),
-    });
+    }, shown);
   }
 
   /**
@@ -268,23 +263,15 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState, Salie
 
   snapshot(): SaliencyResultData {
     const s = this.state;
-    const maps = this.saved.entries();
-    const shown = s.shown;
-    const at = shown ? maps.findIndex((m) => m.method === shown.method && m.index === shown.class_index) : -1;
+    const { entries: maps, ...head } = this.savedPart('saliency', `${this.model.name} · ${this.imageName}${conventionTitle(this.convention)}`);
     return {
-      kind: 'saliency',
-      version: RESULT_SCHEMA_VERSION,
-      title: `${this.model.name} · ${this.imageName}${conventionTitle(this.convention)}`,
-      model: this.model.name,
-      image: { width: s.image_width, height: s.image_height, rgba: bytesToBase64(s.image) },
-      colormap: s.colormap,
+      ...head,
+      image: this.savedImage(),
       opacity: s.opacity,
       clip_percentile: s.clip_percentile,
       display_mode: s.display_mode,
       maps,
       methods: [...new Set(maps.map((m) => m.method))].map((id) => ({ id, name: findSaliencyMethod(id).name })),
-      shown: at >= 0 ? at : maps.length - 1,
-      saved: this.saved.info(),
     };
   }
 

@@ -324,6 +324,98 @@ export function emptyFilterPage(): Pick<
   };
 }
 
+/**
+ * Every explorer's state with its defaults, written once: the front end's widget models start from
+ * these, and the kernel's explorers take their option defaults (colormap, opacity, page size…) from them.
+ */
+export function explorerIdentity(names: { model: string; view: string }) {
+  return {
+    _model_name: names.model,
+    _model_module: EXPLORER_MODULE,
+    _model_module_version: EXPLORER_MODULE_VERSION,
+    _view_name: names.view,
+    _view_module: EXPLORER_MODULE,
+    _view_module_version: EXPLORER_MODULE_VERSION,
+  };
+}
+
+function baseDefaults(colormap: ExplorerColormap): ExplorerBaseState {
+  return { title: '', status: 'idle', progress: 0, message: '', image: new Uint8Array(0), image_width: 0, image_height: 0, colormap };
+}
+
+function classPickDefaults(): ClassPickState {
+  return { classes: [], top: [], class_index: 0 };
+}
+
+export function camDefaults(): CamExplorerState {
+  return {
+    ...baseDefaults('jet'),
+    ...classPickDefaults(),
+    layers: [],
+    layer: '',
+    methods: [],
+    method: 'gradcam',
+    opacity: 0.5,
+    heatmap: new Uint8Array(0),
+    heatmap_width: 0,
+    heatmap_height: 0,
+    shown: null,
+  };
+}
+
+export function featureMapDefaults(): FeatureMapExplorerState {
+  return { ...baseDefaults('viridis'), layers: [], layer_index: 0, page: 0, page_size: 16, normalization: 'per-tile', ...emptyFeatureMapPage() };
+}
+
+export function saliencyDefaults(): SaliencyExplorerState {
+  return {
+    ...baseDefaults('coolwarm'),
+    ...classPickDefaults(),
+    methods: [],
+    method: 'saliency',
+    opacity: 0.6,
+    heatmap: new Uint8Array(0),
+    heatmap_width: 0,
+    heatmap_height: 0,
+    signed: false,
+    range_max: 1,
+    clip_percentile: 99.5,
+    display_mode: 'side-by-side',
+    gradient_rgba: new Uint8Array(0),
+    shown: null,
+  };
+}
+
+export function occlusionDefaults(): OcclusionExplorerState {
+  return {
+    ...baseDefaults('jet'),
+    ...classPickDefaults(),
+    patch_size: 8,
+    stride: 4,
+    threshold: 0.5,
+    opacity: 0.5,
+    map: new Float32Array(0),
+    map_width: 0,
+    map_height: 0,
+    shown: null,
+  };
+}
+
+export function filterDefaults(): FilterExplorerState {
+  return {
+    ...baseDefaults('gray'),
+    layers: [],
+    layer_index: 0,
+    page: 0,
+    page_size: 16,
+    input_channels: 8,
+    mode: 'weights',
+    steps: 64,
+    scaling: 'auto',
+    ...emptyFilterPage(),
+  };
+}
+
 /** Custom messages from the front end to an explorer. */
 export type ExplorerRequest = { event: 'cancel' };
 
