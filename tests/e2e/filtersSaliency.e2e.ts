@@ -1,19 +1,25 @@
 /**
- * The filter and saliency explorers in a real JupyterLab 4, driven as a user would, pixels checked
- * against references computed from the model's own weights and the saliency function:
+ * The filter and saliency explorers in a real JupyterLab 4 (and every explorer on a user's model and
+ * a ResNet-style one), driven as a user would, pixels checked against references computed from the
+ * model's own weights and the saliency function:
  * - MobileNet v1 0.25's 1×1 layer conv_pw_1: every cell of every tile is the coolwarm colour of its
- *   weight on the layer's ±max|w| scale (not black), dead filters are crossed out and say so on
+ *   weight on the layer's ±max|w| scale (none black), dead filters are crossed out and say so on
  *   hover; the pager, the per-tile scale (gray, each tile's min black and max white) and the layer
- *   slider redraw the grid.
+ *   slider redraw the grid; the slider covers every conv layer of the model.
  * - A user's own Sequential model (the demo CNN written with tf.sequential, one filter switched off
- *   in the cell by scaling its weights to 1e-13): that filter is crossed out with its norm in the
- *   hover text; activation maximization draws patterns, and moving the layer stops it.
- * - MobileNet saliency with guided backprop: the map panel equals the colours of
- *   cnnvis.guidedBackprop's map clipped at its 99.5th percentile |map| (the colour bar reads ± that),
- *   the side-by-side picture is photo | map | gradient image, the overlay is the blend of photo and
- *   map at the opacity, and the class slider and method menu change the map.
- * Then the notebook is saved, the kernel shut down, and the reopened notebook's snapshots show what
- * was explored. Any browser console error fails the test.
+ *   in the cell by scaling its weights to 1e-13): that filter is crossed out, its norm on hover and
+ *   under the tiles marked dead; activation maximization draws patterns (its objective 0, its pattern
+ *   the flat start), objectives under the patterns; moving the layer stops it. CAM, feature maps,
+ *   gradient × input and occlusion on the same model follow their controls.
+ * - A ResNet-style block (seeded weights): the filter slider visits every conv layer, none black, the
+ *   1×1 shortcut cell by cell; guided backprop checked as below.
+ * - Saliency with guided backprop: the map panel equals the colours of cnnvis.guidedBackprop's map
+ *   clipped at its 99.5th percentile |map| (the colour bar reads ± that), side by side is
+ *   photo | map | gradient image, the overlay is the blend of photo and map at the opacity, 'map only'
+ *   ignores the opacity, and the class slider and method menu change the map.
+ * Then the notebook is saved, the kernel shut down, and the reopened notebook's saved views open on
+ * what was explored last (same pixels), keep the other pages, classes, methods and patterns computed,
+ * and page through them with no kernel. Any browser console error fails the test.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -49,6 +55,8 @@ import {
 const MODEL = 'mobilenet_v1_0.25_224';
 const IMAGE = 'cat_dog.png';
 const NOTEBOOK = 'filters-saliency.ipynb';
+/** The generated scene the user's model and the ResNet-style one look at. */
+const OWN_IMAGE = 'scene:3';
 /** The filter of the user's first convolution switched off in the notebook. */
 const OFF_FILTER = 5;
 
@@ -70,10 +78,27 @@ const CELLS = [
     `seq.layers[0].setWeights([k1.mul(tf.tensor1d(Array.from({length: 16}, (_, f) => (f === ${OFF_FILTER} ? 1e-13 : 1)))), b1]);\n` +
     `const mine = new cnnvis.CnnModel(seq, {labels: demo.labels!.names, preprocess: 'unit'});\n` +
     `const own = await cnnvis.explore.filters(mine, {pageSize: 8, steps: 16, patternSize: 32});`,
+  // The other explorers on the user's model.
+  `const ownCam = await cnnvis.explore.cam(mine, '${OWN_IMAGE}');`,
+  `const ownMaps = await cnnvis.explore.featureMaps(mine, '${OWN_IMAGE}');`,
+  `const ownSal = await cnnvis.explore.saliency(mine, '${OWN_IMAGE}', {method: 'gradxinput', displayMode: 'overlay'});`,
+  `const ownOcc = await cnnvis.explore.occlusion(mine, '${OWN_IMAGE}');`,
+  // A ResNet-style block (two 3×3 convolutions plus a 1×1 projection shortcut, added), seeded weights.
+  `const init = (seed: number) => tf.initializers.glorotUniform({seed});\n` +
+    `const x0 = tf.input({shape: [64, 64, 3]});\n` +
+    `const stem = tf.layers.conv2d({filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1), name: 'stem'}).apply(x0) as any;\n` +
+    `const c1 = tf.layers.conv2d({filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(2), name: 'block_conv1'}).apply(stem) as any;\n` +
+    `const c2 = tf.layers.conv2d({filters: 16, kernelSize: 3, padding: 'same', kernelInitializer: init(3), name: 'block_conv2'}).apply(c1) as any;\n` +
+    `const shortcut = tf.layers.conv2d({filters: 16, kernelSize: 1, kernelInitializer: init(4), name: 'shortcut'}).apply(stem) as any;\n` +
+    `const added = tf.layers.activation({activation: 'relu', name: 'block_out'}).apply(tf.layers.add({name: 'block_add'}).apply([c2, shortcut])) as any;\n` +
+    `const head = tf.layers.dense({units: 4, activation: 'softmax', kernelInitializer: init(5), name: 'head'}).apply(tf.layers.globalAveragePooling2d({}).apply(added)) as any;\n` +
+    `const resnet = new cnnvis.CnnModel(tf.model({inputs: x0, outputs: head, name: 'tiny_resnet'}), {labels: ['a', 'b', 'c', 'd'], preprocess: 'unit'});\n` +
+    `const resFilters = await cnnvis.explore.filters(resnet, {layer: 'shortcut'});`,
+  `const resSal = await cnnvis.explore.saliency(resnet, '${OWN_IMAGE}', {method: 'guided-backprop'});`,
 ];
 
 /** The explorer view (live or saved) in a cell's output. */
-function explorerIn(page: Page, cell: number, kind: 'filters' | 'cam', live: boolean): Locator {
+function explorerIn(page: Page, cell: number, kind: 'filters' | 'cam' | 'featuremaps' | 'occlusion', live: boolean): Locator {
   return page
     .locator('.jp-Notebook .jp-Cell')
     .nth(cell)
@@ -213,6 +238,71 @@ function panel(p: PNG, index: number, width: number): PNG {
   return { width, height: p.height, data } as PNG;
 }
 
+/** Moves a class slider one step (to the left when it is at its end). */
+async function stepClass(page: Page, view: Locator): Promise<void> {
+  const slider = view.locator('input[aria-label="class"]');
+  const at = Number(await slider.inputValue());
+  await stepSlider(page, slider, at >= Number(await slider.getAttribute('max')) ? 'ArrowLeft' : 'ArrowRight');
+}
+
+/** Every pixel of `over` is round((1 − a) · photo + a · map) (±1). */
+function expectBlend(over: PNG, photo: PNG, map: PNG, a: number): void {
+  expect([over.width, over.height]).toEqual([photo.width, photo.height]);
+  let off = 0;
+  for (let y = 0; y < photo.height; y++) {
+    for (let x = 0; x < photo.width; x++) {
+      const m = pixel(map, x, y);
+      const want = pixel(photo, x, y).map((v, k) => Math.round((1 - a) * v + a * m[k]));
+      if (!near(pixel(over, x, y), want, 1)) off++;
+    }
+  }
+  expect(off).toBe(0);
+  expect(changedFraction(over, photo)).toBeGreaterThan(0.1);
+}
+
+/**
+ * Checks a saliency view opened with guided backprop in side-by-side display against
+ * cnnvis.guidedBackprop on the same model, image and class: the colour bar reads ± the 99.5th
+ * percentile of |map|, the middle panel is the coolwarm colour of the map clipped there, the third
+ * (the gradient image) differs from it. Returns the panels (photo, map, gradient) as drawn.
+ */
+async function checkGuidedBackprop(page: Page, sal: Locator, modelVar: string, image: string) {
+  const caption = sal.locator('.cnnvis-caption').first();
+  await expectEventually(async () => /^class \d+ · .* · Guided Backpropagation$/.test((await caption.textContent()) ?? ''), 'the saliency caption');
+  const text = (await caption.textContent()) ?? '';
+  const cls = Number(/^class (\d+)/.exec(text)![1]);
+  expect(await sal.locator('select[aria-label="display"]').inputValue()).toBe('side-by-side');
+  const ref = await kernelJson<{ width: number; height: number; map: number[] }>(
+    page,
+    `{ const r = await cnnvis.guidedBackprop(${modelVar}, '${image}', {classIndex: ${cls}, display: false}); ` +
+      `console.log('@@' + JSON.stringify({width: r.map.width, height: r.map.height, map: Array.from(r.map.data, v => Number(v.toPrecision(6)))})); }`,
+  );
+  const clip = absPercentile(ref.map, 99.5);
+  const ticks = sal.locator('.cnnvis-colorbar-ticks span');
+  const hi = Number(((await ticks.nth(0).textContent()) ?? '').replace('+', ''));
+  expect(await ticks.nth(1).textContent()).toBe(`−${hi}`);
+  expect(Math.abs(hi - clip) / clip).toBeLessThan(0.05);
+  const side = await canvasPixels(sal.locator('canvas.cnnvis-overlay'));
+  // Three panels 6 px apart, each the input enlarged by one whole factor.
+  const f = (side.width - 12) / (3 * ref.width);
+  expect(Number.isInteger(f)).toBe(true);
+  expect(side.height).toBe(ref.height * f);
+  const width = ref.width * f;
+  const map = panel(side, 1, width);
+  let off = 0;
+  for (let y = 0; y < ref.height; y++) {
+    for (let x = 0; x < ref.width; x++) {
+      const t = Math.min(1, Math.max(0, 0.5 + ref.map[y * ref.width + x] / (2 * clip)));
+      if (!near(pixel(map, x * f + Math.floor(f / 2), y * f + Math.floor(f / 2)), colorAt('coolwarm', t), 12)) off++;
+    }
+  }
+  expect(off / (ref.width * ref.height)).toBeLessThan(0.01);
+  const gradient = panel(side, 2, width);
+  // The gradient image is a picture of its own, not the map again.
+  expect(changedFraction(gradient, map)).toBeGreaterThan(0.5);
+  return { cls, caption: text, width, photo: panel(side, 0, width), map, gradient };
+}
+
 describe('filter and saliency explorers in JupyterLab 4', () => {
   let server: LabServer | null = null;
   let session: BrowserSession | null = null;
@@ -306,6 +396,11 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
     await waitIdle(filt);
     expect(await pageText.textContent()).toBe('filters 8–15 of 16');
     const filtLast = await canvasPixels(grid);
+    const filtLayers = Number(await filt.locator('input[aria-label="layer"]').getAttribute('max')) + 1;
+    // Every conv layer of MobileNet v1 (the slider's range) counted from the model itself.
+    expect(filtLayers).toBe(
+      (await kernelJson<number[]>(page, `console.log('@@' + JSON.stringify([model.net.layers.filter(l => l.getWeights()[0]?.shape.length === 4).length]))`))[0],
+    );
     await screenshot('filters-depthwise');
 
     // ---- Saliency, guided backprop on MobileNet: the map against cnnvis.guidedBackprop ----
@@ -314,39 +409,12 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
     await sal.scrollIntoViewIfNeeded();
     await waitIdle(sal);
     const salCaption = sal.locator('.cnnvis-caption').first();
-    await expectEventually(async () => /^class \d+ · .* · Guided Backpropagation$/.test((await salCaption.textContent()) ?? ''), 'the saliency caption');
-    const firstCaption = (await salCaption.textContent()) ?? '';
-    const cls = Number(/^class (\d+)/.exec(firstCaption)![1]);
+    const { cls, caption: firstCaption, width: W, photo, map, gradient } = await checkGuidedBackprop(page, sal, 'model', IMAGE);
+    // 224 px photos are drawn ×1: photo | map | gradient image reach 320 px together.
+    expect(W).toBe(224);
     const display = sal.locator('select[aria-label="display"]');
-    expect(await display.inputValue()).toBe('side-by-side');
     const canvas = sal.locator('canvas.cnnvis-overlay');
-    const ref = await kernelJson<{ width: number; height: number; map: number[] }>(
-      page,
-      `{ const r = await cnnvis.guidedBackprop(model, '${IMAGE}', {classIndex: ${cls}, display: false}); ` +
-        `console.log('@@' + JSON.stringify({width: r.map.width, height: r.map.height, map: Array.from(r.map.data, v => Number(v.toPrecision(6)))})); }`,
-    );
-    const clip = absPercentile(ref.map, 99.5);
     const ticks = sal.locator('.cnnvis-colorbar-ticks span');
-    const hi = Number(((await ticks.nth(0).textContent()) ?? '').replace('+', ''));
-    expect(await ticks.nth(1).textContent()).toBe(`−${hi}`);
-    expect(Math.abs(hi - clip) / clip).toBeLessThan(0.05);
-    const side = await canvasPixels(canvas);
-    const W = ref.width;
-    // photo | map | gradient image, each W wide (224 px is enlarged ×1 to reach 320 px together).
-    expect(side.width).toBe(3 * W + 12);
-    const photo = panel(side, 0, W);
-    const map = panel(side, 1, W);
-    const gradient = panel(side, 2, W);
-    let off = 0;
-    for (let y = 0; y < ref.height; y++) {
-      for (let x = 0; x < W; x++) {
-        const t = Math.min(1, Math.max(0, 0.5 + ref.map[y * W + x] / (2 * clip)));
-        if (!near(pixel(map, x, y), colorAt('coolwarm', t), 12)) off++;
-      }
-    }
-    expect(off / (W * ref.height)).toBeLessThan(0.01);
-    // The gradient image is an image (varied), not the map again.
-    expect(changedFraction(gradient, map)).toBeGreaterThan(0.5);
     await screenshot('saliency-side-by-side');
 
     // 'map only': the map and the gradient image, the same pixels as in the side-by-side picture.
@@ -370,7 +438,7 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
     expect(a).toBeCloseTo(opacity0 - 0.05, 6);
     const over = panel(await canvasPixels(canvas), 0, W);
     let blendOff = 0;
-    for (let y = 0; y < ref.height; y++) {
+    for (let y = 0; y < photo.height; y++) {
       for (let x = 0; x < W; x++) {
         const want = pixel(photo, x, y).map((v, k) => Math.round((1 - a) * v + a * pixel(map, x, y)[k]));
         if (!near(pixel(over, x, y), want, 1)) blendOff++;
@@ -432,6 +500,13 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
     expect(await patCaption.textContent()).toBe(`activation maximization of filters 0–7 (mean objective ${mean.toFixed(3)})`);
     // The switched-off filter's objective does not grow; every live one does better.
     const patLast = await canvasPixels(patterns);
+    const ownWeightsAm = await canvasPixels(own.locator('canvas.cnnvis-weights'));
+    // The labels under the tiles: each filter's norm, the switched-off one marked dead; under the
+    // patterns each one's objective.
+    const ownDeadLabels = await own.locator('.cnnvis-filter-values .cnnvis-dead').allTextContents();
+    expect(ownDeadLabels).toEqual([`${OFF_FILTER}: ‖w‖ ${ownNorms[OFF_FILTER].toExponential(2)} dead`, `${OFF_FILTER}: ${made.values[OFF_FILTER] === 0 ? '0.000' : made.values[OFF_FILTER].toExponential(2)}`]);
+    const objectives = (await own.locator('figure:has(canvas.cnnvis-patterns) .cnnvis-filter-value').allTextContents()).map((t) => Number(t.split(': ')[1]));
+    objectives.forEach((v, i) => expect(v).toBeCloseTo(made.values[i], 3));
     await screenshot('own-patterns');
     // The switched-off filter cannot respond: objective 0, and its pattern stays the faint starting
     // noise (32 px tiles, 3 a row, 2 px apart, enlarged by a whole factor) while a responding filter's
@@ -467,12 +542,120 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
     await expectEventually(async () => !(await patterns.isVisible()), 'the patterns to hide');
     expect(await own.locator('.cnnvis-title').textContent()).not.toContain('activation maximization');
     expect(await kernelJson<{ mode: string }>(page, `console.log('@@' + JSON.stringify({mode: own.get('mode')}))`)).toEqual({ mode: 'weights' });
+    const ownLastLayer = (await ownLayer.textContent()) ?? '';
+
+    // ---- The other explorers on the user's model: each control redraws ----
+    const ownCam = explorerIn(page, 4, 'cam', true);
+    await ownCam.waitFor({ timeout: COMPUTE_TIMEOUT });
+    await ownCam.scrollIntoViewIfNeeded();
+    await waitIdle(ownCam);
+    const camCaption = ownCam.locator('.cnnvis-caption').first();
+    await expectEventually(async () => /^class \d+ · /.test((await camCaption.textContent()) ?? ''), 'the CAM caption');
+    const camOverlay = ownCam.locator('canvas.cnnvis-overlay');
+    const camBefore = await canvasPixels(camOverlay);
+    const camFirst = (await camCaption.textContent()) ?? '';
+    await stepClass(page, ownCam);
+    const camSecond = await waitForText(camCaption, camFirst);
+    await waitIdle(ownCam);
+    expect(camSecond.split(' · ')[1]).not.toBe(camFirst.split(' · ')[1]);
+    await expectEventually(async () => changedFraction(camBefore, await canvasPixels(camOverlay)) > 0.05, 'the CAM overlay to change');
+    const camLast = await canvasPixels(camOverlay);
+    await screenshot('own-cam');
+
+    const ownMaps = explorerIn(page, 5, 'featuremaps', true);
+    await ownMaps.waitFor({ timeout: COMPUTE_TIMEOUT });
+    await ownMaps.scrollIntoViewIfNeeded();
+    await waitIdle(ownMaps);
+    const mapsLayer = ownMaps.locator('.cnnvis-layer-name');
+    await expectEventually(async () => ((await mapsLayer.textContent()) ?? '').length > 0, 'the feature-map layer');
+    const mapsGrid = ownMaps.locator('canvas.cnnvis-grid');
+    const mapsBefore = await canvasPixels(mapsGrid);
+    const mapsFirst = (await mapsLayer.textContent()) ?? '';
+    await stepSlider(page, ownMaps.locator('input[aria-label="layer"]'));
+    const mapsSecond = await waitForText(mapsLayer, mapsFirst);
+    await waitIdle(ownMaps);
+    await expectEventually(async () => changedFraction(mapsBefore, await canvasPixels(mapsGrid)) > 0.05, 'the feature-map grid to change');
+    const mapsLast = await canvasPixels(mapsGrid);
+    const mapsPage = (await ownMaps.locator('.cnnvis-page').textContent()) ?? '';
+    await screenshot('own-featuremaps');
+
+    // Gradient × input opened as an overlay: side by side shows photo | map, and the overlay was
+    // their blend at the opacity.
+    const ownSal = explorerIn(page, 6, 'cam', true);
+    await ownSal.waitFor({ timeout: COMPUTE_TIMEOUT });
+    await ownSal.scrollIntoViewIfNeeded();
+    await waitIdle(ownSal);
+    const ownSalCaption = ownSal.locator('.cnnvis-caption').first();
+    await expectEventually(async () => / · Gradient × Input$/.test((await ownSalCaption.textContent()) ?? ''), 'the gradient × input caption');
+    const ownSalCanvas = ownSal.locator('canvas.cnnvis-overlay');
+    const ownOver = await canvasPixels(ownSalCanvas);
+    await ownSal.locator('select[aria-label="display"]').selectOption('side-by-side');
+    await expectEventually(async () => (await canvasPixels(ownSalCanvas)).width === 2 * ownOver.width + 6, 'photo | map');
+    const ownSide = await canvasPixels(ownSalCanvas);
+    expectBlend(ownOver, panel(ownSide, 0, ownOver.width), panel(ownSide, 1, ownOver.width), Number(await ownSal.locator('input[aria-label="overlay opacity"]').inputValue()));
+    const ownSalLast = ownSide;
+    const ownSalLastCaption = (await ownSalCaption.textContent()) ?? '';
+    await screenshot('own-saliency');
+
+    const ownOcc = explorerIn(page, 7, 'occlusion', true);
+    await ownOcc.waitFor({ timeout: COMPUTE_TIMEOUT });
+    await ownOcc.scrollIntoViewIfNeeded();
+    await waitIdle(ownOcc);
+    const occMask = ownOcc.locator('canvas.cnnvis-mask');
+    await expectEventually(async () => ((await ownOcc.locator('.cnnvis-info').textContent()) ?? '').startsWith('threshold 0.50 '), 'the occlusion threshold line');
+    const occBefore = await canvasPixels(occMask);
+    const threshold = ownOcc.locator('input[aria-label="mask threshold"]');
+    await threshold.focus();
+    for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowRight');
+    await expectEventually(async () => ((await ownOcc.locator('.cnnvis-info').textContent()) ?? '').startsWith('threshold 0.70 '), 'the threshold to read 0.70', 10000);
+    expect(changedFraction(occBefore, await canvasPixels(occMask))).toBeGreaterThan(0.001);
+    const occLast = await canvasPixels(occMask);
+    await screenshot('own-occlusion');
+
+    // ---- The ResNet-style model: every conv layer's filters, its 1×1 shortcut not black ----
+    const res = explorerIn(page, 8, 'filters', true);
+    await res.waitFor({ timeout: COMPUTE_TIMEOUT });
+    await res.scrollIntoViewIfNeeded();
+    await waitIdle(res);
+    const resLayer = res.locator('.cnnvis-layer-name');
+    expect(await resLayer.textContent()).toBe('shortcut [1×1×8×16] · pointwise');
+    const sc = await kernelValues(page, `resnet.net.getLayer('shortcut')`);
+    checkPointwisePage(await canvasPixels(res.locator('canvas.cnnvis-weights')), sc, Array.from({ length: 16 }, (_, f) => f), deadOf(filterNorms(sc)));
+    const convs = await kernelJson<string[]>(page, `console.log('@@' + JSON.stringify(resnet.net.layers.filter(l => l.getWeights()[0]?.shape.length === 4).map(l => l.name)))`);
+    const resSlider = res.locator('input[aria-label="layer"]');
+    expect(Number(await resSlider.getAttribute('max'))).toBe(convs.length - 1);
+    const seen: string[] = [];
+    await resSlider.focus();
+    await page.keyboard.press('Home');
+    for (let i = 0; i < convs.length; i++) {
+      if (i > 0) await page.keyboard.press('ArrowRight');
+      await expectEventually(async () => (await res.locator('.cnnvis-weights').getAttribute('aria-label'))?.startsWith(`weights of ${((await resLayer.textContent()) ?? '').split(' ')[0]}:`) ?? false, 'the grid of the layer');
+      await waitIdle(res);
+      const name = ((await resLayer.textContent()) ?? '').split(' ')[0];
+      seen.push(name);
+      const px = await canvasPixels(res.locator('canvas.cnnvis-weights'));
+      let lit = 0;
+      for (let j = 0; j < px.data.length; j += 4) if (px.data[j] + px.data[j + 1] + px.data[j + 2] > 0) lit++;
+      expect(lit / (px.width * px.height)).toBeGreaterThan(0.2);
+    }
+    expect([...seen].sort()).toEqual([...convs].sort());
+    const resLast = await canvasPixels(res.locator('canvas.cnnvis-weights'));
+    const resLastLayer = (await resLayer.textContent()) ?? '';
+    await screenshot('resnet-filters');
+
+    const resSal = explorerIn(page, 9, 'cam', true);
+    await resSal.waitFor({ timeout: COMPUTE_TIMEOUT });
+    await resSal.scrollIntoViewIfNeeded();
+    await waitIdle(resSal);
+    await checkGuidedBackprop(page, resSal, 'resnet', OWN_IMAGE);
+    await screenshot('resnet-saliency');
 
     // ---- Save, shut the kernel down, reopen with no kernel ----
     await saveNotebook(page);
     const saved = JSON.parse(fs.readFileSync(path.join(dirs.root, NOTEBOOK), 'utf8')) as Notebook;
     const results = saved.cells.map((c) => (c.outputs ?? []).map((o) => o.data?.[RESULT_MIME]).find(Boolean) as Record<string, unknown> | undefined);
-    expect(results.map((r) => r?.kind)).toEqual([undefined, 'filters', 'saliency', 'filters']);
+    // (Shift+Enter on the last cell added an empty one.)
+    expect(results.slice(0, CELLS.length).map((r) => r?.kind)).toEqual([undefined, 'filters', 'saliency', 'filters', 'cam', 'feature-maps', 'saliency', 'occlusion', 'filters', 'saliency']);
     fs.writeFileSync(path.join(dirs.run, 'saved-results.json'), JSON.stringify(results, null, 1));
     await shutdownKernel(page);
     await closeNotebook(page);
@@ -484,9 +667,14 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
     expect(await page.locator('.jp-OutputArea .cnnvis-widget:not(.cnnvis-static)').count()).toBe(0);
 
     await checkSaved(page, screenshot, {
-      filt: { last: filtLast, layer: 'conv_dw_2 [3×3×16×1] · depthwise', page: 'filters 8–15 of 16' },
+      filt: { last: filtLast, layer: 'conv_dw_2 [3×3×16×1] · depthwise', page: 'filters 8–15 of 16', layers: filtLayers },
       sal: { last: salLast, caption: salLastCaption },
-      own: { patterns: patLast, layer: `${first.name} [3×3×3×16] · rgb` },
+      own: { patterns: patLast, weights: ownWeightsAm, layer: `${first.name} [3×3×3×16] · rgb`, lastLayer: ownLastLayer, deadLabels: ownDeadLabels },
+      ownCam: { last: camLast, caption: camSecond },
+      ownMaps: { last: mapsLast, layer: mapsSecond, page: mapsPage },
+      ownSal: { last: ownSalLast, caption: ownSalLastCaption },
+      ownOcc: { last: occLast },
+      res: { last: resLast, layer: resLastLayer },
     });
 
     expect(errors).toEqual([]);
@@ -495,10 +683,52 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
 
 /** What the live views showed last, to find again in the saved snapshots. */
 interface Explored {
-  filt: { last: PNG; layer: string; page: string };
+  filt: { last: PNG; layer: string; page: string; layers: number };
   sal: { last: PNG; caption: string };
-  own: { patterns: PNG; layer: string };
+  own: { patterns: PNG; weights: PNG; layer: string; lastLayer: string; deadLabels: string[] };
+  ownCam: { last: PNG; caption: string };
+  ownMaps: { last: PNG; layer: string; page: string };
+  ownSal: { last: PNG; caption: string };
+  ownOcc: { last: PNG };
+  res: { last: PNG; layer: string };
 }
+
+/** Moves a saved view's slider from its start until `read` satisfies `want`; false when no position does. */
+async function seek(page: Page, slider: Locator, read: () => Promise<string>, want: (text: string) => boolean): Promise<boolean> {
+  const max = Number(await slider.getAttribute('max'));
+  await slider.focus();
+  await page.keyboard.press('Home');
+  for (let i = 0; i <= max; i++) {
+    if (want(await read())) return true;
+    await page.keyboard.press('ArrowRight');
+  }
+  return want(await read());
+}
+
+/** Mean brightness of each tile of a near-square grid of `count` tiles (4 columns for 16), found from the picture's size. */
+function tileMeans(p: PNG, count: number): number[] {
+  const cols = Math.ceil(Math.sqrt(count));
+  const rows = Math.ceil(count / cols);
+  const tw = p.width / cols;
+  const th = p.height / rows;
+  return Array.from({ length: count }, (_, i) => {
+    const x0 = Math.floor((i % cols) * tw + tw * 0.2);
+    const y0 = Math.floor(Math.floor(i / cols) * th + th * 0.2);
+    let sum = 0;
+    let n = 0;
+    for (let y = y0; y < y0 + th * 0.6; y++) {
+      for (let x = x0; x < x0 + tw * 0.6; x++) {
+        const [r, g, b] = pixel(p, x, y);
+        sum += (r + g + b) / 3;
+        n++;
+      }
+    }
+    return sum / n;
+  });
+}
+
+/** 'class 3 · square' of a caption 'class 3 · square · p=0.912 · …'. */
+const classOf = (caption: string) => caption.split(' · ').slice(0, 2).join(' · ');
 
 /** Moves a saved view's layer slider until its layer name reads `name`; false when no saved layer does. */
 async function findLayer(page: Page, view: Locator, name: string): Promise<boolean> {
@@ -514,33 +744,79 @@ async function findLayer(page: Page, view: Locator, name: string): Promise<boole
 }
 
 async function checkSaved(page: Page, screenshot: (name: string) => Promise<string>, explored: Explored): Promise<void> {
-  // The MobileNet filter snapshot: the layer and page explored last, as drawn live.
+  const grid = (v: Locator) => canvasPixels(v.locator('canvas.cnnvis-weights'));
+
+  // The MobileNet filter snapshot opens where the live view was left (conv_dw_2, filters 8–15, per
+  // tile), every conv layer is there (conv_dw_1 too), and the pager goes back to the first page.
   const filt = explorerIn(page, 1, 'filters', false);
   await filt.scrollIntoViewIfNeeded();
-  expect(await findLayer(page, filt, explored.filt.layer)).toBe(true);
+  expect(await filt.locator('.cnnvis-layer-name').textContent()).toBe(explored.filt.layer);
   expect(await filt.locator('.cnnvis-page').textContent()).toBe(explored.filt.page);
-  expect(changedFraction(await canvasPixels(filt.locator('canvas.cnnvis-weights')), explored.filt.last)).toBe(0);
+  expect(changedFraction(await grid(filt), explored.filt.last)).toBe(0);
+  const slider = filt.locator('input[aria-label="layer"]');
+  expect(Number(await slider.getAttribute('max'))).toBe(explored.filt.layers - 1);
+  await filt.locator('button[aria-label="previous filters"]').click();
+  await expectEventually(async () => (await filt.locator('.cnnvis-page').textContent()) === 'filters 0–7 of 16', 'the first saved page', 10000);
+  expect(changedFraction(await grid(filt), explored.filt.last)).toBeGreaterThan(0.1);
+  expect(await findLayer(page, filt, 'conv_dw_1 [3×3×8×1] · depthwise')).toBe(true);
   await screenshot('saved-filters');
 
-  // The saliency snapshot: the method and class shown last, as drawn live.
+  // The saliency snapshot opens on the method, class and display left, drawn as live.
   const sal = explorerIn(page, 2, 'cam', false);
   await sal.scrollIntoViewIfNeeded();
   const caption = sal.locator('.cnnvis-caption').first();
-  await sal.locator('select[aria-label="method"]').selectOption('saliency');
-  const cls = /^class (\d+)/.exec(explored.sal.caption)![1];
-  const slider = sal.locator('input[aria-label="class"]');
-  await slider.focus();
-  await page.keyboard.press('Home');
-  const max = Number(await slider.getAttribute('max'));
-  for (let i = 0; i < max && !((await caption.textContent()) ?? '').startsWith(`class ${cls} `); i++) await page.keyboard.press('ArrowRight');
-  expect(await caption.textContent()).toBe(explored.sal.caption);
+  expect(classOf((await caption.textContent()) ?? '')).toBe(classOf(explored.sal.caption));
+  expect(await sal.locator('select[aria-label="method"]').inputValue()).toBe('saliency');
+  expect(await sal.locator('select[aria-label="display"]').inputValue()).toBe('overlay');
   expect(changedFraction(await canvasPixels(sal.locator('canvas.cnnvis-overlay')), explored.sal.last)).toBe(0);
+  // Guided backprop for that class was computed live too: it is saved, with its gradient image.
+  await sal.locator('select[aria-label="method"]').selectOption('guided-backprop');
+  await expectEventually(async () => ((await caption.textContent()) ?? '').endsWith(' · Guided Backpropagation'), 'the saved guided backprop', 10000);
+  expect(classOf((await caption.textContent()) ?? '')).toBe(classOf(explored.sal.caption));
+  expect((await canvasPixels(sal.locator('canvas.cnnvis-overlay'))).width).toBe(2 * explored.sal.last.width + 6);
   await screenshot('saved-saliency');
 
-  // The user's model: the activation-maximization patterns that were made.
+  // The user's model: it opens on the layer left (weights); the first layer keeps its patterns,
+  // their step count and the crossed-out filter.
   const own = explorerIn(page, 3, 'filters', false);
   await own.scrollIntoViewIfNeeded();
+  expect(await own.locator('.cnnvis-layer-name').textContent()).toBe(explored.own.lastLayer);
   expect(await findLayer(page, own, explored.own.layer)).toBe(true);
+  expect(changedFraction(await grid(own), explored.own.weights)).toBe(0);
   expect(changedFraction(await canvasPixels(own.locator('canvas.cnnvis-patterns')), explored.own.patterns)).toBe(0);
+  expect(await own.locator('select[aria-label="optimization steps"]').inputValue()).toBe('16');
+  expect(await own.locator('.cnnvis-filter-values .cnnvis-dead').allTextContents()).toEqual(explored.own.deadLabels);
   await screenshot('saved-own-patterns');
+
+  // The other explorers on the user's model and the ResNet-style filters open as they were left.
+  const cam = explorerIn(page, 4, 'cam', false);
+  await cam.scrollIntoViewIfNeeded();
+  expect(classOf((await cam.locator('.cnnvis-caption').first().textContent()) ?? '')).toBe(classOf(explored.ownCam.caption));
+  expect(changedFraction(await canvasPixels(cam.locator('canvas.cnnvis-overlay')), explored.ownCam.last)).toBe(0);
+
+  const maps = explorerIn(page, 5, 'featuremaps', false);
+  await maps.scrollIntoViewIfNeeded();
+  expect(await maps.locator('.cnnvis-layer-name').textContent()).toBe(explored.ownMaps.layer);
+  expect(await maps.locator('.cnnvis-page').textContent()).toBe(explored.ownMaps.page);
+  // Saved feature maps are stored at most 32 px a side, so the grid is that page at a lower resolution:
+  // the same tiles, same layout, each tile's mean brightness close to the live one's.
+  const savedGrid = await canvasPixels(maps.locator('canvas.cnnvis-grid'));
+  expect(tileMeans(savedGrid, 16).map((v, i) => Math.abs(v - tileMeans(explored.ownMaps.last, 16)[i])).every((d) => d < 12)).toBe(true);
+
+  const ownSal = explorerIn(page, 6, 'cam', false);
+  await ownSal.scrollIntoViewIfNeeded();
+  expect(await ownSal.locator('select[aria-label="display"]').inputValue()).toBe('side-by-side');
+  expect(classOf((await ownSal.locator('.cnnvis-caption').first().textContent()) ?? '')).toBe(classOf(explored.ownSal.caption));
+  expect(changedFraction(await canvasPixels(ownSal.locator('canvas.cnnvis-overlay')), explored.ownSal.last)).toBe(0);
+
+  const occ = explorerIn(page, 7, 'occlusion', false);
+  await occ.scrollIntoViewIfNeeded();
+  expect(((await occ.locator('.cnnvis-info').textContent()) ?? '').startsWith('threshold 0.70 ')).toBe(true);
+  expect(changedFraction(await canvasPixels(occ.locator('canvas.cnnvis-mask')), explored.ownOcc.last)).toBe(0);
+
+  const res = explorerIn(page, 8, 'filters', false);
+  await res.scrollIntoViewIfNeeded();
+  expect(await res.locator('.cnnvis-layer-name').textContent()).toBe(explored.res.layer);
+  expect(changedFraction(await grid(res), explored.res.last)).toBe(0);
+  await screenshot('saved-own-explorers');
 }

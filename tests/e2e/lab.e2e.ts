@@ -6,7 +6,8 @@
  * browser) still switch classes and layers with no kernel. An OcclusionExplorer on the bundled demo
  * model: its threshold slider redraws the mask in the browser, and neither the threshold nor a class
  * change runs a new occlusion (the kernel's run count, read over the kernel connection, stays put);
- * the saved occlusion snapshot's threshold works without a kernel too. Any browser console error
+ * the saved occlusion snapshot opens at the class and threshold left and its threshold works without a
+ * kernel too. Any browser console error
  * fails the test.
  *
  * Screenshots, the server log and the browser console are in tests/e2e/artifacts/run-<stamp>/.
@@ -216,6 +217,8 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     expect(occSecond.split(' · ')[1]).not.toBe(occFirst.split(' · ')[1]);
     await expectEventually(async () => changedFraction(occOverlayBefore, await canvasPixels(occOverlay)) > 0.01, 'the occlusion map to change');
     expect(await kernelJson<OcclusionCounts>(page, OCCLUSION_COUNTS)).toEqual({ runs: 1, forwards: 225, threshold: 0.7 });
+    const occMaskLast = await canvasPixels(mask);
+    const occCaptionLast = (await occCaption.textContent()) ?? '';
     await screenshot('occlusion-live-next-class');
 
     // Save from the keyboard; the file on disk then holds both results.
@@ -260,14 +263,18 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     await staticFm.scrollIntoViewIfNeeded();
     await screenshot('featuremaps-saved-next-layer');
 
-    // The saved occlusion snapshot: the threshold still makes the mask, in the browser alone.
+    // The saved occlusion snapshot opens as it was left (the stepped class, threshold 0.70, the same
+    // mask); the threshold still makes the mask, in the browser alone.
     const staticOcc = page.locator('.jp-OutputArea .cnnvis-static .cnnvis-occlusion');
     await staticOcc.scrollIntoViewIfNeeded();
     const staticMask = staticOcc.locator('canvas.cnnvis-mask');
+    expect(((await staticOcc.locator('.cnnvis-info').textContent()) ?? '').startsWith('threshold 0.70 ')).toBe(true);
+    expect(((await staticOcc.locator('.cnnvis-caption').first().textContent()) ?? '').split(' · ').slice(0, 2)).toEqual(occCaptionLast.split(' · ').slice(0, 2));
     const staticMaskBefore = await canvasPixels(staticMask);
+    expect(changedFraction(staticMaskBefore, occMaskLast)).toBe(0);
     const staticKept = await keptPercent(staticOcc);
     await stepSliderTimes(page, staticOcc.locator('input[aria-label="mask threshold"]'), 4);
-    await expectEventually(async () => ((await staticOcc.locator('.cnnvis-info').textContent()) ?? '').startsWith('threshold 0.70 '), 'the saved threshold to read 0.70', 10000);
+    await expectEventually(async () => ((await staticOcc.locator('.cnnvis-info').textContent()) ?? '').startsWith('threshold 0.90 '), 'the saved threshold to read 0.90', 10000);
     expect(await keptPercent(staticOcc)).toBeLessThan(staticKept);
     expect(changedFraction(staticMaskBefore, await canvasPixels(staticMask))).toBeGreaterThan(0.001);
     await screenshot('occlusion-saved-threshold');
