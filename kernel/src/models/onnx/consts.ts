@@ -14,6 +14,26 @@ function stridesOf(dims: number[]): number[] {
   return s;
 }
 
+/**
+ * Visits every flat index o of `dims` (row-major) with, for each stride list s (one stride per axis of
+ * `dims`), the offset Σ idx_k · s[k] of that element in a source laid out with those strides.
+ */
+function forEachIndex(dims: number[], strides: number[][], visit: (o: number, offsets: number[]) => void): void {
+  const so = stridesOf(dims);
+  const n = size(dims);
+  const offs = strides.map(() => 0);
+  for (let o = 0; o < n; o++) {
+    let rem = o;
+    offs.fill(0);
+    for (let k = 0; k < dims.length; k++) {
+      const idx = Math.floor(rem / so[k]);
+      rem -= idx * so[k];
+      for (let j = 0; j < strides.length; j++) offs[j] += idx * strides[j][k];
+    }
+    visit(o, offs);
+  }
+}
+
 export function constOf(dims: number[], data: ArrayLike<number>, integer: boolean): ConstTensor {
   return { dims, data: integer ? Array.from(data) : Float32Array.from(data), integer };
 }
@@ -26,19 +46,8 @@ export function transpose(c: ConstTensor, perm?: number[]): ConstTensor {
   const p = perm && perm.length ? perm : [...Array(r).keys()].reverse();
   const dims = p.map((i) => c.dims[i]);
   const inStr = stridesOf(c.dims);
-  const outStr = stridesOf(dims);
-  const n = size(dims);
-  const out = new Array<number>(n);
-  for (let o = 0; o < n; o++) {
-    let rem = o;
-    let src = 0;
-    for (let k = 0; k < r; k++) {
-      const idx = Math.floor(rem / outStr[k]);
-      rem -= idx * outStr[k];
-      src += idx * inStr[p[k]];
-    }
-    out[o] = c.data[src];
-  }
+  const out = new Array<number>(size(dims));
+  forEachIndex(dims, [p.map((i) => inStr[i])], (o, [src]) => (out[o] = c.data[src]));
   return constOf(dims, out, c.integer);
 }
 
@@ -116,21 +125,8 @@ export function binary(a: ConstTensor, b: ConstTensor, f: (x: number, y: number)
   });
   const sa = stridesOf(da).map((s, i) => (da[i] === 1 ? 0 : s));
   const sb = stridesOf(db).map((s, i) => (db[i] === 1 ? 0 : s));
-  const so = stridesOf(dims);
-  const n = size(dims);
-  const out = new Array<number>(n);
-  for (let o = 0; o < n; o++) {
-    let rem = o;
-    let ia = 0;
-    let ib = 0;
-    for (let k = 0; k < r; k++) {
-      const idx = Math.floor(rem / so[k]);
-      rem -= idx * so[k];
-      ia += idx * sa[k];
-      ib += idx * sb[k];
-    }
-    out[o] = f(a.data[ia], b.data[ib]);
-  }
+  const out = new Array<number>(size(dims));
+  forEachIndex(dims, [sa, sb], (o, [ia, ib]) => (out[o] = f(a.data[ia], b.data[ib])));
   return constOf(dims, out, a.integer && b.integer);
 }
 
