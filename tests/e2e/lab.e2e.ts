@@ -1,9 +1,10 @@
 /**
  * cnnvis in a real JupyterLab 4: a notebook on the "TypeScript (cnnvis)" kernel opens a CamExplorer
  * and a FeatureMapExplorer on MobileNet v1 0.25 and cat_dog.png; moving the class slider changes the
- * overlay's pixels and the label, moving the layer slider changes the grid; the notebook is saved,
- * its kernel shut down, and the reopened notebook's saved results (RESULT_MIME, rendered in the
- * browser) still switch classes and layers with no kernel. An OcclusionExplorer on the bundled demo
+ * overlay's pixels and the label, the search box finds tiger cat, moving the layer slider changes the
+ * grid; the notebook is saved, its kernel shut down, and the reopened notebook's saved results
+ * (RESULT_MIME, rendered in the browser) open on the class found by search and still switch classes
+ * and layers with no kernel. An OcclusionExplorer on the bundled demo
  * model: its threshold slider redraws the mask in the browser, and neither the threshold nor a class
  * change runs a new occlusion (the kernel's run count, read over the kernel connection, stays put);
  * the saved occlusion snapshot opens at the class and threshold left and its threshold works without a
@@ -143,6 +144,18 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     await expectEventually(async () => changedFraction(before, await canvasPixels(overlay)) > 0.05, 'the overlay to change');
     await screenshot('cam-live-next-class');
 
+    // The search box finds a class the slider would take long to reach.
+    const afterStep = await canvasPixels(overlay);
+    const search = cam.locator('input[aria-label="search classes"]');
+    await search.fill('tiger cat');
+    await search.press('Enter');
+    const tigerCaption = await waitForText(caption, secondCaption);
+    await waitIdle(cam);
+    expect(tigerCaption).toMatch(/^class \d+ · tiger.cat · /);
+    await expectEventually(async () => changedFraction(afterStep, await canvasPixels(overlay)) > 0.05, 'the tiger cat overlay');
+    const tigerOverlay = await canvasPixels(overlay);
+    await screenshot('cam-live-search');
+
     // FeatureMapExplorer, live: the layer slider changes the layer name and the grid.
     const fm = page.locator('.jp-OutputArea .cnnvis-widget:not(.cnnvis-static) .cnnvis-featuremaps');
     await fm.waitFor({ timeout: COMPUTE_TIMEOUT });
@@ -241,17 +254,28 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     await expectEventually(async () => (await getJson<unknown[]>('/api/kernels')).length === 0, 'no kernels after reopening', 30000);
     expect(await page.locator('.jp-OutputArea .cnnvis-widget:not(.cnnvis-static)').count()).toBe(0);
 
+    // The saved CAM opens on the class found by search, drawn as live; the slider moves over the
+    // saved classes, and the search box finds tiger cat again.
     const staticCaption = staticCam.locator('.cnnvis-caption').first();
     const savedFirst = (await staticCaption.textContent()) ?? '';
-    expect(savedFirst).toMatch(/^class \d+ · /);
+    expect(savedFirst.split(' · ').slice(0, 2)).toEqual(tigerCaption.split(' · ').slice(0, 2));
     const staticOverlay = staticCam.locator('canvas.cnnvis-overlay');
     const staticBefore = await canvasPixels(staticOverlay);
+    expect(changedFraction(staticBefore, tigerOverlay)).toBe(0);
     await screenshot('cam-saved');
-    await stepSlider(page, staticCam.locator('input[aria-label="class"]'));
+    const staticSlider = staticCam.locator('input[aria-label="class"]');
+    const atEnd = Number(await staticSlider.inputValue()) >= Number(await staticSlider.getAttribute('max'));
+    await stepSlider(page, staticSlider, atEnd ? 'ArrowLeft' : 'ArrowRight');
     const savedSecond = await waitForText(staticCaption, savedFirst);
     expect(savedSecond.split(' · ')[1]).not.toBe(savedFirst.split(' · ')[1]);
     expect(changedFraction(staticBefore, await canvasPixels(staticOverlay))).toBeGreaterThan(0.05);
     await screenshot('cam-saved-next-class');
+    const staticSearch = staticCam.locator('input[aria-label="search classes"]');
+    await staticSearch.fill('tiger cat');
+    await staticSearch.press('Enter');
+    await waitForText(staticCaption, savedSecond);
+    expect(((await staticCaption.textContent()) ?? '').split(' · ').slice(0, 2)).toEqual(tigerCaption.split(' · ').slice(0, 2));
+    expect(changedFraction(tigerOverlay, await canvasPixels(staticOverlay))).toBe(0);
 
     const staticFm = page.locator('.jp-OutputArea .cnnvis-static .cnnvis-featuremaps');
     const staticLayer = staticFm.locator('.cnnvis-layer-name');
