@@ -6,33 +6,23 @@
  * explorers on the demo model; pixels read back from the canvas shim and compared with the state.
  */
 import './domPolyfills';
-import * as tf from '@tensorflow/tfjs';
-import { buildDemoModel, DEMO_CLASSES } from '../../kernel/src/models/demo';
+import { DEMO_CLASSES } from '../../kernel/src/models/demo';
 import { CnnModel } from '../../kernel/src/models/model';
 import { OcclusionExplorer, SaliencyExplorer } from '../../kernel/src/explore';
 import { colorAt } from '../../kernel/src/render/colormaps';
 import { thresholdMask } from '../../kernel/src/explain/masks';
 import { OcclusionResultData, RESULT_MIME, SaliencyResultData } from '../../kernel/src/schema/explorers';
-import { OcclusionExplorerView, renderResult, SaliencyExplorerView, setChartDrawer } from '../../widgets/src';
-import { Bridge, input, settle, viewOf } from './bridge';
-import { drawn, installCanvasShim, pixelAt } from './canvasShim';
+import { OcclusionExplorerView, renderResult, SaliencyExplorerView } from '../../widgets/src';
+import { Bridge, frontEndSuite, input, settle, viewOf } from './bridge';
+import { drawn, pixelAt } from './canvasShim';
 
 let model: CnnModel;
 let bridge: Bridge;
 
-beforeAll(async () => {
-  installCanvasShim();
-  await tf.setBackend('cpu');
-  setChartDrawer(async (host) => {
-    host.textContent = 'chart';
-  });
-  model = new CnnModel(buildDemoModel({ seed: 3 }), { name: 'demo', preprocess: 'unit', labels: { names: [...DEMO_CLASSES], source: 'test' } });
+frontEndSuite({
+  model: (m) => (model = m),
+  bridge: (b) => (bridge = b),
 });
-beforeEach(() => {
-  bridge = new Bridge();
-  document.body.replaceChildren();
-});
-afterEach(() => bridge.close());
 
 function blend(pic: Uint8Array, heat: number, cmap: string, alpha: number, o: number): number[] {
   const c = colorAt(cmap, heat / 255);

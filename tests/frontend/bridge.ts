@@ -7,7 +7,11 @@ import { ManagerBase } from '@jupyter-widgets/base-manager';
 import type { IClassicComm, WidgetModel, WidgetView } from '@jupyter-widgets/base';
 import { CommManager, installCommManager } from '../../kernel/src/kernel/comms';
 import type { JsonObject } from '../../kernel/src/kernel/wire';
+import * as tf from '@tensorflow/tfjs';
 import * as front from '../../widgets/src';
+import { buildDemoModel, DEMO_CLASSES } from '../../kernel/src/models/demo';
+import { CnnModel } from '../../kernel/src/models/model';
+import { installCanvasShim } from './canvasShim';
 
 type Callback = (msg: unknown) => void;
 
@@ -127,4 +131,35 @@ export async function settle(bridge: Bridge, ex: { settled(): Promise<void> }): 
   await bridge.flush();
   await ex.settled();
   await bridge.flush();
+}
+
+/** How a front-end suite gets its demo model and its per-test Bridge. */
+export interface SuiteHooks {
+  model(m: CnnModel): void;
+  bridge(b: Bridge): void;
+  /** Draws the top-classes chart (default: the text 'chart', no vega in jsdom). */
+  chart?: front.ChartDrawer;
+  /** Runs before each test, after the document is emptied. */
+  each?: () => void;
+}
+
+/**
+ * The set-up every jsdom explorer suite shares: the canvas shim, the CPU backend, a chart drawer, the
+ * demo model once; a fresh Bridge and an empty document for each test (the Bridge closed after it).
+ */
+export function frontEndSuite(hooks: SuiteHooks): void {
+  let bridge: Bridge | null = null;
+  beforeAll(async () => {
+    installCanvasShim();
+    await tf.setBackend('cpu');
+    front.setChartDrawer(hooks.chart ?? (async (host) => void (host.textContent = 'chart')));
+    hooks.model(new CnnModel(buildDemoModel({ seed: 3 }), { name: 'demo', preprocess: 'unit', labels: { names: [...DEMO_CLASSES], source: 'test' } }));
+  });
+  beforeEach(() => {
+    bridge = new Bridge();
+    hooks.bridge(bridge);
+    document.body.replaceChildren();
+    hooks.each?.();
+  });
+  afterEach(() => bridge?.close());
 }

@@ -7,28 +7,21 @@
  */
 import './domPolyfills';
 import * as tf from '@tensorflow/tfjs';
-import { buildDemoModel, DEMO_CLASSES } from '../../kernel/src/models/demo';
 import { CnnModel } from '../../kernel/src/models/model';
 import { FilterExplorer } from '../../kernel/src/explore';
 import { colorAt } from '../../kernel/src/render/colormaps';
 import { base64ToBytes, FilterResultData, RESULT_MIME } from '../../kernel/src/schema/explorers';
 import { FilterExplorerView, renderResult } from '../../widgets/src';
-import { Bridge, input, settle, viewOf } from './bridge';
-import { drawn, installCanvasShim, pixelAt } from './canvasShim';
+import { Bridge, frontEndSuite, input, settle, viewOf } from './bridge';
+import { drawn, pixelAt } from './canvasShim';
 
 let model: CnnModel;
 let bridge: Bridge;
 
-beforeAll(async () => {
-  installCanvasShim();
-  await tf.setBackend('cpu');
-  model = new CnnModel(buildDemoModel({ seed: 3 }), { name: 'demo', preprocess: 'unit', labels: { names: [...DEMO_CLASSES], source: 'test' } });
+frontEndSuite({
+  model: (m) => (model = m),
+  bridge: (b) => (bridge = b),
 });
-beforeEach(() => {
-  bridge = new Bridge();
-  document.body.replaceChildren();
-});
-afterEach(() => bridge.close());
 
 test('FilterExplorerView: RGB tiles, per-input-channel rows, hover text, activation maximization on demand with cancel', async () => {
   const ex = await FilterExplorer.open(model, { display: false, pageSize: 4, inputChannels: 2, steps: 4, patternSize: 16 });

@@ -15,9 +15,7 @@
  * names come from state and snapshots, which a saved notebook can carry with any text.
  */
 import './domPolyfills';
-import * as tf from '@tensorflow/tfjs';
 import type { DOMWidgetView } from '@jupyter-widgets/base';
-import { buildDemoModel, DEMO_CLASSES } from '../../kernel/src/models/demo';
 import { CnnModel } from '../../kernel/src/models/model';
 import { CamExplorer, FeatureMapExplorer, FilterExplorer, OcclusionExplorer, SaliencyExplorer } from '../../kernel/src/explore';
 import { FilterResultData, RESULT_MIME, ResultData } from '../../kernel/src/schema/explorers';
@@ -28,10 +26,8 @@ import {
   OcclusionExplorerView,
   renderResult,
   SaliencyExplorerView,
-  setChartDrawer,
 } from '../../widgets/src';
-import { Bridge } from './bridge';
-import { installCanvasShim } from './canvasShim';
+import { Bridge, frontEndSuite } from './bridge';
 
 // The lab extension imports the widgets package by name; use its sources.
 jest.mock('@cnnvis/widgets', () => jest.requireActual('../../widgets/src'));
@@ -53,20 +49,13 @@ const URL_ATTRS = ['href', 'src', 'action', 'formaction', 'srcdoc', 'xlink:href'
 let model: CnnModel;
 let bridge: Bridge;
 
-beforeAll(async () => {
-  installCanvasShim();
-  await tf.setBackend('cpu');
-  setChartDrawer(async (host) => {
-    host.textContent = 'chart';
-  });
-  model = new CnnModel(buildDemoModel({ seed: 3 }), { name: 'demo', preprocess: 'unit', labels: { names: [...DEMO_CLASSES], source: 'test' } });
+frontEndSuite({
+  model: (m) => (model = m),
+  bridge: (b) => (bridge = b),
+  each: () => {
+    delete (window as Flagged).__pwned;
+  },
 });
-beforeEach(() => {
-  bridge = new Bridge();
-  document.body.replaceChildren();
-  delete (window as Flagged).__pwned;
-});
-afterEach(() => bridge.close());
 
 async function viewOf<V extends DOMWidgetView>(id: string): Promise<V> {
   await bridge.flush();

@@ -7,32 +7,21 @@
  * the real kernel-side explorer on the demo model (64×64, drawn ×5); pixels read back from the canvas shim.
  */
 import './domPolyfills';
-import * as tf from '@tensorflow/tfjs';
-import { buildDemoModel, DEMO_CLASSES } from '../../kernel/src/models/demo';
 import { CnnModel } from '../../kernel/src/models/model';
 import { SaliencyExplorer } from '../../kernel/src/explore';
 import { colorAt } from '../../kernel/src/render/colormaps';
 import { RESULT_MIME, SaliencyResultData } from '../../kernel/src/schema/explorers';
-import { renderResult, SaliencyExplorerView, setChartDrawer } from '../../widgets/src';
-import { Bridge, input, settle, viewOf } from './bridge';
-import { installCanvasShim, pixelAt } from './canvasShim';
+import { renderResult, SaliencyExplorerView } from '../../widgets/src';
+import { Bridge, frontEndSuite, input, settle, viewOf } from './bridge';
+import { pixelAt } from './canvasShim';
 
 let model: CnnModel;
 let bridge: Bridge;
 
-beforeAll(async () => {
-  installCanvasShim();
-  await tf.setBackend('cpu');
-  setChartDrawer(async (host) => {
-    host.textContent = 'chart';
-  });
-  model = new CnnModel(buildDemoModel({ seed: 3 }), { name: 'demo', preprocess: 'unit', labels: { names: [...DEMO_CLASSES], source: 'test' } });
+frontEndSuite({
+  model: (m) => (model = m),
+  bridge: (b) => (bridge = b),
 });
-beforeEach(() => {
-  bridge = new Bridge();
-  document.body.replaceChildren();
-});
-afterEach(() => bridge.close());
 
 test('display menu: side by side (photo | map | gradient image), map only, overlay; no kernel work to switch', async () => {
   const ex = await SaliencyExplorer.open(model, 'scene:7', { display: false, method: 'guided-backprop' });

@@ -9,12 +9,10 @@
  * with their patterns, each filter's norm and objective value under its tile, a steps menu never blank.
  */
 import './domPolyfills';
-import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
 import { Widget } from '@lumino/widgets';
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import type { NotebookPanel } from '@jupyterlab/notebook';
-import { buildDemoModel, DEMO_CLASSES } from '../../kernel/src/models/demo';
+import { DEMO_CLASSES } from '../../kernel/src/models/demo';
 import { CnnModel } from '../../kernel/src/models/model';
 import { loadModel } from '../../kernel/src/models/load';
 import { CamExplorer, FilterExplorer } from '../../kernel/src/explore';
@@ -23,24 +21,17 @@ import { base64ToBytes, CamResultData, FilterResultData, RESULT_MIME, SNAPSHOT_E
 import { CamExplorerView, FilterExplorerView, renderResult } from '../../widgets/src';
 import { shortValue } from '../../widgets/src/filterPanel';
 import { NotebookResultRenderer } from '../../labextension/src/renderer';
-import { IMAGES } from '../helpers/shared';
-import { Bridge, input, settle, viewOf } from './bridge';
-import { installCanvasShim, pixelAt } from './canvasShim';
+import { Bridge, frontEndSuite, input, settle, viewOf } from './bridge';
+import { pixelAt } from './canvasShim';
 
 const WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json';
 let model: CnnModel;
 let bridge: Bridge;
 
-beforeAll(async () => {
-  installCanvasShim();
-  await tf.setBackend('cpu');
-  model = new CnnModel(buildDemoModel({ seed: 3 }), { name: 'demo', preprocess: 'unit', labels: { names: [...DEMO_CLASSES], source: 'test' } });
+frontEndSuite({
+  model: (m) => (model = m),
+  bridge: (b) => (bridge = b),
 });
-beforeEach(() => {
-  bridge = new Bridge();
-  document.body.replaceChildren();
-});
-afterEach(() => bridge.close());
 
 /** Resolves with the next SNAPSHOT_EVENT's bundle that reaches `node`. */
 function nextSnapshot(node: HTMLElement): Promise<Record<string, unknown>> {

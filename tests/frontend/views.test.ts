@@ -7,35 +7,28 @@
  * state says they must be.
  */
 import './domPolyfills';
-import * as tf from '@tensorflow/tfjs';
 import type { DOMWidgetView } from '@jupyter-widgets/base';
-import { buildDemoModel, DEMO_CLASSES } from '../../kernel/src/models/demo';
+import { DEMO_CLASSES } from '../../kernel/src/models/demo';
 import { CnnModel } from '../../kernel/src/models/model';
 import { CamExplorer, FeatureMapExplorer } from '../../kernel/src/explore';
 import { colorAt } from '../../kernel/src/render/colormaps';
 import { RESULT_MIME, CamResultData, FeatureMapResultData } from '../../kernel/src/schema/explorers';
-import { CamExplorerView, FeatureMapExplorerView, renderResult, setChartDrawer } from '../../widgets/src';
-import { Bridge, input, viewOf as viewIn } from './bridge';
-import { drawn, installCanvasShim, pixelAt } from './canvasShim';
+import { CamExplorerView, FeatureMapExplorerView, renderResult } from '../../widgets/src';
+import { Bridge, frontEndSuite, input, viewOf as viewIn } from './bridge';
+import { drawn, pixelAt } from './canvasShim';
 
 let model: CnnModel;
 let bridge: Bridge;
 const charts: Array<Record<string, unknown>> = [];
 
-beforeAll(async () => {
-  installCanvasShim();
-  await tf.setBackend('cpu');
-  setChartDrawer(async (host, spec) => {
+frontEndSuite({
+  model: (m) => (model = m),
+  bridge: (b) => (bridge = b),
+  chart: async (host, spec) => {
     charts.push(spec);
     host.textContent = 'chart';
-  });
-  model = new CnnModel(buildDemoModel({ seed: 3 }), { name: 'demo', preprocess: 'unit', labels: { names: [...DEMO_CLASSES], source: 'test' } });
+  },
 });
-beforeEach(() => {
-  bridge = new Bridge();
-  document.body.replaceChildren();
-});
-afterEach(() => bridge.close());
 
 function viewOf<V extends DOMWidgetView>(id: string): Promise<V> {
   return viewIn<V>(bridge, id);

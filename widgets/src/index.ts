@@ -14,3 +14,4 @@ export { FilterPanel } from './filterPanel';
 export type { FilterPanelState } from './filterPanel';
 export { renderResult, StaticCam, StaticFeatureMaps, StaticSaliency, StaticOcclusion, StaticFilters } from './static';
 export { setChartDrawer, topChartSpec } from './chart';
+export type { ChartDrawer } from './chart';
