@@ -36,8 +36,8 @@ export function runForward(plan: Plan, cache: GraphCache, x: tf.Tensor4D, opts: 
   const need = complete && upTo ? [...layers, upTo] : layers;
   const kept = cache.last;
   if (key !== undefined && kept?.key === key && (!complete || kept.fw.complete) && kept.fw.reached >= end && need.every((k) => kept.fw.values.has(k))) return kept.fw;
-  // A pass that will replace the kept one lets it go first (a VGG16 pass of four images keeps
-  // 250 MB; batched methods would otherwise hold two).
+  // A pass that will replace the kept one lets it go first (a complete pass of a batch of a large
+  // model is hundreds of MB; batched methods would otherwise hold two).
   if (key !== undefined && complete) cache.last = null;
   // Chains run fused unless a member other than the last is asked for or the pass stops inside one.
   const asked = new Set(need);
@@ -50,8 +50,8 @@ export function runForward(plan: Plan, cache: GraphCache, x: tf.Tensor4D, opts: 
   values.set(plan.inputName, { y: { data: input.dataSync() as Float32Array, dims: input.shape } });
   input.dispose();
   // The model in one runtime call: only the logits, or every value a backward pass reads up to `end`
-  // for one image (for a batch, the runtime would hold every value while they are copied out:
-  // 2 × 250 MB for four VGG16 images).
+  // for one image (for a batch, the runtime would hold every value while they are copied out: twice
+  // the pass).
   if (complete ? B === 1 && fused.size === inner.size : end === last && layers.every((k) => k === plan.logitsName)) {
     const w = wholeGraph(plan, cache, complete, end);
     const outs = w.graph.run({ x: values.get(plan.inputName)!.y, ...w.feeds }, complete ? w.kept.map((_, k) => `o${k}`) : ['logits']);

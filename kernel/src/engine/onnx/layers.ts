@@ -49,7 +49,7 @@ export function supportedLayers(): string[] {
  * The kernel of one layer, from its class' converter. `linear` forces a linear activation (the logits
  * layer of a model whose softmax is fused into it); `fold` is what a convolution applies after itself;
  * `outChannels` (Conv2D only) keeps just those output channels, in that order: the kernel of a backward
- * pass whose incoming gradient is zero in every other channel (engine/onnx/net.ts).
+ * pass whose incoming gradient is zero in every other channel (engine/onnx/backward.ts).
  */
 export function layerKernel(layer: tf.layers.Layer, linear = false, fold?: Fold, outChannels?: readonly number[]): LayerKernel {
   const cls = layer.getClassName();
