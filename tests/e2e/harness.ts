@@ -1,7 +1,8 @@
 /**
  * End-to-end harness: a fresh run folder, the cnnvis kernelspec in a temp Jupyter prefix, the test's
- * JupyterLab front end (tests/e2e/app/build) served by Debian's jupyterlab_server on a free port, and
- * Debian's Chromium driven through playwright-core.
+ * JupyterLab front end (tests/e2e/app/build) served by Debian's jupyterlab_server on a free port,
+ * Debian's Chromium driven through playwright-core, and the page helpers the tests share (open, run,
+ * save and close notebooks, wait for the kernel, ask it for JSON, read canvases back as pixels).
  *
  * The run folder, tests/e2e/artifacts/<stamp>/, holds everything of one run: root/ (the server's
  * notebook dir; inside the repository so notebooks resolve `import 'cnnvis'`), jupyter/ (prefix, data,
