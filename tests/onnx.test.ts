@@ -13,7 +13,7 @@ import { CnnModel } from '../kernel/src/models/model';
 import { maximize } from '../kernel/src/optvis/render';
 import { seededFloats } from '../kernel/src/random';
 import { bothSync as both } from './helpers/accel';
-import { relErr as arrayRelErr } from './helpers/compare';
+import { centralDifference, relErr as arrayRelErr } from './helpers/compare';
 import { randomizeSigned as randomize } from './helpers/nets';
 
 beforeAll(async () => {
@@ -269,6 +269,28 @@ test('the engine path leaves no tensors behind', () => {
   x.dispose();
 });
 
+/**
+ * Central differences (step 1e-2) of logit k at input cells `cells` against the gradient `gv`: the
+ * largest error, and the largest |gradient| or |difference| (`scaleBy`) for a relative bound.
+ */
+function finiteDifferenceError(m: CnnModel, v: Float32Array, shape: [number, number, number, number], k: number, gv: ArrayLike<number>, cells: number[], scaleBy: 'gradient' | 'difference'): { worst: number; scale: number } {
+  const f = (arr: Float32Array) => {
+    const t = tf.tensor4d(arr, shape);
+    const z = logitsOf(m, t);
+    const out = z.dataSync()[k];
+    tf.dispose([t, z]);
+    return out;
+  };
+  let worst = 0;
+  let scale = 0;
+  for (const i of cells) {
+    const fd = centralDifference(f, v, i, 1e-2);
+    worst = Math.max(worst, Math.abs(fd - gv[i]));
+    scale = Math.max(scale, Math.abs(scaleBy === 'gradient' ? gv[i] : fd));
+  }
+  return { worst, scale };
+}
+
 test('dilated convolutions (no TF.js gradient) and average pooling with same padding (wrong in TF.js 4.22, replaced) match central finite differences', () => {
   const l = tf.layers;
   const input = tf.input({ shape: [9, 9, 3] });
@@ -286,26 +308,7 @@ test('dilated convolutions (no TF.js gradient) and average pooling with same pad
   const v = seededFloats(9 * 9 * 3, 4, -1, 1);
   const x0 = tf.tensor4d(v, [1, 9, 9, 3]);
   const g = inputGradients(m, x0, 1);
-  const gv = g.gradient.dataSync();
-  const h = 1e-2;
-  const f = (arr: Float32Array) => {
-    const t = tf.tensor4d(arr, [1, 9, 9, 3]);
-    const z = logitsOf(m, t);
-    const out = z.dataSync()[1];
-    tf.dispose([t, z]);
-    return out;
-  };
-  let worst = 0;
-  let scale = 0;
-  for (const i of [0, 17, 40, 81, 99, 120, 161, 242]) {
-    const p = Float32Array.from(v);
-    const q = Float32Array.from(v);
-    p[i] += h;
-    q[i] -= h;
-    const fd = (f(p) - f(q)) / (2 * h);
-    worst = Math.max(worst, Math.abs(fd - gv[i]));
-    scale = Math.max(scale, Math.abs(gv[i]));
-  }
+  const { worst, scale } = finiteDifferenceError(m, v, [1, 9, 9, 3], 1, g.gradient.dataSync(), [0, 17, 40, 81, 99, 120, 161, 242], 'gradient');
   expect(scale).toBeGreaterThan(0);
   expect(worst / scale).toBeLessThan(1e-2);
   tf.dispose([x0, g.gradient, g.logits]);
@@ -325,26 +328,8 @@ test("cnnvis' AvgPoolGrad for TF.js matches central finite differences with 'sam
   try {
     const x0 = tf.tensor4d(v, [1, 7, 7, 3]);
     const g = inputGradients(m, x0, 0);
-    const gv = g.gradient.dataSync();
-    const f = (arr: Float32Array) => {
-      const t = tf.tensor4d(arr, [1, 7, 7, 3]);
-      const z = logitsOf(m, t);
-      const out = z.dataSync()[0];
-      tf.dispose([t, z]);
-      return out;
-    };
     // Corner, edge and inner cells: the corner's windows are the ones TF.js 4.22 got wrong.
-    let worst = 0;
-    let scale = 0;
-    for (const i of [0, 1, 3 * 6, 3 * 24 + 1, 3 * 48 + 2]) {
-      const p = Float32Array.from(v);
-      const q = Float32Array.from(v);
-      p[i] += 1e-2;
-      q[i] -= 1e-2;
-      const fd = (f(p) - f(q)) / 2e-2;
-      worst = Math.max(worst, Math.abs(fd - gv[i]));
-      scale = Math.max(scale, Math.abs(fd));
-    }
+    const { worst, scale } = finiteDifferenceError(m, v, [1, 7, 7, 3], 0, g.gradient.dataSync(), [0, 1, 3 * 6, 3 * 24 + 1, 3 * 48 + 2], 'difference');
     expect(scale).toBeGreaterThan(1e-4);
     expect(worst / scale).toBeLessThan(1e-2);
     tf.dispose([x0, g.gradient, g.logits]);
