@@ -83,7 +83,9 @@ export interface Engine {
   scoresWithLayerOutput(x: tf.Tensor4D, layer: string, replacement: tf.Tensor): tf.Tensor2D;
   /**
    * For activation maximization: the per-image scores `score(get)` computes (in TF.js) from the named
-   * layers' outputs (LOGITS for the class scores), and d(sum of scores)/dx. The caller disposes `dx`.
+   * layers' outputs (LOGITS for the class scores), and d(sum of scores)/dx. `dx` is a constant (no
+   * gradient flows through it), so the call may run under the caller's own tape, as the render loop's
+   * chain rule does. The caller disposes `dx`.
    */
   objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D): { scores: Float32Array; dx: tf.Tensor4D };
 }

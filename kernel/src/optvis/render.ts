@@ -238,33 +238,25 @@ export async function optimizeBatch(
   const n = s.height * s.width * 3;
   // Forward and backward passes of the model on its engine (engine/engine.ts); the objective, the
   // transforms, the parameterization and the penalties in TF.js, joined by the chain rule: the gradient
-  // of sum(x · dScore/dx) with dScore/dx held constant is the objective's gradient. The model's passes
-  // run outside the parameters' tape (which would otherwise keep every value of them until the step
-  // ends): the transformed image is made once for the engine and once more, with the same random
-  // draws, under the tape.
+  // of sum(x · dScore/dx) with dScore/dx held constant is the objective's gradient.
   const engine = engineFor(net);
   const clean = (): number[] => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, param.image())).dataSync()));
   const step = (i: number): Float32Array => {
-    const draws = rng.recording();
-    const seen = tf.tidy(() => toModelInput(model, applyTransforms(param.image(), transforms, draws.rng)));
-    let r: { scores: Float32Array; dx: tf.Tensor4D };
-    try {
-      r = engine.objectiveGradient(seen, objective.layers, (get) => objective.scores(get));
-    } finally {
-      seen.dispose();
-    }
-    const now = r.scores;
     const blurred = s.regularizers.blur > 0 ? tf.tidy(() => blur3(param.image())) : null;
+    let now = new Float32Array(batch);
     let run: ReturnType<typeof tf.variableGrads>;
     try {
       run = tf.variableGrads(() => {
         const img = param.image();
-        const x = toModelInput(model, applyTransforms(img, transforms, draws.replay()));
-        return tf.sum(tf.mul(x, r.dx)).sub(penalty(img, s.regularizers, blurred).sum()) as tf.Scalar;
+        const x = toModelInput(model, applyTransforms(img, transforms, rng));
+        const r = engine.objectiveGradient(x, objective.layers, (get) => objective.scores(get));
+        now = r.scores;
+        const surrogate = tf.sum(tf.mul(x, r.dx));
+        r.dx.dispose();
+        return surrogate.sub(penalty(img, s.regularizers, blurred).sum()) as tf.Scalar;
       }, param.variables);
     } finally {
       blurred?.dispose();
-      r.dx.dispose();
     }
     const { value, grads } = run;
     value.dispose();
