@@ -72,6 +72,37 @@ export abstract class ExplorerView<S, PS, P extends { node: HTMLElement; render(
   }
 }
 
+/** What a view gives its panel: `change` (controls to the kernel) and the handlers every panel has. */
+export interface ViewLink<S> {
+  change(values: Partial<S>): void;
+  /** Opacity (where the state has it), colormap and cancel. */
+  common: { opacity(v: number): void; colormap(name: string): void; cancel(): void };
+}
+
+/** An explorer view class: its panel (built with the view's link) and the panel state of a model state. */
+export function explorerView<S extends ExplorerBaseState, PS, P extends { node: HTMLElement; render(state: PS): void }>(
+  makePanel: (link: ViewLink<S>) => P,
+  panelState: (s: S) => PS,
+) {
+  return class extends ExplorerView<S, PS, P> {
+    protected makePanel(): P {
+      const change = (values: Partial<S>) => this.change(values);
+      return makePanel({
+        change,
+        common: {
+          opacity: (v) => change({ opacity: v } as unknown as Partial<S>),
+          colormap: (c) => change({ colormap: c } as Partial<S>),
+          cancel: () => this.cancel(),
+        },
+      });
+    }
+
+    protected panelState(s: S): PS {
+      return panelState(s);
+    }
+  };
+}
+
 /** The status part of every panel state. */
 function statusPart(s: ExplorerBaseState) {
   return { title: s.title, status: s.status, progress: s.progress, message: s.message };
@@ -113,22 +144,11 @@ export function camPanelState(s: CamExplorerState): CamPanelState {
   };
 }
 
-export class CamExplorerView extends ExplorerView<CamExplorerState, CamPanelState, CamPanel> {
-  protected makePanel(): CamPanel {
-    return new CamPanel({
-      position: (i) => this.change({ class_index: i }),
-      layer: (l) => this.change({ layer: l }),
-      method: (m) => this.change({ method: m }),
-      opacity: (v) => this.change({ opacity: v }),
-      colormap: (c) => this.change({ colormap: c as CamExplorerState['colormap'] }),
-      cancel: () => this.cancel(),
-    });
-  }
-
-  protected panelState(s: CamExplorerState): CamPanelState {
-    return camPanelState(s);
-  }
-}
+export const CamExplorerView = explorerView<CamExplorerState, CamPanelState, CamPanel>(
+  (v) => new CamPanel({ ...v.common, position: (i) => v.change({ class_index: i }), layer: (l) => v.change({ layer: l }), method: (m) => v.change({ method: m }) }),
+  camPanelState,
+);
+export type CamExplorerView = InstanceType<typeof CamExplorerView>;
 
 export function featureMapPanelState(s: FeatureMapExplorerState): FeatureMapPanelState {
   const layer = s.layers[s.layer_index];
@@ -155,22 +175,18 @@ export function featureMapPanelState(s: FeatureMapExplorerState): FeatureMapPane
   };
 }
 
-export class FeatureMapExplorerView extends ExplorerView<FeatureMapExplorerState, FeatureMapPanelState, FeatureMapPanel> {
-  protected makePanel(): FeatureMapPanel {
-    return new FeatureMapPanel({
-      layer: (i) => this.change({ layer_index: i }),
-      page: (p) => this.change({ page: p }),
-      colormap: (c) => this.change({ colormap: c as FeatureMapExplorerState['colormap'] }),
-      normalization: (n) => this.change({ normalization: n }),
-      showTop: (on) => this.change({ show_top: on }),
-      cancel: () => this.cancel(),
-    });
-  }
-
-  protected panelState(s: FeatureMapExplorerState): FeatureMapPanelState {
-    return featureMapPanelState(s);
-  }
-}
+export const FeatureMapExplorerView = explorerView<FeatureMapExplorerState, FeatureMapPanelState, FeatureMapPanel>(
+  (v) =>
+    new FeatureMapPanel({
+      ...v.common,
+      layer: (i) => v.change({ layer_index: i }),
+      page: (p) => v.change({ page: p }),
+      normalization: (n) => v.change({ normalization: n }),
+      showTop: (on) => v.change({ show_top: on }),
+    }),
+  featureMapPanelState,
+);
+export type FeatureMapExplorerView = InstanceType<typeof FeatureMapExplorerView>;
 
 export function saliencyPanelState(s: SaliencyExplorerState): CamPanelState {
   const shown = s.shown;
@@ -190,22 +206,17 @@ export function saliencyPanelState(s: SaliencyExplorerState): CamPanelState {
 }
 
 /** The saliency explorer draws with the CAM panel (no layer picker; signed colour bar). */
-export class SaliencyExplorerView extends ExplorerView<SaliencyExplorerState, CamPanelState, CamPanel> {
-  protected makePanel(): CamPanel {
-    return new CamPanel({
-      position: (i) => this.change({ class_index: i }),
-      method: (m) => this.change({ method: m }),
-      opacity: (v) => this.change({ opacity: v }),
-      colormap: (c) => this.change({ colormap: c as SaliencyExplorerState['colormap'] }),
-      display: (d) => this.change({ display_mode: d as SaliencyExplorerState['display_mode'] }),
-      cancel: () => this.cancel(),
-    });
-  }
-
-  protected panelState(s: SaliencyExplorerState): CamPanelState {
-    return saliencyPanelState(s);
-  }
-}
+export const SaliencyExplorerView = explorerView<SaliencyExplorerState, CamPanelState, CamPanel>(
+  (v) =>
+    new CamPanel({
+      ...v.common,
+      position: (i) => v.change({ class_index: i }),
+      method: (m) => v.change({ method: m }),
+      display: (d) => v.change({ display_mode: d as SaliencyExplorerState['display_mode'] }),
+    }),
+  saliencyPanelState,
+);
+export type SaliencyExplorerView = InstanceType<typeof SaliencyExplorerView>;
 
 export function occlusionPanelState(s: OcclusionExplorerState): OcclusionPanelState {
   const shown = s.shown;
@@ -227,23 +238,18 @@ export function occlusionPanelState(s: OcclusionExplorerState): OcclusionPanelSt
   };
 }
 
-export class OcclusionExplorerView extends ExplorerView<OcclusionExplorerState, OcclusionPanelState, OcclusionPanel> {
-  protected makePanel(): OcclusionPanel {
-    return new OcclusionPanel({
-      position: (i) => this.change({ class_index: i }),
-      patchSize: (v) => this.change({ patch_size: v }),
-      stride: (v) => this.change({ stride: v }),
-      threshold: (v) => this.change({ threshold: v }),
-      opacity: (v) => this.change({ opacity: v }),
-      colormap: (c) => this.change({ colormap: c as OcclusionExplorerState['colormap'] }),
-      cancel: () => this.cancel(),
-    });
-  }
-
-  protected panelState(s: OcclusionExplorerState): OcclusionPanelState {
-    return occlusionPanelState(s);
-  }
-}
+export const OcclusionExplorerView = explorerView<OcclusionExplorerState, OcclusionPanelState, OcclusionPanel>(
+  (v) =>
+    new OcclusionPanel({
+      ...v.common,
+      position: (i) => v.change({ class_index: i }),
+      patchSize: (n) => v.change({ patch_size: n }),
+      stride: (n) => v.change({ stride: n }),
+      threshold: (t) => v.change({ threshold: t }),
+    }),
+  occlusionPanelState,
+);
+export type OcclusionExplorerView = InstanceType<typeof OcclusionExplorerView>;
 
 export function filterPanelState(s: FilterExplorerState): FilterPanelState {
   const layer = s.layers[s.layer_index];
@@ -278,20 +284,16 @@ export function filterPanelState(s: FilterExplorerState): FilterPanelState {
   };
 }
 
-export class FilterExplorerView extends ExplorerView<FilterExplorerState, FilterPanelState, FilterPanel> {
-  protected makePanel(): FilterPanel {
-    return new FilterPanel({
-      layer: (i) => this.change({ layer_index: i }),
-      page: (p) => this.change({ page: p }),
-      colormap: (c) => this.change({ colormap: c as FilterExplorerState['colormap'] }),
-      scaling: (v) => this.change({ scaling: v }),
-      mode: (m) => this.change({ mode: m }),
-      steps: (n) => this.change({ steps: n }),
-      cancel: () => this.cancel(),
-    });
-  }
-
-  protected panelState(s: FilterExplorerState): FilterPanelState {
-    return filterPanelState(s);
-  }
-}
+export const FilterExplorerView = explorerView<FilterExplorerState, FilterPanelState, FilterPanel>(
+  (v) =>
+    new FilterPanel({
+      ...v.common,
+      layer: (i) => v.change({ layer_index: i }),
+      page: (p) => v.change({ page: p }),
+      scaling: (x) => v.change({ scaling: x }),
+      mode: (m) => v.change({ mode: m }),
+      steps: (n) => v.change({ steps: n }),
+    }),
+  filterPanelState,
+);
+export type FilterExplorerView = InstanceType<typeof FilterExplorerView>;

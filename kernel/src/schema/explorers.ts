@@ -62,25 +62,23 @@ export interface MethodInfo {
   name: string;
 }
 
-/** CamExplorer: one image, any class / layer / method; the overlay opacity is applied client-side. */
-export interface CamExplorerState extends ExplorerBaseState {
-  /** Every class label, index = class index. */
-  classes: string[];
-  /** Highest-probability classes first. */
-  top: ClassScore[];
-  /** The class asked for (the slider); the map shown may still be for `shown_class`. */
-  class_index: number;
-  /** Layers with a spatial output. */
-  layers: string[];
-  layer: string;
+/** The method menu, opacity and heat map the CAM and saliency explorers share. */
+export interface HeatmapState {
   methods: MethodInfo[];
   method: string;
   /** Heat map opacity over the picture, in [0, 1]. */
   opacity: number;
-  /** The heat map now shown: bytes 0..255 for [0, 1], heatmap_width × heatmap_height (the input size). */
+  /** The heat map now shown: bytes, heatmap_width × heatmap_height (the input size). */
   heatmap: Uint8Array;
   heatmap_width: number;
   heatmap_height: number;
+}
+
+/** CamExplorer: one image, any class / layer / method; the overlay opacity is applied client-side. Heat map bytes 0..255 are [0, 1]. */
+export interface CamExplorerState extends ExplorerBaseState, ClassPickState, HeatmapState {
+  /** Layers with a spatial output. */
+  layers: string[];
+  layer: string;
   /** What the heat map shows (it lags the controls while a computation runs). */
   shown: { class_index: number; label: string; probability: number; layer: string; method: string } | null;
 }
@@ -154,13 +152,7 @@ export interface ClassPickState {
  * SaliencyExplorer: one image, the gradient family (and guided Grad-CAM) for any class. The map is
  * sent as bytes: 0..255 for [0, max] when unsigned, for [−max, max] (127.5 = 0) when signed.
  */
-export interface SaliencyExplorerState extends ExplorerBaseState, ClassPickState {
-  methods: MethodInfo[];
-  method: string;
-  opacity: number;
-  heatmap: Uint8Array;
-  heatmap_width: number;
-  heatmap_height: number;
+export interface SaliencyExplorerState extends ExplorerBaseState, ClassPickState, HeatmapState {
   /** Whether the shown map is signed (diverging colours centred on 0). */
   signed: boolean;
   /** The colour range's end: |value| that maps to 0 or 255 (the clip_percentile-th percentile of |map|; larger values saturate). */
@@ -347,18 +339,17 @@ function classPickDefaults(): ClassPickState {
   return { classes: [], top: [], class_index: 0 };
 }
 
+function heatmapDefaults(method: string, opacity: number): HeatmapState {
+  return { methods: [], method, opacity, heatmap: new Uint8Array(0), heatmap_width: 0, heatmap_height: 0 };
+}
+
 export function camDefaults(): CamExplorerState {
   return {
     ...baseDefaults('jet'),
     ...classPickDefaults(),
+    ...heatmapDefaults('gradcam', 0.5),
     layers: [],
     layer: '',
-    methods: [],
-    method: 'gradcam',
-    opacity: 0.5,
-    heatmap: new Uint8Array(0),
-    heatmap_width: 0,
-    heatmap_height: 0,
     shown: null,
   };
 }
@@ -371,12 +362,7 @@ export function saliencyDefaults(): SaliencyExplorerState {
   return {
     ...baseDefaults('coolwarm'),
     ...classPickDefaults(),
-    methods: [],
-    method: 'saliency',
-    opacity: 0.6,
-    heatmap: new Uint8Array(0),
-    heatmap_width: 0,
-    heatmap_height: 0,
+    ...heatmapDefaults('saliency', 0.6),
     signed: false,
     range_max: 1,
     clip_percentile: 99.5,
