@@ -115,6 +115,13 @@ test('live CAM view → the notebook output: each snapshot is written into the o
     expect(pixelAt(canvas, x * 5 + 2, y * 5 + 2).slice(0, 3)).toEqual([0, 1, 2].map((k) => Math.round(0.2 * pic[o + k] + 0.8 * c[k])));
   }
   expect(node.querySelector('.cnnvis-saved')?.textContent).toMatch(/^Saved 3 maps \(0\.\d+ MB of the 4\.0 MB snapshot budget\)\.$/);
+  // The search box finds the searched class among the saved ones (after moving away from it).
+  input(slider, '0');
+  expect(caption.textContent).not.toContain(DEMO_CLASSES[other]);
+  const search = node.querySelector('input.cnnvis-search') as HTMLInputElement;
+  search.value = DEMO_CLASSES[other].replace(/_/g, ' ');
+  search.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+  expect(caption.textContent).toContain(`class ${other} · ${DEMO_CLASSES[other]}`);
 });
 
 test('saved CAM: the layer and method menus offer every saved layer and method; each shows its saved map', async () => {
