@@ -43,6 +43,7 @@ import {
   openBrowser,
   openLab,
   openNotebook,
+  savedMenus,
   saveNotebook,
   shutdownKernel,
   startLabServer,
@@ -819,4 +820,7 @@ async function checkSaved(page: Page, screenshot: (name: string) => Promise<stri
   expect(await res.locator('.cnnvis-layer-name').textContent()).toBe(explored.res.layer);
   expect(changedFraction(await grid(res), explored.res.last)).toBe(0);
   await screenshot('saved-own-explorers');
+  const menus = await savedMenus(page);
+  expect(menus.shown).toBeGreaterThan(5);
+  expect(menus.blank).toEqual([]);
 }

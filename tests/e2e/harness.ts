@@ -388,3 +388,14 @@ export async function saveNotebook(page: Page): Promise<void> {
 export async function closeNotebook(page: Page): Promise<void> {
   await page.evaluate(() => window.cnnvisLab.shell.currentWidget?.close());
 }
+
+/**
+ * The menus shown in saved views: how many, and the aria-labels of those that read blank (a saved
+ * control must never be blank).
+ */
+export async function savedMenus(page: Page): Promise<{ shown: number; blank: string[] }> {
+  return page.evaluate(() => {
+    const shown = Array.from(document.querySelectorAll<HTMLSelectElement>('.cnnvis-static select')).filter((s) => s.getClientRects().length > 0);
+    return { shown: shown.length, blank: shown.filter((s) => !(s.selectedOptions[0]?.textContent ?? '').trim()).map((s) => s.getAttribute('aria-label') ?? '(no label)') };
+  });
+}

@@ -33,6 +33,7 @@ import {
   openBrowser,
   openLab,
   openNotebook,
+  savedMenus,
   saveNotebook,
   shutdownKernel,
   startLabServer,
@@ -302,6 +303,9 @@ describe('cnnvis explorers in JupyterLab 4', () => {
     expect(await keptPercent(staticOcc)).toBeLessThan(staticKept);
     expect(changedFraction(staticMaskBefore, await canvasPixels(staticMask))).toBeGreaterThan(0.001);
     await screenshot('occlusion-saved-threshold');
+    const menus = await savedMenus(page);
+    expect(menus.shown).toBeGreaterThan(5);
+    expect(menus.blank).toEqual([]);
 
     expect(errors).toEqual([]);
   });
