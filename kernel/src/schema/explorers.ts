@@ -449,15 +449,19 @@ export interface SavedPart {
 }
 
 /** Static snapshots, rendered client-side without a kernel. Arrays are base64 in JSON. */
-export interface CamResultData extends SavedPart {
-  kind: 'cam';
+
+/** What every snapshot starts with: its kind and schema version, title, model name and colormap. */
+export interface ResultHeader<K extends string> extends SavedPart {
+  kind: K;
   version: typeof RESULT_SCHEMA_VERSION;
   title: string;
   model: string;
+  colormap: ExplorerColormap;
+}
+export interface CamResultData extends ResultHeader<'cam'> {
   method: string;
   layer: string;
   image: { width: number; height: number; rgba: string };
-  colormap: ExplorerColormap;
   opacity: number;
   /**
    * The maps computed in the live view (the top classes first, then each method / layer / class shown),
@@ -468,13 +472,8 @@ export interface CamResultData extends SavedPart {
   methods?: MethodInfo[];
 }
 
-export interface FeatureMapResultData extends SavedPart {
-  kind: 'feature-maps';
-  version: typeof RESULT_SCHEMA_VERSION;
-  title: string;
-  model: string;
+export interface FeatureMapResultData extends ResultHeader<'feature-maps'> {
   image: { width: number; height: number; rgba: string };
-  colormap: ExplorerColormap;
   normalization: Normalization;
   /** Channels per page; absent in older snapshots. */
   page_size?: number;
@@ -496,13 +495,8 @@ export interface FeatureMapResultData extends SavedPart {
   }>;
 }
 
-export interface SaliencyResultData extends SavedPart {
-  kind: 'saliency';
-  version: typeof RESULT_SCHEMA_VERSION;
-  title: string;
-  model: string;
+export interface SaliencyResultData extends ResultHeader<'saliency'> {
   image: { width: number; height: number; rgba: string };
-  colormap: ExplorerColormap;
   opacity: number;
   /** Names of the methods in `maps`; absent in older snapshots. */
   methods?: MethodInfo[];
@@ -525,13 +519,8 @@ export interface SaliencyResultData extends SavedPart {
   display_mode?: ExplorerDisplay;
 }
 
-export interface OcclusionResultData extends SavedPart {
-  kind: 'occlusion';
-  version: typeof RESULT_SCHEMA_VERSION;
-  title: string;
-  model: string;
+export interface OcclusionResultData extends ResultHeader<'occlusion'> {
   image: { width: number; height: number; rgba: string };
-  colormap: ExplorerColormap;
   opacity: number;
   threshold: number;
   patch_size: number;
@@ -543,12 +532,7 @@ export interface OcclusionResultData extends SavedPart {
   maps: Array<ClassScore & { map: string; width: number; height: number; patch_size?: number; stride?: number }>;
 }
 
-export interface FilterResultData extends SavedPart {
-  kind: 'filters';
-  version: typeof RESULT_SCHEMA_VERSION;
-  title: string;
-  model: string;
-  colormap: ExplorerColormap;
+export interface FilterResultData extends ResultHeader<'filters'> {
   /** Filters per page; absent in older snapshots. */
   page_size?: number;
   /** Pages: the first of every conv layer at open, then every page shown (weights; patterns where made). */
