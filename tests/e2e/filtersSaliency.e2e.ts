@@ -10,7 +10,7 @@
  *   in the cell by scaling its weights to 1e-13): that filter is crossed out, its norm on hover and
  *   under the tiles marked dead; activation maximization draws patterns (its objective 0, its pattern
  *   the flat start), objectives under the patterns; moving the layer stops it. CAM, feature maps,
- *   gradient × input and occlusion on the same model follow their controls.
+ *   gradient × input (then integrated gradients) and occlusion on the same model follow their controls.
  * - A ResNet-style block (seeded weights): the filter slider visits every conv layer, none black, the
  *   1×1 shortcut cell by cell; guided backprop checked as below.
  * - Saliency with guided backprop: the map panel equals the colours of cnnvis.guidedBackprop's map
@@ -594,7 +594,14 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
     await expectEventually(async () => (await canvasPixels(ownSalCanvas)).width === 2 * ownOver.width + 6, 'photo | map');
     const ownSide = await canvasPixels(ownSalCanvas);
     expectBlend(ownOver, panel(ownSide, 0, ownOver.width), panel(ownSide, 1, ownOver.width), Number(await ownSal.locator('input[aria-label="overlay opacity"]').inputValue()));
-    const ownSalLast = ownSide;
+    // Integrated gradients (a costly method, once missing from saved views): a new map for the class.
+    const gxiCaption = (await ownSalCaption.textContent()) ?? '';
+    await ownSal.locator('select[aria-label="method"]').selectOption('integrated-gradients');
+    await expectEventually(async () => ((await ownSalCaption.textContent()) ?? '').endsWith(' · Integrated Gradients'), 'integrated gradients');
+    await waitIdle(ownSal);
+    expect(classOf((await ownSalCaption.textContent()) ?? '')).toBe(classOf(gxiCaption));
+    await expectEventually(async () => changedFraction(ownSide, await canvasPixels(ownSalCanvas)) > 0.05, 'the integrated gradients map');
+    const ownSalLast = await canvasPixels(ownSalCanvas);
     const ownSalLastCaption = (await ownSalCaption.textContent()) ?? '';
     await screenshot('own-saliency');
 
@@ -673,7 +680,7 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
       own: { patterns: patLast, weights: ownWeightsAm, layer: `${first.name} [3×3×3×16] · rgb`, lastLayer: ownLastLayer, deadLabels: ownDeadLabels },
       ownCam: { last: camLast, caption: camSecond },
       ownMaps: { last: mapsLast, layer: mapsSecond, page: mapsPage },
-      ownSal: { last: ownSalLast, caption: ownSalLastCaption },
+      ownSal: { last: ownSalLast, caption: ownSalLastCaption, gxi: ownSide },
       ownOcc: { last: occLast },
       res: { last: resLast, layer: resLastLayer },
     });
@@ -689,7 +696,7 @@ interface Explored {
   own: { patterns: PNG; weights: PNG; layer: string; lastLayer: string; deadLabels: string[] };
   ownCam: { last: PNG; caption: string };
   ownMaps: { last: PNG; layer: string; page: string };
-  ownSal: { last: PNG; caption: string };
+  ownSal: { last: PNG; caption: string; gxi: PNG };
   ownOcc: { last: PNG };
   res: { last: PNG; layer: string };
 }
@@ -808,7 +815,12 @@ async function checkSaved(page: Page, screenshot: (name: string) => Promise<stri
   await ownSal.scrollIntoViewIfNeeded();
   expect(await ownSal.locator('select[aria-label="display"]').inputValue()).toBe('side-by-side');
   expect(classOf((await ownSal.locator('.cnnvis-caption').first().textContent()) ?? '')).toBe(classOf(explored.ownSal.caption));
+  expect(await ownSal.locator('select[aria-label="method"]').inputValue()).toBe('integrated-gradients');
   expect(changedFraction(await canvasPixels(ownSal.locator('canvas.cnnvis-overlay')), explored.ownSal.last)).toBe(0);
+  // Gradient × input of the same class, as drawn side by side live.
+  await ownSal.locator('select[aria-label="method"]').selectOption('gradxinput');
+  await expectEventually(async () => ((await ownSal.locator('.cnnvis-caption').first().textContent()) ?? '').endsWith(' · Gradient × Input'), 'the saved gradient × input', 10000);
+  expect(changedFraction(await canvasPixels(ownSal.locator('canvas.cnnvis-overlay')), explored.ownSal.gxi)).toBe(0);
 
   const occ = explorerIn(page, 7, 'occlusion', false);
   await occ.scrollIntoViewIfNeeded();
