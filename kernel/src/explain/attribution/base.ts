@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { engineFor, ReluRule } from '../../engine';
 import { reluSites } from '../../engine/reluRules';
 import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
-import { since } from '../../display/result';
+import { showing, since } from '../../display/result';
 import { initBackend } from '../../engine/backend';
 import { CnnvisError } from '../../errors';
 import { asCnnModel, CnnModel } from '../../models/model';
@@ -23,7 +23,7 @@ import { activationAndLogits, ChannelTarget, channelScores, checkChannelTarget, 
 import { explainedClass, parseLayerChannel, resolveClass, ScoreBasis, TargetOptions } from '../targets';
 import { checkConvention, Convention } from '../cam/base';
 import { mapVaries } from '../explainResult';
-import { AttributionResult, AttributionTarget, autoShow, ChannelReduction } from './result';
+import { AttributionResult, AttributionTarget, ChannelReduction } from './result';
 
 export interface AttributionOptions extends TargetOptions, InputOptions {
   /**
@@ -164,7 +164,7 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
   /** Attributions [1, H, W, C] for ctx.batch (a new tensor, disposed by the pipeline). */
   abstract attribute(ctx: AttributionContext, opts: O): tf.Tensor4D | Promise<tf.Tensor4D>;
 
-  /** Explains one image: see the module comment. */
+  /** Explains one image (see the module comment); computes only, never shows (the notebook function shows). */
   async explain(m: CnnModel | tf.LayersModel, image: ImageSource, opts: O = {} as O): Promise<AttributionResult> {
     const backend = await initBackend();
     const model = modelFor(m, image);
@@ -225,7 +225,7 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
         convention,
         warnings: [...(ctx.warnings ?? []), ...(mapVaries(map.data) ? [] : [`${this.name}: the map is constant (${map.data[0]} everywhere), e.g. no gradient reaches the input; it ranks no pixel above another`])],
       });
-      return autoShow(result, opts.display);
+      return result;
     } finally {
       input.batch.dispose();
       attr?.dispose();
@@ -264,7 +264,10 @@ export function reduceChannels(data: Float32Array, width: number, height: number
   return { width, height, data: out };
 }
 
-/** The user-facing function of a method: `(model, image, options) => Promise<AttributionResult>`. */
+/**
+ * The user-facing function of a method: `(model, image, options) => Promise<AttributionResult>`; it
+ * computes with `explain` (which never shows) and offers the result to the notebook (display/result showing).
+ */
 export function attributionFunction<O extends AttributionOptions>(method: AttributionMethod<O>) {
-  return (model: CnnModel | tf.LayersModel, image: ImageSource, opts?: O): Promise<AttributionResult> => method.explain(model, image, opts);
+  return showing((model: CnnModel | tf.LayersModel, image: ImageSource, opts: O): Promise<AttributionResult> => method.explain(model, image, opts));
 }

@@ -2,7 +2,6 @@
  * AttributionResult: what every gradient-family method and occlusion return — raw per-pixel numbers
  * (signed where the method is signed), the per-channel attributions, the target and a picture.
  */
-import { autoShow } from '../../display/result';
 import { toRGBA } from '../../images/encode';
 import { applyColormap } from '../../render/colormaps';
 import { figure, FigurePanel } from '../../render/figure';
@@ -12,7 +11,6 @@ import { Map2D, RGBAImage } from '../../types';
 import { MapResult, MapResultInit } from '../explainResult';
 import { ExplainedClass } from '../targets';
 
-export { autoShow };
 
 /** What an attribution explains: a class (its score or probability: see ExplainedClass.basis) or one channel of a layer. */
 export type AttributionTarget =

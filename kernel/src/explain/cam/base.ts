@@ -16,7 +16,7 @@ import { canonicalLayer } from '../../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { engineFor } from '../../engine';
 import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
-import { autoShow, since } from '../../display/result';
+import { showing, since } from '../../display/result';
 import { initBackend } from '../../engine/backend';
 import { CnnvisError } from '../../errors';
 import { asCnnModel, CnnModel } from '../../models/model';
@@ -137,7 +137,7 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
     return tf.tidy(() => tf.relu(this.camImage(ctx, opts)) as tf.Tensor2D);
   }
 
-  /** Explains one image: see the module comment. */
+  /** Explains one image (see the module comment); computes only, never shows (the notebook function shows). */
   async explain(m: CnnModel | tf.LayersModel, image: ImageSource, opts: O = {} as O): Promise<ExplainResult> {
     const backend = await initBackend();
     const model = modelFor(m, image);
@@ -203,7 +203,7 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
         convention,
         warnings: camWarnings(this.name, preData, notes),
       });
-      return autoShow(result, opts.display);
+      return result;
     } finally {
       input.batch.dispose();
       activation?.dispose();
@@ -288,5 +288,5 @@ export function needGradient(ctx: CamTensors, method: string): tf.Tensor3D {
 
 /** The user-facing function of a method: `(model, image, options) => Promise<ExplainResult>`. */
 export function camFunction<O extends CamOptions>(method: CamMethod<O>) {
-  return (model: CnnModel | tf.LayersModel, image: ImageSource, opts?: O): Promise<ExplainResult> => method.explain(model, image, opts);
+  return showing((model: CnnModel | tf.LayersModel, image: ImageSource, opts: O): Promise<ExplainResult> => method.explain(model, image, opts));
 }
