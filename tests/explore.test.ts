@@ -221,7 +221,8 @@ describe('CamExplorer', () => {
     expect(differs).toBeGreaterThan(1e-3);
     await fromFrontEnd(ex.modelId, { method: 'update', state: { method: 'eigencam' } });
     await ex.settled();
-    expect(ex.get('title')).toMatch(/^Eigen-CAM · demo · scene:7 · pytorch-grad-cam convention$/);
+    const shown = ex.get('shown') as { label: string; probability: number; layer: string };
+    expect(ex.get('title')).toBe(`Eigen-CAM of '${shown.label}' (p = ${shown.probability.toFixed(2)}) at ${shown.layer} · demo · scene:7 · pytorch-grad-cam convention`);
     ex.close();
     await expect(CamExplorer.open(model, IMAGE, { display: false, convention: 'captum' })).rejects.toThrow(/the CAM explorer has no 'captum' convention; valid for it: cnnvis, pytorch-grad-cam/);
     await expect(CamExplorer.open(model, IMAGE, { display: false, convention: 'keras' as never })).rejects.toThrow(/unknown convention 'keras'; valid: cnnvis, pytorch-grad-cam, captum/);
@@ -594,13 +595,16 @@ describe('FilterExplorer', () => {
 
   test('moving the layer stops activation maximization; the title names the layer the patterns are for', async () => {
     const ex = await FilterExplorer.open(model, { display: false, pageSize: 2, steps: 2, patternSize: 16, mode: 'patterns' });
-    const first = ex.get('layers')[0].name;
-    expect(ex.get('title')).toBe(`filters · ${first} · demo · activation maximization of ${first}`);
+    const layers = ex.get('layers');
+    const first = layers[0].name;
+    // "(3×3, 3 input channels)": the kernel's size and inputs, from the layer's shape.
+    const kernel = (i: number) => `(${layers[i].shape[0]}×${layers[i].shape[1]}, ${layers[i].shape[2]} input channels)`;
+    expect(ex.get('title')).toBe(`Patterns of filters 0–1 of ${layers[0].filters} from activation maximization of ${first} ${kernel(0)} · demo`);
     expect(ex.computed).toBe(2);
     await fromFrontEnd(ex.modelId, { method: 'update', state: { layer_index: 1 } });
     await ex.settled();
     expect(ex.get('mode')).toBe('weights');
-    expect(ex.get('title')).toBe(`filters · ${ex.get('layers')[1].name} · demo`);
+    expect(ex.get('title')).toBe(`Filters 0–1 of ${layers[1].filters} of ${layers[1].name} ${kernel(1)} · demo`);
     expect(ex.computed).toBe(2);
     // Asking again on the new layer runs it there; a page change keeps it on.
     await fromFrontEnd(ex.modelId, { method: 'update', state: { mode: 'patterns' } });
@@ -620,7 +624,8 @@ describe('FilterExplorer', () => {
     await ex.settled();
     expect(moved).toBe(true);
     expect([ex.computed, ex.get('mode'), ex.get('shown_layer'), ex.get('status')]).toEqual([made, 'weights', 2, 'idle']);
-    expect(ex.get('title')).toBe(`filters · ${ex.get('layers')[2].name} · demo`);
+    const [a, b] = ex.get('page_filters');
+    expect(ex.get('title')).toBe(`Filters ${a}–${b} of ${layers[2].filters} of ${layers[2].name} ${kernel(2)} · demo`);
     ex.close();
   });
 
@@ -716,6 +721,12 @@ describe('snapshots keep what was explored', () => {
     expect(snap.shown).toBe(keys.length - 1);
     expect(snap.methods).toEqual([{ id: 'gradcam', name: 'Grad-CAM' }, { id: 'gradcampp', name: 'Grad-CAM++' }]);
     expect(snap.saved).toMatchObject({ budget: DEFAULT_SNAPSHOT_BYTES, count: keys.length, dropped: [] });
+    // The live view's state carries the same size line the snapshot has; the title reads as a sentence.
+    expect(ex.get('snapshot_info')).toEqual(snap.saved);
+    expect(snap.saved?.bytes).toBe(snap.maps.reduce((a, m) => a + JSON.stringify(m).length, 0));
+    const p = (snap.maps[5].probability as number).toFixed(2);
+    expect(ex.get('title')).toBe(`Grad-CAM++ of 'tiger_cat' (p = ${p}) at conv_pw_11_relu · mobilenet_v1_0.25_224 · cat_dog.png`);
+    expect(snap.title).toBe('mobilenet_v1_0.25_224 · cat_dog.png');
     // Each saved map is the library's function on the same image, class and layer.
     const refs = [
       [snap.maps[3], await gradCam(mobilenet, CAT_DOG, { classIndex: TIGER_CAT, display: false })],
@@ -736,6 +747,7 @@ describe('snapshots keep what was explored', () => {
     expect(small.saved?.dropped).toHaveLength(4);
     expect(small.saved?.dropped[3]).toBe(`Grad-CAM at ${last} for class 282 'tiger_cat'`);
     expect(small.shown).toBe(1);
+    expect(ex.get('snapshot_info')).toEqual(small.saved);
     // Going back to a dropped map saves it again as the latest.
     await fromFrontEnd(id, { method: 'update', state: { method: 'gradcam', layer: last } });
     const again = (await nextSnapshot(ex as unknown as Explorer<never>, id))[RESULT_MIME] as CamResultData;
@@ -762,6 +774,7 @@ describe('snapshots keep what was explored', () => {
     }
     const values = ex.get('pattern_values');
     expect(ex.get('pattern_filters')).toEqual([4, 5, 6, 7]);
+    expect(ex.get('title')).toBe('Patterns of filters 4–7 of 8 from activation maximization of conv_dw_1 (3×3 depthwise, 8 channels) · mobilenet_v1_0.25_224');
     // Back to weights: the page keeps its patterns in the snapshot.
     await fromFrontEnd(id, { method: 'update', state: { mode: 'weights' } });
     snap = (await nextSnapshot(ex as unknown as Explorer<never>, id))[RESULT_MIME] as FilterResultData;
@@ -781,6 +794,10 @@ describe('snapshots keep what was explored', () => {
     expect(Array.from(base64ToBytes(saved.weights).subarray(9, 18))).toEqual(tile5.map((v) => Math.round(((v - lo) / (hi - lo)) * 255)));
     expect(saved.norms[1]).toBeCloseTo(Math.hypot(...tile5), 5);
     expect(snap.saved?.count).toBe(names.length + 1);
+    // A pointwise layer names its kernel size and inputs ([1, 1, 8, 16] in MobileNet v1 0.25); the page is kept.
+    await fromFrontEnd(id, { method: 'update', state: { layer_index: names.indexOf('conv_pw_1') } });
+    await ex.settled();
+    expect(ex.get('title')).toBe('Filters 4–7 of 16 of conv_pw_1 (1×1, 8 input channels) · mobilenet_v1_0.25_224');
     ex.close();
   });
 

@@ -9,6 +9,7 @@
  * with their patterns, each filter's norm and objective value under its tile, a steps menu never blank.
  */
 import './domPolyfills';
+import * as path from 'path';
 import { Widget } from '@lumino/widgets';
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import type { NotebookPanel } from '@jupyterlab/notebook';
@@ -23,6 +24,7 @@ import { shortValue } from '../../widgets/src/filterPanel';
 import { NotebookResultRenderer } from '../../labextension/src/renderer';
 import { Bridge, frontEndSuite, input, settle, viewOf } from './bridge';
 import { pixelAt } from './canvasShim';
+import { IMAGES } from '../helpers/shared';
 
 const WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json';
 let model: CnnModel;
@@ -210,4 +212,29 @@ test('MobileNet filters: live labels under each tile (norm, objective); the save
   expect(layerName.textContent).toMatch(/^conv1 \[3×3×3×8\] · rgb/);
   expect(texts(node.querySelector('.cnnvis-weights + .cnnvis-filter-values') as HTMLElement)).toHaveLength(4);
   expect(node.querySelector('.cnnvis-saved')?.textContent).toMatch(/^Saved 29 pages \(/);
+});
+
+test('MobileNet CAM on cat_dog: the live view shows the snapshot size against its budget and follows ex.snapshotBudget; titles read as sentences, live and saved', async () => {
+  const mobilenet = await loadModel('mobilenet_v1_0.25_224');
+  const ex = await CamExplorer.open(mobilenet, path.join(IMAGES, 'cat_dog.png'), { display: false, topK: 2 });
+  const view = await viewOf<CamExplorerView>(bridge, ex.modelId);
+  const line = view.el.querySelector('.cnnvis-snapshot-live') as HTMLElement;
+  const title = view.el.querySelector('.cnnvis-title') as HTMLElement;
+  await bridge.kernel.receive('comm_msg', { comm_id: ex.modelId, data: { method: 'update', state: { class_index: 282 } } }, {}, [], 'f');
+  await settle(bridge, ex);
+  const shown = ex.get('shown') as { probability: number; layer: string };
+  expect(title.textContent).toBe(`Grad-CAM of 'tiger_cat' (p = ${shown.probability.toFixed(2)}) at ${shown.layer} · mobilenet_v1_0.25_224 · cat_dog.png`);
+  // The live line: the saved maps' JSON bytes (summed here from the snapshot) against the 4 MB default budget.
+  const snap = ex.mimeBundle()[RESULT_MIME] as CamResultData;
+  const bytes = snap.maps.reduce((a, m) => a + JSON.stringify(m).length, 0);
+  expect(snap.maps).toHaveLength(3);
+  expect(line.textContent).toBe(`Snapshot: 3 maps, ${(bytes / 1e6).toFixed(bytes < 1e5 ? 2 : 1)} of 4.0 MB (ex.snapshotBudget).`);
+  // A budget of one map from the kernel: the line follows, naming how many were dropped and the last.
+  ex.snapshotBudget = JSON.stringify(snap.maps[2]).length;
+  await settle(bridge, ex);
+  expect(line.textContent).toMatch(/^Snapshot: 1 map, 0\.\d\d of 0\.\d\d MB \(ex\.snapshotBudget\); dropped the 2 oldest, last Grad-CAM at conv_pw_13_relu for class \d+ '.+'\.$/);
+  // The saved view titles the map it shows.
+  const saved = renderResult(ex.mimeBundle()[RESULT_MIME] as CamResultData);
+  expect((saved.querySelector('.cnnvis-title') as HTMLElement).textContent).toBe(`Grad-CAM of 'tiger_cat' (p = ${shown.probability.toFixed(2)}) at ${shown.layer} · mobilenet_v1_0.25_224 · cat_dog.png (saved)`);
+  ex.close();
 });

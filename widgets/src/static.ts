@@ -12,10 +12,15 @@ import {
   base64ToBytes,
   base64ToFloats,
   CamResultData,
+  classMapTitle,
   ClassScore,
   FeatureMapResultData,
+  featureMapTitle,
   FilterResultData,
+  filterTitle,
   OcclusionResultData,
+  occlusionTitle,
+  savedTitle,
   RESULT_SCHEMA_VERSION,
   ResultData,
   SaliencyResultData,
@@ -177,7 +182,11 @@ export class StaticCam extends StaticMaps<CamResultData['maps'][number]> {
 
   protected extra(i: number): Partial<CamPanelState> {
     const m = this.data.maps[i];
-    return { caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · ${this.layer(i)}` };
+    const name = this.data.methods?.find((x) => x.id === this.method(i))?.name ?? this.method(i);
+    return {
+      title: savedTitle(classMapTitle(name, m.label, m.probability, this.layer(i)), this.data.title),
+      caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · ${this.layer(i)}`,
+    };
   }
 }
 
@@ -207,6 +216,7 @@ export class StaticSaliency extends StaticMaps<SaliencyResultData['maps'][number
     const m = this.data.maps[i];
     const name = this.data.methods?.find((x) => x.id === m.method)?.name ?? m.method;
     return {
+      title: savedTitle(classMapTitle(name, m.label, m.probability), this.data.title),
       gradient: this.gradients[i],
       scale: saliencyScale(m.signed, m.range_max),
       caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · ${name}`,
@@ -288,6 +298,7 @@ export class StaticOcclusion extends StaticView<OcclusionPanelState, OcclusionPa
       map: this.maps[i],
       mapWidth: m.width,
       mapHeight: m.height,
+      title: savedTitle(occlusionTitle(m.label, m.probability, patch, stride), this.data.title),
       caption: `class ${m.index} · ${m.label} · p=${m.probability.toFixed(3)} · patch ${patch} stride ${stride}`,
     });
   }
@@ -386,6 +397,7 @@ export class StaticFeatureMaps extends StaticView<FeatureMapPanelState, FeatureM
       layerMax: l.max,
       topChannel: l.channels[best] ?? 0,
       topData: this.pages[i].subarray(best * area, (best + 1) * area),
+      title: savedTitle(featureMapTitle(l.name, l.channels, l.shape[2], l.width, l.height), this.data.title),
     });
   }
 }
@@ -446,6 +458,7 @@ export class StaticFilters extends StaticView<FilterPanelState, FilterPanel> {
     const { layer, page } = this.saved.where(i);
     const p = l.patterns;
     this.update({
+      title: savedTitle(filterTitle(l, l.page_filters, !!p), this.data.title),
       layerIndex: layer,
       shownLayer: layer,
       page,

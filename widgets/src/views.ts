@@ -16,7 +16,7 @@ import type {
   OcclusionExplorerState,
   SaliencyExplorerState,
 } from 'cnnvis/dist/schema/explorers';
-import { SNAPSHOT_EVENT } from 'cnnvis/dist/schema/explorers';
+import { liveSnapshotNote, SNAPSHOT_EVENT } from 'cnnvis/dist/schema/explorers';
 import { CamPanel, CamPanelState, clipNote, saliencyScale } from './camPanel';
 import { FeatureMapPanel, FeatureMapPanelState } from './featureMapPanel';
 import { FilterPanel, FilterPanelState } from './filterPanel';
@@ -28,6 +28,10 @@ import { OcclusionPanel, OcclusionPanelState } from './occlusionPanel';
  */
 export abstract class ExplorerView<S, PS, P extends { node: HTMLElement; render(state: PS): void }> extends DOMWidgetView {
   panel!: P;
+  /** One line under the panel: the snapshot's size against its budget and what the budget dropped. */
+  readonly snapshotLine = Object.assign(document.createElement('div'), { className: 'cnnvis-note cnnvis-snapshot-live' });
+  /** What the snapshot's entries are called in that line ('map', 'page'). */
+  protected readonly noun: string = 'map';
 
   /** The panel, with its controls wired to `change` and `cancel`. */
   protected abstract makePanel(): P;
@@ -38,7 +42,7 @@ export abstract class ExplorerView<S, PS, P extends { node: HTMLElement; render(
   override render(): void {
     this.panel = this.makePanel();
     this.el.classList.add('cnnvis-widget');
-    this.el.appendChild(this.panel.node);
+    this.el.append(this.panel.node, this.snapshotLine);
     this.listenTo(this.model, 'change', () => this.update());
     this.listenTo(this.model, 'msg:custom', (content: unknown) => this.received(content));
     this.update();
@@ -52,7 +56,9 @@ export abstract class ExplorerView<S, PS, P extends { node: HTMLElement; render(
   }
 
   override update(): void {
-    this.panel.render(this.panelState(this.explorerState));
+    const s = this.explorerState;
+    this.panel.render(this.panelState(s));
+    this.snapshotLine.textContent = liveSnapshotNote((s as unknown as ExplorerBaseState).snapshot_info, this.noun);
   }
 
   /** Sets controls on the model and sends them to the kernel (which computes what they need). */
@@ -83,8 +89,11 @@ export interface ViewLink<S> {
 export function explorerView<S extends ExplorerBaseState, PS, P extends { node: HTMLElement; render(state: PS): void }>(
   makePanel: (link: ViewLink<S>) => P,
   panelState: (s: S) => PS,
-) {
+  noun = 'map',
+): new (options: ConstructorParameters<typeof DOMWidgetView>[0]) => ExplorerView<S, PS, P> {
   return class extends ExplorerView<S, PS, P> {
+    protected override readonly noun = noun;
+
     protected makePanel(): P {
       const change = (values: Partial<S>) => this.change(values);
       return makePanel({
@@ -185,6 +194,7 @@ export const FeatureMapExplorerView = explorerView<FeatureMapExplorerState, Feat
       showTop: (on) => v.change({ show_top: on }),
     }),
   featureMapPanelState,
+  'page',
 );
 export type FeatureMapExplorerView = InstanceType<typeof FeatureMapExplorerView>;
 
@@ -295,5 +305,6 @@ export const FilterExplorerView = explorerView<FilterExplorerState, FilterPanelS
       steps: (n) => v.change({ steps: n }),
     }),
   filterPanelState,
+  'page',
 );
 export type FilterExplorerView = InstanceType<typeof FilterExplorerView>;

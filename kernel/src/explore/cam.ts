@@ -25,6 +25,7 @@ import { explainMethod, explainMethodIds } from '../explain/registry';
 import { CnnModel } from '../models/model';
 import {
   bytesToBase64,
+  classMapTitle,
   camDefaults,
   CamExplorerState,
   CamResultData,
@@ -240,7 +241,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
       heatmap_width: map.width,
       heatmap_height: map.height,
       shown: { class_index: cls, label: this.model.label(cls), probability: this.probabilities[cls], layer, method },
-      title: `${name} · ${this.model.name} · ${this.imageName}${conventionTitle(appliedConvention(method, this.convention))}`,
+      title: `${classMapTitle(name, this.model.label(cls), this.probabilities[cls], layer)} · ${this.model.name} · ${this.imageName}${conventionTitle(appliedConvention(method, this.convention))}`,
     });
     this.save(method, layer, cls, map, true);
   }
@@ -270,7 +271,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
 
   snapshot(): CamResultData {
     const s = this.state;
-    const { entries: maps, ...head } = this.savedPart('cam', s.title);
+    const { entries: maps, ...head } = this.savedPart('cam', `${this.model.name} · ${this.imageName}${conventionTitle(this.convention)}`);
     return {
       ...head,
       method: findMethod(s.methods, s.method).name,

@@ -230,7 +230,7 @@ export interface Step {
 export const quietStep: Step = Object.assign(async () => undefined, { now: () => undefined });
 
 /** State keys that say what is running, not what is shown (their changes do not resend the snapshot). */
-const STATUS_KEYS = new Set<PropertyKey>(['status', 'progress', 'message']);
+const STATUS_KEYS = new Set<PropertyKey>(['status', 'progress', 'message', 'snapshot_info']);
 
 export abstract class Explorer<S extends ExplorerBaseState, E = unknown> extends Widget<S> {
   abstract readonly model: CnnModel;
@@ -268,6 +268,7 @@ export abstract class Explorer<S extends ExplorerBaseState, E = unknown> extends
   }
   set snapshotBudget(bytes: number) {
     this.saved.budget = bytes;
+    this.set({ snapshot_info: this.saved.info() } as Partial<S>);
     this.scheduleSnapshot();
   }
 
@@ -275,6 +276,7 @@ export abstract class Explorer<S extends ExplorerBaseState, E = unknown> extends
   protected keep(key: string, what: string, entry: E, shown: boolean): void {
     this.saved.add(key, what, entry);
     if (shown) this.shownKey = key;
+    this.set({ snapshot_info: this.saved.info() } as Partial<S>);
   }
 
   /**

@@ -18,6 +18,7 @@ import { CnnModel } from '../models/model';
 import { applyColormap } from '../render/colormaps';
 import { makeGrid } from '../render/grid';
 import {
+  featureMapTitle,
   bytesToBase64,
   EXPLORERS,
   featureMapDefaults,
@@ -208,7 +209,7 @@ export class FeatureMapExplorer extends Explorer<FeatureMapExplorerState, Featur
       layer_max: layer.max,
       top_channel: top,
       top_data: channelPlanes(layer, [top]).data,
-      title: `${this.get('layers')[index].name} · ${this.model.name} · ${this.imageName}`,
+      title: `${featureMapTitle(this.get('layers')[index].name, channels, layer.c, planes.w, planes.h)} · ${this.model.name} · ${this.imageName}`,
     });
     this.save(index, page, true);
   }

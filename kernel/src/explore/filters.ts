@@ -24,6 +24,7 @@ import { applyColormap } from '../render/colormaps';
 import { makeGrid } from '../render/grid';
 import {
   bytesToBase64,
+  filterTitle,
   emptyFilterPage,
   EXPLORERS,
   ExplorerColormap,
@@ -290,7 +291,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
     await step(0, `filters of ${info.name}`);
     const filters = this.pageFilters(index, page, size);
     const weights = this.weightTiles(index, filters, inputs, scaling);
-    const title = `filters · ${info.name} · ${this.model.name}${mode === 'patterns' ? ` · activation maximization of ${info.name}` : ''}`;
+    const title = `${filterTitle(info, filters, mode === 'patterns')} · ${this.model.name}`;
     const showWeights = () => this.set({ ...weights, shown_layer: index, page_filters: filters, title });
     if (mode === 'weights') {
       showWeights();
@@ -356,7 +357,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
   snapshot(): FilterResultData {
     // In model order (layer, then page); the budget dropped the oldest.
     const order = new Map(this.layerList.map((l, i) => [l.name, i]));
-    const { entries: layers, ...head } = this.savedPart('filters', `filters · ${this.model.name}`, (a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0) || (a.page_filters[0] ?? 0) - (b.page_filters[0] ?? 0));
+    const { entries: layers, ...head } = this.savedPart('filters', this.model.name, (a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0) || (a.page_filters[0] ?? 0) - (b.page_filters[0] ?? 0));
     return { ...head, page_size: this.get('page_size'), layers };
   }
 

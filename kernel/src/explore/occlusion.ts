@@ -23,6 +23,7 @@ import {
   EXPLORERS,
   ExplorerColormap,
   floatsToBase64,
+  occlusionTitle,
   occlusionDefaults,
   OcclusionExplorerState,
   OcclusionResultData,
@@ -196,6 +197,7 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, Occ
       map_width: map.width,
       map_height: map.height,
       shown: { class_index: cls, label: this.model.label(cls), probability: run.base[cls], patch_size: patch, stride, patches: run.ys.length * run.xs.length },
+      title: `${occlusionTitle(this.model.label(cls), run.base[cls], patch, stride)} · ${this.model.name} · ${this.imageName}`,
     });
     this.save(run, cls, patch, stride, true);
   }
@@ -232,7 +234,7 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, Occ
 
   snapshot(): OcclusionResultData {
     const s = this.state;
-    const { entries: maps, ...head } = this.savedPart('occlusion', `Occlusion · ${this.model.name} · ${this.imageName}`);
+    const { entries: maps, ...head } = this.savedPart('occlusion', `${this.model.name} · ${this.imageName}`);
     return { ...head, image: this.savedImage(), opacity: s.opacity, threshold: s.threshold, patch_size: s.patch_size, stride: s.stride, maps };
   }
 

@@ -27,6 +27,7 @@ import { checkConvention, Convention } from '../explain/cam/base';
 import type { SmoothGradOptions } from '../explain/attribution/smoothgrad';
 import { CnnModel } from '../models/model';
 import {
+  classMapTitle,
   bytesToBase64,
   EXPLORERS,
   ExplorerColormap,
@@ -226,7 +227,7 @@ export class SaliencyExplorer extends ImageExplorer<SaliencyExplorerState, Salie
       heatmap_width: map.width,
       heatmap_height: map.height,
       shown: { class_index: cls, label: this.model.label(cls), probability: this.probabilities[cls], method },
-      title: `${m.name} · ${this.model.name} · ${this.imageName}${conventionTitle(appliedConvention(method, this.convention))}`,
+      title: `${classMapTitle(m.name, this.model.label(cls), this.probabilities[cls])} · ${this.model.name} · ${this.imageName}${conventionTitle(appliedConvention(method, this.convention))}`,
     });
     this.save(method, cls, { map, rgba }, true);
   }

@@ -47,6 +47,8 @@ export interface ExplorerBaseState {
   image_width: number;
   image_height: number;
   colormap: ExplorerColormap;
+  /** The snapshot's size against its budget and what the budget dropped (null before anything is saved). */
+  snapshot_info: SnapshotInfo | null;
 }
 
 /** One class with its probability, for top-k lists and charts. */
@@ -332,7 +334,7 @@ export function explorerIdentity(names: { model: string; view: string }) {
 }
 
 function baseDefaults(colormap: ExplorerColormap): ExplorerBaseState {
-  return { title: '', status: 'idle', progress: 0, message: '', image: new Uint8Array(0), image_width: 0, image_height: 0, colormap };
+  return { title: '', status: 'idle', progress: 0, message: '', image: new Uint8Array(0), image_width: 0, image_height: 0, colormap, snapshot_info: null };
 }
 
 function classPickDefaults(): ClassPickState {
@@ -438,6 +440,16 @@ export function snapshotNote(info: SnapshotInfo | undefined, noun: string): stri
   if (!info.dropped.length) return head;
   const list = info.dropped.length > 3 ? `${info.dropped.slice(-3).join('; ')} and ${info.dropped.length - 3} more` : info.dropped.join('; ');
   return `${head} Dropped the ${info.dropped.length} oldest to stay within it: ${list}.`;
+}
+
+/** The live view's one line about its snapshot: its size against the budget and what the budget dropped. */
+export function liveSnapshotNote(info: SnapshotInfo | null | undefined, noun: string): string {
+  if (!info) return '';
+  const mb = (n: number) => (n / 1e6).toFixed(n < 1e5 ? 2 : 1);
+  const head = `Snapshot: ${info.count} ${noun}${info.count === 1 ? '' : 's'}, ${mb(info.bytes)} of ${mb(info.budget)} MB (ex.snapshotBudget)`;
+  if (!info.dropped.length) return `${head}.`;
+  const last = info.dropped[info.dropped.length - 1];
+  return `${head}; dropped the ${info.dropped.length} oldest, last ${last}.`;
 }
 
 /** Fields every snapshot has besides its data: the map (page) shown when it was saved and the budget note. */
@@ -646,4 +658,52 @@ export function asBytes(value: ArrayBufferView | ArrayBuffer | null | undefined)
   if (value instanceof Uint8Array) return value;
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/*
+ * Titles that read as sentences, written once for the live views (the kernel sets `title`) and the
+ * saved ones (which title the entry they show). What follows them (' · model · image') is the context.
+ */
+
+/** "'tiger cat' (p = 0.31)": a class and its probability. */
+function classPhrase(label: string, probability: number): string {
+  return `'${label}' (p = ${probability.toFixed(2)})`;
+}
+
+/** "Grad-CAM of 'tiger cat' (p = 0.31) at conv_pw_13" (no layer for methods that have none). */
+export function classMapTitle(method: string, label: string, probability: number, layer?: string): string {
+  return `${method} of ${classPhrase(label, probability)}${layer ? ` at ${layer}` : ''}`;
+}
+
+/** "Occlusion of 'tiger cat' (p = 0.31), 16 px patches every 8 px". */
+export function occlusionTitle(label: string, probability: number, patchSize: number, stride: number): string {
+  return `Occlusion of ${classPhrase(label, probability)}, ${patchSize} px patches every ${stride} px`;
+}
+
+/** "Feature maps 0–15 of 16 of conv_pw_1 (32×32)": the page's channels (first–last) of the layer's. */
+export function featureMapTitle(layer: string, channels: readonly number[], total: number, width: number, height: number): string {
+  const range = channels.length ? `${channels[0]}–${channels[channels.length - 1]} of ${total} ` : '';
+  return `Feature maps ${range}of ${layer} (${height}×${width})`;
+}
+
+/** What a conv layer's kernels are: "1×1, 8 input channels" or "3×3 depthwise, 8 channels". */
+export function kernelPhrase(info: Pick<FilterLayerInfo, 'shape' | 'view'>): string {
+  const [kh, kw, inputs] = info.shape;
+  if (info.view === 'depthwise') return `${kh}×${kw} depthwise, ${inputs} channel${inputs === 1 ? '' : 's'}`;
+  return `${kh}×${kw}, ${inputs} input channel${inputs === 1 ? '' : 's'}`;
+}
+
+/**
+ * "Filters 0–7 of 16 of conv_pw_1 (1×1, 8 input channels)"; with patterns, "Patterns of filters 0–7 of 16
+ * from activation maximization of conv_pw_1 (…)" (the layer the patterns were made for).
+ */
+export function filterTitle(info: Pick<FilterLayerInfo, 'name' | 'shape' | 'view' | 'filters'>, filters: readonly number[], patterns: boolean): string {
+  const range = filters.length ? `${filters[0]}–${filters[filters.length - 1]} of ${info.filters}` : `of ${info.filters}`;
+  const kernel = `(${kernelPhrase(info)})`;
+  return patterns ? `Patterns of filters ${range} from activation maximization of ${info.name} ${kernel}` : `Filters ${range} of ${info.name} ${kernel}`;
+}
+
+/** A saved view's title: the sentence for what it shows, then the snapshot's context, marked saved. */
+export function savedTitle(sentence: string, context: string): string {
+  return `${sentence}${context ? ` · ${context}` : ''} (saved)`;
 }
