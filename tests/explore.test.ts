@@ -17,7 +17,8 @@ import { prepareInput } from '../kernel/src/basics/input';
 import { CamExplorer, FeatureMapExplorer, explorerMethods, FilterExplorer, OcclusionExplorer, SaliencyExplorer } from '../kernel/src/explore';
 import { convLayerNames, filters as filtersFn } from '../kernel/src/basics/filters';
 import { filterPatterns, toRGBA } from '../kernel/src/optvis/render';
-import { base64ToBytes, base64ToFloats, RESULT_MIME, CamResultData, FeatureMapResultData, FilterResultData, OcclusionResultData, SaliencyResultData } from '../kernel/src/schema/explorers';
+import { RESULT_MIME, CamResultData, FeatureMapResultData, FilterResultData, OcclusionResultData, SaliencyResultData } from '../kernel/src/schema/explorers';
+import { base64ToBytes, base64ToFloats } from '../widgets/src/base64';
 import { saliency as saliencyFn } from '../kernel/src/explain/attribution/saliency';
 import { gradientXInput } from '../kernel/src/explain/attribution/gradxinput';
 import { deconvnet, guidedBackprop } from '../kernel/src/explain/attribution/guided';
@@ -33,7 +34,8 @@ import { maxAbsDiff } from '../kernel/src/explain/eval/stats';
 import { loadModel } from '../kernel/src/models/load';
 import { gradCamPlusPlus } from '../kernel/src/explain/cam/gradcampp';
 import { DEFAULT_SNAPSHOT_BYTES, ExplorerSnapshotMessage } from '../kernel/src/schema/explorers';
-import { Explorer } from '../kernel/src/explore/explorer';
+import { bytesToBase64, Explorer, floatsToBase64 } from '../kernel/src/explore/explorer';
+import { execFileSync } from 'child_process';
 import { saliencyBytes } from '../kernel/src/explore/saliency';
 import { scoreCam } from '../kernel/src/explain/cam/scorecam';
 import * as path from 'path';
@@ -891,5 +893,25 @@ describe('explorer options as the functions take them', () => {
     expect(maxAbsDiff(gray.map.data, oref.map.data)).toBeGreaterThan(0);
     occ.close();
     await expect(OcclusionExplorer.open(model, IMAGE, { display: false, fill: 'noise' as never })).rejects.toThrow(/unknown fill 'noise'; valid: gray, mean, blur/);
+  });
+});
+
+describe('snapshot arrays as base64', () => {
+  test("the kernel's encoding is Python's base64 (standard alphabet, padded), the front end decodes it back; float32 little-endian", () => {
+    // Lengths 0..7 cover every padding case; then 1000 bytes of every value.
+    const cases = [...Array.from({ length: 8 }, (_, n) => Uint8Array.from({ length: n }, (_, i) => (i * 97 + n * 31) & 255)), Uint8Array.from({ length: 1000 }, (_, i) => (i * 7919) & 255)];
+    const py = 'import base64, json, sys\nprint(json.dumps([base64.b64encode(bytes(c)).decode() for c in json.load(sys.stdin)]))';
+    const want = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py], { input: JSON.stringify(cases.map((c) => Array.from(c))) }).toString()) as string[];
+    expect(cases.map((c) => bytesToBase64(c))).toEqual(want);
+    for (const c of cases) expect(base64ToBytes(bytesToBase64(c))).toEqual(c);
+    // A view into a larger buffer encodes only its own bytes.
+    const big = Uint8Array.from({ length: 16 }, (_, i) => i);
+    expect(bytesToBase64(big.subarray(5, 9))).toBe('BQYHCA==');
+    const floats = Float32Array.from([0, -1.5, 3.25e-8, Infinity, 1 / 3]);
+    const pyFloats = "import base64, struct\nprint(base64.b64encode(struct.pack('<5f', 0.0, -1.5, 3.25e-8, float('inf'), 1/3)).decode())";
+    expect(floatsToBase64(floats)).toBe(execFileSync('/usr/bin/python3', ['-c', pyFloats]).toString().trim());
+    expect(base64ToFloats(floatsToBase64(floats))).toEqual(floats);
+    expect(() => base64ToBytes('AAA*')).toThrow(/not base64/);
+    expect(() => base64ToBytes('AAA')).toThrow(/not base64/);
   });
 });

@@ -9,8 +9,6 @@
  * panel says how much of the budget the snapshot takes and what it dropped.
  */
 import {
-  base64ToBytes,
-  base64ToFloats,
   CamResultData,
   classMapTitle,
   ClassScore,
@@ -26,6 +24,7 @@ import {
   SaliencyResultData,
   snapshotNote,
 } from 'cnnvis/dist/schema/explorers';
+import { base64ToBytes, base64ToFloats } from './base64';
 import { CamPanel, CamPanelState, clipNote, saliencyScale } from './camPanel';
 import { el } from './dom';
 import { FeatureMapPanel, FeatureMapPanelState } from './featureMapPanel';

@@ -24,7 +24,6 @@ import { CAM_METHODS } from '../explain/methods';
 import { explainMethod, explainMethodIds } from '../explain/registry';
 import { CnnModel } from '../models/model';
 import {
-  bytesToBase64,
   classMapTitle,
   camDefaults,
   CamExplorerState,
@@ -40,7 +39,7 @@ import type { EigenCamOptions } from '../explain/cam/eigencam';
 import type { KpcaCamOptions } from '../explain/cam/kpcacam';
 import type { FinerCamOptions } from '../explain/cam/finercam';
 import { ClassPickOptions, ExplorerInputOptions, explorerModel, openImage, snapshotClasses, topCount } from './classes';
-import { checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step, unitBytes } from './explorer';
+import { bytesToBase64, checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step, unitBytes } from './explorer';
 
 /** One saved map of a CAM snapshot. */
 type CamEntry = CamResultData['maps'][number];

@@ -30,7 +30,6 @@ import {
   ExplorerColormap,
   ExplorerRequest,
   ExplorerSnapshotMessage,
-  bytesToBase64,
   RESULT_SCHEMA_VERSION,
   ResultData,
   SnapshotInfo,
@@ -179,6 +178,18 @@ export class SnapshotStore<E> {
       this.droppedWhat.push(oldest.what);
     }
   }
+}
+
+/** Bytes as base64 (standard alphabet, padded): how snapshots carry arrays in JSON. */
+export function bytesToBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** float32 values as base64 of their little-endian bytes (whatever the machine's byte order). */
+export function floatsToBase64(values: Float32Array): string {
+  const bytes = Buffer.alloc(values.length * 4);
+  values.forEach((v, i) => bytes.writeFloatLE(v, i * 4));
+  return bytes.toString('base64');
 }
 
 /** Values in [0, 1] as bytes 0..255 (how heat maps travel). */

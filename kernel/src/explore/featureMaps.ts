@@ -19,7 +19,6 @@ import { applyColormap } from '../render/colormaps';
 import { makeGrid } from '../render/grid';
 import {
   featureMapTitle,
-  bytesToBase64,
   EXPLORERS,
   featureMapDefaults,
   ExplorerColormap,
@@ -31,7 +30,7 @@ import {
 } from '../schema/explorers';
 import { runTaps } from '../taps';
 import { RGBAImage } from '../types';
-import { checkColormap, checkSnapshotBudget, Explorer, explorerSpec, rgbaBytes, Step } from './explorer';
+import { bytesToBase64, checkColormap, checkSnapshotBudget, Explorer, explorerSpec, rgbaBytes, Step } from './explorer';
 import { ExplorerInputOptions, explorerModel } from './classes';
 
 /** One saved page of a feature-map snapshot. */

@@ -23,7 +23,6 @@ import { filterPatterns, toRGBA } from '../optvis/render';
 import { applyColormap } from '../render/colormaps';
 import { makeGrid } from '../render/grid';
 import {
-  bytesToBase64,
   filterTitle,
   emptyFilterPage,
   EXPLORERS,
@@ -38,7 +37,7 @@ import {
   tileColormap,
 } from '../schema/explorers';
 import { Map2D, RGBAImage } from '../types';
-import { checkColormap, checkSnapshotBudget, Explorer, explorerSpec, Step } from './explorer';
+import { bytesToBase64, checkColormap, checkSnapshotBudget, Explorer, explorerSpec, Step } from './explorer';
 import { ExplorerInputOptions, explorerModel } from './classes';
 
 /** One saved page of a filter snapshot. */

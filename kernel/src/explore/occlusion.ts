@@ -22,7 +22,6 @@ import { hconcat } from '../render/compose';
 import {
   EXPLORERS,
   ExplorerColormap,
-  floatsToBase64,
   occlusionTitle,
   occlusionDefaults,
   OcclusionExplorerState,
@@ -31,7 +30,7 @@ import {
 } from '../schema/explorers';
 import { Map2D, RGBAImage, RGBImage } from '../types';
 import { ClassPickOptions, ExplorerInputOptions, explorerModel, openImage, snapshotClasses, topCount } from './classes';
-import { checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, quietStep, Step } from './explorer';
+import { floatsToBase64, checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, quietStep, Step } from './explorer';
 
 /** One saved map of an occlusion snapshot. */
 type OcclusionEntry = OcclusionResultData['maps'][number];

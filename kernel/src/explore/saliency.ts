@@ -28,7 +28,6 @@ import type { SmoothGradOptions } from '../explain/attribution/smoothgrad';
 import { CnnModel } from '../models/model';
 import {
   classMapTitle,
-  bytesToBase64,
   EXPLORERS,
   ExplorerColormap,
   ExplorerDisplay,
@@ -45,7 +44,7 @@ import { figure, FigurePanel } from '../render/figure';
 import { checkDisplayMode, CLIP_PERCENTILE, gradientImage } from '../render/gradient';
 import { overlayHeatmap } from '../render/overlay';
 import { ClassPickOptions, ExplorerInputOptions, explorerModel, openImage, snapshotClasses, topCount } from './classes';
-import { checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step } from './explorer';
+import { bytesToBase64, checkColormap, checkSnapshotBudget, checkUnit, ImageExplorer, explorerSpec, LruCache, overlayPicture, Step } from './explorer';
 import { appliedConvention, conventionTitle } from './cam';
 
 /** Options the methods take (SmoothGrad samples and sigma, Integrated Gradients steps and baseline, the guided Grad-CAM layer, batch size). */

@@ -583,64 +583,6 @@ export const EXPLORERS = {
   filters: { model: 'FilterExplorerModel', view: 'FilterExplorerView' },
 } as const;
 
-/** Encodes bytes as base64 without Node's Buffer (usable in both places). */
-export function bytesToBase64(bytes: Uint8Array): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    out += alphabet[n >> 18] + alphabet[(n >> 12) & 63] + alphabet[(n >> 6) & 63] + alphabet[n & 63];
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i] << 16;
-    out += alphabet[n >> 18] + alphabet[(n >> 12) & 63] + '==';
-  } else if (rest === 2) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
-    out += alphabet[n >> 18] + alphabet[(n >> 12) & 63] + alphabet[(n >> 6) & 63] + '=';
-  }
-  return out;
-}
-
-/** Decodes base64 (standard alphabet, with or without padding); throws on other characters. */
-export function base64ToBytes(text: string): Uint8Array {
-  const clean = text.replace(/=+$/, '');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let acc = 0;
-  let bits = 0;
-  let j = 0;
-  for (let i = 0; i < clean.length; i++) {
-    const c = clean.charCodeAt(i);
-    const v =
-      c >= 65 && c <= 90 ? c - 65 : c >= 97 && c <= 122 ? c - 71 : c >= 48 && c <= 57 ? c + 4 : c === 43 ? 62 : c === 47 ? 63 : -1;
-    if (v < 0) throw new TypeError(`not base64: character ${JSON.stringify(clean[i])} at ${i}`);
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[j++] = (acc >> bits) & 255;
-    }
-  }
-  return out.subarray(0, j);
-}
-
-/** float32 values as little-endian bytes and back (how Float32Array travels in results). */
-export function floatsToBase64(values: Float32Array): string {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
-  return bytesToBase64(bytes);
-}
-export function base64ToFloats(text: string): Float32Array {
-  const bytes = base64ToBytes(text);
-  if (bytes.length % 4 !== 0) throw new TypeError(`float32 data has ${bytes.length} bytes, not a multiple of 4`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(bytes.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
-  return out;
-}
-
 /** A view of received binary state (DataView, typed array or ArrayBuffer) as float32, copied when misaligned. */
 export function asFloat32(value: ArrayBufferView | ArrayBuffer | null | undefined): Float32Array {
   if (!value) return new Float32Array(0);
