@@ -424,7 +424,8 @@ describe('OcclusionExplorer', () => {
     expect(snap.maps.map((m) => m.index)).toEqual((st.top as Array<{ index: number }>).map((t) => t.index));
     expect(base64ToFloats(snap.maps[0].map)).toEqual(ref.map.data);
     expect(bundle['text/plain']).toMatch(/^OcclusionExplorer\(demo, scene:7: class \d+ .*patch 16 stride 8 \(49 patches\), threshold 0.4 keeps/);
-    expect(ex.picture().width).toBe(64 * 2 + 4);
+    // Map over the photo | masked photo, each 64 px enlarged ×5 (explorers draw small models at least 320 px wide).
+    expect(ex.picture().width).toBe(320 * 2 + 4);
 
     // Threshold: no kernel work at all, nothing but the echo goes out.
     sent.length = 0;

@@ -15,6 +15,11 @@ import { OcclusionResultData, RESULT_MIME, SaliencyResultData } from '../../kern
 import { OcclusionExplorerView, renderResult, SaliencyExplorerView } from '../../widgets/src';
 import { Bridge, frontEndSuite, input, settle, viewOf } from './bridge';
 import { drawn, pixelAt } from './canvasShim';
+import * as path from 'path';
+import { loadModel } from '../../kernel/src/models/load';
+import { CamExplorer } from '../../kernel/src/explore';
+import { CamExplorerView } from '../../widgets/src';
+import { SHARED } from '../helpers/shared';
 
 let model: CnnModel;
 let bridge: Bridge;
@@ -78,11 +83,11 @@ test('OcclusionExplorerView: map, mask and masked picture; the threshold is loca
   const map = ex.get('map');
   const max = Math.max(...map);
   expect(max).toBeGreaterThan(0);
-  // 64 px drawn 4× (256 px target).
-  expect(panel.canvas.width).toBe(256);
+  // 64 px drawn 5× (at least 320 px wide); the mask and the masked picture at the same scale.
+  expect([panel.canvas.width, panel.maskCanvas.width, panel.maskedCanvas.width]).toEqual([320, 320, 320]);
   for (const [x, y] of [[0, 0], [20, 40], [63, 10]]) {
     const heat = Math.round(Math.min(1, Math.max(0, map[y * 64 + x] / max)) * 255);
-    expect(pixelAt(panel.canvas, x * 4 + 1, y * 4 + 2).slice(0, 3)).toEqual(blend(pic, heat, 'jet', 0.5, (y * 64 + x) * 4));
+    expect(pixelAt(panel.canvas, x * 5 + 1, y * 5 + 2).slice(0, 3)).toEqual(blend(pic, heat, 'jet', 0.5, (y * 64 + x) * 4));
   }
   const checkMask = (threshold: number) => {
     const mask = thresholdMask({ width: 64, height: 64, data: map }, threshold, { relative: true });
@@ -91,9 +96,9 @@ test('OcclusionExplorerView: map, mask and masked picture; the threshold is loca
       for (let x = 0; x < 64; x += 3) {
         const m = mask.data[y * 64 + x];
         on += m;
-        expect(pixelAt(panel.maskCanvas, x * 4, y * 4)).toEqual(m ? [255, 255, 255, 255] : [0, 0, 0, 255]);
+        expect(pixelAt(panel.maskCanvas, x * 5, y * 5)).toEqual(m ? [255, 255, 255, 255] : [0, 0, 0, 255]);
         const o = (y * 64 + x) * 4;
-        expect(pixelAt(panel.maskedCanvas, x * 4 + 3, y * 4 + 3)).toEqual(m ? [pic[o], pic[o + 1], pic[o + 2], 255] : [0, 0, 0, 255]);
+        expect(pixelAt(panel.maskedCanvas, x * 5 + 4, y * 5 + 4)).toEqual(m ? [pic[o], pic[o + 1], pic[o + 2], 255] : [0, 0, 0, 255]);
       }
     }
     return on;
@@ -184,4 +189,43 @@ test('static saliency and occlusion results switch methods, classes and threshol
   const cap = onode.querySelector('.cnnvis-caption') as HTMLElement;
   input(sliders[0], '2');
   expect(cap.textContent).toContain(`class ${osnap.maps[2].index} · ${osnap.maps[2].label}`);
+});
+
+test("a user's 28×28 MNIST model: CAM and occlusion pictures enlarged ×12 (336 px, nearest neighbour), map, overlay, mask and PNG at one scale, live and saved", async () => {
+  const dir = path.join(SHARED, 'data', 'wild', 'mnist_flask_h5');
+  const mnist = await loadModel(path.join(dir, 'mnist_cnn.h5'));
+  const digit = path.join(dir, 'gen_digit7_28.png');
+  const cam = await CamExplorer.open(mnist, digit, { display: false });
+  const view = await viewOf<CamExplorerView>(bridge, cam.modelId);
+  const canvas = view.panel.canvas;
+  expect([canvas.width, canvas.height, view.panel.colorbarCanvas.height]).toEqual([336, 336, 336]);
+  const pic = cam.get('image');
+  const heat = cam.get('heatmap');
+  expect([cam.get('heatmap_width'), heat.length]).toEqual([28, 28 * 28]);
+  // Every model pixel a 12 × 12 block of its blend: corners of the block equal, next block its own.
+  for (const [x, y] of [[0, 0], [13, 9], [27, 27]]) {
+    const want = blend(pic, heat[y * 28 + x], 'jet', 0.5, (y * 28 + x) * 4);
+    for (const [dx, dy] of [[0, 0], [11, 11], [5, 7]]) expect(pixelAt(canvas, x * 12 + dx, y * 12 + dy).slice(0, 3)).toEqual(want);
+  }
+  // The PNG is the same picture at the same scale.
+  const png = cam.picture();
+  expect([png.width, png.height]).toEqual([336, 336]);
+  for (const [x, y] of [[13, 9], [20, 4]]) expect(Array.from(png.data.subarray(((y * 12 + 6) * 336 + x * 12 + 6) * 4, ((y * 12 + 6) * 336 + x * 12 + 6) * 4 + 3))).toEqual(pixelAt(canvas, x * 12 + 6, y * 12 + 6).slice(0, 3));
+  // The saved view draws it at the same scale.
+  const saved = renderResult(cam.mimeBundle()[RESULT_MIME] as never);
+  const savedCanvas = saved.querySelector('canvas.cnnvis-overlay') as HTMLCanvasElement;
+  expect(savedCanvas.width).toBe(336);
+  expect(pixelAt(savedCanvas, 13 * 12 + 3, 9 * 12 + 3)).toEqual(pixelAt(canvas, 13 * 12 + 3, 9 * 12 + 3));
+  cam.close();
+
+  const occ = await OcclusionExplorer.open(mnist, digit, { display: false, patchSize: 7, stride: 7 });
+  const ov = await viewOf<OcclusionExplorerView>(bridge, occ.modelId);
+  expect([ov.panel.canvas.width, ov.panel.maskCanvas.width, ov.panel.maskedCanvas.width]).toEqual([336, 336, 336]);
+  const map = occ.get('map');
+  const mask = thresholdMask({ width: 28, height: 28, data: map }, occ.get('threshold'), { relative: true });
+  for (const [x, y] of [[0, 0], [14, 14], [27, 3]]) {
+    expect(pixelAt(ov.panel.maskCanvas, x * 12 + 11, y * 12 + 11)).toEqual(mask.data[y * 28 + x] ? [255, 255, 255, 255] : [0, 0, 0, 255]);
+  }
+  expect(occ.picture().width).toBe(2 * 336 + 4);
+  occ.close();
 });

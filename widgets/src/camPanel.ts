@@ -5,10 +5,10 @@
  * what the user asks for; it knows nothing of kernels.
  */
 import type { ClassScore, MethodInfo } from 'cnnvis/dist/schema/explorers';
-import { EXPLORER_COLORMAPS, EXPLORER_DISPLAYS } from 'cnnvis/dist/schema/explorers';
+import { EXPLORER_COLORMAPS, EXPLORER_DISPLAYS, explorerScale } from 'cnnvis/dist/schema/explorers';
 import { ClassChoice, ClassPicker } from './classPicker';
 import { el, field, paint, ProgressLine, select, setOptions, slider, type PanelImage, type PanelStatus } from './dom';
-import { colorbar, enlarge, overlay, Pixels, scaleFor } from './pixels';
+import { colorbar, enlarge, overlay, Pixels } from './pixels';
 
 /** A class the slider can show. */
 export type CamChoice = ClassChoice;
@@ -91,9 +91,6 @@ export function saliencyScale(signed: boolean, max: number): [string, string] {
 export function clipNote(percentile: number): string {
   return `colours clipped at the ${percentile}th percentile of |map|`;
 }
-
-/** Pixels on screen for the overlay's longer side. */
-const TARGET_SIZE = 320;
 
 export class CamPanel {
   readonly node = el('div', 'cnnvis-explorer cnnvis-cam');
@@ -185,7 +182,7 @@ export class CamPanel {
     const display = s.display ?? 'overlay';
     const hasMap = s.heatmap.length > 0 && s.heatmap.length === s.heatWidth * s.heatHeight;
     const px = overlay(s.image, s.imageWidth, s.imageHeight, s.heatmap, s.heatWidth, s.heatHeight, s.colormap, display === 'overlay' || !hasMap ? s.opacity : 1);
-    const factor = scaleFor(Math.max(s.imageWidth, s.imageHeight), TARGET_SIZE);
+    const factor = explorerScale(s.imageWidth);
     const list: Pixels[] = [];
     if (display === 'side-by-side' && hasMap) list.push(enlarge({ width: s.imageWidth, height: s.imageHeight, data: Uint8ClampedArray.from(s.image) }, factor));
     list.push(enlarge(px, factor));

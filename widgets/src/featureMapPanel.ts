@@ -5,7 +5,7 @@
  * the picture.
  */
 import type { LayerInfo, Normalization } from 'cnnvis/dist/schema/explorers';
-import { EXPLORER_COLORMAPS, NORMALIZATIONS } from 'cnnvis/dist/schema/explorers';
+import { EXPLORER_COLORMAPS, explorerScale, NORMALIZATIONS } from 'cnnvis/dist/schema/explorers';
 import { el, field, ownKeys, paint, ProgressLine, select, slider, type PanelImage, type PanelStatus } from './dom';
 import { blankPixels, blit, colorbar, colorize, enlarge, gridFor, Grid, overlay, rangeOf, scaleFor, tileAtPoint, tileOrigin } from './pixels';
 
@@ -252,7 +252,7 @@ export class FeatureMapPanel {
     const [lo, hi] = rangeOf(s.topData);
     const bytes = Uint8Array.from(s.topData, (v) => (hi > lo ? Math.round(((v - lo) / (hi - lo)) * 255) : 0));
     const px = overlay(s.image, s.imageWidth, s.imageHeight, bytes, s.tileWidth, s.tileHeight, s.colormap, 0.6);
-    paint(this.topCanvas, enlarge(px, scaleFor(Math.max(s.imageWidth, s.imageHeight), 256)));
+    paint(this.topCanvas, enlarge(px, explorerScale(s.imageWidth)));
     this.topCaption.textContent = `top channel ${s.topChannel} (largest mean activation) over the picture`;
   }
 }

@@ -5,10 +5,10 @@
  * made here from the map (relativeMask, the kernel's rule), so the threshold needs no kernel.
  */
 import type { ClassScore } from 'cnnvis/dist/schema/explorers';
-import { EXPLORER_COLORMAPS, relativeMask } from 'cnnvis/dist/schema/explorers';
+import { EXPLORER_COLORMAPS, explorerScale, relativeMask } from 'cnnvis/dist/schema/explorers';
 import { ClassChoice, ClassPicker } from './classPicker';
 import { el, field, paint, ProgressLine, select, slider, type PanelImage, type PanelStatus } from './dom';
-import { colorbar, enlarge, overlay, Pixels, scaleFor } from './pixels';
+import { colorbar, enlarge, overlay, Pixels } from './pixels';
 
 export interface OcclusionPanelState extends PanelStatus, PanelImage {
   /** Probability drop per pixel, mapWidth × mapHeight. */
@@ -35,8 +35,6 @@ export interface OcclusionPanelHandlers {
   colormap(name: string): void;
   cancel?(): void;
 }
-
-const TARGET_SIZE = 256;
 
 export class OcclusionPanel {
   readonly node = el('div', 'cnnvis-explorer cnnvis-occlusion');
@@ -133,19 +131,16 @@ export class OcclusionPanel {
     let max = 0;
     for (const v of s.map) if (v > max) max = v;
     const heat = Uint8Array.from(s.map, (v) => (max > 0 ? Math.round(Math.min(1, Math.max(0, v / max)) * 255) : 0));
-    const factor = scaleFor(Math.max(s.imageWidth, s.imageHeight), TARGET_SIZE);
+    const factor = explorerScale(s.imageWidth);
     paint(this.canvas, enlarge(overlay(s.image, s.imageWidth, s.imageHeight, heat, s.mapWidth, s.mapHeight, s.colormap, s.opacity), factor));
     paint(this.colorbarCanvas, colorbar(s.colormap, 12, s.imageHeight * factor));
     this.ticks[0].textContent = max > 0 ? max.toPrecision(2) : '';
     this.canvas.setAttribute('aria-label', `occlusion map: ${s.caption}`);
     const mask = s.map.length === s.mapWidth * s.mapHeight && s.map.length > 0 ? relativeMask(s.map, s.threshold) : new Uint8Array(0);
-    const maskPx: Pixels = { width: s.mapWidth, height: s.mapHeight, data: new Uint8ClampedArray(mask.length * 4) };
     let kept = 0;
-    mask.forEach((m, i) => {
-      maskPx.data.fill(m ? 255 : 0, i * 4, i * 4 + 3);
-      maskPx.data[i * 4 + 3] = 255;
-      kept += m;
-    });
+    mask.forEach((m) => (kept += m));
+    // The mask at the picture's pixels, so the three pictures share one size and scale.
+    const maskPx: Pixels = { width: s.imageWidth, height: s.imageHeight, data: new Uint8ClampedArray(s.imageWidth * s.imageHeight * 4) };
     const masked: Pixels = { width: s.imageWidth, height: s.imageHeight, data: new Uint8ClampedArray(s.imageWidth * s.imageHeight * 4) };
     for (let y = 0; y < s.imageHeight; y++) {
       const my = Math.min(s.mapHeight - 1, Math.floor(((y + 0.5) * s.mapHeight) / s.imageHeight));
@@ -155,9 +150,11 @@ export class OcclusionPanel {
         const on = mask.length > 0 && mask[my * s.mapWidth + mx] === 1;
         for (let c = 0; c < 3; c++) masked.data[o + c] = on ? s.image[o + c] : 0;
         masked.data[o + 3] = 255;
+        maskPx.data.fill(on ? 255 : 0, o, o + 3);
+        maskPx.data[o + 3] = 255;
       }
     }
-    if (mask.length) paint(this.maskCanvas, enlarge(maskPx, scaleFor(Math.max(s.mapWidth, s.mapHeight), TARGET_SIZE)));
+    if (mask.length) paint(this.maskCanvas, enlarge(maskPx, factor));
     paint(this.maskedCanvas, enlarge(masked, factor));
     const percent = mask.length ? ((100 * kept) / mask.length).toFixed(1) : '0';
     this.info.textContent = mask.length ? `threshold ${s.threshold.toFixed(2)} × largest drop ${max.toPrecision(3)}: keeps ${percent}% of the pixels` : '';

@@ -23,8 +23,10 @@ import { activationAndLogits, layerGradients, logitsOf } from '../explain/gradie
 import { CAM_METHODS } from '../explain/methods';
 import { explainMethod, explainMethodIds } from '../explain/registry';
 import { CnnModel } from '../models/model';
+import { scaleNearest } from '../render/compose';
 import {
   classMapTitle,
+  explorerScale,
   camDefaults,
   CamExplorerState,
   CamResultData,
@@ -282,9 +284,10 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
     };
   }
 
+  /** The map over the photo, small models' enlarged (explorerScale) as the live view draws it. */
   picture(): RGBAImage {
     const s = this.state;
-    return overlayPicture(s, s.heatmap, s.heatmap_width, s.heatmap_height, s.opacity);
+    return scaleNearest(overlayPicture(s, s.heatmap, s.heatmap_width, s.heatmap_height, s.opacity), explorerScale(s.image_width));
   }
 
   summary(): string {

@@ -18,11 +18,12 @@ import { logitsOf } from '../explain/gradients';
 import { modelHead } from '../models/head';
 import { Occlusion, occludedBatch, OcclusionFill, spreadPatches } from '../explain/occlusion';
 import { CnnModel } from '../models/model';
-import { hconcat } from '../render/compose';
+import { hconcat, scaleNearest } from '../render/compose';
 import {
   EXPLORERS,
   ExplorerColormap,
   occlusionTitle,
+  explorerScale,
   occlusionDefaults,
   OcclusionExplorerState,
   OcclusionResultData,
@@ -237,13 +238,14 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, Occ
     return { ...head, image: this.savedImage(), opacity: s.opacity, threshold: s.threshold, patch_size: s.patch_size, stride: s.stride, maps };
   }
 
-  /** Map over the picture | the masked picture (black where the mask is 0). */
+  /** Map over the picture | the masked picture (black where the mask is 0), small models' enlarged (explorerScale). */
   picture(): RGBAImage {
     const s = this.state;
     let max = 0;
     for (const v of s.map) if (v > max) max = v;
     const heat = Uint8Array.from(s.map, (v) => (max > 0 ? Math.round(Math.min(1, Math.max(0, v / max)) * 255) : 0));
-    const over = overlayPicture(s, heat, s.map_width, s.map_height, s.opacity);
+    const factor = explorerScale(s.image_width);
+    const over = scaleNearest(overlayPicture(s, heat, s.map_width, s.map_height, s.opacity), factor);
     if (s.map.length === 0) return over;
     const mask = relativeMask(s.map, s.threshold);
     const masked = new Uint8Array(s.image.length);
@@ -251,7 +253,7 @@ export class OcclusionExplorer extends ImageExplorer<OcclusionExplorerState, Occ
       for (let c = 0; c < 3; c++) masked[i * 4 + c] = mask[i] ? s.image[i * 4 + c] : 0;
       masked[i * 4 + 3] = 255;
     }
-    return hconcat([over, { width: s.image_width, height: s.image_height, data: masked }], 4, { background: [255, 255, 255, 255] });
+    return hconcat([over, scaleNearest({ width: s.image_width, height: s.image_height, data: masked }, factor)], 4, { background: [255, 255, 255, 255] });
   }
 
   summary(): string {

@@ -649,3 +649,15 @@ export function filterTitle(info: Pick<FilterLayerInfo, 'name' | 'shape' | 'view
 export function savedTitle(sentence: string, context: string): string {
   return `${sentence}${context ? ` · ${context}` : ''} (saved)`;
 }
+
+/** Explorer pictures of small models are drawn at least this wide (live panels, saved views, PNG). */
+export const MIN_EXPLORER_WIDTH = 320;
+
+/**
+ * The whole factor (nearest neighbour) explorer pictures of a width-px-wide model input are enlarged by:
+ * inputs narrower than 224 px (MNIST's 28, the demo's 64) reach at least MIN_EXPLORER_WIDTH (28 → ×12 =
+ * 336, 64 → ×5 = 320); 224 px and wider inputs are drawn as they are. Maps and overlays use the same factor.
+ */
+export function explorerScale(width: number): number {
+  return width >= 224 || width <= 0 ? 1 : Math.ceil(MIN_EXPLORER_WIDTH / width);
+}
