@@ -6,13 +6,17 @@
  * on the demo model: weight tiles and patterns read back from the canvas shim.
  */
 import './domPolyfills';
+import * as fs from 'fs';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { CnnModel } from '../../kernel/src/models/model';
-import { FilterExplorer } from '../../kernel/src/explore';
+import { CamExplorer, FilterExplorer } from '../../kernel/src/explore';
+import { loadModel } from '../../kernel/src/models/load';
+import { IMAGES } from '../helpers/shared';
 import { colorAt } from '../../kernel/src/render/colormaps';
 import { FilterResultData, RESULT_MIME } from '../../kernel/src/schema/explorers';
 import { base64ToBytes } from '../../widgets/src/base64';
-import { FilterExplorerView, renderResult } from '../../widgets/src';
+import { CamExplorerView, FilterExplorerView, renderResult } from '../../widgets/src';
 import { Bridge, frontEndSuite, input, settle, viewOf } from './bridge';
 import { drawn, pixelAt } from './canvasShim';
 
@@ -166,4 +170,51 @@ test('a 1×1 layer draws a cell per input channel on a diverging layer scale (no
   expect(pixelAt(grid, x * f + 1, y * f + 1).slice(0, 3)).toEqual(colorAt('gray', sw[4 * 4 + 3] / 255));
   expect((node.querySelector('select[aria-label="weight scaling"]') as HTMLSelectElement).disabled).toBe(true);
   tiny.net.dispose();
+});
+
+test('MobileNet filters and CAM: nothing in the controls moves under the pointer (fixed widths, digits of one width) while paging and moving the layer; the CAM menus fill the fixed column', async () => {
+  // The extension's stylesheet, as JupyterLab loads it (jsdom cascades it; it does no layout, so widths are the styles').
+  const style = document.createElement('style');
+  style.textContent = fs.readFileSync(path.join(__dirname, '../../widgets/style/index.css'), 'utf8');
+  document.head.appendChild(style);
+  try {
+    const mobilenet = await loadModel('mobilenet_v1_0.25_224');
+    const ex = await FilterExplorer.open(mobilenet, { display: false, layer: 'conv_pw_1', pageSize: 8 });
+    const view = await viewOf<FilterExplorerView>(bridge, ex.modelId);
+    document.body.appendChild(view.el);
+    const panel = view.panel;
+    const controls = view.el.querySelector('.cnnvis-controls') as HTMLElement;
+    const label = view.el.querySelector('.cnnvis-field-label') as HTMLElement;
+    const measured = () =>
+      [controls, label, panel.pageText, panel.layerName, panel.layerSlider].map((e) => {
+        const cs = getComputedStyle(e);
+        return [cs.width, cs.flexGrow, cs.flexShrink, cs.flexBasis, cs.fontVariantNumeric].join(' ');
+      });
+    const before = measured();
+    const pageBefore = panel.pageText.textContent;
+    panel.next.dispatchEvent(new MouseEvent('click'));
+    await settle(bridge, ex);
+    input(panel.layerSlider, String(ex.get('layers').findIndex((l) => l.name === 'conv_pw_13')));
+    await settle(bridge, ex);
+    expect(panel.pageText.textContent).not.toBe(pageBefore);
+    expect(panel.layerName.textContent?.length).not.toBe(('conv_pw_1').length);
+    expect(measured()).toEqual(before);
+    // Fixed lengths, not sizes of the content: the column, the label, the page text and the layer name.
+    expect(before).toEqual(['340px 0 0 auto ', '70px 0 0 auto ', '24ch 0 0 auto tabular-nums', '20ch 0 0 auto tabular-nums', ' 1 1 0px ']);
+    // The long layer name is cut but kept whole in its tooltip.
+    expect(panel.layerName.title).toBe(panel.layerName.textContent);
+    ex.close();
+
+    // CAM: the menus fill the fixed column (their width never follows their options).
+    const cam = await CamExplorer.open(mobilenet, path.join(IMAGES, 'cat_dog.png'), { display: false });
+    const cv = await viewOf<CamExplorerView>(bridge, cam.modelId);
+    document.body.appendChild(cv.el);
+    for (const s of [cv.panel.layerSelect, cv.panel.methodSelect, cv.panel.colormapSelect]) {
+      expect([getComputedStyle(s).flexGrow, getComputedStyle(s).flexBasis, getComputedStyle(s).minWidth]).toEqual(['1', '0px', '0']);
+    }
+    expect(getComputedStyle(cv.el.querySelector('.cnnvis-controls') as HTMLElement).width).toBe('340px');
+    cam.close();
+  } finally {
+    style.remove();
+  }
 });

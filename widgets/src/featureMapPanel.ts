@@ -206,6 +206,7 @@ export class FeatureMapPanel {
     const l = s.layers[s.layerIndex];
     const text = l ? `${l.name} [${l.shape.join('×')}]` : '';
     this.layerName.textContent = text;
+    this.layerName.title = text;
     this.layerSlider.setAttribute('aria-valuetext', text);
     const first = s.channels[0] ?? 0;
     const last = s.channels[s.channels.length - 1] ?? 0;

@@ -201,6 +201,7 @@ export class FilterPanel {
     const l = s.layers[s.layerIndex];
     const text = l ? `${l.name} [${l.shape.join('×')}] · ${l.view}` : '';
     this.layerName.textContent = text;
+    this.layerName.title = text;
     this.layerSlider.setAttribute('aria-valuetext', text);
     const total = s.layers[s.shownLayer]?.filters ?? 0;
     this.pageText.textContent = s.filters.length ? `filters ${s.filters[0]}–${s.filters[s.filters.length - 1]} of ${total}` : '';
