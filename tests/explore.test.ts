@@ -249,6 +249,7 @@ describe('FeatureMapExplorer', () => {
     input.batch.dispose();
     expect([st.tile_height, st.tile_width]).toEqual([ref.h, ref.w]);
     expect(st.page_channels).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(st.title).toBe(`Feature maps 0–5 of ${ref.c} of ${layers[index].name} (${ref.h}×${ref.w}) · demo · scene:7`);
     const page = new Float32Array((st.page_data as Uint8Array).slice().buffer);
     for (const [ch, y, x] of [[0, 0, 0], [3, 5, 7], [5, ref.h - 1, ref.w - 1]]) {
       expect(page[ch * ref.h * ref.w + y * ref.w + x]).toBeCloseTo(ref.data[(y * ref.w + x) * ref.c + ch], 5);

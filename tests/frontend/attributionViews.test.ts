@@ -173,6 +173,8 @@ test('static saliency and occlusion results switch methods, classes and threshol
   input(slider, '1');
   const g1 = snap.maps.filter((m) => m.method === 'guided-backprop')[1];
   expect(caption.textContent).toContain(`class ${g1.index} · ${g1.label}`);
+  const p1 = g1.probability.toFixed(2);
+  expect(node.querySelector('.cnnvis-title')?.textContent).toBe(`Guided Backpropagation of '${g1.label}' (p = ${p1}) · demo · scene:7 (saved)`);
 
   const o = await OcclusionExplorer.open(model, 'scene:7', { display: false, patchSize: 16, stride: 16 });
   const osnap = o.mimeBundle()[RESULT_MIME] as OcclusionResultData;
@@ -189,6 +191,8 @@ test('static saliency and occlusion results switch methods, classes and threshol
   const cap = onode.querySelector('.cnnvis-caption') as HTMLElement;
   input(sliders[0], '2');
   expect(cap.textContent).toContain(`class ${osnap.maps[2].index} · ${osnap.maps[2].label}`);
+  const m2 = osnap.maps[2];
+  expect(onode.querySelector('.cnnvis-title')?.textContent).toBe(`Occlusion of '${m2.label}' (p = ${m2.probability.toFixed(2)}), 16 px patches every 16 px · demo · scene:7 (saved)`);
 });
 
 test("a user's 28×28 MNIST model: CAM and occlusion pictures enlarged ×12 (336 px, nearest neighbour), map, overlay, mask and PNG at one scale, live and saved", async () => {

@@ -196,6 +196,7 @@ test('MobileNet filters: live labels under each tile (norm, objective); the save
   const pageText = node.querySelector('.cnnvis-page') as HTMLElement;
   // Opens on the explored page, with its patterns and the steps they ran.
   expect(layerName.textContent).toMatch(/^conv_dw_1 \[3×3×8×1\]/);
+  expect(node.querySelector('.cnnvis-title')?.textContent).toBe('Patterns of filters 4–7 of 8 from activation maximization of conv_dw_1 (3×3 depthwise, 8 channels) · mobilenet_v1_0.25_224 (saved)');
   expect(pageText.textContent).toBe('filters 4–7 of 8');
   expect([steps.hidden, steps.value, steps.selectedOptions[0]?.textContent]).toEqual([false, '3', '3 steps']);
   expect(Array.from(node.querySelectorAll('.cnnvis-patterns + .cnnvis-filter-values li')).map((li) => li.textContent)).toEqual([4, 5, 6, 7].map((f, i) => `${f}: ${shortValue(values[i])}`));
@@ -206,6 +207,7 @@ test('MobileNet filters: live labels under each tile (norm, objective); the save
   expect(prev.disabled).toBe(false);
   prev.dispatchEvent(new MouseEvent('click'));
   expect(pageText.textContent).toBe('filters 0–3 of 8');
+  expect(node.querySelector('.cnnvis-title')?.textContent).toBe('Filters 0–3 of 8 of conv_dw_1 (3×3 depthwise, 8 channels) · mobilenet_v1_0.25_224 (saved)');
   // That page has weights only: no patterns, the steps menu hidden (not blank).
   expect((node.querySelector('canvas.cnnvis-patterns')?.closest('figure') as HTMLElement).hidden).toBe(true);
   expect(steps.hidden).toBe(true);
