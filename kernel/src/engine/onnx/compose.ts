@@ -49,11 +49,16 @@ class Composer {
     return re;
   }
 
+  /** One operator on whole-graph values; returns its output. */
+  op(op: string, inputs: string[], attrs?: NodeSpec['attrs']): string {
+    const out = `c${this.nodes.length}`;
+    this.nodes.push({ op, inputs, outputs: [out], attrs });
+    return out;
+  }
+
   /** a + b, a new value. */
   add(a: string, b: string): string {
-    const out = `sum${this.nodes.length}`;
-    this.nodes.push({ op: 'Add', inputs: [a, b], outputs: [out] });
-    return out;
+    return this.op('Add', [a, b]);
   }
 
   /** The compiled graph with the given outputs, and the constant feeds of its runs. */
@@ -77,12 +82,17 @@ class Composer {
  * an output (chains give only their end; identities alias), and large weights stay fed from where they
  * live; the logits-only graph has its weights as constants: the runtime folds batch norms into
  * convolutions, fuses activations, pre-packs kernels and picks its blocked layout (at the price of its
- * own copy; large Dense kernels stay fed, see converters/dense.ts). Graphs whose values feed gradient
- * masks keep batch norms unfolded, so those values round as the layer graphs compute them.
+ * own copy; large Dense kernels stay fed, see converters/dense.ts), and takes images in TF's layout
+ * (NHWC). Graphs whose values feed gradient masks keep batch norms unfolded, so those values round as
+ * the layer graphs compute them.
  */
 export function composeForward(plan: Plan, all: boolean, end: number): WholeForward {
   const c = new Composer();
-  const value = new Map<string, string>([[plan.inputName, c.input('x', plan.dims(plan.inputName))]]);
+  // The logits-only graph takes an image batch in TF's layout (NHWC) and transposes it itself.
+  const [C, H, W] = plan.dims(plan.inputName);
+  const nhwc = !all && plan.dims(plan.inputName).length === 3;
+  const x = nhwc ? c.op('Transpose', [c.input('x', [H, W, C])], { perm: [0, 3, 1, 2] }) : c.input('x', plan.dims(plan.inputName));
+  const value = new Map<string, string>([[plan.inputName, x]]);
   // Chains that end by `end` run fused, as in the layer-by-layer pass.
   const { chains, inner } = plan.chainsUpTo(end);
   const fusedAt = new Map<string, Chain>(chains.map((ch) => [ch.members[0], ch]));

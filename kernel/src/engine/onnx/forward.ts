@@ -45,18 +45,25 @@ export function runForward(plan: Plan, cache: GraphCache, x: tf.Tensor4D, opts: 
   const fused = new Set<string>();
   for (const ch of chains) if (!ch.members.slice(0, -1).some((m) => asked.has(m))) for (const m of ch.members.slice(1)) fused.add(m);
   const B = x.shape[0];
+  // The model in one runtime call: only the logits, or every value a backward pass reads up to `end`
+  // for one image (for a batch, the runtime would hold every value while they are copied out: twice
+  // the pass).
+  const whole = complete ? B === 1 && fused.size === inner.size : end === last && layers.every((k) => k === plan.logitsName);
+  if (whole && !complete) {
+    // The logits graph reads the batch in TF's layout (see composeForward).
+    const w = wholeGraph(plan, cache, false, end);
+    const logits = w.graph.run({ x: { data: x.dataSync() as Float32Array, dims: x.shape }, ...w.feeds }, ['logits']).logits;
+    cache.runs.forward++;
+    return new Forward(B, new Map([[plan.logitsName, { y: logits }]]), false, end);
+  }
   const input = tf.tidy(() => (x.rank === 4 ? tf.transpose(x, [0, 3, 1, 2]) : x));
   const values = new Map<string, Saved>();
   values.set(plan.inputName, { y: { data: input.dataSync() as Float32Array, dims: input.shape } });
   input.dispose();
-  // The model in one runtime call: only the logits, or every value a backward pass reads up to `end`
-  // for one image (for a batch, the runtime would hold every value while they are copied out: twice
-  // the pass).
-  if (complete ? B === 1 && fused.size === inner.size : end === last && layers.every((k) => k === plan.logitsName)) {
-    const w = wholeGraph(plan, cache, complete, end);
-    const outs = w.graph.run({ x: values.get(plan.inputName)!.y, ...w.feeds }, complete ? w.kept.map((_, k) => `o${k}`) : ['logits']);
+  if (whole) {
+    const w = wholeGraph(plan, cache, true, end);
+    const outs = w.graph.run({ x: values.get(plan.inputName)!.y, ...w.feeds }, w.kept.map((_, k) => `o${k}`));
     cache.runs.forward++;
-    if (!complete) return new Forward(B, new Map([[plan.logitsName, { y: outs.logits }]]), false, end);
     w.kept.forEach((name, k) => values.set(name, { y: outs[`o${k}`] }));
     for (const n of plan.nodes.slice(1, end + 1)) if (n.kernel.identity) values.set(n.name, values.get(n.inputs[0])!);
     const fw = new Forward(B, values, true, end);
