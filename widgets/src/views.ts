@@ -90,7 +90,7 @@ export function explorerView<S extends ExplorerBaseState, PS, P extends { node: 
   makePanel: (link: ViewLink<S>) => P,
   panelState: (s: S) => PS,
   noun = 'map',
-): new (options: ConstructorParameters<typeof DOMWidgetView>[0]) => ExplorerView<S, PS, P> {
+): typeof DOMWidgetView & (new (options: ConstructorParameters<typeof DOMWidgetView>[0]) => ExplorerView<S, PS, P>) {
   return class extends ExplorerView<S, PS, P> {
     protected override readonly noun = noun;
 
