@@ -189,5 +189,8 @@ test('static results switch classes and layers in the browser without a kernel',
   input(node2.querySelector('input.cnnvis-slider') as HTMLInputElement, String(snap.layers.length - 1));
   expect(grid.width).not.toBe(w0);
   expect(node2.querySelector('.cnnvis-layer-name')?.textContent).toContain(snap.layers[snap.layers.length - 1].name);
+  const l = snap.layers[snap.layers.length - 1];
+  const last = l.channels[l.channels.length - 1];
+  expect(node2.querySelector('.cnnvis-title')?.textContent).toBe(`Feature maps 0–${last} of ${l.shape[2]} of ${l.name} (${l.height}×${l.width}) · demo · scene:7 (saved)`);
   expect(renderResult({ ...cam, version: 2 } as unknown as CamResultData).textContent).toMatch(/version 2 is not supported/);
 });
