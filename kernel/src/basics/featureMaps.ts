@@ -2,8 +2,6 @@
  * Feature maps (特征图): every channel of a layer as a grid, several layers side by side, channels
  * ranked by mean activation, and the strongest channel overlaid on the image.
  */
-import { engineFor } from '../engine';
-import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
@@ -11,7 +9,6 @@ import { autoShow, Result, ResultMeta, since } from '../display/result';
 import { toRGBA } from '../images/encode';
 import { resizeImage } from '../images/resize';
 import { asCnnModel, CnnModel } from '../models/model';
-import { runTaps } from '../taps';
 import { gridScale, makeGrid, mapsFromHWC, GridNormalize } from '../render/grid';
 import { overlayHeatmap } from '../render/overlay';
 import { hconcat, pad, scaleNearest, vconcat } from '../render/compose';
@@ -67,8 +64,8 @@ export function blockOutput(model: CnnModel, name: string): string {
 /** Block outputs of the conv layers, in graph order (see blockOutput). */
 export function convBlockOutputs(model: CnnModel): string[] {
   const spatial = new Set(model.spatialLayers());
-  const convs = model.net.layers.filter((l) => spatial.has(l.name) && /Conv/.test(l.getClassName()));
-  return [...new Set(convs.map((l) => blockOutput(model, l.name)))];
+  const convs = model.nodes.filter((n) => spatial.has(n.name) && /Conv/.test(n.kind));
+  return [...new Set(convs.map((n) => blockOutput(model, n.name)))];
 }
 
 /** The default layer for feature maps: the block output of the first convolution (e.g. its ReLU). */
@@ -93,7 +90,7 @@ function selectChannels(c: number, ranking: number[], channels: number | number[
 /** Reads one layer's activation for one image as [H, W, C] floats. */
 export function layerActivation(model: CnnModel, batch: tf.Tensor4D, layer: string): { data: Float32Array; h: number; w: number; c: number } {
   model.spatialLayer(layer);
-  const { taps, output } = runTaps(model.net, batch, [layer]);
+  const { taps, output } = model.engine.outputs(batch, [layer]);
   try {
     const [, h, w, c] = taps[0].shape as number[];
     return { data: taps[0].dataSync() as Float32Array, h, w, c };
@@ -156,7 +153,7 @@ export class FeatureMapResult extends Result {
 export async function featureMaps(m: CnnModel | tf.LayersModel, image: ImageSource, opts: FeatureMapOptions = {}): Promise<FeatureMapResult> {
   const backend = await initBackend();
   const model = modelFor(m, image);
-  const layer = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : defaultFeatureLayer(model);
+  const layer = opts.layer !== undefined ? model.canonicalLayer(opts.layer) : defaultFeatureLayer(model);
   model.spatialLayer(layer);
   const t0 = performance.now();
   const input = prepareInput(model, image, opts);
@@ -178,7 +175,7 @@ export async function featureMaps(m: CnnModel | tf.LayersModel, image: ImageSour
     colormap: opts.colormap ?? 'viridis',
     scale: opts.scale ?? gridScale(shown.length, nrow, w, h, { padding: 2 }),
   });
-  const result = new FeatureMapResult({ model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, layer, h, w, c, data, means, ranking, shown, input.image, grid, nrow);
+  const result = new FeatureMapResult({ model: model.name, backend: model.engine.label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, layer, h, w, c, data, means, ranking, shown, input.image, grid, nrow);
   return autoShow(result, opts.display);
 }
 
@@ -236,7 +233,7 @@ export async function layerOutputs(m: CnnModel | tf.LayersModel, image: ImageSou
   const tile = opts.tile ?? 64;
   const t0 = performance.now();
   const input = prepareInput(model, image, opts);
-  const { taps, output } = runTaps(model.net, input.batch, layers);
+  const { taps, output } = model.engine.outputs(input.batch, layers);
   input.batch.dispose();
   output.dispose();
   const rows: RGBAImage[] = [];
@@ -259,5 +256,5 @@ export async function layerOutputs(m: CnnModel | tf.LayersModel, image: ImageSou
   const shownInput = side <= tile ? scaleNearest(input.image, Math.floor(tile / side)) : toRGBA(resizeImage(input.image, tile, tile, { interpolation: 'bilinear' }));
   const inputRow = labelled(pad(shownInput, 2, [0, 0, 0, 0]), ['input', `${model.inputHeight}x${model.inputWidth}`]);
   const picture = vconcat([inputRow, ...rows], 4);
-  return autoShow(new LayerOutputsResult({ model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, info, n, picture), opts.display);
+  return autoShow(new LayerOutputsResult({ model: model.name, backend: model.engine.label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, info, n, picture), opts.display);
 }

@@ -3,7 +3,6 @@
  * per input channel in gray, depthwise kernels one per channel, 1×1 kernels as one tile per filter with
  * a cell per input channel on one diverging scale for the layer; dead filters crossed out — and weight statistics.
  */
-import { canonicalLayer } from '../models/flatten';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend';
 import { CnnvisError, listChoices } from '../errors';
@@ -120,7 +119,7 @@ export function kernelOf(layer: tf.layers.Layer): Kernel | null {
 
 /** Names of the layers that have a 4-D conv kernel. */
 export function convLayerNames(model: CnnModel): string[] {
-  return model.net.layers.filter((l) => /Conv2D$/.test(l.getClassName()) && l.getWeights().some((w) => w.rank === 4)).map((l) => l.name);
+  return model.nodes.filter((n) => /Conv2D$/.test(n.kind) && n.weightShapes.some((s) => s.length === 4)).map((n) => n.name);
 }
 
 /**
@@ -325,7 +324,7 @@ export async function filters(m: CnnModel | tf.LayersModel, opts: FilterOptions 
   const model = asCnnModel(m);
   const convs = convLayerNames(model);
   if (!convs.length) throw new CnnvisError(`model '${model.name}' has no convolution layer with a 4-D kernel`);
-  const layerName = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : convs[0];
+  const layerName = opts.layer !== undefined ? model.canonicalLayer(opts.layer) : convs[0];
   const layer = model.layer(layerName);
   const t0 = performance.now();
   const k = kernelOf(layer);

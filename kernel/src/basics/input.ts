@@ -10,7 +10,6 @@ import { generateScene } from '../data/shapes';
 import { CnnvisError } from '../errors';
 import { decodeImage, imageFromTensor, loadImageFile } from '../images/decode';
 import { loadForModel, ResizeMode } from '../images/resize';
-import { assertFiniteWeights } from '../models/finite';
 import { asCnnModel, CnnModel } from '../models/model';
 import { imageToBatch } from '../models/preprocess';
 import { RGBImage } from '../types';
@@ -95,7 +94,7 @@ export function modelFor(m: CnnModel | tf.LayersModel, image: ImageSource): CnnM
  * also where NaN or Inf weights are reported (checked once per weight value, see models/finite).
  */
 export function prepareInput(model: CnnModel, src: ImageSource, opts: InputOptions = {}): PreparedInput {
-  assertFiniteWeights(model.net, model.name);
+  model.assertFiniteWeights();
   const { image, name } = readImage(src, model.inputHeight);
   const sized = loadForModel(image, model.inputHeight, model.inputWidth, { mode: opts.resize ?? 'stretch' });
   let batch = imageToBatch(sized, model.preprocess);

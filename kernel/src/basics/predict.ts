@@ -1,8 +1,6 @@
 /** Top-k predictions with labels and probabilities, as a table and a vega-lite bar chart. */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend';
-import { modelHead } from '../models/head';
-import { engineFor } from '../engine';
 import { logitsOf } from '../explain/gradients';
 import { CnnvisError } from '../errors';
 import { escapeHtml } from '../display/progress';
@@ -121,7 +119,7 @@ export function topK(probs: Float32Array, k: number, label: (i: number) => strin
  * the softmax of a linear head's outputs.
  */
 export function classProbabilities(model: CnnModel, batch: tf.Tensor4D): Float32Array {
-  const head = modelHead(model.net);
+  const head = model.head;
   // The class scores through the head (on ONNX Runtime the engine keeps a one-image pass for a
   // gradient of the same input).
   return tf.tidy(() => head.probabilities(logitsOf(model, batch)).dataSync() as Float32Array).slice();
@@ -129,7 +127,7 @@ export function classProbabilities(model: CnnModel, batch: tf.Tensor4D): Float32
 
 /** How the probabilities are computed, for heads other than a plain softmax (which needs no note). */
 function headNote(model: CnnModel): string {
-  const head = modelHead(model.net);
+  const head = model.head;
   return head.kind === 'softmax' ? '' : head.probabilityNote;
 }
 
@@ -150,6 +148,6 @@ export async function predict(m: CnnModel | tf.LayersModel, image: ImageSource, 
     throw new CnnvisError(`model '${model.name}' produced NaN or Inf outputs for ${input.name}; check its weights and the input`);
   }
   const predictions = topK(probs, Math.min(top, probs.length), (i) => model.label(i));
-  const result = new PredictionResult({ model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, predictions, probs, input.image, input.name, headNote(model));
+  const result = new PredictionResult({ model: model.name, backend: model.engine.label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, predictions, probs, input.image, input.name, headNote(model));
   return autoShow(result, opts.display);
 }

@@ -3,7 +3,6 @@ import * as tf from '@tensorflow/tfjs';
 import { escapeHtml } from '../display/progress';
 import { autoShow, Result } from '../display/result';
 import { asCnnModel, CnnModel } from '../models/model';
-import { layerOutputShape } from '../taps';
 
 export interface LayerRow {
   name: string;
@@ -95,31 +94,22 @@ export class SummaryResult extends Result {
   }
 }
 
-function activationName(layer: tf.layers.Layer): string | null {
-  const cfg = layer.getConfig() as { activation?: unknown };
-  if (typeof cfg.activation === 'string') return cfg.activation;
-  if (layer.getClassName() === 'ReLU') return 'relu';
-  if (layer.getClassName() === 'Softmax') return 'softmax';
-  return null;
-}
-
 export function summaryRows(model: CnnModel): LayerRow[] {
-  return model.net.layers.map((l) => ({
-    name: l.name,
-    className: l.getClassName(),
-    outputShape: layerOutputShape(l),
-    params: l.countParams(),
-    trainable: l.trainable,
-    activation: activationName(l),
-    inbound: l.inboundNodes.flatMap((n) => n.inboundLayers.map((x) => x.name)),
-    path: model.structure.layers.get(l.name)?.path ?? [],
+  return model.nodes.map((n) => ({
+    name: n.name,
+    className: n.kind,
+    outputShape: [...n.shape],
+    params: n.params,
+    trainable: n.trainable,
+    activation: n.activation,
+    inbound: [...n.inputs],
+    path: model.structure.layers.get(n.name)?.path ?? [],
   }));
 }
 
 export function summary(m: CnnModel | tf.LayersModel, opts: { display?: boolean } = {}): SummaryResult {
   const model = asCnnModel(m);
-  const total = model.net.countParams();
-  const trainable = model.net.trainableWeights.reduce((a, w) => a + (w.shape as number[]).reduce((x, y) => x * y, 1), 0);
+  const { total, trainable } = model.paramCounts;
   const result = new SummaryResult(model.name, summaryRows(model), total, trainable, [model.inputHeight, model.inputWidth, model.inputChannels],
     model.preprocess, model.labels?.names.length ?? 0, tf.getBackend(), model.structure.models,
     [`preprocess ${model.preprocessNote}`, ...(model.sizeNote ? [`input size: ${model.sizeNote}`] : [])]);
@@ -152,9 +142,5 @@ export interface LayerWeight {
  * compute from weights refuse them, naming the layer and weight).
  */
 export function layerWeights(m: CnnModel | tf.LayersModel, layer: string): LayerWeight[] {
-  const l = asCnnModel(m).layer(layer);
-  return l.weights.map((w) => {
-    const v = w.read();
-    return { name: w.originalName ?? w.name, shape: [...v.shape], values: (v.dataSync() as Float32Array).slice() };
-  });
+  return asCnnModel(m).weights(layer).map((w) => ({ name: w.name, shape: w.shape, values: w.data }));
 }

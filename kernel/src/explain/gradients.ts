@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
-import { ChannelTarget, engineFor, INPUT, isChannelTarget, ReluRule, ScoreTarget } from '../engine';
+import { ChannelTarget, INPUT, isChannelTarget, ReluRule, ScoreTarget } from '../engine';
 import { channelScores, logitsModel, syncHead, withForwardHook } from '../engine/tfjs';
 
 export type { ChannelTarget, ReluRule, ScoreTarget };
@@ -21,13 +21,13 @@ export { channelScores, isChannelTarget, logitsModel, syncHead, withForwardHook 
  * sigmoid unit) head [−z, z], for a linear head the outputs (models/head.ts). The caller disposes them.
  */
 export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): tf.Tensor2D {
-  return engineFor(model.net).logits(batch, batchSize);
+  return model.engine.logits(batch, batchSize);
 }
 
 /** A layer's output and the class scores (see logitsOf) for a batch, in one forward pass. The caller disposes both. */
 export function activationAndLogits(model: CnnModel, batch: tf.Tensor4D, layer: string): { activation: tf.Tensor; logits: tf.Tensor2D } {
   model.layer(layer);
-  const { taps, logits } = engineFor(model.net).forward(batch, [layer]);
+  const { taps, logits } = model.engine.forward(batch, [layer]);
   return { activation: taps[0], logits };
 }
 
@@ -66,7 +66,7 @@ function explainKernelError(e: unknown, model: CnnModel, what: string): unknown 
 export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: string, target: ScoreTarget, rule: ReluRule = 'gradient'): LayerGradients {
   const name = model.layer(layer).name;
   try {
-    const g = engineFor(model.net).backward(batch, target, name, rule);
+    const g = model.engine.backward(batch, target, name, rule);
     return { activation: g.activation!, gradient: g.gradient, logits: g.logits, score: g.score };
   } catch (e) {
     throw explainKernelError(e, model, `at layer '${layer}'`);
@@ -79,7 +79,7 @@ export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: strin
  * forward hook): what Ablation-CAM measures. The caller disposes the result.
  */
 export function scoresWithLayerOutput(model: CnnModel, batch: tf.Tensor4D, layer: string, replacement: tf.Tensor): tf.Tensor2D {
-  return engineFor(model.net).scoresWithLayerOutput(batch, model.layer(layer).name, replacement);
+  return model.engine.scoresWithLayerOutput(batch, model.layer(layer).name, replacement);
 }
 
 /** Checks a channel target against the model (unknown layer lists the layers; channel range). */
@@ -105,7 +105,7 @@ export function inputGradients(
 ): { gradient: tf.Tensor4D; logits: tf.Tensor2D; score: number } {
   if (isChannelTarget(target)) checkChannelTarget(model, target);
   try {
-    const g = engineFor(model.net).backward(batch, target, INPUT, rule);
+    const g = model.engine.backward(batch, target, INPUT, rule);
     return { gradient: g.gradient as tf.Tensor4D, logits: g.logits, score: g.score };
   } catch (e) {
     throw explainKernelError(e, model, 'with respect to the input');

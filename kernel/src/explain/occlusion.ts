@@ -14,7 +14,6 @@ import { Map2D, RGBImage } from '../types';
 import { AttributionContext, attributionFunction, AttributionMethod, AttributionOptions, scoresOf } from './attribution/base';
 import { gaussianBlur, meanColor, solidInput } from './attribution/baselines';
 import { logitsOf } from './gradients';
-import { modelHead } from '../models/head';
 import { ScoreBasis } from './targets';
 
 export type OcclusionFill = 'gray' | 'mean' | 'blur';
@@ -89,7 +88,7 @@ export class Occlusion extends AttributionMethod<OcclusionOptions> {
       if (typeof ctx.target !== 'number') return scoresOf(model, b, ctx.target);
       const k = ctx.target;
       const l = logitsOf(model, b);
-      const p = tf.tidy(() => modelHead(model.net).probabilities(l).slice([0, k], [-1, 1]).reshape([-1]));
+      const p = tf.tidy(() => model.head.probabilities(l).slice([0, k], [-1, 1]).reshape([-1]));
       const out = p.dataSync().slice() as Float32Array;
       tf.dispose([l, p]);
       return out;

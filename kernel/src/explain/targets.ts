@@ -5,7 +5,6 @@
  * and `parseLayerChannel` the one reader of 'layer:channel'.
  */
 import { CnnvisError, listChoices } from '../errors';
-import { modelHead } from '../models/head';
 import { CnnModel } from '../models/model';
 import { extent } from '../render/normalize';
 
@@ -77,7 +76,7 @@ export type ScoreBasis = 'score' | 'probability' | 'none';
 
 /** The explained class k from one image's class scores (see explain/gradients.ts logitsOf). */
 export function explainedClass(model: CnnModel, k: number, scores: Float32Array, basis: ScoreBasis = 'score'): ExplainedClass {
-  const head = modelHead(model.net);
+  const head = model.head;
   const probs = head.probabilitiesData(scores);
   const text =
     basis === 'score'

@@ -4,10 +4,15 @@
  */
 import * as util from 'util';
 import * as tf from '@tensorflow/tfjs';
+import { Engine } from '../engine/engine';
+import { engineFor } from '../engine/index';
+import { reluSites } from '../engine/reluRules';
 import { CnnvisError, listChoices } from '../errors';
 import { getLayer, layerOutputShape, spatialLayerNames } from '../taps';
 import { PreprocessName } from '../types';
-import { FlatLayerInfo, Flattened, flattenModel, registerAliases } from './flatten';
+import { assertFiniteWeights } from './finite';
+import { canonicalLayer, FlatLayerInfo, Flattened, flattenModel, registerAliases } from './flatten';
+import { ModelGraph, ModelNode, NamedWeight } from './graph';
 import { findHead, Head, modelHead } from './head';
 import { LabelSet } from './labels';
 import { inModelPreprocessing, preprocessFromName } from './preprocess';
@@ -63,7 +68,21 @@ export function endsInSoftmax(model: tf.LayersModel): boolean {
   return findHead(model).kind === 'softmax';
 }
 
-export class CnnModel {
+/** The activation a layer applies: its `activation` setting, or the layer itself for ReLU and Softmax layers. */
+function activationName(layer: tf.layers.Layer): string | null {
+  const cfg = layer.getConfig() as { activation?: unknown };
+  if (typeof cfg.activation === 'string') return cfg.activation;
+  if (layer.getClassName() === 'ReLU') return 'relu';
+  if (layer.getClassName() === 'Softmax') return 'softmax';
+  return null;
+}
+
+/**
+ * A model and what cnnvis knows about it (ModelGraph: nodes, weights, engine). Methods use the
+ * ModelGraph accessors, the engine and the layer-name helpers; `net` and `original` (the TF.js models)
+ * are for models/ and engine/, and for handing the TF.js model to a user who asks for it.
+ */
+export class CnnModel implements ModelGraph {
   /** The model as one flat functional graph (Sequential and nested models rebuilt; weights shared with `original`). */
   readonly net: tf.LayersModel;
   /** The model as it was given. */
@@ -83,6 +102,7 @@ export class CnnModel {
   /** The model takes any input size and none was chosen: image methods run it at each image's own size (see atSize). */
   readonly anySize: boolean;
   private readonly init: CnnModelInit;
+  private nodeList?: ModelNode[];
   private readonly sized = new Map<string, CnnModel>();
   readonly softmax: boolean;
   readonly inputHeight: number;
@@ -147,6 +167,65 @@ export class CnnModel {
   /** What the model's output means: softmax, binary (one sigmoid unit), multi-label or linear (models/head.ts). */
   get head(): Head {
     return modelHead(this.net);
+  }
+
+  /** The engine that computes the model (engine/index.ts engineFor: ONNX Runtime where it runs the model, else TF.js). */
+  get engine(): Engine {
+    return engineFor(this.net);
+  }
+
+  /** The layers of the flat graph, in graph order (ModelGraph). */
+  get nodes(): readonly ModelNode[] {
+    return (this.nodeList ??= this.net.layers.map((l) => ({
+      name: l.name,
+      kind: l.getClassName(),
+      shape: layerOutputShape(l),
+      inputs: l.inboundNodes.flatMap((n) => n.inboundLayers.map((x) => x.name)),
+      params: l.countParams(),
+      weightShapes: l.weights.map((w) => [...(w.shape as number[])]),
+      trainable: l.trainable,
+      activation: activationName(l),
+    })));
+  }
+
+  /** A layer by name, nested path or alias, or a clear error listing the layers. */
+  node(name: string): ModelNode {
+    const flat = this.layer(name).name;
+    return this.nodes.find((n) => n.name === flat) as ModelNode;
+  }
+
+  /** A layer's weights as plain arrays (copies), in the layer's own order. */
+  weights(layer: string): NamedWeight[] {
+    return this.layer(layer).weights.map((w) => {
+      const v = w.read();
+      return { name: w.originalName ?? w.name, shape: [...v.shape], data: (v.dataSync() as Float32Array).slice(), trainable: w.trainable };
+    });
+  }
+
+  /** Weight counts: all, and the trainable ones. */
+  get paramCounts(): { total: number; trainable: number } {
+    return { total: this.net.countParams(), trainable: this.net.trainableWeights.reduce((a, w) => a + (w.shape as number[]).reduce((x, y) => x * y, 1), 0) };
+  }
+
+  /** Number of places where a ReLU rule (guided backpropagation, deconvnet) applies. */
+  reluSiteCount(): number {
+    return reluSites(this.net).length;
+  }
+
+  /** A CnnvisError naming the layers whose weights hold NaN or Inf (every output would be NaN). */
+  assertFiniteWeights(): void {
+    assertFiniteWeights(this.net, this.name);
+  }
+
+  /** A layer name as the flat model knows it: an alias resolved, any other name unchanged (no check). */
+  canonicalLayer(name: string): string {
+    return canonicalLayer(this.net, name);
+  }
+
+  /** The input size the model fixes, [height, width] (null where it takes any size). */
+  get fixedInputSize(): [number | null, number | null] {
+    const [, h, w] = this.net.inputs[0].shape;
+    return [h ?? null, w ?? null];
   }
 
   /** The label of class i, or `class i` when the model has no labels. */

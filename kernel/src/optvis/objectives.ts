@@ -9,7 +9,7 @@ import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
 import { layerOutputShape } from '../taps';
 import { parseLayerChannel } from '../explain/targets';
-import { engineFor, LOGITS } from '../engine';
+import { LOGITS } from '../engine';
 
 /** The pseudo layer name under which objectives read the class scores (pre-softmax logits; see models/head.ts). */
 export { LOGITS };
@@ -203,7 +203,7 @@ export function toObjective(spec: ObjectiveSpec): Objective {
 /** Runs the model once on a preprocessed batch and returns the objective's scores [B]. */
 export function objectiveScores(model: CnnModel, objective: Objective, batch: tf.Tensor4D): tf.Tensor1D {
   const names = objective.layers.filter((l) => l !== LOGITS);
-  const { taps, logits } = engineFor(model.net).forward(batch, names);
+  const { taps, logits } = model.engine.forward(batch, names);
   try {
     return tf.tidy(() =>
       objective.scores((layer) => {

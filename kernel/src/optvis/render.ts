@@ -16,7 +16,6 @@ import { autoShow, Result, ResultMeta, since } from '../display/result';
 import { encodePng } from '../images/encode';
 import { initBackend } from '../engine/backend';
 import { CnnvisError } from '../errors';
-import { assertFiniteWeights } from '../models/finite';
 import { asCnnModel, CnnModel } from '../models/model';
 import { preprocessTensor } from '../models/preprocess';
 import { enlarge } from '../render/compose';
@@ -24,7 +23,6 @@ import { makeGrid } from '../render/grid';
 import { layerOutputShape } from '../taps';
 import { RGBAImage } from '../types';
 import { channels as channelsObjective, Objective, objectiveScores, ObjectiveSpec, toObjective } from './objectives';
-import { engineFor } from '../engine';
 import { makeParam, Param, PARAM_NAMES, ParamName } from './param';
 import { blur3, checkWeights, penalty, RegularizerWeights } from './regularizers';
 import { Rng } from './rng';
@@ -138,7 +136,7 @@ function transformList(t: MaximizeOptions['transforms']): readonly Transform[] {
 /** Images in [0, 1] → the model's input: resized to a fixed input size, preprocessed, gray if needed. */
 export function toModelInput(model: CnnModel, images: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
-    const [, h, w] = model.net.inputs[0].shape;
+    const [h, w] = model.fixedInputSize;
     let x = images;
     if ((h && h !== x.shape[1]) || (w && w !== x.shape[2])) x = resizeLinear(x, h ?? x.shape[1], w ?? x.shape[2]);
     if (model.inputChannels === 1) x = x.mean(3, true);
@@ -230,7 +228,6 @@ export async function optimizeBatch(
 ): Promise<BatchRun> {
   ensureInputGradients();
   objective.check(model);
-  const net = model.net;
   const param: Param = makeParam(s.param, { batch, height: s.height, width: s.width, seed: s.seed, sd: s.initSd, decorrelate: s.decorrelate });
   const rng = new Rng(s.seed * 7919 + 17);
   const stepper = new Stepper(s, param.variables);
@@ -239,7 +236,7 @@ export async function optimizeBatch(
   // Forward and backward passes of the model on its engine (engine/engine.ts); the objective, the
   // transforms, the parameterization and the penalties in TF.js, joined by the chain rule: the gradient
   // of sum(x · dScore/dx) with dScore/dx held constant is the objective's gradient.
-  const engine = engineFor(net);
+  const engine = model.engine;
   const clean = (): number[] => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, param.image())).dataSync()));
   const step = (i: number): Float32Array => {
     const blurred = s.regularizers.blur > 0 ? tf.tidy(() => blur3(param.image())) : null;
@@ -402,7 +399,7 @@ export class ActivationMaxResult extends Result {
 async function prepare(model: CnnModel | tf.LayersModel): Promise<{ m: CnnModel; t0: number }> {
   await initBackend();
   const m = asCnnModel(model);
-  assertFiniteWeights(m.net, m.name);
+  m.assertFiniteWeights();
   return { m, t0: performance.now() };
 }
 

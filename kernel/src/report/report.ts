@@ -8,7 +8,6 @@ import { ExplainResult } from '../explain/explainResult';
 import { explainMethod, ExplainOptions, explanationTarget } from '../explain/registry';
 import { engineInfo } from '../engine/about';
 import { ImageResult } from '../display/imageResult';
-import { modelHead } from '../models/head';
 import { CnnModel } from '../models/model';
 import { CnnvisError } from '../errors';
 import { Result } from '../display/result';
@@ -123,7 +122,7 @@ export async function buildReport(model: CnnModel, image: ImageSource, opts: Rep
     ...(preds.probabilities.length < 2 ? [] : ([['Grad-CAM, second class', async () => {
       const second = topK(preds.probabilities, 2, (i) => model.label(i))[1];
       const r = (await explainMethod('gradcam').run(model, image, { classIndex: second.index, resize, display })) as ExplainResult;
-      const what = modelHead(model.net).kind === 'binary' ? 'The other class of the binary classifier' : 'The same for the runner-up class';
+      const what = model.head.kind === 'binary' ? 'The other class of the binary classifier' : 'The same for the runner-up class';
       return { title: `Grad-CAM: ${explained(r)}, the second class`, result: r, note: `${what} (${r.target.scoreName}): a class-discriminative map looks elsewhere.` };
     }]] as Step[])),
     ['Faithfulness', async () => {

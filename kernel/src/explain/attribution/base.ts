@@ -9,10 +9,8 @@
  * layer), prepares the input, hands the method a context with gradient and scoring helpers, reduces
  * the channels to one map (signed sum, or max |·| for saliency) and builds the AttributionResult.
  */
-import { canonicalLayer } from '../../models/flatten';
 import * as tf from '@tensorflow/tfjs';
-import { engineFor, ReluRule } from '../../engine';
-import { reluSites } from '../../engine/reluRules';
+import { ReluRule } from '../../engine';
 import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
 import { showing, since } from '../../display/result';
 import { initBackend } from '../../engine/backend';
@@ -78,7 +76,7 @@ export interface AttributionContext {
 /** Parses 'layer:channel' and checks it against the model. */
 export function parseChannelTarget(model: CnnModel, text: string, reduce: 'sum' | 'max' = 'sum'): ChannelTarget {
   const parts = parseLayerChannel(text, 'target', `${model.spatialLayers().slice(-1)[0] ?? 'conv1'}:0`);
-  const t: ChannelTarget = { layer: canonicalLayer(model.net, parts.layer), channel: parts.channel, reduce };
+  const t: ChannelTarget = { layer: model.canonicalLayer(parts.layer), channel: parts.channel, reduce };
   checkChannelTarget(model, t);
   return t;
 }
@@ -107,7 +105,7 @@ export function attributionContext(
     gradient: (x, rule = 'gradient') => {
       const g = inputGradients(model, x, target, rule);
       g.logits.dispose();
-      if (rule !== 'gradient') ctx.details.reluSites = reluSites(model.net).length;
+      if (rule !== 'gradient') ctx.details.reluSites = model.reluSiteCount();
       return g.gradient;
     },
     scores: (x) => scoresOf(model, x, target),
@@ -208,7 +206,7 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
         ? { kind: 'channel', layer: channel.layer, channel: channel.channel, reduce: channel.reduce, value: channelValue }
         : { kind: 'class', ...explainedClass(model, classIndex as number, logits, this.basis) };
       const result = new AttributionResult({
-        meta: { model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote },
+        meta: { model: model.name, backend: model.engine.label(backend), timeMs: since(t0), preprocess: model.preprocessNote },
         method: this.name,
         target: tgt,
         map,

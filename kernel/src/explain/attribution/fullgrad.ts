@@ -16,7 +16,6 @@ import * as tf from '@tensorflow/tfjs';
 import { ensureInputGradients } from '../../engine/wasmGradients';
 import { CnnvisError } from '../../errors';
 import { CnnModel } from '../../models/model';
-import { modelHead } from '../../models/head';
 import { ChannelTarget, logitsModel, syncHead, withForwardHook } from '../gradients';
 import { layerOutputShape } from '../../taps';
 import { AttributionContext, attributionFunction, AttributionMethod, AttributionOptions } from './base';
@@ -88,7 +87,7 @@ export function biasGradients(model: CnnModel, batch: tf.Tensor4D, classIndex: n
         else delete (holder as { activation?: ActivationLike }).activation;
       });
     });
-    const run = (): tf.Tensor => tf.sum(modelHead(model.net).scores(net.predict(batch) as tf.Tensor).slice([0, classIndex], [-1, 1]));
+    const run = (): tf.Tensor => tf.sum(model.head.scores(net.predict(batch) as tf.Tensor).slice([0, classIndex], [-1, 1]));
     // Batch normalizations: an output hook adds + Z (nested, one per layer).
     const withHooks = (k: number, fn: () => tf.Tensor): tf.Tensor => {
       if (k === hooked.length) return fn();

@@ -12,7 +12,6 @@ import * as tf from '@tensorflow/tfjs';
 import { Progress } from '../../display/progress';
 import { CnnvisError } from '../../errors';
 import { CnnModel } from '../../models/model';
-import { modelHead } from '../../models/head';
 import { mulberry32 } from '../../random';
 import { extent } from '../../render/normalize';
 import { ChannelTarget, logitsOf } from '../gradients';
@@ -89,7 +88,7 @@ export class Rise extends AttributionMethod<RiseOptions> {
     const seed = o.seed ?? 0;
     const [, H, W] = ctx.batch.shape;
     const cls = ctx.classIndex as number;
-    const head = modelHead(ctx.model.net);
+    const head = ctx.model.head;
     let num: tf.Tensor = tf.zeros([H, W, 1]);
     let den: tf.Tensor = tf.zeros([H, W, 1]);
     let lo = Infinity;

@@ -12,9 +12,7 @@
  *
  * Every method is called the same way: `await gradCam(model, image, {classIndex?, label?, layer?, display?})`.
  */
-import { canonicalLayer } from '../../models/flatten';
 import * as tf from '@tensorflow/tfjs';
-import { engineFor } from '../../engine';
 import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
 import { showing, since } from '../../display/result';
 import { initBackend } from '../../engine/backend';
@@ -143,7 +141,7 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
     const model = modelFor(m, image);
     const convention = checkConvention(opts.convention, this.conventions, this.name);
     this.checkOptions(opts);
-    const layer = opts.layer !== undefined ? canonicalLayer(model.net, opts.layer) : this.defaultLayer(model);
+    const layer = opts.layer !== undefined ? model.canonicalLayer(opts.layer) : this.defaultLayer(model);
     model.spatialLayer(layer);
     this.check(model, layer);
     // An explicit class is checked before any computation.
@@ -190,7 +188,7 @@ export abstract class CamMethod<O extends CamOptions = CamOptions> {
       const rawData = preData.map((v) => (v > 0 ? v : 0));
       const { lowRes, map } = camMaps({ width: w, height: h, data: rawData }, model.inputWidth, model.inputHeight, convention);
       const result = new ExplainResult({
-        meta: { model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote },
+        meta: { model: model.name, backend: model.engine.label(backend), timeMs: since(t0), preprocess: model.preprocessNote },
         method: this.name,
         layer,
         target: { ...explainedClass(model, classIndex, logits, this.basis), ...basisOf(this.basisText(classIndex, logits, opts)) },

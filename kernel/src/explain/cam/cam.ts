@@ -7,7 +7,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
 import { CnnModel } from '../../models/model';
-import { modelHead } from '../../models/head';
 import { CamContext, camFunction, CamMethod } from './base';
 
 const PASS_THROUGH = new Set(['Reshape', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout']);
@@ -26,7 +25,7 @@ function only<T>(xs: readonly T[] | undefined): T | undefined {
 
 /** Finds feature layer → global average pooling → (reshape/flatten/dropout) → Dense or 1×1 conv → logits. */
 export function findCamHead(model: CnnModel): CamHead {
-  const out = modelHead(model.net).logitsLayer;
+  const out = model.head.logitsLayer;
   const cls = out.getClassName();
   const why = (what: string) =>
     new CnnvisError(
@@ -78,7 +77,7 @@ export class Cam extends CamMethod {
   weights(ctx: CamContext): tf.Tensor {
     const kernel = findCamHead(ctx.model).outputLayer.getWeights()[0];
     const c = ctx.activation.shape[2];
-    const binary = modelHead(ctx.model.net).kind === 'binary';
+    const binary = ctx.model.head.kind === 'binary';
     return tf.tidy(() => {
       const w2 = kernel.reshape([-1, kernel.shape[kernel.shape.length - 1]]);
       if (w2.shape[0] !== c) throw new CnnvisError(`CAM: the output kernel has ${w2.shape[0]} inputs but layer '${ctx.layer}' has ${c} channels`);

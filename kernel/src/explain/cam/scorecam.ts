@@ -14,7 +14,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
-import { modelHead } from '../../models/head';
 import { extent } from '../../render/normalize';
 import { logitsOf } from '../gradients';
 import { ScoreBasis } from '../targets';
@@ -85,7 +84,7 @@ export class ScoreCam extends CamMethod<ScoreCamOptions> {
       const chunk = channels.slice(s, s + batchSize);
       const masked = tf.tidy(() => tf.mul(ctx.batch, channelMasks(ctx.activation, chunk, H, W, pt)) as tf.Tensor4D);
       const logits = logitsOf(ctx.model, masked, batchSize);
-      const p = tf.tidy(() => (onLogits ? logits : modelHead(ctx.model.net).probabilities(logits)).slice([0, ctx.classIndex], [-1, 1]).dataSync() as Float32Array);
+      const p = tf.tidy(() => (onLogits ? logits : ctx.model.head.probabilities(logits)).slice([0, ctx.classIndex], [-1, 1]).dataSync() as Float32Array);
       scores.set(p, s);
       masked.dispose();
       logits.dispose();

@@ -12,7 +12,6 @@ import * as tf from '@tensorflow/tfjs';
 import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
 import { initBackend } from '../../engine/backend';
 import { CnnvisError } from '../../errors';
-import { modelHead } from '../../models/head';
 import { CnnModel } from '../../models/model';
 import { extent } from '../../render/normalize';
 import { Map2D } from '../../types';
@@ -56,7 +55,7 @@ export async function confidenceChange(m: CnnModel | tf.LayersModel, image: Imag
       const w = tf.tensor4d(weights, [1, model.inputHeight, model.inputWidth, 1]);
       return logitsOf(model, tf.concat([input.batch, tf.mul(input.batch, w)]) as tf.Tensor4D).dataSync().slice() as Float32Array;
     });
-    const head = modelHead(model.net);
+    const head = model.head;
     const K = scores.length / 2;
     const classIndex = explicit ?? resolveClass(model, {}, scores.slice(0, K));
     const y = head.probabilitiesData(scores.slice(0, K))[classIndex];

@@ -22,7 +22,6 @@ import { CnnModel } from '../../models/model';
 import { imageToBatch } from '../../models/preprocess';
 import { upsampleBilinear } from '../../render/upsample';
 import { Map2D, RGBImage } from '../../types';
-import { modelHead } from '../../models/head';
 import { logitsOf } from '../gradients';
 import { resolveClass, TargetOptions } from '../targets';
 import { trapezoid } from './stats';
@@ -169,7 +168,7 @@ async function perturbationCurve(
           const mask = tf.tensor4d(masks, [n, H, W, 1]);
           const x = tf.add(from, tf.mul(mask, delta)) as tf.Tensor4D;
           const logits = logitsOf(model, x, batchSize);
-          return modelHead(model.net).probabilities(logits).slice([0, classIndex], [n, 1]);
+          return model.head.probabilities(logits).slice([0, classIndex], [n, 1]);
         });
         probabilities.set(probs.dataSync(), s0);
         probs.dispose();

@@ -57,8 +57,7 @@ export interface RandomizationResult {
 
 /** Layers with weights, from the output down to the input: the cascading order. */
 export function layersFromTop(model: CnnModel | tf.LayersModel): string[] {
-  const net = asCnnModel(model).net;
-  return net.layers.filter((l) => l.countParams() > 0).map((l) => l.name).reverse();
+  return asCnnModel(model).nodes.filter((n) => n.params > 0).map((n) => n.name).reverse();
 }
 
 function mapOf(r: { map: Map2D } | Map2D): Map2D {

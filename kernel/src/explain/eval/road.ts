@@ -17,11 +17,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageSource, InputOptions, modelFor, prepareInput } from '../../basics/input';
-import { engineFor } from '../../engine';
 import { initBackend } from '../../engine/backend';
 import { Result, since } from '../../display/result';
 import { CnnvisError } from '../../errors';
-import { modelHead } from '../../models/head';
 import { CnnModel } from '../../models/model';
 import { mulberry32 } from '../../random';
 import { upsampleBilinear } from '../../render/upsample';
@@ -221,7 +219,7 @@ export async function road(m: CnnModel | tf.LayersModel, image: ImageSource, map
     const scores0 = l0.dataSync().slice() as Float32Array;
     l0.dispose();
     const classIndex = explicit ?? resolveClass(model, {}, scores0);
-    const p0 = modelHead(model.net).probabilitiesData(scores0)[classIndex];
+    const p0 = model.head.probabilitiesData(scores0)[classIndex];
     const curve = (kind: RoadCurve['kind']): RoadCurve => {
       const images: Float32Array[] = sorted.map((f) => {
         const k = Math.round(f * H * W);
@@ -237,7 +235,7 @@ export async function road(m: CnnModel | tf.LayersModel, image: ImageSource, map
         part.forEach((a, i) => flat.set(a, i * H * W * C));
         const p = tf.tidy(() => {
           const logits = logitsOf(model, tf.tensor4d(flat, [part.length, H, W, C]), batchSize);
-          return modelHead(model.net).probabilities(logits).slice([0, classIndex], [part.length, 1]).dataSync() as Float32Array;
+          return model.head.probabilities(logits).slice([0, classIndex], [part.length, 1]).dataSync() as Float32Array;
         });
         probs.set(p, 1 + i0);
       }
@@ -248,7 +246,7 @@ export async function road(m: CnnModel | tf.LayersModel, image: ImageSource, map
     };
     const morf = curve('ROAD MoRF');
     const lerf = curve('ROAD LeRF');
-    return new RoadResult({ model: model.name, backend: engineFor(model.net).label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, morf, lerf, noise);
+    return new RoadResult({ model: model.name, backend: model.engine.label(backend), timeMs: since(t0), preprocess: model.preprocessNote }, morf, lerf, noise);
   } finally {
     input.batch.dispose();
   }
