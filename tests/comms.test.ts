@@ -20,14 +20,16 @@ const EXPECTED = [
   'test_coalesced_observer_sees_latest_value',
   'test_comm_messages_handled_while_a_cell_awaits',
   'test_output_widget_captures_handler_output',
+  'test_long_comm_work_reports_idle_at_once_and_a_layer_move_stops_it',
+  'test_failure_of_background_comm_work_is_reported_after_idle',
   'test_issue_example_through_the_cnnvis_entry_point',
 ];
 
 test('comms and widgets: jupyter_client as the front end', async () => {
-  const result = await runKernelUnittest('test_cnnvis_comms', 110000);
+  const result = await runKernelUnittest('test_cnnvis_comms', 190000);
   const report = result.stderr;
   if (result.code !== 0) throw new Error(`comm tests failed:\n${report}`);
   // The kernel's own stderr (its error log) is interleaved with unittest's report.
   for (const name of EXPECTED) expect(report).toContain(`${name} (test_cnnvis_comms.CommsTest.${name}) ... `);
   expect(report).toMatch(new RegExp(`^Ran ${EXPECTED.length} tests in [\\d.]+s\\s+OK\\s*$`, 'm'));
-});
+}, 200000);

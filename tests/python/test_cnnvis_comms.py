@@ -299,6 +299,82 @@ class CommsTest(KernelTestCase):
         self.assertEqual([(m["content"]["text"], m["parent_header"]["msg_id"]) for m in captured],
                          [("captured 8\n", msg_id)])
 
+    def test_long_comm_work_reports_idle_at_once_and_a_layer_move_stops_it(self):
+        # A real front end (@jupyter-widgets) sends a widget's next update only after the idle of the
+        # previous one: that idle must come once the state is applied, not when the work it started ends.
+        model_id = self.eval_cell(
+            "import { FilterExplorer } from 'cnnvis/dist/explore';\n"
+            "import { buildDemoModel } from 'cnnvis/dist/models/demo';\n"
+            "T.am = { ex: await FilterExplorer.open(buildDemoModel({seed: 3}),"
+            " {display: false, pageSize: 4, steps: 5000, patternSize: 64}) };\n"
+            "console.log('@@' + JSON.stringify(T.am.ex.modelId));")
+        state = "[T.am.ex.computed, T.am.ex.get('status'), T.am.ex.get('progress'), T.am.ex.get('mode'), T.am.ex.get('shown_layer')]"
+        computed, status, _, mode, layer = self.eval_json(state)
+        self.assertEqual([computed, status, mode, layer], [0, "idle", "weights", 0])
+        # 5000 steps for a page of 4 patterns: minutes of work, far longer than any wait below.
+        t0 = time.monotonic()
+        start = self.comm_msg(model_id, {"method": "update", "state": {"mode": "patterns"}, "buffer_paths": []}, wait=False)
+        seen = self.drain_iopub(start, timeout=20)
+        self.assertLess(time.monotonic() - t0, 20)
+        computed, status, progress, mode, _ = self.eval_json(state)
+        self.assertEqual([computed, status, mode], [0, "busy", "patterns"])
+        self.assertLess(progress, 0.5)
+        # The work goes on in the background and shows its progress through the widget's state, its
+        # updates still parented to the message that started it.
+        def background_progress():
+            return [m for m in seen if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == model_id
+                    and m["content"]["data"]["method"] == "update"
+                    and 0 < (m["content"]["data"]["state"].get("progress") or 0) < 0.5]
+        deadline = time.monotonic() + 60
+        while not background_progress() and time.monotonic() < deadline:
+            time.sleep(0.3)
+            seen += self.run_ok("T.am.ex.get('progress');")
+        background = background_progress()
+        self.assertTrue(background)
+        self.assertTrue(all(m["parent_header"]["msg_id"] == start for m in background))
+        # The layer moves while it runs: applied at once, the run stops, no pattern is made.
+        t0 = time.monotonic()
+        move = self.comm_msg(model_id, {"method": "update", "state": {"layer_index": 1}, "buffer_paths": []}, wait=False)
+        self.drain_iopub(move, timeout=20)
+        self.assertLess(time.monotonic() - t0, 20)
+        deadline = time.monotonic() + 30
+        now = self.eval_json(state)
+        while now[1] == "busy" and time.monotonic() < deadline:
+            time.sleep(0.3)
+            now = self.eval_json(state)
+        self.assertEqual([now[0], now[1], now[3], now[4]], [0, "idle", "weights", 1])
+        time.sleep(2)
+        self.assertEqual(self.eval_json(state), now)
+        self.run_ok("T.am.ex.close();")
+
+    def test_failure_of_background_comm_work_is_reported_after_idle(self):
+        model_id, _ = self.make_slider("late", extra=(
+            "s.observe(async (c: any) => { await new Promise(r => setTimeout(r, 3000));"
+            " if (c.new === 17) throw new Error('late 17'); T.late.done = c.new; }, 'value');\n"))
+        t0 = time.monotonic()
+        msg_id = self.comm_msg(model_id, {"method": "update", "state": {"value": 17}, "buffer_paths": []}, wait=False)
+        msgs = self.drain_iopub(msg_id)
+        # idle before the observer's 3 s are over; its failure comes after, with the same parent
+        self.assertLess(time.monotonic() - t0, 3)
+        self.assertEqual([m for m in msgs if m["msg_type"] == "error"], [])
+        deadline = t0 + TIMEOUT
+        errors = []
+        while not errors and time.monotonic() < deadline:
+            msg = self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if msg["msg_type"] == "error":
+                errors.append(msg)
+        self.assertEqual(len(errors), 1)
+        self.assertEqual(errors[0]["parent_header"]["msg_id"], msg_id)
+        self.assertIn("late 17", errors[0]["content"]["evalue"])
+        self.assertEqual(len(errors[0]["content"]["evalue"].splitlines()), 1)
+        self.assertEqual(self.eval_json("T.late.slider.value"), 17)
+        # the kernel carries on
+        self.comm_msg(model_id, {"method": "update", "state": {"value": 18}, "buffer_paths": []})
+        deadline = time.monotonic() + 10
+        while self.eval_json("T.late.done ?? null") != 18 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(self.eval_json("T.late.done ?? null"), 18)
+
     def test_issue_example_through_the_cnnvis_entry_point(self):
         # The cell is type-checked by tslab: the typed API must accept this as written.
         msgs = self.run_ok(

@@ -5,7 +5,10 @@
  * - shell and control requests are dispatched as they arrive; execute requests queue in tslab's
  *   handler, everything else (comms included) is handled at once, so a cell awaiting long work does
  *   not hold back comm messages, which are handled in arrival order;
- * - every request is framed by busy / idle status messages whose parent is the request;
+ * - every request is framed by busy / idle status messages whose parent is the request; a comm
+ *   message is idle once its handlers have applied it and started any long work (which goes on in
+ *   the background, showing progress through widget state, under the message as parent), so a front
+ *   end's next update is not held back;
  * - outputs (stream, display_data, error) go out with the request that produced them as parent: the
  *   running cell, or the comm message whose handler is running (also after it awaits), so a front
  *   end can route them (an Output widget captures by parent msg_id);
@@ -280,15 +283,33 @@ export class KernelServer {
     this.reply(socket, msg, 'execute_reply', reply as unknown as JsonObject);
   }
 
+  /**
+   * Runs the comm handlers and returns once their work has gone as far as it can without the event
+   * loop (state applied, long work started): the request's idle goes out then, not when their
+   * promises settle. The @jupyter-widgets front end holds a widget's next update until it sees the
+   * idle of the previous one, so waiting for an observer's long work (activation maximization) would
+   * keep a slider move in the browser until the work ended. Work that finishes within promise
+   * callbacks (an Output widget's capture resetting its msg_id) is done before the idle. Longer work
+   * goes on in the background under this message's output context; a failure in it is reported like
+   * a synchronous one (kernel stderr and an error output with this parent).
+   */
   private async handleComm(msgType: CommMessageType, msg: Message): Promise<void> {
     const ctx: OutputContext = { parent: msg, kind: 'comm', active: true };
+    const what = `${msgType} ${String(msg.content.comm_id ?? '')}`.trim();
     try {
       const result = this.outputs.run(ctx, () =>
         this.comms.receive(msgType, msg.content, msg.metadata, msg.buffers, msg.header.msg_id),
       );
-      if (result instanceof Promise) await result;
+      if (result instanceof Promise) {
+        const settled = result.then(
+          () => undefined,
+          (e: unknown) => this.reportError(what, e, msg),
+        );
+        // Pending promise callbacks all run before a setImmediate callback; timers and I/O do not.
+        await Promise.race([settled, new Promise<void>((resolve) => setImmediate(resolve))]);
+      }
     } catch (e) {
-      this.reportError(`${msgType} ${String(msg.content.comm_id ?? '')}`.trim(), e, msg);
+      this.reportError(what, e, msg);
     } finally {
       ctx.active = false;
     }

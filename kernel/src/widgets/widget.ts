@@ -342,7 +342,10 @@ export abstract class Widget<S extends object, V extends object = S> {
     return pending.length > 0 ? Promise.all(pending) : undefined;
   }
 
-  /** Applies a message from the front end; returns observers' pending work so the kernel can wait for it. */
+  /**
+   * Applies a message from the front end at once; returns observers' pending work, which a caller may
+   * await (tests do). The kernel server does not: it reports the message idle and lets the work go on.
+   */
   private handleMessage(msg: CommMessage): unknown {
     const data = msg.data;
     switch (data.method) {
