@@ -52,13 +52,13 @@ const BLOCK_TAIL = new Set(['BatchNormalization', 'Activation', 'ReLU', 'LeakyRe
  * only consumer of the one before (conv → bn → relu gives the relu), as the articles show feature maps.
  */
 export function blockOutput(model: CnnModel, name: string): string {
-  let layer = model.layer(name);
+  let at = model.layerName(name);
   for (let hops = 0; hops < 4; hops++) {
-    const next = layer.outboundNodes.map((n) => n.outboundLayer);
-    if (next.length !== 1 || !BLOCK_TAIL.has(next[0].getClassName())) break;
-    layer = next[0];
+    const next = model.nodes.filter((n) => n.inputs.includes(at));
+    if (next.length !== 1 || !BLOCK_TAIL.has(next[0].kind)) break;
+    at = next[0].name;
   }
-  return layer.name;
+  return at;
 }
 
 /** Block outputs of the conv layers, in graph order (see blockOutput). */

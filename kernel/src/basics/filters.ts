@@ -9,6 +9,7 @@ import { CnnvisError, listChoices } from '../errors';
 import { escapeHtml } from '../display/progress';
 import { autoShow, Result, ResultMeta, since } from '../display/result';
 import { assertFiniteLayerWeights } from '../models/finite';
+import { NamedWeight } from '../models/graph';
 import { asCnnModel, CnnModel } from '../models/model';
 import { applyColormap } from '../render/colormaps';
 import { gridScale, makeGrid } from '../render/grid';
@@ -91,30 +92,32 @@ export interface Kernel {
   bias: Float32Array | null;
 }
 
-/** A layer's 4-D convolution kernel (depthwise kernel for depthwise and separable convs), or null. */
-export function kernelOf(layer: tf.layers.Layer): Kernel | null {
-  const cls = layer.getClassName();
-  const weights = layer.weights;
-  const pick = (pattern: RegExp) => weights.find((w) => pattern.test(w.originalName ?? w.name))?.read();
-  let kernel: tf.Tensor | undefined;
-  let kind: KernelKind = 'conv';
-  if (cls === 'DepthwiseConv2D') {
-    kernel = pick(/depthwise_kernel/) ?? weights[0]?.read();
-    kind = 'depthwise';
-  } else if (cls === 'SeparableConv2D') {
+/**
+ * The 4-D convolution kernel (depthwise kernel for depthwise and separable convs) among a layer's named
+ * weights (ModelGraph.weights), or null; `kind` is the layer's kind ('Conv2D', …).
+ */
+export function kernelFromWeights(kind: string, weights: readonly NamedWeight[]): Kernel | null {
+  const pick = (pattern: RegExp) => weights.find((w) => pattern.test(w.name));
+  let kernel: NamedWeight | undefined;
+  let kk: KernelKind = 'conv';
+  if (kind === 'DepthwiseConv2D') {
+    kernel = pick(/depthwise_kernel/) ?? weights[0];
+    kk = 'depthwise';
+  } else if (kind === 'SeparableConv2D') {
     kernel = pick(/depthwise_kernel/);
-    kind = 'depthwise';
-  } else if (/Conv2D$/.test(cls)) {
-    kernel = pick(/kernel/) ?? weights[0]?.read();
+    kk = 'depthwise';
+  } else if (/Conv2D$/.test(kind)) {
+    kernel = pick(/kernel/) ?? weights[0];
   }
-  if (!kernel || kernel.rank !== 4) return null;
+  if (!kernel || kernel.shape.length !== 4) return null;
   const bias = pick(/bias/);
-  return {
-    kind,
-    shape: kernel.shape as [number, number, number, number],
-    values: kernel.dataSync() as Float32Array,
-    bias: bias ? (bias.dataSync() as Float32Array) : null,
-  };
+  return { kind: kk, shape: kernel.shape as [number, number, number, number], values: kernel.data, bias: bias ? bias.data : null };
+}
+
+/** A TF.js layer's 4-D convolution kernel (see kernelFromWeights), or null. */
+export function kernelOf(layer: tf.layers.Layer): Kernel | null {
+  const named = layer.weights.map((w) => ({ name: w.originalName ?? w.name, shape: [...(w.shape as number[])], data: w.read().dataSync() as Float32Array, trainable: w.trainable }));
+  return kernelFromWeights(layer.getClassName(), named);
 }
 
 /** Names of the layers that have a 4-D conv kernel. */
@@ -325,13 +328,13 @@ export async function filters(m: CnnModel | tf.LayersModel, opts: FilterOptions 
   const convs = convLayerNames(model);
   if (!convs.length) throw new CnnvisError(`model '${model.name}' has no convolution layer with a 4-D kernel`);
   const layerName = opts.layer !== undefined ? model.canonicalLayer(opts.layer) : convs[0];
-  const layer = model.layer(layerName);
+  const node = model.node(layerName);
   const t0 = performance.now();
-  const k = kernelOf(layer);
+  const k = kernelFromWeights(node.kind, model.weights(layerName));
   if (!k) {
-    throw new CnnvisError(`layer '${layerName}' (${layer.getClassName()}) has no convolution kernel; conv layers: ${listChoices(convs, 200)}`, convs);
+    throw new CnnvisError(`layer '${layerName}' (${node.kind}) has no convolution kernel; conv layers: ${listChoices(convs, 200)}`, convs);
   }
-  assertFiniteLayerWeights(layer, model.name);
+  assertFiniteLayerWeights(model.layer(layerName), model.name);
   const scaling = appliedScaling(k, opts.scaling ?? 'auto');
   const lr = layerRange(k);
   const colormap = tileColormap(opts.colormap ?? 'gray', scaling === 'layer' && lr.signed);
@@ -386,7 +389,7 @@ export async function filters(m: CnnModel | tf.LayersModel, opts: FilterOptions 
   const result = new FilterResult(
     { model: model.name, backend, timeMs: since(t0) },
     layerName,
-    layer.getClassName(),
+    node.kind,
     [...k.shape],
     view,
     weightStats(k.values, `the weights of layer '${layerName}'`),

@@ -82,6 +82,13 @@ export interface Engine {
    */
   scoresWithLayerOutput(x: tf.Tensor4D, layer: string, replacement: tf.Tensor): tf.Tensor2D;
   /**
+   * d score / d x and d score / d z at each named layer, in one backward pass under the plain gradient
+   * rule: [dx, dz_1, …], each [B, ...shape]. z is the layer's output before its own activation (a
+   * convolution with a fused ReLU: before the ReLU; a layer without one: its output), where a bias was
+   * just added — what FullGrad weighs by the biases. The caller disposes them.
+   */
+  preActivationGradients(x: tf.Tensor4D, target: ScoreTarget, layers: readonly string[]): tf.Tensor[];
+  /**
    * For activation maximization: the per-image scores `score(get)` computes (in TF.js) from the named
    * layers' outputs (LOGITS for the class scores), and d(sum of scores)/dx. `dx` is a constant (no
    * gradient flows through it), so the call may run under the caller's own tape, as the render loop's

@@ -106,6 +106,11 @@ export class OrtEngine implements Engine {
     return this.tfjs.scoresWithLayerOutput(x, layer, replacement);
   }
 
+  /** On TF.js: the runtime's graphs end each layer at its activation, not before it. */
+  preActivationGradients(x: tf.Tensor4D, target: ScoreTarget, layers: readonly string[]): tf.Tensor[] {
+    return this.tfjs.preActivationGradients(x, target, layers);
+  }
+
   objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D): { scores: Float32Array; dx: tf.Tensor4D } {
     return (
       onEngine(this.net, (ort) => (layers.some((l) => l !== LOGITS && !ort.has(l)) ? undefined : objectiveBackward(ort, x, layers, score))) ??

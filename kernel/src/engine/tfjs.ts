@@ -116,6 +116,9 @@ export function tapModel(net: tf.LayersModel, layerNames: readonly string[]): tf
 
 type CallFn = tf.layers.Layer['call'];
 
+/** A layer's `activation` object, as far as the pre-activation tap uses it. */
+type ActivationLike = { apply: (x: tf.Tensor) => tf.Tensor; getClassName: () => string };
+
 /** Runs `fn` while `layer` passes its output through `hook` (restored afterwards, even on errors). */
 export function withForwardHook<T>(layer: tf.layers.Layer, hook: (out: tf.Tensor) => tf.Tensor, fn: () => T): T {
   const hadOwn = Object.prototype.hasOwnProperty.call(layer, 'call');
@@ -276,6 +279,53 @@ export class TfjsEngine implements Engine {
         () => this.scores(m.predict(x, { batchSize: B }) as tf.Tensor),
       );
     });
+  }
+
+  preActivationGradients(x: tf.Tensor4D, target: ScoreTarget, layers: readonly string[]): tf.Tensor[] {
+    ensureInputGradients();
+    syncHead(this.net);
+    const net = logitsModel(this.net);
+    const targets = layers.map((name) => getLayer(this.net, name));
+    const zeros = targets.map((l) => tf.zeros([x.shape[0], ...layerOutputShape(l)]));
+    const restore: Array<() => void> = [];
+    let live: tf.Tensor[] = [];
+    try {
+      // A layer with its own activation: the activation is wrapped so that z (before it) gets + Z.
+      const hooked: number[] = [];
+      targets.forEach((layer, i) => {
+        const holder = layer as unknown as { activation?: ActivationLike };
+        const original = holder.activation;
+        if (!original || typeof original.apply !== 'function') {
+          hooked.push(i);
+          return;
+        }
+        const hadOwn = Object.prototype.hasOwnProperty.call(holder, 'activation');
+        holder.activation = { apply: (v) => original.apply(tf.add(v, live[i])), getClassName: () => 'CnnvisPreActivationTap' };
+        restore.push(() => {
+          if (hadOwn) holder.activation = original;
+          else delete holder.activation;
+        });
+      });
+      const run = (): tf.Tensor => scoreOf(this.scores(net.predict(x) as tf.Tensor), target);
+      // Layers without an activation: an output hook adds + Z (nested, one per layer).
+      const withHooks = (k: number, fn: () => tf.Tensor): tf.Tensor => {
+        if (k === hooked.length) return fn();
+        const i = hooked[k];
+        return withForwardHook(targets[i], (out) => tf.add(out, live[i]), () => withHooks(k + 1, fn));
+      };
+      const grads = tf.grads((...args: tf.Tensor[]) => {
+        live = args.slice(1);
+        return withHooks(0, run);
+      });
+      return grads([x, ...zeros]);
+    } catch (e) {
+      const m = e instanceof Error ? /Kernel '(\w+)' not registered/.exec(e.message) : null;
+      if (m) throw new CnnvisError(`these gradients need the TensorFlow.js gradient kernel '${m[1]}', which this backend lacks; run with CNNVIS_BACKEND=cpu`);
+      throw e;
+    } finally {
+      restore.forEach((r) => r());
+      zeros.forEach((z) => z.dispose());
+    }
   }
 
   objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D): { scores: Float32Array; dx: tf.Tensor4D } {

@@ -26,7 +26,7 @@ export function logitsOf(model: CnnModel, batch: tf.Tensor4D, batchSize = 32): t
 
 /** A layer's output and the class scores (see logitsOf) for a batch, in one forward pass. The caller disposes both. */
 export function activationAndLogits(model: CnnModel, batch: tf.Tensor4D, layer: string): { activation: tf.Tensor; logits: tf.Tensor2D } {
-  model.layer(layer);
+  model.layerName(layer);
   const { taps, logits } = model.engine.forward(batch, [layer]);
   return { activation: taps[0], logits };
 }
@@ -64,7 +64,7 @@ function explainKernelError(e: unknown, model: CnnModel, what: string): unknown 
  * disposes the returned tensors.
  */
 export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: string, target: ScoreTarget, rule: ReluRule = 'gradient'): LayerGradients {
-  const name = model.layer(layer).name;
+  const name = model.layerName(layer);
   try {
     const g = model.engine.backward(batch, target, name, rule);
     return { activation: g.activation!, gradient: g.gradient, logits: g.logits, score: g.score };
@@ -79,7 +79,7 @@ export function layerGradients(model: CnnModel, batch: tf.Tensor4D, layer: strin
  * forward hook): what Ablation-CAM measures. The caller disposes the result.
  */
 export function scoresWithLayerOutput(model: CnnModel, batch: tf.Tensor4D, layer: string, replacement: tf.Tensor): tf.Tensor2D {
-  return model.engine.scoresWithLayerOutput(batch, model.layer(layer).name, replacement);
+  return model.engine.scoresWithLayerOutput(batch, model.layerName(layer), replacement);
 }
 
 /** Checks a channel target against the model (unknown layer lists the layers; channel range). */

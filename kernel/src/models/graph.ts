@@ -23,6 +23,8 @@ export interface ModelNode {
   trainable: boolean;
   /** The activation the layer applies ('relu', 'softmax', …), or null. */
   activation: string | null;
+  /** The layer's settings as Keras names them (useBias, epsilon, center, scale, strides, …). */
+  settings: Readonly<Record<string, unknown>>;
 }
 
 /** One weight of a layer as a plain array, named as saved ('conv1/kernel': the last part says its role — kernel, bias, gamma, …). */

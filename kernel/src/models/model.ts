@@ -185,6 +185,7 @@ export class CnnModel implements ModelGraph {
       weightShapes: l.weights.map((w) => [...(w.shape as number[])]),
       trainable: l.trainable,
       activation: activationName(l),
+      settings: l.getConfig() as Record<string, unknown>,
     })));
   }
 
@@ -200,6 +201,20 @@ export class CnnModel implements ModelGraph {
       const v = w.read();
       return { name: w.originalName ?? w.name, shape: [...v.shape], data: (v.dataSync() as Float32Array).slice(), trainable: w.trainable };
     });
+  }
+
+  /**
+   * Replaces a layer's weights (the count and shapes of `weights(layer)`, as plain arrays or tensors, which
+   * stay the caller's). The engine follows the change.
+   */
+  setWeights(layer: string, weights: readonly (tf.Tensor | { shape: number[]; data: Float32Array })[]): void {
+    const made: tf.Tensor[] = [];
+    const ts = weights.map((w) => (w instanceof tf.Tensor ? w : made[made.push(tf.tensor(w.data, w.shape, 'float32')) - 1]));
+    try {
+      this.layer(layer).setWeights(ts);
+    } finally {
+      made.forEach((t) => t.dispose());
+    }
   }
 
   /** Weight counts: all, and the trainable ones. */

@@ -8,23 +8,20 @@
  * ψ the same scaling of the sum. This is pytorch-grad-cam's FullGrad (its Conv2d and BatchNorm2d bias
  * layers; the paper's post-processing). The values are in [0, 1].
  *
- * Computed on TF.js (one backward pass for the input and all bias layers): the gradient with respect to
- * a convolution's pre-activation output is taken by wrapping the layer's activation, which the engine
- * cannot do.
+ * One backward pass gives the input gradient and the gradients at every bias layer's pre-activation
+ * output (Engine.preActivationGradients); the biases are read from the model's weights (ModelGraph).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ensureInputGradients } from '../../engine/wasmGradients';
 import { CnnvisError } from '../../errors';
 import { CnnModel } from '../../models/model';
-import { ChannelTarget, logitsModel, syncHead, withForwardHook } from '../gradients';
-import { layerOutputShape } from '../../taps';
+import { ChannelTarget } from '../gradients';
 import { AttributionContext, attributionFunction, AttributionMethod, AttributionOptions } from './base';
 
 const CONVS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']);
 
 /** A layer that adds a bias: its name, kind and the bias [c] it adds. The caller disposes `bias`. */
 export interface BiasLayer {
-  layer: tf.layers.Layer;
+  layer: string;
   kind: 'conv' | 'batchnorm';
   bias: tf.Tensor1D;
 }
@@ -32,81 +29,39 @@ export interface BiasLayer {
 /** The layers whose bias FullGrad uses, in graph order. */
 export function biasLayers(model: CnnModel): BiasLayer[] {
   const out: BiasLayer[] = [];
-  for (const layer of model.net.layers) {
-    const cls = layer.getClassName();
-    const cfg = layer.getConfig() as { useBias?: boolean; center?: boolean; scale?: boolean; epsilon?: number };
+  for (const node of model.nodes) {
+    const cls = node.kind;
+    const cfg = node.settings as { useBias?: boolean; center?: boolean; scale?: boolean; epsilon?: number };
+    const weights = (): tf.Tensor[] => model.weights(node.name).map((w) => tf.tensor(w.data, w.shape, 'float32'));
     if (CONVS.has(cls) && cfg.useBias !== false) {
-      const ws = layer.getWeights();
-      out.push({ layer, kind: 'conv', bias: ws[ws.length - 1].clone() as tf.Tensor1D });
+      const ws = weights();
+      out.push({ layer: node.name, kind: 'conv', bias: ws[ws.length - 1] as tf.Tensor1D });
+      ws.slice(0, -1).forEach((w) => w.dispose());
     } else if (cls === 'BatchNormalization') {
-      const ws = layer.getWeights();
+      const ws = weights();
       let i = 0;
       const gamma = cfg.scale !== false ? ws[i++] : null;
       const beta = cfg.center !== false ? ws[i++] : null;
       const mean = ws[i++];
       const variance = ws[i++];
-      if (mean.rank !== 1) continue;
-      const bias = tf.tidy(() => {
+      const bias = mean.rank !== 1 ? null : tf.tidy(() => {
         const g = gamma ?? tf.onesLike(mean);
         const b = beta ?? tf.zerosLike(mean);
         return tf.sub(b, tf.div(tf.mul(mean, g), tf.sqrt(tf.add(variance, cfg.epsilon ?? 1e-3)))) as tf.Tensor1D;
       });
-      out.push({ layer, kind: 'batchnorm', bias });
+      ws.forEach((w) => w.dispose());
+      if (bias) out.push({ layer: node.name, kind: 'batchnorm', bias });
     }
   }
   return out;
 }
-
-type ActivationLike = { apply: (x: tf.Tensor) => tf.Tensor; getClassName: () => string };
 
 /**
  * Gradients of the class score with respect to the input and to each bias layer's (pre-activation)
  * output, for one preprocessed image: [∂S/∂x, ∂S/∂z_1, …]. The caller disposes them.
  */
 export function biasGradients(model: CnnModel, batch: tf.Tensor4D, classIndex: number, layers: readonly BiasLayer[]): tf.Tensor[] {
-  ensureInputGradients();
-  syncHead(model.net);
-  const net = logitsModel(model.net);
-  const zeros = layers.map((l) => tf.zeros([batch.shape[0], ...layerOutputShape(l.layer)]));
-  const restore: Array<() => void> = [];
-  let live: tf.Tensor[] = [];
-  try {
-    // Convolutions: their activation is wrapped so that z (before the activation) gets + Z.
-    const hooked: BiasLayer[] = [];
-    layers.forEach((l, i) => {
-      if (l.kind !== 'conv') {
-        hooked.push(l);
-        return;
-      }
-      const holder = l.layer as unknown as { activation: ActivationLike };
-      const original = holder.activation;
-      const hadOwn = Object.prototype.hasOwnProperty.call(holder, 'activation');
-      holder.activation = { apply: (x) => original.apply(tf.add(x, live[i])), getClassName: () => 'CnnvisBiasTap' };
-      restore.push(() => {
-        if (hadOwn) holder.activation = original;
-        else delete (holder as { activation?: ActivationLike }).activation;
-      });
-    });
-    const run = (): tf.Tensor => tf.sum(model.head.scores(net.predict(batch) as tf.Tensor).slice([0, classIndex], [-1, 1]));
-    // Batch normalizations: an output hook adds + Z (nested, one per layer).
-    const withHooks = (k: number, fn: () => tf.Tensor): tf.Tensor => {
-      if (k === hooked.length) return fn();
-      const i = layers.indexOf(hooked[k]);
-      return withForwardHook(hooked[k].layer, (out) => tf.add(out, live[i]), () => withHooks(k + 1, fn));
-    };
-    const grads = tf.grads((...args: tf.Tensor[]) => {
-      live = args.slice(1);
-      return withHooks(0, run);
-    });
-    return grads([batch, ...zeros]);
-  } catch (e) {
-    const m = e instanceof Error ? /Kernel '(\w+)' not registered/.exec(e.message) : null;
-    if (m) throw new CnnvisError(`FullGrad needs the TensorFlow.js gradient kernel '${m[1]}', which this backend lacks; run with CNNVIS_BACKEND=cpu`);
-    throw e;
-  } finally {
-    restore.forEach((r) => r());
-    zeros.forEach((z) => z.dispose());
-  }
+  return model.engine.preActivationGradients(batch, classIndex, layers.map((l) => l.layer));
 }
 
 /** Σ_c of the per-channel scaled |v| [h, w, c] → [h, w] (pytorch-grad-cam's scale_accross_batch_and_channels, summed). */

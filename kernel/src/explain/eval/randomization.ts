@@ -113,7 +113,7 @@ export async function modelRandomization(m: CnnModel | tf.LayersModel, explain: 
   const layers = opts.layers ?? layersFromTop(model);
   if (!layers.length) throw new CnnvisError(`model '${model.name}' has no layer with weights to randomize`);
   for (const name of layers) {
-    if (model.layer(name).countParams() === 0) throw new CnnvisError(`layer '${name}' has no weights to randomize; layers with weights: ${layersFromTop(model).join(', ')}`);
+    if (model.node(name).params === 0) throw new CnnvisError(`layer '${name}' has no weights to randomize; layers with weights: ${layersFromTop(model).join(', ')}`);
   }
   const seed = opts.seed ?? 0;
   const view = (r: { map: Map2D } | Map2D) => (opts.absolute ? absMap(mapOf(r)) : mapOf(r));
@@ -124,14 +124,13 @@ export async function modelRandomization(m: CnnModel | tf.LayersModel, explain: 
   const steps: RandomizationStep[] = [];
   try {
     for (const name of layers) {
-      const layer = model.layer(name);
-      if (!trained.has(name)) trained.set(name, layer.getWeights().map((w) => w.clone()));
+      if (!trained.has(name)) trained.set(name, model.weights(name).map((w) => tf.tensor(w.data, w.shape, 'float32')));
     }
     for (let s = 0; s < layers.length; s++) {
       const name = layers[s];
-      if (mode === 'independent' && s > 0) model.layer(layers[s - 1]).setWeights(trained.get(layers[s - 1]) as tf.Tensor[]);
+      if (mode === 'independent' && s > 0) model.setWeights(layers[s - 1], trained.get(layers[s - 1]) as tf.Tensor[]);
       const fresh = randomizedWeights(trained.get(name) as tf.Tensor[], seed * 7919 + s + 1);
-      model.layer(name).setWeights(fresh);
+      model.setWeights(name, fresh);
       fresh.forEach((t) => t.dispose());
       const map = view(await explain(model));
       if (map.data.length !== original.data.length) throw new CnnvisError(`the explanation changed size after randomizing '${name}' (${map.data.length} vs ${original.data.length} values)`);
@@ -140,7 +139,7 @@ export async function modelRandomization(m: CnnModel | tf.LayersModel, explain: 
     }
   } finally {
     for (const [name, ws] of trained) {
-      model.layer(name).setWeights(ws);
+      model.setWeights(name, ws);
       ws.forEach((t) => t.dispose());
     }
   }
