@@ -11,10 +11,10 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
 import { ChannelTarget, INPUT, isChannelTarget, ReluRule, ScoreTarget } from '../engine';
-import { channelScores, logitsModel, syncHead, withForwardHook } from '../engine/tfjs';
+import { channelScores } from '../engine/tfjs';
 
 export type { ChannelTarget, ReluRule, ScoreTarget };
-export { channelScores, isChannelTarget, logitsModel, syncHead, withForwardHook };
+export { channelScores, isChannelTarget };
 
 /**
  * The class scores [B, K] for a preprocessed batch: the pre-softmax logits, for a binary (one

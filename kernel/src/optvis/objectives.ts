@@ -7,7 +7,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { CnnModel } from '../models/model';
-import { layerOutputShape } from '../taps';
 import { parseLayerChannel } from '../explain/targets';
 import { LOGITS } from '../engine';
 
@@ -79,7 +78,7 @@ function wrap(d: string): string {
 
 /** Per-channel layer output shape, with a clear error for unknown layers. */
 function shapeOf(model: CnnModel, layer: string): number[] {
-  return layerOutputShape(model.layer(layer));
+  return model.layerShape(layer);
 }
 
 function checkChannel(layer: string, n: number): CheckFn {
@@ -168,7 +167,7 @@ export function layerMean(layer: string): Objective {
       const t = get(layer);
       return t.reshape([t.shape[0], -1]).mean(1) as tf.Tensor1D;
     },
-    [(model) => void model.layer(layer)],
+    [(model) => void model.layerName(layer)],
   );
 }
 

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
+import { ModelNode } from '../../models/graph';
 import { CnnModel } from '../../models/model';
 import { CamContext, camFunction, CamMethod } from './base';
 
@@ -16,7 +17,7 @@ export interface CamHead {
   featureLayer: string;
   pooling: string;
   /** The Dense / 1×1 Conv2D output layer whose kernel gives the weights. */
-  outputLayer: tf.layers.Layer;
+  outputLayer: string;
 }
 
 function only<T>(xs: readonly T[] | undefined): T | undefined {
@@ -25,29 +26,29 @@ function only<T>(xs: readonly T[] | undefined): T | undefined {
 
 /** Finds feature layer → global average pooling → (reshape/flatten/dropout) → Dense or 1×1 conv → logits. */
 export function findCamHead(model: CnnModel): CamHead {
-  const out = model.head.logitsLayer;
-  const cls = out.getClassName();
+  const out = model.node(model.head.logitsLayer.name);
+  const cls = out.kind;
   const why = (what: string) =>
     new CnnvisError(
       `CAM needs the feature map to go through global average pooling into the output layer (Dense or 1×1 Conv2D); ` +
         `model '${model.name}' ${what}. Use gradCam instead (it equals CAM on such networks) or scoreCam / eigenCam.`,
     );
-  const kernelShape = (out.getWeights()[0]?.shape ?? []) as number[];
+  const kernelShape = out.weightShapes[0] ?? [];
   const isDense = cls === 'Dense';
   const is1x1 = cls === 'Conv2D' && kernelShape[0] === 1 && kernelShape[1] === 1;
   if (!isDense && !is1x1) throw why(`computes its logits with a ${cls} layer ('${out.name}')`);
-  let layer: tf.layers.Layer | undefined = only(out.inboundNodes[0]?.inboundLayers);
-  const path: string[] = [];
-  for (let hops = 0; layer && PASS_THROUGH.has(layer.getClassName()) && hops < 8; hops++) {
-    path.push(layer.name);
-    layer = only(layer.inboundNodes[0]?.inboundLayers);
+  const input = (n: ModelNode): ModelNode | undefined => {
+    const name = only(n.inputs);
+    return name === undefined ? undefined : model.node(name);
+  };
+  let layer = input(out);
+  for (let hops = 0; layer && PASS_THROUGH.has(layer.kind) && hops < 8; hops++) layer = input(layer);
+  if (!layer || layer.kind !== 'GlobalAveragePooling2D') {
+    throw why(`feeds '${out.name}' from ${layer ? `a ${layer.kind} layer ('${layer.name}')` : 'several layers'}, not from GlobalAveragePooling2D`);
   }
-  if (!layer || layer.getClassName() !== 'GlobalAveragePooling2D') {
-    throw why(`feeds '${out.name}' from ${layer ? `a ${layer.getClassName()} layer ('${layer.name}')` : 'several layers'}, not from GlobalAveragePooling2D`);
-  }
-  const feature = only(layer.inboundNodes[0]?.inboundLayers);
-  if (!feature) throw why(`pools several inputs in '${layer.name}'`);
-  return { featureLayer: feature.name, pooling: layer.name, outputLayer: out };
+  const feature = only(layer.inputs);
+  if (feature === undefined) throw why(`pools several inputs in '${layer.name}'`);
+  return { featureLayer: feature, pooling: layer.name, outputLayer: out.name };
 }
 
 export class Cam extends CamMethod {
@@ -75,10 +76,11 @@ export class Cam extends CamMethod {
    * (one-sigmoid) head the one column for class 1 and its negation for class 0 (the score −z).
    */
   weights(ctx: CamContext): tf.Tensor {
-    const kernel = findCamHead(ctx.model).outputLayer.getWeights()[0];
+    const w = ctx.model.weights(findCamHead(ctx.model).outputLayer)[0];
     const c = ctx.activation.shape[2];
     const binary = ctx.model.head.kind === 'binary';
     return tf.tidy(() => {
+      const kernel = tf.tensor(w.data, w.shape, 'float32');
       const w2 = kernel.reshape([-1, kernel.shape[kernel.shape.length - 1]]);
       if (w2.shape[0] !== c) throw new CnnvisError(`CAM: the output kernel has ${w2.shape[0]} inputs but layer '${ctx.layer}' has ${c} channels`);
       if (binary) return w2.slice([0, 0], [c, 1]).reshape([c]).mul(ctx.classIndex === 1 ? 1 : -1);
