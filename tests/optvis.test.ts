@@ -446,6 +446,85 @@ describe('maximize', () => {
   });
 });
 
+/**
+ * input 16×16×3 → c (conv 3×3, 2 filters, relu), preprocess 'mobilenet' (grey → 0). Filter 0 is off on
+ * grey (bias −0.3) but on where red is high and blue low; filter 1 is dead (zero kernel, bias −0.1).
+ */
+function offOnGreyNet(): { model: CnnModel; kernel: tf.Tensor4D; bias: tf.Tensor1D } {
+  const input = tf.input({ shape: [16, 16, 3], name: 'img' });
+  const conv = tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c' });
+  const out = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(conv.apply(input) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const net = tf.model({ inputs: input, outputs: out, name: 'offgrey' });
+  const k = new Float32Array(3 * 3 * 3 * 2);
+  for (let p = 0; p < 9; p++) {
+    k[(p * 3 + 0) * 2] = 0.5; // red up
+    k[(p * 3 + 2) * 2] = -0.5; // blue down
+  }
+  const kernel = tf.tensor4d(k, [3, 3, 3, 2]);
+  const bias = tf.tensor1d([-0.3, -0.1]);
+  conv.setWeights([kernel, bias]);
+  return { model: new CnnModel(net, { name: 'offgrey', preprocess: 'mobilenet' }), kernel, bias };
+}
+
+describe('starts that a ReLU unit can feel', () => {
+  test('amplify scales one item of the start along the same noise, the others untouched', () => {
+    for (const make of [pixelParam, fourierParam]) {
+      const p = make({ batch: 2, height: 8, width: 8, seed: 2, decorrelate: false });
+      const before = p.image().dataSync();
+      p.amplify([1, 4]);
+      const after = p.image().dataSync();
+      const logit = (v: number) => Math.log(v / (1 - v));
+      const n = 8 * 8 * 3;
+      for (let i = 0; i < n; i++) {
+        expect(after[i]).toBe(before[i]);
+        expect(logit(after[n + i])).toBeCloseTo(4 * logit(before[n + i]), 4);
+      }
+      expect(Math.max(...Array.from(before.slice(0, n), (v) => Math.abs(logit(v))))).toBeGreaterThan(1e-3);
+      p.dispose();
+    }
+  });
+
+  test('a conv+ReLU filter off on grey gets a positive objective in a few steps; a dead one is named in the warnings', async () => {
+    const { model: m, kernel, bias } = offOnGreyNet();
+    const opts = { ...FAST, steps: 8, size: 16 };
+    // The weak start (sd 0.01, pixels 0.5 ± ~0.002) leaves filter 0 off everywhere: objective exactly 0.
+    const start = fourierParam({ batch: 1, height: 16, width: 16, seed: FAST.seed ?? 0, sd: 0.01 });
+    expect(evaluateObjective(m, 'c:0', start.image())[0]).toBe(0);
+    start.dispose();
+    const before = tf.memory().numTensors;
+    const r = await filterPatterns(m, 'c', { ...opts, channels: [0, 1] });
+    expect(tf.memory().numTensors).toBe(before);
+    // Independent check of the final value: the layer's math on the returned pixels.
+    const want = tf.tidy(() => {
+      const x = tf.tensor4d(r.pixels[0], [1, 16, 16, 3]).mul(2).sub(1) as tf.Tensor4D;
+      return tf.relu(tf.conv2d(x, kernel, 1, 'same').add(bias)).mean([0, 1, 2]).dataSync()[0];
+    });
+    expect(r.finalValues[0]).toBeCloseTo(want, 4);
+    expect(r.finalValues[0]).toBeGreaterThan(1); // at most 8.7: nine taps of red 1, blue −1, bias −0.3
+    // It got there by making red high and blue low.
+    let red = 0;
+    let blue = 0;
+    for (let i = 0; i < r.pixels[0].length; i += 3) {
+      red += r.pixels[0][i];
+      blue += r.pixels[0][i + 2];
+    }
+    expect(red - blue).toBeGreaterThan(0.05 * 256);
+    expect(r.finalValues[1]).toBe(0);
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/^the mean of c channel 1 stayed exactly 0 with a zero gradient/);
+    expect(r.text()).toContain('warning: the mean of c channel 1');
+    // Per item: filter 0 alone follows the same path as in the batch with the dead filter.
+    const alone = await maximize(m, 'c:0', opts);
+    expect(Array.from(alone.pixels)).toEqual(Array.from(r.pixels[0]));
+    expect(alone.warnings).toEqual([]);
+    const dead = await maximize(m, 'c:1', { ...opts, steps: 2 });
+    expect(dead.warnings).toHaveLength(1);
+    expect(dead.warnings[0]).toMatch(/^the objective c:1 stayed exactly 0/);
+    kernel.dispose();
+    bias.dispose();
+  });
+});
+
 test('fast layer forms (affine batch norm, unfused linear conv) give the same values and input gradients, and are restored', () => {
   const input = tf.input({ shape: [10, 10, 3] });
   let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'cv', kernelInitializer: tf.initializers.heNormal({ seed: 1 }), biasInitializer: tf.initializers.constant({ value: 0.2 }) }).apply(input) as tf.SymbolicTensor;

@@ -9,6 +9,11 @@
  * Both go through a fixed colour decorrelation (COLOR_SQRT_COV) and a sigmoid. A batch dimension lets
  * many images be optimized at once; every item starts from the same seeded noise, so item i of a batch
  * follows exactly the path it would follow alone.
+ *
+ * The start is small noise around grey (sd 0.01: pixels 0.5 ± ~0.002). A unit behind a ReLU that is
+ * off on grey is off everywhere on that start and gets no gradient; `amplify` makes chosen items'
+ * start stronger along the same seeded noise (render.ts does this for such items before the first
+ * step), so the run stays deterministic and an item's path still does not depend on the others.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
@@ -67,7 +72,19 @@ export interface Param {
   readonly variables: tf.Variable[];
   /** The images, [B, H, W, 3] in (0, 1). Differentiable in the variables. */
   image(): tf.Tensor4D;
+  /** Multiplies item b's parameters by factors[b] (a stronger or weaker start along the same noise). */
+  amplify(factors: readonly number[]): void;
   dispose(): void;
+}
+
+function amplifyItems(vars: readonly tf.Variable[], factors: readonly number[]): void {
+  tf.tidy(() => {
+    for (const v of vars) {
+      if (factors.length !== v.shape[0]) throw new CnnvisError(`amplify needs ${v.shape[0]} factors, got ${factors.length}`);
+      const f = tf.tensor1d([...factors]).reshape([factors.length, ...new Array(v.rank - 1).fill(1)]);
+      v.assign(v.mul(f));
+    }
+  });
 }
 
 let counter = 0;
@@ -113,6 +130,7 @@ export function pixelParam(o: ParamOptions): Param {
     name: 'pixel',
     variables: [v],
     image: () => tf.tidy(() => toValid(v as unknown as tf.Tensor4D, decorrelate)),
+    amplify: (factors) => amplifyItems([v], factors),
     dispose: () => v.dispose(),
   };
 }
@@ -234,6 +252,7 @@ export function fourierParam(o: ParamOptions): Param {
         const x = inverseRealDft(r, i, w, mats).reshape([batch, 3, h, w]).transpose([0, 2, 3, 1]) as tf.Tensor4D;
         return toValid(x, decorrelate);
       }),
+    amplify: (factors) => amplifyItems([re, im], factors),
     dispose: () => {
       re.dispose();
       im.dispose();

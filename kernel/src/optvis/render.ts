@@ -94,6 +94,10 @@ export interface BatchRun {
   initial: number[];
   /** Per item: objective of the final image (no transforms). */
   final: number[];
+  /** Per item: how much stronger than `initSd` its start was made (1 unless it was off on the weak start). */
+  startGain: number[];
+  /** Per item: still exactly 0 with a zero gradient on the strongest start tried, so it never moved. */
+  flat: boolean[];
 }
 
 function resolveSettings(model: CnnModel, o: MaximizeOptions): MaximizeSettings {
@@ -212,6 +216,10 @@ function splitItems(all: Float32Array, batch: number, n: number): Float32Array[]
   return Array.from({ length: batch }, (_, i) => all.slice(i * n, (i + 1) * n));
 }
 
+/** A start that leaves an item flat is made this much stronger, at most START_ROUNDS times (the default sd 0.01 up to 2.56). */
+const START_GROWTH = 4;
+const START_ROUNDS = 4;
+
 /**
  * Optimizes a batch of `batch` images for an objective that returns one score per item. Low-level:
  * maximize() and filterPatterns() are built on it. Each step runs synchronously (the model's passes on
@@ -263,8 +271,34 @@ export async function optimizeBatch(
     for (let b = 0; b < batch; b++) values[b][i] = now[b];
     return now;
   };
+  // Items whose objective is exactly 0 with a zero input gradient on a transformed view of the start (a
+  // unit behind a ReLU, off everywhere on the near-grey start, or on only at noise peaks that the
+  // transforms' resampling smooths away) cannot move: their start noise is made START_GROWTH times
+  // stronger until they respond, per item (the others keep their start and path). The views use their
+  // own generator, so the steps' transforms are the same whether or not a start was changed.
+  const startGain = new Array<number>(batch).fill(1);
+  const checkRng = new Rng(s.seed * 7919 + 29);
+  const flatItems = (): boolean[] =>
+    tf.tidy(() => {
+      const x = toModelInput(model, applyTransforms(param.image(), transforms, checkRng));
+      const r = engine.objectiveGradient(x, objective.layers, (get) => objective.scores(get));
+      const peak = r.dx.abs().reshape([batch, -1]).max(1).dataSync();
+      r.dx.dispose();
+      return Array.from(r.scores, (v, b) => v === 0 && peak[b] === 0);
+    });
+  const wakeFlat = (): { initial: number[]; flat: boolean[] } => {
+    let initial = clean();
+    let flat = flatItems();
+    for (let round = 0; round < START_ROUNDS && flat.some(Boolean); round++) {
+      param.amplify(flat.map((f) => (f ? START_GROWTH : 1)));
+      flat.forEach((f, b) => f && (startGain[b] *= START_GROWTH));
+      initial = clean();
+      flat = flatItems();
+    }
+    return { initial, flat };
+  };
   try {
-    const initial = clean();
+    const { initial, flat } = wakeFlat();
     for (let i = 0; i < s.steps; i++) {
       const now = step(i);
       hooks.progress?.tick();
@@ -277,7 +311,7 @@ export async function optimizeBatch(
     }
     const final = clean();
     const pixels = splitItems(tf.tidy(() => param.image().dataSync() as Float32Array), batch, n);
-    return { pixels, values, initial, final };
+    return { pixels, values, initial, final, startGain, flat };
   } finally {
     stepper.dispose();
     param.dispose();
@@ -357,6 +391,16 @@ function settingsText(s: MaximizeSettings): string {
     (regs.length ? `, regularizers ${regs.join(' ')}` : '') + (s.transforms.length ? `, transforms ${s.transforms.join(' ')}` : ', no transforms');
 }
 
+/** The warning for objectives that stayed exactly 0 with a zero gradient on every start tried. */
+function flatWarning(what: string): string {
+  return `${what} stayed exactly 0 with a zero gradient from every start tried (noise up to ${START_GROWTH ** START_ROUNDS}× the initial sd): ` +
+    'off for every input near grey, e.g. a dead filter or a unit behind a ReLU that needs a stronger input';
+}
+
+function warningText(warnings: readonly string[]): string {
+  return warnings.map((w) => ` — warning: ${w}`).join('');
+}
+
 export class ActivationMaxResult extends Result {
   readonly kind = 'activation-max';
   constructor(
@@ -374,6 +418,8 @@ export class ActivationMaxResult extends Result {
     readonly finalValue: number,
     /** Kernels cnnvis added to the backend for input gradients (wasm), if any. */
     readonly addedKernels: readonly string[] = [],
+    /** What the numbers alone do not say (an objective that never moved from 0). */
+    readonly warnings: readonly string[] = [],
   ) {
     super(meta);
   }
@@ -385,7 +431,7 @@ export class ActivationMaxResult extends Result {
   }
   text(): string {
     return `Activation maximization of ${this.meta.model} for ${this.objective}: objective ${this.initialValue.toFixed(4)} → ${this.finalValue.toFixed(4)} ` +
-      `(${settingsText(this.settings)}; ${this.meta.backend}, ${(this.meta.timeMs / 1000).toFixed(1)} s)`;
+      `(${settingsText(this.settings)}; ${this.meta.backend}, ${(this.meta.timeMs / 1000).toFixed(1)} s)` + warningText(this.warnings);
   }
   /** The pattern, enlarged by a whole factor (each pixel a block) when the model's input is small; `pixels` keeps it as computed. */
   override image(): RGBAImage {
@@ -427,7 +473,8 @@ export async function maximize(model: CnnModel | tf.LayersModel, target: Objecti
     progress?.done();
   }
   const meta = { model: m.name, backend: tf.getBackend(), timeMs: since(t0) };
-  const result = new ActivationMaxResult(meta, objective.description, s, run.pixels[0], run.values[0], run.initial[0], run.final[0], addedKernels());
+  const warnings = run.flat[0] ? [flatWarning(`the objective ${objective.description}`)] : [];
+  const result = new ActivationMaxResult(meta, objective.description, s, run.pixels[0], run.values[0], run.initial[0], run.final[0], addedKernels(), warnings);
   return autoShow(result, options.display);
 }
 
@@ -457,6 +504,8 @@ export class FilterPatternsResult extends Result {
     readonly finalValues: readonly number[],
     private readonly grid: { nrow?: number; padding?: number },
     readonly addedKernels: readonly string[] = [],
+    /** What the numbers alone do not say (channels whose objective never moved from 0). */
+    readonly warnings: readonly string[] = [],
   ) {
     super(meta);
   }
@@ -468,7 +517,7 @@ export class FilterPatternsResult extends Result {
   text(): string {
     const mean = this.finalValues.reduce((a, b) => a + b, 0) / this.finalValues.length;
     return `Filter patterns of ${this.meta.model} layer ${this.layer}, ${this.channels.length} channels [${this.channels.join(', ')}]: ` +
-      `mean objective ${mean.toFixed(4)} (${settingsText(this.settings)}; ${this.meta.backend}, ${(this.meta.timeMs / 1000).toFixed(1)} s)`;
+      `mean objective ${mean.toFixed(4)} (${settingsText(this.settings)}; ${this.meta.backend}, ${(this.meta.timeMs / 1000).toFixed(1)} s)` + warningText(this.warnings);
   }
   override image(): RGBAImage {
     const tiles = this.channels.map((_, i) => this.tile(i));
@@ -503,6 +552,7 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
   const values: Float32Array[] = [];
   const initial: number[] = [];
   const final: number[] = [];
+  const flat: number[] = [];
   try {
     for (let start = 0; start < list.length; start += batchSize) {
       const part = list.slice(start, start + batchSize);
@@ -516,12 +566,14 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
       values.push(...run.values);
       initial.push(...run.initial);
       final.push(...run.final);
+      part.forEach((ch, i) => run.flat[i] && flat.push(ch));
     }
   } finally {
     preview?.finish();
     progress?.done();
   }
   const meta = { model: m.name, backend: tf.getBackend(), timeMs: since(t0) };
-  const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels());
+  const warnings = flat.length ? [flatWarning(`the mean of ${layer} channel${flat.length > 1 ? 's' : ''} ${flat.join(', ')}`)] : [];
+  const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels(), warnings);
   return autoShow(result, options.display);
 }
