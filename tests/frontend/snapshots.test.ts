@@ -21,7 +21,7 @@ import { colorAt } from '../../kernel/src/render/colormaps';
 import { CamResultData, FilterResultData, RESULT_MIME, SNAPSHOT_EVENT } from '../../kernel/src/schema/explorers';
 import { base64ToBytes } from '../../widgets/src/base64';
 import { CamExplorerView, FilterExplorerView, renderResult } from '../../widgets/src';
-import { shortValue } from '../../widgets/src/filterPanel';
+import { labelColumns, shortValue } from '../../widgets/src/filterPanel';
 import { NotebookResultRenderer } from '../../labextension/src/renderer';
 import { Bridge, frontEndSuite, input, settle, viewOf } from './bridge';
 import { pixelAt } from './canvasShim';
@@ -178,9 +178,15 @@ test('MobileNet filters: live labels under each tile (norm, objective); the save
   const texts = (list: HTMLElement) => Array.from(list.querySelectorAll('li')).map((li) => li.textContent);
   expect(texts(panel.weightValues)).toEqual([4, 5, 6, 7].map((f, i) => `${f}: ‖w‖ ${shortValue(norms[i])}`));
   expect(texts(panel.patternValues)).toEqual([4, 5, 6, 7].map((f, i) => `${f}: ${shortValue(values[i])}`));
-  // The labels sit in the grids' columns (2 × 2 tiles), one tile wide.
-  expect(panel.patternValues.style.gridTemplateColumns).toMatch(/^repeat\(2, \d+px\)$/);
-  expect(panel.weightValues.style.gridTemplateColumns).toMatch(/^repeat\(2, \d+px\)$/);
+  // The labels sit in columns at least wide enough to read whole (104 px): the grid's 2 columns of
+  // tiles when a tile is that wide, else as many readable columns as the grid holds; the tooltip is the text.
+  for (const list of [panel.patternValues, panel.weightValues]) {
+    const m = /^repeat\((\d+), (\d+)px\)$/.exec(list.style.gridTemplateColumns);
+    expect(m).not.toBeNull();
+    expect(Number(m![2])).toBeGreaterThanOrEqual(104);
+    expect(Number(m![1])).toBe(Number(m![2]) > 104 ? 2 : 1);
+    expect(Array.from(list.querySelectorAll('li')).map((li) => li.title)).toEqual(texts(list));
+  }
   // Hover names the pattern's objective too.
   const f = panel.grid.width / 9; // 2 × 2 tiles of 3 px, 1 px padding
   panel.grid.dispatchEvent(new MouseEvent('mousemove', { clientX: 2 * f, clientY: 2 * f }));
@@ -240,4 +246,11 @@ test('MobileNet CAM on cat_dog: the live view shows the snapshot size against it
   const saved = renderResult(ex.mimeBundle()[RESULT_MIME] as CamResultData);
   expect((saved.querySelector('.cnnvis-title') as HTMLElement).textContent).toBe(`Grad-CAM of 'tiger_cat' (p = ${shown.probability.toFixed(2)}) at ${shown.layer} · mobilenet_v1_0.25_224 · cat_dog.png (saved)`);
   ex.close();
+});
+
+test('filter labels: columns as wide as the tiles when a label fits, else readable columns that fit the grid', () => {
+  expect(labelColumns(4, 170)).toEqual({ n: 4, px: 170 });
+  expect(labelColumns(8, 40)).toEqual({ n: 3, px: 104 }); // 320 px of tiles hold three 104 px labels
+  expect(labelColumns(2, 30)).toEqual({ n: 1, px: 104 }); // never fewer than one column
+  expect(labelColumns(0, 0)).toEqual({ n: 1, px: 104 });
 });

@@ -64,15 +64,32 @@ export function shortValue(v: number): string {
   return n !== 0 && Math.abs(n) < 1e-3 ? n.toExponential(2) : Math.abs(n) >= 1e4 ? n.toExponential(2) : n.toFixed(Math.abs(n) >= 100 ? 1 : 3);
 }
 
-/** Fills `list` with one label per filter, laid out in `cols` columns as wide as the grid's tiles. */
+/** Narrowest column that shows a whole label such as "12: ‖w‖ 1.23e-13 dead". */
+const VALUE_COLUMN_PX = 104;
+
+/** Label columns under a grid of `cols` tiles `tilePx` wide: the tiles' columns, or readable ones that fit the grid. */
+export function labelColumns(cols: number, tilePx: number): { n: number; px: number } {
+  const tile = Math.max(1, Math.round(tilePx));
+  const columns = Math.max(1, cols);
+  if (tile >= VALUE_COLUMN_PX) return { n: columns, px: tile };
+  return { n: Math.max(1, Math.floor((columns * tile) / VALUE_COLUMN_PX)), px: VALUE_COLUMN_PX };
+}
+
+/**
+ * Fills `list` with one label per filter (each names its filter, so they read in any layout): in
+ * `cols` columns as wide as the grid's tiles when a tile is wide enough for a label, else in as many
+ * columns of a readable width as the grid's width holds. The whole text is also the label's tooltip.
+ */
 function fillValues(list: HTMLElement, labels: Array<{ text: string; dead?: boolean }>, cols: number, tilePx: number): void {
   list.replaceChildren(
     ...labels.map((l) => {
       const item = el('li', l.dead ? 'cnnvis-filter-value cnnvis-dead' : 'cnnvis-filter-value', l.text);
+      item.title = l.text;
       return item;
     }),
   );
-  list.style.gridTemplateColumns = `repeat(${Math.max(1, cols)}, ${Math.max(1, Math.round(tilePx))}px)`;
+  const fit = labelColumns(cols, tilePx);
+  list.style.gridTemplateColumns = `repeat(${fit.n}, ${fit.px}px)`;
   list.hidden = labels.length === 0;
 }
 
