@@ -65,9 +65,9 @@ export class OrtEngine implements Engine {
         let K = 0;
         for (let i0 = 0; i0 < B; i0 += batchSize) {
           const x = i0 === 0 && batchSize >= B ? batch : batch.slice([i0], [Math.min(batchSize, B - i0)]);
-          // One image: keep the whole pass (keyed by the tensor), so a gradient of the same input next
-          // (an explanation right after its prediction) does not run the forward pass again.
-          const fw = ort.forward(x, B === 1 ? { complete: true, key: batch } : {});
+          // The logits-only graph (batch norms folded, kernels pre-packed): a prediction keeps nothing
+          // for a gradient that may follow, which runs its own forward pass.
+          const fw = ort.forward(x);
           const l = logitsData(ort, fw);
           K = l.K;
           parts.push(l.data);
@@ -222,6 +222,17 @@ function inputBackward(ort: OrtNet, batch: tf.Tensor4D, target: ScoreTarget | Ch
     for (let i0 = 0; i0 < B; i0 += ORT_GRADIENT_BATCH) {
       const n = Math.min(ORT_GRADIENT_BATCH, B - i0);
       const x = n === B ? batch : batch.slice([i0], [n]);
+      if (typeof target === 'number') {
+        // A class: its seed is known before the pass, so forward and backward run as one graph.
+        const one = classGradient(ort, x, target, rule);
+        if (one) {
+          if (x !== batch) x.dispose();
+          score += one.score;
+          grads.push(one.gradient);
+          logits.push(one.logits);
+          continue;
+        }
+      }
       const fw = ort.forward(x, { complete: true, key: x === batch ? batch : undefined, layers: isChannelTarget(target) ? [target.layer] : [] });
       if (x !== batch) x.dispose();
       let s: { seed: OrtValue; score: number };
@@ -242,6 +253,26 @@ function inputBackward(ort: OrtNet, batch: tf.Tensor4D, target: ScoreTarget | Ch
   } finally {
     tf.dispose([...grads, ...logits]);
   }
+}
+
+/**
+ * d (class `target`'s score, summed over the batch) / d input for an image batch, forward and backward
+ * in one runtime call (OrtNet.inputGradient); null where that graph does not serve the model.
+ */
+function classGradient(ort: OrtNet, x: tf.Tensor4D, target: number, rule: ReluRule): Gradients | null {
+  const head = modelHead(ort.net);
+  const B = x.shape[0];
+  const dims = [B, ...ort.dims(ort.logitsName)];
+  const one = head.seed(target);
+  const seed = new Float32Array(B * one.length);
+  for (let b = 0; b < B; b++) seed.set(one, b * one.length);
+  const r = ort.inputGradient(x, { data: nhwcData({ data: seed, dims }, true), dims }, rule);
+  if (!r) return null;
+  const scores = head.scoresData(nhwcData(r.logits));
+  const K = head.numClasses;
+  let score = 0;
+  for (let b = 0; b < B; b++) score += scores[b * K + target];
+  return { gradient: tf.tensor4d(r.gx.data as Float32Array, x.shape), logits: tf.tensor2d(scores, [B, K]), score };
 }
 
 /**

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
 import { GraphCache } from './caches';
-import { composeBackward } from './compose';
+import { composeBackward, composeInputGradient } from './compose';
 import { Fold, layerKernel, Rule } from './layers';
 import { Plan } from './plan';
 import { OrtValue } from './runtime';
@@ -105,4 +105,21 @@ export function runBackward(plan: Plan, cache: GraphCache, fw: Forward, seeds: M
   });
   // A seed that does not depend on `to`: a zero gradient.
   return grads.get(to) ?? zeros([fw.batch, ...plan.dims(to)]);
+}
+
+/**
+ * The logits of an image batch `x` (NHWC) and the gradient of `seed` · logits with respect to the
+ * input (NHWC) under `rule`, forward and backward in one runtime call (composeInputGradient): no layer
+ * value leaves the runtime, and nothing is kept for later passes. Null when the model's input is not
+ * an image or no gradient reaches it.
+ */
+export function runInputGradient(plan: Plan, cache: GraphCache, x: tf.Tensor4D, seed: OrtValue, rule: Rule): { logits: OrtValue; gx: OrtValue } | null {
+  if (plan.dims(plan.inputName).length !== 3 || x.rank !== 4) return null;
+  if (!cache.wholeGrad.has(rule)) cache.wholeGrad.set(rule, composeInputGradient(plan, rule));
+  const w = cache.wholeGrad.get(rule)!;
+  if (!w) return null;
+  cache.runs.forward++;
+  cache.runs.backward++;
+  const out = w.graph.run({ x: { data: x.dataSync() as Float32Array, dims: x.shape }, seed, ...w.feeds }, ['logits', 'gx']);
+  return { logits: out.logits, gx: out.gx };
 }

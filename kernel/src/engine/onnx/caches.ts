@@ -92,6 +92,8 @@ export class GraphCache {
   whole?: WholeForward;
   /** The model up to a layer with every value as an output (a complete pass for backward passes), by last layer index. */
   readonly wholeAll = new Bounded<number, WholeForward>(4, (w) => w.graph.dispose());
+  /** Forward and backward to the input in one graph, by rule (null: no gradient reaches the input). */
+  readonly wholeGrad = new Map<Rule, Composed | null>();
   /** Whole backward passes by seed layer, target layer and rule (null: no gradient reaches the target). */
   readonly wholeBack = new Bounded<string, WholeBackward | null>(8, (w) => w?.graph.dispose());
 
@@ -117,6 +119,8 @@ export class GraphCache {
     this.whole = undefined;
     this.wholeAll.clear();
     this.wholeBack.clear();
+    for (const g of this.wholeGrad.values()) g?.graph.dispose();
+    this.wholeGrad.clear();
     this.last = null;
   }
 }

@@ -4,11 +4,11 @@
  * backward pass reads as an output), and the backward pass from one seed to one layer.
  */
 import { Chain, Plan } from './plan';
-import { Rule } from './layers';
+import { Embed, Rule } from './layers';
 import { DT, GraphSpec, InitSpec, NodeSpec } from './proto';
 import { OrtGraph, OrtValue } from './runtime';
 import { ruleValue, zeroRows } from './values';
-import { WholeBackward, WholeForward } from './caches';
+import { Composed, WholeBackward, WholeForward } from './caches';
 
 /**
  * Joins layer graphs into one: each part's values get their own prefix; its inputs are wired to values
@@ -77,23 +77,12 @@ class Composer {
 }
 
 /**
- * The model from its input to its logits (or to node index `end`) as one graph: every layer's (or
- * chain's) forward graph, renamed and wired together. With `all`, every value a backward pass reads is
- * an output (chains give only their end; identities alias), and large weights stay fed from where they
- * live; the logits-only graph has its weights as constants: the runtime folds batch norms into
- * convolutions, fuses activations, pre-packs kernels and picks its blocked layout (at the price of its
- * own copy; large Dense kernels stay fed, see converters/dense.ts), and takes images in TF's layout
- * (NHWC). Graphs whose values feed gradient masks keep batch norms unfolded, so those values round as
- * the layer graphs compute them.
+ * The forward layer graphs up to node index `end` added to `c`, from the whole-graph value `x`: the
+ * whole-graph value of each layer (chains that end by `end` run fused, as in the layer-by-layer pass,
+ * and give only their end; identities alias).
  */
-export function composeForward(plan: Plan, all: boolean, end: number): WholeForward {
-  const c = new Composer();
-  // The logits-only graph takes an image batch in TF's layout (NHWC) and transposes it itself.
-  const [C, H, W] = plan.dims(plan.inputName);
-  const nhwc = !all && plan.dims(plan.inputName).length === 3;
-  const x = nhwc ? c.op('Transpose', [c.input('x', [H, W, C])], { perm: [0, 3, 1, 2] }) : c.input('x', plan.dims(plan.inputName));
+function forwardPart(c: Composer, plan: Plan, x: string, end: number, embed: Embed): Map<string, string> {
   const value = new Map<string, string>([[plan.inputName, x]]);
-  // Chains that end by `end` run fused, as in the layer-by-layer pass.
   const { chains, inner } = plan.chainsUpTo(end);
   const fusedAt = new Map<string, Chain>(chains.map((ch) => [ch.members[0], ch]));
   for (const n of plan.nodes.slice(1, end + 1)) {
@@ -106,9 +95,33 @@ export function composeForward(plan: Plan, all: boolean, end: number): WholeForw
     const kernel = (ch ?? n).kernel;
     const wire: Record<string, string> = {};
     n.inputs.forEach((l, i) => (wire[`x${i}`] = value.get(l)!));
-    const out = c.part(kernel.forward!(!all), wire, (name) => kernel.feeds![name]);
+    const out = c.part(kernel.forward!(embed), wire, (name) => kernel.feeds![name]);
     value.set(ch ? ch.end : n.name, out('y'));
   }
+  return value;
+}
+
+/** The graph's image input: NHWC (TF's layout, transposed in the graph) for images, else as the engine holds it. */
+function imageInput(c: Composer, plan: Plan, nhwc: boolean): string {
+  const dims = plan.dims(plan.inputName);
+  if (!nhwc || dims.length !== 3) return c.input('x', dims);
+  const [C, H, W] = dims;
+  return c.op('Transpose', [c.input('x', [H, W, C])], { perm: [0, 3, 1, 2] });
+}
+
+/**
+ * The model from its input to its logits (or to node index `end`) as one graph: every layer's (or
+ * chain's) forward graph, renamed and wired together. With `all`, every value a backward pass reads is
+ * an output (chains give only their end; identities alias), and large weights stay fed from where they
+ * live; the logits-only graph has its weights as constants: the runtime folds batch norms into
+ * convolutions, fuses activations, pre-packs kernels and picks its blocked layout (at the price of its
+ * own copy; large Dense kernels stay fed, see converters/dense.ts), and takes images in TF's layout
+ * (NHWC). Graphs whose values feed gradient masks keep batch norms unfolded, so those values round as
+ * the layer graphs compute them.
+ */
+export function composeForward(plan: Plan, all: boolean, end: number): WholeForward {
+  const c = new Composer();
+  const value = forwardPart(c, plan, imageInput(c, plan, !all), end, !all);
   if (!all) return { ...c.build([{ name: 'logits', value: value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) }]), kept: [plan.logitsName] };
   const kept = [...value.keys()].filter((name) => name !== plan.inputName && !plan.node(name).kernel.identity);
   return { ...c.build(kept.map((name, k) => ({ name: `o${k}`, value: value.get(name)!, dims: plan.dims(name) }))), kept };
@@ -120,19 +133,12 @@ function backwardSpec(kernel: Chain['kernel'], rule: Rule): GraphSpec {
 }
 
 /**
- * The backward pass from `from` to `to` under `rule` as one graph composed from the layer graphs the
- * layer-by-layer loop would run (chains whole, gradients of a value used twice added): inputs the
- * seed and the forward values they read (`v{k}`: the layers in `values`), output the gradient at `to`.
- * Null when no gradient reaches `to`.
+ * The backward layer graphs from the gradient `seed` at layer `from` down to layer `to` added to `c`
+ * (chains whole, gradients of a value used twice added), reading forward values through `valueOf`.
+ * The whole-graph gradient at `to`, or null when none reaches it.
  */
-export function composeBackward(plan: Plan, from: string, to: string, rule: Rule): WholeBackward | null {
-  const c = new Composer();
-  const saved = new Map<string, string>();
-  const valueOf = (layer: string) => {
-    if (!saved.has(layer)) saved.set(layer, c.input(`v${saved.size}`, plan.dims(layer)));
-    return saved.get(layer)!;
-  };
-  const grads = plan.walkBack(new Map([[from, c.input('seed', plan.dims(from))]]), plan.indexOf(to), (a, b) => c.add(a, b), {
+function backwardPart(c: Composer, plan: Plan, from: string, seed: string, to: string, rule: Rule, valueOf: (layer: string) => string): string | null {
+  const grads = plan.walkBack(new Map([[from, seed]]), plan.indexOf(to), (a, b) => c.add(a, b), {
     chain: (ch, g) => {
       const wire: Record<string, string> = { g };
       if (ch.kernel.saved.includes('y')) wire.y = valueOf(ch.end);
@@ -150,6 +156,44 @@ export function composeBackward(plan: Plan, from: string, to: string, rule: Rule
       return n.inputs.map((_, k) => out(`gx${k}`));
     },
   });
-  const g = grads.get(to);
+  return grads.get(to) ?? null;
+}
+
+/**
+ * The backward pass from `from` to `to` under `rule` as one graph composed from the layer graphs the
+ * layer-by-layer loop would run: inputs the seed and the forward values they read (`v{k}`: the layers
+ * in `values`), output the gradient at `to`. Null when no gradient reaches `to`.
+ */
+export function composeBackward(plan: Plan, from: string, to: string, rule: Rule): WholeBackward | null {
+  const c = new Composer();
+  const saved = new Map<string, string>();
+  const valueOf = (layer: string) => {
+    if (!saved.has(layer)) saved.set(layer, c.input(`v${saved.size}`, plan.dims(layer)));
+    return saved.get(layer)!;
+  };
+  const g = backwardPart(c, plan, from, c.input('seed', plan.dims(from)), to, rule, valueOf);
   return g ? { ...c.build([{ name: 'gx', value: g, dims: plan.dims(to) }]), values: [...saved.keys()] } : null;
+}
+
+/**
+ * Forward and backward in one graph: an image batch `x` (NHWC) and the gradient `seed` at the logits
+ * in, the logits and the gradient at the input (`gx`, NHWC for images) out, under `rule`. The backward
+ * part reads the forward part's values where they are computed, so no layer value leaves the runtime
+ * (the runtime plans their memory). Convolution kernels are constants (pre-packed, blocked layout) and
+ * batch norms stay apart from them, so every value, and every gradient mask read from it, rounds as in
+ * the layer graphs. Null when no gradient reaches the input.
+ */
+export function composeInputGradient(plan: Plan, rule: Rule): Composed | null {
+  const c = new Composer();
+  const end = plan.indexOf(plan.logitsName);
+  const value = forwardPart(c, plan, imageInput(c, plan, true), end, 'weights');
+  const g = backwardPart(c, plan, plan.logitsName, c.input('seed', plan.dims(plan.logitsName)), plan.inputName, rule, (layer) => value.get(layer)!);
+  if (!g) return null;
+  const dims = plan.dims(plan.inputName);
+  const image = dims.length === 3;
+  const gx = image ? c.op('Transpose', [g], { perm: [0, 2, 3, 1] }) : g;
+  return c.build([
+    { name: 'logits', value: value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) },
+    { name: 'gx', value: gx, dims: image ? [dims[1], dims[2], dims[0]] : dims },
+  ]);
 }

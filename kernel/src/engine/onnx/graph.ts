@@ -14,6 +14,13 @@ export class Unsupported extends Error {}
 /** How gradients pass ReLUs: the plain gradient, guided backpropagation or the deconvnet rule. */
 export type Rule = 'gradient' | 'guided' | 'deconvnet';
 
+/**
+ * How a graph holds its weights: small ones inline and large ones fed (false); large ones inline too
+ * ('weights'); or everything inline, batch norms folded into convolutions by the runtime (true; the
+ * folded kernel moves values by an ulp, so only for graphs whose values feed no gradient mask).
+ */
+export type Embed = boolean | 'weights';
+
 /** Weights of at least this many bytes are fed on every run unless the graph embeds its weights. */
 const FED_BYTES = 1 << 20;
 
@@ -24,10 +31,11 @@ export class Builder {
   private n = 0;
 
   /**
-   * `embed`: large weights become constants of the graph too (see `weight`), so the runtime can fold,
-   * fuse and pre-pack them, at the price of its own copy.
+   * `embed`: large weights become constants of the graph too (see `weight`), so the runtime can fuse
+   * and pre-pack them, at the price of its own copy; `true` also lets it fold batch norms into
+   * convolution kernels, 'weights' keeps them apart (see Embed).
    */
-  constructor(readonly embed = false) {}
+  constructor(readonly embed: Embed = false) {}
 
   op(op: string, inputs: string[], attrs?: Record<string, AttrValue>, outputs = 1): string[] {
     const outs = Array.from({ length: outputs }, () => `t${this.n++}`);
@@ -160,7 +168,7 @@ export interface LayerKernel {
   /** Gradients pass unchanged to every input (Add). */
   sumGradient?: boolean;
   /** Forward graph: inputs x0..x{n-1}, output y; `embed` makes its large weights constants (Builder). */
-  forward?: (embed?: boolean) => GraphSpec;
+  forward?: (embed?: Embed) => GraphSpec;
   /** Backward graph for a ReLU rule (layers without `usesRule` ignore it): inputs g + saved, outputs gx0..gx{n-1}. */
   backward?: (rule: Rule) => GraphSpec;
   /**
@@ -327,7 +335,7 @@ export class LayerContext {
   }
 
   /** The forward graph of a one-input layer: y = fwd(x0), with `extra` inputs besides x0. */
-  forwardSpec(embed: boolean | undefined, fwd: (b: Builder) => string, extra: Port[] = []): GraphSpec {
+  forwardSpec(embed: Embed | undefined, fwd: (b: Builder) => string, extra: Port[] = []): GraphSpec {
     const b = new Builder(embed);
     b.output(fwd(b), 'y');
     return b.spec([...this.io(['x0'], this.inDims), ...extra], this.yOut);

@@ -21,7 +21,7 @@ export type { Act } from './activation';
 export { reluLayerAct } from './converters/activations';
 export { bnAffine } from './converters/normalization';
 export { internalDims, Unsupported } from './graph';
-export type { Fold, LayerKernel, Rule, Saved } from './graph';
+export type { Embed, Fold, LayerKernel, Rule, Saved } from './graph';
 
 const registry = new Map<string, Converter>();
 /** Converters in the order the list of compiled layers names them. */

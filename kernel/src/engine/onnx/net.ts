@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
-import { runBackward } from './backward';
+import { runBackward, runInputGradient } from './backward';
 import { GraphCache } from './caches';
 import { ForwardOptions, runForward } from './forward';
 import { Rule } from './layers';
@@ -109,6 +109,15 @@ export class OrtNet {
   /** The same with seeds at several layers (their gradients add up where the paths meet). */
   backwardFrom(fw: Forward, seeds: Map<string, OrtValue>, to: string, rule: Rule = 'gradient'): OrtValue {
     return runBackward(this.plan, this.cache, fw, seeds, to, rule);
+  }
+
+  /**
+   * The raw logits of an NHWC batch and d(seed · logits)/d input (NHWC, as TF.js holds images) under
+   * `rule`, in one runtime call; `seed` is [B, ...logits dims] in the internal layout. Null when the
+   * model's input is not an image or no gradient reaches it.
+   */
+  inputGradient(x: tf.Tensor4D, seed: OrtValue, rule: Rule = 'gradient'): { logits: OrtValue; gx: OrtValue } | null {
+    return runInputGradient(this.plan, this.cache, x, seed, rule);
   }
 
   /** Drops compiled graphs (weights changed) and cached passes. */

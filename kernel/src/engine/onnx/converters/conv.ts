@@ -59,8 +59,8 @@ export const convolutions: Converter = {
     // A folded batch norm stays a separate multiply and add, with s and t as graph inputs: the
     // runtime cannot fold them into the kernel, so values round exactly as TF.js computes them
     // (a folded kernel moves ReLU6 boundaries by an ulp and flips gradient masks). A graph that embeds
-    // its weights (a forward pass whose values feed no gradient mask) has them as constants instead, for
-    // the runtime to fold into the kernel.
+    // everything (Embed true: a forward pass whose values feed no gradient mask) has them as constants
+    // instead, for the runtime to fold into the kernel.
     const bnFeeds = fold?.bn ? { bn_s: { data: pick(fold.bn.s), dims: [1, O, 1, 1] }, bn_t: { data: pick(fold.bn.t), dims: [1, O, 1, 1] } } : undefined;
     const bnInputs = fold?.bn ? [{ name: 'bn_s', dims: [1, O, 1, 1] }, { name: 'bn_t', dims: [1, O, 1, 1] }] : [];
     const group = depthwise || separable ? C : 1;
@@ -84,7 +84,7 @@ export const convolutions: Converter = {
         z = b.one('Conv', ['x0', b.weight([O, depthwise ? 1 : C, kh, kw], kernelOnnx), ...bias], convAttrs);
       }
       if (bnFeeds) {
-        const [bs, bt] = b.embed ? [b.f32([1, O, 1, 1], bnFeeds.bn_s.data), b.f32([1, O, 1, 1], bnFeeds.bn_t.data)] : ['bn_s', 'bn_t'];
+        const [bs, bt] = b.embed === true ? [b.f32([1, O, 1, 1], bnFeeds.bn_s.data), b.f32([1, O, 1, 1], bnFeeds.bn_t.data)] : ['bn_s', 'bn_t'];
         z = b.one('Add', [b.one('Mul', [z, bs]), bt]);
       }
       return z;
@@ -109,7 +109,7 @@ export const convolutions: Converter = {
       outDims,
       saved,
       usesRule,
-      forward: (embed) => ctx.forwardSpec(embed, (b) => applyAct(b, pre(b), act, rank), embed ? [] : bnInputs),
+      forward: (embed) => ctx.forwardSpec(embed, (b) => applyAct(b, pre(b), act, rank), embed === true ? [] : bnInputs),
       backward: (rule) => {
         const b = new Builder();
         let gp = actBackward(b, 'g', 'y', act, rule, FROM_INPUT.has(act) ? pre(b) : undefined);
