@@ -509,9 +509,9 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
     const objectives = (await own.locator('figure:has(canvas.cnnvis-patterns) .cnnvis-filter-value').allTextContents()).map((t) => Number(t.split(': ')[1]));
     objectives.forEach((v, i) => expect(v).toBeCloseTo(made.values[i], 3));
     await screenshot('own-patterns');
-    // The switched-off filter cannot respond: objective 0, and its pattern stays the faint starting
-    // noise (32 px tiles, 3 a row, 2 px apart, enlarged by a whole factor) while a responding filter's
-    // spans a wide range of colours.
+    // The switched-off filter cannot respond: objective 0 (its start is amplified noise, marked dead
+    // above), while a responding filter's pattern (32 px tiles, 3 a row, 2 px apart, enlarged by a
+    // whole factor) spans a wide range of colours.
     expect(Math.abs(made.values[OFF_FILTER])).toBeLessThan(1e-6);
     const live = made.values.findIndex((v, i) => i !== OFF_FILTER && v > 0.01);
     expect(live).toBeGreaterThanOrEqual(0);
@@ -533,7 +533,7 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
         }
         return hi - lo;
       };
-      expect(spread(OFF_FILTER) * 4).toBeLessThan(spread(live));
+      expect(spread(live)).toBeGreaterThan(128);
     }
 
     // Moving the layer stops activation maximization: weights of the next layer, no patterns.
