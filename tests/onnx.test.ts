@@ -153,6 +153,30 @@ test('a new class on the same input runs only backward graphs above the layer', 
   tf.dispose([x, y, first.gradient, first.activation, first.logits, again.gradient, again.activation, again.logits, ref.gradient, ref.activation, ref.logits]);
 });
 
+test('a one-image gradient at a layer keeps only what backward passes from the logits to that layer read; another layer runs a new pass', () => {
+  const m = zoo();
+  const ort = ortNet(m.net)!;
+  const x = batch(1, 6);
+  const full = ort.forward(x.clone(), { complete: true });
+  const part = ort.forward(x, { complete: true, key: x, layers: ['c3'], downTo: 'c3' });
+  expect(part.floor).toBe(ort.indexOf('c3'));
+  expect(part.values.size).toBeLessThan(full.values.size / 2);
+  // The kept values are the full pass's (same graphs, same rounding).
+  for (const name of part.values.keys()) expect([name, arrayRelErr(part.get(name).data as Float32Array, full.get(name).data as Float32Array)]).toEqual([name, 0]);
+  // Only gradients of the logits down to c3 read it.
+  expect(() => ort.backward(part, ort.logitsName, { data: new Float32Array(10), dims: [1, 10] }, 'add')).toThrow(/serves only gradients of the logits at layer 'c3'/);
+  // Through the engine: c3 again re-uses the pass; 'add' (lower) runs a new one; both equal TF.js.
+  for (const [layer, newPass] of [['c3', false], ['add', true]] as const) {
+    const f0 = ort.runs.forward;
+    const r = both(() => layerGradients(m, x, layer, 2));
+    expect([layer, ort.runs.forward > f0]).toEqual([layer, newPass]);
+    expect(relErr(r.engine.gradient, r.tfjs.gradient)).toBeLessThan(TOL);
+    expect(relErr(r.engine.activation, r.tfjs.activation)).toBeLessThan(TOL);
+    tf.dispose([r.engine.gradient, r.engine.activation, r.engine.logits, r.tfjs.gradient, r.tfjs.activation, r.tfjs.logits]);
+  }
+  x.dispose();
+});
+
 test('changed weights are seen: the engine rebuilds after setWeights', () => {
   const m = zoo();
   const x = batch(2, 5);

@@ -93,7 +93,9 @@ export class OrtEngine implements Engine {
         if (!ort.has(to)) return undefined;
         // Keyed by the input tensor: the same image again (a new class in an explorer) re-uses every
         // layer value of its forward pass and only runs the backward graphs above the layer.
-        const fw = ort.forward(x, { complete: true, key: x, layers: channel ? [to, channel.layer] : [to] });
+        // A target at the logits keeps only what backward passes from the logits down to `to` read
+        // (the values below stay inside the runtime).
+        const fw = ort.forward(x, { complete: true, key: x, layers: channel ? [to, channel.layer] : [to], downTo: channel ? undefined : to });
         const s = channel ? channelSeed(fw.get(channel.layer), channel) : logitSeed(ort, fw, target as ScoreTarget);
         const g = ort.backward(fw, channel ? channel.layer : ort.logitsName, s.seed, to, rule);
         return { activation: toTensor(fw.get(to)), gradient: toTensor(g), logits: logitsTensor(ort, fw), score: s.score };

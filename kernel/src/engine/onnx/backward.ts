@@ -50,6 +50,7 @@ export function runBackward(plan: Plan, cache: GraphCache, fw: Forward, seeds: M
     if (i > fw.reached) throw new Error(`cnnvis: the forward pass stopped before layer '${from}'`);
   }
   if (i1 < 0) throw new CnnvisError(`no backward path to layer '${to}'`);
+  if (fw.floor > 0 && (i1 !== fw.floor || seeds.size !== 1 || !seeds.has(plan.logitsName))) throw new Error(`cnnvis: the forward pass serves only gradients of the logits at layer '${plan.nodes[fw.floor].name}'`);
   if (seeds.size === 1) {
     // One seed: the whole backward pass in one runtime call; a seed at a convolution that reaches only a
     // few of its channels first runs that layer cut to them.

@@ -90,8 +90,8 @@ export class GraphCache {
   readonly cut = new Bounded<string, KernelGraphs>(8, (k) => k.dispose());
   /** The model up to its logits as one graph. */
   whole?: WholeForward;
-  /** The model up to a layer with every value as an output (a complete pass for backward passes), by last layer index. */
-  readonly wholeAll = new Bounded<number, WholeForward>(4, (w) => w.graph.dispose());
+  /** The model up to a layer with every value as an output (a complete pass for backward passes), by last layer index and floor (see Forward.floor). */
+  readonly wholeAll = new Bounded<string, WholeForward>(4, (w) => w.graph.dispose());
   /** Forward and backward to the input in one graph, by rule (null: no gradient reaches the input). */
   readonly wholeGrad = new Map<Rule, Composed | null>();
   /** Whole backward passes by seed layer, target layer and rule (null: no gradient reaches the target). */

@@ -117,13 +117,14 @@ function imageInput(c: Composer, plan: Plan, nhwc: boolean): string {
  * convolutions, fuses activations, pre-packs kernels and picks its blocked layout (at the price of its
  * own copy; large Dense kernels stay fed, see converters/dense.ts), and takes images in TF's layout
  * (NHWC). Graphs whose values feed gradient masks keep batch norms unfolded, so those values round as
- * the layer graphs compute them.
+ * the layer graphs compute them. `only` limits the outputs of an `all` graph to those values.
  */
-export function composeForward(plan: Plan, all: boolean, end: number): WholeForward {
+export function composeForward(plan: Plan, all: boolean, end: number, only?: ReadonlySet<string>): WholeForward {
   const c = new Composer();
   const value = forwardPart(c, plan, imageInput(c, plan, !all), end, !all);
   if (!all) return { ...c.build([{ name: 'logits', value: value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) }]), kept: [plan.logitsName] };
-  const kept = [...value.keys()].filter((name) => name !== plan.inputName && !plan.node(name).kernel.identity);
+  // `only`: just these values leave the runtime (a pass that serves backward passes down to a layer).
+  const kept = [...value.keys()].filter((name) => name !== plan.inputName && !plan.node(name).kernel.identity && (!only || only.has(name)));
   return { ...c.build(kept.map((name, k) => ({ name: `o${k}`, value: value.get(name)!, dims: plan.dims(name) }))), kept };
 }
 

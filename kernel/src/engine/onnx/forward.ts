@@ -19,23 +19,32 @@ export interface ForwardOptions {
   key?: unknown;
   /** The last layer to compute (default: the logits). */
   upTo?: string;
+  /**
+   * With `complete`: the pass serves only backward passes from the logits down to this layer, so only
+   * the values those read leave the runtime (a one-image pass; a batch keeps everything).
+   */
+  downTo?: string;
 }
 
 /** The composed forward graph up to node index `end` (`all`: every value as an output), cached. */
-function wholeGraph(plan: Plan, cache: GraphCache, all: boolean, end: number): WholeForward {
+function wholeGraph(plan: Plan, cache: GraphCache, all: boolean, end: number, floor = 0): WholeForward {
   if (!all) return (cache.whole ??= composeForward(plan, false, end));
-  return cache.wholeAll.get(end) ?? cache.wholeAll.set(end, composeForward(plan, true, end));
+  const key = `${end}:${floor}`;
+  return cache.wholeAll.get(key) ?? cache.wholeAll.set(key, composeForward(plan, true, end, floor > 0 ? plan.backwardReads(floor) : undefined));
 }
 
 /** Runs the model on an NHWC batch (see ForwardOptions). */
 export function runForward(plan: Plan, cache: GraphCache, x: tf.Tensor4D, opts: ForwardOptions = {}): Forward {
-  const { layers = [], complete = false, key, upTo } = opts;
+  const { layers = [], complete = false, key, upTo, downTo } = opts;
   const last = plan.nodes.length - 1;
   const end = upTo === undefined ? last : plan.indexOf(upTo);
   if (end < 0) throw new CnnvisError(`layer '${upTo}' is not on the path from the input to the logits`);
+  const floor = complete && downTo !== undefined && upTo === undefined ? Math.max(0, plan.indexOf(downTo)) : 0;
   const need = complete && upTo ? [...layers, upTo] : layers;
   const kept = cache.last;
-  if (key !== undefined && kept?.key === key && (!complete || kept.fw.complete) && kept.fw.reached >= end && need.every((k) => kept.fw.values.has(k))) return kept.fw;
+  // A kept pass serves a complete one when it kept as much: everything, or the same floor.
+  const serves = (fw: Forward) => !complete || (fw.complete && (fw.floor === 0 || fw.floor === floor));
+  if (key !== undefined && kept?.key === key && serves(kept.fw) && kept.fw.reached >= end && need.every((k) => kept.fw.values.has(k))) return kept.fw;
   // A pass that will replace the kept one lets it go first (a complete pass of a batch of a large
   // model is hundreds of MB; batched methods would otherwise hold two).
   if (key !== undefined && complete) cache.last = null;
@@ -61,12 +70,12 @@ export function runForward(plan: Plan, cache: GraphCache, x: tf.Tensor4D, opts: 
   values.set(plan.inputName, { y: { data: input.dataSync() as Float32Array, dims: input.shape } });
   input.dispose();
   if (whole) {
-    const w = wholeGraph(plan, cache, true, end);
+    const w = wholeGraph(plan, cache, true, end, floor);
     const outs = w.graph.run({ x: values.get(plan.inputName)!.y, ...w.feeds }, w.kept.map((_, k) => `o${k}`));
     cache.runs.forward++;
     w.kept.forEach((name, k) => values.set(name, { y: outs[`o${k}`] }));
-    for (const n of plan.nodes.slice(1, end + 1)) if (n.kernel.identity) values.set(n.name, values.get(n.inputs[0])!);
-    const fw = new Forward(B, values, true, end);
+    for (const n of plan.nodes.slice(1, end + 1)) if (n.kernel.identity && values.has(n.inputs[0])) values.set(n.name, values.get(n.inputs[0])!);
+    const fw = new Forward(B, values, true, end, floor);
     if (key !== undefined) cache.last = { key, fw };
     return fw;
   }

@@ -164,6 +164,36 @@ export class Plan {
   }
 
   /**
+   * The forward values a backward pass from the logits down to node index `i1` reads (the saved inputs
+   * and outputs of the layers and chains it runs through), with the logits and node `i1`'s own value.
+   */
+  backwardReads(i1: number): Set<string> {
+    const reads = new Set<string>();
+    // An identity layer's value is its input's.
+    const add = (name: string) => {
+      let n = this.node(name);
+      reads.add(n.name);
+      while (n.kernel.identity && n.inputs.length) reads.add((n = this.node(n.inputs[0])).name);
+    };
+    add(this.logitsName);
+    add(this.nodes[i1].name);
+    this.walkBack(new Map([[this.logitsName, 0]]), i1, () => 0, {
+      chain: (ch) => {
+        if (ch.kernel.saved.includes('y')) add(ch.end);
+        return 0;
+      },
+      layer: (n) => {
+        for (const s of n.kernel.saved) {
+          if (s === 'x') n.inputs.forEach(add);
+          else add(n.name);
+        }
+        return n.inputs.map(() => 0);
+      },
+    });
+    return reads;
+  }
+
+  /**
    * The backward traversal shared by the layer-by-layer pass and the composed graph: from the seeds down
    * to layer index `i1`, each chain (whole, when it lies above `i1` and no inner member is a seed) or
    * layer turns its output's gradient into its inputs' gradients (`through`); gradients meeting at a

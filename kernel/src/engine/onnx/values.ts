@@ -20,6 +20,11 @@ export class Forward {
     readonly complete: boolean,
     /** Index of the last layer computed (the pass may stop early). */
     readonly reached: number,
+    /**
+     * A complete pass whose values serve only backward passes from the logits down to this node index
+     * (0: any backward pass); the values below it stayed inside the runtime.
+     */
+    readonly floor = 0,
   ) {}
 
   get(name: string): OrtValue {
