@@ -26,6 +26,9 @@ export interface ForwardOptions {
   downTo?: string;
 }
 
+/** A complete pass of a batch runs as one graph up to this many bytes of layer values (see runForward). */
+const WHOLE_PASS_BYTES = 256 << 20;
+
 /** The composed forward graph up to node index `end` (`all`: every value as an output), cached. */
 function wholeGraph(plan: Plan, cache: GraphCache, all: boolean, end: number, floor = 0): WholeForward {
   if (!all) return (cache.whole ??= composeForward(plan, false, end));
@@ -55,9 +58,9 @@ export function runForward(plan: Plan, cache: GraphCache, x: tf.Tensor4D, opts: 
   for (const ch of chains) if (!ch.members.slice(0, -1).some((m) => asked.has(m))) for (const m of ch.members.slice(1)) fused.add(m);
   const B = x.shape[0];
   // The model in one runtime call: only the logits, or every value a backward pass reads up to `end`
-  // for one image (for a batch, the runtime would hold every value while they are copied out: twice
-  // the pass).
-  const whole = complete ? B === 1 && fused.size === inner.size : end === last && layers.every((k) => k === plan.logitsName);
+  // while the pass is small (the runtime holds every value while they are copied out: twice the pass;
+  // a large batch goes layer by layer).
+  const whole = complete ? fused.size === inner.size && (B === 1 || B * plan.valueBytes(end) <= WHOLE_PASS_BYTES) : end === last && layers.every((k) => k === plan.logitsName);
   if (whole && !complete) {
     // The logits graph reads the batch in TF's layout (see composeForward).
     const w = wholeGraph(plan, cache, false, end);

@@ -157,6 +157,13 @@ export class Plan {
     return this.nodes[i];
   }
 
+  /** Bytes of the values of one image's forward pass up to node index `end` (float32). */
+  valueBytes(end: number): number {
+    let n = 0;
+    for (const node of this.nodes.slice(0, end + 1)) if (!node.kernel.identity) n += node.kernel.outDims.reduce((a, d) => a * d, 4);
+    return n;
+  }
+
   /** Chains ending by node index `end`, and their members run inside them (all but the first). */
   chainsUpTo(end: number): { chains: Chain[]; inner: Set<string> } {
     const chains = [...this.chains.values()].filter((ch) => this.index.get(ch.end)! <= end);
