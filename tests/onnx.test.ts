@@ -153,6 +153,20 @@ test('a new class on the same input runs only backward graphs above the layer', 
   tf.dispose([x, y, first.gradient, first.activation, first.logits, again.gradient, again.activation, again.logits, ref.gradient, ref.activation, ref.logits]);
 });
 
+test('the composed complete pass rounds as the layer graphs: batch norms stay apart from the kernels (exact graph)', () => {
+  const m = zoo();
+  const ort = ortNet(m.net)!;
+  const x = batch(1, 7);
+  // One graph, weights inline (c1 → bn1 → relu6 fused as a chain) …
+  const whole = ort.forward(x, { complete: true });
+  // … and layer by layer (asking for bn1, inside the chain, splits it).
+  const layered = ort.forward(x.clone(), { complete: true, layers: ['bn1'] });
+  expect(layered.values.has('bn1')).toBe(true);
+  expect(whole.values.has('bn1')).toBe(false);
+  for (const name of ['relu6', 'dw', 'add', 'c3', 'fc']) expect([name, arrayRelErr(whole.get(name).data as Float32Array, layered.get(name).data as Float32Array)]).toEqual([name, 0]);
+  x.dispose();
+});
+
 test('a one-image gradient at a layer keeps only what backward passes from the logits to that layer read; another layer runs a new pass', () => {
   const m = zoo();
   const ort = ortNet(m.net)!;

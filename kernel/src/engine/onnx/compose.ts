@@ -111,17 +111,17 @@ function imageInput(c: Composer, plan: Plan, nhwc: boolean): string {
 
 /**
  * The model from its input to its logits (or to node index `end`) as one graph: every layer's (or
- * chain's) forward graph, renamed and wired together. With `all`, every value a backward pass reads is
- * an output (chains give only their end; identities alias), and large weights stay fed from where they
- * live; the logits-only graph has its weights as constants: the runtime folds batch norms into
- * convolutions, fuses activations, pre-packs kernels and picks its blocked layout (at the price of its
- * own copy; large Dense kernels stay fed, see converters/dense.ts), and takes images in TF's layout
- * (NHWC). Graphs whose values feed gradient masks keep batch norms unfolded, so those values round as
- * the layer graphs compute them. `only` limits the outputs of an `all` graph to those values.
+ * chain's) forward graph, renamed and wired together, weights as constants (the runtime pre-packs
+ * kernels, fuses activations and picks its blocked layout, at the price of its own copy; large Dense
+ * kernels stay fed, see converters/dense.ts). The logits-only graph also lets the runtime fold batch
+ * norms into convolutions and takes images in TF's layout (NHWC). With `all`, every value a backward
+ * pass reads is an output (chains give only their end; identities alias; `only` limits them to those
+ * values), and batch norms stay apart from the kernels (Embed 'weights'), so those values, which feed
+ * gradient masks, round as the layer graphs compute them.
  */
 export function composeForward(plan: Plan, all: boolean, end: number, only?: ReadonlySet<string>): WholeForward {
   const c = new Composer();
-  const value = forwardPart(c, plan, imageInput(c, plan, !all), end, !all);
+  const value = forwardPart(c, plan, imageInput(c, plan, !all), end, all ? 'weights' : true);
   if (!all) return { ...c.build([{ name: 'logits', value: value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) }]), kept: [plan.logitsName] };
   // `only`: just these values leave the runtime (a pass that serves backward passes down to a layer).
   const kept = [...value.keys()].filter((name) => name !== plan.inputName && !plan.node(name).kernel.identity && (!only || only.has(name)));
@@ -180,9 +180,9 @@ export function composeBackward(plan: Plan, from: string, to: string, rule: Rule
  * Forward and backward in one graph: an image batch `x` (NHWC) and the gradient `seed` at the logits
  * in, the logits and the gradient at the input (`gx`, NHWC for images) out, under `rule`. The backward
  * part reads the forward part's values where they are computed, so no layer value leaves the runtime
- * (the runtime plans their memory). Convolution kernels are constants (pre-packed, blocked layout) and
- * batch norms stay apart from them, so every value, and every gradient mask read from it, rounds as in
- * the layer graphs. Null when no gradient reaches the input.
+ * (the runtime plans their memory). Weights are constants (pre-packed, blocked layout) but batch norms
+ * stay apart from the kernels (Embed 'weights'), so every value, and every gradient mask read from it,
+ * rounds as in the layer graphs. Null when no gradient reaches the input.
  */
 export function composeInputGradient(plan: Plan, rule: Rule): Composed | null {
   const c = new Composer();

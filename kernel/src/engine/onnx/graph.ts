@@ -15,9 +15,11 @@ export class Unsupported extends Error {}
 export type Rule = 'gradient' | 'guided' | 'deconvnet';
 
 /**
- * How a graph holds its weights: small ones inline and large ones fed (false); large ones inline too
- * ('weights'); or everything inline, batch norms folded into convolutions by the runtime (true; the
- * folded kernel moves values by an ulp, so only for graphs whose values feed no gradient mask).
+ * How a graph holds its weights: small ones inline and large ones fed, a convolution's batch norm as
+ * fed inputs the runtime cannot fold (false); everything inline (true), which lets the runtime fold
+ * batch norms into kernels and so move values by an ulp: for graphs whose values feed no gradient
+ * mask; or everything inline with each batch norm a 1×1 depthwise convolution of its own, which the
+ * runtime runs in its blocked layout but does not fold, so values round as with false ('weights').
  */
 export type Embed = boolean | 'weights';
 
@@ -32,8 +34,7 @@ export class Builder {
 
   /**
    * `embed`: large weights become constants of the graph too (see `weight`), so the runtime can fuse
-   * and pre-pack them, at the price of its own copy; `true` also lets it fold batch norms into
-   * convolution kernels, 'weights' keeps them apart (see Embed).
+   * and pre-pack them, at the price of its own copy (see Embed).
    */
   constructor(readonly embed: Embed = false) {}
 

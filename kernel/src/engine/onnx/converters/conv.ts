@@ -8,7 +8,7 @@
  * ConvTranspose.
  */
 import { activationOf, actBackward, applyAct, FROM_INPUT, isRelu, savedFor } from '../activation';
-import { Builder, Converter, flipTranspose, LayerContext, LayerKernel, ohwiFromTf, pair, tfPad, Unsupported, weightValues } from '../graph';
+import { Builder, Converter, Embed, flipTranspose, LayerContext, LayerKernel, ohwiFromTf, pair, tfPad, Unsupported, weightValues } from '../graph';
 
 export const convolutions: Converter = {
   classes: ['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose'],
@@ -56,12 +56,14 @@ export const convolutions: Converter = {
     const pointwiseT = () => weightValues(layer, /pointwise_kernel/)!.data;
     const hasBias = layer.weights.some((v) => /bias/.test(v.originalName ?? v.name));
     const biasValues = (): Float32Array => pick(weightValues(layer, /bias/)!.data);
-    // A folded batch norm stays a separate multiply and add, with s and t as graph inputs: the
-    // runtime cannot fold them into the kernel, so values round exactly as TF.js computes them
-    // (a folded kernel moves ReLU6 boundaries by an ulp and flips gradient masks). A graph that embeds
-    // everything (Embed true: a forward pass whose values feed no gradient mask) has them as constants
-    // instead, for the runtime to fold into the kernel.
+    // A folded batch norm stays a separate multiply and add, rounding as TF.js computes it (a kernel
+    // with the batch norm folded in moves ReLU6 boundaries by an ulp and flips gradient masks): s and
+    // t are graph inputs, which the runtime cannot fold, unless the graph embeds its weights (Embed):
+    // then they are constants, folded into the kernel by the runtime (true: values that feed no
+    // gradient mask), or the weights of a 1×1 depthwise convolution of their own ('weights').
     const bnFeeds = fold?.bn ? { bn_s: { data: pick(fold.bn.s), dims: [1, O, 1, 1] }, bn_t: { data: pick(fold.bn.t), dims: [1, O, 1, 1] } } : undefined;
+    /** A graph that embeds its weights exactly ('weights') has a 2-d convolution's batch norm as a convolution of its own. */
+    const bnAsConv = (embed: Embed | undefined) => embed === 'weights' && rank === 4;
     const bnInputs = fold?.bn ? [{ name: 'bn_s', dims: [1, O, 1, 1] }, { name: 'bn_t', dims: [1, O, 1, 1] }] : [];
     const group = depthwise || separable ? C : 1;
     const pads = [ph.before, pw.before, ph.after, pw.after];
@@ -83,7 +85,11 @@ export const convolutions: Converter = {
       } else {
         z = b.one('Conv', ['x0', b.weight([O, depthwise ? 1 : C, kh, kw], kernelOnnx), ...bias], convAttrs);
       }
-      if (bnFeeds) {
+      if (bnFeeds && bnAsConv(b.embed)) {
+        // x·s + t per channel as a 1×1 depthwise convolution: no rewrite folds one convolution into
+        // another, and its kernel rounds x·s, then adds t, as the multiply and add do.
+        z = b.one('Conv', [z, b.f32([O, 1, 1, 1], bnFeeds.bn_s.data), b.f32([O], bnFeeds.bn_t.data)], { kernel_shape: [1, 1], group: O });
+      } else if (bnFeeds) {
         const [bs, bt] = b.embed === true ? [b.f32([1, O, 1, 1], bnFeeds.bn_s.data), b.f32([1, O, 1, 1], bnFeeds.bn_t.data)] : ['bn_s', 'bn_t'];
         z = b.one('Add', [b.one('Mul', [z, bs]), bt]);
       }
@@ -109,7 +115,7 @@ export const convolutions: Converter = {
       outDims,
       saved,
       usesRule,
-      forward: (embed) => ctx.forwardSpec(embed, (b) => applyAct(b, pre(b), act, rank), embed === true ? [] : bnInputs),
+      forward: (embed) => ctx.forwardSpec(embed, (b) => applyAct(b, pre(b), act, rank), embed === true || bnAsConv(embed) ? [] : bnInputs),
       backward: (rule) => {
         const b = new Builder();
         let gp = actBackward(b, 'g', 'y', act, rule, FROM_INPUT.has(act) ? pre(b) : undefined);
