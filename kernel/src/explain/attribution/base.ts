@@ -67,6 +67,8 @@ export interface AttributionContext {
   scores(x: tf.Tensor4D): Float32Array;
   /** Method-specific numbers for the result (steps, completeness …). */
   details: Record<string, number | string>;
+  /** The class scores of the image itself, [K], once a gradient of `batch` (not of a changed input) gave them. */
+  imageLogits?: Float32Array;
   /** The map at the method's own resolution, when it has one (occlusion). */
   lowRes?: Map2D;
   /** Warnings a method adds (why its map may mean nothing). */
@@ -104,6 +106,7 @@ export function attributionContext(
     details: {},
     gradient: (x, rule = 'gradient') => {
       const g = inputGradients(model, x, target, rule);
+      if (x === batch && !ctx.imageLogits) ctx.imageLogits = g.logits.dataSync().slice() as Float32Array;
       g.logits.dispose();
       if (rule !== 'gradient') ctx.details.reluSites = model.reluSiteCount();
       return g.gradient;
@@ -177,8 +180,16 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
     const input = prepareInput(model, image, opts);
     let attr: tf.Tensor4D | null = null;
     try {
-      // One forward pass for the logits (top-1 class, probability) and the channel's value.
-      let logits: Float32Array;
+      // The logits (top-1 class, probability) and the channel's value: one forward pass first when the
+      // target depends on them; for a given class, the method's gradient of the image gives them (or
+      // one forward pass after it).
+      const imageLogits = (): Float32Array => {
+        const l = logitsOf(model, input.batch);
+        const out = l.dataSync().slice() as Float32Array;
+        l.dispose();
+        return out;
+      };
+      let logits: Float32Array | undefined;
       let channelValue = 0;
       if (channel) {
         const r = activationAndLogits(model, input.batch, channel.layer);
@@ -186,16 +197,15 @@ export abstract class AttributionMethod<O extends AttributionOptions = Attributi
         channelValue = v.dataSync()[0];
         logits = r.logits.dataSync().slice() as Float32Array;
         tf.dispose([r.activation, r.logits, v]);
-      } else {
-        const l = logitsOf(model, input.batch);
-        logits = l.dataSync().slice() as Float32Array;
-        l.dispose();
+      } else if (explicit === undefined) {
+        logits = imageLogits();
       }
-      const classIndex = channel ? null : explicit ?? resolveClass(model, {}, logits);
+      const classIndex = channel ? null : explicit ?? resolveClass(model, {}, logits!);
       const target: number | ChannelTarget = channel ?? (classIndex as number);
       this.checkTarget(target);
       const ctx = attributionContext(model, input.batch, input.image, target, classIndex, opts);
       attr = await this.attribute(ctx, opts);
+      logits ??= ctx.imageLogits ?? imageLogits();
       const [, H, W, C] = attr.shape;
       if (H !== model.inputHeight || W !== model.inputWidth) {
         throw new Error(`${this.name}: attributions of shape [${attr.shape.join(', ')}] do not fit the input ${model.inputHeight}×${model.inputWidth}`);
