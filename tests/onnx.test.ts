@@ -167,7 +167,7 @@ test('the composed complete pass rounds as the layer graphs: batch norms stay ap
   x.dispose();
 });
 
-test('a one-image gradient at a layer keeps only what backward passes from the logits to that layer read; another layer runs a new pass', () => {
+test('a one-image gradient at a layer keeps only what backward passes from the logits to that layer read; another layer of the same input keeps everything', () => {
   const m = zoo();
   const ort = ortNet(m.net)!;
   const x = batch(1, 6);
@@ -179,8 +179,9 @@ test('a one-image gradient at a layer keeps only what backward passes from the l
   for (const name of part.values.keys()) expect([name, arrayRelErr(part.get(name).data as Float32Array, full.get(name).data as Float32Array)]).toEqual([name, 0]);
   // Only gradients of the logits down to c3 read it.
   expect(() => ort.backward(part, ort.logitsName, { data: new Float32Array(10), dims: [1, 10] }, 'add')).toThrow(/serves only gradients of the logits at layer 'c3'/);
-  // Through the engine: c3 again re-uses the pass; 'add' (lower) runs a new one; both equal TF.js.
-  for (const [layer, newPass] of [['c3', false], ['add', true]] as const) {
+  // Through the engine: c3 again re-uses the pass; 'add' (another layer of the same input) runs a
+  // complete one, which 'dw' then re-uses; all equal TF.js.
+  for (const [layer, newPass] of [['c3', false], ['add', true], ['dw', false]] as const) {
     const f0 = ort.runs.forward;
     const r = both(() => layerGradients(m, x, layer, 2));
     expect([layer, ort.runs.forward > f0]).toEqual([layer, newPass]);

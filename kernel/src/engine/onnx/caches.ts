@@ -91,9 +91,12 @@ export class GraphCache {
   /** The model up to its logits as one graph. */
   whole?: WholeForward;
   /** The model up to a layer with every value as an output (a complete pass for backward passes), by last layer index and floor (see Forward.floor). */
-  readonly wholeAll = new Bounded<string, WholeForward>(4, (w) => w.graph.dispose());
-  /** Forward and backward to the input in one graph, by rule (null: no gradient reaches the input). */
-  readonly wholeGrad = new Map<Rule, Composed | null>();
+  readonly wholeAll = new Bounded<string, WholeForward>(2, (w) => w.graph.dispose());
+  /**
+   * Forward and backward to the input in one graph, by rule (null: no gradient reaches the input).
+   * Graphs with the weights inline hold a copy of the convolution kernels each: a few are kept.
+   */
+  readonly wholeGrad = new Bounded<Rule, Composed | null>(2, (g) => g?.graph.dispose());
   /** Whole backward passes by seed layer, target layer and rule (null: no gradient reaches the target). */
   readonly wholeBack = new Bounded<string, WholeBackward | null>(8, (w) => w?.graph.dispose());
 
@@ -119,7 +122,6 @@ export class GraphCache {
     this.whole = undefined;
     this.wholeAll.clear();
     this.wholeBack.clear();
-    for (const g of this.wholeGrad.values()) g?.graph.dispose();
     this.wholeGrad.clear();
     this.last = null;
   }

@@ -42,9 +42,12 @@ export function runForward(plan: Plan, cache: GraphCache, x: tf.Tensor4D, opts: 
   const last = plan.nodes.length - 1;
   const end = upTo === undefined ? last : plan.indexOf(upTo);
   if (end < 0) throw new CnnvisError(`layer '${upTo}' is not on the path from the input to the logits`);
-  const floor = complete && downTo !== undefined && upTo === undefined ? Math.max(0, plan.indexOf(downTo)) : 0;
-  const need = complete && upTo ? [...layers, upTo] : layers;
   const kept = cache.last;
+  let floor = complete && downTo !== undefined && upTo === undefined ? Math.max(0, plan.indexOf(downTo)) : 0;
+  // The same input at another layer (an explorer's layer slider): keep everything this time, so the
+  // layers after it only run backward graphs.
+  if (floor > 0 && key !== undefined && kept?.key === key && kept.fw.complete && kept.fw.floor !== floor) floor = 0;
+  const need = complete && upTo ? [...layers, upTo] : layers;
   // A kept pass serves a complete one when it kept as much: everything, or the same floor.
   const serves = (fw: Forward) => !complete || (fw.complete && (fw.floor === 0 || fw.floor === floor));
   if (key !== undefined && kept?.key === key && serves(kept.fw) && kept.fw.reached >= end && need.every((k) => kept.fw.values.has(k))) return kept.fw;

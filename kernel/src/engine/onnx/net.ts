@@ -7,9 +7,10 @@
  * kept pass), values.ts (values between graphs).
  *
  * Each layer is compiled once into a forward graph and, on the first gradient request that reaches
- * it, a backward graph (layers.ts). Values between layers stay in JS memory (NCHW), which is what
- * makes the caching cheap: a forward pass of one image keeps every layer's output, so a new class only
- * runs the backward graphs above the chosen layer.
+ * it, a backward graph (layers.ts); passes run them joined into one graph each (compose.ts): the
+ * logits, a class's input gradient (forward and backward in one call), a forward pass that keeps the
+ * values a later backward pass reads (in JS memory, NCHW), so a new class only runs the backward
+ * graphs above the chosen layer.
  *
  * The model's weights are watched (every weight variable's `assign`): after a change (setWeights,
  * training, cascading randomization) the graphs are rebuilt on next use. Models the engine cannot
