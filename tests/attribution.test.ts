@@ -21,7 +21,7 @@ import { gradCam } from '../kernel/src/explain/cam/gradcam';
 import { loadModel } from '../kernel/src/models/load';
 import { CnnModel } from '../kernel/src/models/model';
 import { RGBImage } from '../kernel/src/types';
-import { seededFloats } from '../kernel/src/random';
+import { seededFloats, seededNormals } from '../kernel/src/random';
 import { pearson as corr } from '../kernel/src/explain/eval/stats';
 import { centralDifference, maxAbs } from './helpers/compare';
 import { chain, logitAt, seedLayers } from './helpers/nets';
@@ -350,4 +350,25 @@ describe('mobilenet_v1_0.25_224 on cat_dog.png', () => {
       tf.dispose(original);
     }
   });
+});
+
+test('SmoothGrad noise: seeded normals with the asked standard deviation, mean 0, no repeats across seeds', () => {
+  const n = 200001; // odd: the last value comes from a pair's first half
+  const a = seededNormals(n, 7, 0.3);
+  let sum = 0;
+  let sq = 0;
+  let within = 0;
+  for (const v of a) {
+    sum += v;
+    sq += v * v;
+    if (Math.abs(v) <= 0.3) within++;
+  }
+  const mean = sum / n;
+  expect(Math.abs(mean)).toBeLessThan(0.005);
+  expect(Math.sqrt(sq / n - mean * mean)).toBeCloseTo(0.3, 2);
+  // About 68.3 % within one standard deviation, as for a normal distribution.
+  expect(within / n).toBeCloseTo(0.683, 2);
+  expect(a.every(Number.isFinite)).toBe(true);
+  expect(seededNormals(5, 7, 0.3)).toEqual(a.slice(0, 5));
+  expect(seededNormals(5, 8, 0.3)).not.toEqual(a.slice(0, 5));
 });

@@ -214,15 +214,18 @@ function channelSeed(v: OrtValue, t: ChannelTarget): { seed: OrtValue; score: nu
   return { seed: { data: seed, dims: v.dims }, score };
 }
 
-/** d score / d input, ORT_GRADIENT_BATCH images per pass. */
+/** d score / d input: a class one image per pass, other targets ORT_GRADIENT_BATCH images per pass. */
 function inputBackward(ort: OrtNet, batch: tf.Tensor4D, target: ScoreTarget | ChannelTarget, rule: ReluRule): Gradients {
   const B = batch.shape[0];
   const grads: tf.Tensor[] = [];
   const logits: tf.Tensor2D[] = [];
   let score = 0;
   try {
-    for (let i0 = 0; i0 < B; i0 += ORT_GRADIENT_BATCH) {
-      const n = Math.min(ORT_GRADIENT_BATCH, B - i0);
+    // A class's gradient runs forward and backward in one graph, fastest one image at a time (a
+    // batch's layer values no longer fit the caches); other targets go ORT_GRADIENT_BATCH at a time.
+    const step = typeof target === 'number' ? 1 : ORT_GRADIENT_BATCH;
+    for (let i0 = 0; i0 < B; i0 += step) {
+      const n = Math.min(step, B - i0);
       const x = n === B ? batch : batch.slice([i0], [n]);
       if (typeof target === 'number') {
         // A class: its seed is known before the pass, so forward and backward run as one graph.

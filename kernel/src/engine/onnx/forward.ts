@@ -26,8 +26,11 @@ export interface ForwardOptions {
   downTo?: string;
 }
 
-/** A complete pass of a batch runs as one graph up to this many bytes of layer values (see runForward). */
-const WHOLE_PASS_BYTES = 256 << 20;
+/**
+ * A complete pass of a batch runs as one graph up to this many bytes of layer values (see runForward):
+ * the runtime holds every value until the run ends while JS keeps its copies.
+ */
+const WHOLE_PASS_BYTES = 48 << 20;
 
 /** The composed forward graph up to node index `end` (`all`: every value as an output), cached. */
 function wholeGraph(plan: Plan, cache: GraphCache, all: boolean, end: number, floor = 0): WholeForward {

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
+import { seededNormals } from '../../random';
 import { Progress } from '../../display/progress';
 import { AttributionContext, attributionFunction, AttributionMethod, AttributionOptions, sumOverBatches } from './base';
 
@@ -43,8 +44,8 @@ export class SmoothGrad extends AttributionMethod<SmoothGradOptions> {
       n,
       ctx.batchSize,
       (i0, i1) =>
-        // Sample seeds start at 1: TF.js takes a seed of 0 as "no seed" (Math.random).
-        tf.concat(Array.from({ length: i1 - i0 }, (_, j) => (std > 0 ? tf.add(x, tf.randomNormal(x.shape, 0, std, 'float32', seed * 100003 + i0 + j + 1)) : x.clone()))) as tf.Tensor4D,
+        // One seeded noise image per sample (seed and sample index), whatever the batch size.
+        tf.concat(Array.from({ length: i1 - i0 }, (_, j) => (std > 0 ? tf.add(x, tf.tensor(seededNormals(x.size, seed * 100003 + i0 + j + 1, std), x.shape)) : x.clone()))) as tf.Tensor4D,
       (xb) => tf.sum(ctx.gradient(xb), 0, true),
       (done) => {
         progress?.tick(done - last);
