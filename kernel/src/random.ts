@@ -22,18 +22,24 @@ export function seededFloats(n: number, seed: number, lo = -1, hi = 1): Float32A
 
 /**
  * `n` floats from a normal distribution with mean 0 and standard deviation `std`, from
- * mulberry32(seed) by the Box–Muller transform (in plain JS: TF.js' randomNormal draws one at a time
- * through its own generator, several times slower).
+ * mulberry32(seed) by Marsaglia's polar method (a pair per accepted point in the unit disc, no
+ * trigonometry; in plain JS, several times faster than TF.js' randomNormal).
  */
 export function seededNormals(n: number, seed: number, std = 1): Float32Array {
   const r = mulberry32(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
-    // 1 − r() is in (0, 1]: the logarithm stays finite.
-    const radius = std * Math.sqrt(-2 * Math.log(1 - r()));
-    const angle = 2 * Math.PI * r();
-    out[i] = radius * Math.cos(angle);
-    if (i + 1 < n) out[i + 1] = radius * Math.sin(angle);
+    let u: number;
+    let v: number;
+    let s: number;
+    do {
+      u = 2 * r() - 1;
+      v = 2 * r() - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const f = std * Math.sqrt((-2 * Math.log(s)) / s);
+    out[i] = u * f;
+    if (i + 1 < n) out[i + 1] = v * f;
   }
   return out;
 }
