@@ -177,16 +177,23 @@ function logitSeed(ort: OrtNet, fw: Forward, target: ScoreTarget): { seed: OrtVa
     tf.dispose([raw, value, grad]);
     return out;
   }
+  return { seed: classSeed(head, target, dims), score: classScore(head, head.scoresData(data), target) };
+}
+
+/** The seed of class `target`'s score at the raw logits of a batch (the head's seed for every image), in the internal layout of a logits value of `dims`. */
+function classSeed(head: Head, target: number, dims: number[]): OrtValue {
   const one = head.seed(target);
-  const scores = head.scoresData(data);
+  const seed = new Float32Array(dims[0] * one.length);
+  for (let b = 0; b < dims[0]; b++) seed.set(one, b * one.length);
+  return { data: nhwcData({ data: seed, dims }, true), dims };
+}
+
+/** Class `target`'s score summed over a batch's class scores [B, K]. */
+function classScore(head: Head, scores: Float32Array, target: number): number {
   const K = head.numClasses;
-  const seed = new Float32Array(B * R);
   let score = 0;
-  for (let b = 0; b < B; b++) {
-    seed.set(one, b * R);
-    score += scores[b * K + target];
-  }
-  return { seed: asSeed(seed), score };
+  for (let b = 0; b < scores.length / K; b++) score += scores[b * K + target];
+  return score;
 }
 
 /** d (channel score) / d (layer output) in the internal layout, and the summed score. */
@@ -267,17 +274,10 @@ function inputBackward(ort: OrtNet, batch: tf.Tensor4D, target: ScoreTarget | Ch
 function classGradient(ort: OrtNet, x: tf.Tensor4D, target: number, rule: ReluRule): Gradients | null {
   const head = modelHead(ort.net);
   const B = x.shape[0];
-  const dims = [B, ...ort.dims(ort.logitsName)];
-  const one = head.seed(target);
-  const seed = new Float32Array(B * one.length);
-  for (let b = 0; b < B; b++) seed.set(one, b * one.length);
-  const r = ort.inputGradient(x, { data: nhwcData({ data: seed, dims }, true), dims }, rule);
+  const r = ort.inputGradient(x, classSeed(head, target, [B, ...ort.dims(ort.logitsName)]), rule);
   if (!r) return null;
   const scores = head.scoresData(nhwcData(r.logits));
-  const K = head.numClasses;
-  let score = 0;
-  for (let b = 0; b < B; b++) score += scores[b * K + target];
-  return { gradient: tf.tensor4d(r.gx.data as Float32Array, x.shape), logits: tf.tensor2d(scores, [B, K]), score };
+  return { gradient: tf.tensor4d(r.gx.data as Float32Array, x.shape), logits: tf.tensor2d(scores, [B, head.numClasses]), score: classScore(head, scores, target) };
 }
 
 /**

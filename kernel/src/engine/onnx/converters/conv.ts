@@ -64,6 +64,8 @@ export const convolutions: Converter = {
     const bnFeeds = fold?.bn ? { bn_s: { data: pick(fold.bn.s), dims: [1, O, 1, 1] }, bn_t: { data: pick(fold.bn.t), dims: [1, O, 1, 1] } } : undefined;
     /** A graph that embeds its weights exactly ('weights') has a 2-d convolution's batch norm as a convolution of its own. */
     const bnAsConv = (embed: Embed | undefined) => embed === 'weights' && rank === 4;
+    /** Whether the batch norm's s and t are graph inputs (fed), in the forward graph and its spec alike. */
+    const bnFed = (embed: Embed | undefined) => embed !== true && !bnAsConv(embed);
     const bnInputs = fold?.bn ? [{ name: 'bn_s', dims: [1, O, 1, 1] }, { name: 'bn_t', dims: [1, O, 1, 1] }] : [];
     const group = depthwise || separable ? C : 1;
     const pads = [ph.before, pw.before, ph.after, pw.after];
@@ -90,7 +92,7 @@ export const convolutions: Converter = {
         // another, and its kernel rounds x·s, then adds t, as the multiply and add do.
         z = b.one('Conv', [z, b.f32([O, 1, 1, 1], bnFeeds.bn_s.data), b.f32([O], bnFeeds.bn_t.data)], { kernel_shape: [1, 1], group: O });
       } else if (bnFeeds) {
-        const [bs, bt] = b.embed === true ? [b.f32([1, O, 1, 1], bnFeeds.bn_s.data), b.f32([1, O, 1, 1], bnFeeds.bn_t.data)] : ['bn_s', 'bn_t'];
+        const [bs, bt] = bnFed(b.embed) ? ['bn_s', 'bn_t'] : [b.f32([1, O, 1, 1], bnFeeds.bn_s.data), b.f32([1, O, 1, 1], bnFeeds.bn_t.data)];
         z = b.one('Add', [b.one('Mul', [z, bs]), bt]);
       }
       return z;
@@ -115,7 +117,7 @@ export const convolutions: Converter = {
       outDims,
       saved,
       usesRule,
-      forward: (embed) => ctx.forwardSpec(embed, (b) => applyAct(b, pre(b), act, rank), embed === true || bnAsConv(embed) ? [] : bnInputs),
+      forward: (embed) => ctx.forwardSpec(embed, (b) => applyAct(b, pre(b), act, rank), bnFed(embed) ? bnInputs : []),
       backward: (rule) => {
         const b = new Builder();
         let gp = actBackward(b, 'g', 'y', act, rule, FROM_INPUT.has(act) ? pre(b) : undefined);
