@@ -59,6 +59,9 @@ export interface Gradients {
   score: number;
 }
 
+/** Per-image scores [B] from the outputs of named layers (LOGITS: the class scores), in TF.js. */
+export type ObjectiveScore = (get: (layer: string) => tf.Tensor) => tf.Tensor1D;
+
 export type EngineKind = 'tfjs' | 'onnxruntime';
 
 export interface Engine {
@@ -92,7 +95,9 @@ export interface Engine {
    * For activation maximization: the per-image scores `score(get)` computes (in TF.js) from the named
    * layers' outputs (LOGITS for the class scores), and d(sum of scores)/dx. `dx` is a constant (no
    * gradient flows through it), so the call may run under the caller's own tape, as the render loop's
-   * chain rule does. The caller disposes `dx`.
+   * chain rule does. The caller disposes `dx`. `linear`: the score is a weighted sum of the layer
+   * outputs (no constant term), so d score / d layer does not depend on x and the engine may take it
+   * from `score` at zero activations and run forward and backward as one pass.
    */
-  objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D): { scores: Float32Array; dx: tf.Tensor4D };
+  objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: ObjectiveScore, options?: { linear?: boolean }): { scores: Float32Array; dx: tf.Tensor4D };
 }

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { Head, modelHead } from '../models/head';
-import { ChannelTarget, Engine, Gradients, INPUT, isChannelTarget, LOGITS, ReluRule, ScoreTarget } from './engine';
+import { ChannelTarget, Engine, Gradients, INPUT, isChannelTarget, LOGITS, ObjectiveScore, ReluRule, ScoreTarget } from './engine';
 import { engineLabel, Forward, fromTensor, onEngine, OrtNet, sumValues, toTensor } from './onnx/net';
 import { OrtValue } from './onnx/runtime';
 import { TfjsEngine } from './tfjs';
@@ -113,7 +113,7 @@ export class OrtEngine implements Engine {
     return this.tfjs.preActivationGradients(x, target, layers);
   }
 
-  objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D): { scores: Float32Array; dx: tf.Tensor4D } {
+  objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: ObjectiveScore, options: { linear?: boolean } = {}): { scores: Float32Array; dx: tf.Tensor4D } {
     return (
       onEngine(this.net, (ort) => (layers.some((l) => l !== LOGITS && !ort.has(l)) ? undefined : objectiveBackward(ort, x, layers, score))) ??
       this.tfjs.objectiveGradient(x, layers, score)

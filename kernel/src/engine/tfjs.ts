@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { modelHead } from '../models/head';
 import { getLayer, layerOutputShape } from '../taps';
-import { ChannelTarget, Engine, Gradients, INPUT, isChannelTarget, LOGITS, ReluRule, ScoreTarget } from './engine';
+import { ChannelTarget, Engine, Gradients, INPUT, isChannelTarget, LOGITS, ObjectiveScore, ReluRule, ScoreTarget } from './engine';
 import { withFastLayers } from './fastLayers';
 import { withReluRule } from './reluRules';
 import { ensureInputGradients } from './wasmGradients';
@@ -328,7 +328,7 @@ export class TfjsEngine implements Engine {
     }
   }
 
-  objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D): { scores: Float32Array; dx: tf.Tensor4D } {
+  objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: ObjectiveScore, _options: { linear?: boolean } = {}): { scores: Float32Array; dx: tf.Tensor4D } {
     ensureInputGradients();
     const names = layers.filter((l) => l !== LOGITS);
     syncHead(this.net);

@@ -27,14 +27,22 @@ export class Objective {
   readonly layers: readonly string[];
   /** A readable form, e.g. `conv2:3 + 0.5·logit[7]`. */
   readonly description: string;
+  /**
+   * The score is a linear function of the activations it reads (a weighted sum of them, no constant
+   * term), so its gradient at a layer does not depend on the image: the engine may then run the whole
+   * forward and backward pass in one call. True for every built-in objective and their sums, weights
+   * and negations; false (the safe default) for a score function given to the constructor.
+   */
+  readonly linear: boolean;
   private readonly score: ScoreFn;
   private readonly checks: readonly CheckFn[];
 
-  constructor(layers: readonly string[], description: string, score: ScoreFn, checks: readonly CheckFn[] = []) {
+  constructor(layers: readonly string[], description: string, score: ScoreFn, checks: readonly CheckFn[] = [], linear = false) {
     this.layers = [...new Set(layers)];
     this.description = description;
     this.score = score;
     this.checks = checks;
+    this.linear = linear;
   }
 
   /** One score per batch item, [B], from the activations of one forward pass. */
@@ -50,21 +58,21 @@ export class Objective {
 
   add(other: Objective | string): Objective {
     const o = toObjective(other);
-    return new Objective([...this.layers, ...o.layers], `${this.description} + ${o.description}`, (g) => this.score(g).add(o.score(g)), [...this.checks, ...o.checks]);
+    return new Objective([...this.layers, ...o.layers], `${this.description} + ${o.description}`, (g) => this.score(g).add(o.score(g)), [...this.checks, ...o.checks], this.linear && o.linear);
   }
 
   sub(other: Objective | string): Objective {
     const o = toObjective(other);
-    return new Objective([...this.layers, ...o.layers], `${this.description} − ${wrap(o.description)}`, (g) => this.score(g).sub(o.score(g)), [...this.checks, ...o.checks]);
+    return new Objective([...this.layers, ...o.layers], `${this.description} − ${wrap(o.description)}`, (g) => this.score(g).sub(o.score(g)), [...this.checks, ...o.checks], this.linear && o.linear);
   }
 
   scale(weight: number): Objective {
     if (!Number.isFinite(weight)) throw new CnnvisError(`objective weight must be a finite number, got ${weight}`);
-    return new Objective(this.layers, `${weight}·${wrap(this.description)}`, (g) => this.score(g).mul(weight), this.checks);
+    return new Objective(this.layers, `${weight}·${wrap(this.description)}`, (g) => this.score(g).mul(weight), this.checks, this.linear);
   }
 
   neg(): Objective {
-    return new Objective(this.layers, `−${wrap(this.description)}`, (g) => this.score(g).neg(), this.checks);
+    return new Objective(this.layers, `−${wrap(this.description)}`, (g) => this.score(g).neg(), this.checks, this.linear);
   }
 
   toString(): string {
@@ -100,7 +108,7 @@ function channelMeans(t: tf.Tensor): tf.Tensor2D {
 
 /** The mean activation of one channel of a layer (for dense layers: one unit). */
 export function channel(layer: string, n: number): Objective {
-  return new Objective([layer], `${layer}:${n}`, (get) => channelMeans(get(layer)).slice([0, n], [-1, 1]).reshape([-1]) as tf.Tensor1D, [checkChannel(layer, n)]);
+  return new Objective([layer], `${layer}:${n}`, (get) => channelMeans(get(layer)).slice([0, n], [-1, 1]).reshape([-1]) as tf.Tensor1D, [checkChannel(layer, n)], true);
 }
 
 /**
@@ -120,6 +128,7 @@ export function channels(layer: string, list: readonly number[]): Objective {
       return means.mul(pick).sum(1) as tf.Tensor1D;
     },
     list.map((n) => checkChannel(layer, n)),
+    true,
   );
 }
 
@@ -147,6 +156,7 @@ export function neuron(layer: string, n: number, at: { x?: number; y?: number } 
         }
       },
     ],
+    true,
   );
 }
 
@@ -155,7 +165,7 @@ export function neuron(layer: string, n: number, at: { x?: number; y?: number } 
  * for class 1, −z for class 0; for a linear head the output).
  */
 export function classLogit(k: number): Objective {
-  return new Objective([LOGITS], `logit[${k}]`, (get) => get(LOGITS).slice([0, k], [-1, 1]).reshape([-1]) as tf.Tensor1D, [(model) => void model.checkClass(k)]);
+  return new Objective([LOGITS], `logit[${k}]`, (get) => get(LOGITS).slice([0, k], [-1, 1]).reshape([-1]) as tf.Tensor1D, [(model) => void model.checkClass(k)], true);
 }
 
 /** The mean of all of a layer's activations (every channel and position). */
@@ -168,6 +178,7 @@ export function layerMean(layer: string): Objective {
       return t.reshape([t.shape[0], -1]).mean(1) as tf.Tensor1D;
     },
     [(model) => void model.layerName(layer)],
+    true,
   );
 }
 

@@ -254,7 +254,7 @@ export async function optimizeBatch(
       run = tf.variableGrads(() => {
         const img = param.image();
         const x = toModelInput(model, applyTransforms(img, transforms, rng));
-        const r = engine.objectiveGradient(x, objective.layers, (get) => objective.scores(get));
+        const r = engine.objectiveGradient(x, objective.layers, (get) => objective.scores(get), { linear: objective.linear });
         now = r.scores;
         const surrogate = tf.sum(tf.mul(x, r.dx));
         r.dx.dispose();
@@ -281,7 +281,7 @@ export async function optimizeBatch(
   const flatItems = (): boolean[] =>
     tf.tidy(() => {
       const x = toModelInput(model, applyTransforms(param.image(), transforms, checkRng));
-      const r = engine.objectiveGradient(x, objective.layers, (get) => objective.scores(get));
+      const r = engine.objectiveGradient(x, objective.layers, (get) => objective.scores(get), { linear: objective.linear });
       const peak = r.dx.abs().reshape([batch, -1]).max(1).dataSync();
       r.dx.dispose();
       return Array.from(r.scores, (v, b) => v === 0 && peak[b] === 0);
