@@ -11,7 +11,9 @@ import { ortRuntime, setAccelEnabled } from '../kernel/src/engine/onnx/runtime';
 import { activationAndLogits, ChannelTarget, inputGradients, layerGradients, logitsOf, ScoreTarget } from '../kernel/src/explain/gradients';
 import { CnnModel } from '../kernel/src/models/model';
 import { maximize } from '../kernel/src/optvis/render';
+import { channel, channels, classLogit, layerMean, neuron, Objective } from '../kernel/src/optvis/objectives';
 import { seededFloats } from '../kernel/src/random';
+import { logitsModel } from '../kernel/src/engine/tfjs';
 import { bothSync as both } from './helpers/accel';
 import { centralDifference, relErr as arrayRelErr } from './helpers/compare';
 import { randomizeSigned as randomize } from './helpers/nets';
@@ -84,7 +86,8 @@ test('logits and layer outputs equal TF.js', () => {
   // Batches that need only the logits run the whole model as one graph: one run per batch of 2.
   expect(ort.runs.forward - f0).toBe(2);
   expect(relErr(l.engine, l.tfjs)).toBeLessThan(TOL);
-  for (const layer of ['pad', 'c1', 'relu6', 'dw', 'maxp', 'add', 'avgp', 'cat', 'c3', 'gmp', 'flat', 'fc']) {
+  // 'probs': the model's probabilities (the engine holds its output before the softmax, so TF.js answers).
+  for (const layer of ['pad', 'c1', 'relu6', 'dw', 'maxp', 'add', 'avgp', 'cat', 'c3', 'gmp', 'flat', 'fc', 'probs']) {
     const r = both(() => activationAndLogits(m, x, layer));
     expect([layer, relErr(r.engine.activation, r.tfjs.activation)]).toEqual([layer, expect.any(Number)]);
     expect(relErr(r.engine.activation, r.tfjs.activation)).toBeLessThan(TOL);
@@ -394,4 +397,65 @@ test('activation maximization on the engine follows the same ascent as on TF.js'
   for (let i = 0; i < ref.pixels.length; i++) d = Math.max(d, Math.abs(ort.pixels[i] - ref.pixels[i]));
   expect(d).toBeLessThan(1e-3);
   expect(ort.values[3]).toBeGreaterThan(ort.values[0]);
+});
+
+test('a linear objective runs forward and backward in one call and equals the general path and TF.js', () => {
+  const m = zoo();
+  const x = batch(3, 21);
+  const ort = ortNet(m.net)!;
+  const engine = m.engine;
+  // Channels inside fused chains (c1 before its batch norm, dw's ReLU), a neuron, a class logit, the
+  // mean of a layer, weights and a negation; one channel per image; a layer and the logits together.
+  const objectives: Objective[] = [
+    channel('c1', 3),
+    channel('dw', 5).scale(2).sub(neuron('c3', 7, { x: 1, y: 2 })),
+    classLogit(2).add(layerMean('add')).neg(),
+    channels('c3', [0, 4, 11]),
+    channel('probs', 1).add(classLogit(1)),
+  ];
+  // The TF.js engine's linear copy of the softmax layer (kept with the model) made before tensors are counted.
+  logitsModel(m.net);
+  const before = tf.memory().numTensors;
+  for (const obj of objectives) {
+    expect(obj.linear).toBe(true);
+    const runs = { ...ort.runs };
+    const one = engine.objectiveGradient(x, obj.layers, (get) => obj.scores(get), { linear: true });
+    // One runtime call: one forward and one backward run counted, nothing kept. An objective on the
+    // probabilities (the output of 'probs', whose softmax the engine leaves out) runs on TF.js.
+    const calls = obj.layers.includes('probs') ? 0 : 1;
+    expect([obj.description, ort.runs.forward - runs.forward, ort.runs.backward - runs.backward]).toEqual([obj.description, calls, calls]);
+    const general = engine.objectiveGradient(x, obj.layers, (get) => obj.scores(get));
+    setAccelEnabled(false);
+    let ref: ReturnType<typeof engine.objectiveGradient>;
+    try {
+      ref = m.engine.objectiveGradient(x, obj.layers, (get) => obj.scores(get));
+    } finally {
+      setAccelEnabled(true);
+    }
+    for (const r of [one, general]) {
+      expect([obj.description, arrayRelErr(r.scores, ref.scores, Number.MIN_VALUE) < TOL]).toEqual([obj.description, true]);
+      expect([obj.description, r === one, relErr(r.dx, ref.dx) < TOL]).toEqual([obj.description, r === one, true]);
+    }
+    expect(Math.max(...Array.from(ref.dx.dataSync(), Math.abs))).toBeGreaterThan(1e-4);
+    tf.dispose([one.dx, general.dx, ref.dx]);
+  }
+  // A score function that is not linear is never given the one-call path by the objectives.
+  expect(new Objective(['c3'], 'squared', (get) => get('c3').square().mean([1, 2, 3]) as tf.Tensor1D).linear).toBe(false);
+  expect(tf.memory().numTensors).toBe(before);
+  x.dispose();
+});
+
+test('a gradient that reaches no channel of a convolution gives an exact zero, with no graph run on zero channels', () => {
+  const m = zoo();
+  const x = batch(2, 23);
+  const ort = ortNet(m.net)!;
+  const fw = ort.forward(x, { complete: true });
+  const dims = [2, ...ort.dims('dil')];
+  const runs = { ...ort.runs };
+  // (A graph on zero channels leaves its output unwritten: the gradient was whatever memory held.)
+  const g = ort.backward(fw, 'dil', { data: new Float32Array(dims.reduce((a, b) => a * b, 1)), dims }, 'img');
+  expect(ort.runs.cut).toBe(runs.cut);
+  expect(g.dims).toEqual([2, 3, 17, 17]);
+  expect(Array.from(g.data as Float32Array).every((v) => v === 0)).toBe(true);
+  x.dispose();
 });

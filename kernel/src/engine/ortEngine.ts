@@ -35,7 +35,7 @@ export class OrtEngine implements Engine {
   forward(x: tf.Tensor4D, layers: readonly string[]): { taps: tf.Tensor[]; logits: tf.Tensor2D } {
     return (
       onEngine(this.net, (ort) => {
-        if (!layers.every((l) => ort.has(l))) return undefined;
+        if (!layers.every((l) => holds(ort, l))) return undefined;
         // Keyed by the input tensor: a gradient of the same input next re-uses the pass.
         const fw = ort.forward(x, { layers, key: x });
         return { taps: layers.map((l) => toTensor(fw.get(l))), logits: logitsTensor(ort, fw) };
@@ -47,7 +47,7 @@ export class OrtEngine implements Engine {
   outputs(x: tf.Tensor4D, layers: readonly string[]): { taps: tf.Tensor[]; output: tf.Tensor } {
     return (
       onEngine(this.net, (ort) => {
-        if (x.rank !== 4 || !layers.every((n) => ort.has(n))) return undefined;
+        if (x.rank !== 4 || !layers.every((n) => holds(ort, n))) return undefined;
         const fw = ort.forward(x, { layers });
         const taps = layers.map((n) => toTensor(fw.get(n)));
         // The engine stops at the raw logits; the head's softmax / sigmoid gives the model's output.
@@ -88,9 +88,9 @@ export class OrtEngine implements Engine {
     const channel = isChannelTarget(target) ? target : null;
     return (
       onEngine(this.net, (ort) => {
-        if (channel && !ort.has(channel.layer)) return undefined;
+        if (channel && !holds(ort, channel.layer)) return undefined;
         if (to === INPUT) return inputBackward(ort, x, target, rule);
-        if (!ort.has(to)) return undefined;
+        if (!holds(ort, to)) return undefined;
         // Keyed by the input tensor: the same image again (a new class in an explorer) re-uses every
         // layer value of its forward pass and only runs the backward graphs above the layer.
         // A target at the logits keeps only what backward passes from the logits down to `to` read
@@ -115,10 +115,24 @@ export class OrtEngine implements Engine {
 
   objectiveGradient(x: tf.Tensor4D, layers: readonly string[], score: ObjectiveScore, options: { linear?: boolean } = {}): { scores: Float32Array; dx: tf.Tensor4D } {
     return (
-      onEngine(this.net, (ort) => (layers.some((l) => l !== LOGITS && !ort.has(l)) ? undefined : objectiveBackward(ort, x, layers, score))) ??
+      onEngine(this.net, (ort) =>
+        layers.some((l) => l !== LOGITS && !holds(ort, l)) ? undefined : ((options.linear ? linearObjective(ort, x, layers, score) : null) ?? objectiveBackward(ort, x, layers, score)),
+      ) ??
       this.tfjs.objectiveGradient(x, layers, score)
     );
   }
+}
+
+/**
+ * The engine holds layer `l`'s output as the model computes it: every layer it runs but the logits
+ * layer of a head whose softmax / sigmoid is the layer's own activation (the engine keeps that layer's
+ * output before it). Calls that read such a layer run on TF.js.
+ */
+function holds(ort: OrtNet, l: string): boolean {
+  if (!ort.has(l)) return false;
+  if (l !== ort.logitsName) return true;
+  const h = modelHead(ort.net);
+  return !h.fused || h.kind === 'linear' || h.fromLogits;
 }
 
 /** NCHW → NHWC order (TF's flattening order) of a 4-d value; other values as they are. */
@@ -281,6 +295,43 @@ function classGradient(ort: OrtNet, x: tf.Tensor4D, target: number, rule: ReluRu
 }
 
 /**
+ * A linear objective (a weighted sum of layer outputs) in one runtime call: its weights are its
+ * gradient at zero activations (computed once here, in TF.js, through the head for LOGITS), fed as
+ * seeds to the one-call graph, which returns each image's score and the input gradient. Null when that
+ * graph does not serve these layers.
+ */
+function linearObjective(ort: OrtNet, x: tf.Tensor4D, layers: readonly string[], score: ObjectiveScore): { scores: Float32Array; dx: tf.Tensor4D } | null {
+  const B = x.shape[0];
+  const names = layers.map((l) => (l === LOGITS ? ort.logitsName : l));
+  const head = modelHead(ort.net);
+  const tfDims = (d: number[]) => (d.length === 3 ? [d[1], d[2], d[0]] : d);
+  const size = (d: number[]) => d.reduce((a, b) => a * b, 1);
+  const zeros = names.map((n, i) => tf.zeros(layers[i] === LOGITS ? [B, size(ort.dims(n))] : [B, ...tfDims(ort.dims(n))]));
+  const seeds = new Map<string, OrtValue>();
+  try {
+    const grads = tf.grads((...as: tf.Tensor[]) =>
+      score((layer) => {
+        const i = layers.indexOf(layer);
+        if (i < 0) throw new CnnvisError(`objective read layer '${layer}' that it did not declare`);
+        return layer === LOGITS ? head.scores(as[i]) : as[i];
+      }).sum() as tf.Scalar,
+    )(zeros);
+    grads.forEach((g, i) => {
+      const dims = [B, ...ort.dims(names[i])];
+      const v = layers[i] === LOGITS ? { data: nhwcData({ data: g.dataSync() as Float32Array, dims }, true), dims } : fromTensor(g);
+      const prev = seeds.get(names[i]);
+      seeds.set(names[i], prev ? sumValues(prev, v) : v);
+    });
+    tf.dispose(grads);
+  } finally {
+    tf.dispose(zeros);
+  }
+  const r = ort.objectiveGradient(x, seeds);
+  if (!r) return null;
+  return { scores: Float32Array.from(r.score.data as Float32Array), dx: tf.tensor4d(r.gx.data as Float32Array, r.gx.dims as [number, number, number, number]) };
+}
+
+/**
  * One forward pass of `x`, the objective's per-image scores from the named layers' outputs (in TF.js),
  * and d(sum of scores)/dx from one backward pass seeded at every named layer.
  */
@@ -288,7 +339,7 @@ function objectiveBackward(
   ort: OrtNet,
   x: tf.Tensor4D,
   layers: readonly string[],
-  score: (get: (layer: string) => tf.Tensor) => tf.Tensor1D,
+  score: ObjectiveScore,
 ): { scores: Float32Array; dx: tf.Tensor4D } {
   const names = layers.map((l) => (l === LOGITS ? ort.logitsName : l));
   // Only as deep as the deepest layer the objective reads.

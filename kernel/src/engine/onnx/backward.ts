@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
 import { GraphCache } from './caches';
-import { composeBackward, composeInputGradient } from './compose';
+import { composeBackward, composeInputGradient, composeObjectiveGradient } from './compose';
 import { Fold, layerKernel, Rule } from './layers';
 import { Plan } from './plan';
 import { OrtValue } from './runtime';
@@ -27,6 +27,8 @@ function cutChannels(plan: Plan, layer: tf.layers.Layer, g: OrtValue): number[] 
  */
 function cutBackward(plan: Plan, cache: GraphCache, layer: tf.layers.Layer, fold: Fold | undefined, g: OrtValue, y: OrtValue | undefined, rule: Rule, keep = cutChannels(plan, layer, g)): OrtValue | null {
   if (!keep) return null;
+  // No channel reached: the input gradient is zero (a graph on zero channels would leave its output unwritten).
+  if (keep.length === 0) return zeros([g.dims[0], ...plan.dims(plan.node(layer.name).inputs[0])]);
   const k = cache.cutGraphs(layer.name, keep, () => layerKernel(layer, false, fold, keep));
   const feeds: Record<string, OrtValue> = { g: pickChannels(g, keep) };
   if (k.kernel.feeds) feeds.bn_s = k.kernel.feeds.bn_s;
@@ -121,6 +123,26 @@ export function runInputGradient(plan: Plan, cache: GraphCache, x: tf.Tensor4D, 
   if (!w) return null;
   cache.runs.forward++;
   cache.runs.backward++;
-  const out = w.graph.run({ x: { data: x.dataSync() as Float32Array, dims: x.shape }, seed, ...w.feeds }, ['logits', 'gx']);
+  const out = w.graph.run({ x: { data: x.dataSync() as Float32Array, dims: x.shape }, s0: seed, ...w.feeds }, ['logits', 'gx']);
   return { logits: out.logits, gx: out.gx };
+}
+
+/**
+ * For a score that is a weighted sum of layer outputs: each image's score and its gradient with
+ * respect to the input (NHWC), in one runtime call (composeObjectiveGradient). `seeds` are the weights,
+ * layer → [B, ...dims] in the internal layout. Null when the model's input is not an image or that
+ * graph does not serve these layers.
+ */
+export function runObjectiveGradient(plan: Plan, cache: GraphCache, x: tf.Tensor4D, seeds: Map<string, OrtValue>, rule: Rule): { score: OrtValue; gx: OrtValue } | null {
+  if (plan.dims(plan.inputName).length !== 3 || x.rank !== 4) return null;
+  const from = [...seeds.keys()];
+  const key = `${rule}\u0000${from.join('\u0000')}`;
+  const w = cache.wholeObjective.has(key) ? cache.wholeObjective.get(key)! : cache.wholeObjective.set(key, composeObjectiveGradient(plan, from, rule));
+  if (!w) return null;
+  cache.runs.forward++;
+  cache.runs.backward++;
+  const feeds: Record<string, OrtValue> = { x: { data: x.dataSync() as Float32Array, dims: x.shape }, ...w.feeds };
+  from.forEach((l, k) => (feeds[`s${k}`] = seeds.get(l)!));
+  const out = w.graph.run(feeds, ['score', 'gx']);
+  return { score: out.score, gx: out.gx };
 }

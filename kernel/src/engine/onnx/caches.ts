@@ -97,6 +97,8 @@ export class GraphCache {
    * Graphs with the weights inline hold a copy of the convolution kernels each: a few are kept.
    */
   readonly wholeGrad = new Bounded<Rule, Composed | null>(2, (g) => g?.graph.dispose());
+  /** Objective gradients in one call (composeObjectiveGradient), by rule and seed layers. */
+  readonly wholeObjective = new Bounded<string, Composed | null>(2, (g) => g?.graph.dispose());
   /** Whole backward passes by seed layer, target layer and rule (null: no gradient reaches the target). */
   readonly wholeBack = new Bounded<string, WholeBackward | null>(8, (w) => w?.graph.dispose());
 
@@ -123,6 +125,7 @@ export class GraphCache {
     this.wholeAll.clear();
     this.wholeBack.clear();
     this.wholeGrad.clear();
+    this.wholeObjective.clear();
     this.last = null;
   }
 }

@@ -56,6 +56,13 @@ class Composer {
     return out;
   }
 
+  /** An int64 constant of the whole graph; returns its name. */
+  constant(name: string, values: number[]): string {
+    const raw = new Uint8Array(new BigInt64Array(values.map(BigInt)).buffer);
+    this.initializers.push({ name: `k_${name}`, dims: [values.length], type: DT.INT64, raw });
+    return `k_${name}`;
+  }
+
   /** a + b, a new value. */
   add(a: string, b: string): string {
     return this.op('Add', [a, b]);
@@ -134,12 +141,12 @@ function backwardSpec(kernel: Chain['kernel'], rule: Rule): GraphSpec {
 }
 
 /**
- * The backward layer graphs from the gradient `seed` at layer `from` down to layer `to` added to `c`
+ * The backward layer graphs from the gradients `seeds` (layer → whole-graph value) down to layer `to` added to `c`
  * (chains whole, gradients of a value used twice added), reading forward values through `valueOf`.
  * The whole-graph gradient at `to`, or null when none reaches it.
  */
-function backwardPart(c: Composer, plan: Plan, from: string, seed: string, to: string, rule: Rule, valueOf: (layer: string) => string): string | null {
-  const grads = plan.walkBack(new Map([[from, seed]]), plan.indexOf(to), (a, b) => c.add(a, b), {
+function backwardPart(c: Composer, plan: Plan, seeds: Map<string, string>, to: string, rule: Rule, valueOf: (layer: string) => string): string | null {
+  const grads = plan.walkBack(seeds, plan.indexOf(to), (a, b) => c.add(a, b), {
     chain: (ch, g) => {
       const wire: Record<string, string> = { g };
       if (ch.kernel.saved.includes('y')) wire.y = valueOf(ch.end);
@@ -172,29 +179,68 @@ export function composeBackward(plan: Plan, from: string, to: string, rule: Rule
     if (!saved.has(layer)) saved.set(layer, c.input(`v${saved.size}`, plan.dims(layer)));
     return saved.get(layer)!;
   };
-  const g = backwardPart(c, plan, from, c.input('seed', plan.dims(from)), to, rule, valueOf);
+  const g = backwardPart(c, plan, new Map([[from, c.input('seed', plan.dims(from))]]), to, rule, valueOf);
   return g ? { ...c.build([{ name: 'gx', value: g, dims: plan.dims(to) }]), values: [...saved.keys()] } : null;
 }
 
 /**
- * Forward and backward in one graph: an image batch `x` (NHWC) and the gradient `seed` at the logits
- * in, the logits and the gradient at the input (`gx`, NHWC for images) out, under `rule`. The backward
- * part reads the forward part's values where they are computed, so no layer value leaves the runtime
- * (the runtime plans their memory). Weights are constants (pre-packed, blocked layout) but batch norms
- * stay apart from the kernels (Embed 'weights'), so every value, and every gradient mask read from it,
- * rounds as in the layer graphs. Null when no gradient reaches the input.
+ * Forward and backward in one graph from an image batch (NHWC): the forward layer graphs up to the
+ * deepest layer of `from`, then the backward layer graphs from a seed at each layer of `from` (graph
+ * inputs `s0`, `s1`, … in the internal layout) down to the input under `rule`, reading the forward
+ * values where they are computed, so no layer value leaves the runtime (the runtime plans their
+ * memory). Weights are constants (pre-packed, blocked layout) but batch norms stay apart from the
+ * kernels (Embed 'weights'), so every value, and every gradient mask read from it, rounds as in the
+ * layer graphs. Null when no gradient reaches the input, or when the forward part runs fused a value
+ * the seeds or the backward part need on its own (a seed inside a chain the forward part fuses).
+ */
+function composePass(plan: Plan, from: readonly string[], rule: Rule): { c: Composer; value: Map<string, string>; seeds: string[]; gx: string } | null {
+  const c = new Composer();
+  const end = Math.max(...from.map((l) => plan.indexOf(l)));
+  const value = forwardPart(c, plan, imageInput(c, plan, true), end, 'weights');
+  if (from.some((l) => !value.has(l))) return null;
+  const seeds = from.map((l, k) => c.input(`s${k}`, plan.dims(l)));
+  let missing = false;
+  const valueOf = (layer: string) => {
+    const v = value.get(layer);
+    if (v === undefined) missing = true;
+    return v ?? '';
+  };
+  const g = backwardPart(c, plan, new Map(from.map((l, k) => [l, seeds[k]])), plan.inputName, rule, valueOf);
+  if (!g || missing) return null;
+  const dims = plan.dims(plan.inputName);
+  const gx = dims.length === 3 ? c.op('Transpose', [g], { perm: [0, 2, 3, 1] }) : g;
+  return { c, value, seeds, gx };
+}
+
+/** The graph's output for the input gradient: NHWC for images. */
+function gxOutput(plan: Plan, gx: string): { name: string; value: string; dims: number[] } {
+  const dims = plan.dims(plan.inputName);
+  return { name: 'gx', value: gx, dims: dims.length === 3 ? [dims[1], dims[2], dims[0]] : dims };
+}
+
+/**
+ * A class's input gradient in one graph (composePass from the logits): an image batch `x` (NHWC) and
+ * the gradient `s0` at the logits in, the logits and the gradient at the input (`gx`, NHWC for images)
+ * out. Null when no gradient reaches the input.
  */
 export function composeInputGradient(plan: Plan, rule: Rule): Composed | null {
-  const c = new Composer();
-  const end = plan.indexOf(plan.logitsName);
-  const value = forwardPart(c, plan, imageInput(c, plan, true), end, 'weights');
-  const g = backwardPart(c, plan, plan.logitsName, c.input('seed', plan.dims(plan.logitsName)), plan.inputName, rule, (layer) => value.get(layer)!);
-  if (!g) return null;
-  const dims = plan.dims(plan.inputName);
-  const image = dims.length === 3;
-  const gx = image ? c.op('Transpose', [g], { perm: [0, 2, 3, 1] }) : g;
-  return c.build([
-    { name: 'logits', value: value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) },
-    { name: 'gx', value: gx, dims: image ? [dims[1], dims[2], dims[0]] : dims },
-  ]);
+  const p = composePass(plan, [plan.logitsName], rule);
+  if (!p) return null;
+  return p.c.build([{ name: 'logits', value: p.value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) }, gxOutput(plan, p.gx)]);
+}
+
+/**
+ * The gradient of a score that is a weighted sum of layer outputs (a linear objective), in one graph
+ * (composePass from the layers `from`): an image batch `x` (NHWC) and the weights — d score / d output
+ * of each layer, `s{k}` — in; each image's score (`score`, [B]: Σ over the layers of seed · output) and
+ * the gradient at the input (`gx`, NHWC) out. Null when composePass is.
+ */
+export function composeObjectiveGradient(plan: Plan, from: readonly string[], rule: Rule): Composed | null {
+  const p = composePass(plan, from, rule);
+  if (!p) return null;
+  const { c } = p;
+  const axis = c.constant('axes', [1]);
+  const parts = from.map((l, k) => c.op('ReduceSum', [c.op('Flatten', [c.op('Mul', [p.seeds[k], p.value.get(l)!])], { axis: 1 }), axis], { keepdims: 0 }));
+  const score = parts.reduce((a, b) => c.add(a, b));
+  return c.build([{ name: 'score', value: score, dims: [] }, gxOutput(plan, p.gx)]);
 }

@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
-import { runBackward, runInputGradient } from './backward';
+import { runBackward, runInputGradient, runObjectiveGradient } from './backward';
 import { GraphCache } from './caches';
 import { ForwardOptions, runForward } from './forward';
 import { Rule } from './layers';
@@ -119,6 +119,15 @@ export class OrtNet {
    */
   inputGradient(x: tf.Tensor4D, seed: OrtValue, rule: Rule = 'gradient'): { logits: OrtValue; gx: OrtValue } | null {
     return runInputGradient(this.plan, this.cache, x, seed, rule);
+  }
+
+  /**
+   * Each image's score Σ seed · output over the layers of `seeds` (weights in the internal layout,
+   * [B, ...dims]) and its gradient with respect to the input (NHWC), in one runtime call. Null when the
+   * model's input is not an image or the one-call graph does not serve these layers.
+   */
+  objectiveGradient(x: tf.Tensor4D, seeds: Map<string, OrtValue>, rule: Rule = 'gradient'): { score: OrtValue; gx: OrtValue } | null {
+    return runObjectiveGradient(this.plan, this.cache, x, seeds, rule);
   }
 
   /** Drops compiled graphs (weights changed) and cached passes. */
