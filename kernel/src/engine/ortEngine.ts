@@ -301,7 +301,23 @@ function classGradient(ort: OrtNet, x: tf.Tensor4D, target: number, rule: ReluRu
  * graph does not serve these layers.
  */
 function linearObjective(ort: OrtNet, x: tf.Tensor4D, layers: readonly string[], score: ObjectiveScore): { scores: Float32Array; dx: tf.Tensor4D } | null {
-  const B = x.shape[0];
+  const seeds = linearSeeds(ort, x.shape[0], layers, score);
+  const r = ort.objectiveGradient(x, seeds);
+  if (!r) return null;
+  return { scores: Float32Array.from(r.score.data as Float32Array), dx: tf.tensor4d(r.gx.data as Float32Array, r.gx.dims as [number, number, number, number]) };
+}
+
+/** The last weights derived from each score function (the render loop passes the same one every step). */
+const seedCache = new WeakMap<ObjectiveScore, { ort: OrtNet; key: string; seeds: Map<string, OrtValue> }>();
+
+/**
+ * A linear objective's weights for a batch of B: d score / d output of each layer it reads (internal
+ * layout), its gradient at zero activations, kept per score function for the next call.
+ */
+function linearSeeds(ort: OrtNet, B: number, layers: readonly string[], score: ObjectiveScore): Map<string, OrtValue> {
+  const key = `${B}\u0000${layers.join('\u0000')}`;
+  const kept = seedCache.get(score);
+  if (kept && kept.ort === ort && kept.key === key) return kept.seeds;
   const names = layers.map((l) => (l === LOGITS ? ort.logitsName : l));
   const head = modelHead(ort.net);
   const tfDims = (d: number[]) => (d.length === 3 ? [d[1], d[2], d[0]] : d);
@@ -326,9 +342,8 @@ function linearObjective(ort: OrtNet, x: tf.Tensor4D, layers: readonly string[],
   } finally {
     tf.dispose(zeros);
   }
-  const r = ort.objectiveGradient(x, seeds);
-  if (!r) return null;
-  return { scores: Float32Array.from(r.score.data as Float32Array), dx: tf.tensor4d(r.gx.data as Float32Array, r.gx.dims as [number, number, number, number]) };
+  seedCache.set(score, { ort, key, seeds });
+  return seeds;
 }
 
 /**

@@ -50,6 +50,12 @@ export class Objective {
     return tf.tidy(() => this.score(get));
   }
 
+  /**
+   * `scores` as one function value for the life of the objective: an engine may keep what it derived
+   * from it (a linear objective's weights) between the steps of a run.
+   */
+  readonly scoreFunction = (get: ActivationGetter): tf.Tensor1D => this.scores(get);
+
   /** Throws a CnnvisError when a layer is missing from the model or a channel / class is out of range. */
   check(model: CnnModel): this {
     for (const c of this.checks) c(model);
