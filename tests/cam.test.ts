@@ -8,7 +8,7 @@ import { gradCam, gradCamWeights } from '../kernel/src/explain/cam/gradcam';
 import { gradCamPlusPlus, gradCamPlusPlusWeights } from '../kernel/src/explain/cam/gradcampp';
 import { HiResCam, hiResCam } from '../kernel/src/explain/cam/hirescam';
 import { LayerCam, layerCam } from '../kernel/src/explain/cam/layercam';
-import { ScoreCam, scoreCam } from '../kernel/src/explain/cam/scorecam';
+import { channelMasks, ScoreCam, scoreCam } from '../kernel/src/explain/cam/scorecam';
 import { xGradCam, xGradCamWeights } from '../kernel/src/explain/cam/xgradcam';
 import { ExplainResult } from '../kernel/src/explain/explainResult';
 import { camMethod } from '../kernel/src/explain/methods';
@@ -279,4 +279,28 @@ describe('mobilenet_v1_0.75_224 on cat_dog.png', () => {
     await expect(gradCam(model, 'cat_dog.png', { label: 'tabbby' })).rejects.toThrow(/unknown label 'tabbby'.*did you mean: tabby \(281\)/);
     await expect(gradCam(model, 'cat_dog.png', { label: 'cat' })).rejects.toThrow(/ambiguous.*tiger_cat \(282\)/);
   });
+});
+
+test('Score-CAM masks: each channel upsampled and min–max scaled to [0, 1]; a constant channel masks everything out', () => {
+  // 2×2 activation, 3 channels: a ramp, its negative, and a constant.
+  const act = tf.tensor3d([0, -0, 5, 1, -1, 5, 2, -2, 5, 4, -4, 5], [2, 2, 3]);
+  const before = tf.memory().numTensors;
+  const m = channelMasks(act, [0, 1, 2], 4, 4);
+  const d = m.dataSync();
+  expect(m.shape).toEqual([3, 4, 4, 1]);
+  // Half-pixel bilinear upsampling of 2 → 4 samples at 0, 0.25, 0.75, 1 of each span (edges clamped).
+  const up = (a: number, b: number) => [a, a + 0.25 * (b - a), a + 0.75 * (b - a), b];
+  // Channel 0 is [[0, 1], [2, 4]]: rows interpolate between its rows, columns between its columns.
+  const grid: number[] = [];
+  for (const y of [0, 1, 2, 3]) for (const x of [0, 1, 2, 3]) grid.push(up(up(0, 1)[x], up(2, 4)[x])[y]);
+  const lo = Math.min(...grid);
+  const hi = Math.max(...grid);
+  for (let p = 0; p < 16; p++) {
+    expect(d[p]).toBeCloseTo((grid[p] - lo) / (hi - lo), 6);
+    expect(d[16 + p]).toBeCloseTo((hi - grid[p]) / (hi - lo), 6);
+    expect(d[32 + p]).toBe(0);
+  }
+  m.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  act.dispose();
 });

@@ -50,9 +50,10 @@ export function channelMasks(activation: tf.Tensor3D, channels: number[], height
     const up = tf.image.resizeBilinear(maps, [height, width], false, true);
     const lo = tf.min(up, [1, 2, 3], true);
     const hi = tf.max(up, [1, 2, 3], true);
+    // A constant map (max = min) is up − lo = 0 everywhere: divided by 1 instead of 0, it is the zero mask.
     const span = tf.sub(hi, lo);
     const safe = tf.where(tf.greater(span, 0), span, tf.onesLike(span));
-    return tf.where(tf.greater(span, 0).tile([1, height, width, 1]), tf.div(tf.sub(up, lo), safe), tf.zerosLike(up)) as tf.Tensor4D;
+    return tf.div(tf.sub(up, lo), safe) as tf.Tensor4D;
   });
 }
 
