@@ -4,19 +4,23 @@
  * - 'pixel': one free value per pixel and colour.
  * - 'fourier': the image's 2-D spectrum, each frequency scaled by 1/f (natural images have roughly
  *   that amplitude fall-off), so a normalized step moves low frequencies as much as high ones in
- *   perceptual terms and the optimizer is not drawn to high-frequency noise.
+ *   perceptual terms and the optimizer is not drawn to high-frequency noise. The spectrum becomes the
+ *   image by the real inverse 2-D DFT, computed with FFTs of any length (fft.ts).
  *
- * Both go through a fixed colour decorrelation (COLOR_SQRT_COV) and a sigmoid. A batch dimension lets
- * many images be optimized at once; every item starts from the same seeded noise, so item i of a batch
- * follows exactly the path it would follow alone.
+ * Both go through a fixed colour decorrelation (COLOR_SQRT_COV) and a sigmoid. Everything is plain
+ * typed arrays (no TF.js): `params` are Float32Arrays the render loop updates in place, `image()` gives
+ * the images, and `backward` takes a gradient with respect to the images back through the sigmoid, the
+ * colour matrix and (Fourier) the scaled inverse DFT — its adjoint, the forward DFT — to the parameters.
+ * A batch dimension lets many images be optimized at once; every item starts from the same seeded
+ * noise, so item i of a batch follows exactly the path it would follow alone.
  *
  * The start is small noise around grey (sd 0.01: pixels 0.5 ± ~0.002). A unit behind a ReLU that is
  * off on grey is off everywhere on that start and gets no gradient; `amplify` makes chosen items'
  * start stronger along the same seeded noise (render.ts does this for such items before the first
  * step), so the run stays deterministic and an item's path still does not depend on the others.
  */
-import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
+import { RealDft2d } from './fft';
 import { Rng } from './rng';
 
 export type ParamName = 'pixel' | 'fourier';
@@ -43,15 +47,6 @@ export function colorMatrix(): number[][] {
   return COLOR_SQRT_COV.map((r) => r.map((v) => v / maxNorm));
 }
 
-/** [..., 3] decorrelated values → [..., 3] RGB (before the sigmoid): rgb = M · v per pixel. */
-export function decorrelatedToRgb(t: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const m = tf.tensor2d(colorMatrix()); // rows = output colour
-    const flat = t.reshape([-1, 3]);
-    return tf.matMul(flat, m, false, true).reshape(t.shape);
-  });
-}
-
 export interface ParamOptions {
   /** Number of images optimized together. */
   batch: number;
@@ -66,32 +61,38 @@ export interface ParamOptions {
   decay?: number;
 }
 
-/** A parameterization: trainable variables and the map from them to images. */
+/**
+ * A parameterization: trainable values and the map from them to images, in plain typed arrays.
+ * The render loop changes `params` in place (a gradient step), then asks for the image again.
+ */
 export interface Param {
   readonly name: ParamName;
-  readonly variables: tf.Variable[];
-  /** The images, [B, H, W, 3] in (0, 1). Differentiable in the variables. */
-  image(): tf.Tensor4D;
+  readonly batch: number;
+  readonly height: number;
+  readonly width: number;
+  /** The trainable values, each batch-major (item b's values are one contiguous block). */
+  readonly params: Float32Array[];
+  /** The images, [B, H, W, 3] row-major in (0, 1), from the current `params`. */
+  image(): Float32Array;
+  /**
+   * d/dparams (one array per entry of `params`) of a function of the images whose gradient is
+   * dImage ([B, H, W, 3]), at the images of the latest image() call.
+   */
+  backward(dImage: Float32Array): Float32Array[];
   /** Multiplies item b's parameters by factors[b] (a stronger or weaker start along the same noise). */
   amplify(factors: readonly number[]): void;
   dispose(): void;
 }
 
-function amplifyItems(vars: readonly tf.Variable[], factors: readonly number[]): void {
-  tf.tidy(() => {
-    for (const v of vars) {
-      if (factors.length !== v.shape[0]) throw new CnnvisError(`amplify needs ${v.shape[0]} factors, got ${factors.length}`);
-      const f = tf.tensor1d([...factors]).reshape([factors.length, ...new Array(v.rank - 1).fill(1)]);
-      v.assign(v.mul(f));
+function amplifyItems(params: readonly Float32Array[], factors: readonly number[], batch: number): void {
+  if (factors.length !== batch) throw new CnnvisError(`amplify needs ${batch} factors, got ${factors.length}`);
+  for (const v of params) {
+    const n = v.length / batch;
+    for (let b = 0; b < batch; b++) {
+      const f = factors[b];
+      for (let i = b * n; i < (b + 1) * n; i++) v[i] *= f;
     }
-  });
-}
-
-let counter = 0;
-/** Variable names must be unique in TF.js. */
-function nextId(): string {
-  counter += 1;
-  return String(counter);
+  }
 }
 
 function checkOptions(o: ParamOptions): void {
@@ -100,38 +101,98 @@ function checkOptions(o: ParamOptions): void {
   }
 }
 
-/** Seeded Gaussian noise of one batch item, repeated for every item. */
-function noise(rng: Rng, shape: number[], batch: number, sd: number): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const one = new Float32Array(n);
-  for (let i = 0; i < n; i++) one[i] = rng.normal() * sd;
+/** Seeded Gaussian noise of one batch item (n values), repeated for every item. */
+function noise(rng: Rng, n: number, batch: number, sd: number): Float32Array {
   const all = new Float32Array(n * batch);
-  for (let b = 0; b < batch; b++) all.set(one, b * n);
-  return tf.tensor(all, [batch, ...shape]);
+  for (let i = 0; i < n; i++) all[i] = rng.normal() * sd;
+  for (let b = 1; b < batch; b++) all.copyWithin(b * n, 0, n);
+  return all;
 }
 
-/** A trainable variable holding `init` (which is disposed: tf.variable keeps its own reference to the data). */
-function variableFrom(init: tf.Tensor, name: string): tf.Variable {
-  const v = tf.variable(init, true, name);
-  init.dispose();
-  return v;
-}
+/**
+ * The last steps shared by both parameterizations: pre [B, H, W, 3] (decorrelated values) → colour
+ * matrix (when `decorrelate`) → sigmoid, and back. Keeps the sigmoid's output for the gradient.
+ */
+class ColorSigmoid {
+  private readonly m: Float64Array;
+  private out: Float32Array = new Float32Array(0);
+  private d: Float64Array = new Float64Array(0);
+  private preBuf: Float64Array = new Float64Array(0);
+  constructor(private readonly decorrelate: boolean) {
+    this.m = Float64Array.from(colorMatrix().flat()); // row-major, rows = output colour
+  }
 
-function toValid(t: tf.Tensor4D, decorrelate: boolean): tf.Tensor4D {
-  return tf.sigmoid(decorrelate ? decorrelatedToRgb(t) : t) as tf.Tensor4D;
+  /** A scratch array of `len` values for `pre` (kept and reused: fresh large arrays are slow to fill). */
+  scratch(len: number): Float64Array {
+    if (this.preBuf.length !== len) this.preBuf = new Float64Array(len);
+    return this.preBuf;
+  }
+
+  /** pre → images in (0, 1). */
+  forward(pre: Float64Array): Float32Array {
+    const out = new Float32Array(pre.length);
+    const m = this.m;
+    for (let i = 0; i < pre.length; i += 3) {
+      let r = pre[i], g = pre[i + 1], b = pre[i + 2];
+      if (this.decorrelate) {
+        const [v0, v1, v2] = [r, g, b];
+        r = m[0] * v0 + m[1] * v1 + m[2] * v2;
+        g = m[3] * v0 + m[4] * v1 + m[5] * v2;
+        b = m[6] * v0 + m[7] * v1 + m[8] * v2;
+      }
+      out[i] = 1 / (1 + Math.exp(-r));
+      out[i + 1] = 1 / (1 + Math.exp(-g));
+      out[i + 2] = 1 / (1 + Math.exp(-b));
+    }
+    this.out = out;
+    return out;
+  }
+
+  /** dImage → d pre (through the sigmoid at the latest forward, then Mᵀ). */
+  backward(dImage: Float32Array): Float64Array {
+    const s = this.out;
+    if (s.length !== dImage.length) throw new CnnvisError(`backward needs ${s.length} gradient values (image() first), got ${dImage.length}`);
+    if (this.d.length !== dImage.length) this.d = new Float64Array(dImage.length);
+    const d = this.d;
+    const m = this.m;
+    for (let i = 0; i < d.length; i += 3) {
+      const r = dImage[i] * s[i] * (1 - s[i]);
+      const g = dImage[i + 1] * s[i + 1] * (1 - s[i + 1]);
+      const b = dImage[i + 2] * s[i + 2] * (1 - s[i + 2]);
+      if (this.decorrelate) {
+        d[i] = m[0] * r + m[3] * g + m[6] * b;
+        d[i + 1] = m[1] * r + m[4] * g + m[7] * b;
+        d[i + 2] = m[2] * r + m[5] * g + m[8] * b;
+      } else {
+        d[i] = r;
+        d[i + 1] = g;
+        d[i + 2] = b;
+      }
+    }
+    return d;
+  }
 }
 
 export function pixelParam(o: ParamOptions): Param {
   checkOptions(o);
+  const { batch, height, width } = o;
   const rng = new Rng(o.seed);
-  const v = variableFrom(noise(rng, [o.height, o.width, 3], o.batch, o.sd ?? 0.01), `cnnvis_pixels_${nextId()}`);
-  const decorrelate = o.decorrelate ?? true;
+  const v = noise(rng, height * width * 3, batch, o.sd ?? 0.01);
+  const cs = new ColorSigmoid(o.decorrelate ?? true);
   return {
     name: 'pixel',
-    variables: [v],
-    image: () => tf.tidy(() => toValid(v as unknown as tf.Tensor4D, decorrelate)),
-    amplify: (factors) => amplifyItems([v], factors),
-    dispose: () => v.dispose(),
+    batch,
+    height,
+    width,
+    params: [v],
+    image: () => {
+      const pre = cs.scratch(v.length);
+      pre.set(v);
+      return cs.forward(pre);
+    },
+    backward: (dImage) => [Float32Array.from(cs.backward(dImage))],
+    amplify: (factors) => amplifyItems([v], factors, batch),
+    dispose: () => undefined,
   };
 }
 
@@ -162,8 +223,8 @@ export function spectrumScale(h: number, w: number, decay = 1): Float32Array {
  * Matrices of the real inverse DFT of an H × (W/2+1) half spectrum X = Xr + i·Xi:
  *   x[n, m] = Σ_k Σ_l c_l · Re( X[k, l] · e^{2πi(kn/H + lm/W)} ),
  * c_l = 1 for l = 0 (and l = W/2 when W is even), 2 otherwise (the conjugate half of the spectrum).
- * Done as two real matrix products, along rows then columns; the wasm backend has no FFT kernels, and
- * at these sizes the products are cheap.
+ * The dense form, O(n³): the parameterization uses the FFT (fft.ts RealDft2d); tests check one
+ * against the other.
  */
 export function inverseDftMatrices(h: number, w: number): { cosH: Float32Array; sinH: Float32Array; cosW: Float32Array; sinW: Float32Array } {
   const L = Math.floor(w / 2) + 1;
@@ -190,28 +251,14 @@ export function inverseDftMatrices(h: number, w: number): { cosH: Float32Array; 
 }
 
 /**
- * Real inverse DFT of half spectra: re, im [N, H, L] → [N, H, W] (unnormalized sum, see
- * inverseDftMatrices). `mats` are the matrices as tensors.
+ * The spectra as images: item b, colour c of `re`/`im` ([B, 3, H, L]) times `scale` ([H, L]) through
+ * the real inverse 2-D DFT into colour c of `pre` ([B, H, W, 3]).
  */
-export function inverseRealDft(
-  re: tf.Tensor3D,
-  im: tf.Tensor3D,
-  w: number,
-  mats: { cosH: tf.Tensor2D; sinH: tf.Tensor2D; cosW: tf.Tensor2D; sinW: tf.Tensor2D },
-): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [n, h, L] = re.shape;
-    // Along rows: Y = E_H · X with E_H = cos + i·sin, for every (item, column) at once.
-    const colsRe = re.transpose([0, 2, 1]).reshape([n * L, h]);
-    const colsIm = im.transpose([0, 2, 1]).reshape([n * L, h]);
-    // cosH and sinH are symmetric (entry (n, k) depends on k·n), so no transposed product is needed.
-    const yRe = tf.matMul(colsRe, mats.cosH).sub(tf.matMul(colsIm, mats.sinH));
-    const yIm = tf.matMul(colsRe, mats.sinH).add(tf.matMul(colsIm, mats.cosH));
-    const rowsRe = yRe.reshape([n, L, h]).transpose([0, 2, 1]).reshape([n * h, L]);
-    const rowsIm = yIm.reshape([n, L, h]).transpose([0, 2, 1]).reshape([n * h, L]);
-    // Along columns, real part only: Re(Y e^{iθ}) = Yr cos θ − Yi sin θ.
-    return tf.matMul(rowsRe, mats.cosW).sub(tf.matMul(rowsIm, mats.sinW)).reshape([n, h, w]) as tf.Tensor3D;
-  });
+function spectraToImages(dft: RealDft2d, re: Float32Array, im: Float32Array, scale: Float64Array, batch: number, pre: Float64Array): void {
+  const { h, w, L } = dft;
+  for (let b = 0; b < batch; b++) {
+    for (let c = 0; c < 3; c++) dft.inverse(re, im, (b * 3 + c) * h * L, scale, pre, b * h * w * 3 + c, 3);
+  }
 }
 
 export function fourierParam(o: ParamOptions): Param {
@@ -220,12 +267,10 @@ export function fourierParam(o: ParamOptions): Param {
   const L = Math.floor(w / 2) + 1;
   const rng = new Rng(o.seed);
   const sd = o.sd ?? 0.01;
-  const tag = nextId();
-  const re = variableFrom(noise(rng, [3, h, L], batch, sd), `cnnvis_spectrum_re_${tag}`);
-  const im = variableFrom(noise(rng, [3, h, L], batch, sd), `cnnvis_spectrum_im_${tag}`);
+  const re = noise(rng, 3 * h * L, batch, sd);
+  const im = noise(rng, 3 * h * L, batch, sd);
   const scaleArr = spectrumScale(h, w, o.decay ?? 1);
   // Normalize so that unit-variance spectrum entries give pixels of about unit variance.
-  const m = inverseDftMatrices(h, w);
   let energy = 0;
   for (let k = 0; k < h; k++) {
     for (let l = 0; l < L; l++) {
@@ -234,31 +279,32 @@ export function fourierParam(o: ParamOptions): Param {
     }
   }
   const norm = 1 / Math.sqrt(energy);
-  const scale = tf.tensor3d(scaleArr.map((v) => v * norm), [1, h, L]);
-  const mats = {
-    cosH: tf.tensor2d(m.cosH, [h, h]),
-    sinH: tf.tensor2d(m.sinH, [h, h]),
-    cosW: tf.tensor2d(m.cosW, [L, w]),
-    sinW: tf.tensor2d(m.sinW, [L, w]),
-  };
-  const decorrelate = o.decorrelate ?? true;
+  // The scale as float32 values (as the spectrum's multiplier always was), applied in float64.
+  const scale = Float64Array.from(scaleArr.map((v) => v * norm));
+  const dft = new RealDft2d(h, w);
+  const cs = new ColorSigmoid(o.decorrelate ?? true);
   return {
     name: 'fourier',
-    variables: [re, im],
-    image: () =>
-      tf.tidy(() => {
-        const r = (re as unknown as tf.Tensor).mul(scale).reshape([batch * 3, h, L]) as tf.Tensor3D;
-        const i = (im as unknown as tf.Tensor).mul(scale).reshape([batch * 3, h, L]) as tf.Tensor3D;
-        const x = inverseRealDft(r, i, w, mats).reshape([batch, 3, h, w]).transpose([0, 2, 3, 1]) as tf.Tensor4D;
-        return toValid(x, decorrelate);
-      }),
-    amplify: (factors) => amplifyItems([re, im], factors),
-    dispose: () => {
-      re.dispose();
-      im.dispose();
-      scale.dispose();
-      for (const t of Object.values(mats)) t.dispose();
+    batch,
+    height: h,
+    width: w,
+    params: [re, im],
+    image: () => {
+      const pre = cs.scratch(batch * h * w * 3);
+      spectraToImages(dft, re, im, scale, batch, pre);
+      return cs.forward(pre);
     },
+    backward: (dImage) => {
+      const d = cs.backward(dImage);
+      const gRe = new Float32Array(re.length);
+      const gIm = new Float32Array(im.length);
+      for (let b = 0; b < batch; b++) {
+        for (let c = 0; c < 3; c++) dft.adjoint(d, b * h * w * 3 + c, 3, scale, gRe, gIm, (b * 3 + c) * h * L);
+      }
+      return [gRe, gIm];
+    },
+    amplify: (factors) => amplifyItems([re, im], factors, batch),
+    dispose: () => undefined,
   };
 }
 

@@ -1,13 +1,20 @@
 /**
  * Activation maximization: gradient ascent on an image parameterization so that an objective (a
  * channel, a neuron, a class logit, or any combination) becomes large. The loop only composes the
- * pieces — parameterization (param.ts), transforms (transforms.ts), objective (objectives.ts),
- * regularizers (regularizers.ts) — and knows none of their details.
+ * pieces — parameterization (param.ts), transforms (transforms.ts, sampler.ts), objective
+ * (objectives.ts), regularizers (regularizers.ts) — and knows none of their details.
  *
- * Each step: image = param(); score = objective(model(preprocess(transforms(image)))) − penalties(image);
- * the model's part of the gradient comes from its engine (engine/engine.ts objectiveGradient), the rest
- * from TF.js through the chain rule; the gradient with respect to the parameters is normalized per batch
- * item (divided by its RMS) or fed to Adam, and added. Runs are deterministic for a seed.
+ * Each step: image = param(); score = objective(model(preprocess(resize(transforms(image))))) − penalties(image).
+ * The image side runs in plain typed arrays, outside TF.js: the parameterization makes the images and
+ * takes their gradient back to its parameters (param.ts backward), the transforms and the resize to the
+ * model's input are one bilinear sampling with its adjoint (sampler.ts), and the update is typed-array
+ * code. TF.js holds only what the model needs: the sampled views as a tensor, the preprocessing (and its
+ * vector-Jacobian product), the model's input gradient from its engine (engine/engine.ts
+ * objectiveGradient), and the penalties when a regularizer is on. A transform list the sampler cannot
+ * express (a user's transform without a geometric form) runs through TF.js instead: the transforms'
+ * `apply` and the resize, differentiated by tf.grad of sum(x · dScore/dx) with dScore/dx held fixed.
+ * The gradient with respect to the parameters is normalized per batch item (divided by its RMS) or fed
+ * to Adam, and added. Runs are deterministic for a seed.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Progress, yieldToEventLoop } from '../display/progress';
@@ -26,6 +33,7 @@ import { channels as channelsObjective, Objective, objectiveScores, ObjectiveSpe
 import { makeParam, Param, PARAM_NAMES, ParamName } from './param';
 import { blur3, checkWeights, penalty, RegularizerWeights } from './regularizers';
 import { Rng } from './rng';
+import { SampleMap, Sampler } from './sampler';
 import { applyTransforms, resizeLinear, standardTransforms, Transform } from './transforms';
 import { addedKernels, ensureInputGradients } from '../engine/wasmGradients';
 
@@ -143,7 +151,14 @@ export function toModelInput(model: CnnModel, images: tf.Tensor4D): tf.Tensor4D 
     const [h, w] = model.fixedInputSize;
     let x = images;
     if ((h && h !== x.shape[1]) || (w && w !== x.shape[2])) x = resizeLinear(x, h ?? x.shape[1], w ?? x.shape[2]);
-    if (model.inputChannels === 1) x = x.mean(3, true);
+    return preprocessImages(model, x);
+  });
+}
+
+/** Images in [0, 1] already at the model's input size → the model's input: gray if needed, preprocessed. */
+export function preprocessImages(model: CnnModel, images: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const x = model.inputChannels === 1 ? images.mean(3, true) : images;
     return preprocessTensor(x.mul(255), model.preprocess) as tf.Tensor4D;
   });
 }
@@ -155,52 +170,61 @@ export function evaluateObjective(model: CnnModel | tf.LayersModel, objective: O
   return tf.tidy(() => objectiveScores(m, obj, toModelInput(m, images)).dataSync() as Float32Array);
 }
 
-/** Gradient step on the parameters: normalized per item, or Adam. Keeps its own state. */
-class Stepper {
-  private readonly m: tf.Tensor[] = [];
-  private readonly v: tf.Tensor[] = [];
-  private t = 0;
-  constructor(private readonly s: MaximizeSettings, private readonly vars: tf.Variable[]) {}
+/** What one view of the images gives: the objective per item, its gradient with respect to the images and (when asked) per item the largest |dScore/dx| at the model's input. */
+interface ViewGradient {
+  scores: Float32Array;
+  dImg: Float32Array;
+  peaks?: Float32Array;
+}
 
-  step(grads: tf.Tensor[]): void {
+/** Per item of a batch: max |t|. */
+function itemPeaks(t: tf.Tensor): Float32Array {
+  return tf.tidy(() => t.abs().reshape([t.shape[0], -1]).max(1).dataSync() as Float32Array);
+}
+
+/** Gradient ascent step on the parameters, in place: normalized per item, or Adam. Keeps its own state. */
+class Stepper {
+  private readonly m: Float64Array[] = [];
+  private readonly v: Float64Array[] = [];
+  private t = 0;
+  constructor(private readonly s: MaximizeSettings, private readonly params: Float32Array[], private readonly batch: number) {}
+
+  step(grads: Float32Array[]): void {
     this.t += 1;
+    const lr = this.s.lr;
+    const B = this.batch;
     if (this.s.optimizer === 'normalized') {
-      tf.tidy(() => {
-        // RMS of each item's gradient over all parameter tensors together.
-        const b = grads[0].shape[0];
-        let sq = tf.zeros([b]);
+      // Each item's gradient divided by its RMS over all its parameter values together.
+      for (let b = 0; b < B; b++) {
+        let sq = 0;
         let count = 0;
         for (const g of grads) {
-          sq = sq.add(g.reshape([b, -1]).square().sum(1));
-          count += g.size / b;
+          const n = g.length / B;
+          for (let i = b * n; i < (b + 1) * n; i++) sq += g[i] * g[i];
+          count += n;
         }
-        const rms = sq.div(count).sqrt().add(1e-12);
-        this.vars.forEach((v, i) => {
-          const shape = [b, ...new Array(grads[i].rank - 1).fill(1)];
-          v.assign(v.add(grads[i].div(rms.reshape(shape)).mul(this.s.lr)));
+        const k = lr / (Math.sqrt(sq / count) + 1e-12);
+        this.params.forEach((p, j) => {
+          const g = grads[j];
+          const n = g.length / B;
+          for (let i = b * n; i < (b + 1) * n; i++) p[i] += g[i] * k;
         });
-      });
+      }
       return;
     }
     const [b1, b2, eps] = [0.9, 0.999, 1e-8];
-    this.vars.forEach((v, i) => {
-      const g = grads[i];
-      const m = tf.tidy(() => (this.m[i] ? this.m[i].mul(b1).add(g.mul(1 - b1)) : g.mul(1 - b1)));
-      const vv = tf.tidy(() => (this.v[i] ? this.v[i].mul(b2).add(g.square().mul(1 - b2)) : g.square().mul(1 - b2)));
-      this.m[i]?.dispose();
-      this.v[i]?.dispose();
-      this.m[i] = m;
-      this.v[i] = vv;
-      tf.tidy(() => {
-        const mh = m.div(1 - b1 ** this.t);
-        const vh = vv.div(1 - b2 ** this.t);
-        v.assign(v.add(mh.div(vh.sqrt().add(eps)).mul(this.s.lr)));
-      });
+    const c1 = 1 - b1 ** this.t;
+    const c2 = 1 - b2 ** this.t;
+    this.params.forEach((p, j) => {
+      const g = grads[j];
+      const m = (this.m[j] ??= new Float64Array(p.length));
+      const v = (this.v[j] ??= new Float64Array(p.length));
+      for (let i = 0; i < p.length; i++) {
+        m[i] = b1 * m[i] + (1 - b1) * g[i];
+        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+        p[i] += (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
+      }
     });
-  }
-
-  dispose(): void {
-    for (const t of [...this.m, ...this.v]) t.dispose();
   }
 }
 
@@ -238,38 +262,83 @@ export async function optimizeBatch(
   objective.check(model);
   const param: Param = makeParam(s.param, { batch, height: s.height, width: s.width, seed: s.seed, sd: s.initSd, decorrelate: s.decorrelate });
   const rng = new Rng(s.seed * 7919 + 17);
-  const stepper = new Stepper(s, param.variables);
+  const stepper = new Stepper(s, param.params, batch);
   const values = Array.from({ length: batch }, () => new Float32Array(s.steps));
+  const shape: [number, number, number, number] = [batch, s.height, s.width, 3];
   const n = s.height * s.width * 3;
-  // Forward and backward passes of the model on its engine (engine/engine.ts); the objective, the
-  // transforms, the parameterization and the penalties in TF.js, joined by the chain rule: the gradient
-  // of sum(x · dScore/dx) with dScore/dx held constant is the objective's gradient.
+  const [fixedH, fixedW] = model.fixedInputSize;
+  // Transforms and resize as one sampling in plain arrays when the list allows it; else TF.js.
+  const sampler = Sampler.from(transforms, s.height, s.width, fixedH, fixedW);
   const engine = model.engine;
-  const clean = (): number[] => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, param.image())).dataSync()));
-  const step = (i: number): Float32Array => {
-    const blurred = s.regularizers.blur > 0 ? tf.tidy(() => blur3(param.image())) : null;
-    let now = new Float32Array(batch);
-    let run: ReturnType<typeof tf.variableGrads>;
+  const gradientAt = (x: tf.Tensor4D) => engine.objectiveGradient(x, objective.layers, (get) => objective.scores(get), { linear: objective.linear });
+  const clean = (): number[] => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, tf.tensor4d(param.image(), shape))).dataSync()));
+
+  /** The view of one step (fast path): img → sampled view v → model input x; returns the scores and d/dimg. */
+  // Buffers of the sampled views and their gradients, reused every step (fresh large arrays are slow to fill).
+  const viewBuf = sampler ? new Float32Array(batch * sampler.outHeight * sampler.outWidth * 3) : null;
+  const imgGradBuf = sampler ? new Float32Array(batch * n) : null;
+  const sampledGradient = (img: Float32Array, map: SampleMap, withPeaks: boolean): ViewGradient => {
+    const v = tf.tensor4d(map.forward(img, batch, viewBuf!), [batch, map.outHeight, map.outWidth, 3]);
     try {
-      run = tf.variableGrads(() => {
-        const img = param.image();
-        const x = toModelInput(model, applyTransforms(img, transforms, rng));
-        const r = engine.objectiveGradient(x, objective.layers, (get) => objective.scores(get), { linear: objective.linear });
-        now = r.scores;
+      const x = preprocessImages(model, v);
+      const r = gradientAt(x);
+      x.dispose();
+      // The preprocessing's vector-Jacobian product at v with the model's input gradient.
+      const dv = tf.grad((t: tf.Tensor) => preprocessImages(model, t as tf.Tensor4D))(v, r.dx);
+      const peaks = withPeaks ? itemPeaks(r.dx) : undefined;
+      r.dx.dispose();
+      const dvData = dv.dataSync() as Float32Array;
+      dv.dispose();
+      return { scores: r.scores, dImg: map.adjoint(dvData, batch, imgGradBuf!), peaks };
+    } finally {
+      v.dispose();
+    }
+  };
+
+  /** The same through TF.js (a list the sampler cannot express): the surrogate sum(x · dScore/dx), dScore/dx held fixed. */
+  const tfjsGradient = (img: Float32Array, draws: Rng, withPeaks: boolean): ViewGradient => {
+    let scores = new Float32Array(batch);
+    const imgT = tf.tensor4d(img, shape);
+    try {
+      let peaks: Float32Array | undefined;
+      const g = tf.grad((t: tf.Tensor) => {
+        const x = toModelInput(model, applyTransforms(t as tf.Tensor4D, transforms, draws));
+        const r = gradientAt(x);
+        scores = r.scores;
+        if (withPeaks) peaks = itemPeaks(r.dx);
         const surrogate = tf.sum(tf.mul(x, r.dx));
         r.dx.dispose();
-        return surrogate.sub(penalty(img, s.regularizers, blurred).sum()) as tf.Scalar;
-      }, param.variables);
+        return surrogate as tf.Scalar;
+      })(imgT);
+      const dImg = g.dataSync() as Float32Array;
+      g.dispose();
+      return { scores, dImg, peaks };
     } finally {
-      blurred?.dispose();
+      imgT.dispose();
     }
-    const { value, grads } = run;
-    value.dispose();
-    const list = param.variables.map((v) => grads[v.name]);
-    stepper.step(list);
-    for (const g of list) g.dispose();
-    for (let b = 0; b < batch; b++) values[b][i] = now[b];
-    return now;
+  };
+
+  const viewGradient = (img: Float32Array, draws: Rng, withPeaks = false): ViewGradient =>
+    sampler ? sampledGradient(img, sampler.draw(draws), withPeaks) : tfjsGradient(img, draws, withPeaks);
+
+  const regularized = Object.values(s.regularizers).some((v) => v > 0);
+  /** dImg −= d(Σ penalties)/dimg (TF.js; only when a regularizer is on). */
+  const subtractPenalty = (img: Float32Array, dImg: Float32Array): void => {
+    const g = tf.tidy(() => {
+      const t = tf.tensor4d(img, shape);
+      const blurred = s.regularizers.blur > 0 ? blur3(t) : null;
+      return tf.grad((u: tf.Tensor) => penalty(u as tf.Tensor4D, s.regularizers, blurred).sum())(t).dataSync() as Float32Array;
+    });
+    for (let i = 0; i < dImg.length; i++) dImg[i] -= g[i];
+  };
+
+  const step = (i: number): Float32Array => {
+    const img = param.image();
+    const { scores, dImg } = viewGradient(img, rng);
+    if (regularized) subtractPenalty(img, dImg);
+    stepper.step(param.backward(dImg));
+    for (let b = 0; b < batch; b++) values[b][i] = scores[b];
+    return scores;
   };
   // Items whose objective is exactly 0 with a zero input gradient on a transformed view of the start (a
   // unit behind a ReLU, off everywhere on the near-grey start, or on only at noise peaks that the
@@ -278,14 +347,10 @@ export async function optimizeBatch(
   // own generator, so the steps' transforms are the same whether or not a start was changed.
   const startGain = new Array<number>(batch).fill(1);
   const checkRng = new Rng(s.seed * 7919 + 29);
-  const flatItems = (): boolean[] =>
-    tf.tidy(() => {
-      const x = toModelInput(model, applyTransforms(param.image(), transforms, checkRng));
-      const r = engine.objectiveGradient(x, objective.layers, (get) => objective.scores(get), { linear: objective.linear });
-      const peak = r.dx.abs().reshape([batch, -1]).max(1).dataSync();
-      r.dx.dispose();
-      return Array.from(r.scores, (v, b) => v === 0 && peak[b] === 0);
-    });
+  const flatItems = (): boolean[] => {
+    const { scores, peaks } = viewGradient(param.image(), checkRng, true);
+    return Array.from(scores, (v, b) => v === 0 && peaks![b] === 0);
+  };
   const wakeFlat = (): { initial: number[]; flat: boolean[] } => {
     let initial = clean();
     let flat = flatItems();
@@ -305,15 +370,14 @@ export async function optimizeBatch(
       hooks.onStep?.({ step: i, values: now });
       const every = hooks.previewEvery ?? 0;
       if (hooks.onPreview && every > 0 && ((i + 1) % every === 0 || i === s.steps - 1)) {
-        hooks.onPreview(splitItems(tf.tidy(() => param.image().dataSync() as Float32Array), batch, n), i);
+        hooks.onPreview(splitItems(param.image(), batch, n), i);
       }
       await yieldToEventLoop();
     }
     const final = clean();
-    const pixels = splitItems(tf.tidy(() => param.image().dataSync() as Float32Array), batch, n);
+    const pixels = splitItems(param.image(), batch, n);
     return { pixels, values, initial, final, startGain, flat };
   } finally {
-    stepper.dispose();
     param.dispose();
   }
 }

@@ -4,20 +4,50 @@
  * pixel alignment. A transform list is applied in order; all randomness comes from one seeded Rng, and
  * one draw is shared by the whole batch (so batch items stay independent of their batch neighbours).
  *
- * Scale is a pair of matrix products with bilinear interpolation weights and rotation is three shears,
- * each a weighted sum of whole-pixel rolls: exact linear maps whose gradients use only matmul, slice,
- * concat and multiply. (TF.js's RotateWithOffset and Transform kernels have no gradients, and a gather
- * based sampler would need UnsortedSegmentSum, which the wasm backend lacks.) The final resize to the
- * model's input uses TF.js's bilinear resize, whose gradient kernel every backend has.
+ * Each transform has two forms. `apply` works on TF.js tensors and defines it: any user-written
+ * transform needs only that. The built-ins also have a `geometry`: pad is a constant border, and
+ * jitter, scale and rotate are maps from output to input pixel coordinates that draw the same random
+ * numbers in the same order as `apply`. The render loop hands lists of such transforms to the sampler
+ * (sampler.ts), which does them and the resize to the model's input as one bilinear sampling in plain
+ * arrays, on a periodic canvas; only other lists go through `apply`.
+ *
+ * In `apply`, scale is a pair of matrix products with bilinear interpolation weights and rotation is
+ * three shears, each a weighted sum of whole-pixel rolls: exact linear maps whose gradients use only
+ * matmul, slice, concat and multiply. (TF.js's RotateWithOffset and Transform kernels have no
+ * gradients, and a gather based sampler would need UnsortedSegmentSum, which the wasm backend lacks.)
+ * The final resize to the model's input uses TF.js's bilinear resize, whose gradient kernel every
+ * backend has.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { Rng } from './rng';
 
+/**
+ * Where output pixel centre (y, x) takes its value from in the input, in pixel units (centres at whole
+ * numbers). A map that is affine may say so (`affine` [a, b, c, d, e, f]: y' = a·y + b·x + c,
+ * x' = d·y + e·x + f): the sampler then composes the matrices instead of calling the maps per pixel.
+ */
+export type CoordMap = ((y: number, x: number) => [number, number]) & { readonly affine?: readonly number[] };
+
+/** The affine map y' = a·y + b·x + c, x' = d·y + e·x + f, as a CoordMap that says what it is. */
+export function affineMap(a: number, b: number, c: number, d: number, e: number, f: number): CoordMap {
+  return Object.assign((y: number, x: number): [number, number] => [a * y + b * x + c, d * y + e * x + f], { affine: [a, b, c, d, e, f] as const });
+}
+
+/**
+ * A transform's geometric form, which the sampler (sampler.ts) composes into one bilinear sampling:
+ * a constant border (`pad`), or, for a transform that keeps the size, a function that draws its
+ * random parameters from `rng` (exactly the draws `apply` makes, in the same order) for an h × w
+ * image and returns the map from output to input coordinates on the periodic canvas.
+ */
+export type Geometry = { readonly pad: number; readonly value: number } | ((h: number, w: number, rng: Rng) => CoordMap);
+
 export interface Transform {
   readonly name: string;
-  /** [B, H, W, C] → transformed images (same shape, except for pad). */
+  /** [B, H, W, C] → transformed images (same shape, except for pad). The definition; any transform has it. */
   apply(x: tf.Tensor4D, rng: Rng): tf.Tensor4D;
+  /** The same transform as geometry, for the built-ins; a transform without it makes a run use `apply`. */
+  readonly geometry?: Geometry;
 }
 
 /**
@@ -74,6 +104,11 @@ export function jitter(n: number): Transform {
       const dx = rng.int(-n, n);
       return tf.tidy(() => roll(roll(x, dy, 1), dx, 2));
     },
+    geometry: (_h, _w, rng) => {
+      const dy = rng.int(-n, n);
+      const dx = rng.int(-n, n);
+      return affineMap(1, 0, -dy, 0, 1, -dx);
+    },
   };
 }
 
@@ -97,6 +132,7 @@ export function pad(n: number, value = 0.5): Transform {
   return {
     name: `pad(${n})`,
     apply: (x) => tf.pad(x, [[0, 0], [n, n], [n, n], [0, 0]], value),
+    geometry: { pad: n, value },
   };
 }
 
@@ -110,6 +146,11 @@ export function scale(factors: readonly number[]): Transform {
       const [, h, w] = x.shape;
       if (f === 1) return x.clone();
       return tf.tidy(() => resample2d(x, tf.tensor2d(resampleMatrix(h, h, f), [h, h]), tf.tensor2d(resampleMatrix(w, w, f), [w, w])));
+    },
+    // resampleMatrix's map without its clamp (the canvas is periodic).
+    geometry: (h, w, rng) => {
+      const f = factors[rng.int(0, factors.length - 1)];
+      return affineMap(1 / f, 0, (0.5 - h / 2) / f + h / 2 - 0.5, 0, 1 / f, (0.5 - w / 2) / f + w / 2 - 0.5);
     },
   };
 }
@@ -158,12 +199,24 @@ export function rotateBy(x: tf.Tensor4D, degrees: number): tf.Tensor4D {
   return tf.tidy(() => shear(shear(shear(x, -Math.tan(t / 2), 'x'), Math.sin(t), 'y'), -Math.tan(t / 2), 'x'));
 }
 
+/**
+ * rotateBy's map: its three shears (output → input: x += tan(t/2)·y, y −= sin t·x, x += tan(t/2)·y,
+ * about the centre pixel) multiply out to the turn y' = y cos t − x sin t, x' = y sin t + x cos t.
+ */
+export function rotationMap(h: number, w: number, degrees: number): CoordMap {
+  const t = (degrees * Math.PI) / 180;
+  const [c, s] = [Math.cos(t), Math.sin(t)];
+  const [cy, cx] = [(h - 1) / 2, (w - 1) / 2];
+  return affineMap(c, -s, cy - cy * c + cx * s, s, c, cx - cy * s - cx * c);
+}
+
 /** Rotates by a random angle in [−maxDegrees, maxDegrees]. Keeps the shape. */
 export function rotate(maxDegrees: number): Transform {
   if (!(maxDegrees >= 0) || maxDegrees > 45) throw new CnnvisError(`rotate needs a maximum angle in [0, 45] degrees, got ${maxDegrees}`);
   return {
     name: `rotate(${maxDegrees})`,
     apply: (x, rng) => rotateBy(x, rng.uniform(-maxDegrees, maxDegrees)),
+    geometry: (h, w, rng) => rotationMap(h, w, rng.uniform(-maxDegrees, maxDegrees)),
   };
 }
 
