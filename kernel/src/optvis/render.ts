@@ -270,7 +270,7 @@ export async function optimizeBatch(
   // Transforms and resize as one sampling in plain arrays when the list allows it; else TF.js.
   const sampler = Sampler.from(transforms, s.height, s.width, fixedH, fixedW);
   const engine = model.engine;
-  const gradientAt = (x: tf.Tensor4D) => engine.objectiveGradient(x, objective.layers, (get) => objective.scores(get), { linear: objective.linear });
+  const gradientAt = (x: tf.Tensor4D) => engine.objectiveGradient(x, objective.layers, objective.scoreFunction, { linear: objective.linear });
   const clean = (): number[] => Array.from(tf.tidy(() => objectiveScores(model, objective, toModelInput(model, tf.tensor4d(param.image(), shape))).dataSync()));
 
   /** The view of one step (fast path): img → sampled view v → model input x; returns the scores and d/dimg. */
