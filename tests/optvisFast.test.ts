@@ -6,6 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../kernel/src/engine/backend';
+import { affinePreprocess, preprocessImages } from '../kernel/src/optvis/render';
+import { PREPROCESS_NAMES } from '../kernel/src/types';
 import { CnnModel } from '../kernel/src/models/model';
 import {
   applyTransforms,
@@ -288,6 +290,31 @@ function tinyNet(): CnnModel {
   const d = tf.layers.dense({ units: 4, name: 'out', kernelInitializer: tf.initializers.glorotNormal({ seed: 5 }) }).apply(g) as tf.SymbolicTensor;
   return new CnnModel(tf.model({ inputs: input, outputs: d, name: 'tiny' }), { name: 'tiny', preprocess: 'mobilenet' });
 }
+
+test('the preprocessing as A·v + b per pixel equals preprocessImages, every mode, RGB and gray models', () => {
+  const gap = (c: number) => {
+    const input = tf.input({ shape: [4, 5, c] });
+    return tf.model({ inputs: input, outputs: tf.layers.globalAveragePooling2d({}).apply(input) as tf.SymbolicTensor });
+  };
+  const img = Float32Array.from(values(2 * 4 * 5 * 3, 3).map((v) => 0.5 + 0.5 * v));
+  for (const c of [3, 1]) {
+    for (const mode of PREPROCESS_NAMES) {
+      const m = new CnnModel(gap(c), { preprocess: mode });
+      const f = affinePreprocess(m)!;
+      const want = tf.tidy(() => preprocessImages(m, tf.tensor4d(img, [2, 4, 5, 3])).dataSync());
+      // As many channels as preprocessImages gives (gray models: 1, or 3 where a mode broadcasts per-colour constants).
+      const k = want.length / 40;
+      expect(f.channels).toBe(k);
+      if (c === 1 && (mode === 'mobilenet' || mode === 'unit' || mode === 'none')) expect(k).toBe(1);
+      for (let q = 0; q < 40; q++) {
+        for (let o = 0; o < k; o++) {
+          const got = f.b[o] + f.a[o * 3] * img[q * 3] + f.a[o * 3 + 1] * img[q * 3 + 1] + f.a[o * 3 + 2] * img[q * 3 + 2];
+          expect(Math.abs(got - want[q * k + o])).toBeLessThan(1e-4 * (1 + Math.abs(want[q * k + o])));
+        }
+      }
+    }
+  }
+});
 
 describe('the render loop', () => {
   const base = { steps: 12, display: false, progress: false, seed: 2, lr: 0.1 } as const;

@@ -9,7 +9,7 @@
  *
  * The algorithm is a mixed-radix Stockham autosort FFT (no bit reversal; each stage reads one buffer
  * and writes the other): the length is split into factors 4, 2, 3, 5, … (a dedicated butterfly for 2
- * and 4, the symmetric DFT butterfly for every odd factor, prime or not). Lengths whose largest
+ * and 4, 3 and 5, the symmetric DFT butterfly for every other odd factor). Lengths whose largest
  * prime factor is big (e.g. 1021) are done by Bluestein's algorithm instead: a chirp convolution
  * through power-of-two transforms, O(n log n) like the rest. Twiddle tables are made once per length
  * and kept.
@@ -156,6 +156,8 @@ function stockham(p: Plan, re: Float64Array, im: Float64Array, batch: number, si
     const step = n / len;
     if (radix === 2) stage2(xr, xi, yr, yi, m, s, step, p, sign);
     else if (radix === 4) stage4(xr, xi, yr, yi, m, s, step, p, sign);
+    else if (radix === 3) stage3(xr, xi, yr, yi, m, s, step, p, sign);
+    else if (radix === 5) stage5(xr, xi, yr, yi, m, s, step, p, sign);
     else stageOdd(xr, xi, yr, yi, radix, m, s, step, p, sign);
     len = m;
     s *= radix;
@@ -221,6 +223,84 @@ function stage4(xr: Float64Array, xi: Float64Array, yr: Float64Array, yi: Float6
       const b3r = d02r - j13r, b3i = d02i - j13i;
       yr[o3 + k] = b3r * w3r - b3i * w3i;
       yi[o3 + k] = b3r * w3i + b3i * w3r;
+    }
+  }
+}
+
+/** Radix 3: the odd butterfly (below) written out. */
+function stage3(xr: Float64Array, xi: Float64Array, yr: Float64Array, yi: Float64Array, m: number, s: number, step: number, p: Plan, sign: number): void {
+  const n = p.n;
+  const c1 = -0.5;
+  const s1 = sign * Math.sqrt(3) / 2;
+  for (let q = 0; q < m; q++) {
+    const t1 = q * step;
+    const w1r = p.cos[t1], w1i = sign * p.sin[t1];
+    const t2 = (2 * t1) % n;
+    const w2r = p.cos[t2], w2i = sign * p.sin[t2];
+    const a0 = s * q, a1 = s * (q + m), a2 = s * (q + 2 * m);
+    const o0 = s * 3 * q, o1 = o0 + s, o2 = o1 + s;
+    for (let k = 0; k < s; k++) {
+      const x0r = xr[a0 + k], x0i = xi[a0 + k];
+      const x1r = xr[a1 + k], x1i = xi[a1 + k];
+      const x2r = xr[a2 + k], x2i = xi[a2 + k];
+      const sr = x1r + x2r, si = x1i + x2i;
+      const dr = x1r - x2r, di = x1i - x2i;
+      yr[o0 + k] = x0r + sr;
+      yi[o0 + k] = x0i + si;
+      const cr = x0r + c1 * sr, ci = x0i + c1 * si;
+      // i·sin·d
+      const jr = -s1 * di, ji = s1 * dr;
+      const b1r = cr + jr, b1i = ci + ji;
+      const b2r = cr - jr, b2i = ci - ji;
+      yr[o1 + k] = b1r * w1r - b1i * w1i;
+      yi[o1 + k] = b1r * w1i + b1i * w1r;
+      yr[o2 + k] = b2r * w2r - b2i * w2i;
+      yi[o2 + k] = b2r * w2i + b2i * w2r;
+    }
+  }
+}
+
+/** Radix 5: the odd butterfly (below) written out. */
+function stage5(xr: Float64Array, xi: Float64Array, yr: Float64Array, yi: Float64Array, m: number, s: number, step: number, p: Plan, sign: number): void {
+  const n = p.n;
+  const c1 = Math.cos((2 * Math.PI) / 5), c2 = Math.cos((4 * Math.PI) / 5);
+  const s1 = sign * Math.sin((2 * Math.PI) / 5), s2 = sign * Math.sin((4 * Math.PI) / 5);
+  for (let q = 0; q < m; q++) {
+    const t1 = q * step;
+    const w1r = p.cos[t1], w1i = sign * p.sin[t1];
+    const t2 = (2 * t1) % n;
+    const w2r = p.cos[t2], w2i = sign * p.sin[t2];
+    const t3 = (3 * t1) % n;
+    const w3r = p.cos[t3], w3i = sign * p.sin[t3];
+    const t4 = (4 * t1) % n;
+    const w4r = p.cos[t4], w4i = sign * p.sin[t4];
+    const a0 = s * q, a1 = s * (q + m), a2 = s * (q + 2 * m), a3 = s * (q + 3 * m), a4 = s * (q + 4 * m);
+    const o0 = s * 5 * q, o1 = o0 + s, o2 = o1 + s, o3 = o2 + s, o4 = o3 + s;
+    for (let k = 0; k < s; k++) {
+      const x0r = xr[a0 + k], x0i = xi[a0 + k];
+      const x1r = xr[a1 + k], x1i = xi[a1 + k];
+      const x2r = xr[a2 + k], x2i = xi[a2 + k];
+      const x3r = xr[a3 + k], x3i = xi[a3 + k];
+      const x4r = xr[a4 + k], x4i = xi[a4 + k];
+      const s1r = x1r + x4r, s1i = x1i + x4i, d1r = x1r - x4r, d1i = x1i - x4i;
+      const s2r = x2r + x3r, s2i = x2i + x3i, d2r = x2r - x3r, d2i = x2i - x3i;
+      yr[o0 + k] = x0r + s1r + s2r;
+      yi[o0 + k] = x0i + s1i + s2i;
+      // t = 1: cos (c1, c2), sin (s1, s2); t = 2: cos (c2, c1), sin (s2, −s1).
+      const ar = x0r + c1 * s1r + c2 * s2r, ai = x0i + c1 * s1i + c2 * s2i;
+      const br = -(s1 * d1i + s2 * d2i), bi = s1 * d1r + s2 * d2r;
+      const cr = x0r + c2 * s1r + c1 * s2r, ci = x0i + c2 * s1i + c1 * s2i;
+      const dr = -(s2 * d1i - s1 * d2i), di = s2 * d1r - s1 * d2r;
+      const b1r = ar + br, b1i = ai + bi, b4r = ar - br, b4i = ai - bi;
+      const b2r = cr + dr, b2i = ci + di, b3r = cr - dr, b3i = ci - di;
+      yr[o1 + k] = b1r * w1r - b1i * w1i;
+      yi[o1 + k] = b1r * w1i + b1i * w1r;
+      yr[o2 + k] = b2r * w2r - b2i * w2i;
+      yi[o2 + k] = b2r * w2i + b2i * w2r;
+      yr[o3 + k] = b3r * w3r - b3i * w3i;
+      yi[o3 + k] = b3r * w3i + b3i * w3r;
+      yr[o4 + k] = b4r * w4r - b4i * w4i;
+      yi[o4 + k] = b4r * w4i + b4i * w4r;
     }
   }
 }

@@ -170,6 +170,28 @@ export function evaluateObjective(model: CnnModel | tf.LayersModel, objective: O
   return tf.tidy(() => objectiveScores(m, obj, toModelInput(m, images)).dataSync() as Float32Array);
 }
 
+/**
+ * The preprocessing (gray mean for 1-channel models, then preprocessTensor) as x = A·v + b per pixel,
+ * read off preprocessImages on probe pixels: A is [C, 3] (C the model's input channels), b [C]. Every
+ * preprocessing mode is such a map; null when a check on other pixels says this one is not (then the
+ * loop differentiates preprocessImages with TF.js).
+ */
+export function affinePreprocess(model: CnnModel): { a: Float64Array; b: Float64Array; channels: number } | null {
+  const probe = [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0.3, 0.8, 0.1, 0.9, 0.25, 0.6];
+  const out = tf.tidy(() => preprocessImages(model, tf.tensor4d(probe, [1, 1, 6, 3])).dataSync() as Float32Array);
+  const c = out.length / 6;
+  const b = Float64Array.from(out.subarray(0, c));
+  const a = new Float64Array(c * 3);
+  for (let o = 0; o < c; o++) for (let j = 0; j < 3; j++) a[o * 3 + j] = out[(j + 1) * c + o] - b[o];
+  for (const px of [4, 5]) {
+    for (let o = 0; o < c; o++) {
+      const want = b[o] + a[o * 3] * probe[px * 3] + a[o * 3 + 1] * probe[px * 3 + 1] + a[o * 3 + 2] * probe[px * 3 + 2];
+      if (!(Math.abs(out[px * c + o] - want) <= 1e-4 * (1 + Math.abs(want)))) return null;
+    }
+  }
+  return { a, b, channels: c };
+}
+
 /** What one view of the images gives: the objective per item, its gradient with respect to the images and (when asked) per item the largest |dScore/dx| at the model's input. */
 interface ViewGradient {
   scores: Float32Array;
@@ -277,8 +299,44 @@ export async function optimizeBatch(
   // Buffers of the sampled views and their gradients, reused every step (fresh large arrays are slow to fill).
   const viewBuf = sampler ? new Float32Array(batch * sampler.outHeight * sampler.outWidth * 3) : null;
   const imgGradBuf = sampler ? new Float32Array(batch * n) : null;
+  const affine = sampler ? affinePreprocess(model) : null;
+  const inputBuf = sampler && affine ? new Float32Array(batch * sampler.outHeight * sampler.outWidth * affine.channels) : null;
   const sampledGradient = (img: Float32Array, map: SampleMap, withPeaks: boolean): ViewGradient => {
-    const v = tf.tensor4d(map.forward(img, batch, viewBuf!), [batch, map.outHeight, map.outWidth, 3]);
+    const view = map.forward(img, batch, viewBuf!);
+    if (affine) {
+      // x = A·v + b per pixel; d/dv = Aᵀ·dScore/dx, in place of the view.
+      const { a, b, channels: c } = affine;
+      const pixels = view.length / 3;
+      const xs = inputBuf!;
+      for (let q = 0; q < pixels; q++) {
+        const [v0, v1, v2] = [view[q * 3], view[q * 3 + 1], view[q * 3 + 2]];
+        for (let o = 0; o < c; o++) xs[q * c + o] = b[o] + a[o * 3] * v0 + a[o * 3 + 1] * v1 + a[o * 3 + 2] * v2;
+      }
+      const x = tf.tensor4d(xs, [batch, map.outHeight, map.outWidth, c]);
+      let r: ReturnType<typeof gradientAt>;
+      try {
+        r = gradientAt(x);
+      } finally {
+        x.dispose();
+      }
+      const dx = r.dx.dataSync() as Float32Array;
+      const peaks = withPeaks ? itemPeaks(r.dx) : undefined;
+      r.dx.dispose();
+      for (let q = 0; q < pixels; q++) {
+        let d0 = 0, d1 = 0, d2 = 0;
+        for (let o = 0; o < c; o++) {
+          const g = dx[q * c + o];
+          d0 += a[o * 3] * g;
+          d1 += a[o * 3 + 1] * g;
+          d2 += a[o * 3 + 2] * g;
+        }
+        view[q * 3] = d0;
+        view[q * 3 + 1] = d1;
+        view[q * 3 + 2] = d2;
+      }
+      return { scores: r.scores, dImg: map.adjoint(view, batch, imgGradBuf!), peaks };
+    }
+    const v = tf.tensor4d(view, [batch, map.outHeight, map.outWidth, 3]);
     try {
       const x = preprocessImages(model, v);
       const r = gradientAt(x);

@@ -87,6 +87,16 @@ export class Sampler {
     const bias = new Float32Array(ho * wo);
     const sy = hc / ho;
     const sx = wc / wo;
+    /** Sets tap t to image pixel (cy, cx) with weight wt, or returns its share of the padding. */
+    const tap = (t: number, cy: number, cx: number, wt: number): number => {
+      if (wt === 0) return 0;
+      if (cy >= 0 && cy < h && cx >= 0 && cx < w) {
+        index[t] = cy * w + cx;
+        weight[t] = wt;
+        return 0;
+      }
+      return wt * ringValue[Math.max(-cy, cy - h + 1, -cx, cx - w + 1)];
+    };
     for (let i = 0; i < ho; i++) {
       const ry = Math.min(Math.max((i + 0.5) * sy - 0.5, 0), hc - 1);
       for (let j = 0; j < wo; j++) {
@@ -104,21 +114,21 @@ export class Sampler {
         const x0 = Math.floor(x);
         const fy = y - y0;
         const fx = x - x0;
+        // Canvas rows and columns of the 4 taps (periodic), then image coordinates.
+        let ya = y0 % hc;
+        if (ya < 0) ya += hc;
+        const yb = (ya + 1 === hc ? 0 : ya + 1) - p;
+        ya -= p;
+        let xa = x0 % wc;
+        if (xa < 0) xa += wc;
+        const xb = (xa + 1 === wc ? 0 : xa + 1) - p;
+        xa -= p;
         const o = i * wo + j;
-        let b = 0;
-        for (let t = 0; t < 4; t++) {
-          const wt = (t < 2 ? 1 - fy : fy) * (t % 2 === 0 ? 1 - fx : fx);
-          if (wt === 0) continue;
-          const cy = mod(y0 + (t < 2 ? 0 : 1), hc) - p;
-          const cx = mod(x0 + (t % 2), wc) - p;
-          if (cy >= 0 && cy < h && cx >= 0 && cx < w) {
-            index[o * 4 + t] = cy * w + cx;
-            weight[o * 4 + t] = wt;
-          } else {
-            b += wt * ringValue[Math.max(-cy, cy - h + 1, -cx, cx - w + 1)];
-          }
-        }
-        bias[o] = b;
+        bias[o] =
+          tap(o * 4, ya, xa, (1 - fy) * (1 - fx)) +
+          tap(o * 4 + 1, ya, xb, (1 - fy) * fx) +
+          tap(o * 4 + 2, yb, xa, fy * (1 - fx)) +
+          tap(o * 4 + 3, yb, xb, fy * fx);
       }
     }
     const n = ho * wo;
@@ -201,6 +211,3 @@ function sized(into: Float32Array | undefined, len: number): Float32Array {
   return into;
 }
 
-function mod(a: number, n: number): number {
-  return ((a % n) + n) % n;
-}
