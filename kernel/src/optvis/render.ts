@@ -7,10 +7,11 @@
  * Each step: image = param(); score = objective(model(preprocess(resize(transforms(image))))) − penalties(image).
  * The image side runs in plain typed arrays, outside TF.js: the parameterization makes the images and
  * takes their gradient back to its parameters (param.ts backward), the transforms and the resize to the
- * model's input are one bilinear sampling with its adjoint (sampler.ts), and the update is typed-array
- * code. TF.js holds only what the model needs: the sampled views as a tensor, the preprocessing (and its
- * vector-Jacobian product), the model's input gradient from its engine (engine/engine.ts
- * objectiveGradient), and the penalties when a regularizer is on. A transform list the sampler cannot
+ * model's input are one bilinear sampling with its adjoint (sampler.ts), the model's preprocessing is
+ * its per-pixel affine map (affinePreprocess; TF.js ops only for a preprocessing that is not affine),
+ * and the update is typed-array code. TF.js holds only what the model needs: the views as a tensor for
+ * the model's input gradient from its engine (engine/engine.ts objectiveGradient; a linear objective's
+ * pass is one runtime call there), and the penalties when a regularizer is on. A transform list the sampler cannot
  * express (a user's transform without a geometric form) runs through TF.js instead: the transforms'
  * `apply` and the resize, differentiated by tf.grad of sum(x · dScore/dx) with dScore/dx held fixed.
  * The gradient with respect to the parameters is normalized per batch item (divided by its RMS) or fed
