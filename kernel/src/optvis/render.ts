@@ -391,40 +391,48 @@ export async function optimizeBatch(
     for (let i = 0; i < dImg.length; i++) dImg[i] -= g[i];
   };
 
+  /** Adds step i's update (the gradient of its view, less the penalties') and records its scores. */
+  const update = (i: number, img: Float32Array, g: ViewGradient): Float32Array => {
+    if (regularized) subtractPenalty(img, g.dImg);
+    stepper.step(param.backward(g.dImg));
+    for (let b = 0; b < batch; b++) values[b][i] = g.scores[b];
+    return g.scores;
+  };
   const step = (i: number): Float32Array => {
     const img = param.image();
-    const { scores, dImg } = viewGradient(img, rng);
-    if (regularized) subtractPenalty(img, dImg);
-    stepper.step(param.backward(dImg));
-    for (let b = 0; b < batch; b++) values[b][i] = scores[b];
-    return scores;
+    return update(i, img, viewGradient(img, rng));
   };
-  // Items whose objective is exactly 0 with a zero input gradient on a transformed view of the start (a
-  // unit behind a ReLU, off everywhere on the near-grey start, or on only at noise peaks that the
-  // transforms' resampling smooths away) cannot move: their start noise is made START_GROWTH times
-  // stronger until they respond, per item (the others keep their start and path). The views use their
-  // own generator, so the steps' transforms are the same whether or not a start was changed.
+  // Items whose objective is exactly 0 with a zero input gradient on the first step's view (a unit behind
+  // a ReLU, off everywhere on the near-grey start, or on only at noise peaks that the transforms'
+  // resampling smooths away) cannot move: their start noise is made START_GROWTH times stronger until
+  // they respond, per item (the others keep their start and path), and the first step is taken again on
+  // the same view. A run whose items all respond pays for no check of its own.
   const startGain = new Array<number>(batch).fill(1);
-  const checkRng = new Rng(s.seed * 7919 + 29);
-  const flatItems = (): boolean[] => {
-    const { scores, peaks } = viewGradient(param.image(), checkRng, true);
-    return Array.from(scores, (v, b) => v === 0 && peaks![b] === 0);
-  };
-  const wakeFlat = (): { initial: number[]; flat: boolean[] } => {
+  const firstStep = (): { now: Float32Array; initial: number[]; flat: boolean[] } => {
+    // The first view's random draws are kept, so a stronger start is tried on the same view.
+    const draws = Rng.recording(rng);
+    const flatOf = (g: ViewGradient) => Array.from(g.scores, (v, b) => v === 0 && g.peaks![b] === 0);
     let initial = clean();
-    let flat = flatItems();
+    let img = param.image();
+    let g = viewGradient(img, draws.rng, true);
+    let flat = flatOf(g);
     for (let round = 0; round < START_ROUNDS && flat.some(Boolean); round++) {
       param.amplify(flat.map((f) => (f ? START_GROWTH : 1)));
       flat.forEach((f, b) => f && (startGain[b] *= START_GROWTH));
       initial = clean();
-      flat = flatItems();
+      img = param.image();
+      g = viewGradient(img, draws.replay(), true);
+      flat = flatOf(g);
     }
-    return { initial, flat };
+    return { now: update(0, img, g), initial, flat };
   };
   try {
-    const { initial, flat } = wakeFlat();
+    let initial: number[] = [];
+    let flat: boolean[] = [];
     for (let i = 0; i < s.steps; i++) {
-      const now = step(i);
+      let now: Float32Array;
+      if (i === 0) ({ now, initial, flat } = firstStep());
+      else now = step(i);
       hooks.progress?.tick();
       hooks.onStep?.({ step: i, values: now });
       const every = hooks.previewEvery ?? 0;
