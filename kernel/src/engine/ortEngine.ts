@@ -295,6 +295,36 @@ function classGradient(ort: OrtNet, x: tf.Tensor4D, target: number, rule: ReluRu
 }
 
 /**
+ * The per-image scores at the activations `acts` of the objective's layers (TF layout; the raw logits
+ * [B, R] for LOGITS, which the head turns into class scores inside the differentiated function) and
+ * d(sum of scores)/d each layer's output as engine seeds (internal layout, summed per engine layer).
+ */
+function scoreSeeds(ort: OrtNet, layers: readonly string[], acts: tf.Tensor[], score: ObjectiveScore): { scores: Float32Array; seeds: Map<string, OrtValue> } {
+  const head = modelHead(ort.net);
+  let scores: Float32Array = new Float32Array(0);
+  const grads = tf.grads((...as: tf.Tensor[]) => {
+    const s = score((layer) => {
+      const i = layers.indexOf(layer);
+      if (i < 0) throw new CnnvisError(`objective read layer '${layer}' that it did not declare`);
+      return layer === LOGITS ? head.scores(as[i]) : as[i];
+    });
+    scores = Float32Array.from(s.dataSync());
+    return s.sum() as tf.Scalar;
+  })(acts);
+  const seeds = new Map<string, OrtValue>();
+  grads.forEach((g, i) => {
+    const name = layers[i] === LOGITS ? ort.logitsName : layers[i];
+    const dims = [acts[i].shape[0], ...ort.dims(name)];
+    // Logits seeds are [B, R] in TF order; the engine's logits value may be 4-d NCHW.
+    const v = layers[i] === LOGITS ? { data: nhwcData({ data: g.dataSync() as Float32Array, dims }, true), dims } : fromTensor(g);
+    const prev = seeds.get(name);
+    seeds.set(name, prev ? sumValues(prev, v) : v);
+  });
+  tf.dispose(grads);
+  return { scores, seeds };
+}
+
+/**
  * A linear objective (a weighted sum of layer outputs) in one runtime call: its weights are its
  * gradient at zero activations (computed once here, in TF.js, through the head for LOGITS), fed as
  * seeds to the one-call graph, which returns each image's score and the input gradient. Null when that
@@ -319,26 +349,12 @@ function linearSeeds(ort: OrtNet, B: number, layers: readonly string[], score: O
   const kept = seedCache.get(score);
   if (kept && kept.ort === ort && kept.key === key) return kept.seeds;
   const names = layers.map((l) => (l === LOGITS ? ort.logitsName : l));
-  const head = modelHead(ort.net);
   const tfDims = (d: number[]) => (d.length === 3 ? [d[1], d[2], d[0]] : d);
   const size = (d: number[]) => d.reduce((a, b) => a * b, 1);
   const zeros = names.map((n, i) => tf.zeros(layers[i] === LOGITS ? [B, size(ort.dims(n))] : [B, ...tfDims(ort.dims(n))]));
-  const seeds = new Map<string, OrtValue>();
+  let seeds: Map<string, OrtValue>;
   try {
-    const grads = tf.grads((...as: tf.Tensor[]) =>
-      score((layer) => {
-        const i = layers.indexOf(layer);
-        if (i < 0) throw new CnnvisError(`objective read layer '${layer}' that it did not declare`);
-        return layer === LOGITS ? head.scores(as[i]) : as[i];
-      }).sum() as tf.Scalar,
-    )(zeros);
-    grads.forEach((g, i) => {
-      const dims = [B, ...ort.dims(names[i])];
-      const v = layers[i] === LOGITS ? { data: nhwcData({ data: g.dataSync() as Float32Array, dims }, true), dims } : fromTensor(g);
-      const prev = seeds.get(names[i]);
-      seeds.set(names[i], prev ? sumValues(prev, v) : v);
-    });
-    tf.dispose(grads);
+    seeds = scoreSeeds(ort, layers, zeros, score).seeds;
   } finally {
     tf.dispose(zeros);
   }
@@ -360,34 +376,9 @@ function objectiveBackward(
   // Only as deep as the deepest layer the objective reads.
   const deepest = names.reduce((a, n) => (ort.indexOf(n) > ort.indexOf(a) ? n : a), names[0]);
   const fw = ort.forward(x, { complete: true, upTo: deepest, layers: names });
-  // The logits are read raw; the head turns them into class scores inside the differentiated function.
-  const head = modelHead(ort.net);
   const acts = layers.map((l, i) => (l === LOGITS ? rawTensor(ort, fw) : toTensor(fw.get(names[i]))));
   try {
-    const get = (layer: string) => {
-      const i = layers.indexOf(layer);
-      if (i < 0) throw new CnnvisError(`objective read layer '${layer}' that it did not declare`);
-      return acts[i];
-    };
-    let scores: Float32Array = new Float32Array(0);
-    const grads = tf.grads((...as: tf.Tensor[]) => {
-      const s = score((layer) => {
-        const i = layers.indexOf(layer);
-        const a = as[i] ?? get(layer);
-        return layer === LOGITS ? head.scores(a) : a;
-      });
-      scores = Float32Array.from(s.dataSync());
-      return s.sum() as tf.Scalar;
-    })(acts);
-    const seeds = new Map<string, OrtValue>();
-    grads.forEach((g, i) => {
-      const dims = fw.get(names[i]).dims;
-      // Logits seeds are [B, R] in TF order; the engine's logits value may be 4-d NCHW.
-      const v = layers[i] === LOGITS ? { data: nhwcData({ data: g.dataSync() as Float32Array, dims }, true), dims } : fromTensor(g);
-      const prev = seeds.get(names[i]);
-      seeds.set(names[i], prev ? sumValues(prev, v) : v);
-    });
-    tf.dispose(grads);
+    const { scores, seeds } = scoreSeeds(ort, layers, acts, score);
     const dx = toTensor(ort.backwardFrom(fw, seeds, ort.inputName)) as tf.Tensor4D;
     return { scores, dx };
   } finally {
