@@ -1,9 +1,11 @@
 /**
  * Our side of the benchmark for one model, in its own process (so its peak memory is its own):
  *
- *   node bench/dist/ours.js <model> '<settings json>' [method,method,...] [--profile]
+ *   node bench/dist/ours.js <model> '<settings json>' [--profile]
  *
- * Prints one line `BENCH_REPORT <json>` (a SideReport) at the end; progress goes to stderr. With
+ * Speaks run.ts' side protocol (bench/settings.ts SIDE_PROTOCOL): builds the model, prints
+ * `BENCH_READY`, runs each method named on stdin and prints its `BENCH_RESULT`, and at the end of
+ * stdin prints `BENCH_REPORT <json>` (a SideReport); progress goes to stderr. With
  * --profile, each fast method runs once more under tf.profile and the report lists the kernels that
  * took the most time (the wasm backend times each kernel synchronously).
  */
@@ -25,6 +27,7 @@ import {
   smoothGrad,
   tf,
 } from 'cnnvis';
+import * as readline from 'readline';
 import { BenchModel, benchModel, BenchModelName, BENCH_MODELS } from './models';
 import { BenchMethod, BENCH_METHODS, BenchSettings, KernelTime, scaleCalls, ScalePoint, SCALE_SIZES, SideReport, SideResult } from './settings';
 
@@ -270,32 +273,42 @@ function engineThreads(model: tf.LayersModel): number {
   return m && !ortUnsupportedReason(model) ? Number(m[1]) : 1;
 }
 
+/** Method names from stdin, one per line, as run.ts sends them (EOF ends the list). */
+async function* methodLines(): AsyncGenerator<string> {
+  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+  for await (const line of rl) if (line.trim()) yield line.trim();
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   profiling = args.includes('--profile');
-  const [name, settingsJson, methodList] = args.filter((a) => a !== '--profile');
+  const [name, settingsJson] = args.filter((a) => a !== '--profile');
   if (!(BENCH_MODELS as readonly string[]).includes(name)) throw new Error(`unknown model '${name}'; models: ${BENCH_MODELS.join(', ')}`);
   const settings = JSON.parse(settingsJson) as BenchSettings;
-  const methods = (methodList ? methodList.split(',') : [...BENCH_METHODS]) as BenchMethod[];
-  for (const m of methods) if (!(BENCH_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method '${m}'`);
   await initBackend();
   makeTestImages(settings.repeats);
   const t0 = performance.now();
   const bm = benchModel(name as BenchModelName);
-  log(`${name}: built with random weights in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${engineName(bm.model.net)}`);
+  const engine = engineName(bm.model.net);
+  const threads = engineThreads(bm.model.net);
+  log(`${name}: built with random weights in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${engine}`);
   // High-water mark after building and randomizing (transient copies of the weights included).
   const buildPeakRssBytes = process.resourceUsage().maxRSS * 1024;
+  process.stdout.write(`BENCH_READY ${JSON.stringify({ engine, threads })}\n`);
   const results: SideResult[] = [];
   const rss = () => process.resourceUsage().maxRSS * 1024;
   // The memory target compares the methods' sequence; the scaling table (ours one image at a time,
-  // PyTorch whole batches) reports its own peak, so it runs last.
+  // PyTorch whole batches) reports its own peak, so run.ts sends it last.
   let peakRssBytes: number | null = null;
-  for (const method of [...methods.filter((m) => m !== 'scaling'), ...methods.filter((m) => m === 'scaling')]) {
+  for await (const method of methodLines()) {
+    if (!(BENCH_METHODS as readonly string[]).includes(method)) throw new Error(`unknown method '${method}'`);
     if (method === 'scaling') peakRssBytes = rss();
     lastProfile = undefined;
-    const r = await RUNNERS[method](bm, settings);
-    results.push({ model: name, method, ...r, ...(lastProfile ? { kernels: lastProfile } : {}) });
+    const r = await RUNNERS[method as BenchMethod](bm, settings);
+    const result: SideResult = { model: name, method: method as BenchMethod, ...r, ...(lastProfile ? { kernels: lastProfile } : {}) };
+    results.push(result);
     log(`${name} ${method}: ${r.seconds.toFixed(3)} s (n=${r.n}, tensors/call ${r.tensorsPerCall ?? '—'}; peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB)`);
+    process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
   }
   const report: SideReport = {
     side: 'ours',
@@ -304,8 +317,8 @@ async function main(): Promise<void> {
     peakRssBytes: peakRssBytes ?? rss(),
     ...(peakRssBytes !== null ? { scalingPeakRssBytes: rss() } : {}),
     buildPeakRssBytes,
-    engine: engineName(bm.model.net),
-    threads: engineThreads(bm.model.net),
+    engine,
+    threads,
   };
   process.stdout.write(`BENCH_REPORT ${JSON.stringify(report)}\n`);
 }

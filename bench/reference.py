@@ -1,6 +1,6 @@
 """PyTorch reference side of `npm run bench` for one model, in its own process.
 
-    /usr/bin/python3 bench/reference.py <model> '<settings json>' [method,method,...]
+    /usr/bin/python3 bench/reference.py <model> '<settings json>'
     /usr/bin/python3 bench/reference.py --export <model> <file.onnx>
 
 Threads: BENCH_THREADS (set by bench/run.ts to the number ours uses) → torch.set_num_threads; run.ts
@@ -29,7 +29,10 @@ usual PyTorch tools compute it (with torch.autograd, written here, not taken fro
 constant weights (torch.onnx.export, eval mode, constant folding, a dynamic batch axis) for the
 ONNX Runtime floor (bench/floor.ts).
 
-Prints `BENCH_REPORT <json>` (SideReport, see bench/settings.ts); progress goes to stderr.
+Speaks run.ts' side protocol (bench/settings.ts SIDE_PROTOCOL): builds the model, prints
+`BENCH_READY`, runs each method named on stdin and prints its `BENCH_RESULT` (null for a method
+without a reference), and at the end of stdin prints `BENCH_REPORT <json>` (SideReport); progress
+goes to stderr.
 """
 import functools
 import json
@@ -523,7 +526,6 @@ def main():
         return
     name, settings_json = sys.argv[1], sys.argv[2]
     settings = json.loads(settings_json)
-    methods = sys.argv[3].split(",") if len(sys.argv) > 3 and sys.argv[3] else ALL
     threads = set_threads()
     # The pictures the timed calls use, made beforehand (as bench/ours.ts makeTestImages).
     for base in range(100, 1001, 100):
@@ -533,31 +535,37 @@ def main():
     bench = Bench(name, settings)
     engine = f"torch {torch.__version__} ({threads} thread{'s' if threads != 1 else ''})"
     print(f"[reference] {name}: built in {time.perf_counter() - t0:.1f} s on {engine}", file=sys.stderr, flush=True)
+    print("BENCH_READY " + json.dumps({"engine": engine, "threads": threads}), flush=True)
     results = []
     peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # noqa: E731
     methods_peak = None
-    # The scaling table last, with its own peak (as bench/ours.ts).
-    for method in [m for m in methods if m != "scaling"] + [m for m in methods if m == "scaling"]:
-        if method not in ALL:
-            continue  # no reference for this one (e.g. the feature-map explorer)
+    # run.ts sends the scaling table last; it has its own peak (as bench/ours.ts).
+    for line in sys.stdin:
+        method = line.strip()
+        if not method:
+            continue
+        result = None
         if method == "scaling":
             methods_peak = peak()
             t1 = time.perf_counter()
             points = bench.scaling()
-            results.append({"model": name, "method": method, "seconds": time.perf_counter() - t1, "n": 1, "points": points})
-            continue
-        fn = getattr(bench, method)
-        if method == "activation_max_page":
-            bench.activation_max_page_warmup()
-        if method in FAST:
-            n, warmup = settings["repeats"], 1
-        elif method in REPEATED:
-            n, warmup = max(5, settings["repeats"]), 1
-        else:
-            n, warmup = settings["slowRepeats"], 0
-        seconds = time_calls(fn, n, warmup)
-        results.append({"model": name, "method": method, "seconds": seconds, "n": n})
-        print(f"[reference] {name} {method}: {seconds:.3f} s (n={n})", file=sys.stderr, flush=True)
+            result = {"model": name, "method": method, "seconds": time.perf_counter() - t1, "n": 1, "points": points}
+        elif method in ALL:  # else no reference for this one (e.g. the feature-map explorer)
+            fn = getattr(bench, method)
+            if method == "activation_max_page":
+                bench.activation_max_page_warmup()
+            if method in FAST:
+                n, warmup = settings["repeats"], 1
+            elif method in REPEATED:
+                n, warmup = max(5, settings["repeats"]), 1
+            else:
+                n, warmup = settings["slowRepeats"], 0
+            seconds = time_calls(fn, n, warmup)
+            result = {"model": name, "method": method, "seconds": seconds, "n": n}
+            print(f"[reference] {name} {method}: {seconds:.3f} s (n={n})", file=sys.stderr, flush=True)
+        if result is not None:
+            results.append(result)
+        print("BENCH_RESULT " + json.dumps(result), flush=True)
     report = {
         "side": "reference",
         "model": name,

@@ -9,21 +9,24 @@
  *   npm run bench -- --models vgg16 --set igSteps=50,smoothSamples=25,occlusionPatch=14   # the issue's settings
  *   CNNVIS_THREADS=1 npm run bench -- --quick   # every side on one thread (or --threads 1)
  *
- * Each model runs in its own processes, one after the other: ours (bench/dist/ours.js), the
- * reference (bench/reference.py, PyTorch; skipped with a note when no python3 with torch is found —
- * BENCH_PYTHON picks the interpreter), then the floor (bench/dist/floor.js: the reference model
- * exported whole to ONNX, in a plain onnxruntime-node session). All get the same settings
+ * Each model runs in its own processes: ours (bench/dist/ours.js) and the reference
+ * (bench/reference.py, PyTorch; skipped with a note when no python3 with torch is found —
+ * BENCH_PYTHON picks the interpreter) both build the model, then each method runs on one side and
+ * right after on the other (which goes first alternates; SIDE_PROTOCOL in bench/settings.ts), and
+ * the floor (bench/dist/floor.js: the reference model exported whole to ONNX, in a plain
+ * onnxruntime-node session) right after the forward pass and the scaling table. All get the same settings
  * (bench/settings.ts) and the same threads: CNNVIS_THREADS (default: the cores) is ours' ONNX
  * Runtime intra-op count, torch.set_num_threads + OMP_NUM_THREADS on the reference, the floor's
  * intra-op count. The benchmark refuses to compare sides that ran on different thread counts.
  */
-import { spawnSync } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as readline from 'readline';
 import { BENCH_MODELS, BenchModelName } from './models';
-import { BENCH_METHODS, BenchMethod, BenchSettings, FloorReport, FULL_SETTINGS, QUICK_MODELS, QUICK_SETTINGS, ScalePoint, SideReport } from './settings';
+import { BENCH_METHODS, BenchMethod, BenchSettings, FloorReport, FULL_SETTINGS, QUICK_MODELS, QUICK_SETTINGS, ScalePoint, SideReady, SideReport, SideResult } from './settings';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const GiB = 1024 ** 3;
@@ -107,7 +110,59 @@ function findPython(): { exe: string | null; why: string } {
   return { exe: null, why: `no python3 with torch found (tried ${candidates.join(', ')})` };
 }
 
-/** Runs one side's process; its stderr (progress) passes through; returns the JSON after `tag`. */
+/**
+ * One side's process for one model, driven by SIDE_PROTOCOL (bench/settings.ts): started at once,
+ * `ready` after it built the model, then one method at a time, then its report.
+ */
+class Side {
+  private readonly child: ChildProcess;
+  private readonly lines: AsyncIterator<string>;
+  private exited: Promise<number | null>;
+
+  constructor(
+    readonly name: string,
+    cmd: string,
+    args: string[],
+    env: Record<string, string>,
+  ) {
+    this.child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    this.lines = readline.createInterface({ input: this.child.stdout!, terminal: false })[Symbol.asyncIterator]();
+  }
+
+  /** The JSON after the next line that starts with `tag` (other stdout lines are ignored). */
+  private async next<T>(tag: string): Promise<T> {
+    for (;;) {
+      const r = await this.lines.next();
+      if (r.done) throw new Error(`${this.name} ended before ${tag} (exit ${await this.exited})`);
+      if (r.value.startsWith(`${tag} `)) return JSON.parse(r.value.slice(tag.length + 1)) as T;
+    }
+  }
+
+  ready(): Promise<SideReady> {
+    return this.next<SideReady>('BENCH_READY');
+  }
+
+  /** Runs one method on this side; null when the side has no counterpart of it. */
+  run(method: BenchMethod): Promise<SideResult | null> {
+    this.child.stdin!.write(`${method}\n`);
+    return this.next<SideResult | null>('BENCH_RESULT');
+  }
+
+  async report(): Promise<SideReport> {
+    this.child.stdin!.end();
+    const r = await this.next<SideReport>('BENCH_REPORT');
+    const code = await this.exited;
+    if (code !== 0) throw new Error(`${this.name} failed (exit ${code})`);
+    return r;
+  }
+
+  kill(): void {
+    this.child.kill();
+  }
+}
+
+/** Runs one process to its end; its stderr (progress) passes through; returns the JSON after `tag`. */
 function runProcess<T>(cmd: string, args: string[], env: Record<string, string>, tag = 'BENCH_REPORT'): T {
   const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(`${tag} `));
@@ -254,7 +309,7 @@ function loadLine(): string {
   return `${a.toFixed(2)}, ${b.toFixed(2)}, ${c.toFixed(2)}`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const settings: BenchSettings = { ...(args.quick ? QUICK_SETTINGS : FULL_SETTINGS), ...args.overrides };
   const py = args.reference ? findPython() : { exe: null, why: 'skipped (--no-reference)' };
@@ -269,24 +324,43 @@ function main(): void {
   const floors = new Map<string, { report: FloorReport | null; why: string }>();
   const floorParts = ['forward', 'scaling'].filter((m) => args.methods.includes(m as BenchMethod));
   const t0 = performance.now();
+  // Methods in the user's order, the scaling table last (its peak memory is reported apart).
+  const methods = [...args.methods.filter((m) => m !== 'scaling'), ...args.methods.filter((m) => m === 'scaling')];
   for (const model of args.models) {
-    const oursArgs = [path.join(__dirname, 'ours.js'), model, JSON.stringify(settings), args.methods.join(',')];
+    const oursArgs = [path.join(__dirname, 'ours.js'), model, JSON.stringify(settings)];
     if (args.profile) oursArgs.push('--profile');
-    const o = runProcess<SideReport>(process.execPath, oursArgs, { CNNVIS_THREADS: String(threads) });
-    ours.push(o);
-    if (!py.exe) continue;
-    if (o.threads !== threads) {
-      refuse(`ours ran ${model} on ${o.threads} thread(s) (${o.engine}) but the reference would run on ${threads}; set CNNVIS_THREADS=${o.threads} (or --threads ${o.threads}) so both sides use the same`);
+    const sides: Side[] = [new Side(`ours (${model})`, process.execPath, oursArgs, { CNNVIS_THREADS: String(threads) })];
+    if (py.exe) {
+      const n = String(threads);
+      sides.push(new Side(`the reference (${model})`, py.exe, [path.join(ROOT, 'bench', 'reference.py'), model, JSON.stringify(settings)], { BENCH_THREADS: n, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n }));
     }
-    const n = String(threads);
-    const ref = runProcess<SideReport>(py.exe, [path.join(ROOT, 'bench', 'reference.py'), model, JSON.stringify(settings), args.methods.join(',')], {
-      BENCH_THREADS: n,
-      OMP_NUM_THREADS: n,
-      MKL_NUM_THREADS: n,
-    });
-    if (ref.threads !== o.threads) refuse(`ours ran ${model} on ${o.threads} thread(s) but torch on ${ref.threads} (torch.set_num_threads(${threads}) did not hold)`);
-    refs.push(ref);
-    if (floorParts.length) floors.set(model, runFloor(py.exe, py.why, model, settings, floorParts, threads));
+    try {
+      const [o, ref] = await Promise.all(sides.map((sd) => sd.ready()));
+      if (ref && o.threads !== threads) {
+        refuse(`ours runs ${model} on ${o.threads} thread(s) (${o.engine}) but the reference would run on ${threads}; set CNNVIS_THREADS=${o.threads} (or --threads ${o.threads}) so both sides use the same`);
+      }
+      if (ref && ref.threads !== o.threads) refuse(`ours runs ${model} on ${o.threads} thread(s) but torch on ${ref.threads} (torch.set_num_threads(${threads}) did not hold)`);
+      // Each method on both sides back to back, which side goes first alternating, so a drift of the
+      // machine's speed during the run does not favour one side; the floor right after the forward
+      // pass (and its scaling rows after the scaling table), while both sides wait.
+      const floor: { report: FloorReport | null; why: string } = { report: null, why: '' };
+      for (const [k, method] of methods.entries()) {
+        for (const sd of k % 2 ? [...sides].reverse() : sides) await sd.run(method);
+        if (py.exe && floorParts.includes(method)) {
+          const f = runFloor(py.exe, py.why, model, settings, [method], threads);
+          if (f.report) {
+            floor.report = floor.report ? { ...f.report, forwardSeconds: floor.report.forwardSeconds ?? f.report.forwardSeconds, points: [...floor.report.points, ...f.report.points], peakRssBytes: Math.max(floor.report.peakRssBytes, f.report.peakRssBytes) } : f.report;
+          } else floor.why = f.why;
+        }
+      }
+      const [oursReport, refReport] = await Promise.all(sides.map((sd) => sd.report()));
+      ours.push(oursReport);
+      if (refReport) refs.push(refReport);
+      if (floorParts.length && py.exe) floors.set(model, floor.report ? { report: floor.report, why: '' } : floor);
+    } catch (e) {
+      for (const sd of sides) sd.kill();
+      throw e;
+    }
   }
   const minutes = (performance.now() - t0) / 60000;
   const loadEnd = loadLine();
@@ -441,8 +515,9 @@ function markdown(
   out.push('# Benchmarks', '');
   out.push(
     `Generated by \`npm run bench${args.quick ? ' -- --quick' : ''}\` (bench/run.ts) on ${String(machine.started).slice(0, 16).replace('T', ' ')} UTC, ` +
-      `${machine.mode} run, ${machine.minutes} min. Ours, the PyTorch reference and the ONNX Runtime floor ran one after the other in the same run, ` +
-      'each model in its own processes, on the same number of threads; times are medians of the timed calls (fast methods after one warm-up call).',
+      `${machine.mode} run, ${machine.minutes} min. Ours, the PyTorch reference and the ONNX Runtime floor ran in the same run, ` +
+      'each model in its own processes, each method on both sides back to back (which side first alternating from method to method, the floor right after the forward pass), ' +
+      'on the same number of threads; times are medians of the timed calls (fast methods after one warm-up call).',
     '',
   );
   out.push(
@@ -538,9 +613,7 @@ function markdown(
   return out.join('\n');
 }
 
-try {
-  main();
-} catch (e) {
+main().catch((e) => {
   process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
-}
+});

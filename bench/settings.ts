@@ -146,6 +146,24 @@ export interface KernelTime {
   calls: number;
 }
 
+/**
+ * How run.ts drives a side (bench/ours.ts, bench/reference.py), both sides of a model alive at once
+ * so that each method is timed on our side and on the reference's back to back (this machine's speed
+ * drifts over minutes; a whole side after the other compared different moments):
+ * 1. the side builds its model and prints `BENCH_READY {"engine": string, "threads": n}` (SideReady);
+ * 2. run.ts writes a method name and a newline to its stdin; the side runs it and prints
+ *    `BENCH_RESULT <SideResult json>` (`null` for a method it has no counterpart of); repeat;
+ * 3. run.ts closes stdin; the side prints `BENCH_REPORT <SideReport json>` and exits.
+ * Progress goes to stderr. Only the one side that was sent a method works; the other waits on stdin.
+ */
+export const SIDE_PROTOCOL = ['BENCH_READY', 'BENCH_RESULT', 'BENCH_REPORT'] as const;
+
+/** A side's first line: what it runs on, before any method is timed. */
+export interface SideReady {
+  engine: string;
+  threads: number;
+}
+
 /** What one side's process reports for one model. */
 export interface SideReport {
   side: 'ours' | 'reference';
