@@ -356,6 +356,35 @@ test('dilated convolutions (no TF.js gradient) and average pooling with same pad
   tf.dispose([x0, g.gradient, g.logits]);
 });
 
+test('max pooling without overlap (2×2, 3×3 stride 3; valid and same padding on odd sizes; ties) passes gradients as TF.js does', () => {
+  const l = tf.layers;
+  for (const [pool, padding] of [[2, 'valid'], [2, 'same'], [3, 'same']] as const) {
+    const input = tf.input({ shape: [7, 7, 3] });
+    // The pool reads the image itself, so the many ties of a coarse image reach the gradient.
+    let x = l.maxPooling2d({ poolSize: pool, strides: pool, padding, name: 'mp' }).apply(input) as L;
+    x = l.conv2d({ filters: 4, kernelSize: 2, padding: 'same', activation: 'tanh' }).apply(x) as L;
+    x = l.flatten({}).apply(x) as L;
+    x = l.dense({ units: 3 }).apply(x) as L;
+    const net = tf.model({ inputs: input, outputs: x });
+    randomize(net, 310 + pool);
+    const m = new CnnModel(net, { name: `pool${pool}${padding}`, preprocess: 'none' });
+    expect(ortNet(net)).not.toBeNull();
+    // Values on a grid of four levels: most windows hold their maximum more than once.
+    const x0 = tf.tensor4d(seededFloats(3 * 7 * 7 * 3, 5 + pool, 0, 4).map(Math.floor), [3, 7, 7, 3]);
+    for (const rule of [undefined, 'guided'] as const) {
+      const r = both(() => inputGradients(m, x0, 1, rule));
+      // Each window passes its gradient to one cell: no more non-zero cells than windows.
+      const nonzero = r.engine.gradient.dataSync().filter((v) => v !== 0).length;
+      const windows = 3 * 3 * Math.ceil((padding === 'same' ? 7 : 7 - pool + 1) / pool) ** 2;
+      expect(nonzero).toBeGreaterThan(0);
+      expect(nonzero).toBeLessThanOrEqual(windows);
+      expect([pool, padding, rule, relErr(r.engine.gradient, r.tfjs.gradient) < TOL]).toEqual([pool, padding, rule, true]);
+      tf.dispose([r.engine.gradient, r.engine.logits, r.tfjs.gradient, r.tfjs.logits]);
+    }
+    x0.dispose();
+  }
+});
+
 test("cnnvis' AvgPoolGrad for TF.js matches central finite differences with 'same' padding", () => {
   const input = tf.input({ shape: [7, 7, 3] });
   let x = tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(input) as L;

@@ -97,12 +97,14 @@ export const convolutions: Converter = {
       }
       return z;
     };
+    // The flipped kernel of the stride-1 input gradient, made once for every backward graph of the
+    // layer (a copy per graph was 56 MB per graph kind on VGG16).
+    let flipped: Float32Array | undefined;
     /** The input gradient of a (grouped) convolution x [Ci, H, W] → [Co, ...] with ONNX kernel [Co, Ci/group, kh, kw]. */
     const convInputGrad = (b: Builder, gp: string, Co: number, Ci: number, kernel: () => Float32Array): string => {
       const I = Ci / group;
       if (sh === 1 && sw === 1 && dh === 1 && dw === 1 && (group === 1 || Co === Ci)) {
         // Stride 1: the input gradient is a convolution with the flipped kernel, transposed (per group).
-        let flipped: Float32Array | undefined;
         const wf = () => (flipped ??= group === 1 ? flipTranspose(kernel(), Co, Ci, kh, kw) : flipTranspose(kernel(), Ci, 1, kh, kw));
         return b.one('Conv', [gp, b.weight(group === 1 ? [Ci, Co, kh, kw] : [Ci, 1, kh, kw], wf)], {
           kernel_shape: [kh, kw],

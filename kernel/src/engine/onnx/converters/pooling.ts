@@ -27,6 +27,9 @@ export const pooling: Converter = {
           // slower than without, and most forward passes are never back-propagated through a pool.
           const [, idx] = b.op('MaxPool', ['x0'], attrs, 2);
           const shape = b.one('Shape', ['x0']);
+          // Windows that do not overlap: each input cell is the maximum of at most one window, so
+          // placing each window's gradient at its index (MaxUnpool, zeros elsewhere) is the sum.
+          if (sh >= kh && sw >= kw) return b.one('MaxUnpool', ['g', idx, shape], attrs);
           const flat = b.i64([-1]);
           const zeros = b.one('Reshape', [b.one('ConstantOfShape', [shape]), flat]);
           const scattered = b.one('ScatterElements', [zeros, b.one('Reshape', [idx, flat]), b.one('Reshape', ['g', flat])], { axis: 0, reduction: 'add' });
