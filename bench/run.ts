@@ -190,8 +190,13 @@ function runFloor(python: string, torchWhy: string, model: string, settings: Ben
     const dir = exportDir();
     fs.mkdirSync(dir, { recursive: true });
     const version = (/torch ([^ )]+)/.exec(torchWhy)?.[1] ?? 'torch').replace(/[^\w.+-]/g, '_');
-    // Keyed by torch's version and the reference's source, so a changed architecture is exported again.
-    const source = createHash('sha1').update(fs.readFileSync(path.join(ROOT, 'bench', 'reference.py'))).digest('hex').slice(0, 10);
+    // Keyed by torch's version and the reference's model source (its architectures, initialization
+    // and export: the file up to SCALE_SIZES, and export_onnx), so a changed model is exported again
+    // and a change to the timed methods is not.
+    const text = fs.readFileSync(path.join(ROOT, 'bench', 'reference.py'), 'utf8');
+    const exporter = /\ndef export_onnx[\s\S]*?\n\n\n/.exec(text)?.[0] ?? text;
+    const models = text.slice(0, Math.max(0, text.indexOf('\nSCALE_SIZES')) || text.length);
+    const source = createHash('sha1').update(models).update(exporter).digest('hex').slice(0, 10);
     const file = path.join(dir, `${model}-torch${version}-${source}.onnx`);
     if (!fs.existsSync(file)) {
       // Exports of an older reference or torch go (VGG16's is half a gigabyte).
