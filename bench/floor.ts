@@ -9,7 +9,7 @@
  * Prints `BENCH_FLOOR <json>` (a FloorReport): the median seconds of one forward pass of one image
  * and, with `scaling`, of batches of 1, 4, 16, 64 images (up to the settings' scaleMax).
  */
-import { BenchSettings, FloorReport, scaleCalls, SCALE_SIZES, ScalePoint } from './settings';
+import { BenchSettings, FAST_MAX_CALLS, FAST_MIN_SECONDS, FloorReport, scaleCalls, SCALE_SIZES, ScalePoint } from './settings';
 
 // The package's own API (this process never loads cnnvis).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -43,20 +43,23 @@ async function main(): Promise<void> {
     executionMode: 'sequential',
   });
   const [inName] = session.inputNames;
-  const time = async (n: number, calls: number): Promise<number> => {
+  /** Median of `calls` timed runs after a warm-up; with `minSeconds`, more until they add up to it (as the sides' fast methods). */
+  const time = async (n: number, calls: number, minSeconds = 0): Promise<number> => {
     const x = input(n);
     await session.run({ [inName]: x }); // warm-up
     const times: number[] = [];
-    for (let i = 0; i < calls; i++) {
+    let total = 0;
+    for (let i = 0; i < calls || (total < minSeconds && i < FAST_MAX_CALLS); i++) {
       const t0 = performance.now();
       await session.run({ [inName]: x });
       times.push((performance.now() - t0) / 1000);
+      total += times[times.length - 1];
     }
     return median(times);
   };
   const report: FloorReport = { threads, forwardSeconds: null, points: [], peakRssBytes: 0 };
   if (parts.includes('forward')) {
-    report.forwardSeconds = await time(1, Math.max(5, s.repeats));
+    report.forwardSeconds = await time(1, Math.max(5, s.repeats), FAST_MIN_SECONDS);
     process.stderr.write(`[floor] forward: ${(report.forwardSeconds * 1000).toFixed(1)} ms\n`);
   }
   if (parts.includes('scaling')) {

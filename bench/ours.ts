@@ -29,7 +29,7 @@ import {
 } from 'cnnvis';
 import * as readline from 'readline';
 import { BenchModel, benchModel, BenchModelName, BENCH_MODELS } from './models';
-import { BenchMethod, BENCH_METHODS, BenchSettings, KernelTime, scaleCalls, ScalePoint, SCALE_SIZES, SideReport, SideResult } from './settings';
+import { BenchMethod, BENCH_METHODS, BenchSettings, FAST_MAX_CALLS, FAST_MIN_SECONDS, KernelTime, scaleCalls, ScalePoint, SCALE_SIZES, SideReport, SideResult } from './settings';
 
 const pictures = new Map<string, RGBImage>();
 
@@ -74,25 +74,30 @@ function log(msg: string): void {
 }
 
 /**
- * Times `call(i)` for i = 0..n−1 after `warmup` untimed calls (i < 0); returns the median seconds
- * and the live tensors added per call after the first (undefined after a single call without warm-up).
+ * Times `call(i)` for i = 0..n−1 after `warmup` untimed calls (i < 0); a method with a warm-up (a
+ * fast one) is called again (i = 0, 1, … over) until its timed calls add up to FAST_MIN_SECONDS
+ * (at most FAST_MAX_CALLS calls), so a few milliseconds' pass gets more than five samples. Returns
+ * the median seconds and the live tensors added per call after the first (undefined after a single
+ * call without warm-up).
  */
-async function timeCalls(n: number, warmup: number, call: (i: number) => Promise<unknown>): Promise<{ seconds: number; tensorsPerCall?: number }> {
+async function timeCalls(n: number, warmup: number, call: (i: number) => Promise<unknown>, distinct = false): Promise<{ seconds: number; tensorsPerCall?: number; n: number }> {
   for (let w = 0; w < warmup; w++) await call(-1 - w);
   // Counted from after a first call (which may build per-model caches): the warm-up, else timed call 0.
   let before = warmup > 0 ? tf.memory().numTensors : -1;
   const times: number[] = [];
-  for (let i = 0; i < n; i++) {
+  let total = 0;
+  for (let k = 0; k < n || (warmup > 0 && total < FAST_MIN_SECONDS && k < FAST_MAX_CALLS); k++) {
     const t0 = performance.now();
-    await call(i);
+    await call(distinct ? k : k % n);
     times.push((performance.now() - t0) / 1000);
+    total += times[times.length - 1];
     if (before < 0) before = tf.memory().numTensors;
   }
-  const counted = warmup > 0 ? n : n - 1;
+  const counted = warmup > 0 ? times.length : times.length - 1;
   const tensorsPerCall = counted > 0 ? (tf.memory().numTensors - before) / counted : undefined;
   // Profiled: one extra call of the methods with a warm-up (the slow ones use the same kernels).
   if (profiling && warmup > 0) lastProfile = await kernelProfile(() => call(n));
-  return { seconds: median(times), tensorsPerCall };
+  return { seconds: median(times), tensorsPerCall, n: times.length };
 }
 
 let profiling = false;
@@ -126,19 +131,19 @@ const RUNNERS: Record<BenchMethod, Runner> = {
       l.dataSync();
       tf.dispose([l, input.batch]);
     });
-    return { ...r, n: s.repeats, note: '1 image' };
+    return { ...r, note: '1 image' };
   },
   gradcam: async ({ model, camLayer }, s) => {
     const r = await timeCalls(s.repeats, 1, (i) => gradCam(model, testImage(200 + i), { layer: camLayer, classIndex: 3, display: false }));
-    return { ...r, n: s.repeats, note: `new image, layer ${camLayer}` };
+    return { ...r, note: `new image, layer ${camLayer}` };
   },
   gradcam_class_change: async ({ model, camLayer }, s) => {
     const ex = await explore.CamExplorer.open(model, testImage(300), { layer: camLayer, display: false, topK: 1 });
     try {
       const n = Math.max(5, s.repeats);
       // Classes never asked for before (the cache holds the top class only).
-      const r = await timeCalls(n, 1, (i) => ex.map('gradcam', camLayer, 500 + i));
-      return { ...r, n, note: 'CamExplorer, cached image, a new class' };
+      const r = await timeCalls(n, 1, (i) => ex.map('gradcam', camLayer, 500 + i), true);
+      return { ...r, note: 'CamExplorer, cached image, a new class' };
     } finally {
       ex.close();
     }
@@ -154,30 +159,30 @@ const RUNNERS: Record<BenchMethod, Runner> = {
         ex.set({ layer_index: idx === ex.get('layer_index') ? order[(i + 1 + order.length) % order.length] : idx });
         await ex.settled();
       });
-      return { ...r, n, note: 'FeatureMapExplorer, one page of 16 channels' };
+      return { ...r, note: 'FeatureMapExplorer, one page of 16 channels' };
     } finally {
       ex.close();
     }
   },
   saliency: async ({ model }, s) => {
     const r = await timeCalls(s.repeats, 1, (i) => saliency(model, testImage(500 + i), { classIndex: 3, ...quiet }));
-    return { ...r, n: s.repeats };
+    return { ...r };
   },
   guided_backprop: async ({ model }, s) => {
     const r = await timeCalls(s.repeats, 1, (i) => guidedBackprop(model, testImage(600 + i), { classIndex: 3, ...quiet }));
-    return { ...r, n: s.repeats };
+    return { ...r };
   },
   integrated_gradients: async ({ model }, s) => {
     const r = await timeCalls(s.slowRepeats, 0, (i) =>
       integratedGradients(model, testImage(700 + i), { classIndex: 3, steps: s.igSteps, baseline: 'black', batchSize: s.batchSize, ...quiet }),
     );
-    return { ...r, n: s.slowRepeats, note: `${s.igSteps} steps (${s.igSteps + 1} gradients), batch ${s.batchSize}` };
+    return { ...r, note: `${s.igSteps} steps (${s.igSteps + 1} gradients), batch ${s.batchSize}` };
   },
   smoothgrad: async ({ model }, s) => {
     const r = await timeCalls(s.slowRepeats, 0, (i) =>
       smoothGrad(model, testImage(800 + i), { classIndex: 3, samples: s.smoothSamples, batchSize: s.batchSize, ...quiet }),
     );
-    return { ...r, n: s.slowRepeats, note: `${s.smoothSamples} samples, batch ${s.batchSize}` };
+    return { ...r, note: `${s.smoothSamples} samples, batch ${s.batchSize}` };
   },
   occlusion: async ({ model }, s) => {
     const p = s.occlusionPatch;
@@ -185,13 +190,13 @@ const RUNNERS: Record<BenchMethod, Runner> = {
     const r = await timeCalls(s.slowRepeats, 0, (i) =>
       occlusion(model, testImage(900 + i), { classIndex: 3, patchSize: p, stride: p, batchSize: s.batchSize, ...quiet }),
     );
-    return { ...r, n: s.slowRepeats, note: `${windows} windows ${p}×${p}, batch ${s.batchSize}` };
+    return { ...r, note: `${windows} windows ${p}×${p}, batch ${s.batchSize}` };
   },
   scorecam: async ({ model, camLayer }, s) => {
     const r = await timeCalls(s.slowRepeats, 0, (i) =>
       scoreCam(model, testImage(1000 + i), { layer: camLayer, classIndex: 3, topN: s.scoreCamChannels, batchSize: s.batchSize, display: false }),
     );
-    return { ...r, n: s.slowRepeats, note: `${s.scoreCamChannels} channels of ${camLayer}, batch ${s.batchSize}` };
+    return { ...r, note: `${s.scoreCamChannels} channels of ${camLayer}, batch ${s.batchSize}` };
   },
   activation_max_page: async ({ model, pageLayer }, s) => {
     // One page of patterns as the filter explorer computes it (its filters in one batch); each
@@ -214,7 +219,7 @@ const RUNNERS: Record<BenchMethod, Runner> = {
         if (ex.get('status') === 'error') throw new Error(`filter explorer: ${ex.get('message')}`);
         if (ex.computed - before !== s.pageFilters) throw new Error(`filter explorer made ${ex.computed - before} patterns, expected ${s.pageFilters}`);
       });
-      return { ...r, n: s.slowRepeats, note: `FilterExplorer, a page of ${s.pageFilters} filters of ${pageLayer}, ${s.pageSteps} steps at ${s.pagePatternSize}×${s.pagePatternSize}` };
+      return { ...r, note: `FilterExplorer, a page of ${s.pageFilters} filters of ${pageLayer}, ${s.pageSteps} steps at ${s.pagePatternSize}×${s.pagePatternSize}` };
     } finally {
       ex.close();
     }
@@ -250,7 +255,7 @@ const RUNNERS: Record<BenchMethod, Runner> = {
     const r = await timeCalls(s.slowRepeats, 0, (i) =>
       maximize(model, `${maxLayer}:0`, { steps: s.actmaxSteps, size: s.actmaxSize, seed: i, display: false, progress: false }),
     );
-    return { ...r, n: s.slowRepeats, note: `${s.actmaxSteps} steps at ${s.actmaxSize}×${s.actmaxSize}, ${maxLayer}:0, Fourier, standard transforms` };
+    return { ...r, note: `${s.actmaxSteps} steps at ${s.actmaxSize}×${s.actmaxSize}, ${maxLayer}:0, Fourier, standard transforms` };
   },
 };
 

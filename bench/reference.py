@@ -472,7 +472,7 @@ class Bench:
             calls = scale_calls(n, self.s["repeats"])
             for task, fn in (("predict", self.predict_batch), ("gradcam", self.gradcam_batch)):
                 fn(raw)  # warm-up at the timed batch size
-                seconds = time_calls(lambda _i: fn(raw), calls, 0)
+                seconds, _ = time_calls(lambda _i: fn(raw), calls, 0)
                 points.append({"task": task, "images": n, "seconds": seconds, "calls": calls})
                 print(f"[reference] {task} x{n}: {seconds:.3f} s ({n / seconds:.1f} images/s)", file=sys.stderr, flush=True)
         return points
@@ -501,15 +501,25 @@ ALL = ["forward", "gradcam", "gradcam_class_change", "saliency", "guided_backpro
        "integrated_gradients", "smoothgrad", "occlusion", "scorecam", "activation_max", "activation_max_page", "scaling"]
 
 
-def time_calls(fn, n, warmup):
+# As bench/settings.ts FAST_MIN_SECONDS / FAST_MAX_CALLS.
+FAST_MIN_SECONDS = 1.0
+FAST_MAX_CALLS = 50
+
+
+def time_calls(fn, n, warmup, distinct=False):
+    """Median seconds of fn(i), i = 0..n-1, after `warmup` untimed calls; a method with a warm-up is
+    called again (i = 0, 1, ... over; `distinct`: i keeps counting) until its timed calls add up to
+    FAST_MIN_SECONDS (as ours). Returns the median and the number of timed calls."""
     for w in range(warmup):
         fn(-1 - w)
     times = []
-    for i in range(n):
+    k = 0
+    while k < n or (warmup > 0 and sum(times) < FAST_MIN_SECONDS and k < FAST_MAX_CALLS):
         t0 = time.perf_counter()
-        fn(i)
+        fn(k if distinct else k % n)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        k += 1
+    return statistics.median(times), len(times)
 
 
 def set_threads():
@@ -560,7 +570,7 @@ def main():
                 n, warmup = max(5, settings["repeats"]), 1
             else:
                 n, warmup = settings["slowRepeats"], 0
-            seconds = time_calls(fn, n, warmup)
+            seconds, n = time_calls(fn, n, warmup, distinct=method in REPEATED)
             result = {"model": name, "method": method, "seconds": seconds, "n": n}
             print(f"[reference] {name} {method}: {seconds:.3f} s (n={n})", file=sys.stderr, flush=True)
         if result is not None:

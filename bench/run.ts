@@ -29,6 +29,8 @@ import { BENCH_MODELS, BenchModelName } from './models';
 import { BENCH_METHODS, BenchMethod, BenchSettings, FloorReport, FULL_SETTINGS, QUICK_MODELS, QUICK_SETTINGS, ScalePoint, SideReady, SideReport, SideResult } from './settings';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+/** Pause before each side's method (see main). */
+const SETTLE_MS = 500;
 const GiB = 1024 ** 3;
 
 interface Args {
@@ -350,7 +352,12 @@ async function main(): Promise<void> {
       // pass (and its scaling rows after the scaling table), while both sides wait.
       const floor: { report: FloorReport | null; why: string } = { report: null, why: '' };
       for (const [k, method] of methods.entries()) {
-        for (const sd of k % 2 ? [...sides].reverse() : sides) await sd.run(method);
+        for (const sd of k % 2 ? [...sides].reverse() : sides) {
+          // A pause first: the other process' threads (and the system's reclaiming of a model just
+          // freed) go quiet before this side is timed.
+          await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+          await sd.run(method);
+        }
         if (py.exe && floorParts.includes(method)) {
           const f = runFloor(py.exe, py.why, model, settings, [method], threads);
           if (f.report) {

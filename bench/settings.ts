@@ -53,6 +53,14 @@ export interface BenchSettings {
   scaleMax: number;
 }
 
+/**
+ * A fast method (one with a warm-up call) is timed until its calls add up to this many seconds, at
+ * least `repeats` calls and at most FAST_MAX_CALLS, on every side and the floor: five calls of a
+ * few-millisecond pass are over before a disturbance of the machine is, and the median then shows it.
+ */
+export const FAST_MIN_SECONDS = 1;
+export const FAST_MAX_CALLS = 50;
+
 /** Image counts of the scaling table (predictions and Grad-CAM of N images; up to `scaleMax`). */
 export const SCALE_SIZES = [1, 4, 16, 64] as const;
 

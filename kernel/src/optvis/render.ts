@@ -309,9 +309,21 @@ export async function optimizeBatch(
       const { a, b, channels: c } = affine;
       const pixels = view.length / 3;
       const xs = inputBuf!;
-      for (let q = 0; q < pixels; q++) {
-        const [v0, v1, v2] = [view[q * 3], view[q * 3 + 1], view[q * 3 + 2]];
-        for (let o = 0; o < c; o++) xs[q * c + o] = b[o] + a[o * 3] * v0 + a[o * 3 + 1] * v1 + a[o * 3 + 2] * v2;
+      if (c === 3) {
+        // RGB models (nearly all): the 3×3 map unrolled, no inner loop or temporaries per pixel.
+        const [a0, a1, a2, a3, a4, a5, a6, a7, a8] = a;
+        const [b0, b1, b2] = b;
+        for (let k = 0; k < view.length; k += 3) {
+          const v0 = view[k], v1 = view[k + 1], v2 = view[k + 2];
+          xs[k] = b0 + a0 * v0 + a1 * v1 + a2 * v2;
+          xs[k + 1] = b1 + a3 * v0 + a4 * v1 + a5 * v2;
+          xs[k + 2] = b2 + a6 * v0 + a7 * v1 + a8 * v2;
+        }
+      } else {
+        for (let q = 0; q < pixels; q++) {
+          const v0 = view[q * 3], v1 = view[q * 3 + 1], v2 = view[q * 3 + 2];
+          for (let o = 0; o < c; o++) xs[q * c + o] = b[o] + a[o * 3] * v0 + a[o * 3 + 1] * v1 + a[o * 3 + 2] * v2;
+        }
       }
       const x = tf.tensor4d(xs, [batch, map.outHeight, map.outWidth, c]);
       let r: ReturnType<typeof gradientAt>;
@@ -323,17 +335,27 @@ export async function optimizeBatch(
       const dx = r.dx.dataSync() as Float32Array;
       const peaks = withPeaks ? itemPeaks(r.dx) : undefined;
       r.dx.dispose();
-      for (let q = 0; q < pixels; q++) {
-        let d0 = 0, d1 = 0, d2 = 0;
-        for (let o = 0; o < c; o++) {
-          const g = dx[q * c + o];
-          d0 += a[o * 3] * g;
-          d1 += a[o * 3 + 1] * g;
-          d2 += a[o * 3 + 2] * g;
+      if (c === 3) {
+        const [a0, a1, a2, a3, a4, a5, a6, a7, a8] = a;
+        for (let k = 0; k < view.length; k += 3) {
+          const g0 = dx[k], g1 = dx[k + 1], g2 = dx[k + 2];
+          view[k] = a0 * g0 + a3 * g1 + a6 * g2;
+          view[k + 1] = a1 * g0 + a4 * g1 + a7 * g2;
+          view[k + 2] = a2 * g0 + a5 * g1 + a8 * g2;
         }
-        view[q * 3] = d0;
-        view[q * 3 + 1] = d1;
-        view[q * 3 + 2] = d2;
+      } else {
+        for (let q = 0; q < pixels; q++) {
+          let d0 = 0, d1 = 0, d2 = 0;
+          for (let o = 0; o < c; o++) {
+            const g = dx[q * c + o];
+            d0 += a[o * 3] * g;
+            d1 += a[o * 3 + 1] * g;
+            d2 += a[o * 3 + 2] * g;
+          }
+          view[q * 3] = d0;
+          view[q * 3 + 1] = d1;
+          view[q * 3 + 2] = d2;
+        }
       }
       return { scores: r.scores, dImg: map.adjoint(view, batch, imgGradBuf!), peaks };
     }
