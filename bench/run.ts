@@ -26,7 +26,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
 import { BENCH_MODELS, BenchModelName } from './models';
-import { BENCH_METHODS, BenchMethod, BenchSettings, FloorReport, FULL_SETTINGS, QUICK_MODELS, QUICK_SETTINGS, ScalePoint, SideReady, SideReport, SideResult } from './settings';
+import { BENCH_METHODS, BenchMethod, BenchSettings, FAST_MAX_CALLS, FAST_MIN_SECONDS, FloorReport, FULL_SETTINGS, QUICK_MODELS, QUICK_SETTINGS, ScalePoint, SideReady, SideReport, SideResult } from './settings';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Pause before each side's method (see main). */
@@ -170,6 +170,17 @@ function runProcess<T>(cmd: string, args: string[], env: Record<string, string>,
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(`${tag} `));
   if (r.status !== 0 || !line) throw new Error(`${cmd} ${args[0]} ${args[1]} failed (exit ${r.status ?? r.signal})`);
   return JSON.parse(line.slice(tag.length + 1)) as T;
+}
+
+/** Methods timed with one call per side (no warm-up): run twice per side, A B B A (see main). */
+const SLOW_METHODS = new Set<BenchMethod>(['integrated_gradients', 'smoothgrad', 'occlusion', 'scorecam', 'activation_max', 'activation_max_page']);
+
+/** One side's results of a method run more than once: the mean seconds over all its timed calls. */
+function mergeRuns(runs: SideResult[]): SideResult {
+  if (runs.length === 1) return runs[0];
+  const n = runs.reduce((a, r) => a + r.n, 0);
+  const seconds = runs.reduce((a, r) => a + r.seconds * r.n, 0) / n;
+  return { ...runs[0], seconds, n };
 }
 
 /** Stops the benchmark with one line: the sides did not run on the same number of threads. */
@@ -351,12 +362,21 @@ async function main(): Promise<void> {
       // machine's speed during the run does not favour one side; the floor right after the forward
       // pass (and its scaling rows after the scaling table), while both sides wait.
       const floor: { report: FloorReport | null; why: string } = { report: null, why: '' };
+      const got = sides.map(() => new Map<BenchMethod, SideResult[]>());
       for (const [k, method] of methods.entries()) {
-        for (const sd of k % 2 ? [...sides].reverse() : sides) {
-          // A pause first: the other process' threads (and the system's reclaiming of a model just
-          // freed) go quiet before this side is timed.
-          await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-          await sd.run(method);
+        // A slow method (one call per side) runs twice on each side, in the order A B B A, and each
+        // side's time is the mean of its two: a drift of the machine's speed during the method
+        // then weighs on both sides alike.
+        const orders = SLOW_METHODS.has(method) && sides.length > 1 ? [k % 2, (k + 1) % 2] : [k % 2];
+        for (const flip of orders) {
+          for (const [j, sd] of (flip ? [...sides].reverse() : sides).entries()) {
+            // A pause first: the other process' threads (and the system's reclaiming of a model just
+            // freed) go quiet before this side is timed.
+            await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+            const r = await sd.run(method);
+            const at = flip ? sides.length - 1 - j : j;
+            if (r) got[at].set(method, [...(got[at].get(method) ?? []), r]);
+          }
         }
         if (py.exe && floorParts.includes(method)) {
           const f = runFloor(py.exe, py.why, model, settings, [method], threads);
@@ -365,7 +385,7 @@ async function main(): Promise<void> {
           } else floor.why = f.why;
         }
       }
-      const [oursReport, refReport] = await Promise.all(sides.map((sd) => sd.report()));
+      const [oursReport, refReport] = await Promise.all(sides.map((sd, j) => sd.report().then((rep) => ({ ...rep, results: [...got[j].values()].map(mergeRuns) }))));
       ours.push(oursReport);
       if (refReport) refs.push(refReport);
       if (floorParts.length && py.exe) floors.set(model, floor.report ? { report: floor.report, why: '' } : floor);
@@ -563,7 +583,7 @@ function markdown(
       `occlusion ${s.occlusionPatch}×${s.occlusionPatch} windows at stride ${s.occlusionPatch}; Score-CAM on the ${s.scoreCamChannels} top-variance channels; ` +
       `activation maximization ${s.actmaxSteps} steps at ${s.actmaxSize}×${s.actmaxSize} (Fourier, decorrelated colour, pad/jitter/scale/rotate/jitter); ` +
       `per page: the filter explorer's page of ${s.pageFilters} filters, ${s.pageSteps} steps at ${s.pagePatternSize}×${s.pagePatternSize}. ` +
-      `Fast methods: median of ${s.repeats}; slow ones: ${s.slowRepeats} call(s); explorer changes: median of ${Math.max(5, s.repeats)}.`,
+      `Fast methods: median of at least ${s.repeats} calls, more until they add up to ${FAST_MIN_SECONDS} s (at most ${FAST_MAX_CALLS}); slow ones: ${s.slowRepeats} call(s) twice per side, in the order A B B A, the mean; explorer changes: as fast methods, at least ${Math.max(5, s.repeats)}.`,
     '',
   );
   out.push(
