@@ -172,15 +172,13 @@ function runProcess<T>(cmd: string, args: string[], env: Record<string, string>,
   return JSON.parse(line.slice(tag.length + 1)) as T;
 }
 
-/** Methods timed with one call per side (no warm-up): run twice per side, A B B A (see main). */
-const SLOW_METHODS = new Set<BenchMethod>(['integrated_gradients', 'smoothgrad', 'occlusion', 'scorecam', 'activation_max', 'activation_max_page']);
-
-/** One side's results of a method run more than once: the mean seconds over all its timed calls. */
+/** One side's results of a method run more than once (A B B A, see main): the mean of its times (each a median of its calls), all calls counted. */
 function mergeRuns(runs: SideResult[]): SideResult {
   if (runs.length === 1) return runs[0];
   const n = runs.reduce((a, r) => a + r.n, 0);
-  const seconds = runs.reduce((a, r) => a + r.seconds * r.n, 0) / n;
-  return { ...runs[0], seconds, n };
+  const seconds = runs.reduce((a, r) => a + r.seconds, 0) / runs.length;
+  const counted = runs.map((r) => r.tensorsPerCall).filter((t): t is number => t !== undefined);
+  return { ...runs[0], seconds, n, tensorsPerCall: counted.length ? Math.max(...counted) : undefined };
 }
 
 /** Stops the benchmark with one line: the sides did not run on the same number of threads. */
@@ -364,10 +362,10 @@ async function main(): Promise<void> {
       const floor: { report: FloorReport | null; why: string } = { report: null, why: '' };
       const got = sides.map(() => new Map<BenchMethod, SideResult[]>());
       for (const [k, method] of methods.entries()) {
-        // A slow method (one call per side) runs twice on each side, in the order A B B A, and each
-        // side's time is the mean of its two: a drift of the machine's speed during the method
-        // then weighs on both sides alike.
-        const orders = SLOW_METHODS.has(method) && sides.length > 1 ? [k % 2, (k + 1) % 2] : [k % 2];
+        // Every method but the scaling table runs twice on each side, in the order A B B A, and each
+        // side's time is the mean of its two: a slow spell of the machine during the method (they
+        // last seconds) then weighs on both sides alike.
+        const orders = method !== 'scaling' && sides.length > 1 ? [k % 2, (k + 1) % 2] : [k % 2];
         for (const flip of orders) {
           for (const [j, sd] of (flip ? [...sides].reverse() : sides).entries()) {
             // A pause first: the other process' threads (and the system's reclaiming of a model just
@@ -583,7 +581,7 @@ function markdown(
       `occlusion ${s.occlusionPatch}×${s.occlusionPatch} windows at stride ${s.occlusionPatch}; Score-CAM on the ${s.scoreCamChannels} top-variance channels; ` +
       `activation maximization ${s.actmaxSteps} steps at ${s.actmaxSize}×${s.actmaxSize} (Fourier, decorrelated colour, pad/jitter/scale/rotate/jitter); ` +
       `per page: the filter explorer's page of ${s.pageFilters} filters, ${s.pageSteps} steps at ${s.pagePatternSize}×${s.pagePatternSize}. ` +
-      `Fast methods: median of at least ${s.repeats} calls, more until they add up to ${FAST_MIN_SECONDS} s (at most ${FAST_MAX_CALLS}); slow ones: ${s.slowRepeats} call(s) twice per side, in the order A B B A, the mean; explorer changes: as fast methods, at least ${Math.max(5, s.repeats)}.`,
+      `Every method runs twice on each side, in the order A B B A, and each side's time is the mean of its two: for a fast method each is the median of at least ${s.repeats} calls after a warm-up, more until they add up to ${FAST_MIN_SECONDS} s (at most ${FAST_MAX_CALLS}; explorer changes at least ${Math.max(5, s.repeats)}); for a slow one, ${s.slowRepeats} call(s).`,
     '',
   );
   out.push(
