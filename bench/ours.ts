@@ -165,12 +165,10 @@ const RUNNERS: Record<BenchMethod, Runner> = {
     }
   },
   saliency: async ({ model }, s) => {
-    const r = await timeCalls(s.repeats, 1, (i) => saliency(model, testImage(500 + i), { classIndex: 3, ...quiet }));
-    return { ...r };
+    return timeCalls(s.repeats, 1, (i) => saliency(model, testImage(500 + i), { classIndex: 3, ...quiet }));
   },
   guided_backprop: async ({ model }, s) => {
-    const r = await timeCalls(s.repeats, 1, (i) => guidedBackprop(model, testImage(600 + i), { classIndex: 3, ...quiet }));
-    return { ...r };
+    return timeCalls(s.repeats, 1, (i) => guidedBackprop(model, testImage(600 + i), { classIndex: 3, ...quiet }));
   },
   integrated_gradients: async ({ model }, s) => {
     const r = await timeCalls(s.slowRepeats, 0, (i) =>

@@ -11,10 +11,10 @@
  *
  * Each model runs in its own processes: ours (bench/dist/ours.js) and the reference
  * (bench/reference.py, PyTorch; skipped with a note when no python3 with torch is found —
- * BENCH_PYTHON picks the interpreter) both build the model, then each method runs on one side and
- * right after on the other (which goes first alternates; SIDE_PROTOCOL in bench/settings.ts), and
- * the floor (bench/dist/floor.js: the reference model exported whole to ONNX, in a plain
- * onnxruntime-node session) right after the forward pass and the scaling table. All get the same settings
+ * BENCH_PYTHON picks the interpreter) both build the model, then each method runs on both sides
+ * back to back, twice, in the order A B B A (SIDE_PROTOCOL in bench/settings.ts), and the floor
+ * (bench/dist/floor.js: the reference model exported whole to ONNX, in a plain onnxruntime-node
+ * session) just before and just after the forward pass and after the scaling table. All get the same settings
  * (bench/settings.ts) and the same threads: CNNVIS_THREADS (default: the cores) is ours' ONNX
  * Runtime intra-op count, torch.set_num_threads + OMP_NUM_THREADS on the reference, the floor's
  * intra-op count. The benchmark refuses to compare sides that ran on different thread counts.
@@ -26,7 +26,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
 import { BENCH_MODELS, BenchModelName } from './models';
-import { BENCH_METHODS, BenchMethod, BenchSettings, FAST_MAX_CALLS, FAST_MIN_SECONDS, FloorReport, FULL_SETTINGS, QUICK_MODELS, QUICK_SETTINGS, ScalePoint, SideReady, SideReport, SideResult } from './settings';
+import { BENCH_METHODS, BenchMethod, BenchSettings, FAST_MAX_CALLS, FAST_MIN_SECONDS, FloorReport, FULL_SETTINGS, QUICK_MODELS, QUICK_SETTINGS, ScalePoint, SIDE_PROTOCOL, SideReady, SideReport, SideResult } from './settings';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Pause before each side's method (see main). */
@@ -133,7 +133,7 @@ class Side {
   }
 
   /** The JSON after the next line that starts with `tag` (other stdout lines are ignored). */
-  private async next<T>(tag: string): Promise<T> {
+  private async next<T>(tag: (typeof SIDE_PROTOCOL)[number]): Promise<T> {
     for (;;) {
       const r = await this.lines.next();
       if (r.done) throw new Error(`${this.name} ended before ${tag} (exit ${await this.exited})`);
@@ -145,10 +145,10 @@ class Side {
     return this.next<SideReady>('BENCH_READY');
   }
 
-  /** Runs one method on this side; null when the side has no counterpart of it. */
-  run(method: BenchMethod): Promise<SideResult | null> {
+  /** Runs one method on this side (its result goes into the side's report). */
+  async run(method: BenchMethod): Promise<void> {
     this.child.stdin!.write(`${method}\n`);
-    return this.next<SideResult | null>('BENCH_RESULT');
+    await this.next<SideResult | null>('BENCH_RESULT');
   }
 
   async report(): Promise<SideReport> {
@@ -179,6 +179,13 @@ function mergeRuns(runs: SideResult[]): SideResult {
   const seconds = runs.reduce((a, r) => a + r.seconds, 0) / runs.length;
   const counted = runs.map((r) => r.tensorsPerCall).filter((t): t is number => t !== undefined);
   return { ...runs[0], seconds, n, tensorsPerCall: counted.length ? Math.max(...counted) : undefined };
+}
+
+/** A side's report with one result per method: the runs of each method merged (mergeRuns), in first-run order. */
+function mergeReport(rep: SideReport): SideReport {
+  const byMethod = new Map<BenchMethod, SideResult[]>();
+  for (const r of rep.results) byMethod.set(r.method, [...(byMethod.get(r.method) ?? []), r]);
+  return { ...rep, results: [...byMethod.values()].map(mergeRuns) };
 }
 
 /** Stops the benchmark with one line: the sides did not run on the same number of threads. */
@@ -373,7 +380,6 @@ async function main(): Promise<void> {
           ? { ...f.report, forwardSeconds, points: [...floor.report.points, ...f.report.points], peakRssBytes: Math.max(floor.report.peakRssBytes, f.report.peakRssBytes) }
           : { ...f.report, forwardSeconds };
       };
-      const got = sides.map(() => new Map<BenchMethod, SideResult[]>());
       for (const [k, method] of methods.entries()) {
         if (py.exe && method === 'forward' && floorParts.includes(method)) timeFloor(method);
         // Every method but the scaling table runs twice on each side, in the order A B B A, and each
@@ -381,18 +387,16 @@ async function main(): Promise<void> {
         // last seconds) then weighs on both sides alike.
         const orders = method !== 'scaling' && sides.length > 1 ? [k % 2, (k + 1) % 2] : [k % 2];
         for (const flip of orders) {
-          for (const [j, sd] of (flip ? [...sides].reverse() : sides).entries()) {
+          for (const sd of flip ? [...sides].reverse() : sides) {
             // A pause first: the other process' threads (and the system's reclaiming of a model just
             // freed) go quiet before this side is timed.
             await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-            const r = await sd.run(method);
-            const at = flip ? sides.length - 1 - j : j;
-            if (r) got[at].set(method, [...(got[at].get(method) ?? []), r]);
+            await sd.run(method);
           }
         }
         if (py.exe && floorParts.includes(method)) timeFloor(method);
       }
-      const [oursReport, refReport] = await Promise.all(sides.map((sd, j) => sd.report().then((rep) => ({ ...rep, results: [...got[j].values()].map(mergeRuns) }))));
+      const [oursReport, refReport] = await Promise.all(sides.map((sd) => sd.report().then(mergeReport)));
       ours.push(oursReport);
       if (refReport) refs.push(refReport);
       if (floorParts.length && py.exe) floors.set(model, floor.report ? { report: floor.report, why: '' } : floor);
