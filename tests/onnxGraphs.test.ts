@@ -168,6 +168,57 @@ class Affine3 extends tf.layers.Layer {
 }
 tf.serialization.registerClass(Affine3);
 
+/**
+ * Strided convolutions of every shape class: kernels larger and smaller than the stride, 'same' and
+ * 'valid' padding on odd and even sizes, three input channels (padded to a block of 16 phases),
+ * non-square kernels, phases no tap reaches (kernels smaller than the stride), and strides that
+ * differ, which keep ConvTranspose.
+ */
+const STRIDED: { k: [number, number]; s: [number, number]; pad: 'same' | 'valid'; hw: [number, number]; cin: number; f: number; phased: boolean }[] = [
+  { k: [3, 3], s: [2, 2], pad: 'same', hw: [9, 8], cin: 16, f: 32, phased: true },
+  { k: [3, 3], s: [2, 2], pad: 'valid', hw: [11, 10], cin: 16, f: 16, phased: true },
+  { k: [7, 7], s: [2, 2], pad: 'same', hw: [15, 14], cin: 3, f: 16, phased: true },
+  { k: [1, 1], s: [2, 2], pad: 'valid', hw: [9, 8], cin: 32, f: 48, phased: true },
+  { k: [1, 1], s: [2, 2], pad: 'same', hw: [7, 7], cin: 16, f: 16, phased: true },
+  { k: [2, 2], s: [2, 2], pad: 'valid', hw: [8, 9], cin: 5, f: 16, phased: true },
+  { k: [5, 3], s: [3, 3], pad: 'same', hw: [10, 11], cin: 4, f: 8, phased: true },
+  { k: [2, 2], s: [3, 3], pad: 'valid', hw: [9, 9], cin: 4, f: 8, phased: true },
+  { k: [1, 3], s: [3, 3], pad: 'same', hw: [10, 8], cin: 16, f: 16, phased: true },
+  { k: [3, 3], s: [2, 1], pad: 'same', hw: [9, 8], cin: 4, f: 8, phased: false },
+];
+
+onOrt("a strided convolution's input gradient in a graph with constant kernels runs as phases and equals TF.js (every kernel, stride and padding class; batch-norm scale folded)", () => {
+  for (const [n, c] of STRIDED.entries()) {
+    const input = tf.input({ shape: [...c.hw, c.cin] });
+    const conv = tf.layers.conv2d({ filters: c.f, kernelSize: c.k, strides: c.s, padding: c.pad, name: `c${n}` });
+    const net = tf.model({ inputs: input, outputs: conv.apply(input) as L });
+    randomizeSigned(net, 40 + n);
+    const w = conv.getWeights()[0].clone() as tf.Tensor4D;
+    const s = Float32Array.from(seededFloats(c.f, 70 + n, 0.5, 2));
+    const fold = { bn: { s, t: new Float32Array(c.f) } };
+    const label = JSON.stringify(c);
+    for (const bn of [false, true]) {
+      const kernel = layerKernel(conv, false, bn ? fold : undefined);
+      const spec = kernel.backward!('gradient', true);
+      const ops = spec.nodes.map((nd) => nd.op);
+      // Phases: a convolution, then a transposed one that places them (else ConvTranspose alone); the batch norm's scale is in the kernel (no input, no Mul).
+      expect([label, bn, ops.includes('Conv'), ops.includes('ConvTranspose'), ops.includes('Mul'), spec.inputs.map((i) => i.name)]).toEqual([label, bn, c.phased, true, false, ['g']]);
+      const [, Ho, Wo, F] = net.outputs[0].shape as number[];
+      const x = tf.tensor4d(seededFloats(2 * c.hw[0] * c.hw[1] * c.cin, 80 + n, -1, 1), [2, ...c.hw, c.cin]);
+      const g = tf.tensor4d(seededFloats(2 * Ho * Wo * F, 90 + n, -1, 1), [2, Ho, Wo, F]);
+      const want = tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, w, c.s, c.pad), bn ? tf.mul(g, tf.tensor1d(s)) : g)))(x).transpose([0, 3, 1, 2]));
+      const graph = new OrtGraph(spec);
+      const gx = graph.run({ g: { data: tf.tidy(() => g.transpose([0, 3, 1, 2])).dataSync() as Float32Array, dims: [2, F, Ho, Wo] } }).gx0;
+      expect([label, bn, gx.dims]).toEqual([label, bn, want.shape]);
+      expect([label, bn, maxRelErr(gx.data as Float32Array, want.dataSync()) < 1e-5]).toEqual([label, bn, true]);
+      graph.dispose();
+      tf.dispose([x, g, want]);
+    }
+    w.dispose();
+    net.dispose();
+  }
+});
+
 onOrt('a converter registered for a custom layer class compiles models with it: logits and input gradients equal TF.js', () => {
   const make = () => {
     const input = tf.input({ shape: [6, 6, 2] });

@@ -69,7 +69,7 @@ export function runBackward(plan: Plan, cache: GraphCache, fw: Forward, seeds: M
       }
     } else {
       const key = `${from}\u0000${to}\u0000${rule}`;
-      const w = cache.wholeBack.has(key) ? cache.wholeBack.get(key)! : cache.wholeBack.set(key, composeBackward(plan, from, to, rule));
+      const w = cache.wholeBack.getOrSet(key, () => composeBackward(plan, from, to, rule));
       if (!w) return zeros([fw.batch, ...plan.dims(to)]);
       const feeds: Record<string, OrtValue> = { seed, ...w.feeds };
       w.values.forEach((layer, k) => (feeds[`v${k}`] = fw.get(layer)));
@@ -118,8 +118,7 @@ export function runBackward(plan: Plan, cache: GraphCache, fw: Forward, seeds: M
  */
 export function runInputGradient(plan: Plan, cache: GraphCache, x: tf.Tensor4D, seed: OrtValue, rule: Rule): { logits: OrtValue; gx: OrtValue } | null {
   if (plan.dims(plan.inputName).length !== 3 || x.rank !== 4) return null;
-  if (!cache.wholeGrad.has(rule)) cache.wholeGrad.set(rule, composeInputGradient(plan, rule));
-  const w = cache.wholeGrad.get(rule)!;
+  const w = cache.inline.getOrSet(`grad\u0000${rule}`, () => composeInputGradient(plan, rule));
   if (!w) return null;
   cache.runs.forward++;
   cache.runs.backward++;
@@ -136,8 +135,7 @@ export function runInputGradient(plan: Plan, cache: GraphCache, x: tf.Tensor4D, 
 export function runObjectiveGradient(plan: Plan, cache: GraphCache, x: tf.Tensor4D, seeds: Map<string, OrtValue>, rule: Rule): { score: OrtValue; gx: OrtValue } | null {
   if (plan.dims(plan.inputName).length !== 3 || x.rank !== 4) return null;
   const from = [...seeds.keys()];
-  const key = `${rule}\u0000${from.join('\u0000')}`;
-  const w = cache.wholeObjective.has(key) ? cache.wholeObjective.get(key)! : cache.wholeObjective.set(key, composeObjectiveGradient(plan, from, rule));
+  const w = cache.inline.getOrSet(`objective\u0000${rule}\u0000${from.join('\u0000')}`, () => composeObjectiveGradient(plan, from, rule));
   if (!w) return null;
   cache.runs.forward++;
   cache.runs.backward++;

@@ -18,7 +18,13 @@ export type WholeForward = Composed & { kept: string[] };
 /** A composed backward pass: which layer's forward value each input `v{k}` is. */
 export type WholeBackward = Composed & { values: string[] };
 
-/** A map holding at most `size` entries: adding one more drops (and disposes) the oldest. */
+/**
+ * How many composed graphs with inline weights a model keeps (a ResNet50's forward and backward
+ * kernels are ~200 MB in each, and the runtime's copies of them more).
+ */
+const INLINE_GRAPHS = 2;
+
+/** A map holding at most `size` entries: adding one more drops (and disposes) the one used longest ago. */
 export class Bounded<K, V> {
   private readonly map = new Map<K, V>();
 
@@ -31,8 +37,18 @@ export class Bounded<K, V> {
     return this.map.has(k);
   }
 
+  /** The entry, now the most recently used. */
   get(k: K): V | undefined {
-    return this.map.get(k);
+    if (!this.map.has(k)) return undefined;
+    const v = this.map.get(k)!;
+    this.map.delete(k);
+    this.map.set(k, v);
+    return v;
+  }
+
+  /** The entry (the most recently used), made by `make` and added when missing. */
+  getOrSet(k: K, make: () => V): V {
+    return this.has(k) ? this.get(k)! : this.set(k, make());
   }
 
   set(k: K, v: V): V {
@@ -90,15 +106,13 @@ export class GraphCache {
   readonly cut = new Bounded<string, KernelGraphs>(8, (k) => k.dispose());
   /** The model up to its logits as one graph. */
   whole?: WholeForward;
-  /** The model up to a layer with every value as an output (a complete pass for backward passes), by last layer index and floor (see Forward.floor). */
-  readonly wholeAll = new Bounded<string, WholeForward>(2, (w) => w.graph.dispose());
   /**
-   * Forward and backward to the input in one graph, by rule (null: no gradient reaches the input).
-   * Graphs with the weights inline hold a copy of the convolution kernels each: a few are kept.
+   * Composed graphs with the weights inline, each holding its own copy of the kernels (the model up to
+   * a layer with every value an output, by last layer index and floor, see Forward.floor; forward and
+   * backward to the input in one graph, by rule; objective gradients, by rule and seed layers; null:
+   * no gradient reaches the input): the few used last are kept, whatever their kind.
    */
-  readonly wholeGrad = new Bounded<Rule, Composed | null>(2, (g) => g?.graph.dispose());
-  /** Objective gradients in one call (composeObjectiveGradient), by rule and seed layers. */
-  readonly wholeObjective = new Bounded<string, Composed | null>(2, (g) => g?.graph.dispose());
+  readonly inline = new Bounded<string, Composed | null>(INLINE_GRAPHS, (g) => g?.graph.dispose());
   /** Whole backward passes by seed layer, target layer and rule (null: no gradient reaches the target). */
   readonly wholeBack = new Bounded<string, WholeBackward | null>(8, (w) => w?.graph.dispose());
 
@@ -122,10 +136,8 @@ export class GraphCache {
     this.cut.clear();
     this.whole?.graph.dispose();
     this.whole = undefined;
-    this.wholeAll.clear();
+    this.inline.clear();
     this.wholeBack.clear();
-    this.wholeGrad.clear();
-    this.wholeObjective.clear();
     this.last = null;
   }
 }

@@ -136,8 +136,8 @@ export function composeForward(plan: Plan, all: boolean, end: number, only?: Rea
 }
 
 /** The spec of a layer's (or chain's) backward graph for `rule`. */
-function backwardSpec(kernel: Chain['kernel'], rule: Rule): GraphSpec {
-  return kernel.backward!(kernel.usesRule ? rule : 'gradient');
+function backwardSpec(kernel: Chain['kernel'], rule: Rule, embed: boolean): GraphSpec {
+  return kernel.backward!(kernel.usesRule ? rule : 'gradient', embed);
 }
 
 /**
@@ -145,12 +145,12 @@ function backwardSpec(kernel: Chain['kernel'], rule: Rule): GraphSpec {
  * (chains whole, gradients of a value used twice added), reading forward values through `valueOf`.
  * The whole-graph gradient at `to`, or null when none reaches it.
  */
-function backwardPart(c: Composer, plan: Plan, seeds: Map<string, string>, to: string, rule: Rule, valueOf: (layer: string) => string): string | null {
+function backwardPart(c: Composer, plan: Plan, seeds: Map<string, string>, to: string, rule: Rule, valueOf: (layer: string) => string, embed: boolean): string | null {
   const grads = plan.walkBack(seeds, plan.indexOf(to), (a, b) => c.add(a, b), {
     chain: (ch, g) => {
       const wire: Record<string, string> = { g };
       if (ch.kernel.saved.includes('y')) wire.y = valueOf(ch.end);
-      return c.part(backwardSpec(ch.kernel, rule), wire, (name) => ch.kernel.feeds![name])('gx0');
+      return c.part(backwardSpec(ch.kernel, rule, embed), wire, (name) => ch.kernel.feeds![name])('gx0');
     },
     layer: (n, g) => {
       const wire: Record<string, string> = { g };
@@ -158,7 +158,7 @@ function backwardPart(c: Composer, plan: Plan, seeds: Map<string, string>, to: s
         if (s === 'x') n.inputs.forEach((p, k) => (wire[`x${k}`] = valueOf(p)));
         else wire[n.kernel.both ? 'ys' : 'y'] = valueOf(n.name);
       }
-      const spec = n.kernel.both ? n.kernel.both() : backwardSpec(n.kernel, rule);
+      const spec = n.kernel.both ? n.kernel.both() : backwardSpec(n.kernel, rule, embed);
       // A Dense graph runs its backward half here: its gradient batch is the pass's, its forward half empty.
       const out = c.part(spec, wire, (name, dims) => (name === 'rule' ? ruleValue(rule) : zeroRows(dims)), n.kernel.both ? { b: 'none', bg: 'b' } : {});
       return n.inputs.map((_, k) => out(`gx${k}`));
@@ -179,7 +179,7 @@ export function composeBackward(plan: Plan, from: string, to: string, rule: Rule
     if (!saved.has(layer)) saved.set(layer, c.input(`v${saved.size}`, plan.dims(layer)));
     return saved.get(layer)!;
   };
-  const g = backwardPart(c, plan, new Map([[from, c.input('seed', plan.dims(from))]]), to, rule, valueOf);
+  const g = backwardPart(c, plan, new Map([[from, c.input('seed', plan.dims(from))]]), to, rule, valueOf, false);
   return g ? { ...c.build([{ name: 'gx', value: g, dims: plan.dims(to) }]), values: [...saved.keys()] } : null;
 }
 
@@ -205,7 +205,7 @@ function composePass(plan: Plan, from: readonly string[], rule: Rule): { c: Comp
     if (v === undefined) missing = true;
     return v ?? '';
   };
-  const g = backwardPart(c, plan, new Map(from.map((l, k) => [l, seeds[k]])), plan.inputName, rule, valueOf);
+  const g = backwardPart(c, plan, new Map(from.map((l, k) => [l, seeds[k]])), plan.inputName, rule, valueOf, true);
   if (!g || missing) return null;
   const dims = plan.dims(plan.inputName);
   const gx = dims.length === 3 ? c.op('Transpose', [g], { perm: [0, 2, 3, 1] }) : g;

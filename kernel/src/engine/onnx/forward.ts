@@ -35,8 +35,7 @@ const WHOLE_PASS_BYTES = 48 << 20;
 /** The composed forward graph up to node index `end` (`all`: every value as an output), cached. */
 function wholeGraph(plan: Plan, cache: GraphCache, all: boolean, end: number, floor = 0): WholeForward {
   if (!all) return (cache.whole ??= composeForward(plan, false, end));
-  const key = `${end}:${floor}`;
-  return cache.wholeAll.get(key) ?? cache.wholeAll.set(key, composeForward(plan, true, end, floor > 0 ? plan.backwardReads(floor) : undefined));
+  return cache.inline.getOrSet(`all\u0000${end}:${floor}`, () => composeForward(plan, true, end, floor > 0 ? plan.backwardReads(floor) : undefined)) as WholeForward;
 }
 
 /** Runs the model on an NHWC batch (see ForwardOptions). */

@@ -170,8 +170,11 @@ export interface LayerKernel {
   sumGradient?: boolean;
   /** Forward graph: inputs x0..x{n-1}, output y; `embed` makes its large weights constants (Builder). */
   forward?: (embed?: Embed) => GraphSpec;
-  /** Backward graph for a ReLU rule (layers without `usesRule` ignore it): inputs g + saved, outputs gx0..gx{n-1}. */
-  backward?: (rule: Rule) => GraphSpec;
+  /**
+   * Backward graph for a ReLU rule (layers without `usesRule` ignore it): inputs g + saved, outputs
+   * gx0..gx{n-1}; `embed`: its large weights are constants too (a graph composed once for many runs).
+   */
+  backward?: (rule: Rule, embed?: boolean) => GraphSpec;
   /**
    * Or one graph for both directions (inputs x0 | g, ys (the saved output), rule; outputs y | gx0,
    * each direction with its own batch size): for layers with large weights (Dense).

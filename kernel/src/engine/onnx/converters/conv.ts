@@ -4,8 +4,10 @@
  * or a subset of the output channels (the backward pass of a gradient that reaches only those).
  *
  * Input gradients of stride-1 convolutions run as a forward convolution with the flipped, transposed
- * kernel (ONNX Runtime's ConvTranspose is several times slower than its Conv); strided ones use
- * ConvTranspose.
+ * kernel (ONNX Runtime's ConvTranspose is several times slower than its Conv). Strided ones use
+ * ConvTranspose where the kernel is fed; in graphs composed once for many runs (kernels constant) they
+ * run as a stride-1 convolution of the gradient's phases (phaseGradient), and a batch norm's scale is
+ * folded into the backward kernels.
  */
 import { activationOf, actBackward, applyAct, FROM_INPUT, isRelu, savedFor } from '../activation';
 import { Builder, Converter, Embed, flipTranspose, LayerContext, LayerKernel, ohwiFromTf, pair, tfPad, Unsupported, weightValues } from '../graph';
@@ -97,21 +99,29 @@ export const convolutions: Converter = {
       }
       return z;
     };
-    // The flipped kernel of the stride-1 input gradient, made once for every backward graph of the
-    // layer (a copy per graph was 56 MB per graph kind on VGG16).
+    // The flipped kernel of the stride-1 input gradient, made once for every backward graph that feeds
+    // it (a copy per graph was 56 MB per graph kind on VGG16); a graph that embeds it makes its own.
     let flipped: Float32Array | undefined;
-    /** The input gradient of a (grouped) convolution x [Ci, H, W] → [Co, ...] with ONNX kernel [Co, Ci/group, kh, kw]. */
-    const convInputGrad = (b: Builder, gp: string, Co: number, Ci: number, kernel: () => Float32Array): string => {
+    /**
+     * The input gradient of a (grouped) convolution x [Ci, H, W] → [Co, ...] with ONNX kernel [Co, Ci/group, kh, kw]
+     * (`kernel`); `embed`: the kernel is a constant of the graph, not fed (and not cached here).
+     */
+    const convInputGrad = (b: Builder, gp: string, Co: number, Ci: number, kernel: () => Float32Array, embed: boolean): string => {
       const I = Ci / group;
       if (sh === 1 && sw === 1 && dh === 1 && dw === 1 && (group === 1 || Co === Ci)) {
         // Stride 1: the input gradient is a convolution with the flipped kernel, transposed (per group).
-        const wf = () => (flipped ??= group === 1 ? flipTranspose(kernel(), Co, Ci, kh, kw) : flipTranspose(kernel(), Ci, 1, kh, kw));
+        const flip = () => (group === 1 ? flipTranspose(kernel(), Co, Ci, kh, kw) : flipTranspose(kernel(), Ci, 1, kh, kw));
+        const wf = embed ? flip : () => (flipped ??= flip());
         return b.one('Conv', [gp, b.weight(group === 1 ? [Ci, Co, kh, kw] : [Ci, 1, kh, kw], wf)], {
           kernel_shape: [kh, kw],
           pads: [kh - 1 - ph.before, kw - 1 - pw.before, kh - 1 - ph.after, kw - 1 - pw.after],
           group,
         });
       }
+      // Strided, kernel constant: the s² phases of the gradient as one stride-1 convolution (the runtime's
+      // blocked convolution; its ConvTranspose runs at a third of that speed).
+      const phased = embed && group === 1 && sh === sw && dh === 1 && dw === 1 ? phaseGradient(b, gp, { Co, Ci, kh, kw, s: sh, H, W, Ho: ph.out, Wo: pw.out, top: ph.before, left: pw.before }, kernel) : null;
+      if (phased) return phased;
       const opad = [H - (sh * (ph.out - 1) + (kh - 1) * dh + 1 - ph.before - ph.after), W - (sw * (pw.out - 1) + (kw - 1) * dw + 1 - pw.before - pw.after)];
       return b.one('ConvTranspose', [gp, b.weight([Co, I, kh, kw], kernel)], { ...convAttrs, output_padding: opad });
     };
@@ -120,24 +130,120 @@ export const convolutions: Converter = {
       saved,
       usesRule,
       forward: (embed) => ctx.forwardSpec(embed, (b) => applyAct(b, pre(b), act, rank), bnFed(embed) ? bnInputs : []),
-      backward: (rule) => {
-        const b = new Builder();
+      backward: (rule, embed = false) => {
+        const b = new Builder(embed);
         let gp = actBackward(b, 'g', 'y', act, rule, FROM_INPUT.has(act) ? pre(b) : undefined);
-        if (bnFeeds) gp = b.one('Mul', [gp, 'bn_s']);
+        // The batch norm's scale: a multiply of the gradient, or, in a graph that embeds its kernels,
+        // folded into them (output channel o of the forward kernel times s[o]).
+        const s = bnFeeds?.bn_s.data;
+        const fold = embed && s !== undefined;
+        if (s && !fold) gp = b.one('Mul', [gp, 'bn_s']);
+        const scaled = (w: () => Float32Array, axis: 0 | 1, dims: number[]) => (fold ? () => scaleChannels(w(), dims, axis, s!) : w);
         let gx: string;
         if (transpose) {
           // The input gradient of a transposed convolution is the convolution with the same kernel.
-          gx = b.one('Conv', [gp, b.weight([C, O, kh, kw], kernelOnnx)], { kernel_shape: [kh, kw], strides: [sh, sw], pads });
+          gx = b.one('Conv', [gp, b.weight([C, O, kh, kw], scaled(kernelOnnx, 1, [C, O, kh, kw]))], { kernel_shape: [kh, kw], strides: [sh, sw], pads });
         } else if (separable) {
-          const gd = b.one('Conv', [gp, b.weight([C * M, O, 1, 1], pointwiseT)], { kernel_shape: [1, 1] });
-          gx = convInputGrad(b, gd, C * M, C, kernelOnnx);
+          const gd = b.one('Conv', [gp, b.weight([C * M, O, 1, 1], scaled(pointwiseT, 1, [C * M, O, 1, 1]))], { kernel_shape: [1, 1] });
+          gx = convInputGrad(b, gd, C * M, C, kernelOnnx, embed);
         } else {
-          gx = convInputGrad(b, gp, O, C, kernelOnnx);
+          gx = convInputGrad(b, gp, O, C, scaled(kernelOnnx, 0, [O, depthwise ? 1 : C, kh, kw]), embed);
         }
         b.output(gx, 'gx0');
-        return b.spec([...ctx.bwdInputs(saved), ...(bnFeeds ? [bnInputs[0]] : [])], ctx.gxOut);
+        return b.spec([...ctx.bwdInputs(saved), ...(s && !fold ? [bnInputs[0]] : [])], ctx.gxOut);
       },
       feeds: bnFeeds,
     };
   },
 };
+
+/** A copy of the 4-d array `w` (dims `dims`) with each index c along `axis` scaled by s[c]. */
+function scaleChannels(w: Float32Array, dims: number[], axis: 0 | 1, s: Float32Array): Float32Array {
+  const out = new Float32Array(w.length);
+  const inner = dims.slice(axis + 1).reduce((a, d) => a * d, 1);
+  const n = dims[axis];
+  for (let i = 0; i < w.length; i++) out[i] = w[i] * s[Math.floor(i / inner) % n];
+  return out;
+}
+
+/** One axis of a strided convolution's input gradient split into phases (see phaseGradient). */
+interface PhaseAxis {
+  /** Per phase r (input positions s·q + r): its first kernel tap, its number of taps, and the offset of its output rows. */
+  phases: { a0: number; n: number; e: number }[];
+  /** The stride-1 convolution's kernel length and padding; `rows`: its output length (≥ ⌈input / s⌉). */
+  K: number;
+  before: number;
+  after: number;
+  rows: number;
+}
+
+function phaseAxis(k: number, s: number, pad: number, inSize: number, outSize: number): PhaseAxis | null {
+  const phases = Array.from({ length: s }, (_, r) => {
+    const a0 = (r + pad) % s;
+    return { a0, n: a0 < k ? Math.ceil((k - a0) / s) : 0, e: Math.floor((r + pad) / s) };
+  });
+  const used = phases.filter((p) => p.n > 0);
+  const lo = Math.min(...used.map((p) => p.e - p.n + 1));
+  const hi = Math.max(...used.map((p) => p.e));
+  const K = hi - lo + 1;
+  const before = -lo;
+  if (before < 0) return null;
+  const after = Math.max(0, Math.ceil(inSize / s) - outSize - before + K - 1);
+  return { phases, K, before, after, rows: outSize + before + after - K + 1 };
+}
+
+/**
+ * The input gradient of a convolution with stride s on both axes (group 1, no dilation) from its
+ * output gradient `g` [Co, Ho, Wo]: a stride-1 convolution computes the phases of the input gradient
+ * — pixel (s·q + rh, s·q' + rw) is phase (rh, rw) — as channels, then a transposed convolution with
+ * one-hot s×s kernels (one group per channel) puts each phase at its pixels (the runtime's
+ * DepthToSpace is several times slower). Input position s·q + r receives output position q + e − j
+ * through kernel tap a0 + s·j (tap a of output o reads input o·s + a − pad), so each phase is a
+ * stride-1 correlation with every s-th tap; one kernel window holds every phase's taps, zeros where a
+ * phase has fewer. Phases no tap reaches (kernels smaller than the stride) are left out (zeros).
+ * Channels are padded so the convolution's output fills blocks of 16 (the runtime's blocked layout).
+ * Null when a phase's first row would need negative padding.
+ */
+function phaseGradient(
+  b: Builder,
+  g: string,
+  d: { Co: number; Ci: number; kh: number; kw: number; s: number; H: number; W: number; Ho: number; Wo: number; top: number; left: number },
+  kernel: () => Float32Array,
+): string | null {
+  const { Co, Ci, kh, kw, s } = d;
+  const ah = phaseAxis(kh, s, d.top, d.H, d.Ho);
+  const aw = phaseAxis(kw, s, d.left, d.W, d.Wo);
+  if (!ah || !aw) return null;
+  const live: [number, number][] = [];
+  for (let rh = 0; rh < s; rh++) for (let rw = 0; rw < s; rw++) if (ah.phases[rh].n > 0 && aw.phases[rw].n > 0) live.push([rh, rw]);
+  const m = live.length;
+  let Cp = Ci;
+  while ((m * Cp) % 16 !== 0 && Cp < Ci + 16) Cp++;
+  if ((m * Cp) % 16 !== 0) Cp = Ci;
+  const { K: Kh } = ah;
+  const { K: Kw } = aw;
+  // Output channel c·m + i: phase live[i] of input channel c.
+  const V = () => {
+    const w = kernel();
+    const v = new Float32Array(Cp * m * Co * Kh * Kw);
+    live.forEach(([rh, rw], i) => {
+      const fh = ah.phases[rh];
+      const fw = aw.phases[rw];
+      for (let ci = 0; ci < Ci; ci++)
+        for (let co = 0; co < Co; co++) {
+          const dst = ((ci * m + i) * Co + co) * Kh * Kw;
+          const src = (co * Ci + ci) * kh * kw;
+          for (let jh = 0; jh < fh.n; jh++)
+            for (let jw = 0; jw < fw.n; jw++) v[dst + (fh.e - jh + ah.before) * Kw + (fw.e - jw + aw.before)] = w[src + (fh.a0 + s * jh) * kw + (fw.a0 + s * jw)];
+        }
+    });
+    return v;
+  };
+  const y = b.one('Conv', [g, b.weight([Cp * m, Co, Kh, Kw], V)], { kernel_shape: [Kh, Kw], pads: [ah.before, aw.before, ah.after, aw.after] });
+  // Channel c·m + i to pixel (s·q + rh, s·q' + rw) of channel c.
+  const place = new Float32Array(Cp * m * s * s);
+  for (let c = 0; c < Cp; c++) live.forEach(([rh, rw], i) => (place[(c * m + i) * s * s + rh * s + rw] = 1));
+  let x = b.one('ConvTranspose', [y, b.f32([Cp * m, 1, s, s], place)], { kernel_shape: [s, s], strides: [s, s], group: Cp });
+  if (Cp !== Ci || s * ah.rows !== d.H || s * aw.rows !== d.W) x = b.one('Slice', [x, b.i64([0, 0, 0]), b.i64([Ci, d.H, d.W]), b.i64([1, 2, 3])]);
+  return x;
+}
