@@ -366,8 +366,14 @@ test('SmoothGrad noise: seeded normals with the asked standard deviation, mean 0
   const mean = sum / n;
   expect(Math.abs(mean)).toBeLessThan(0.005);
   expect(Math.sqrt(sq / n - mean * mean)).toBeCloseTo(0.3, 2);
-  // About 68.3 % within one standard deviation, as for a normal distribution.
+  // About 68.3 % within one standard deviation, as for a normal distribution, and the normal CDF at
+  // other points, the far tail included (standard errors ≤ 3.4e-4; beyond ±3.5σ 93 ± 10 values).
   expect(within / n).toBeCloseTo(0.683, 2);
+  const frac = (f: (v: number) => boolean) => a.filter(f).length / n;
+  for (const [z, p] of [[-2, 0.02275], [-1, 0.15866], [-0.3, 0.38209], [0.5, 0.69146], [1.5, 0.93319], [2.5, 0.99379]]) expect([z, Math.abs(frac((v) => v <= z * 0.3) - p) < 0.0015]).toEqual([z, true]);
+  const far = frac((v) => Math.abs(v) >= 3.5 * 0.3) * n;
+  expect(far).toBeGreaterThan(60);
+  expect(far).toBeLessThan(130);
   expect(a.every(Number.isFinite)).toBe(true);
   expect(seededNormals(5, 7, 0.3)).toEqual(a.slice(0, 5));
   expect(seededNormals(5, 8, 0.3)).not.toEqual(a.slice(0, 5));
