@@ -219,6 +219,19 @@ onOrt("a strided convolution's input gradient in a graph with constant kernels r
   }
 });
 
+onOrt('in a graph composed for many runs, a stride-1 backward kernel is a constant only when a batch-norm scale is folded into it', () => {
+  const input = tf.input({ shape: [6, 6, 256] });
+  const conv = tf.layers.conv2d({ filters: 256, kernelSize: 3, padding: 'same', name: 'c' });
+  const net = tf.model({ inputs: input, outputs: conv.apply(input) as L });
+  const fold = { bn: { s: new Float32Array(256).fill(2), t: new Float32Array(256) } };
+  const plain = layerKernel(conv).backward!('gradient', true);
+  const folded = layerKernel(conv, false, fold).backward!('gradient', true);
+  // 2.4 MB: fed (one flipped copy for every graph) unless the scale is folded into it.
+  expect(Object.values(plain.bound ?? {}).map((w) => w.dims)).toEqual([[256, 256, 3, 3]]);
+  expect([Object.keys(folded.bound ?? {}).length, folded.inputs.map((i) => i.name)]).toEqual([0, ['g']]);
+  net.dispose();
+});
+
 onOrt('a converter registered for a custom layer class compiles models with it: logits and input gradients equal TF.js', () => {
   const make = () => {
     const input = tf.input({ shape: [6, 6, 2] });

@@ -130,12 +130,17 @@ export const convolutions: Converter = {
       saved,
       usesRule,
       forward: (embed) => ctx.forwardSpec(embed, (b) => applyAct(b, pre(b), act, rank), bnFed(embed) ? bnInputs : []),
-      backward: (rule, embed = false) => {
+      backward: (rule, embedGraph = false) => {
+        const s = bnFeeds?.bn_s.data;
+        // A graph composed for many runs gets this layer's backward kernels as constants where that
+        // changes the computation: a batch norm's scale folded in, a strided gradient as phases. A
+        // plain stride-1 kernel stays fed (one flipped copy for every graph): as a constant it ran no
+        // faster (VGG16) and cost the runtime's copy of it in each graph.
+        const embed = embedGraph && (s !== undefined || sh > 1 || sw > 1);
         const b = new Builder(embed);
         let gp = actBackward(b, 'g', 'y', act, rule, FROM_INPUT.has(act) ? pre(b) : undefined);
-        // The batch norm's scale: a multiply of the gradient, or, in a graph that embeds its kernels,
+        // The batch norm's scale: a multiply of the gradient, or, in a graph that embeds the kernels,
         // folded into them (output channel o of the forward kernel times s[o]).
-        const s = bnFeeds?.bn_s.data;
         const fold = embed && s !== undefined;
         if (s && !fold) gp = b.one('Mul', [gp, 'bn_s']);
         const scaled = (w: () => Float32Array, axis: 0 | 1, dims: number[]) => (fold ? () => scaleChannels(w(), dims, axis, s!) : w);
