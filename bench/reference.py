@@ -501,17 +501,23 @@ ALL = ["forward", "gradcam", "gradcam_class_change", "saliency", "guided_backpro
        "integrated_gradients", "smoothgrad", "occlusion", "scorecam", "activation_max", "activation_max_page", "scaling"]
 
 
-# As bench/settings.ts FAST_MIN_SECONDS / FAST_MAX_CALLS.
+# As bench/settings.ts FAST_MIN_SECONDS / FAST_MAX_CALLS / FAST_WARMUP_SECONDS.
 FAST_MIN_SECONDS = 1.0
 FAST_MAX_CALLS = 50
+FAST_WARMUP_SECONDS = 0.5
 
 
 def time_calls(fn, n, warmup, distinct=False):
-    """Median seconds of fn(i), i = 0..n-1, after `warmup` untimed calls; a method with a warm-up is
+    """Median seconds of fn(i), i = 0..n-1, after `warmup` untimed calls (a fast method's go on until
+    they add up to FAST_WARMUP_SECONDS, i = -1, -2, -1, ...); a method with a warm-up is
     called again (i = 0, 1, ... over; `distinct`: i keeps counting) until its timed calls add up to
     FAST_MIN_SECONDS (as ours). Returns the median and the number of timed calls."""
-    for w in range(warmup):
-        fn(-1 - w)
+    w, spent = 0, 0.0
+    while w < warmup or (warmup > 0 and spent < FAST_WARMUP_SECONDS and w < FAST_MAX_CALLS):
+        t0 = time.perf_counter()
+        fn(-1 - (w % 2))
+        spent += time.perf_counter() - t0
+        w += 1
     times = []
     k = 0
     while k < n or (warmup > 0 and sum(times) < FAST_MIN_SECONDS and k < FAST_MAX_CALLS):

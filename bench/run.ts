@@ -26,7 +26,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
 import { BENCH_MODELS, BenchModelName } from './models';
-import { BENCH_METHODS, BenchMethod, BenchSettings, FAST_MAX_CALLS, FAST_MIN_SECONDS, FloorReport, FULL_SETTINGS, QUICK_MODELS, QUICK_SETTINGS, ScalePoint, SIDE_PROTOCOL, SideReady, SideReport, SideResult } from './settings';
+import { BENCH_METHODS, BenchMethod, BenchSettings, FAST_MAX_CALLS, FAST_MIN_SECONDS, FAST_WARMUP_SECONDS, FloorReport, FULL_SETTINGS, QUICK_MODELS, QUICK_SETTINGS, ScalePoint, SIDE_PROTOCOL, SideReady, SideReport, SideResult } from './settings';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Pause before each side's method (see main). */
@@ -594,7 +594,7 @@ function markdown(
       `occlusion ${s.occlusionPatch}×${s.occlusionPatch} windows at stride ${s.occlusionPatch}; Score-CAM on the ${s.scoreCamChannels} top-variance channels; ` +
       `activation maximization ${s.actmaxSteps} steps at ${s.actmaxSize}×${s.actmaxSize} (Fourier, decorrelated colour, pad/jitter/scale/rotate/jitter); ` +
       `per page: the filter explorer's page of ${s.pageFilters} filters, ${s.pageSteps} steps at ${s.pagePatternSize}×${s.pagePatternSize}. ` +
-      `Every method runs twice on each side, in the order A B B A, and each side's time is the mean of its two: for a fast method each is the median of at least ${s.repeats} calls after a warm-up, more until they add up to ${FAST_MIN_SECONDS} s (at most ${FAST_MAX_CALLS}; explorer changes at least ${Math.max(5, s.repeats)}); for a slow one, ${s.slowRepeats} call(s).`,
+      `Every method runs twice on each side, in the order A B B A, and each side's time is the mean of its two: for a fast method each is the median of at least ${s.repeats} calls after ${FAST_WARMUP_SECONDS} s of warm-up calls, more until they add up to ${FAST_MIN_SECONDS} s (at most ${FAST_MAX_CALLS}; explorer changes at least ${Math.max(5, s.repeats)}); for a slow one, ${s.slowRepeats} call(s).`,
     '',
   );
   out.push(

@@ -60,6 +60,13 @@ export interface BenchSettings {
  */
 export const FAST_MIN_SECONDS = 1;
 export const FAST_MAX_CALLS = 50;
+/**
+ * …after warm-up calls (i = −1, −2, −1, …) that add up to this many seconds (at least one, at most
+ * FAST_MAX_CALLS), on every side and the floor: the first method a process times after building its
+ * model ran 20–30 % slower over its first half second (ours: MobileNetV2's forward pass 8 ms, then
+ * 6 ms in the same run; PyTorch's 34, then 27 ms) when one call was the warm-up.
+ */
+export const FAST_WARMUP_SECONDS = 0.5;
 
 /** Image counts of the scaling table (predictions and Grad-CAM of N images; up to `scaleMax`). */
 export const SCALE_SIZES = [1, 4, 16, 64] as const;
