@@ -9,7 +9,7 @@
  * Prints `BENCH_FLOOR <json>` (a FloorReport): the median seconds of one forward pass of one image
  * and, with `scaling`, of batches of 1, 4, 16, 64 images (up to the settings' scaleMax).
  */
-import { BenchSettings, FAST_MAX_CALLS, FAST_MIN_SECONDS, FAST_WARMUP_SECONDS, FloorReport, scaleCalls, SCALE_SIZES, ScalePoint } from './settings';
+import { BenchSettings, FAST_MAX_CALLS, FAST_MIN_SECONDS, FloorReport, scaleCalls, SCALE_SIZES, ScalePoint, warmUp } from './settings';
 
 // The package's own API (this process never loads cnnvis).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -46,12 +46,7 @@ async function main(): Promise<void> {
   /** Median of `calls` timed runs after a warm-up; with `minSeconds`, more until they add up to it (as the sides' fast methods). */
   const time = async (n: number, calls: number, minSeconds = 0): Promise<number> => {
     const x = input(n);
-    // Warm-up, as the sides' fast methods: at least one run, more until they add up to FAST_WARMUP_SECONDS.
-    for (let w = 0, spent = 0; w < 1 || (spent < FAST_WARMUP_SECONDS && w < FAST_MAX_CALLS); w++) {
-      const t0 = performance.now();
-      await session.run({ [inName]: x });
-      spent += (performance.now() - t0) / 1000;
-    }
+    await warmUp(1, () => session.run({ [inName]: x })); // as the sides' fast methods
     const times: number[] = [];
     let total = 0;
     for (let i = 0; i < calls || (total < minSeconds && i < FAST_MAX_CALLS); i++) {

@@ -29,7 +29,7 @@ import {
 } from 'cnnvis';
 import * as readline from 'readline';
 import { BenchModel, benchModel, BenchModelName, BENCH_MODELS } from './models';
-import { BenchMethod, BENCH_METHODS, BenchSettings, FAST_MAX_CALLS, FAST_MIN_SECONDS, FAST_WARMUP_SECONDS, KernelTime, scaleCalls, ScalePoint, SCALE_SIZES, SideReport, SideResult } from './settings';
+import { BenchMethod, BENCH_METHODS, BenchSettings, FAST_MAX_CALLS, FAST_MIN_SECONDS, KernelTime, scaleCalls, ScalePoint, SCALE_SIZES, SideReport, SideResult, warmUp } from './settings';
 
 const pictures = new Map<string, RGBImage>();
 
@@ -74,18 +74,14 @@ function log(msg: string): void {
 }
 
 /**
- * Times `call(i)` for i = 0..n−1 after `warmup` untimed calls (i < 0; a fast method's go on until
- * they add up to FAST_WARMUP_SECONDS); a method with a warm-up (a fast one) is called again (i = 0, 1, … over) until its timed calls add up to FAST_MIN_SECONDS
- * (at most FAST_MAX_CALLS calls), so a few milliseconds' pass gets more than five samples. Returns
+ * Times `call(i)` for i = 0..n−1 after `warmup` untimed calls (i = −1, −2, −1, …; see warmUp); a
+ * method with a warm-up (a fast one) is called again (i = 0, 1, … over) until its timed calls add up
+ * to FAST_MIN_SECONDS (at most FAST_MAX_CALLS calls), so a few milliseconds' pass gets more than five samples. Returns
  * the median seconds and the live tensors added per call after the first (undefined after a single
  * call without warm-up).
  */
 async function timeCalls(n: number, warmup: number, call: (i: number) => Promise<unknown>, distinct = false): Promise<{ seconds: number; tensorsPerCall?: number; n: number }> {
-  for (let w = 0, spent = 0; w < warmup || (warmup > 0 && spent < FAST_WARMUP_SECONDS && w < FAST_MAX_CALLS); w++) {
-    const t0 = performance.now();
-    await call(-1 - (w % 2));
-    spent += (performance.now() - t0) / 1000;
-  }
+  if (warmup > 0) await warmUp(warmup, (w) => call(-1 - (w % 2)));
   // Counted from after a first call (which may build per-model caches): the warm-up, else timed call 0.
   let before = warmup > 0 ? tf.memory().numTensors : -1;
   const times: number[] = [];

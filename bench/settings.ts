@@ -68,6 +68,15 @@ export const FAST_MAX_CALLS = 50;
  */
 export const FAST_WARMUP_SECONDS = 0.5;
 
+/** Untimed calls `call(w)`, w = 0, 1, …: at least `calls`, more until they add up to FAST_WARMUP_SECONDS (at most FAST_MAX_CALLS). */
+export async function warmUp(calls: number, call: (w: number) => Promise<unknown>): Promise<void> {
+  for (let w = 0, spent = 0; w < calls || (spent < FAST_WARMUP_SECONDS && w < FAST_MAX_CALLS); w++) {
+    const t0 = performance.now();
+    await call(w);
+    spent += (performance.now() - t0) / 1000;
+  }
+}
+
 /** Image counts of the scaling table (predictions and Grad-CAM of N images; up to `scaleMax`). */
 export const SCALE_SIZES = [1, 4, 16, 64] as const;
 

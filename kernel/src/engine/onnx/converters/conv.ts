@@ -222,9 +222,9 @@ function phaseGradient(
   const live: [number, number][] = [];
   for (let rh = 0; rh < s; rh++) for (let rw = 0; rw < s; rw++) if (ah.phases[rh].n > 0 && aw.phases[rw].n > 0) live.push([rh, rw]);
   const m = live.length;
-  let Cp = Ci;
-  while ((m * Cp) % 16 !== 0 && Cp < Ci + 16) Cp++;
-  if ((m * Cp) % 16 !== 0) Cp = Ci;
+  // The fewest channels ≥ Ci whose m phases fill blocks of 16: a multiple of 16 / gcd(m, 16).
+  const q = 16 / Math.min(m & -m, 16);
+  const Cp = Math.ceil(Ci / q) * q;
   const { K: Kh } = ah;
   const { K: Kw } = aw;
   // Output channel c·m + i: phase live[i] of input channel c.
