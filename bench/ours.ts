@@ -310,7 +310,7 @@ async function main(): Promise<void> {
     const r = await RUNNERS[method as BenchMethod](bm, settings);
     const result: SideResult = { model: name, method: method as BenchMethod, ...r, ...(lastProfile ? { kernels: lastProfile } : {}) };
     results.push(result);
-    log(`${name} ${method}: ${r.seconds.toFixed(3)} s (n=${r.n}, tensors/call ${r.tensorsPerCall ?? '—'}; peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB)`);
+    log(`${name} ${method}: ${r.seconds.toFixed(3)} s (n=${r.n}, tensors/call ${r.tensorsPerCall ?? '—'}; peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB, now ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)})`);
     process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
   }
   const report: SideReport = {

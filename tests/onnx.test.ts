@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../kernel/src/engine/backend';
+import { partSizes } from '../kernel/src/engine/onnx/backward';
 import { ortNet, ortUnsupportedReason } from '../kernel/src/engine/onnx/net';
 import { ortRuntime, setAccelEnabled } from '../kernel/src/engine/onnx/runtime';
 import { activationAndLogits, ChannelTarget, inputGradients, layerGradients, logitsOf, ScoreTarget } from '../kernel/src/explain/gradients';
@@ -471,6 +472,50 @@ test('a linear objective runs forward and backward in one call and equals the ge
   // A score function that is not linear is never given the one-call path by the objectives.
   expect(new Objective(['c3'], 'squared', (get) => get('c3').square().mean([1, 2, 3]) as tf.Tensor1D).linear).toBe(false);
   expect(tf.memory().numTensors).toBe(before);
+  x.dispose();
+});
+
+test("a batch whose forward values pass a one-call graph's memory budget runs in equal parts, with the whole batch's values", () => {
+  expect(partSizes(8, 52 << 20, 256 << 20)).toEqual([4, 4]);
+  expect(partSizes(7, 10, 30)).toEqual([3, 2, 2]);
+  expect(partSizes(4, 37 << 20, 256 << 20)).toEqual([4]);
+  expect(partSizes(3, 1000, 1)).toEqual([1, 1, 1]);
+  expect(partSizes(0, 1000, 1)).toEqual([0]);
+  const m = zoo();
+  const ort = ortNet(m.net)!;
+  const B = 7;
+  const x = batch(B, 41);
+  // Per-image seeds, so parts joined in the wrong order would show.
+  const ld = [B, ...ort.dims(ort.logitsName)];
+  const seed = { data: seededFloats(ld.reduce((a, d) => a * d, 1), 42, -1, 1), dims: ld };
+  const cd = [B, ...ort.dims('c3')];
+  const seeds = new Map([['c3', { data: seededFloats(cd.reduce((a, d) => a * d, 1), 43, -1, 1), dims: cd }]]);
+  const budget = ort.limits.passBytes;
+  const run = (passBytes: number) => {
+    ort.limits.passBytes = passBytes;
+    try {
+      const runs = ort.runs.forward;
+      const g = ort.inputGradient(x, seed)!;
+      const o = ort.objectiveGradient(x, seeds)!;
+      return { g, o, runs: ort.runs.forward - runs };
+    } finally {
+      ort.limits.passBytes = budget;
+    }
+  };
+  const whole = run(budget);
+  const parts = run(1);
+  expect([whole.runs, parts.runs]).toEqual([2, 2 * B]);
+  for (const [a, b] of [
+    [parts.g.logits, whole.g.logits],
+    [parts.g.gx, whole.g.gx],
+    [parts.o.score, whole.o.score],
+    [parts.o.gx, whole.o.gx],
+  ]) {
+    expect(a.dims).toEqual(b.dims);
+    expect(arrayRelErr(a.data as Float32Array, b.data as Float32Array, Number.MIN_VALUE)).toBeLessThan(1e-5);
+  }
+  expect(whole.o.gx.dims).toEqual([B, 17, 17, 3]);
+  expect(Math.max(...Array.from(whole.o.gx.data as Float32Array, Math.abs))).toBeGreaterThan(1e-4);
   x.dispose();
 });
 

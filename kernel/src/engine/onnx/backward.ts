@@ -5,12 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
-import { GraphCache } from './caches';
+import { Composed, GraphCache } from './caches';
 import { composeBackward, composeInputGradient, composeObjectiveGradient } from './compose';
 import { Fold, layerKernel, Rule } from './layers';
 import { Plan } from './plan';
 import { OrtValue } from './runtime';
-import { activeChannels, Forward, pickChannels, ruleValue, sumValues, zeros } from './values';
+import { activeChannels, Forward, joinRows, pickChannels, rows, ruleValue, sumValues, zeros } from './values';
 
 /** The few output channels of convolution `layer` that gradient `g` reaches, or null (not a convolution, or not that sparse). */
 function cutChannels(plan: Plan, layer: tf.layers.Layer, g: OrtValue): number[] | null {
@@ -120,9 +120,8 @@ export function runInputGradient(plan: Plan, cache: GraphCache, x: tf.Tensor4D, 
   if (plan.dims(plan.inputName).length !== 3 || x.rank !== 4) return null;
   const w = cache.inline.getOrSet(`grad\u0000${rule}`, () => composeInputGradient(plan, rule));
   if (!w) return null;
-  cache.runs.forward++;
-  cache.runs.backward++;
-  const out = w.graph.run({ x: { data: x.dataSync() as Float32Array, dims: x.shape }, s0: seed, ...w.feeds }, ['logits', 'gx']);
+  const xv: OrtValue = { data: x.dataSync() as Float32Array, dims: x.shape };
+  const out = inParts(cache, w, x.shape[0], (i, n) => w.graph.run({ x: rows(xv, i, n), s0: rows(seed, i, n), ...w.feeds }, ['logits', 'gx']));
   return { logits: out.logits, gx: out.gx };
 }
 
@@ -137,10 +136,39 @@ export function runObjectiveGradient(plan: Plan, cache: GraphCache, x: tf.Tensor
   const from = [...seeds.keys()];
   const w = cache.inline.getOrSet(`objective\u0000${rule}\u0000${from.join('\u0000')}`, () => composeObjectiveGradient(plan, from, rule));
   if (!w) return null;
-  cache.runs.forward++;
-  cache.runs.backward++;
-  const feeds: Record<string, OrtValue> = { x: { data: x.dataSync() as Float32Array, dims: x.shape }, ...w.feeds };
-  from.forEach((l, k) => (feeds[`s${k}`] = seeds.get(l)!));
-  const out = w.graph.run(feeds, ['score', 'gx']);
+  const xv: OrtValue = { data: x.dataSync() as Float32Array, dims: x.shape };
+  const out = inParts(cache, w, x.shape[0], (i, n) => {
+    const feeds: Record<string, OrtValue> = { x: rows(xv, i, n), ...w.feeds };
+    from.forEach((l, k) => (feeds[`s${k}`] = rows(seeds.get(l)!, i, n)));
+    return w.graph.run(feeds, ['score', 'gx']);
+  });
   return { score: out.score, gx: out.gx };
+}
+
+/**
+ * A batch of `B` images split into the fewest parts of at most `budget / perImage` images (at least
+ * one each), their sizes differing by at most one; [B] when it fits (an empty batch too).
+ */
+export function partSizes(B: number, perImage: number, budget: number): number[] {
+  const most = Math.max(1, Math.floor(budget / Math.max(1, perImage)));
+  const parts = Math.max(1, Math.ceil(B / most));
+  return Array.from({ length: parts }, (_, k) => Math.floor(B / parts) + (k < B % parts ? 1 : 0));
+}
+
+/**
+ * Runs a one-call gradient graph on a batch of `B` images, in equal parts when the forward values it
+ * holds for its backward part would pass the budget (GraphCache.limits.passBytes); each part's
+ * outputs joined along the batch. Images are independent, so the parts give the batch's values.
+ */
+function inParts(cache: GraphCache, w: Composed, B: number, run: (i: number, n: number) => Record<string, OrtValue>): Record<string, OrtValue> {
+  const outs: Record<string, OrtValue>[] = [];
+  let i = 0;
+  for (const n of partSizes(B, w.heldBytes ?? 0, cache.limits.passBytes)) {
+    outs.push(run(i, n));
+    cache.runs.forward++;
+    cache.runs.backward++;
+    i += n;
+  }
+  if (outs.length === 1) return outs[0];
+  return Object.fromEntries(Object.keys(outs[0]).map((k) => [k, joinRows(outs.map((o) => o[k]))]));
 }

@@ -11,6 +11,11 @@ import { Forward } from './values';
 export interface Composed {
   graph: OrtGraph;
   feeds: Record<string, OrtValue>;
+  /**
+   * Bytes per image of the forward values the graph holds until its backward part reads them (graphs
+   * that run forward and backward in one call; see GraphCache.passBytes).
+   */
+  heldBytes?: number;
 }
 
 /** The forward graph of a whole model (or up to a layer): which layer each output `o{k}` is. */
@@ -23,6 +28,13 @@ export type WholeBackward = Composed & { values: string[] };
  * kernels are ~200 MB in each, and the runtime's copies of them more).
  */
 const INLINE_GRAPHS = 2;
+
+/**
+ * The most bytes of forward values a one-call gradient graph (forward and backward in one run) may
+ * hold for its backward part in one run: a larger batch runs in equal parts of independent images.
+ * (VGG16 holds 52 MB per 224×224 image: its filter explorer's page of 8 ran at 0.65 GB over the model.)
+ */
+const PASS_BYTES = 256 << 20;
 
 /** A map holding at most `size` entries: adding one more drops (and disposes) the one used longest ago. */
 export class Bounded<K, V> {
@@ -98,6 +110,8 @@ export class GraphCache {
    * backward runs that took only a few channels of a convolution).
    */
   readonly runs = { forward: 0, backward: 0, cut: 0 };
+  /** Limits of one run: `passBytes`, see PASS_BYTES. */
+  readonly limits = { passBytes: PASS_BYTES };
   /** The last complete forward pass and the key it was kept under (e.g. the input tensor). */
   last: { key: unknown; fw: Forward } | null = null;
   /** Graphs of layers and chains, by layer name or chain id. */

@@ -193,23 +193,26 @@ export function composeBackward(plan: Plan, from: string, to: string, rule: Rule
  * layer graphs. Null when no gradient reaches the input, or when the forward part runs fused a value
  * the seeds or the backward part need on its own (a seed inside a chain the forward part fuses).
  */
-function composePass(plan: Plan, from: readonly string[], rule: Rule): { c: Composer; value: Map<string, string>; seeds: string[]; gx: string } | null {
+function composePass(plan: Plan, from: readonly string[], rule: Rule): { c: Composer; value: Map<string, string>; seeds: string[]; gx: string; heldBytes: number } | null {
   const c = new Composer();
   const end = Math.max(...from.map((l) => plan.indexOf(l)));
   const value = forwardPart(c, plan, imageInput(c, plan, true), end, 'weights');
   if (from.some((l) => !value.has(l))) return null;
   const seeds = from.map((l, k) => c.input(`s${k}`, plan.dims(l)));
   let missing = false;
+  // The forward values the backward part reads (bytes per image, by value).
+  const held = new Map<string, number>();
   const valueOf = (layer: string) => {
     const v = value.get(layer);
     if (v === undefined) missing = true;
+    else held.set(v, plan.dims(layer).reduce((a, d) => a * d, 4));
     return v ?? '';
   };
   const g = backwardPart(c, plan, new Map(from.map((l, k) => [l, seeds[k]])), plan.inputName, rule, valueOf, true);
   if (!g || missing) return null;
   const dims = plan.dims(plan.inputName);
   const gx = dims.length === 3 ? c.op('Transpose', [g], { perm: [0, 2, 3, 1] }) : g;
-  return { c, value, seeds, gx };
+  return { c, value, seeds, gx, heldBytes: [...held.values()].reduce((a, b) => a + b, 0) };
 }
 
 /** The graph's output for the input gradient: NHWC for images. */
@@ -226,7 +229,7 @@ function gxOutput(plan: Plan, gx: string): { name: string; value: string; dims: 
 export function composeInputGradient(plan: Plan, rule: Rule): Composed | null {
   const p = composePass(plan, [plan.logitsName], rule);
   if (!p) return null;
-  return p.c.build([{ name: 'logits', value: p.value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) }, gxOutput(plan, p.gx)]);
+  return { ...p.c.build([{ name: 'logits', value: p.value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) }, gxOutput(plan, p.gx)]), heldBytes: p.heldBytes };
 }
 
 /**
@@ -242,5 +245,5 @@ export function composeObjectiveGradient(plan: Plan, from: readonly string[], ru
   const axis = c.constant('axes', [1]);
   const parts = from.map((l, k) => c.op('ReduceSum', [c.op('Flatten', [c.op('Mul', [p.seeds[k], p.value.get(l)!])], { axis: 1 }), axis], { keepdims: 0 }));
   const score = parts.reduce((a, b) => c.add(a, b));
-  return c.build([{ name: 'score', value: score, dims: [] }, gxOutput(plan, p.gx)]);
+  return { ...c.build([{ name: 'score', value: score, dims: [] }, gxOutput(plan, p.gx)]), heldBytes: p.heldBytes };
 }

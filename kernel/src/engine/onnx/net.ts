@@ -75,6 +75,11 @@ export class OrtNet {
     return this.plan.logitsName;
   }
 
+  /** Limits of one run (see GraphCache.limits); settable. */
+  get limits(): GraphCache['limits'] {
+    return this.cache.limits;
+  }
+
   /** Graph runs so far (see GraphCache.runs). */
   get runs(): GraphCache['runs'] {
     return this.cache.runs;

@@ -43,6 +43,24 @@ export function sumValues(a: OrtValue, b: OrtValue): OrtValue {
   return { data: sum, dims: a.dims };
 }
 
+/** Rows i … i + n − 1 of a [B, ...] value (a view of the same memory). */
+export function rows(v: OrtValue, i: number, n: number): OrtValue {
+  const per = v.data.length / v.dims[0];
+  return { data: v.data.subarray(i * per, (i + n) * per) as OrtValue['data'], dims: [n, ...v.dims.slice(1)] };
+}
+
+/** Float values [b_k, ...] (same dims after the batch) joined along the batch. */
+export function joinRows(parts: readonly OrtValue[]): OrtValue {
+  if (parts.length === 1) return parts[0];
+  const out = new Float32Array(parts.reduce((a, p) => a + p.data.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p.data as Float32Array, o);
+    o += p.data.length;
+  }
+  return { data: out, dims: [parts.reduce((a, p) => a + p.dims[0], 0), ...parts[0].dims.slice(1)] };
+}
+
 /** A zero value of these dims. */
 export function zeros(dims: number[]): OrtValue {
   return { data: new Float32Array(dims.reduce((a, b) => a * b, 1)), dims };
