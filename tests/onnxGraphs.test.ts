@@ -141,9 +141,17 @@ onOrt('the logits-only graph has the weights as constants (a large Dense kernel 
   // One runtime call: the logits-only graph.
   const whole = ort.forward(x).get(ort.logitsName);
   expect(ort.runs.forward - runs0).toBe(1);
-  // Layer by layer (asking for an inner layer's value), with fed weights.
-  const layered = ort.forward(x, { layers: ['relu6'] }).get(ort.logitsName);
+  // Layer by layer (asking for a value inside the fused chain c2-bn-relu6), with fed weights.
+  const layered = ort.forward(x, { layers: ['bn'] }).get(ort.logitsName);
   expect(ort.runs.forward - runs0).toBeGreaterThan(3);
+  // Taps at the chain's end and after it, with the logits: one runtime call (the taps graph).
+  const runs1 = ort.runs.forward;
+  const tapped = ort.forward(x, { layers: ['relu6', 'gap'] });
+  expect(ort.runs.forward - runs1).toBe(1);
+  const relu6Ref = tf.tidy(() => tf.transpose(tf.model({ inputs: net.inputs, outputs: net.getLayer('relu6').output as L }).predict(x) as tf.Tensor, [0, 3, 1, 2]));
+  expect(tapped.get('relu6').dims).toEqual([3, 256, 10, 10]);
+  expect(maxRelErr(tapped.get('relu6').data as Float32Array, relu6Ref.dataSync())).toBeLessThan(2e-5);
+  expect(Math.max(...Array.from(relu6Ref.dataSync()))).toBeGreaterThan(0);
   // TF.js: the logits are the input of the fused softmax.
   const logitsModel = tf.model({ inputs: net.inputs, outputs: net.getLayer('fc').output as L });
   const ref = tf.tidy(() => {
@@ -155,7 +163,8 @@ onOrt('the logits-only graph has the weights as constants (a large Dense kernel 
   expect(whole.dims).toEqual([3, 7]);
   expect(maxRelErr(whole.data as Float32Array, want)).toBeLessThan(2e-5);
   expect(maxRelErr(layered.data as Float32Array, want)).toBeLessThan(2e-5);
-  tf.dispose([x, ref]);
+  expect(maxRelErr(tapped.get(ort.logitsName).data as Float32Array, want)).toBeLessThan(2e-5);
+  tf.dispose([x, ref, relu6Ref]);
   net.dispose();
 });
 

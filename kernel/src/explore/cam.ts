@@ -100,7 +100,7 @@ function toBytes(map: Map2D): Uint8Array {
 }
 
 export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
-  private readonly activations = new Map<string, tf.Tensor3D>();
+  private readonly activations = new Map<string, { activation: tf.Tensor3D; scores: Float32Array }>();
   private readonly maps = new LruCache<Map2D>(MAX_CACHED_MAPS);
   private readonly topCount: number;
   /** The convention asked for (each method follows it where it knows it). */
@@ -177,6 +177,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
   private camRaw(cam: CamMethod<CamOptions>, layer: string, classIndex: number, opts: CamOptions): Map2D {
     let activation: tf.Tensor3D;
     let gradient: tf.Tensor3D | null = null;
+    let passScores: Float32Array | undefined;
     let owned = false;
     if (cam.usesGradients) {
       // Finer-CAM and the like differentiate a score built from the image's class scores.
@@ -194,10 +195,11 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
       g.logits.dispose();
       owned = true;
     } else {
-      activation = this.activation(layer);
+      ({ activation, scores: passScores } = this.activation(layer));
     }
     try {
-      const raw = cam.rawMap({ model: this.model, layer, classIndex, batch: this.batch, activation, gradient }, opts);
+      // The class scores of the pass the activation came from, as the method's own function has them.
+      const raw = cam.rawMap({ model: this.model, layer, classIndex, batch: this.batch, activation, gradient, scores: passScores }, opts);
       const [h, w] = raw.shape;
       const data = raw.dataSync().slice() as Float32Array;
       raw.dispose();
@@ -208,12 +210,12 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
     }
   }
 
-  /** A layer's activation for the kept batch (one forward pass per layer, kept). */
-  private activation(layer: string): tf.Tensor3D {
+  /** A layer's activation for the kept batch and the class scores of that pass (one forward pass per layer, kept). */
+  private activation(layer: string): { activation: tf.Tensor3D; scores: Float32Array } {
     const hit = this.activations.get(layer);
     if (hit) return hit;
     const r = activationAndLogits(this.model, this.batch, layer);
-    const a = tf.tidy(() => r.activation.squeeze([0]) as tf.Tensor3D);
+    const a = { activation: tf.tidy(() => r.activation.squeeze([0]) as tf.Tensor3D), scores: r.logits.dataSync().slice() as Float32Array };
     r.activation.dispose();
     r.logits.dispose();
     this.activations.set(layer, a);
@@ -299,7 +301,7 @@ export class CamExplorer extends ImageExplorer<CamExplorerState, CamEntry> {
   }
 
   protected release(): void {
-    this.activations.forEach((a) => a.dispose());
+    this.activations.forEach((a) => a.activation.dispose());
     this.activations.clear();
     this.maps.clear();
   }

@@ -70,7 +70,20 @@ class Composer {
 
   /** The compiled graph with the given outputs, and the constant feeds of its runs. */
   build(outputs: { name: string; value: string; dims: number[] }[]): { graph: OrtGraph; feeds: Record<string, OrtValue> } {
-    for (const o of outputs) this.nodes.push({ op: 'Identity', inputs: [o.value], outputs: [o.name] });
+    // An output is its value renamed; only a value asked twice, or a graph input, gets an Identity
+    // (an Identity per output made ONNX Runtime's basic optimizations drop a fused value that
+    // another output still read: "Node input … is not a graph input" when loading MobileNet's taps).
+    const made = new Set(this.nodes.flatMap((n) => n.outputs));
+    const rename = new Map<string, string>();
+    for (const o of outputs) {
+      if (made.has(o.value) && !rename.has(o.value)) rename.set(o.value, o.name);
+      else this.nodes.push({ op: 'Identity', inputs: [o.value], outputs: [o.name] });
+    }
+    const re = (v: string) => rename.get(v) ?? v;
+    for (const n of this.nodes) {
+      n.inputs = n.inputs.map(re);
+      n.outputs = n.outputs.map(re);
+    }
     const graph = new OrtGraph({
       name: 'cnnvis-composed',
       bound: this.bound,
@@ -132,6 +145,21 @@ export function composeForward(plan: Plan, all: boolean, end: number, only?: Rea
   if (!all) return { ...c.build([{ name: 'logits', value: value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) }]), kept: [plan.logitsName] };
   // `only`: just these values leave the runtime (a pass that serves backward passes down to a layer).
   const kept = [...value.keys()].filter((name) => name !== plan.inputName && !plan.node(name).kernel.identity && (!only || only.has(name)));
+  return { ...c.build(kept.map((name, k) => ({ name: `o${k}`, value: value.get(name)!, dims: plan.dims(name) }))), kept };
+}
+
+/**
+ * The model up to node index `end` as one graph whose outputs are the values of `layers` (and the
+ * logits when `end` is the last node): taps without a complete pass. Weights are constants but batch
+ * norms stay apart from the kernels (Embed 'weights'), so a tap rounds as the same layer's value in a
+ * complete pass (an explorer's map and the method's own are equal); images in TF's layout. Null when
+ * an asked layer runs inside a fused chain (the layer-by-layer pass then runs that chain unfused).
+ */
+export function composeTaps(plan: Plan, end: number, layers: readonly string[]): WholeForward | null {
+  const c = new Composer();
+  const value = forwardPart(c, plan, imageInput(c, plan, true), end, 'weights');
+  const kept = [...new Set(end === plan.nodes.length - 1 ? [...layers, plan.logitsName] : layers)];
+  if (kept.some((name) => name === plan.inputName || !value.has(name))) return null;
   return { ...c.build(kept.map((name, k) => ({ name: `o${k}`, value: value.get(name)!, dims: plan.dims(name) }))), kept };
 }
 

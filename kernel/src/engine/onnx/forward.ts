@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
 import { GraphCache, WholeForward } from './caches';
-import { composeForward } from './compose';
+import { composeForward, composeTaps } from './compose';
 import { Plan } from './plan';
 import { OrtValue } from './runtime';
 import { Forward, ruleValue, Saved } from './values';
@@ -72,6 +72,16 @@ export function runForward(plan: Plan, cache: GraphCache, x: tf.Tensor4D, opts: 
     const logits = w.graph.run({ x: { data: x.dataSync() as Float32Array, dims: x.shape }, ...w.feeds }, ['logits']).logits;
     cache.runs.forward++;
     return new Forward(B, new Map([[plan.logitsName, { y: logits }]]), false, end);
+  }
+  if (!complete && layers.length > 0) {
+    // Taps: one graph up to `end` with the asked layers (and the logits) as outputs, unless one of
+    // them runs inside a fused chain; the values between them stay inside the runtime.
+    const t = cache.inline.getOrSet(`taps\u0000${end}\u0000${layers.join('\u0000')}`, () => composeTaps(plan, end, layers)) as WholeForward | null;
+    if (t) {
+      const outs = t.graph.run({ x: { data: x.dataSync() as Float32Array, dims: x.shape }, ...t.feeds }, t.kept.map((_, k) => `o${k}`));
+      cache.runs.forward++;
+      return new Forward(B, new Map(t.kept.map((name, k) => [name, { y: outs[`o${k}`] }])), false, end);
+    }
   }
   const input = tf.tidy(() => (x.rank === 4 ? tf.transpose(x, [0, 3, 1, 2]) : x));
   const values = new Map<string, Saved>();
