@@ -13,7 +13,7 @@ export interface Composed {
   feeds: Record<string, OrtValue>;
   /**
    * Bytes per image of the forward values the graph holds until its backward part reads them (graphs
-   * that run forward and backward in one call; see GraphCache.passBytes).
+   * that run forward and backward in one call; see GraphCache.limits.passBytes).
    */
   heldBytes?: number;
 }
