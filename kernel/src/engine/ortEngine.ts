@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../errors';
 import { Head, modelHead } from '../models/head';
 import { ChannelTarget, Engine, Gradients, INPUT, isChannelTarget, LOGITS, ObjectiveScore, ReluRule, ScoreTarget } from './engine';
-import { engineLabel, Forward, fromTensor, onEngine, OrtNet, sumValues, toTensor } from './onnx/net';
+import { engineLabel, Forward, fromTensor, joinRows, onEngine, OrtNet, sumValues, toTensor } from './onnx/net';
 import { OrtValue } from './onnx/runtime';
 import { TfjsEngine } from './tfjs';
 
@@ -61,25 +61,18 @@ export class OrtEngine implements Engine {
     return (
       onEngine(this.net, (ort) => {
         const B = batch.shape[0];
-        const parts: Float32Array[] = [];
-        let K = 0;
+        const parts: OrtValue[] = [];
         for (let i0 = 0; i0 < B; i0 += batchSize) {
           const x = i0 === 0 && batchSize >= B ? batch : batch.slice([i0], [Math.min(batchSize, B - i0)]);
           // The logits-only graph (batch norms folded, kernels pre-packed): a prediction keeps nothing
           // for a gradient that may follow, which runs its own forward pass.
-          const fw = ort.forward(x);
-          const l = logitsData(ort, fw);
-          K = l.K;
-          parts.push(l.data);
+          const l = logitsData(ort, ort.forward(x));
+          parts.push({ data: l.data, dims: [l.B, l.K] });
           if (x !== batch) x.dispose();
         }
-        const all = new Float32Array(B * K);
-        let o = 0;
-        for (const p of parts) {
-          all.set(p, o);
-          o += p.length;
-        }
-        return tf.tensor2d(all, [B, K]);
+        // (An empty batch: no part, no classes, as before.)
+        const all = parts.length ? joinRows(parts) : { data: new Float32Array(0), dims: [0, 0] };
+        return tf.tensor2d(all.data as Float32Array, all.dims as [number, number]);
       }) ?? this.tfjs.logits(batch, batchSize)
     );
   }

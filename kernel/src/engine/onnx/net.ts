@@ -27,7 +27,7 @@ import { ortRuntime, OrtValue } from './runtime';
 import { Forward } from './values';
 
 export type { ForwardOptions } from './forward';
-export { Forward, fromTensor, sumValues, toTensor } from './values';
+export { Forward, fromTensor, joinRows, sumValues, toTensor } from './values';
 
 const versions = new WeakMap<tf.LayersModel, { version: number }>();
 
