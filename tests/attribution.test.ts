@@ -21,7 +21,7 @@ import { gradCam } from '../kernel/src/explain/cam/gradcam';
 import { loadModel } from '../kernel/src/models/load';
 import { CnnModel } from '../kernel/src/models/model';
 import { RGBImage } from '../kernel/src/types';
-import { seededFloats, seededNormals } from '../kernel/src/random';
+import { fillNormals, mulberry32, seededFloats, seededNormals } from '../kernel/src/random';
 import { pearson as corr } from '../kernel/src/explain/eval/stats';
 import { centralDifference, maxAbs } from './helpers/compare';
 import { chain, logitAt, seedLayers } from './helpers/nets';
@@ -377,4 +377,26 @@ test('SmoothGrad noise: seeded normals with the asked standard deviation, mean 0
   expect(a.every(Number.isFinite)).toBe(true);
   expect(seededNormals(5, 7, 0.3)).toEqual(a.slice(0, 5));
   expect(seededNormals(5, 8, 0.3)).not.toEqual(a.slice(0, 5));
+  // The inline generator gives the numbers of the polar method over mulberry32's own function, bit
+  // for bit, and fills a part of a larger buffer (a batch's noise) with the same numbers.
+  const r = mulberry32(7);
+  const ref = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    let u: number;
+    let v: number;
+    let q: number;
+    do {
+      u = 2 * r() - 1;
+      v = 2 * r() - 1;
+      q = u * u + v * v;
+    } while (q >= 1 || q === 0);
+    const f = 0.3 * Math.sqrt((-2 * Math.log(q)) / q);
+    ref[i] = u * f;
+    if (i + 1 < n) ref[i + 1] = v * f;
+  }
+  expect(a).toEqual(ref);
+  const buffer = new Float32Array(n + 10);
+  fillNormals(buffer.subarray(5, 5 + n), 7, 0.3);
+  expect(buffer.subarray(5, 5 + n)).toEqual(ref);
+  expect([...buffer.subarray(0, 5), ...buffer.subarray(5 + n)]).toEqual(new Array(10).fill(0));
 });

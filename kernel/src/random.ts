@@ -26,20 +26,38 @@ export function seededFloats(n: number, seed: number, lo = -1, hi = 1): Float32A
  * trigonometry; in plain JS, several times faster than TF.js' randomNormal).
  */
 export function seededNormals(n: number, seed: number, std = 1): Float32Array {
-  const r = mulberry32(seed);
   const out = new Float32Array(n);
+  fillNormals(out, seed, std);
+  return out;
+}
+
+/**
+ * Fills `out` with what seededNormals(out.length, seed, std) returns (the same numbers), in place: a
+ * batch's noise goes into one buffer. The generator is mulberry32 written out inline (a closure call
+ * per number made it take 1.5-2x as long).
+ */
+export function fillNormals(out: Float32Array, seed: number, std = 1): void {
+  const n = out.length;
+  let a = seed >>> 0;
   for (let i = 0; i < n; i += 2) {
     let u: number;
     let v: number;
     let s: number;
     do {
-      u = 2 * r() - 1;
-      v = 2 * r() - 1;
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      u = (2 * ((t ^ (t >>> 14)) >>> 0)) / 4294967296 - 1;
+      a = (a + 0x6d2b79f5) >>> 0;
+      t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      v = (2 * ((t ^ (t >>> 14)) >>> 0)) / 4294967296 - 1;
       s = u * u + v * v;
     } while (s >= 1 || s === 0);
     const f = std * Math.sqrt((-2 * Math.log(s)) / s);
     out[i] = u * f;
     if (i + 1 < n) out[i + 1] = v * f;
   }
-  return out;
 }

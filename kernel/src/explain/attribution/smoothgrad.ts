@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
-import { seededNormals } from '../../random';
+import { fillNormals } from '../../random';
 import { Progress } from '../../display/progress';
 import { AttributionContext, attributionFunction, AttributionMethod, AttributionOptions, sumOverBatches } from './base';
 
@@ -43,9 +43,15 @@ export class SmoothGrad extends AttributionMethod<SmoothGradOptions> {
     const sum = sumOverBatches(
       n,
       ctx.batchSize,
-      (i0, i1) =>
-        // One seeded noise image per sample (seed and sample index), whatever the batch size.
-        tf.concat(Array.from({ length: i1 - i0 }, (_, j) => (std > 0 ? tf.add(x, tf.tensor(seededNormals(x.size, seed * 100003 + i0 + j + 1, std), x.shape)) : x.clone()))) as tf.Tensor4D,
+      (i0, i1) => {
+        const shape: [number, number, number, number] = [i1 - i0, x.shape[1], x.shape[2], x.shape[3]];
+        if (std === 0) return tf.tile(x, [i1 - i0, 1, 1, 1]);
+        // One seeded noise image per sample (seed and sample index), whatever the batch size; the
+        // batch's noise in one buffer, added to the image in one broadcast.
+        const noise = new Float32Array(shape[0] * x.size);
+        for (let j = 0; j < shape[0]; j++) fillNormals(noise.subarray(j * x.size, (j + 1) * x.size), seed * 100003 + i0 + j + 1, std);
+        return tf.tidy(() => tf.add(x, tf.tensor4d(noise, shape)));
+      },
       (xb) => tf.sum(ctx.gradient(xb), 0, true),
       (done) => {
         progress?.tick(done - last);
