@@ -17,6 +17,8 @@ import { colorAt } from '../../kernel/src/render/colormaps';
 import { FilterResultData, RESULT_MIME } from '../../kernel/src/schema/explorers';
 import { base64ToBytes } from '../../widgets/src/base64';
 import { CamExplorerView, FilterExplorerView, renderResult } from '../../widgets/src';
+import { shortValue } from '../../widgets/src/filterPanel';
+import { filterPatterns } from '../../kernel/src/optvis';
 import { Bridge, frontEndSuite, input, settle, viewOf } from './bridge';
 import { drawn, pixelAt } from './canvasShim';
 
@@ -169,6 +171,47 @@ test('a 1×1 layer draws a cell per input channel on a diverging layer scale (no
   const sw = base64ToBytes(snap.layers.find((l) => l.name === 'pw')?.weights as string);
   expect(pixelAt(grid, x * f + 1, y * f + 1).slice(0, 3)).toEqual(colorAt('gray', sw[4 * 4 + 3] / 255));
   expect((node.querySelector('select[aria-label="weight scaling"]') as HTMLSelectElement).disabled).toBe(true);
+  tiny.net.dispose();
+});
+
+test('Patterns that stay flat (objective 0 from every start tried) are named under the tile, in the caption, the hover text, the summary and the saved view', async () => {
+  const input0 = tf.input({ shape: [16, 16, 3] });
+  const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+  const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', name: 'c1', kernelInitializer: init(5) }).apply(input0) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 2, kernelInitializer: init(6) }).apply(tf.layers.flatten().apply(c1) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const net = tf.model({ inputs: input0, outputs: out });
+  const layer = net.getLayer('c1');
+  const [kw] = layer.getWeights();
+  // Filter 2 has weights (it is not dead) but no input in [0, 1] reaches it: negative weights, bias −1, then the ReLU.
+  layer.setWeights([tf.tensor(Float32Array.from(kw.dataSync(), (v, i) => (i % 4 === 2 ? -Math.abs(v) - 0.01 : v)), kw.shape), tf.tensor1d([0, 0, -1, 0])]);
+  const tiny = new CnnModel(net, { name: 'tiny', preprocess: 'unit' });
+  const ex = await FilterExplorer.open(tiny, { display: false, layer: 'c1', pageSize: 4, steps: 2, patternSize: 16 });
+  const view = await viewOf<FilterExplorerView>(bridge, ex.modelId);
+  const panel = view.panel;
+  panel.patternsButton.click();
+  await settle(bridge, ex);
+  expect(ex.get('filter_dead')).toEqual([false, false, false, false]);
+  expect(ex.get('pattern_flat')).toEqual([false, false, true, false]);
+  const ref = await filterPatterns(tiny, 'c1', { channels: [0, 1, 2, 3], steps: 2, size: 16, display: false, progress: false, preview: 0 });
+  expect(ref.flat).toEqual([false, false, true, false]);
+  expect(ref.warnings.join(' ')).toMatch(/channel 2 stayed exactly 0/);
+  const items = Array.from(panel.patternValues.querySelectorAll('li'));
+  expect(items.map((li) => li.textContent)).toEqual([0, 1, 2, 3].map((f) => `${f}: ${shortValue(ex.get('pattern_values')[f])}${f === 2 ? ' flat' : ''}`));
+  expect(items.map((li) => li.classList.contains('cnnvis-dead'))).toEqual([false, false, true, false]);
+  expect(panel.patternCaption.textContent).toMatch(/\); flat: filter 2 stayed at 0 from every start tried, so its image is the start's noise, not a pattern/);
+  // Tile 2 of the 2×2 grid of 3×3 weight tiles sits at (1, 5).
+  const f = Math.min(16, Math.round(384 / 9));
+  panel.grid.dispatchEvent(new MouseEvent('mousemove', { clientX: 2 * f, clientY: 6 * f }));
+  expect(panel.info.textContent).toMatch(/^filter 2 \(RGB\) · L2 norm \S+ · pattern objective 0\.000 \(flat: 0 from every start\)$/);
+  expect(ex.summary()).toMatch(/; flat \(objective 0 from every start, the image is noise\): filter 2\)$/);
+  const snap = ex.mimeBundle()[RESULT_MIME] as FilterResultData;
+  expect(snap.layers.find((l) => l.name === 'c1')?.patterns?.flat).toEqual([false, false, true, false]);
+  ex.close();
+  // Saved: the same labels and caption, no kernel.
+  const node = renderResult(snap);
+  document.body.appendChild(node);
+  expect(Array.from(node.querySelectorAll('figcaption'), (c) => c.textContent).join(' | ')).toMatch(/flat: filter 2 stayed at 0 from every start tried/);
+  expect(Array.from(node.querySelectorAll('li.cnnvis-dead'), (li) => li.textContent)).toEqual([`2: ${shortValue(ex.get('pattern_values')[2])} flat`]);
   tiny.net.dispose();
 });
 

@@ -177,7 +177,9 @@ test('MobileNet filters: live labels under each tile (norm, objective); the save
   expect(values).toHaveLength(4);
   const texts = (list: HTMLElement) => Array.from(list.querySelectorAll('li')).map((li) => li.textContent);
   expect(texts(panel.weightValues)).toEqual([4, 5, 6, 7].map((f, i) => `${f}: ‖w‖ ${shortValue(norms[i])}`));
-  expect(texts(panel.patternValues)).toEqual([4, 5, 6, 7].map((f, i) => `${f}: ${shortValue(values[i])}`));
+  // Filter 7's mean stays at 0 from every start (a ReLU6 unit grey-ish inputs do not reach): 'flat'.
+  expect(ex.get('pattern_flat')).toEqual([false, false, false, true]);
+  expect(texts(panel.patternValues)).toEqual([4, 5, 6, 7].map((f, i) => `${f}: ${shortValue(values[i])}${f === 7 ? ' flat' : ''}`));
   // The labels sit in columns at least wide enough to read whole (104 px): the grid's 2 columns of
   // tiles when a tile is that wide, else as many readable columns as the grid holds; the tooltip is the text.
   for (const list of [panel.patternValues, panel.weightValues]) {
@@ -205,7 +207,7 @@ test('MobileNet filters: live labels under each tile (norm, objective); the save
   expect(node.querySelector('.cnnvis-title')?.textContent).toBe('Patterns of filters 4–7 of 8 from activation maximization of conv_dw_1 (3×3 depthwise, 8 channels) · mobilenet_v1_0.25_224 (saved)');
   expect(pageText.textContent).toBe('filters 4–7 of 8');
   expect([steps.hidden, steps.value, steps.selectedOptions[0]?.textContent]).toEqual([false, '3', '3 steps']);
-  expect(Array.from(node.querySelectorAll('.cnnvis-patterns + .cnnvis-filter-values li')).map((li) => li.textContent)).toEqual([4, 5, 6, 7].map((f, i) => `${f}: ${shortValue(values[i])}`));
+  expect(Array.from(node.querySelectorAll('.cnnvis-patterns + .cnnvis-filter-values li')).map((li) => li.textContent)).toEqual([4, 5, 6, 7].map((f, i) => `${f}: ${shortValue(values[i])}${f === 7 ? ' flat' : ''}`));
   // Every conv layer is there (28 in MobileNet v1, conv_preds included), each at least its first page.
   expect(Number(layerSlider.max) + 1).toBe(snap.layers.filter((l, i, all) => all.findIndex((x) => x.name === l.name) === i).length);
   expect(Number(layerSlider.max) + 1).toBe(28);

@@ -41,6 +41,8 @@ export interface FilterPanelState extends PanelStatus {
   patternHeight: number;
   patternFilters: number[];
   patternValues: number[];
+  /** Per pattern: flat (its objective stayed 0 from every start; the image is noise): marked in its label, counted in the caption. */
+  patternFlat: boolean[];
 }
 
 export interface FilterPanelHandlers {
@@ -184,7 +186,7 @@ export class FilterPanel {
       view === 'per-input-channel' ? ` · input channel ${tile % s.tilesPerFilter}` : view === 'depthwise' ? ' (depthwise)' : view === 'pointwise' ? ' (1×1: a cell per input channel)' : ' (RGB)';
     const norm = Number(s.norms[i]);
     const p = s.mode === 'patterns' ? s.patternFilters.indexOf(f) : -1;
-    const objective = p >= 0 && s.patternValues[p] !== undefined ? ` · pattern objective ${shortValue(s.patternValues[p])}` : '';
+    const objective = p >= 0 && s.patternValues[p] !== undefined ? ` · pattern objective ${shortValue(s.patternValues[p])}${s.patternFlat[p] ? ' (flat: 0 from every start)' : ''}` : '';
     return `filter ${f}${where} · L2 norm ${norm !== 0 && Math.abs(norm) < 1e-3 ? norm.toExponential(2) : norm.toFixed(4)}${s.dead[i] ? ' · dead' : ''}${objective}`;
   }
 
@@ -327,12 +329,16 @@ export class FilterPanel {
     paint(this.patternCanvas, enlarge(px, factor));
     fillValues(
       this.patternValues,
-      s.patternFilters.map((f, i) => ({ text: `${f}: ${shortValue(s.patternValues[i])}`, dead: s.dead[s.filters.indexOf(f)] })),
+      s.patternFilters.map((f, i) => ({ text: `${f}: ${shortValue(s.patternValues[i])}${s.patternFlat[i] ? ' flat' : ''}`, dead: s.dead[s.filters.indexOf(f)] || s.patternFlat[i] })),
       g.cols,
       (s.patternWidth + g.pad) * factor,
     );
     const mean = s.patternValues.reduce((a, b) => a + b, 0) / Math.max(1, s.patternValues.length);
-    this.patternCaption.textContent = `activation maximization of filters ${s.patternFilters[0]}–${s.patternFilters[count - 1]} (mean objective ${mean.toFixed(3)})`;
+    const flat = s.patternFilters.filter((_, i) => s.patternFlat[i]);
+    const flatText = flat.length
+      ? `; flat: filter${flat.length > 1 ? 's' : ''} ${flat.join(', ')} stayed at 0 from every start tried, so ${flat.length > 1 ? 'their images are' : 'its image is'} the start's noise, not a pattern (a dead filter, or one no input near grey reaches)`
+      : '';
+    this.patternCaption.textContent = `activation maximization of filters ${s.patternFilters[0]}–${s.patternFilters[count - 1]} (mean objective ${mean.toFixed(3)})${flatText}`;
     this.patternCanvas.setAttribute('aria-label', this.patternCaption.textContent);
   }
 }

@@ -441,6 +441,7 @@ export class StaticFilters extends StaticView<FilterPanelState, FilterPanel> {
       patternHeight: 0,
       patternFilters: [],
       patternValues: [],
+      patternFlat: [],
     };
     this.panel = new FilterPanel({
       layer: (k) => this.show(this.saved.at(k, 0)),
@@ -482,6 +483,7 @@ export class StaticFilters extends StaticView<FilterPanelState, FilterPanel> {
       patternHeight: p?.height ?? 0,
       patternFilters: p?.filters ?? [],
       patternValues: p?.values ?? [],
+      patternFlat: p?.flat ?? [],
     });
   }
 }

@@ -291,6 +291,7 @@ export function filterPanelState(s: FilterExplorerState): FilterPanelState {
     patternHeight: s.pattern_height,
     patternFilters: s.pattern_filters,
     patternValues: s.pattern_values,
+    patternFlat: s.pattern_flat,
   };
 }
 

@@ -75,6 +75,8 @@ const MODES: readonly FilterMode[] = ['weights', 'patterns'];
 interface Pattern {
   rgba: Uint8Array;
   value: number;
+  /** The objective never moved from 0 (see FilterExplorerState.pattern_flat). */
+  flat: boolean;
 }
 
 /** One tile's weights as bytes, 0..255 for min..max of `range` (unused cells 0). */
@@ -252,7 +254,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
       onStep: (info) => step.now((info.step + 1) / steps, `${label}: step ${info.step + 1} of ${steps}`),
     });
     missing.forEach((f, i) => {
-      this.patternCache.set(this.patternKey(layer, f, steps), { rgba: toRGBA(r.pixels[i], r.settings.width, r.settings.height).data, value: r.finalValues[i] });
+      this.patternCache.set(this.patternKey(layer, f, steps), { rgba: toRGBA(r.pixels[i], r.settings.width, r.settings.height).data, value: r.finalValues[i], flat: r.flat[i] ?? false });
     });
     this.computed += missing.length;
   }
@@ -315,6 +317,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
       pattern_height: this.patternSize,
       pattern_filters: filters,
       pattern_values: made.map((p) => p.value),
+      pattern_flat: made.map((p) => p.flat),
     });
     showWeights();
     this.save(index, filters, page, true);
@@ -331,7 +334,7 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
     const w = this.weightTiles(index, filters, s.input_channels, s.scaling);
     const shownPatterns = s.mode === 'patterns' && s.shown_layer === index && s.pattern_filters.join() === filters.join() && s.pattern_filters.length > 0;
     const patterns = shownPatterns
-      ? { filters: s.pattern_filters, width: s.pattern_width, height: s.pattern_height, rgba: bytesToBase64(s.patterns), values: s.pattern_values, steps: s.steps }
+      ? { filters: s.pattern_filters, width: s.pattern_width, height: s.pattern_height, rgba: bytesToBase64(s.patterns), values: s.pattern_values, steps: s.steps, flat: s.pattern_flat }
       : (this.saved.get(key)?.patterns ?? null);
     const what = `${info.name} filters ${filters[0] ?? 0}–${filters[filters.length - 1] ?? 0}${patterns ? ' with patterns' : ''}`;
     this.keep(key, what, {
@@ -389,7 +392,9 @@ export class FilterExplorer extends Explorer<FilterExplorerState, FilterEntry> {
     const l = s.layers[s.layer_index];
     const f = s.page_filters;
     const what = f.length ? `filters ${f[0]}–${f[f.length - 1]} of ${l.filters}` : 'nothing yet';
-    const pats = s.mode === 'patterns' && s.pattern_filters.length ? `, patterns (${s.steps} steps) mean objective ${(s.pattern_values.reduce((a, b) => a + b, 0) / s.pattern_values.length).toFixed(3)}` : '';
+    const flat = s.pattern_filters.filter((_, i) => s.pattern_flat[i]);
+    const flatText = flat.length ? `; flat (objective 0 from every start, the image is noise): filter${flat.length > 1 ? 's' : ''} ${flat.join(', ')}` : '';
+    const pats = s.mode === 'patterns' && s.pattern_filters.length ? `, patterns (${s.steps} steps) mean objective ${(s.pattern_values.reduce((a, b) => a + b, 0) / s.pattern_values.length).toFixed(3)}${flatText}` : '';
     return `FilterExplorer(${this.model.name}: ${l.name} kernel ${l.shape.join('×')}, ${l.view} view, ${what}${pats})`;
   }
 

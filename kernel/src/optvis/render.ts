@@ -659,6 +659,11 @@ export class FilterPatternsResult extends Result {
     readonly addedKernels: readonly string[] = [],
     /** What the numbers alone do not say (channels whose objective never moved from 0). */
     readonly warnings: readonly string[] = [],
+    /**
+     * Per listed channel: its objective stayed exactly 0 with a zero gradient from every start tried,
+     * so its image is the start's noise, not a pattern (a dead filter, or one no input near grey reaches).
+     */
+    readonly flat: readonly boolean[] = [],
   ) {
     super(meta);
   }
@@ -727,6 +732,7 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
   }
   const meta = { model: m.name, backend: tf.getBackend(), timeMs: since(t0) };
   const warnings = flat.length ? [flatWarning(`the mean of ${layer} channel${flat.length > 1 ? 's' : ''} ${flat.join(', ')}`)] : [];
-  const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels(), warnings);
+  const flatPer = list.map((ch) => flat.includes(ch));
+  const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels(), warnings, flatPer);
   return autoShow(result, options.display);
 }

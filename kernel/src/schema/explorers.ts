@@ -289,12 +289,17 @@ export interface FilterExplorerState extends ExplorerBaseState {
   pattern_filters: number[];
   /** Objective value of each pattern at the end. */
   pattern_values: number[];
+  /**
+   * Per pattern: flat — its objective stayed exactly 0 with a zero gradient from every start tried, so
+   * the image is the start's noise (a dead filter, or one no input near grey reaches).
+   */
+  pattern_flat: boolean[];
 }
 
 /** The computed part of a FilterExplorer's state before anything is shown. */
 export function emptyFilterPage(): Pick<
   FilterExplorerState,
-  'shown_layer' | 'page_filters' | 'weights' | 'weight_channels' | 'weight_width' | 'weight_height' | 'tiles_per_filter' | 'filter_norms' | 'filter_dead' | 'weight_scaling' | 'weight_range' | 'weight_diverging' | 'weight_cells' | 'patterns' | 'pattern_width' | 'pattern_height' | 'pattern_filters' | 'pattern_values'
+  'shown_layer' | 'page_filters' | 'weights' | 'weight_channels' | 'weight_width' | 'weight_height' | 'tiles_per_filter' | 'filter_norms' | 'filter_dead' | 'weight_scaling' | 'weight_range' | 'weight_diverging' | 'weight_cells' | 'patterns' | 'pattern_width' | 'pattern_height' | 'pattern_filters' | 'pattern_values' | 'pattern_flat'
 > {
   return {
     shown_layer: -1,
@@ -315,6 +320,7 @@ export function emptyFilterPage(): Pick<
     pattern_height: 0,
     pattern_filters: [],
     pattern_values: [],
+    pattern_flat: [],
   };
 }
 
@@ -566,8 +572,8 @@ export interface FilterResultData extends ResultHeader<'filters'> {
       range: [number, number];
       diverging: boolean;
       cells: number;
-      /** `steps`: the optimization steps the patterns ran (absent in older snapshots). */
-      patterns: { filters: number[]; width: number; height: number; rgba: string; values: number[]; steps?: number } | null;
+      /** `steps`: the optimization steps the patterns ran; `flat`: as pattern_flat (both absent in older snapshots). */
+      patterns: { filters: number[]; width: number; height: number; rgba: string; values: number[]; steps?: number; flat?: boolean[] } | null;
     }
   >;
 }
