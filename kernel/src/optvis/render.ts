@@ -711,6 +711,7 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
   const initial: number[] = [];
   const final: number[] = [];
   const flat: number[] = [];
+  const flatPer: boolean[] = [];
   try {
     for (let start = 0; start < list.length; start += batchSize) {
       const part = list.slice(start, start + batchSize);
@@ -724,7 +725,10 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
       values.push(...run.values);
       initial.push(...run.initial);
       final.push(...run.final);
-      part.forEach((ch, i) => run.flat[i] && flat.push(ch));
+      part.forEach((ch, i) => {
+        flatPer.push(run.flat[i]);
+        if (run.flat[i]) flat.push(ch);
+      });
     }
   } finally {
     preview?.finish();
@@ -732,7 +736,6 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
   }
   const meta = { model: m.name, backend: tf.getBackend(), timeMs: since(t0) };
   const warnings = flat.length ? [flatWarning(`the mean of ${layer} channel${flat.length > 1 ? 's' : ''} ${flat.join(', ')}`)] : [];
-  const flatPer = list.map((ch) => flat.includes(ch));
   const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels(), warnings, flatPer);
   return autoShow(result, options.display);
 }
