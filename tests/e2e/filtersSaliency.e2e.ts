@@ -495,18 +495,24 @@ describe('filter and saliency explorers in JupyterLab 4', () => {
     await waitIdle(own);
     const patCaption = own.locator('figcaption.cnnvis-caption').nth(1);
     expect(await own.locator('.cnnvis-title').textContent()).toContain(`activation maximization of ${first.name}`);
-    const made = await kernelJson<{ values: number[]; filters: number[] }>(page, `console.log('@@' + JSON.stringify({values: own.get('pattern_values'), filters: own.get('pattern_filters')}))`);
+    const made = await kernelJson<{ values: number[]; filters: number[]; flat: boolean[] }>(page, `console.log('@@' + JSON.stringify({values: own.get('pattern_values'), filters: own.get('pattern_filters'), flat: own.get('pattern_flat')}))`);
     expect(made.filters).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     const mean = made.values.reduce((s, v) => s + v, 0) / made.values.length;
-    expect(await patCaption.textContent()).toBe(`activation maximization of filters 0–7 (mean objective ${mean.toFixed(3)})`);
+    // Flat patterns (objective 0 from every start tried): the switched-off filter, and any filter no
+    // input near grey reaches, are named in the caption and marked under their patterns.
+    const flat = made.filters.filter((_, i) => made.flat[i]);
+    expect(flat).toContain(OFF_FILTER);
+    flat.forEach((f) => expect(made.values[f]).toBe(0));
+    const flatCaption = `; flat: filter${flat.length > 1 ? 's' : ''} ${flat.join(', ')} stayed at 0 from every start tried, so ${flat.length > 1 ? 'their images are' : 'its image is'} the start's noise, not a pattern (a dead filter, or one no input near grey reaches)`;
+    expect(await patCaption.textContent()).toBe(`activation maximization of filters 0–7 (mean objective ${mean.toFixed(3)})${flatCaption}`);
     // The switched-off filter's objective does not grow; every live one does better.
     const patLast = await canvasPixels(patterns);
     const ownWeightsAm = await canvasPixels(own.locator('canvas.cnnvis-weights'));
     // The labels under the tiles: each filter's norm, the switched-off one marked dead; under the
     // patterns each one's objective.
     const ownDeadLabels = await own.locator('.cnnvis-filter-values .cnnvis-dead').allTextContents();
-    expect(ownDeadLabels).toEqual([`${OFF_FILTER}: ‖w‖ ${ownNorms[OFF_FILTER].toExponential(2)} dead`, `${OFF_FILTER}: ${made.values[OFF_FILTER] === 0 ? '0.000' : made.values[OFF_FILTER].toExponential(2)}`]);
-    const objectives = (await own.locator('figure:has(canvas.cnnvis-patterns) .cnnvis-filter-value').allTextContents()).map((t) => Number(t.split(': ')[1]));
+    expect(ownDeadLabels).toEqual([`${OFF_FILTER}: ‖w‖ ${ownNorms[OFF_FILTER].toExponential(2)} dead`, ...flat.map((f) => `${f}: 0.000 flat`)]);
+    const objectives = (await own.locator('figure:has(canvas.cnnvis-patterns) .cnnvis-filter-value').allTextContents()).map((t) => parseFloat(t.split(': ')[1]));
     objectives.forEach((v, i) => expect(v).toBeCloseTo(made.values[i], 3));
     await screenshot('own-patterns');
     // The switched-off filter cannot respond: objective 0 (its start is amplified noise, marked dead
