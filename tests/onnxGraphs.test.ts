@@ -13,6 +13,9 @@ import { DT, GraphSpec, modelBytes } from '../kernel/src/engine/onnx/proto';
 import { ortRuntime, OrtGraph } from '../kernel/src/engine/onnx/runtime';
 import { seededFloats } from '../kernel/src/random';
 import { randomizeSigned } from './helpers/nets';
+import { OrtEngine } from '../kernel/src/engine/ortEngine';
+import { CnnModel } from '../kernel/src/models/model';
+import { TfjsEngine } from '../kernel/src/engine/tfjs';
 
 type L = tf.SymbolicTensor;
 
@@ -166,6 +169,80 @@ onOrt('the logits-only graph has the weights as constants (a large Dense kernel 
   expect(maxRelErr(tapped.get(ort.logitsName).data as Float32Array, want)).toBeLessThan(2e-5);
   tf.dispose([x, ref, relu6Ref]);
   net.dispose();
+});
+
+/** A residual block: a 3×3 convolution whose output joins a skip connection from before it, then a softmax head; and a Sequential model. */
+function residual(): tf.LayersModel {
+  const l = tf.layers;
+  const input = tf.input({ shape: [12, 12, 3] });
+  let x = l.conv2d({ filters: 8, kernelSize: 3, padding: 'same', name: 'a' }).apply(input) as L;
+  x = l.batchNormalization({ name: 'bn' }).apply(x) as L;
+  const r = l.reLU({ name: 'r' }).apply(x) as L;
+  const c = l.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c' }).apply(r) as L;
+  x = l.add({ name: 'add' }).apply([c, r]) as L;
+  x = l.globalAveragePooling2d({ name: 'gap' }).apply(x) as L;
+  x = l.dense({ units: 5, activation: 'softmax', name: 'probs' }).apply(x) as L;
+  const net = tf.model({ inputs: input, outputs: x });
+  randomizeSigned(net, 7);
+  return net;
+}
+
+onOrt("a layer's output replaced (Ablation-CAM): the layers after it in one engine graph, skip connections fed from a taps pass, the same scores as TF.js; a value inside a fused chain runs on TF.js", () => {
+  const seq = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [10, 10, 3], filters: 6, kernelSize: 3, activation: 'relu', name: 's1' }),
+      tf.layers.maxPooling2d({ poolSize: 2, name: 'sp' }),
+      tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 's2' }),
+      tf.layers.flatten({ name: 'sf' }),
+      tf.layers.dense({ units: 3, activation: 'sigmoid', name: 'sd' }),
+    ],
+  });
+  randomizeSigned(seq, 3);
+  // (A Sequential model runs as the flat functional model CnnModel makes of it.)
+  const flat = new CnnModel(seq, { name: 'seq', preprocess: 'unit' }).net;
+  const res = residual();
+  const cases: [tf.LayersModel, string, number][] = [
+    [res, 'c', 1],
+    [res, 'r', 0],
+    [flat, 'sp', 0],
+  ];
+  for (const [net, layer, earlier] of cases) {
+    const ort = ortNet(net)!;
+    const ref = new TfjsEngine(net);
+    const engine = new OrtEngine(net, ref);
+    const [H, W] = net.inputs[0].shape.slice(1, 3) as number[];
+    const x = tf.tensor4d(seededFloats(H * W * 3, 5, 0, 1), [1, H, W, 3]);
+    const out = net.getLayer(layer).output as L;
+    const a = tf.model({ inputs: net.inputs, outputs: out }).predict(x) as tf.Tensor4D;
+    // Each of 4 rows: the output with one channel set to 0 (and one row with all of it halved).
+    const c = a.shape[3];
+    const rows = tf.tidy(() => tf.concat([0, 1, 2].map((k) => tf.mul(a, tf.oneHot([k], c).reshape([1, 1, 1, c]).sub(1).neg())).concat([tf.mul(a, 0.5)])));
+    const runs = ort.runs.forward;
+    const tensors = tf.memory().numTensors;
+    const got = engine.scoresWithLayerOutput(x, layer, rows);
+    // Its result is the one tensor it leaves.
+    expect([layer, ort.runs.forward - runs, tf.memory().numTensors - tensors]).toEqual([layer, earlier ? 2 : 1, 1]);
+    const want = ref.scoresWithLayerOutput(x, layer, rows);
+    expect(got.shape).toEqual(want.shape);
+    expect(maxRelErr(got.dataSync(), want.dataSync())).toBeLessThan(2e-5);
+    // The replacement matters: rows differ from each other.
+    expect(Math.abs(want.dataSync()[0] - want.dataSync()[want.shape[1] * 3])).toBeGreaterThan(1e-4);
+    tf.dispose([x, a, rows, got, want]);
+  }
+  // 'bn' runs fused inside the chain a-bn-r: TF.js answers (no engine run), with the same numbers.
+  const net = res;
+  const ort = ortNet(net)!;
+  const x = tf.tensor4d(seededFloats(2 * 12 * 12 * 3, 6, 0, 1), [2, 12, 12, 3]);
+  const bnOut = tf.model({ inputs: net.inputs, outputs: net.getLayer('bn').output as L }).predict(x) as tf.Tensor4D;
+  const runs = ort.runs.forward;
+  const tfjsEngine = new TfjsEngine(net);
+  const got = new OrtEngine(net, tfjsEngine).scoresWithLayerOutput(x, 'bn', bnOut);
+  expect(ort.runs.forward).toBe(runs);
+  const plain = tfjsEngine.logits(x);
+  expect(maxRelErr(got.dataSync(), plain.dataSync())).toBeLessThan(1e-5);
+  // A replacement of the wrong shape: one line naming both shapes.
+  expect(() => new OrtEngine(net, tfjsEngine).scoresWithLayerOutput(x, 'c', tf.zeros([2, 12, 12, 3]))).toThrow("layer 'c' produced shape [2, 12, 12, 8], the replacement has [2, 12, 12, 3]");
+  tf.dispose([x, bnOut, got, plain]);
 });
 
 /** A custom TF.js layer: y = 3·x − 1. */

@@ -96,9 +96,27 @@ export class OrtEngine implements Engine {
     );
   }
 
-  /** On TF.js: the runtime's graphs have no way to feed a layer. */
+  /**
+   * The layers after `layer` as one engine graph (composeSuffix), fed the replacement and what they
+   * read from earlier layers; on TF.js when that output exists only inside a fused chain, or for the
+   * logits layer itself.
+   */
   scoresWithLayerOutput(x: tf.Tensor4D, layer: string, replacement: tf.Tensor): tf.Tensor2D {
-    return this.tfjs.scoresWithLayerOutput(x, layer, replacement);
+    return (
+      onEngine(this.net, (ort) => {
+        if (!ort.has(layer) || layer === ort.logitsName) return undefined;
+        const d = ort.dims(layer);
+        const want = d.length === 3 ? [d[1], d[2], d[0]] : d;
+        if (replacement.shape.length !== want.length + 1 || want.some((v, i) => v !== replacement.shape[i + 1])) {
+          throw new CnnvisError(`layer '${layer}' produced shape [${[x.shape[0], ...want].join(', ')}], the replacement has [${replacement.shape.join(', ')}]`);
+        }
+        const raw = ort.logitsFrom(x, layer, fromTensor(replacement));
+        if (!raw) return undefined;
+        const B = raw.dims[0];
+        const scores = modelHead(ort.net).scoresData(nhwcData(raw));
+        return tf.tensor2d(scores, [B, scores.length / B]);
+      }) ?? this.tfjs.scoresWithLayerOutput(x, layer, replacement)
+    );
   }
 
   /** On TF.js: the runtime's graphs end each layer at its activation, not before it. */

@@ -20,6 +20,11 @@ export interface Composed {
 
 /** The forward graph of a whole model (or up to a layer): which layer each output `o{k}` is. */
 export type WholeForward = Composed & { kept: string[] };
+/**
+ * The model from a layer's output on to its logits: input `y` (that output) and, for a later layer
+ * that reads an earlier value (a skip connection), inputs `e{k}` (which layer each is).
+ */
+export type WholeSuffix = Composed & { earlier: string[] };
 /** A composed backward pass: which layer's forward value each input `v{k}` is. */
 export type WholeBackward = Composed & { values: string[] };
 

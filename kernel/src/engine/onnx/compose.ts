@@ -8,7 +8,7 @@ import { Embed, Rule } from './layers';
 import { DT, GraphSpec, InitSpec, NodeSpec } from './proto';
 import { OrtGraph, OrtValue } from './runtime';
 import { ruleValue, zeroRows } from './values';
-import { Composed, WholeBackward, WholeForward } from './caches';
+import { Composed, WholeBackward, WholeForward, WholeSuffix } from './caches';
 
 /**
  * Joins layer graphs into one: each part's values get their own prefix; its inputs are wired to values
@@ -161,6 +161,50 @@ export function composeTaps(plan: Plan, end: number, layers: readonly string[]):
   const kept = [...new Set(end === plan.nodes.length - 1 ? [...layers, plan.logitsName] : layers)];
   if (kept.some((name) => name === plan.inputName || !value.has(name))) return null;
   return { ...c.build(kept.map((name, k) => ({ name: `o${k}`, value: value.get(name)!, dims: plan.dims(name) }))), kept };
+}
+
+/**
+ * The model from the output of layer `from` on to its logits as one graph (Ablation-CAM runs it on
+ * copies of that output with channels set to a value): input `y`, the output of `from` (internal
+ * layout), and `e{k}`, the values of earlier layers that a later layer reads (a skip connection
+ * around `from`; `earlier` names them); output the raw logits. Weights are constants and batch norms
+ * fold into the kernels, as in the logits graph. Null when `from` is the input, the logits, or a layer
+ * inside a fused chain (its output exists only unfused).
+ */
+export function composeSuffix(plan: Plan, from: string): WholeSuffix | null {
+  const i0 = plan.indexOf(from);
+  const last = plan.nodes.length - 1;
+  if (i0 <= 0 || i0 >= last) return null;
+  const { chains, inner } = plan.chainsUpTo(last);
+  // A chain's end is its output; any other member's value exists only when the chain runs unfused.
+  if (chains.some((ch) => ch.members.slice(0, -1).includes(from))) return null;
+  const c = new Composer();
+  const value = new Map<string, string>([[from, c.input('y', plan.dims(from))]]);
+  const earlier: string[] = [];
+  const valueOf = (l: string): string => {
+    let v = value.get(l);
+    if (v === undefined) {
+      v = c.input(`e${earlier.length}`, plan.dims(l));
+      earlier.push(l);
+      value.set(l, v);
+    }
+    return v;
+  };
+  const fusedAt = new Map<string, Chain>(chains.map((ch) => [ch.members[0], ch]));
+  for (const n of plan.nodes.slice(i0 + 1)) {
+    if (inner.has(n.name)) continue;
+    if (n.kernel.identity) {
+      value.set(n.name, valueOf(n.inputs[0]));
+      continue;
+    }
+    const ch = fusedAt.get(n.name);
+    const kernel = (ch ?? n).kernel;
+    const wire: Record<string, string> = {};
+    n.inputs.forEach((l, i) => (wire[`x${i}`] = valueOf(l)));
+    const out = c.part(kernel.forward!(true), wire, (name) => kernel.feeds![name]);
+    value.set(ch ? ch.end : n.name, out('y'));
+  }
+  return { ...c.build([{ name: 'logits', value: value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) }]), earlier };
 }
 
 /** The spec of a layer's (or chain's) backward graph for `rule`. */

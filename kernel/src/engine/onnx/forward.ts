@@ -4,8 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
-import { GraphCache, WholeForward } from './caches';
-import { composeForward, composeTaps } from './compose';
+import { GraphCache, WholeForward, WholeSuffix } from './caches';
+import { composeForward, composeSuffix, composeTaps } from './compose';
 import { Plan } from './plan';
 import { OrtValue } from './runtime';
 import { Forward, ruleValue, Saved } from './values';
@@ -135,4 +135,35 @@ export function runForward(plan: Plan, cache: GraphCache, x: tf.Tensor4D, opts: 
   const fw = new Forward(B, values, complete, end);
   if (key !== undefined && complete) cache.last = { key, fw };
   return fw;
+}
+
+/**
+ * The raw logits of the model run on from layer `layer`'s output replaced by `y` ([n, ...], internal
+ * layout) in one runtime call (composeSuffix); the earlier values a later layer reads (a skip
+ * connection) come from a taps pass of `x` (one image, used for every row, or n). Null when the
+ * layer's output exists only inside a fused chain, or is the input or the logits.
+ */
+export function runSuffix(plan: Plan, cache: GraphCache, x: tf.Tensor4D, layer: string, y: OrtValue): OrtValue | null {
+  const s = cache.inline.getOrSet(`suffix\u0000${layer}`, () => composeSuffix(plan, layer)) as WholeSuffix | null;
+  if (!s) return null;
+  const n = y.dims[0];
+  const feeds: Record<string, OrtValue> = { y, ...s.feeds };
+  if (s.earlier.length) {
+    const deepest = s.earlier.reduce((a, b) => (plan.indexOf(a) >= plan.indexOf(b) ? a : b));
+    const fw = runForward(plan, cache, x, { layers: s.earlier, upTo: deepest });
+    s.earlier.forEach((l, k) => {
+      const v = fw.get(l);
+      if (v.dims[0] !== 1 && v.dims[0] !== n) throw new CnnvisError(`a batch of ${v.dims[0]} images for ${n} replaced outputs of layer '${layer}'`);
+      feeds[`e${k}`] = v.dims[0] === n ? v : tileRows(v, n);
+    });
+  }
+  cache.runs.forward++;
+  return s.graph.run(feeds, ['logits']).logits;
+}
+
+/** A one-row value repeated n times along the batch. */
+function tileRows(v: OrtValue, n: number): OrtValue {
+  const out = new Float32Array(v.data.length * n);
+  for (let i = 0; i < n; i++) out.set(v.data as Float32Array, i * v.data.length);
+  return { data: out, dims: [n, ...v.dims.slice(1)] };
 }

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CnnvisError } from '../../errors';
 import { runBackward, runInputGradient, runObjectiveGradient } from './backward';
 import { GraphCache } from './caches';
-import { ForwardOptions, runForward } from './forward';
+import { ForwardOptions, runForward, runSuffix } from './forward';
 import { Rule } from './layers';
 import { oneLine, Plan } from './plan';
 import { ortRuntime, OrtValue } from './runtime';
@@ -102,6 +102,15 @@ export class OrtNet {
   /** Runs the model on an NHWC batch: the logits and the layers `opts` asks for (see ForwardOptions). */
   forward(x: tf.Tensor4D, opts: ForwardOptions = {}): Forward {
     return runForward(this.plan, this.cache, x, opts);
+  }
+
+  /**
+   * The raw logits with layer `layer`'s output replaced by `y` ([n, ...], internal layout): the layers
+   * after it in one runtime call, fed what they read from earlier layers from a pass of `x` (one image
+   * or n). Null when that output exists only inside a fused chain (see composeSuffix).
+   */
+  logitsFrom(x: tf.Tensor4D, layer: string, y: OrtValue): OrtValue | null {
+    return runSuffix(this.plan, this.cache, x, layer, y);
   }
 
   /**

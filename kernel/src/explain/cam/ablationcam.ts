@@ -2,8 +2,9 @@
  * Ablation-CAM (Desai & Ramaswamy 2020): no gradients. Each channel k of the layer is ablated (set to
  * 0) in turn and the model is run on from the layer; the channel's weight is the relative drop of the
  * class score, w_k = (y − y_k) / y, with y the class score (models/head.ts) of the image and y_k the
- * score with channel k ablated. Channels are ablated in batches (`batchSize` per forward pass), on
- * TF.js (a forward hook swaps the layer's output).
+ * score with channel k ablated. Channels are ablated in batches (`batchSize` per forward pass): on
+ * ONNX Runtime the layers after the ablated one run as one graph fed the ablated copies (and what a
+ * skip connection reads from before it); on TF.js a forward hook swaps the layer's output.
  *
  * pytorch-grad-cam ablates to 0 when the layer's minimum is 0 and to (minimum − 1e7) otherwise (e.g.
  * after ELU or without an activation); convention 'pytorch-grad-cam' (or `ablationValue: 'min-1e7'`)
