@@ -103,22 +103,30 @@ class Composer {
  */
 function forwardPart(c: Composer, plan: Plan, x: string, end: number, embed: Embed): Map<string, string> {
   const value = new Map<string, string>([[plan.inputName, x]]);
+  layersPart(c, plan, value, 1, end, embed, (l) => value.get(l)!);
+  return value;
+}
+
+/**
+ * The forward graphs of nodes `start`…`end` added to `c`, each layer's whole-graph value set in `value`;
+ * a layer's inputs come from `valueOf` (the values set so far, or graph inputs it makes).
+ */
+function layersPart(c: Composer, plan: Plan, value: Map<string, string>, start: number, end: number, embed: Embed, valueOf: (layer: string) => string): void {
   const { chains, inner } = plan.chainsUpTo(end);
   const fusedAt = new Map<string, Chain>(chains.map((ch) => [ch.members[0], ch]));
-  for (const n of plan.nodes.slice(1, end + 1)) {
+  for (const n of plan.nodes.slice(start, end + 1)) {
     if (inner.has(n.name)) continue;
     if (n.kernel.identity) {
-      value.set(n.name, value.get(n.inputs[0])!);
+      value.set(n.name, valueOf(n.inputs[0]));
       continue;
     }
     const ch = fusedAt.get(n.name);
     const kernel = (ch ?? n).kernel;
     const wire: Record<string, string> = {};
-    n.inputs.forEach((l, i) => (wire[`x${i}`] = value.get(l)!));
+    n.inputs.forEach((l, i) => (wire[`x${i}`] = valueOf(l)));
     const out = c.part(kernel.forward!(embed), wire, (name) => kernel.feeds![name]);
     value.set(ch ? ch.end : n.name, out('y'));
   }
-  return value;
 }
 
 /** The graph's image input: NHWC (TF's layout, transposed in the graph) for images, else as the engine holds it. */
@@ -175,7 +183,7 @@ export function composeSuffix(plan: Plan, from: string): WholeSuffix | null {
   const i0 = plan.indexOf(from);
   const last = plan.nodes.length - 1;
   if (i0 <= 0 || i0 >= last) return null;
-  const { chains, inner } = plan.chainsUpTo(last);
+  const { chains } = plan.chainsUpTo(last);
   // A chain's end is its output; any other member's value exists only when the chain runs unfused.
   if (chains.some((ch) => ch.members.slice(0, -1).includes(from))) return null;
   const c = new Composer();
@@ -190,20 +198,7 @@ export function composeSuffix(plan: Plan, from: string): WholeSuffix | null {
     }
     return v;
   };
-  const fusedAt = new Map<string, Chain>(chains.map((ch) => [ch.members[0], ch]));
-  for (const n of plan.nodes.slice(i0 + 1)) {
-    if (inner.has(n.name)) continue;
-    if (n.kernel.identity) {
-      value.set(n.name, valueOf(n.inputs[0]));
-      continue;
-    }
-    const ch = fusedAt.get(n.name);
-    const kernel = (ch ?? n).kernel;
-    const wire: Record<string, string> = {};
-    n.inputs.forEach((l, i) => (wire[`x${i}`] = valueOf(l)));
-    const out = c.part(kernel.forward!(true), wire, (name) => kernel.feeds![name]);
-    value.set(ch ? ch.end : n.name, out('y'));
-  }
+  layersPart(c, plan, value, i0 + 1, last, true, valueOf);
   return { ...c.build([{ name: 'logits', value: value.get(plan.logitsName)!, dims: plan.dims(plan.logitsName) }]), earlier };
 }
 
