@@ -222,6 +222,11 @@ onOrt("a layer's output replaced (Ablation-CAM): the layers after it in one engi
     const got = engine.scoresWithLayerOutput(x, layer, rows);
     // Its result is the one tensor it leaves.
     expect([layer, ort.runs.forward - runs, tf.memory().numTensors - tensors]).toEqual([layer, earlier ? 2 : 1, 1]);
+    // The same image again (Ablation-CAM's next batch of channels): the earlier values are kept, one run.
+    const again = engine.scoresWithLayerOutput(x, layer, rows);
+    expect([layer, ort.runs.forward - runs]).toEqual([layer, earlier ? 3 : 2]);
+    expect(Array.from(again.dataSync())).toEqual(Array.from(got.dataSync()));
+    again.dispose();
     const want = ref.scoresWithLayerOutput(x, layer, rows);
     expect(got.shape).toEqual(want.shape);
     expect(maxRelErr(got.dataSync(), want.dataSync())).toBeLessThan(2e-5);

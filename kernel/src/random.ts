@@ -1,14 +1,22 @@
 /** Seeded pseudo-random numbers, so generated scenes, noise and optimization runs are repeatable. */
 
+/** mulberry32's step: the state advances by this odd constant. */
+const MULBERRY_STEP = 0x6d2b79f5;
+
+/** mulberry32's output for state `a`: a 32-bit unsigned integer. */
+function mulberryMix(a: number): number {
+  let t = a;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return (t ^ (t >>> 14)) >>> 0;
+}
+
 /** The small, fast 32-bit "mulberry32" generator: returns floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    a = (a + MULBERRY_STEP) >>> 0;
+    return mulberryMix(a) / 4294967296;
   };
 }
 
@@ -33,7 +41,7 @@ export function seededNormals(n: number, seed: number, std = 1): Float32Array {
 
 /**
  * Fills `out` with what seededNormals(out.length, seed, std) returns (the same numbers), in place: a
- * batch's noise goes into one buffer. The generator is mulberry32 written out inline (a closure call
+ * batch's noise goes into one buffer. It steps mulberry32's state itself (calling mulberry32's closure
  * per number made it take 1.5-2x as long).
  */
 export function fillNormals(out: Float32Array, seed: number, std = 1): void {
@@ -44,16 +52,10 @@ export function fillNormals(out: Float32Array, seed: number, std = 1): void {
     let v: number;
     let s: number;
     do {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      u = (2 * ((t ^ (t >>> 14)) >>> 0)) / 4294967296 - 1;
-      a = (a + 0x6d2b79f5) >>> 0;
-      t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      v = (2 * ((t ^ (t >>> 14)) >>> 0)) / 4294967296 - 1;
+      a = (a + MULBERRY_STEP) >>> 0;
+      u = (2 * mulberryMix(a)) / 4294967296 - 1;
+      a = (a + MULBERRY_STEP) >>> 0;
+      v = (2 * mulberryMix(a)) / 4294967296 - 1;
       s = u * u + v * v;
     } while (s >= 1 || s === 0);
     const f = std * Math.sqrt((-2 * Math.log(s)) / s);

@@ -710,8 +710,7 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
   const values: Float32Array[] = [];
   const initial: number[] = [];
   const final: number[] = [];
-  const flat: number[] = [];
-  const flatPer: boolean[] = [];
+  const flat: boolean[] = [];
   try {
     for (let start = 0; start < list.length; start += batchSize) {
       const part = list.slice(start, start + batchSize);
@@ -725,17 +724,15 @@ export async function filterPatterns(model: CnnModel | tf.LayersModel, layer: st
       values.push(...run.values);
       initial.push(...run.initial);
       final.push(...run.final);
-      part.forEach((ch, i) => {
-        flatPer.push(run.flat[i]);
-        if (run.flat[i]) flat.push(ch);
-      });
+      part.forEach((_, i) => flat.push(run.flat[i] ?? false));
     }
   } finally {
     preview?.finish();
     progress?.done();
   }
   const meta = { model: m.name, backend: tf.getBackend(), timeMs: since(t0) };
-  const warnings = flat.length ? [flatWarning(`the mean of ${layer} channel${flat.length > 1 ? 's' : ''} ${flat.join(', ')}`)] : [];
-  const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels(), warnings, flatPer);
+  const flatChannels = list.filter((_, i) => flat[i]);
+  const warnings = flatChannels.length ? [flatWarning(`the mean of ${layer} channel${flatChannels.length > 1 ? 's' : ''} ${flatChannels.join(', ')}`)] : [];
+  const result = new FilterPatternsResult(meta, layer, list, s, pixels, values, initial, final, { nrow: options.nrow, padding: options.padding }, addedKernels(), warnings, flat);
   return autoShow(result, options.display);
 }

@@ -119,6 +119,11 @@ export class GraphCache {
   readonly limits = { passBytes: PASS_BYTES };
   /** The last complete forward pass and the key it was kept under (e.g. the input tensor). */
   last: { key: unknown; fw: Forward } | null = null;
+  /**
+   * The earlier values a suffix graph last read (see runSuffix), by input tensor and layer: Ablation-CAM
+   * runs the same image's suffix once per batch of channels.
+   */
+  earlier: { key: unknown; layer: string; values: OrtValue[] } | null = null;
   /** Graphs of layers and chains, by layer name or chain id. */
   private readonly kernels = new Map<string, KernelGraphs>();
   /** Convolutions cut to a few output channels, by layer and channel list (the last few used). */
@@ -158,5 +163,6 @@ export class GraphCache {
     this.inline.clear();
     this.wholeBack.clear();
     this.last = null;
+    this.earlier = null;
   }
 }

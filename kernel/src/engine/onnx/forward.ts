@@ -8,7 +8,7 @@ import { GraphCache, WholeForward, WholeSuffix } from './caches';
 import { composeForward, composeSuffix, composeTaps } from './compose';
 import { Plan } from './plan';
 import { OrtValue } from './runtime';
-import { Forward, ruleValue, Saved } from './values';
+import { Forward, joinRows, ruleValue, Saved } from './values';
 
 export interface ForwardOptions {
   /** Layers whose outputs the pass returns (the logits always). */
@@ -140,8 +140,9 @@ export function runForward(plan: Plan, cache: GraphCache, x: tf.Tensor4D, opts: 
 /**
  * The raw logits of the model run on from layer `layer`'s output replaced by `y` ([n, ...], internal
  * layout) in one runtime call (composeSuffix); the earlier values a later layer reads (a skip
- * connection) come from a taps pass of `x` (one image, used for every row, or n). Null when the
- * layer's output exists only inside a fused chain, or is the input or the logits.
+ * connection) come from a taps pass of `x` (one image, used for every row, or n), kept for the next
+ * call with the same `x` and layer. Null when the layer's output exists only inside a fused chain, or
+ * is the input or the logits.
  */
 export function runSuffix(plan: Plan, cache: GraphCache, x: tf.Tensor4D, layer: string, y: OrtValue): OrtValue | null {
   const s = cache.inline.getOrSet(`suffix\u0000${layer}`, () => composeSuffix(plan, layer)) as WholeSuffix | null;
@@ -149,21 +150,18 @@ export function runSuffix(plan: Plan, cache: GraphCache, x: tf.Tensor4D, layer: 
   const n = y.dims[0];
   const feeds: Record<string, OrtValue> = { y, ...s.feeds };
   if (s.earlier.length) {
-    const deepest = s.earlier.reduce((a, b) => (plan.indexOf(a) >= plan.indexOf(b) ? a : b));
-    const fw = runForward(plan, cache, x, { layers: s.earlier, upTo: deepest });
-    s.earlier.forEach((l, k) => {
-      const v = fw.get(l);
+    let e = cache.earlier;
+    if (!e || e.key !== x || e.layer !== layer) {
+      const deepest = s.earlier.reduce((a, b) => (plan.indexOf(a) >= plan.indexOf(b) ? a : b));
+      const fw = runForward(plan, cache, x, { layers: s.earlier, upTo: deepest });
+      cache.earlier = e = { key: x, layer, values: s.earlier.map((l) => fw.get(l)) };
+    }
+    e.values.forEach((v, k) => {
       if (v.dims[0] !== 1 && v.dims[0] !== n) throw new CnnvisError(`a batch of ${v.dims[0]} images for ${n} replaced outputs of layer '${layer}'`);
-      feeds[`e${k}`] = v.dims[0] === n ? v : tileRows(v, n);
+      feeds[`e${k}`] = v.dims[0] === n ? v : joinRows(Array<OrtValue>(n).fill(v));
     });
   }
   cache.runs.forward++;
   return s.graph.run(feeds, ['logits']).logits;
 }
 
-/** A one-row value repeated n times along the batch. */
-function tileRows(v: OrtValue, n: number): OrtValue {
-  const out = new Float32Array(v.data.length * n);
-  for (let i = 0; i < n; i++) out.set(v.data as Float32Array, i * v.data.length);
-  return { data: out, dims: [n, ...v.dims.slice(1)] };
-}
